@@ -1,0 +1,219 @@
+//! Backup files: one a day in standalone mode, and the way back from them.
+//!
+//! A backup holds the facts (children, cards, entries, which sales were
+//! refunded, what waits for the ledger); balances and day spending are
+//! recomputed from the entries on restore, so a restored balance is the
+//! sum of its entries by construction.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::codec::encode;
+use super::{Store, StoreError, local_day, spent_key};
+use crate::domain::{Card, Child, Entry, EntryKind, Money};
+
+const FORMAT: &str = "klubkasse-backup";
+/// How many daily backups to keep.
+const KEEP: usize = 14;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Backup {
+    pub format: String,
+    pub version: u32,
+    pub created_at: DateTime<Utc>,
+    pub children: Vec<Child>,
+    pub cards: Vec<Card>,
+    pub entries: Vec<Entry>,
+    pub outbox: Vec<Uuid>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("could not read backup {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a klubkasse backup: {detail}")]
+    NotABackup { path: PathBuf, detail: String },
+    #[error("could not write backup {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub fn backup_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("backups")
+}
+
+/// The newest backup file under `data_dir`, if any.
+pub fn newest_backup(data_dir: &Path) -> Option<PathBuf> {
+    list_backups(data_dir).pop()
+}
+
+/// Backup files, oldest first (their names sort by date).
+fn list_backups(data_dir: &Path) -> Vec<PathBuf> {
+    let Ok(dir) = fs::read_dir(backup_dir(data_dir)) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = dir
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("klubkasse-") && n.ends_with(".json"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+impl Store {
+    pub fn export(&self) -> Result<Backup, StoreError> {
+        let outbox = self
+            .outbox
+            .iter()
+            .keys()
+            .map(|k| {
+                let k = k?;
+                Uuid::from_slice(&k).map_err(|e| StoreError::Corrupt {
+                    what: "outbox".into(),
+                    detail: e.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Backup {
+            format: FORMAT.into(),
+            version: super::SCHEMA_VERSION,
+            created_at: Utc::now(),
+            children: self.children()?,
+            cards: self.cards()?,
+            entries: self.all_entries()?,
+            outbox,
+        })
+    }
+
+    /// Fills an empty store from a backup, rebuilding everything derived.
+    fn import(&self, backup: &Backup) -> Result<(), StoreError> {
+        for child in &backup.children {
+            self.children.insert(child.id.0.as_bytes(), encode(child))?;
+        }
+        for card in &backup.cards {
+            self.cards.insert(card.uid.as_str(), encode(card))?;
+        }
+        let mut balances = std::collections::BTreeMap::new();
+        let mut spent = std::collections::BTreeMap::new();
+        for entry in &backup.entries {
+            self.entries.insert(entry.id.as_bytes(), encode(entry))?;
+            *balances.entry(entry.child).or_insert(Money::ZERO) += entry.amount;
+            match &entry.kind {
+                EntryKind::Sale { .. } => {
+                    *spent.entry(spent_key(entry.child, local_day(entry.at))).or_insert(Money::ZERO) -=
+                        entry.amount;
+                }
+                EntryKind::Refund { sale } => {
+                    self.refunds.insert(sale.as_bytes(), entry.id.as_bytes())?;
+                    if let Some(sold) = backup.entries.iter().find(|e| e.id == *sale) {
+                        *spent.entry(spent_key(sold.child, local_day(sold.at))).or_insert(Money::ZERO) -=
+                            entry.amount;
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (child, balance) in balances {
+            self.balances.insert(child.0.as_bytes(), encode(&balance))?;
+        }
+        for (key, amount) in spent {
+            self.spent.insert(key, encode(&amount.max(Money::ZERO)))?;
+        }
+        for id in &backup.outbox {
+            self.outbox.insert(id.as_bytes(), &[])?;
+        }
+        self.flush()
+    }
+}
+
+/// Writes a complete file next to its final name, syncs it, then renames:
+/// a crash leaves the old file or the new one, never half of one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let mut file = fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)
+}
+
+/// Writes `klubkasse-DATE.json` unless today's exists; keeps the newest 14.
+pub fn write_daily_backup(store: &Store, data_dir: &Path, today: NaiveDate) -> Result<Option<PathBuf>, BackupError> {
+    let dir = backup_dir(data_dir);
+    let path = dir.join(format!("klubkasse-{today}.json"));
+    if path.exists() {
+        return Ok(None);
+    }
+    let write_err = |source| BackupError::Write { path: path.clone(), source };
+    fs::create_dir_all(&dir).map_err(write_err)?;
+    let bytes = serde_json::to_vec(&store.export()?).map_err(|e| write_err(e.into()))?;
+    write_atomically(&path, &bytes).map_err(write_err)?;
+    let backups = list_backups(data_dir);
+    for old in backups.iter().take(backups.len().saturating_sub(KEEP)) {
+        let _ = fs::remove_file(old);
+    }
+    tracing::info!(path = %path.display(), "wrote daily backup");
+    Ok(Some(path))
+}
+
+pub fn read_backup(path: &Path) -> Result<Backup, BackupError> {
+    let bytes = fs::read(path).map_err(|source| BackupError::Read { path: path.into(), source })?;
+    let backup: Backup = serde_json::from_slice(&bytes).map_err(|e| BackupError::NotABackup {
+        path: path.into(),
+        detail: e.to_string(),
+    })?;
+    if backup.format != FORMAT || backup.version != super::SCHEMA_VERSION {
+        return Err(BackupError::NotABackup {
+            path: path.into(),
+            detail: format!("format {} version {}", backup.format, backup.version),
+        });
+    }
+    Ok(backup)
+}
+
+/// What a restore did.
+#[derive(Debug)]
+pub struct Restored {
+    pub store: Store,
+    /// Where the store that was there before now lies, if there was one.
+    pub set_aside: Option<PathBuf>,
+    pub children: usize,
+    pub entries: usize,
+}
+
+/// Replaces the store under `data_dir` with the backup. The old store is
+/// moved aside, never deleted: it may still hold something worth rescuing.
+pub fn restore_backup(file: &Path, data_dir: &Path) -> Result<Restored, BackupError> {
+    let backup = read_backup(file)?;
+    let current = data_dir.join("store");
+    let set_aside = if current.exists() {
+        let aside = data_dir.join(format!("store.replaced-{}", Utc::now().format("%Y%m%dT%H%M%S")));
+        fs::rename(&current, &aside).map_err(|source| BackupError::Write { path: aside.clone(), source })?;
+        Some(aside)
+    } else {
+        None
+    };
+    let store = Store::create(data_dir)?;
+    store.import(&backup)?;
+    Ok(Restored {
+        store,
+        set_aside,
+        children: backup.children.len(),
+        entries: backup.entries.len(),
+    })
+}

@@ -1,0 +1,576 @@
+//! The counter's memory, on sled. All sled use lives in this module.
+//!
+//! Trees:
+//! - `meta`: schema version, PIN lock state
+//! - `children`: child id → [`Child`]
+//! - `cards`: card UID → [`Card`]
+//! - `entries`: entry id (UUIDv7, so time-ordered) → [`Entry`]
+//! - `balances`: child id → [`Money`], the sum of the child's entries
+//! - `spent`: child id + local date → what the child spent that day
+//! - `refunds`: sale id → the refund's id (a sale is refunded once)
+//! - `outbox`: entry id → nothing, for entries the ledger has not confirmed
+//!
+//! An entry and everything derived from it are written in one transaction
+//! and flushed before the caller hears "saved".
+
+mod backup;
+mod codec;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::{Transactional, Tree};
+use uuid::Uuid;
+
+use crate::domain::{
+    AccountView, Card, CardState, CardUid, Child, ChildId, Connection, Entry, EntryKind, Money,
+    PinGuard, Refusal, authorize,
+};
+pub use backup::{
+    Backup, BackupError, Restored, backup_dir, newest_backup, read_backup, restore_backup,
+    write_daily_backup,
+};
+use codec::{decode, encode};
+
+/// Bump when the stored format changes; an older binary must not guess.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// sled's cache is only a hint and defaults to 1 GB; a kiosk needs little.
+const CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "no store in {dir}, but backups exist (newest: {newest}).\n\
+         The counter will not start empty over lost data. Restore it with:\n  \
+         klubkasse restore {newest} --data-dir {data_dir}"
+    )]
+    MissingWithBackups {
+        dir: PathBuf,
+        data_dir: PathBuf,
+        newest: PathBuf,
+    },
+    #[error(
+        "the store in {dir} cannot be read: {detail}.\n\
+         Nothing was changed. Restore the newest backup with `klubkasse restore FILE`{hint}"
+    )]
+    Unreadable {
+        dir: PathBuf,
+        detail: String,
+        hint: String,
+    },
+    #[error("the store in {dir} has format version {found}; this klubkasse reads version {SCHEMA_VERSION}")]
+    WrongVersion { dir: PathBuf, found: String },
+    #[error("stored {what} is damaged: {detail}")]
+    Corrupt { what: String, detail: String },
+    #[error("could not write to the store: {0} (is the disk full?)")]
+    Write(#[from] sled::Error),
+    #[error("no child with id {0}")]
+    NoSuchChild(ChildId),
+    #[error("no card {0}")]
+    NoSuchCard(CardUid),
+    #[error("card {uid} already belongs to {owner}")]
+    CardTaken { uid: CardUid, owner: String },
+    #[error("no sale with id {0}")]
+    NoSuchSale(Uuid),
+    #[error("sale {0} was already refunded")]
+    AlreadyRefunded(Uuid),
+    #[error("amount must be more than zero")]
+    NotPositive,
+}
+
+/// What became of a sale handed to [`Store::record_sale`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// Written and flushed; the child's balance is now this.
+    Saved { balance: Money },
+    /// This very sale was saved before (a retry): nothing charged again.
+    AlreadySaved { balance: Money },
+    Refused(Refusal),
+}
+
+pub struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    meta: Tree,
+    children: Tree,
+    cards: Tree,
+    entries: Tree,
+    balances: Tree,
+    spent: Tree,
+    refunds: Tree,
+    outbox: Tree,
+}
+
+/// The local calendar day an instant falls on: reports and daily limits
+/// follow the clock on the club's wall.
+pub fn local_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&Local).date_naive()
+}
+
+/// The instants of one local day, as [start, end).
+pub fn day_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start_of = |d: NaiveDate| {
+        Local
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+    };
+    (start_of(day), start_of(day.succ_opt().unwrap_or(day)))
+}
+
+/// The smallest UUIDv7 key at or after an instant.
+fn id_floor(at: DateTime<Utc>) -> [u8; 16] {
+    let ms = at.timestamp_millis().max(0) as u64;
+    let mut key = [0u8; 16];
+    key[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    key
+}
+
+fn spent_key(child: ChildId, day: NaiveDate) -> Vec<u8> {
+    let mut key = child.0.as_bytes().to_vec();
+    key.extend_from_slice(day.format("%Y-%m-%d").to_string().as_bytes());
+    key
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn abort<T>(e: StoreError) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn tx_get<T: serde::de::DeserializeOwned>(
+    tree: &TransactionalTree,
+    key: &[u8],
+    what: &str,
+) -> TxResult<Option<T>> {
+    match tree.get(key)? {
+        None => Ok(None),
+        Some(bytes) => decode(&bytes, what).map(Some).or_else(abort),
+    }
+}
+
+fn unwrap_tx<T>(result: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
+    result.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Write(e),
+    })
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the store under `data_dir`, creating it only on a true first
+    /// start. A missing store with backups beside it, or a store that cannot
+    /// be read, is an error: never a silent fresh start.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let dir = data_dir.join("store");
+        if !dir.exists()
+            && let Some(newest) = newest_backup(data_dir)
+        {
+            return Err(StoreError::MissingWithBackups {
+                dir,
+                data_dir: data_dir.to_path_buf(),
+                newest,
+            });
+        }
+        let fresh = !dir.exists();
+        Store::open_dir(data_dir, fresh)
+    }
+
+    /// Makes a new, empty store; refuses if one is there already.
+    pub fn create(data_dir: &Path) -> Result<Store, StoreError> {
+        let dir = data_dir.join("store");
+        if dir.exists() {
+            return Err(StoreError::Unreadable {
+                dir,
+                detail: "a store is already there".into(),
+                hint: String::new(),
+            });
+        }
+        Store::open_dir(data_dir, true)
+    }
+
+    fn open_dir(data_dir: &Path, fresh: bool) -> Result<Store, StoreError> {
+        let dir = data_dir.join("store");
+        let hint = match newest_backup(data_dir) {
+            Some(b) => format!(" (newest: {})", b.display()),
+            None => String::new(),
+        };
+        let unreadable = |detail: String| StoreError::Unreadable {
+            dir: dir.clone(),
+            detail,
+            hint: hint.clone(),
+        };
+        if !fresh && !dir.join("conf").exists() {
+            return Err(unreadable("its files are missing".into()));
+        }
+        let config = sled::Config::new().path(&dir).cache_capacity(CACHE_BYTES);
+        // sled has been seen to panic on damaged files rather than say so.
+        let db = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
+            .map_err(|_| unreadable("the storage engine failed on its files".into()))?
+            .map_err(|e| unreadable(e.to_string()))?;
+        let open = |name: &str| db.open_tree(name).map_err(|e| unreadable(e.to_string()));
+        let store = Store {
+            meta: open("meta")?,
+            children: open("children")?,
+            cards: open("cards")?,
+            entries: open("entries")?,
+            balances: open("balances")?,
+            spent: open("spent")?,
+            refunds: open("refunds")?,
+            outbox: open("outbox")?,
+            db,
+            dir: dir.clone(),
+        };
+        match store.meta.get("schema_version").map_err(|e| unreadable(e.to_string()))? {
+            Some(v) if v.as_ref() == SCHEMA_VERSION.to_string().as_bytes() => {}
+            Some(v) => {
+                return Err(StoreError::WrongVersion {
+                    dir,
+                    found: String::from_utf8_lossy(&v).into_owned(),
+                });
+            }
+            None if fresh => {
+                store
+                    .meta
+                    .insert("schema_version", SCHEMA_VERSION.to_string().as_bytes())?;
+                store.db.flush()?;
+                tracing::info!(dir = %store.dir.display(), "created a new store");
+            }
+            None => return Err(unreadable("it has no format version".into())),
+        }
+        Ok(store)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Makes everything written so far durable. The durability point.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    // ---- children and cards ----------------------------------------------
+
+    pub fn child(&self, id: ChildId) -> Result<Option<Child>, StoreError> {
+        self.children
+            .get(id.0.as_bytes())?
+            .map(|b| decode(&b, "child"))
+            .transpose()
+    }
+
+    /// All children, by name.
+    pub fn children(&self) -> Result<Vec<Child>, StoreError> {
+        let mut all: Vec<Child> = self
+            .children
+            .iter()
+            .values()
+            .map(|v| decode(&v?, "child"))
+            .collect::<Result<_, _>>()?;
+        all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        Ok(all)
+    }
+
+    pub fn put_child(&self, child: &Child) -> Result<(), StoreError> {
+        self.children.insert(child.id.0.as_bytes(), encode(child))?;
+        self.flush()
+    }
+
+    pub fn card(&self, uid: &CardUid) -> Result<Option<Card>, StoreError> {
+        self.cards
+            .get(uid.as_str())?
+            .map(|b| decode(&b, "card"))
+            .transpose()
+    }
+
+    pub fn cards(&self) -> Result<Vec<Card>, StoreError> {
+        self.cards
+            .iter()
+            .values()
+            .map(|v| decode(&v?, "card"))
+            .collect()
+    }
+
+    pub fn cards_of(&self, child: ChildId) -> Result<Vec<Card>, StoreError> {
+        Ok(self.cards()?.into_iter().filter(|c| c.child == child).collect())
+    }
+
+    /// Hands a card to a child. A card of another child is refused; the
+    /// child's earlier cards stay as they are (block them separately).
+    pub fn bind_card(&self, uid: &CardUid, child: ChildId) -> Result<Card, StoreError> {
+        let owner = self.child(child)?.ok_or(StoreError::NoSuchChild(child))?;
+        if let Some(existing) = self.card(uid)?
+            && existing.child != child
+        {
+            let name = self
+                .child(existing.child)?
+                .map(|c| c.name)
+                .unwrap_or_else(|| existing.child.to_string());
+            return Err(StoreError::CardTaken {
+                uid: uid.clone(),
+                owner: name,
+            });
+        }
+        let card = Card {
+            uid: uid.clone(),
+            child: owner.id,
+            state: CardState::Active,
+        };
+        self.cards.insert(uid.as_str(), encode(&card))?;
+        self.flush()?;
+        Ok(card)
+    }
+
+    pub fn set_card_state(&self, uid: &CardUid, state: CardState) -> Result<Card, StoreError> {
+        let mut card = self.card(uid)?.ok_or_else(|| StoreError::NoSuchCard(uid.clone()))?;
+        card.state = state;
+        self.cards.insert(uid.as_str(), encode(&card))?;
+        self.flush()?;
+        Ok(card)
+    }
+
+    // ---- balances and the account view ------------------------------------
+
+    pub fn balance(&self, child: ChildId) -> Result<Money, StoreError> {
+        Ok(self
+            .balances
+            .get(child.0.as_bytes())?
+            .map(|b| decode(&b, "balance"))
+            .transpose()?
+            .unwrap_or(Money::ZERO))
+    }
+
+    pub fn spent_on(&self, child: ChildId, day: NaiveDate) -> Result<Money, StoreError> {
+        Ok(self
+            .spent
+            .get(spent_key(child, day))?
+            .map(|b| decode(&b, "day spending"))
+            .transpose()?
+            .unwrap_or(Money::ZERO))
+    }
+
+    /// What the counter knows about a tapped card; `Err(uid)` if unknown.
+    pub fn lookup(
+        &self,
+        uid: &CardUid,
+        now: DateTime<Utc>,
+    ) -> Result<Result<AccountView, CardUid>, StoreError> {
+        let Some(card) = self.card(uid)? else {
+            return Ok(Err(uid.clone()));
+        };
+        let Some(child) = self.child(card.child)? else {
+            return Err(StoreError::Corrupt {
+                what: format!("card {uid}"),
+                detail: format!("it belongs to child {}, who is not stored", card.child),
+            });
+        };
+        Ok(Ok(AccountView {
+            balance: self.balance(child.id)?,
+            spent_today: self.spent_on(child.id, local_day(now))?,
+            unconfirmed: Money::ZERO,
+            child,
+            card,
+        }))
+    }
+
+    // ---- entries -----------------------------------------------------------
+
+    /// Saves a sale if the rules allow it, checked again inside the
+    /// transaction against what is stored now. Saving the same sale twice
+    /// charges once.
+    pub fn record_sale(&self, sale: &Entry, connection: Connection) -> Result<Recorded, StoreError> {
+        let EntryKind::Sale { card: uid, lines } = &sale.kind else {
+            return Err(StoreError::Corrupt {
+                what: "sale".into(),
+                detail: "record_sale was given an entry that is not a sale".into(),
+            });
+        };
+        let day = local_day(sale.at);
+        let trees = (&self.entries, &self.balances, &self.spent, &self.outbox, &self.cards, &self.children);
+        let recorded = unwrap_tx(trees.transaction(|(entries, balances, spent, outbox, cards, children)| {
+            let child_key = sale.child.0.as_bytes();
+            if entries.get(sale.id.as_bytes())?.is_some() {
+                let balance = tx_get(balances, child_key, "balance")?.unwrap_or(Money::ZERO);
+                return Ok(Recorded::AlreadySaved { balance });
+            }
+            let Some(card) = tx_get::<Card>(cards, uid.as_str().as_bytes(), "card")? else {
+                return Ok(Recorded::Refused(Refusal::UnknownCard { uid: uid.clone() }));
+            };
+            let Some(child) = tx_get::<Child>(children, child_key, "child")? else {
+                return abort(StoreError::NoSuchChild(sale.child));
+            };
+            if card.child != child.id {
+                return Ok(Recorded::Refused(Refusal::UnknownCard { uid: uid.clone() }));
+            }
+            let balance = tx_get(balances, child_key, "balance")?.unwrap_or(Money::ZERO);
+            let day_key = spent_key(child.id, day);
+            let spent_today = tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
+            let view = AccountView {
+                child,
+                card,
+                balance,
+                spent_today,
+                unconfirmed: Money::ZERO,
+            };
+            if let Err(refusal) = authorize(&view, lines, connection) {
+                return Ok(Recorded::Refused(refusal));
+            }
+            let new_balance = balance + sale.amount;
+            entries.insert(sale.id.as_bytes(), encode(sale))?;
+            balances.insert(child_key, encode(&new_balance))?;
+            spent.insert(day_key, encode(&(spent_today - sale.amount)))?;
+            outbox.insert(sale.id.as_bytes(), &[])?;
+            Ok(Recorded::Saved { balance: new_balance })
+        }))?;
+        if matches!(recorded, Recorded::Saved { .. }) {
+            self.flush()?;
+        }
+        Ok(recorded)
+    }
+
+    /// Saves a deposit, withdrawal or card fee: balance and entry together.
+    pub fn record_entry(&self, entry: &Entry) -> Result<Money, StoreError> {
+        if self.child(entry.child)?.is_none() {
+            return Err(StoreError::NoSuchChild(entry.child));
+        }
+        let trees = (&self.entries, &self.balances, &self.outbox);
+        let balance = unwrap_tx(trees.transaction(|(entries, balances, outbox)| {
+            let key = entry.child.0.as_bytes();
+            let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
+            if entries.get(entry.id.as_bytes())?.is_some() {
+                return Ok(balance);
+            }
+            let balance = balance + entry.amount;
+            entries.insert(entry.id.as_bytes(), encode(entry))?;
+            balances.insert(key, encode(&balance))?;
+            outbox.insert(entry.id.as_bytes(), &[])?;
+            Ok(balance)
+        }))?;
+        self.flush()?;
+        Ok(balance)
+    }
+
+    /// Cash paid in at the counter.
+    pub fn deposit(
+        &self,
+        child: ChildId,
+        amount: Money,
+        counter: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Money, StoreError> {
+        if !amount.is_positive() {
+            return Err(StoreError::NotPositive);
+        }
+        self.record_entry(&Entry::new(child, EntryKind::Deposit, amount, counter, at))
+    }
+
+    /// Gives back a whole sale, once. Returns the refund entry.
+    pub fn refund(&self, sale_id: Uuid, counter: &str, at: DateTime<Utc>) -> Result<Entry, StoreError> {
+        let sale = self.entry(sale_id)?.filter(Entry::is_sale).ok_or(StoreError::NoSuchSale(sale_id))?;
+        let refund = Entry::new(sale.child, EntryKind::Refund { sale: sale.id }, -sale.amount, counter, at);
+        let day_key = spent_key(sale.child, local_day(sale.at));
+        let trees = (&self.entries, &self.balances, &self.spent, &self.refunds, &self.outbox);
+        unwrap_tx(trees.transaction(|(entries, balances, spent, refunds, outbox)| {
+            if refunds.get(sale.id.as_bytes())?.is_some() {
+                return abort(StoreError::AlreadyRefunded(sale.id));
+            }
+            let key = sale.child.0.as_bytes();
+            let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
+            let day_spent: Money = tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
+            entries.insert(refund.id.as_bytes(), encode(&refund))?;
+            balances.insert(key, encode(&(balance + refund.amount)))?;
+            spent.insert(day_key.as_slice(), encode(&(day_spent - refund.amount).max(Money::ZERO)))?;
+            refunds.insert(sale.id.as_bytes(), refund.id.as_bytes())?;
+            outbox.insert(refund.id.as_bytes(), &[])?;
+            Ok(())
+        }))?;
+        self.flush()?;
+        Ok(refund)
+    }
+
+    pub fn is_refunded(&self, sale: Uuid) -> Result<bool, StoreError> {
+        Ok(self.refunds.contains_key(sale.as_bytes())?)
+    }
+
+    pub fn entry(&self, id: Uuid) -> Result<Option<Entry>, StoreError> {
+        self.entries
+            .get(id.as_bytes())?
+            .map(|b| decode(&b, "entry"))
+            .transpose()
+    }
+
+    /// Entries made in [from, to), oldest first: one key range, no scan.
+    pub fn entries_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Entry>, StoreError> {
+        self.entries
+            .range(id_floor(from)..id_floor(to))
+            .values()
+            .map(|v| decode(&v?, "entry"))
+            .collect()
+    }
+
+    pub fn entries_on(&self, day: NaiveDate) -> Result<Vec<Entry>, StoreError> {
+        let (from, to) = day_bounds(day);
+        self.entries_between(from, to)
+    }
+
+    /// Every entry, oldest first.
+    pub fn all_entries(&self) -> Result<Vec<Entry>, StoreError> {
+        self.entries
+            .iter()
+            .values()
+            .map(|v| decode(&v?, "entry"))
+            .collect()
+    }
+
+    /// Entries waiting for the ledger.
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// Children whose stored balance is not the sum of their entries.
+    /// Empty on a healthy store; `klubkasse check` and tests ask.
+    pub fn balance_mismatches(&self) -> Result<Vec<(ChildId, Money, Money)>, StoreError> {
+        let mut sums = std::collections::BTreeMap::<ChildId, Money>::new();
+        for entry in self.all_entries()? {
+            *sums.entry(entry.child).or_default() += entry.amount;
+        }
+        let mut wrong = Vec::new();
+        for child in self.children()? {
+            let stored = self.balance(child.id)?;
+            let sum = sums.get(&child.id).copied().unwrap_or(Money::ZERO);
+            if stored != sum {
+                wrong.push((child.id, stored, sum));
+            }
+        }
+        Ok(wrong)
+    }
+
+    // ---- staff PIN lock ----------------------------------------------------
+
+    /// Kept in the store so that restarting the kiosk does not reset it.
+    pub fn pin_guard(&self) -> Result<PinGuard, StoreError> {
+        Ok(self
+            .meta
+            .get("pin_guard")?
+            .map(|b| decode(&b, "PIN lock"))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    pub fn set_pin_guard(&self, guard: &PinGuard) -> Result<(), StoreError> {
+        self.meta.insert("pin_guard", encode(guard))?;
+        self.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests;

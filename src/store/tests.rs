@@ -1,0 +1,307 @@
+use super::*;
+use crate::domain::{CardUid, Child, ChildId, SaleLine};
+use tempfile::TempDir;
+
+fn child(name: &str) -> Child {
+    Child {
+        id: ChildId::new(),
+        name: name.into(),
+        daily_limit: None,
+        blocked_categories: vec![],
+        note: None,
+    }
+}
+
+fn uid(hex: &str) -> CardUid {
+    CardUid::parse(hex).unwrap()
+}
+
+fn toast(quantity: u32) -> Vec<SaleLine> {
+    vec![SaleLine {
+        name: "Toast".into(),
+        category: "mad".into(),
+        unit_price: Money::kroner(12),
+        quantity,
+    }]
+}
+
+/// A store with one child holding `kroner` on card 04A1B2C3.
+fn store_with_child(dir: &Path, kroner: i64) -> (Store, Child) {
+    let store = Store::open(dir).unwrap();
+    let c = child("Åse Ørsted");
+    store.put_child(&c).unwrap();
+    store.bind_card(&uid("04A1B2C3"), c.id).unwrap();
+    if kroner > 0 {
+        store.deposit(c.id, Money::kroner(kroner), "test", Utc::now()).unwrap();
+    }
+    (store, c)
+}
+
+#[test]
+fn write_reopen_same() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 100);
+    let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(2), "test", Utc::now());
+    assert_eq!(
+        store.record_sale(&sale, Connection::Standalone).unwrap(),
+        Recorded::Saved { balance: Money::kroner(76) }
+    );
+    drop(store);
+    let store = Store::open(tmp.path()).unwrap();
+    assert_eq!(store.child(c.id).unwrap().unwrap(), c);
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(76));
+    assert_eq!(store.entry(sale.id).unwrap().unwrap(), sale);
+    assert_eq!(store.spent_on(c.id, local_day(sale.at)).unwrap(), Money::kroner(24));
+    assert_eq!(store.outbox_len(), 2);
+    assert!(store.balance_mismatches().unwrap().is_empty());
+}
+
+#[test]
+fn refused_sale_writes_nothing() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 20);
+    let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(2), "test", Utc::now());
+    assert_eq!(
+        store.record_sale(&sale, Connection::Standalone).unwrap(),
+        Recorded::Refused(Refusal::NotEnoughMoney { available: Money::kroner(20) })
+    );
+    assert!(store.entry(sale.id).unwrap().is_none());
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(20));
+    assert_eq!(store.spent_on(c.id, local_day(sale.at)).unwrap(), Money::ZERO);
+    assert_eq!(store.outbox_len(), 1);
+}
+
+#[test]
+fn the_same_sale_twice_charges_once() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 100);
+    let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
+    let store = std::sync::Arc::new(store);
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, sale) = (store.clone(), sale.clone());
+            std::thread::spawn(move || store.record_sale(&sale, Connection::Standalone).unwrap())
+        })
+        .collect();
+    let results: Vec<Recorded> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let saved = results.iter().filter(|r| matches!(r, Recorded::Saved { .. })).count();
+    assert_eq!(saved, 1, "{results:?}");
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(88));
+    assert!(store.balance_mismatches().unwrap().is_empty());
+}
+
+#[test]
+fn concurrent_sales_never_overdraw() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 60);
+    let store = std::sync::Arc::new(store);
+    // Ten sales of 12 kr race for 60 kr: exactly five may win.
+    let handles: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
+            std::thread::spawn(move || store.record_sale(&sale, Connection::Standalone).unwrap())
+        })
+        .collect();
+    let saved = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|r| matches!(r, Recorded::Saved { .. }))
+        .count();
+    assert_eq!(saved, 5);
+    assert_eq!(store.balance(c.id).unwrap(), Money::ZERO);
+    assert!(store.balance_mismatches().unwrap().is_empty());
+}
+
+#[test]
+fn blocked_card_is_refused_in_the_transaction() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 100);
+    store.set_card_state(&uid("04A1B2C3"), CardState::Blocked).unwrap();
+    let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
+    assert!(matches!(
+        store.record_sale(&sale, Connection::Standalone).unwrap(),
+        Recorded::Refused(Refusal::CardBlocked { .. })
+    ));
+}
+
+#[test]
+fn refund_once_and_restores_daily_room() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 100);
+    let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(2), "test", Utc::now());
+    store.record_sale(&sale, Connection::Standalone).unwrap();
+    let refund = store.refund(sale.id, "test", Utc::now()).unwrap();
+    assert_eq!(refund.amount, Money::kroner(24));
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(100));
+    assert_eq!(store.spent_on(c.id, local_day(sale.at)).unwrap(), Money::ZERO);
+    assert!(matches!(
+        store.refund(sale.id, "test", Utc::now()),
+        Err(StoreError::AlreadyRefunded(_))
+    ));
+    assert!(matches!(
+        store.refund(refund.id, "test", Utc::now()),
+        Err(StoreError::NoSuchSale(_))
+    ));
+    assert!(store.balance_mismatches().unwrap().is_empty());
+}
+
+#[test]
+fn a_card_belongs_to_one_child() {
+    let tmp = TempDir::new().unwrap();
+    let (store, _) = store_with_child(tmp.path(), 0);
+    let other = child("Bo");
+    store.put_child(&other).unwrap();
+    assert!(matches!(
+        store.bind_card(&uid("04A1B2C3"), other.id),
+        Err(StoreError::CardTaken { .. })
+    ));
+}
+
+#[test]
+fn day_range_holds_exactly_that_day() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 500);
+    let today = local_day(Utc::now());
+    let (start, end) = day_bounds(today);
+    let times = [
+        start - chrono::Duration::milliseconds(1),
+        start,
+        end - chrono::Duration::milliseconds(1),
+        end,
+    ];
+    let ids: Vec<Uuid> = times
+        .iter()
+        .map(|&at| {
+            let e = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", at);
+            store.record_sale(&e, Connection::Standalone).unwrap();
+            e.id
+        })
+        .collect();
+    let on_day: Vec<Uuid> = store
+        .entries_on(today)
+        .unwrap()
+        .into_iter()
+        .filter(Entry::is_sale)
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(on_day, vec![ids[1], ids[2]]);
+}
+
+#[test]
+fn backup_restore_round_trip_and_old_store_set_aside() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 100);
+    let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
+    store.record_sale(&sale, Connection::Standalone).unwrap();
+    store.refund(sale.id, "test", Utc::now()).unwrap();
+    let sale2 = Entry::sale(c.id, uid("04A1B2C3"), toast(3), "test", Utc::now());
+    store.record_sale(&sale2, Connection::Standalone).unwrap();
+    let today = local_day(Utc::now());
+    let file = write_daily_backup(&store, tmp.path(), today).unwrap().unwrap();
+    assert!(write_daily_backup(&store, tmp.path(), today).unwrap().is_none());
+    let before = store.export().unwrap();
+    drop(store);
+
+    let restored = restore_backup(&file, tmp.path()).unwrap();
+    assert!(restored.set_aside.unwrap().exists());
+    let store = restored.store;
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(64));
+    assert_eq!(store.spent_on(c.id, today).unwrap(), Money::kroner(36));
+    assert!(store.is_refunded(sale.id).unwrap());
+    assert_eq!(store.all_entries().unwrap(), before.entries);
+    assert_eq!(store.outbox_len(), before.outbox.len());
+    assert!(store.balance_mismatches().unwrap().is_empty());
+}
+
+#[test]
+fn missing_store_with_backups_is_not_started_empty() {
+    let tmp = TempDir::new().unwrap();
+    let (store, _) = store_with_child(tmp.path(), 10);
+    write_daily_backup(&store, tmp.path(), local_day(Utc::now())).unwrap();
+    drop(store);
+    std::fs::remove_dir_all(tmp.path().join("store")).unwrap();
+    let err = Store::open(tmp.path()).unwrap_err();
+    assert!(matches!(err, StoreError::MissingWithBackups { .. }));
+    assert!(err.to_string().contains("klubkasse restore"), "{err}");
+    assert!(!tmp.path().join("store").exists());
+}
+
+#[test]
+fn damaged_store_is_an_error_not_a_fresh_start() {
+    let tmp = TempDir::new().unwrap();
+    let (store, _) = store_with_child(tmp.path(), 10);
+    drop(store);
+    let dir = tmp.path().join("store");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::write(&path, b"garbage, not a sled file at all").unwrap();
+        }
+    }
+    let err = Store::open(tmp.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Unreadable { .. }), "{err:?}");
+}
+
+#[test]
+fn store_without_version_is_refused() {
+    let tmp = TempDir::new().unwrap();
+    let (store, _) = store_with_child(tmp.path(), 10);
+    store.meta.remove("schema_version").unwrap();
+    store.flush().unwrap();
+    drop(store);
+    assert!(matches!(Store::open(tmp.path()), Err(StoreError::Unreadable { .. })));
+}
+
+/// The child half of `killed_mid_sales_keeps_every_confirmed_sale`.
+fn sell_until_killed(dir: &Path) {
+    let store = Store::open(dir).unwrap();
+    let card = uid("04A1B2C3");
+    let child = store.card(&card).unwrap().unwrap().child;
+    loop {
+        let sale = Entry::sale(child, card.clone(), toast(1), "test", Utc::now());
+        if let Recorded::Saved { .. } = store.record_sale(&sale, Connection::Standalone).unwrap() {
+            // Only now may anyone be told "paid".
+            println!("CONFIRMED {}", sale.id);
+        }
+    }
+}
+
+#[test]
+fn killed_mid_sales_keeps_every_confirmed_sale() {
+    if let Ok(dir) = std::env::var("KLUBKASSE_SELL_UNTIL_KILLED") {
+        sell_until_killed(Path::new(&dir));
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 1_000_000);
+    drop(store);
+    for round in 0..3 {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "store::tests::killed_mid_sales_keeps_every_confirmed_sale", "--nocapture"])
+            .env("KLUBKASSE_SELL_UNTIL_KILLED", tmp.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(400 + round * 150));
+        child.kill().unwrap(); // SIGKILL: no destructors, no flush
+        let out = child.wait_with_output().unwrap();
+        let confirmed: Vec<Uuid> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("CONFIRMED "))
+            .filter_map(|id| Uuid::parse_str(id.trim()).ok())
+            .collect();
+        assert!(!confirmed.is_empty(), "round {round}: the child sold nothing");
+        let store = Store::open(tmp.path()).unwrap();
+        for id in &confirmed {
+            assert!(store.entry(*id).unwrap().is_some(), "confirmed sale {id} lost");
+        }
+        assert!(store.balance_mismatches().unwrap().is_empty());
+        let sales = store.all_entries().unwrap().into_iter().filter(Entry::is_sale).count();
+        assert!(sales >= confirmed.len());
+        assert_eq!(
+            store.balance(c.id).unwrap(),
+            Money::kroner(1_000_000) - Money::kroner(12) * sales as u32
+        );
+    }
+}
