@@ -1,3 +1,11 @@
+//! klubkasse: the counter kiosk for children's clubs that pay with a
+//! personal prepaid card. See README.md and ../shared/DESIGN.md.
+
+pub mod config;
 pub mod domain;
-pub mod store;
 pub mod i18n;
+pub mod keymap;
+pub mod reader;
+pub mod source_error;
+pub mod store;
+pub mod ui;

@@ -1,0 +1,273 @@
+//! The kiosk's config and menu files: parsed with errors that name the
+//! file, the line and what is wrong, and checked against each other.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ratatui::crossterm::event::KeyCode;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::domain::{MenuItem, Money};
+use crate::i18n::Language;
+use crate::keymap::{Key, Keymap};
+use crate::source_error::FileError;
+
+/// Where card taps come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReaderKind {
+    /// A USB PC/SC reader through pcscd.
+    Pcsc,
+    /// F1–F8 tap the demo children's cards: for trying things out.
+    Demo,
+}
+
+/// Everything the kiosk needs to run, checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub counter: String,
+    pub data_dir: PathBuf,
+    pub reader: ReaderKind,
+    pub menu: Menu,
+    pub keymap: Keymap,
+    pub language: Language,
+    /// argon2 PHC string; no hash means the staff menu stays closed.
+    pub staff_pin_hash: Option<String>,
+    /// A sale left alone this long is cancelled.
+    pub sale_timeout: Duration,
+    /// How long "Betalt" or a refusal stays on screen.
+    pub result_time: Duration,
+    /// How old the last sale may be for "undo" (older: refund).
+    pub undo_window: Duration,
+    /// Connected mode, offline: most a child may buy beyond what the ledger confirmed.
+    pub offline_allowance: Money,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    counter: String,
+    data_dir: Option<PathBuf>,
+    #[serde(default = "default_reader")]
+    reader: ReaderKind,
+    menu: PathBuf,
+    keymap: Option<PathBuf>,
+    #[serde(default)]
+    language: Language,
+    staff_pin_hash: Option<Spanned<String>>,
+    sale_timeout_seconds: Option<Spanned<u64>>,
+    result_seconds: Option<Spanned<u64>>,
+    undo_minutes: Option<Spanned<u64>>,
+    offline_allowance: Option<Spanned<Money>>,
+}
+
+fn default_reader() -> ReaderKind {
+    ReaderKind::Pcsc
+}
+
+/// The per-user folder for the store when the config names none.
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("dk", "klubkasse", "klubkasse")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("klubkasse-data"))
+}
+
+impl Config {
+    /// Reads the config, then the menu and keymap it names (relative
+    /// paths are relative to the config file).
+    pub fn load(path: &Path) -> Result<Config, FileError> {
+        let text = FileError::read(path)?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| FileError::from_toml(path, &text, e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let invalid = |span, message: String| FileError::at(path, &text, Some(span), message);
+
+        if raw.counter.trim().is_empty() {
+            return Err(FileError::at(path, &text, None, "`counter` must name the counter"));
+        }
+        if let Some(hash) = &raw.staff_pin_hash {
+            argon2::PasswordHash::new(hash.get_ref()).map_err(|e| {
+                invalid(
+                    hash.span(),
+                    format!("staff_pin_hash is not an argon2 hash ({e}); make one with `klubkasse pin-hash`"),
+                )
+            })?;
+        }
+        let seconds = |field: &Option<Spanned<u64>>, name: &str, default: u64, range: std::ops::RangeInclusive<u64>| {
+            match field {
+                None => Ok(default),
+                Some(v) if range.contains(v.get_ref()) => Ok(*v.get_ref()),
+                Some(v) => Err(invalid(
+                    v.span(),
+                    format!("{name} must be between {} and {}", range.start(), range.end()),
+                )),
+            }
+        };
+        let sale_timeout = seconds(&raw.sale_timeout_seconds, "sale_timeout_seconds", 60, 5..=3600)?;
+        let result_time = seconds(&raw.result_seconds, "result_seconds", 4, 1..=60)?;
+        let undo_minutes = seconds(&raw.undo_minutes, "undo_minutes", 5, 0..=120)?;
+        let offline_allowance = match raw.offline_allowance {
+            None => Money::kroner(50),
+            Some(m) if m.get_ref().is_negative() => {
+                return Err(invalid(m.span(), "offline_allowance cannot be negative".into()));
+            }
+            Some(m) => m.into_inner(),
+        };
+
+        let keymap = Keymap::load(raw.keymap.as_deref().map(resolve).as_deref())?;
+        let menu = Menu::load(&resolve(&raw.menu), &keymap)?;
+        Ok(Config {
+            counter: raw.counter.trim().to_string(),
+            data_dir: raw.data_dir.as_deref().map_or_else(default_data_dir, resolve),
+            reader: raw.reader,
+            menu,
+            keymap,
+            language: raw.language,
+            staff_pin_hash: raw.staff_pin_hash.map(Spanned::into_inner),
+            sale_timeout: Duration::from_secs(sale_timeout),
+            result_time: Duration::from_secs(result_time),
+            undo_window: Duration::from_secs(undo_minutes * 60),
+            offline_allowance,
+        })
+    }
+}
+
+/// The things on sale, in the order of the menu file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Menu {
+    pub items: Vec<MenuItem>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMenu {
+    #[serde(default)]
+    item: Vec<RawItem>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItem {
+    key: Spanned<String>,
+    name: Spanned<String>,
+    price: Spanned<Money>,
+    category: String,
+}
+
+/// Most items a menu may hold: more do not fit the grid on a laptop.
+pub const MAX_ITEMS: usize = 36;
+
+impl Menu {
+    pub fn load(path: &Path, keymap: &Keymap) -> Result<Menu, FileError> {
+        let text = FileError::read(path)?;
+        Menu::parse(path, &text, keymap)
+    }
+
+    pub fn parse(path: &Path, text: &str, keymap: &Keymap) -> Result<Menu, FileError> {
+        let raw: RawMenu = toml::from_str(text).map_err(|e| FileError::from_toml(path, text, e))?;
+        let invalid = |span, message: String| FileError::at(path, text, Some(span), message);
+        if raw.item.is_empty() {
+            return Err(FileError::at(path, text, None, "the menu has no [[item]]"));
+        }
+        if raw.item.len() > MAX_ITEMS {
+            return Err(FileError::at(
+                path,
+                text,
+                None,
+                format!("the menu has {} items; at most {MAX_ITEMS} fit", raw.item.len()),
+            ));
+        }
+        let mut items: Vec<(MenuItem, std::ops::Range<usize>)> = Vec::new();
+        for item in raw.item {
+            let key_text = item.key.get_ref();
+            let mut chars = key_text.chars();
+            let key = match (chars.next(), chars.next()) {
+                (Some(c), None) if !c.is_whitespace() && !c.is_control() => c,
+                _ => {
+                    return Err(invalid(
+                        item.key.span(),
+                        format!("key «{key_text}» must be exactly one character"),
+                    ));
+                }
+            };
+            if keymap.is_bound(Key::plain(KeyCode::Char(key))) {
+                return Err(invalid(
+                    item.key.span(),
+                    format!("key «{key}» is already used by the keymap; choose another"),
+                ));
+            }
+            if let Some((first, _)) = items
+                .iter()
+                .find(|(i, _)| i.key.to_lowercase().eq(key.to_lowercase()))
+            {
+                return Err(invalid(
+                    item.key.span(),
+                    format!("key «{key}» is already used by «{}»", first.name),
+                ));
+            }
+            let name = item.name.get_ref().trim();
+            if name.is_empty() || name.chars().count() > 24 {
+                return Err(invalid(item.name.span(), "name must be 1 to 24 characters".into()));
+            }
+            if !item.price.get_ref().is_positive() {
+                return Err(invalid(item.price.span(), "price must be more than 0".into()));
+            }
+            items.push((
+                MenuItem {
+                    key,
+                    name: name.to_string(),
+                    price: *item.price.get_ref(),
+                    category: item.category.trim().to_lowercase(),
+                },
+                item.key.span(),
+            ));
+        }
+        Ok(Menu {
+            items: items.into_iter().map(|(i, _)| i).collect(),
+        })
+    }
+
+    pub fn item(&self, key: char) -> Option<&MenuItem> {
+        self.items.iter().find(|i| i.key == key)
+    }
+
+    /// The sample menu shipped in `assets/menu.toml`.
+    pub fn sample(keymap: &Keymap) -> Result<Menu, FileError> {
+        Menu::parse(Path::new("assets/menu.toml (built in)"), SAMPLE_MENU, keymap)
+    }
+}
+
+pub const SAMPLE_MENU: &str = include_str!("../assets/menu.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn menu_err(text: &str) -> String {
+        Menu::parse(Path::new("menu.toml"), text, &Keymap::load(None).unwrap())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn sample_menu_loads() {
+        let menu = Menu::sample(&Keymap::load(None).unwrap()).unwrap();
+        assert_eq!(menu.items.len(), 9);
+        assert_eq!(menu.item('1').unwrap().price, Money::kroner(12));
+    }
+
+    #[test]
+    fn menu_errors_point_at_the_line() {
+        let item = |key: &str, price: &str| format!("[[item]]\nkey = \"{key}\"\nname = \"X\"\nprice = \"{price}\"\ncategory = \"mad\"\n");
+        let two = format!("{}{}", item("1", "5"), item("1", "6"));
+        assert!(menu_err(&two).starts_with("menu.toml:7:7: key «1» is already used by «X»"), "{}", menu_err(&two));
+        assert!(menu_err(&item("12", "5")).starts_with("menu.toml:2:7: key «12» must be exactly one character"));
+        assert!(menu_err(&item("+", "5")).contains("already used by the keymap"));
+        assert!(menu_err(&item("1", "5.001")).starts_with("menu.toml:4:9:"), "{}", menu_err(&item("1", "5.001")));
+        assert!(menu_err(&item("1", "5.001")).contains("more than two decimals"));
+        assert!(menu_err(&item("1", "0")).contains("price must be more than 0"));
+        assert!(menu_err("").contains("no [[item]]"));
+        assert!(menu_err("[[item]]\nkey = \"1\"\nname = \"X\"\nprice = \"1\"\ncategory = \"m\"\ncolour = \"red\"\n").contains("menu.toml:6:1"));
+    }
+}
