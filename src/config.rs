@@ -78,13 +78,25 @@ impl Config {
     /// paths are relative to the config file).
     pub fn load(path: &Path) -> Result<Config, FileError> {
         let text = FileError::read(path)?;
-        let raw: RawConfig = toml::from_str(&text).map_err(|e| FileError::from_toml(path, &text, e))?;
+        let raw: RawConfig =
+            toml::from_str(&text).map_err(|e| FileError::from_toml(path, &text, e))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
         let invalid = |span, message: String| FileError::at(path, &text, Some(span), message);
 
         if raw.counter.trim().is_empty() {
-            return Err(FileError::at(path, &text, None, "`counter` must name the counter"));
+            return Err(FileError::at(
+                path,
+                &text,
+                None,
+                "`counter` must name the counter",
+            ));
         }
         if let Some(hash) = &raw.staff_pin_hash {
             argon2::PasswordHash::new(hash.get_ref()).map_err(|e| {
@@ -94,23 +106,38 @@ impl Config {
                 )
             })?;
         }
-        let seconds = |field: &Option<Spanned<u64>>, name: &str, default: u64, range: std::ops::RangeInclusive<u64>| {
+        let seconds = |field: &Option<Spanned<u64>>,
+                       name: &str,
+                       default: u64,
+                       range: std::ops::RangeInclusive<u64>| {
             match field {
                 None => Ok(default),
                 Some(v) if range.contains(v.get_ref()) => Ok(*v.get_ref()),
                 Some(v) => Err(invalid(
                     v.span(),
-                    format!("{name} must be between {} and {}", range.start(), range.end()),
+                    format!(
+                        "{name} must be between {} and {}",
+                        range.start(),
+                        range.end()
+                    ),
                 )),
             }
         };
-        let sale_timeout = seconds(&raw.sale_timeout_seconds, "sale_timeout_seconds", 60, 5..=3600)?;
+        let sale_timeout = seconds(
+            &raw.sale_timeout_seconds,
+            "sale_timeout_seconds",
+            60,
+            5..=3600,
+        )?;
         let result_time = seconds(&raw.result_seconds, "result_seconds", 4, 1..=60)?;
         let undo_minutes = seconds(&raw.undo_minutes, "undo_minutes", 5, 0..=120)?;
         let offline_allowance = match raw.offline_allowance {
             None => Money::kroner(50),
             Some(m) if m.get_ref().is_negative() => {
-                return Err(invalid(m.span(), "offline_allowance cannot be negative".into()));
+                return Err(invalid(
+                    m.span(),
+                    "offline_allowance cannot be negative".into(),
+                ));
             }
             Some(m) => m.into_inner(),
         };
@@ -119,7 +146,10 @@ impl Config {
         let menu = Menu::load(&resolve(&raw.menu), &keymap)?;
         Ok(Config {
             counter: raw.counter.trim().to_string(),
-            data_dir: raw.data_dir.as_deref().map_or_else(default_data_dir, resolve),
+            data_dir: raw
+                .data_dir
+                .as_deref()
+                .map_or_else(default_data_dir, resolve),
             reader: raw.reader,
             menu,
             keymap,
@@ -175,7 +205,10 @@ impl Menu {
                 path,
                 text,
                 None,
-                format!("the menu has {} items; at most {MAX_ITEMS} fit", raw.item.len()),
+                format!(
+                    "the menu has {} items; at most {MAX_ITEMS} fit",
+                    raw.item.len()
+                ),
             ));
         }
         let mut items: Vec<(MenuItem, std::ops::Range<usize>)> = Vec::new();
@@ -208,10 +241,16 @@ impl Menu {
             }
             let name = item.name.get_ref().trim();
             if name.is_empty() || name.chars().count() > 24 {
-                return Err(invalid(item.name.span(), "name must be 1 to 24 characters".into()));
+                return Err(invalid(
+                    item.name.span(),
+                    "name must be 1 to 24 characters".into(),
+                ));
             }
             if !item.price.get_ref().is_positive() {
-                return Err(invalid(item.price.span(), "price must be more than 0".into()));
+                return Err(invalid(
+                    item.price.span(),
+                    "price must be more than 0".into(),
+                ));
             }
             items.push((
                 MenuItem {
@@ -234,7 +273,11 @@ impl Menu {
 
     /// The sample menu shipped in `assets/menu.toml`.
     pub fn sample(keymap: &Keymap) -> Result<Menu, FileError> {
-        Menu::parse(Path::new("assets/menu.toml (built in)"), SAMPLE_MENU, keymap)
+        Menu::parse(
+            Path::new("assets/menu.toml (built in)"),
+            SAMPLE_MENU,
+            keymap,
+        )
     }
 }
 
@@ -259,12 +302,27 @@ mod tests {
 
     #[test]
     fn menu_errors_point_at_the_line() {
-        let item = |key: &str, price: &str| format!("[[item]]\nkey = \"{key}\"\nname = \"X\"\nprice = \"{price}\"\ncategory = \"mad\"\n");
+        let item = |key: &str, price: &str| {
+            format!(
+                "[[item]]\nkey = \"{key}\"\nname = \"X\"\nprice = \"{price}\"\ncategory = \"mad\"\n"
+            )
+        };
         let two = format!("{}{}", item("1", "5"), item("1", "6"));
-        assert!(menu_err(&two).starts_with("menu.toml:7:7: key «1» is already used by «X»"), "{}", menu_err(&two));
-        assert!(menu_err(&item("12", "5")).starts_with("menu.toml:2:7: key «12» must be exactly one character"));
+        assert!(
+            menu_err(&two).starts_with("menu.toml:7:7: key «1» is already used by «X»"),
+            "{}",
+            menu_err(&two)
+        );
+        assert!(
+            menu_err(&item("12", "5"))
+                .starts_with("menu.toml:2:7: key «12» must be exactly one character")
+        );
         assert!(menu_err(&item("+", "5")).contains("already used by the keymap"));
-        assert!(menu_err(&item("1", "5.001")).starts_with("menu.toml:4:9:"), "{}", menu_err(&item("1", "5.001")));
+        assert!(
+            menu_err(&item("1", "5.001")).starts_with("menu.toml:4:9:"),
+            "{}",
+            menu_err(&item("1", "5.001"))
+        );
         assert!(menu_err(&item("1", "5.001")).contains("more than two decimals"));
         assert!(menu_err(&item("1", "0")).contains("price must be more than 0"));
         assert!(menu_err("").contains("no [[item]]"));

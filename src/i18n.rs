@@ -137,6 +137,7 @@ pub struct StaffTexts {
     pub child_added: String,
     pub tap_new_card: String,
     pub card_handed_out: String,
+    pub card_taken: String,
     pub tap_card_to_block: String,
     pub card_blocked: String,
     pub exported: String,
@@ -168,7 +169,10 @@ mod tests {
 
     #[test]
     fn both_languages_load_with_every_key() {
-        assert_eq!(Language::Da.texts().idle.tap_card, "Hold dit kort på læseren");
+        assert_eq!(
+            Language::Da.texts().idle.tap_card,
+            "Hold dit kort på læseren"
+        );
         assert_eq!(Language::En.texts().result.paid, "Paid");
     }
 
@@ -211,7 +215,10 @@ mod tests {
     #[test]
     fn fill_replaces_every_placeholder() {
         assert_eq!(
-            fill("Ikke penge nok — du har {available}", &[("available", "12,50 kr.")]),
+            fill(
+                "Ikke penge nok — du har {available}",
+                &[("available", "12,50 kr.")]
+            ),
             "Ikke penge nok — du har 12,50 kr."
         );
     }

@@ -65,7 +65,11 @@ impl Key {
         }
         let mut chars = rest.chars();
         let code = match (chars.next(), chars.next()) {
-            (Some(c), None) => KeyCode::Char(if modifiers.is_empty() { c } else { c.to_ascii_lowercase() }),
+            (Some(c), None) => KeyCode::Char(if modifiers.is_empty() {
+                c
+            } else {
+                c.to_ascii_lowercase()
+            }),
             _ => match rest.to_ascii_lowercase().as_str() {
                 "enter" => KeyCode::Enter,
                 "esc" => KeyCode::Esc,
@@ -94,7 +98,8 @@ impl Key {
 }
 
 fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    (text.len() > prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix)).then(|| &text[prefix.len()..])
+    (text.len() > prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix))
+        .then(|| &text[prefix.len()..])
 }
 
 impl fmt::Display for Key {
@@ -163,8 +168,15 @@ impl Keymap {
                 {
                     let message = format!("key {key} is bound to both «{other}» and «{name}»");
                     return Err(match (&user_text, binding.from_user) {
-                        (Some((path, text)), true) => FileError::at(path, text, Some(span.clone()), message),
-                        _ => FileError::at(Path::new(DEFAULT_NAME), DEFAULT_KEYMAP, Some(span.clone()), message),
+                        (Some((path, text)), true) => {
+                            FileError::at(path, text, Some(span.clone()), message)
+                        }
+                        _ => FileError::at(
+                            Path::new(DEFAULT_NAME),
+                            DEFAULT_KEYMAP,
+                            Some(span.clone()),
+                            message,
+                        ),
                     });
                 }
                 by_key.insert(key, (name.clone(), binding.action.clone()));
@@ -212,15 +224,20 @@ fn parse(path: &Path, text: &str, from_user: bool) -> Result<BTreeMap<String, Bi
     })?;
     let mut out = BTreeMap::new();
     for (name, keys) in table {
-        let de: StrDeserializer<'_, serde::de::value::Error> = name.get_ref().as_str().into_deserializer();
+        let de: StrDeserializer<'_, serde::de::value::Error> =
+            name.get_ref().as_str().into_deserializer();
         let action = Action::deserialize(de).map_err(|_| {
-                FileError::at(
-                    path,
-                    text,
-                    Some(name.span()),
-                    format!("unknown action «{}»; known: {}", name.get_ref(), Action::BINDABLE.join(", ")),
-                )
-            })?;
+            FileError::at(
+                path,
+                text,
+                Some(name.span()),
+                format!(
+                    "unknown action «{}»; known: {}",
+                    name.get_ref(),
+                    Action::BINDABLE.join(", ")
+                ),
+            )
+        })?;
         let span = keys.span();
         let list = match keys.into_inner() {
             KeyList::One(k) => vec![k],
@@ -229,7 +246,12 @@ fn parse(path: &Path, text: &str, from_user: bool) -> Result<BTreeMap<String, Bi
         let mut parsed = Vec::new();
         for k in list {
             let key = Key::parse(&k).ok_or_else(|| {
-                FileError::at(path, text, Some(span.clone()), format!("unknown key «{k}» for «{}»", name.get_ref()))
+                FileError::at(
+                    path,
+                    text,
+                    Some(span.clone()),
+                    format!("unknown key «{k}» for «{}»", name.get_ref()),
+                )
             })?;
             parsed.push((key, span.clone()));
         }
@@ -259,12 +281,24 @@ mod tests {
     #[test]
     fn default_binds_every_action() {
         let km = Keymap::load(None).unwrap();
-        assert_eq!(km.action(Key::plain(KeyCode::Enter)), Some(&Action::Confirm));
-        assert_eq!(km.action(Key::plain(KeyCode::Char('+'))), Some(&Action::QuantityUp));
-        let ctrl_p = Key::from_event(&KeyEvent::new(KeyCode::Char('P'), KeyModifiers::CONTROL | KeyModifiers::SHIFT));
+        assert_eq!(
+            km.action(Key::plain(KeyCode::Enter)),
+            Some(&Action::Confirm)
+        );
+        assert_eq!(
+            km.action(Key::plain(KeyCode::Char('+'))),
+            Some(&Action::QuantityUp)
+        );
+        let ctrl_p = Key::from_event(&KeyEvent::new(
+            KeyCode::Char('P'),
+            KeyModifiers::CONTROL | KeyModifiers::SHIFT,
+        ));
         assert_eq!(km.action(ctrl_p), Some(&Action::Staff));
         for name in Action::BINDABLE {
-            assert!(km.by_action.contains_key(*name), "{name} is not bound by default");
+            assert!(
+                km.by_action.contains_key(*name),
+                "{name} is not bound by default"
+            );
         }
         assert_eq!(km.hint(&Action::Confirm), "Enter");
     }
@@ -288,7 +322,10 @@ mod tests {
 
         let f = user_file("\n\ncancel = [\"Escape-ish\"]\n");
         let err = Keymap::load(Some(f.path())).unwrap_err().to_string();
-        assert!(err.contains(":3:10: unknown key «Escape-ish» for «cancel»"), "{err}");
+        assert!(
+            err.contains(":3:10: unknown key «Escape-ish» for «cancel»"),
+            "{err}"
+        );
 
         let f = user_file("cancel = [\"Esc\"]\nconfirm = [\"Esc\"]\n");
         let err = Keymap::load(Some(f.path())).unwrap_err().to_string();
@@ -302,9 +339,15 @@ mod tests {
 
     #[test]
     fn key_names_round_trip() {
-        for name in ["Enter", "Esc", "F9", "Ctrl-p", "+", "a", "Space", "PageDown"] {
+        for name in [
+            "Enter", "Esc", "F9", "Ctrl-p", "+", "a", "Space", "PageDown",
+        ] {
             let key = Key::parse(name).unwrap();
-            assert_eq!(Key::parse(&key.to_string().replace('↑', "Up")), Some(key), "{name}");
+            assert_eq!(
+                Key::parse(&key.to_string().replace('↑', "Up")),
+                Some(key),
+                "{name}"
+            );
         }
         assert_eq!(Key::parse("F13"), None);
         assert_eq!(Key::parse("Ctrl-"), None);

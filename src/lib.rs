@@ -5,6 +5,7 @@ pub mod config;
 pub mod domain;
 pub mod i18n;
 pub mod keymap;
+pub mod pin;
 pub mod reader;
 pub mod source_error;
 pub mod store;

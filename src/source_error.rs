@@ -21,7 +21,12 @@ pub enum FileError {
 
 impl FileError {
     /// An error at byte range `span` of `text`, the content of `path`.
-    pub fn at(path: &Path, text: &str, span: Option<Range<usize>>, message: impl Into<String>) -> FileError {
+    pub fn at(
+        path: &Path,
+        text: &str,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> FileError {
         let offset = span.map_or(0, |s| s.start.min(text.len()));
         let before = &text[..floor_char_boundary(text, offset)];
         let line = before.matches('\n').count() + 1;

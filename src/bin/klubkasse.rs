@@ -6,7 +6,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "klubkasse", version, about = "The counter kiosk for children's clubs with prepaid cards")]
+#[command(
+    name = "klubkasse",
+    version,
+    about = "The counter kiosk for children's clubs with prepaid cards"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

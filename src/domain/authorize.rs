@@ -30,7 +30,9 @@ pub enum Connection {
     Online,
     /// Connected mode without a ledger answer: sell at most this much per
     /// child beyond what the ledger has confirmed.
-    Offline { allowance: Money },
+    Offline {
+        allowance: Money,
+    },
 }
 
 /// Why a card may not pay. Each has its own message for the child.
@@ -133,10 +135,7 @@ mod tests {
     #[test]
     fn admit_refuses_unknown_and_blocked() {
         let uid = CardUid::parse("DEADBEEF").unwrap();
-        assert_eq!(
-            admit(Err(uid.clone())),
-            Err(Refusal::UnknownCard { uid })
-        );
+        assert_eq!(admit(Err(uid.clone())), Err(Refusal::UnknownCard { uid }));
         let mut v = view(10);
         v.card.state = CardState::Blocked;
         assert_eq!(
@@ -151,7 +150,10 @@ mod tests {
     #[test]
     fn exact_balance_is_enough_and_one_ore_more_is_not() {
         let v = view(24);
-        assert_eq!(authorize(&v, &[line(12, 2, "mad")], Connection::Standalone), Ok(()));
+        assert_eq!(
+            authorize(&v, &[line(12, 2, "mad")], Connection::Standalone),
+            Ok(())
+        );
         let mut over = line(12, 2, "mad");
         over.unit_price += Money::from_ore(1);
         assert_eq!(
@@ -178,7 +180,10 @@ mod tests {
         let mut v = view(500);
         v.child.daily_limit = Some(Money::kroner(30));
         v.spent_today = Money::kroner(20);
-        assert_eq!(authorize(&v, &[line(10, 1, "mad")], Connection::Standalone), Ok(()));
+        assert_eq!(
+            authorize(&v, &[line(10, 1, "mad")], Connection::Standalone),
+            Ok(())
+        );
         assert_eq!(
             authorize(&v, &[line(11, 1, "mad")], Connection::Standalone),
             Err(Refusal::DailyLimitReached {
@@ -193,7 +198,11 @@ mod tests {
         let mut v = view(0);
         v.child.blocked_categories = vec!["slik".into()];
         assert_eq!(
-            authorize(&v, &[line(5, 1, "mad"), line(5, 1, "Slik")], Connection::Standalone),
+            authorize(
+                &v,
+                &[line(5, 1, "mad"), line(5, 1, "Slik")],
+                Connection::Standalone
+            ),
             Err(Refusal::CategoryBlocked {
                 category: "Slik".into()
             })
@@ -214,7 +223,10 @@ mod tests {
                 allowance: Money::kroner(50)
             })
         );
-        assert_eq!(authorize(&v, &[line(11, 1, "mad")], Connection::Online), Ok(()));
+        assert_eq!(
+            authorize(&v, &[line(11, 1, "mad")], Connection::Online),
+            Ok(())
+        );
     }
 
     proptest! {

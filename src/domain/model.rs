@@ -46,7 +46,7 @@ impl CardUid {
             .collect::<String>()
             .to_ascii_uppercase();
         let bytes = hex.len() / 2;
-        if hex.len() % 2 != 0
+        if !hex.len().is_multiple_of(2)
             || !matches!(bytes, 4 | 7 | 10)
             || !hex.chars().all(|c| c.is_ascii_hexdigit())
         {
@@ -138,9 +138,14 @@ pub enum EntryKind {
     Deposit,
     /// Money out to a parent.
     Withdrawal,
-    Sale { card: CardUid, lines: Vec<SaleLine> },
+    Sale {
+        card: CardUid,
+        lines: Vec<SaleLine>,
+    },
     /// Money back for an earlier sale.
-    Refund { sale: Uuid },
+    Refund {
+        sale: Uuid,
+    },
     /// A replacement card's fee.
     CardFee,
 }
@@ -189,7 +194,13 @@ impl Entry {
         }
     }
 
-    pub fn new(child: ChildId, kind: EntryKind, amount: Money, counter: &str, at: DateTime<Utc>) -> Entry {
+    pub fn new(
+        child: ChildId,
+        kind: EntryKind,
+        amount: Money,
+        counter: &str,
+        at: DateTime<Utc>,
+    ) -> Entry {
         Entry {
             id: new_entry_id(at),
             child,
@@ -235,7 +246,9 @@ mod tests {
         assert!(CardUid::parse("04A1B2C3D4").is_err());
         assert!(CardUid::parse("ZZA1B2C3").is_err());
         assert_eq!(
-            CardUid::from_bytes(&[0xde, 0xad, 0xbe, 0xef]).unwrap().as_str(),
+            CardUid::from_bytes(&[0xde, 0xad, 0xbe, 0xef])
+                .unwrap()
+                .as_str(),
             "DEADBEEF"
         );
     }

@@ -99,7 +99,7 @@ impl Money {
         let kroner = (ore / 100).to_string();
         let mut grouped = String::with_capacity(kroner.len() + kroner.len() / 3);
         for (i, digit) in kroner.chars().enumerate() {
-            if i > 0 && (kroner.len() - i) % 3 == 0 {
+            if i > 0 && (kroner.len() - i).is_multiple_of(3) {
                 grouped.push('.');
             }
             grouped.push(digit);
@@ -209,10 +209,19 @@ mod tests {
     fn parse_accepts_comma_and_rejects_junk() {
         assert_eq!(Money::parse("12,50").unwrap(), Money::from_ore(1250));
         assert_eq!(Money::parse(" 7 ").unwrap(), Money::kroner(7));
-        assert!(matches!(Money::parse("12.005"), Err(MoneyError::TooPrecise(_))));
-        assert!(matches!(Money::parse("tolv"), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(
+            Money::parse("12.005"),
+            Err(MoneyError::TooPrecise(_))
+        ));
+        assert!(matches!(
+            Money::parse("tolv"),
+            Err(MoneyError::NotANumber(_))
+        ));
         assert!(matches!(Money::parse(""), Err(MoneyError::NotANumber(_))));
-        assert!(matches!(Money::parse("1e9999"), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(
+            Money::parse("1e9999"),
+            Err(MoneyError::NotANumber(_))
+        ));
         assert!(matches!(
             Money::parse("99999999999"),
             Err(MoneyError::TooLarge(_))

@@ -18,8 +18,12 @@ pub struct PinGuard {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PinCheck {
     /// A PIN may be tried; this many tries are left before the next lock.
-    Open { tries_left: u32 },
-    Locked { remaining: Duration },
+    Open {
+        tries_left: u32,
+    },
+    Locked {
+        remaining: Duration,
+    },
 }
 
 impl PinGuard {
@@ -65,13 +69,23 @@ mod tests {
             assert_eq!(g.state(t0), PinCheck::Open { tries_left: 4 - i });
         }
         g.failed(t0);
-        assert_eq!(g.state(t0), PinCheck::Locked { remaining: Duration::from_secs(30) });
+        assert_eq!(
+            g.state(t0),
+            PinCheck::Locked {
+                remaining: Duration::from_secs(30)
+            }
+        );
         let t1 = t0 + chrono::Duration::seconds(31);
         assert_eq!(g.state(t1), PinCheck::Open { tries_left: 5 });
         for _ in 0..5 {
             g.failed(t1);
         }
-        assert_eq!(g.state(t1), PinCheck::Locked { remaining: Duration::from_secs(60) });
+        assert_eq!(
+            g.state(t1),
+            PinCheck::Locked {
+                remaining: Duration::from_secs(60)
+            }
+        );
         g.succeeded();
         assert_eq!(g.state(t1), PinCheck::Open { tries_left: 5 });
     }

@@ -112,8 +112,20 @@ mod tests {
         };
         let now = Utc::now();
         let s1 = Entry::sale(a, uid.clone(), vec![line("Toast", 12, 2)], "k", now);
-        let s2 = Entry::sale(b, uid.clone(), vec![line("Toast", 12, 1), line("Saft", 5, 1)], "k", now);
-        let r = Entry::new(b, EntryKind::Refund { sale: s2.id }, Money::kroner(17), "k", now);
+        let s2 = Entry::sale(
+            b,
+            uid.clone(),
+            vec![line("Toast", 12, 1), line("Saft", 5, 1)],
+            "k",
+            now,
+        );
+        let r = Entry::new(
+            b,
+            EntryKind::Refund { sale: s2.id },
+            Money::kroner(17),
+            "k",
+            now,
+        );
         let d = Entry::new(a, EntryKind::Deposit, Money::kroner(100), "k", now);
         let report = DayReport::build([&s1, &s2, &r, &d], |id| {
             if id == a { "Anna".into() } else { "Bo".into() }
@@ -127,8 +139,16 @@ mod tests {
         assert_eq!(
             report.items,
             vec![
-                ItemTotal { name: "Toast".into(), quantity: 3, amount: Money::kroner(36) },
-                ItemTotal { name: "Saft".into(), quantity: 1, amount: Money::kroner(5) },
+                ItemTotal {
+                    name: "Toast".into(),
+                    quantity: 3,
+                    amount: Money::kroner(36)
+                },
+                ItemTotal {
+                    name: "Saft".into(),
+                    quantity: 1,
+                    amount: Money::kroner(5)
+                },
             ]
         );
         assert_eq!(report.children[0].name, "Anna");

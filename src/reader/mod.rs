@@ -7,7 +7,9 @@ use crate::domain::{CardUid, Child};
 pub enum ReaderStatus {
     /// The demo: F1–F8 tap cards.
     Demo,
-    Ready { name: String },
+    Ready {
+        name: String,
+    },
     /// No reader plugged in, or the card service is not running.
     Missing,
 }
@@ -33,7 +35,9 @@ impl DemoCards {
 
     /// The card behind F`n` (1-based).
     pub fn card(&self, n: u8) -> Option<&CardUid> {
-        self.cards.get(usize::from(n).checked_sub(1)?).map(|(uid, _)| uid)
+        self.cards
+            .get(usize::from(n).checked_sub(1)?)
+            .map(|(uid, _)| uid)
     }
 
     /// (key label, child name) for the idle screen.

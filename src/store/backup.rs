@@ -116,14 +116,16 @@ impl Store {
             *balances.entry(entry.child).or_insert(Money::ZERO) += entry.amount;
             match &entry.kind {
                 EntryKind::Sale { .. } => {
-                    *spent.entry(spent_key(entry.child, local_day(entry.at))).or_insert(Money::ZERO) -=
-                        entry.amount;
+                    *spent
+                        .entry(spent_key(entry.child, local_day(entry.at)))
+                        .or_insert(Money::ZERO) -= entry.amount;
                 }
                 EntryKind::Refund { sale } => {
                     self.refunds.insert(sale.as_bytes(), entry.id.as_bytes())?;
                     if let Some(sold) = backup.entries.iter().find(|e| e.id == *sale) {
-                        *spent.entry(spent_key(sold.child, local_day(sold.at))).or_insert(Money::ZERO) -=
-                            entry.amount;
+                        *spent
+                            .entry(spent_key(sold.child, local_day(sold.at)))
+                            .or_insert(Money::ZERO) -= entry.amount;
                     }
                 }
                 _ => {}
@@ -153,13 +155,20 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Writes `klubkasse-DATE.json` unless today's exists; keeps the newest 14.
-pub fn write_daily_backup(store: &Store, data_dir: &Path, today: NaiveDate) -> Result<Option<PathBuf>, BackupError> {
+pub fn write_daily_backup(
+    store: &Store,
+    data_dir: &Path,
+    today: NaiveDate,
+) -> Result<Option<PathBuf>, BackupError> {
     let dir = backup_dir(data_dir);
     let path = dir.join(format!("klubkasse-{today}.json"));
     if path.exists() {
         return Ok(None);
     }
-    let write_err = |source| BackupError::Write { path: path.clone(), source };
+    let write_err = |source| BackupError::Write {
+        path: path.clone(),
+        source,
+    };
     fs::create_dir_all(&dir).map_err(write_err)?;
     let bytes = serde_json::to_vec(&store.export()?).map_err(|e| write_err(e.into()))?;
     write_atomically(&path, &bytes).map_err(write_err)?;
@@ -172,7 +181,10 @@ pub fn write_daily_backup(store: &Store, data_dir: &Path, today: NaiveDate) -> R
 }
 
 pub fn read_backup(path: &Path) -> Result<Backup, BackupError> {
-    let bytes = fs::read(path).map_err(|source| BackupError::Read { path: path.into(), source })?;
+    let bytes = fs::read(path).map_err(|source| BackupError::Read {
+        path: path.into(),
+        source,
+    })?;
     let backup: Backup = serde_json::from_slice(&bytes).map_err(|e| BackupError::NotABackup {
         path: path.into(),
         detail: e.to_string(),
@@ -202,8 +214,14 @@ pub fn restore_backup(file: &Path, data_dir: &Path) -> Result<Restored, BackupEr
     let backup = read_backup(file)?;
     let current = data_dir.join("store");
     let set_aside = if current.exists() {
-        let aside = data_dir.join(format!("store.replaced-{}", Utc::now().format("%Y%m%dT%H%M%S")));
-        fs::rename(&current, &aside).map_err(|source| BackupError::Write { path: aside.clone(), source })?;
+        let aside = data_dir.join(format!(
+            "store.replaced-{}",
+            Utc::now().format("%Y%m%dT%H%M%S")
+        ));
+        fs::rename(&current, &aside).map_err(|source| BackupError::Write {
+            path: aside.clone(),
+            source,
+        })?;
         Some(aside)
     } else {
         None

@@ -60,7 +60,9 @@ pub enum StoreError {
         detail: String,
         hint: String,
     },
-    #[error("the store in {dir} has format version {found}; this klubkasse reads version {SCHEMA_VERSION}")]
+    #[error(
+        "the store in {dir} has format version {found}; this klubkasse reads version {SCHEMA_VERSION}"
+    )]
     WrongVersion { dir: PathBuf, found: String },
     #[error("stored {what} is damaged: {detail}")]
     Corrupt { what: String, detail: String },
@@ -84,9 +86,13 @@ pub enum StoreError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recorded {
     /// Written and flushed; the child's balance is now this.
-    Saved { balance: Money },
+    Saved {
+        balance: Money,
+    },
     /// This very sale was saved before (a retry): nothing charged again.
-    AlreadySaved { balance: Money },
+    AlreadySaved {
+        balance: Money,
+    },
     Refused(Refusal),
 }
 
@@ -161,7 +167,9 @@ fn unwrap_tx<T>(result: Result<T, TransactionError<StoreError>>) -> Result<T, St
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -229,7 +237,11 @@ impl Store {
             db,
             dir: dir.clone(),
         };
-        match store.meta.get("schema_version").map_err(|e| unreadable(e.to_string()))? {
+        match store
+            .meta
+            .get("schema_version")
+            .map_err(|e| unreadable(e.to_string()))?
+        {
             Some(v) if v.as_ref() == SCHEMA_VERSION.to_string().as_bytes() => {}
             Some(v) => {
                 return Err(StoreError::WrongVersion {
@@ -276,7 +288,7 @@ impl Store {
             .values()
             .map(|v| decode(&v?, "child"))
             .collect::<Result<_, _>>()?;
-        all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        all.sort_by_key(|a| a.name.to_lowercase());
         Ok(all)
     }
 
@@ -301,7 +313,11 @@ impl Store {
     }
 
     pub fn cards_of(&self, child: ChildId) -> Result<Vec<Card>, StoreError> {
-        Ok(self.cards()?.into_iter().filter(|c| c.child == child).collect())
+        Ok(self
+            .cards()?
+            .into_iter()
+            .filter(|c| c.child == child)
+            .collect())
     }
 
     /// Hands a card to a child. A card of another child is refused; the
@@ -331,7 +347,9 @@ impl Store {
     }
 
     pub fn set_card_state(&self, uid: &CardUid, state: CardState) -> Result<Card, StoreError> {
-        let mut card = self.card(uid)?.ok_or_else(|| StoreError::NoSuchCard(uid.clone()))?;
+        let mut card = self
+            .card(uid)?
+            .ok_or_else(|| StoreError::NoSuchCard(uid.clone()))?;
         card.state = state;
         self.cards.insert(uid.as_str(), encode(&card))?;
         self.flush()?;
@@ -387,7 +405,11 @@ impl Store {
     /// Saves a sale if the rules allow it, checked again inside the
     /// transaction against what is stored now. Saving the same sale twice
     /// charges once.
-    pub fn record_sale(&self, sale: &Entry, connection: Connection) -> Result<Recorded, StoreError> {
+    pub fn record_sale(
+        &self,
+        sale: &Entry,
+        connection: Connection,
+    ) -> Result<Recorded, StoreError> {
         let EntryKind::Sale { card: uid, lines } = &sale.kind else {
             return Err(StoreError::Corrupt {
                 what: "sale".into(),
@@ -395,42 +417,53 @@ impl Store {
             });
         };
         let day = local_day(sale.at);
-        let trees = (&self.entries, &self.balances, &self.spent, &self.outbox, &self.cards, &self.children);
-        let recorded = unwrap_tx(trees.transaction(|(entries, balances, spent, outbox, cards, children)| {
-            let child_key = sale.child.0.as_bytes();
-            if entries.get(sale.id.as_bytes())?.is_some() {
+        let trees = (
+            &self.entries,
+            &self.balances,
+            &self.spent,
+            &self.outbox,
+            &self.cards,
+            &self.children,
+        );
+        let recorded = unwrap_tx(trees.transaction(
+            |(entries, balances, spent, outbox, cards, children)| {
+                let child_key = sale.child.0.as_bytes();
+                if entries.get(sale.id.as_bytes())?.is_some() {
+                    let balance = tx_get(balances, child_key, "balance")?.unwrap_or(Money::ZERO);
+                    return Ok(Recorded::AlreadySaved { balance });
+                }
+                let Some(card) = tx_get::<Card>(cards, uid.as_str().as_bytes(), "card")? else {
+                    return Ok(Recorded::Refused(Refusal::UnknownCard { uid: uid.clone() }));
+                };
+                let Some(child) = tx_get::<Child>(children, child_key, "child")? else {
+                    return abort(StoreError::NoSuchChild(sale.child));
+                };
+                if card.child != child.id {
+                    return Ok(Recorded::Refused(Refusal::UnknownCard { uid: uid.clone() }));
+                }
                 let balance = tx_get(balances, child_key, "balance")?.unwrap_or(Money::ZERO);
-                return Ok(Recorded::AlreadySaved { balance });
-            }
-            let Some(card) = tx_get::<Card>(cards, uid.as_str().as_bytes(), "card")? else {
-                return Ok(Recorded::Refused(Refusal::UnknownCard { uid: uid.clone() }));
-            };
-            let Some(child) = tx_get::<Child>(children, child_key, "child")? else {
-                return abort(StoreError::NoSuchChild(sale.child));
-            };
-            if card.child != child.id {
-                return Ok(Recorded::Refused(Refusal::UnknownCard { uid: uid.clone() }));
-            }
-            let balance = tx_get(balances, child_key, "balance")?.unwrap_or(Money::ZERO);
-            let day_key = spent_key(child.id, day);
-            let spent_today = tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
-            let view = AccountView {
-                child,
-                card,
-                balance,
-                spent_today,
-                unconfirmed: Money::ZERO,
-            };
-            if let Err(refusal) = authorize(&view, lines, connection) {
-                return Ok(Recorded::Refused(refusal));
-            }
-            let new_balance = balance + sale.amount;
-            entries.insert(sale.id.as_bytes(), encode(sale))?;
-            balances.insert(child_key, encode(&new_balance))?;
-            spent.insert(day_key, encode(&(spent_today - sale.amount)))?;
-            outbox.insert(sale.id.as_bytes(), &[])?;
-            Ok(Recorded::Saved { balance: new_balance })
-        }))?;
+                let day_key = spent_key(child.id, day);
+                let spent_today = tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
+                let view = AccountView {
+                    child,
+                    card,
+                    balance,
+                    spent_today,
+                    unconfirmed: Money::ZERO,
+                };
+                if let Err(refusal) = authorize(&view, lines, connection) {
+                    return Ok(Recorded::Refused(refusal));
+                }
+                let new_balance = balance + sale.amount;
+                entries.insert(sale.id.as_bytes(), encode(sale))?;
+                balances.insert(child_key, encode(&new_balance))?;
+                spent.insert(day_key, encode(&(spent_today - sale.amount)))?;
+                outbox.insert(sale.id.as_bytes(), &[])?;
+                Ok(Recorded::Saved {
+                    balance: new_balance,
+                })
+            },
+        ))?;
         if matches!(recorded, Recorded::Saved { .. }) {
             self.flush()?;
         }
@@ -474,25 +507,51 @@ impl Store {
     }
 
     /// Gives back a whole sale, once. Returns the refund entry.
-    pub fn refund(&self, sale_id: Uuid, counter: &str, at: DateTime<Utc>) -> Result<Entry, StoreError> {
-        let sale = self.entry(sale_id)?.filter(Entry::is_sale).ok_or(StoreError::NoSuchSale(sale_id))?;
-        let refund = Entry::new(sale.child, EntryKind::Refund { sale: sale.id }, -sale.amount, counter, at);
+    pub fn refund(
+        &self,
+        sale_id: Uuid,
+        counter: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Entry, StoreError> {
+        let sale = self
+            .entry(sale_id)?
+            .filter(Entry::is_sale)
+            .ok_or(StoreError::NoSuchSale(sale_id))?;
+        let refund = Entry::new(
+            sale.child,
+            EntryKind::Refund { sale: sale.id },
+            -sale.amount,
+            counter,
+            at,
+        );
         let day_key = spent_key(sale.child, local_day(sale.at));
-        let trees = (&self.entries, &self.balances, &self.spent, &self.refunds, &self.outbox);
-        unwrap_tx(trees.transaction(|(entries, balances, spent, refunds, outbox)| {
-            if refunds.get(sale.id.as_bytes())?.is_some() {
-                return abort(StoreError::AlreadyRefunded(sale.id));
-            }
-            let key = sale.child.0.as_bytes();
-            let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
-            let day_spent: Money = tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
-            entries.insert(refund.id.as_bytes(), encode(&refund))?;
-            balances.insert(key, encode(&(balance + refund.amount)))?;
-            spent.insert(day_key.as_slice(), encode(&(day_spent - refund.amount).max(Money::ZERO)))?;
-            refunds.insert(sale.id.as_bytes(), refund.id.as_bytes())?;
-            outbox.insert(refund.id.as_bytes(), &[])?;
-            Ok(())
-        }))?;
+        let trees = (
+            &self.entries,
+            &self.balances,
+            &self.spent,
+            &self.refunds,
+            &self.outbox,
+        );
+        unwrap_tx(
+            trees.transaction(|(entries, balances, spent, refunds, outbox)| {
+                if refunds.get(sale.id.as_bytes())?.is_some() {
+                    return abort(StoreError::AlreadyRefunded(sale.id));
+                }
+                let key = sale.child.0.as_bytes();
+                let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
+                let day_spent: Money =
+                    tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
+                entries.insert(refund.id.as_bytes(), encode(&refund))?;
+                balances.insert(key, encode(&(balance + refund.amount)))?;
+                spent.insert(
+                    day_key.as_slice(),
+                    encode(&(day_spent - refund.amount).max(Money::ZERO)),
+                )?;
+                refunds.insert(sale.id.as_bytes(), refund.id.as_bytes())?;
+                outbox.insert(refund.id.as_bytes(), &[])?;
+                Ok(())
+            }),
+        )?;
         self.flush()?;
         Ok(refund)
     }
@@ -509,7 +568,11 @@ impl Store {
     }
 
     /// Entries made in [from, to), oldest first: one key range, no scan.
-    pub fn entries_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Entry>, StoreError> {
+    pub fn entries_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Entry>, StoreError> {
         self.entries
             .range(id_floor(from)..id_floor(to))
             .values()

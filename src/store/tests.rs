@@ -32,7 +32,9 @@ fn store_with_child(dir: &Path, kroner: i64) -> (Store, Child) {
     store.put_child(&c).unwrap();
     store.bind_card(&uid("04A1B2C3"), c.id).unwrap();
     if kroner > 0 {
-        store.deposit(c.id, Money::kroner(kroner), "test", Utc::now()).unwrap();
+        store
+            .deposit(c.id, Money::kroner(kroner), "test", Utc::now())
+            .unwrap();
     }
     (store, c)
 }
@@ -44,14 +46,19 @@ fn write_reopen_same() {
     let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(2), "test", Utc::now());
     assert_eq!(
         store.record_sale(&sale, Connection::Standalone).unwrap(),
-        Recorded::Saved { balance: Money::kroner(76) }
+        Recorded::Saved {
+            balance: Money::kroner(76)
+        }
     );
     drop(store);
     let store = Store::open(tmp.path()).unwrap();
     assert_eq!(store.child(c.id).unwrap().unwrap(), c);
     assert_eq!(store.balance(c.id).unwrap(), Money::kroner(76));
     assert_eq!(store.entry(sale.id).unwrap().unwrap(), sale);
-    assert_eq!(store.spent_on(c.id, local_day(sale.at)).unwrap(), Money::kroner(24));
+    assert_eq!(
+        store.spent_on(c.id, local_day(sale.at)).unwrap(),
+        Money::kroner(24)
+    );
     assert_eq!(store.outbox_len(), 2);
     assert!(store.balance_mismatches().unwrap().is_empty());
 }
@@ -63,11 +70,16 @@ fn refused_sale_writes_nothing() {
     let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(2), "test", Utc::now());
     assert_eq!(
         store.record_sale(&sale, Connection::Standalone).unwrap(),
-        Recorded::Refused(Refusal::NotEnoughMoney { available: Money::kroner(20) })
+        Recorded::Refused(Refusal::NotEnoughMoney {
+            available: Money::kroner(20)
+        })
     );
     assert!(store.entry(sale.id).unwrap().is_none());
     assert_eq!(store.balance(c.id).unwrap(), Money::kroner(20));
-    assert_eq!(store.spent_on(c.id, local_day(sale.at)).unwrap(), Money::ZERO);
+    assert_eq!(
+        store.spent_on(c.id, local_day(sale.at)).unwrap(),
+        Money::ZERO
+    );
     assert_eq!(store.outbox_len(), 1);
 }
 
@@ -84,7 +96,10 @@ fn the_same_sale_twice_charges_once() {
         })
         .collect();
     let results: Vec<Recorded> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let saved = results.iter().filter(|r| matches!(r, Recorded::Saved { .. })).count();
+    let saved = results
+        .iter()
+        .filter(|r| matches!(r, Recorded::Saved { .. }))
+        .count();
     assert_eq!(saved, 1, "{results:?}");
     assert_eq!(store.balance(c.id).unwrap(), Money::kroner(88));
     assert!(store.balance_mismatches().unwrap().is_empty());
@@ -117,7 +132,9 @@ fn concurrent_sales_never_overdraw() {
 fn blocked_card_is_refused_in_the_transaction() {
     let tmp = TempDir::new().unwrap();
     let (store, c) = store_with_child(tmp.path(), 100);
-    store.set_card_state(&uid("04A1B2C3"), CardState::Blocked).unwrap();
+    store
+        .set_card_state(&uid("04A1B2C3"), CardState::Blocked)
+        .unwrap();
     let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
     assert!(matches!(
         store.record_sale(&sale, Connection::Standalone).unwrap(),
@@ -134,7 +151,10 @@ fn refund_once_and_restores_daily_room() {
     let refund = store.refund(sale.id, "test", Utc::now()).unwrap();
     assert_eq!(refund.amount, Money::kroner(24));
     assert_eq!(store.balance(c.id).unwrap(), Money::kroner(100));
-    assert_eq!(store.spent_on(c.id, local_day(sale.at)).unwrap(), Money::ZERO);
+    assert_eq!(
+        store.spent_on(c.id, local_day(sale.at)).unwrap(),
+        Money::ZERO
+    );
     assert!(matches!(
         store.refund(sale.id, "test", Utc::now()),
         Err(StoreError::AlreadyRefunded(_))
@@ -198,8 +218,14 @@ fn backup_restore_round_trip_and_old_store_set_aside() {
     let sale2 = Entry::sale(c.id, uid("04A1B2C3"), toast(3), "test", Utc::now());
     store.record_sale(&sale2, Connection::Standalone).unwrap();
     let today = local_day(Utc::now());
-    let file = write_daily_backup(&store, tmp.path(), today).unwrap().unwrap();
-    assert!(write_daily_backup(&store, tmp.path(), today).unwrap().is_none());
+    let file = write_daily_backup(&store, tmp.path(), today)
+        .unwrap()
+        .unwrap();
+    assert!(
+        write_daily_backup(&store, tmp.path(), today)
+            .unwrap()
+            .is_none()
+    );
     let before = store.export().unwrap();
     drop(store);
 
@@ -250,7 +276,10 @@ fn store_without_version_is_refused() {
     store.meta.remove("schema_version").unwrap();
     store.flush().unwrap();
     drop(store);
-    assert!(matches!(Store::open(tmp.path()), Err(StoreError::Unreadable { .. })));
+    assert!(matches!(
+        Store::open(tmp.path()),
+        Err(StoreError::Unreadable { .. })
+    ));
 }
 
 /// The child half of `killed_mid_sales_keeps_every_confirmed_sale`.
@@ -278,7 +307,11 @@ fn killed_mid_sales_keeps_every_confirmed_sale() {
     drop(store);
     for round in 0..3 {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "store::tests::killed_mid_sales_keeps_every_confirmed_sale", "--nocapture"])
+            .args([
+                "--exact",
+                "store::tests::killed_mid_sales_keeps_every_confirmed_sale",
+                "--nocapture",
+            ])
             .env("KLUBKASSE_SELL_UNTIL_KILLED", tmp.path())
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -291,13 +324,24 @@ fn killed_mid_sales_keeps_every_confirmed_sale() {
             .filter_map(|l| l.strip_prefix("CONFIRMED "))
             .filter_map(|id| Uuid::parse_str(id.trim()).ok())
             .collect();
-        assert!(!confirmed.is_empty(), "round {round}: the child sold nothing");
+        assert!(
+            !confirmed.is_empty(),
+            "round {round}: the child sold nothing"
+        );
         let store = Store::open(tmp.path()).unwrap();
         for id in &confirmed {
-            assert!(store.entry(*id).unwrap().is_some(), "confirmed sale {id} lost");
+            assert!(
+                store.entry(*id).unwrap().is_some(),
+                "confirmed sale {id} lost"
+            );
         }
         assert!(store.balance_mismatches().unwrap().is_empty());
-        let sales = store.all_entries().unwrap().into_iter().filter(Entry::is_sale).count();
+        let sales = store
+            .all_entries()
+            .unwrap()
+            .into_iter()
+            .filter(Entry::is_sale)
+            .count();
         assert!(sales >= confirmed.len());
         assert_eq!(
             store.balance(c.id).unwrap(),

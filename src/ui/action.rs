@@ -44,13 +44,19 @@ pub enum Action {
     #[serde(skip)]
     AccountLoaded(Result<AccountView, Refusal>),
     #[serde(skip)]
-    SaleSaved { sale: Box<Entry>, balance: Money },
+    SaleSaved {
+        sale: Box<Entry>,
+        balance: Money,
+    },
     #[serde(skip)]
     SaleRefused(Refusal),
     #[serde(skip)]
     SaleFailed(String),
     #[serde(skip)]
-    PinChecked { ok: bool, guard: PinGuard },
+    PinChecked {
+        ok: bool,
+        guard: PinGuard,
+    },
     #[serde(skip)]
     ChildrenLoaded(Vec<Child>),
     #[serde(skip)]
@@ -62,7 +68,10 @@ pub enum Action {
     StaffDone(Result<String, String>),
     /// A card tapped while staff wait for one, with its owner if known.
     #[serde(skip)]
-    StaffCard { uid: CardUid, owner: Option<Child> },
+    StaffCard {
+        uid: CardUid,
+        owner: Option<Child>,
+    },
 }
 
 /// One of today's sales, as the refund list shows it.

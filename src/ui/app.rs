@@ -1,0 +1,213 @@
+//! The kiosk's state and the one place it changes: [`update`].
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::config::Menu;
+use crate::domain::{Connection, PinGuard};
+use crate::i18n::{Language, Texts};
+use crate::keymap::{Key, Keymap};
+use crate::reader::{DemoCards, ReaderStatus};
+use crate::ui::Action;
+use crate::ui::effect::Effect;
+use crate::ui::screens::{result, sale, staff};
+
+/// What the kiosk is configured to be, fixed while it runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub counter: String,
+    pub language: Language,
+    pub connection: Connection,
+    pub sale_timeout: Duration,
+    pub result_time: Duration,
+    pub has_pin: bool,
+}
+
+/// How long the staff menu stays open with nobody touching it.
+const STAFF_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone)]
+pub enum Screen {
+    Idle,
+    Sale(sale::SaleScreen),
+    Result(result::ResultScreen),
+    Staff(staff::StaffScreen),
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub settings: Settings,
+    pub menu: Menu,
+    pub keymap: Keymap,
+    pub demo: DemoCards,
+    pub screen: Screen,
+    pub reader: ReaderStatus,
+    /// Entries waiting for the ledger (connected mode).
+    pub waiting: usize,
+    /// A passing message on the idle screen (e.g. a card that could not be read).
+    pub notice: Option<String>,
+    pub pin_guard: PinGuard,
+    pub now: DateTime<Utc>,
+    /// When someone last did something: for the timeouts.
+    pub last_activity: DateTime<Utc>,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(
+        settings: Settings,
+        menu: Menu,
+        keymap: Keymap,
+        demo: DemoCards,
+        pin_guard: PinGuard,
+        now: DateTime<Utc>,
+    ) -> App {
+        let reader = if demo.is_empty() {
+            ReaderStatus::Missing
+        } else {
+            ReaderStatus::Demo
+        };
+        App {
+            settings,
+            menu,
+            keymap,
+            demo,
+            screen: Screen::Idle,
+            reader,
+            waiting: 0,
+            notice: None,
+            pin_guard,
+            now,
+            last_activity: now,
+            quit: false,
+        }
+    }
+
+    pub fn texts(&self) -> &'static Texts {
+        self.settings.language.texts()
+    }
+
+    fn idle_for(&self) -> Duration {
+        (self.now - self.last_activity).to_std().unwrap_or_default()
+    }
+
+    /// Does the current screen take typed text (PIN, name, amount, search)?
+    fn wants_text(&self) -> bool {
+        matches!(&self.screen, Screen::Staff(s) if s.wants_text())
+    }
+
+    /// Turns a key press into an action, in the light of the screen: typed
+    /// text in a text field, item hotkeys in a sale, the keymap elsewhere.
+    pub fn key_to_action(&self, event: KeyEvent) -> Option<Action> {
+        if let KeyCode::F(n @ 1..=8) = event.code
+            && event.modifiers.is_empty()
+            && let Some(uid) = self.demo.card(n)
+        {
+            return Some(Action::CardTapped(uid.clone()));
+        }
+        let key = Key::from_event(&event);
+        let bound = self.keymap.action(key).cloned();
+        if self.wants_text() {
+            match (&bound, event.code) {
+                (Some(Action::RemoveLine), _) | (_, KeyCode::Backspace) => {
+                    return Some(Action::DeleteChar);
+                }
+                (Some(Action::Confirm | Action::Cancel | Action::Up | Action::Down), _) => {
+                    return bound;
+                }
+                (_, KeyCode::Char(c))
+                    if !event
+                        .modifiers
+                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+                {
+                    return Some(Action::Input(c));
+                }
+                _ => return bound,
+            }
+        }
+        if bound.is_some() {
+            return bound;
+        }
+        match (&self.screen, event.code) {
+            (Screen::Sale(_), KeyCode::Char(c))
+                if event.modifiers.difference(KeyModifiers::SHIFT).is_empty() =>
+            {
+                self.menu.item(c).map(|_| Action::AddItem(c))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Applies one action to the state and says which effects to run.
+/// Time comes in through `app.now`, set by the caller: no clock in here.
+pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    let is_input = !matches!(
+        action,
+        Action::Tick
+            | Action::Reader(_)
+            | Action::ChildrenLoaded(_)
+            | Action::SalesLoaded(_)
+            | Action::ReportLoaded(_)
+    );
+    if is_input {
+        app.last_activity = app.now;
+    }
+    match action {
+        Action::Tick => return tick(app),
+        Action::Reader(status) => {
+            app.reader = status;
+            return vec![];
+        }
+        Action::CardUnreadable => {
+            app.notice = Some(app.texts().status.card_unreadable.clone());
+            return vec![];
+        }
+        _ => {}
+    }
+    let screen = std::mem::replace(&mut app.screen, Screen::Idle);
+    let (next, effects) = match screen {
+        Screen::Idle => idle(app, action),
+        Screen::Sale(s) => sale::update(app, s, action),
+        Screen::Result(r) => result::update(app, r, action),
+        Screen::Staff(s) => staff::update(app, s, action),
+    };
+    app.screen = next;
+    effects
+}
+
+/// The idle screen: a tap starts a sale, the staff key asks for the PIN.
+fn idle(app: &mut App, action: Action) -> (Screen, Vec<Effect>) {
+    match action {
+        Action::CardTapped(uid) => {
+            app.notice = None;
+            (Screen::Idle, vec![Effect::LookupCard(uid)])
+        }
+        Action::AccountLoaded(Ok(view)) => (Screen::Sale(sale::SaleScreen::new(view)), vec![]),
+        Action::AccountLoaded(Err(refusal)) => result::refused(app, refusal),
+        Action::SaleFailed(error) => result::failed(app, error),
+        Action::Staff => staff::open(app),
+        _ => (Screen::Idle, vec![]),
+    }
+}
+
+fn tick(app: &mut App) -> Vec<Effect> {
+    let idle_for = app.idle_for();
+    let timed_out = match &app.screen {
+        Screen::Sale(s) => !s.saving && idle_for >= app.settings.sale_timeout,
+        Screen::Result(_) => idle_for >= app.settings.result_time,
+        Screen::Staff(s) => !s.busy() && idle_for >= STAFF_TIMEOUT,
+        Screen::Idle => {
+            if idle_for >= app.settings.result_time * 2 {
+                app.notice = None;
+            }
+            false
+        }
+    };
+    if timed_out {
+        app.screen = Screen::Idle;
+    }
+    vec![]
+}

@@ -1,0 +1,258 @@
+//! Effects: what `update()` asks the world to do. They run outside both
+//! `update()` and `view()`, and their outcome comes back as an [`Action`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::domain::{
+    CardState, CardUid, ChildId, Connection, DayReport, Entry, EntryKind, Money, PinGuard,
+};
+use crate::i18n::{Language, fill};
+use crate::store::{Recorded, Store, StoreError, local_day};
+use crate::ui::{Action, SaleRow};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    LookupCard(CardUid),
+    /// Save the sale and flush it; only then may the screen say "Betalt".
+    RecordSale(Box<Entry>),
+    CheckPin {
+        pin: String,
+        guard: PinGuard,
+    },
+    UndoLast,
+    LoadSales,
+    Refund(Uuid),
+    LoadChildren,
+    Deposit {
+        child: ChildId,
+        amount: Money,
+    },
+    AddChild {
+        name: String,
+    },
+    /// A card tapped in the staff menu: who owns it?
+    IdentifyCard(CardUid),
+    BindCard {
+        uid: CardUid,
+        child: ChildId,
+    },
+    BlockCard(CardUid),
+    BlockChildCards(ChildId),
+    LoadReport(NaiveDate),
+    ExportReport(NaiveDate),
+    /// The terminal bell, on a refusal.
+    Bell,
+    Quit,
+}
+
+/// What effects need from the world around the kiosk.
+pub struct EffectContext {
+    pub store: std::sync::Arc<Store>,
+    pub counter: String,
+    pub language: Language,
+    pub connection: Connection,
+    pub pin_hash: Option<String>,
+    pub undo_window: Duration,
+    /// Where day reports are exported.
+    pub export_dir: PathBuf,
+    /// Turns a day report into CSV (the report tool's format).
+    pub report_csv: fn(&DayReport, NaiveDate) -> String,
+    /// Builds a day report from the store.
+    pub day_report: fn(&Store, NaiveDate) -> Result<DayReport, StoreError>,
+}
+
+impl EffectContext {
+    /// Runs one effect to its end. Blocking (disk, argon2): the runtime
+    /// calls it off the UI task. `Bell` and `Quit` are the runtime's own.
+    pub fn execute(&self, effect: Effect) -> Option<Action> {
+        let t = &self.language.texts().staff;
+        let staff = |r: Result<String, StoreError>| {
+            Some(Action::StaffDone(
+                r.map_err(|e| fill(&t.error, &[("error", &e.to_string())])),
+            ))
+        };
+        match effect {
+            Effect::LookupCard(uid) => Some(match self.store.lookup(&uid, Utc::now()) {
+                Ok(found) => Action::AccountLoaded(crate::domain::admit(found)),
+                Err(e) => Action::SaleFailed(e.to_string()),
+            }),
+            Effect::RecordSale(sale) => {
+                Some(match self.store.record_sale(&sale, self.connection) {
+                    Ok(Recorded::Saved { balance } | Recorded::AlreadySaved { balance }) => {
+                        Action::SaleSaved { sale, balance }
+                    }
+                    Ok(Recorded::Refused(refusal)) => Action::SaleRefused(refusal),
+                    Err(e) => {
+                        tracing::error!(error = %e, "sale not saved");
+                        Action::SaleFailed(e.to_string())
+                    }
+                })
+            }
+            Effect::CheckPin { pin, mut guard } => {
+                let ok = self
+                    .pin_hash
+                    .as_deref()
+                    .is_some_and(|hash| crate::pin::verify(&pin, hash));
+                if ok {
+                    guard.succeeded();
+                } else {
+                    guard.failed(Utc::now());
+                    tracing::warn!("wrong staff PIN");
+                }
+                if let Err(e) = self.store.set_pin_guard(&guard) {
+                    tracing::error!(error = %e, "could not save the PIN lock");
+                }
+                Some(Action::PinChecked { ok, guard })
+            }
+            Effect::UndoLast => staff(self.undo_last()),
+            Effect::LoadSales => Some(match self.sales_today() {
+                Ok(rows) => Action::SalesLoaded(rows),
+                Err(e) => Action::StaffDone(Err(e.to_string())),
+            }),
+            Effect::Refund(id) => staff(self.store.refund(id, &self.counter, Utc::now()).and_then(
+                |refund| {
+                    let name = self.child_name(refund.child)?;
+                    Ok(fill(
+                        &t.refunded,
+                        &[("amount", &refund.amount.to_string()), ("name", &name)],
+                    ))
+                },
+            )),
+            Effect::LoadChildren => Some(match self.store.children() {
+                Ok(children) => Action::ChildrenLoaded(children),
+                Err(e) => Action::StaffDone(Err(e.to_string())),
+            }),
+            Effect::Deposit { child, amount } => staff(
+                self.store
+                    .deposit(child, amount, &self.counter, Utc::now())
+                    .and_then(|balance| {
+                        let name = self.child_name(child)?;
+                        Ok(fill(
+                            &t.topped_up,
+                            &[
+                                ("amount", &amount.to_string()),
+                                ("name", &name),
+                                ("balance", &balance.to_string()),
+                            ],
+                        ))
+                    }),
+            ),
+            Effect::AddChild { name } => {
+                let child = crate::domain::Child {
+                    id: ChildId::new(),
+                    name: name.clone(),
+                    daily_limit: None,
+                    blocked_categories: vec![],
+                    note: None,
+                };
+                staff(
+                    self.store
+                        .put_child(&child)
+                        .map(|()| fill(&t.child_added, &[("name", &name)])),
+                )
+            }
+            Effect::IdentifyCard(uid) => Some(match self.store.card(&uid) {
+                Ok(card) => Action::StaffCard {
+                    owner: card.and_then(|c| self.store.child(c.child).ok().flatten()),
+                    uid,
+                },
+                Err(e) => Action::StaffDone(Err(e.to_string())),
+            }),
+            Effect::BindCard { uid, child } => {
+                staff(self.store.bind_card(&uid, child).and_then(|card| {
+                    let name = self.child_name(card.child)?;
+                    Ok(fill(
+                        &t.card_handed_out,
+                        &[("uid", uid.as_str()), ("name", &name)],
+                    ))
+                }))
+            }
+            Effect::BlockCard(uid) => staff(self.block(&uid)),
+            Effect::BlockChildCards(child) => staff(self.store.cards_of(child).and_then(|cards| {
+                let mut done = Vec::new();
+                for card in cards.iter().filter(|c| c.state == CardState::Active) {
+                    done.push(self.block(&card.uid)?);
+                }
+                Ok(done.join(" "))
+            })),
+            Effect::LoadReport(day) => Some(match (self.day_report)(&self.store, day) {
+                Ok(report) => Action::ReportLoaded(report),
+                Err(e) => Action::StaffDone(Err(e.to_string())),
+            }),
+            Effect::ExportReport(day) => Some(Action::StaffDone(self.export(day))),
+            Effect::Bell | Effect::Quit => None,
+        }
+    }
+
+    fn child_name(&self, id: ChildId) -> Result<String, StoreError> {
+        Ok(self
+            .store
+            .child(id)?
+            .map_or_else(|| id.to_string(), |c| c.name))
+    }
+
+    fn block(&self, uid: &CardUid) -> Result<String, StoreError> {
+        let card = self.store.set_card_state(uid, CardState::Blocked)?;
+        let name = self.child_name(card.child)?;
+        tracing::info!(card = %uid, "card blocked at the counter");
+        Ok(fill(
+            &self.language.texts().staff.card_blocked,
+            &[("uid", uid.as_str()), ("name", &name)],
+        ))
+    }
+
+    /// Today's sales at this counter, newest first.
+    fn sales_today(&self) -> Result<Vec<SaleRow>, StoreError> {
+        let mut rows = Vec::new();
+        for sale in self.store.entries_on(local_day(Utc::now()))? {
+            if !sale.is_sale() || sale.counter != self.counter {
+                continue;
+            }
+            rows.push(SaleRow {
+                child_name: self.child_name(sale.child)?,
+                refunded: self.store.is_refunded(sale.id)?,
+                sale,
+            });
+        }
+        rows.reverse();
+        Ok(rows)
+    }
+
+    fn undo_last(&self) -> Result<String, StoreError> {
+        let t = &self.language.texts().staff;
+        let Some(last) = self.sales_today()?.into_iter().next() else {
+            return Ok(t.nothing_to_undo.clone());
+        };
+        let age = (Utc::now() - last.sale.at).to_std().unwrap_or_default();
+        if last.refunded {
+            return Ok(t.nothing_to_undo.clone());
+        }
+        if age > self.undo_window {
+            let minutes = (self.undo_window.as_secs() / 60).to_string();
+            return Ok(fill(&t.too_old_to_undo, &[("minutes", &minutes)]));
+        }
+        let refund = self.store.refund(last.sale.id, &self.counter, Utc::now())?;
+        debug_assert!(matches!(refund.kind, EntryKind::Refund { .. }));
+        Ok(fill(
+            &t.undone,
+            &[
+                ("name", &last.child_name),
+                ("amount", &refund.amount.to_string()),
+            ],
+        ))
+    }
+
+    fn export(&self, day: NaiveDate) -> Result<String, String> {
+        let t = &self.language.texts().staff;
+        let report = (self.day_report)(&self.store, day).map_err(|e| e.to_string())?;
+        let path = self.export_dir.join(format!("klubkasse-rapport-{day}.csv"));
+        std::fs::create_dir_all(&self.export_dir)
+            .and_then(|()| std::fs::write(&path, (self.report_csv)(&report, day)))
+            .map_err(|e| fill(&t.error, &[("error", &format!("{}: {e}", path.display()))]))?;
+        Ok(fill(&t.exported, &[("path", &path.display().to_string())]))
+    }
+}

@@ -1,0 +1,42 @@
+//! Waiting for a card: "Hold dit kort på læseren", and in the demo which
+//! key taps which child's card.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::ui::app::App;
+use crate::ui::screens::big_name;
+use crate::ui::theme;
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.texts().idle;
+    let legend_height = if app.demo.is_empty() { 0 } else { 11 };
+    let [_, prompt, notice, legend] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(4),
+        Constraint::Length(2),
+        Constraint::Length(legend_height),
+    ])
+    .areas(area);
+    big_name(frame, prompt, &t.tap_card, theme::NAME);
+    if let Some(text) = &app.notice {
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(text.clone(), theme::WARNING)).centered()),
+            notice,
+        );
+    }
+    if !app.demo.is_empty() {
+        let mut lines =
+            vec![Line::from(Span::styled(t.demo_keys.clone(), theme::LABEL)).centered()];
+        lines.extend(app.demo.legend().map(|(key, name)| {
+            Line::from(vec![
+                Span::styled(format!("{key:>3}  "), theme::KEY),
+                Span::raw(format!("{name:<24}")),
+            ])
+            .centered()
+        }));
+        frame.render_widget(Paragraph::new(lines), legend);
+    }
+}

@@ -1,0 +1,132 @@
+//! "Betalt" with the new balance, or why not, in a child's words.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::domain::{Money, Refusal};
+use crate::i18n::{Texts, fill};
+use crate::ui::Action;
+use crate::ui::app::{App, Screen};
+use crate::ui::effect::Effect;
+use crate::ui::screens::{big_name, staff};
+use crate::ui::theme;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResultScreen {
+    Paid {
+        name: String,
+        total: Money,
+        balance: Money,
+    },
+    Refused(Refusal),
+    /// The store could not save the sale: nothing was charged.
+    NotSaved(String),
+}
+
+pub fn paid(_app: &App, name: &str, total: Money, balance: Money) -> (Screen, Vec<Effect>) {
+    let screen = ResultScreen::Paid {
+        name: name.to_string(),
+        total,
+        balance,
+    };
+    (Screen::Result(screen), vec![])
+}
+
+pub fn refused(_app: &App, refusal: Refusal) -> (Screen, Vec<Effect>) {
+    (
+        Screen::Result(ResultScreen::Refused(refusal)),
+        vec![Effect::Bell],
+    )
+}
+
+pub fn failed(_app: &App, error: String) -> (Screen, Vec<Effect>) {
+    (
+        Screen::Result(ResultScreen::NotSaved(error)),
+        vec![Effect::Bell],
+    )
+}
+
+pub fn update(app: &mut App, r: ResultScreen, action: Action) -> (Screen, Vec<Effect>) {
+    match action {
+        // The next child need not wait for the message to go away.
+        Action::CardTapped(uid) => (Screen::Idle, vec![Effect::LookupCard(uid)]),
+        Action::Confirm | Action::Cancel => (Screen::Idle, vec![]),
+        Action::Staff => staff::open(app),
+        _ => (Screen::Result(r), vec![]),
+    }
+}
+
+/// The sentence a child reads when the card may not pay.
+pub fn refusal_text(t: &Texts, refusal: &Refusal) -> String {
+    let r = &t.refusal;
+    match refusal {
+        Refusal::UnknownCard { .. } => r.unknown_card.clone(),
+        Refusal::CardBlocked { .. } => r.card_blocked.clone(),
+        Refusal::NotEnoughMoney { available } => fill(
+            &r.not_enough_money,
+            &[("available", &available.to_string())],
+        ),
+        Refusal::DailyLimitReached { limit, left } => fill(
+            &r.daily_limit,
+            &[("limit", &limit.to_string()), ("left", &left.to_string())],
+        ),
+        Refusal::CategoryBlocked { category } => {
+            fill(&r.category_blocked, &[("category", category)])
+        }
+        Refusal::OfflineAllowanceUsed { allowance } => fill(
+            &r.offline_allowance,
+            &[("allowance", &allowance.to_string())],
+        ),
+    }
+}
+
+pub fn draw(app: &App, r: &ResultScreen, frame: &mut Frame, area: Rect) {
+    let t = app.texts();
+    let (headline, detail, style): (String, Vec<String>, Style) = match r {
+        ResultScreen::Paid {
+            name,
+            total,
+            balance,
+        } => (
+            t.result.paid.clone(),
+            vec![
+                format!("{name}: -{total}"),
+                fill(&t.result.new_balance, &[("balance", &balance.to_string())]),
+            ],
+            theme::PAID,
+        ),
+        ResultScreen::Refused(refusal) => {
+            let mut lines = vec![refusal_text(t, refusal)];
+            if let Refusal::CardBlocked { name } = refusal {
+                lines.insert(0, name.clone());
+            }
+            (t.result.refused.clone(), lines, theme::REFUSED)
+        }
+        ResultScreen::NotSaved(error) => (
+            t.result.refused.clone(),
+            vec![fill(&t.result.not_saved, &[("error", error)])],
+            theme::REFUSED,
+        ),
+    };
+    frame.render_widget(Block::default().style(style), area);
+    let [_, big, text, _] = Layout::vertical([
+        Constraint::Percentage(20),
+        Constraint::Length(5),
+        Constraint::Min(3),
+        Constraint::Percentage(10),
+    ])
+    .areas(area);
+    big_name(frame, big, &headline, style);
+    let lines: Vec<Line> = detail
+        .into_iter()
+        .map(|l| {
+            Line::from(l)
+                .style(style.add_modifier(ratatui::style::Modifier::BOLD))
+                .centered()
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text);
+}

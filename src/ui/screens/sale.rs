@@ -1,0 +1,222 @@
+//! The sale: the child's name big, balance, the menu grid, the basket.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+
+use crate::domain::{AccountView, Basket, Entry, authorize};
+use crate::ui::Action;
+use crate::ui::app::{App, Screen};
+use crate::ui::effect::Effect;
+use crate::ui::screens::{big_name, result};
+use crate::ui::theme;
+
+#[derive(Debug, Clone)]
+pub struct SaleScreen {
+    pub view: AccountView,
+    pub basket: Basket,
+    /// The sale is on its way to disk: keys wait, a second Enter does nothing.
+    pub saving: bool,
+}
+
+impl SaleScreen {
+    pub fn new(view: AccountView) -> SaleScreen {
+        SaleScreen {
+            view,
+            basket: Basket::default(),
+            saving: false,
+        }
+    }
+}
+
+pub fn update(app: &mut App, mut s: SaleScreen, action: Action) -> (Screen, Vec<Effect>) {
+    if s.saving {
+        return match action {
+            Action::SaleSaved { sale, balance } => {
+                result::paid(app, &s.view.child.name, -sale.amount, balance)
+            }
+            Action::SaleRefused(refusal) => result::refused(app, refusal),
+            Action::SaleFailed(error) => result::failed(app, error),
+            _ => (Screen::Sale(s), vec![]),
+        };
+    }
+    match action {
+        Action::AddItem(key) => {
+            if let Some(item) = app.menu.item(key) {
+                s.basket.add(item);
+            }
+        }
+        Action::QuantityUp => s.basket.increment(),
+        Action::QuantityDown => s.basket.decrement(),
+        Action::RemoveLine => s.basket.remove_last(),
+        Action::Cancel => return (Screen::Idle, vec![]),
+        Action::Confirm if !s.basket.is_empty() => {
+            let lines = s.basket.sale_lines();
+            if let Err(refusal) = authorize(&s.view, &lines, app.settings.connection) {
+                return result::refused(app, refusal);
+            }
+            let sale = Entry::sale(
+                s.view.child.id,
+                s.view.card.uid.clone(),
+                lines,
+                &app.settings.counter,
+                app.now,
+            );
+            s.saving = true;
+            return (Screen::Sale(s), vec![Effect::RecordSale(Box::new(sale))]);
+        }
+        _ => {}
+    }
+    (Screen::Sale(s), vec![])
+}
+
+pub fn draw(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
+    let t = &app.texts().sale;
+    let [top, bottom] = Layout::vertical([Constraint::Length(6), Constraint::Min(6)]).areas(area);
+    let [name_area, balance_area] =
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(30)]).areas(top);
+    big_name(frame, name_area, &s.view.child.name, theme::NAME);
+
+    let mut balance = vec![
+        Line::from(Span::styled(t.balance.clone(), theme::LABEL)),
+        Line::from(Span::styled(s.view.balance.to_string(), theme::AMOUNT)),
+    ];
+    if let Some(note) = &s.view.child.note {
+        balance.push(Line::from(""));
+        balance.push(Line::from(vec![
+            Span::styled(format!("{}: ", t.note), theme::WARNING),
+            Span::styled(note.clone(), theme::WARNING),
+        ]));
+    }
+    frame.render_widget(
+        Paragraph::new(balance).wrap(Wrap { trim: true }),
+        balance_area,
+    );
+
+    let [menu_area, basket_area] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
+    draw_menu(app, s, frame, menu_area);
+    draw_basket(app, s, frame, basket_area);
+}
+
+/// The menu as a grid: key, name, price; items the child may not buy dimmed.
+fn draw_menu(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(app.texts().sale.menu.clone());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let columns = if inner.width >= 56 { 2 } else { 1 };
+    let rows_per_column = app.menu.items.len().div_ceil(columns);
+    let column_areas =
+        Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(inner);
+    for (col, chunk) in app.menu.items.chunks(rows_per_column.max(1)).enumerate() {
+        let rows = chunk.iter().map(|item| {
+            let style = if s.view.child.blocks(&item.category) {
+                theme::DIMMED
+            } else {
+                theme::NORMAL
+            };
+            Row::new(vec![
+                Cell::from(Span::styled(format!("[{}]", item.key), theme::KEY)),
+                Cell::from(item.name.clone()),
+                Cell::from(Line::from(item.price.to_string()).right_aligned()),
+            ])
+            .style(style)
+        });
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(4),
+                Constraint::Min(8),
+                Constraint::Length(12),
+            ],
+        );
+        frame.render_widget(table, column_areas[col]);
+    }
+}
+
+fn draw_basket(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
+    let t = &app.texts().sale;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(t.basket.clone());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [lines_area, totals_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(inner);
+    if s.basket.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(t.empty_basket.clone(), theme::DIMMED)),
+            lines_area,
+        );
+    } else {
+        let rows = s.basket.lines().iter().enumerate().map(|(i, line)| {
+            let style = if Some(i) == s.basket.selected() {
+                theme::SELECTED
+            } else {
+                theme::NORMAL
+            };
+            Row::new(vec![
+                Cell::from(format!("{:>2} ×", line.quantity)),
+                Cell::from(line.item.name.clone()),
+                Cell::from(
+                    Line::from((line.item.price * line.quantity).to_string()).right_aligned(),
+                ),
+            ])
+            .style(style)
+        });
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(5),
+                Constraint::Min(6),
+                Constraint::Length(13),
+            ],
+        );
+        frame.render_widget(table, lines_area);
+    }
+    let total = s.basket.total();
+    let after = s.view.balance - total;
+    let after_style = if after.is_negative() {
+        theme::BAD
+    } else {
+        theme::NORMAL
+    };
+    let totals = vec![
+        Line::from(vec![
+            Span::styled(format!("{}: ", t.total), theme::LABEL),
+            Span::styled(total.to_string(), theme::AMOUNT),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("{}: ", t.balance_after), theme::LABEL),
+            Span::styled(after.to_string(), after_style),
+        ]),
+        if s.saving {
+            Line::from(Span::styled(t.saving.clone(), theme::WARNING))
+        } else {
+            Line::from("")
+        },
+    ];
+    frame.render_widget(Paragraph::new(totals), totals_area);
+}
+
+/// The key hints for the status bar on this screen.
+pub fn hints(app: &App) -> Vec<(String, String)> {
+    let t = &app.texts().sale;
+    let k = &app.keymap;
+    vec![
+        (k.hint(&Action::Confirm), t.hint_confirm.clone()),
+        (k.hint(&Action::Cancel), t.hint_cancel.clone()),
+        (
+            format!(
+                "{}{}",
+                k.hint(&Action::QuantityUp),
+                k.hint(&Action::QuantityDown)
+            ),
+            t.hint_quantity.clone(),
+        ),
+        (k.hint(&Action::RemoveLine), t.hint_remove.clone()),
+    ]
+}

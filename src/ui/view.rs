@@ -1,0 +1,105 @@
+//! Drawing: a pure function of the state. It reads `App`, never changes it.
+
+use chrono::Local;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::domain::Connection;
+use crate::i18n::fill;
+use crate::reader::ReaderStatus;
+use crate::ui::app::{App, Screen};
+use crate::ui::screens::{idle, result, sale, staff};
+use crate::ui::{Action, theme};
+
+/// Smallest terminal the screens are laid out for.
+pub const MIN_WIDTH: u16 = 70;
+pub const MIN_HEIGHT: u16 = 20;
+
+pub fn view(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = fill(
+            &app.texts().too_small,
+            &[
+                ("width", &area.width.to_string()),
+                ("height", &area.height.to_string()),
+                ("min_width", &MIN_WIDTH.to_string()),
+                ("min_height", &MIN_HEIGHT.to_string()),
+            ],
+        );
+        frame.render_widget(
+            Paragraph::new(text)
+                .style(theme::WARNING)
+                .wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let [header, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(10),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(app, frame, header);
+    match &app.screen {
+        Screen::Idle => idle::draw(app, frame, body),
+        Screen::Sale(s) => sale::draw(app, s, frame, body),
+        Screen::Result(r) => result::draw(app, r, frame, body),
+        Screen::Staff(s) => staff::draw(app, s, frame, body),
+    }
+    draw_status(app, frame, status);
+}
+
+fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
+    let clock = app.now.with_timezone(&Local).format("%H:%M").to_string();
+    let [left, right] =
+        Layout::horizontal([Constraint::Min(10), Constraint::Length(6)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(Span::styled(app.settings.counter.clone(), theme::HEADER)),
+        left,
+    );
+    frame.render_widget(
+        Paragraph::new(Line::from(Span::styled(clock, theme::HEADER)).right_aligned()),
+        right,
+    );
+}
+
+/// Card source, mode, and the keys that matter on this screen.
+fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.texts().status;
+    let reader = match &app.reader {
+        ReaderStatus::Demo => Span::raw(t.reader_demo.clone()),
+        ReaderStatus::Ready { name } => Span::raw(format!("{} ({name})", t.reader_ready)),
+        ReaderStatus::Missing => Span::styled(t.reader_missing.clone(), theme::BAD),
+    };
+    let mode = match app.settings.connection {
+        Connection::Standalone => t.standalone.clone(),
+        Connection::Online => t.online.clone(),
+        Connection::Offline { .. } => fill(&t.offline, &[("count", &app.waiting.to_string())]),
+    };
+    let hints = match &app.screen {
+        Screen::Sale(_) => sale::hints(app),
+        Screen::Staff(s) => staff::hints(app, s),
+        Screen::Idle | Screen::Result(_) => {
+            vec![(
+                app.keymap.hint(&Action::Staff),
+                app.texts().staff.title.clone(),
+            )]
+        }
+    };
+    let mut spans = vec![reader, Span::raw(" │ "), Span::raw(mode), Span::raw(" │ ")];
+    for (key, what) in hints {
+        if !key.is_empty() {
+            spans.push(Span::styled(key, theme::KEY));
+            spans.push(Span::raw(" "));
+        }
+        spans.push(Span::raw(format!("{what}  ")));
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme::STATUS_BAR),
+        area,
+    );
+}
