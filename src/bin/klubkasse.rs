@@ -1,16 +1,25 @@
 //! `klubkasse`: the counter kiosk and its tools. Argument parsing and wiring only.
 
-use std::path::PathBuf;
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
+use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 
+use klubkasse::commands::{import, report};
+use klubkasse::config::{Config, Menu, ReaderKind, default_data_dir};
+use klubkasse::domain::{Connection, PinGuard};
+use klubkasse::i18n::Language;
+use klubkasse::keymap::Keymap;
+use klubkasse::reader::{DEMO_PIN, DemoCards};
+use klubkasse::store::{Store, local_day, restore_backup};
+use klubkasse::ui::{App, EffectContext, Settings, runtime};
+
 #[derive(Parser)]
-#[command(
-    name = "klubkasse",
-    version,
-    about = "The counter kiosk for children's clubs with prepaid cards"
-)]
+#[command(name = "klubkasse", version, about = "The counter kiosk for children's clubs with prepaid cards")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,6 +32,9 @@ enum Command {
         /// Where the demo's store lives (default: a per-user data folder).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Language of the screens: da or en.
+        #[arg(long, default_value = "da")]
+        language: String,
     },
     /// The kiosk as configured.
     Run {
@@ -38,7 +50,7 @@ enum Command {
     Report {
         /// The day (YYYY-MM-DD); today if left out.
         #[arg(long)]
-        date: Option<chrono::NaiveDate>,
+        date: Option<NaiveDate>,
         /// CSV instead of a table.
         #[arg(long)]
         csv: bool,
@@ -71,7 +83,214 @@ struct StorePlace {
     config: Option<PathBuf>,
 }
 
+impl StorePlace {
+    fn data_dir(&self) -> Result<PathBuf> {
+        match (&self.data_dir, &self.config) {
+            (Some(dir), _) => Ok(dir.clone()),
+            (None, Some(config)) => Ok(Config::load(config)?.data_dir),
+            (None, None) => bail!("give --data-dir or --config"),
+        }
+    }
+}
+
 fn main() -> Result<()> {
-    let _cli = Cli::parse();
+    match Cli::parse().command {
+        Command::Demo { data_dir, language } => demo(data_dir, &language),
+        Command::Run { config } => run(&config),
+        Command::Check { config } => check(&config),
+        Command::Report { date, csv, place } => {
+            let store = Store::open_existing(&place.data_dir()?)?;
+            let date = date.unwrap_or_else(|| local_day(Utc::now()));
+            let day = report::day_report(&store, date)?;
+            if csv {
+                print!("{}", report::report_csv(&day, date)?);
+            } else {
+                print!("{}", report::report_text(&day, date, Language::Da));
+            }
+            Ok(())
+        }
+        Command::PinHash => {
+            let pin = read_pin()?;
+            println!("{}", klubkasse::pin::hash(&pin)?);
+            Ok(())
+        }
+        Command::ImportChildren { file, place } => {
+            let dir = place.data_dir()?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            // Rows are checked before the store is touched.
+            let rows = import::parse_children_csv(&text, &file)?;
+            let store = Store::open(&dir)?;
+            let summary = import::import_children(&store, &rows, "import", Utc::now())?;
+            println!("{summary}");
+            Ok(())
+        }
+        Command::Restore { file, place } => {
+            let dir = place.data_dir()?;
+            let restored = restore_backup(&file, &dir)?;
+            println!(
+                "Restored {} children and {} entries from {} into {}",
+                restored.children,
+                restored.entries,
+                file.display(),
+                restored.store.dir().display()
+            );
+            if let Some(aside) = restored.set_aside {
+                println!("The store that was there is kept in {}", aside.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn demo(data_dir: Option<PathBuf>, language: &str) -> Result<()> {
+    let language = match language {
+        "da" => Language::Da,
+        "en" => Language::En,
+        other => bail!("--language {other}: choose da or en"),
+    };
+    let dir = data_dir.unwrap_or_else(|| default_data_dir().join("demo"));
+    let _log = init_logging(&dir)?;
+    let store = Store::open(&dir)?;
+    import::seed_demo(&store, Utc::now())?;
+    let rows = import::parse_children_csv(import::DEMO_CHILDREN_CSV, Path::new("demo-children.csv"))?;
+    let mut cards = Vec::new();
+    for row in rows {
+        if let Some(card) = store.card(&row.card_uid)?
+            && let Some(child) = store.child(card.child)?
+        {
+            cards.push((row.card_uid, child));
+        }
+    }
+    let keymap = Keymap::load(None)?;
+    let menu = Menu::sample(&keymap)?;
+    let settings = Settings {
+        counter: "Demo — Klub Kastanjen".into(),
+        language,
+        connection: Connection::Standalone,
+        sale_timeout: Duration::from_secs(60),
+        result_time: Duration::from_secs(4),
+        has_pin: true,
+    };
+    let pin_hash = klubkasse::pin::hash(DEMO_PIN)?;
+    kiosk(store, &dir, settings, menu, keymap, DemoCards::new(&cards), Some(pin_hash), Duration::from_secs(300))
+}
+
+fn run(config_path: &Path) -> Result<()> {
+    let config = Config::load(config_path)?;
+    let _log = init_logging(&config.data_dir)?;
+    let store = Store::open(&config.data_dir)?;
+    let demo = match config.reader {
+        ReaderKind::Demo => {
+            let mut cards = Vec::new();
+            for child in store.children()? {
+                if let Some(card) = store.cards_of(child.id)?.into_iter().next() {
+                    cards.push((card.uid, child));
+                }
+            }
+            DemoCards::new(&cards)
+        }
+        // PC/SC readers arrive with the card-reader work; until then the
+        // status bar says plainly that there is no reader.
+        ReaderKind::Pcsc => DemoCards::default(),
+    };
+    let settings = Settings {
+        counter: config.counter.clone(),
+        language: config.language,
+        connection: Connection::Standalone,
+        sale_timeout: config.sale_timeout,
+        result_time: config.result_time,
+        has_pin: config.staff_pin_hash.is_some(),
+    };
+    kiosk(store, &config.data_dir, settings, config.menu, config.keymap, demo, config.staff_pin_hash, config.undo_window)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn kiosk(
+    store: Store,
+    data_dir: &Path,
+    settings: Settings,
+    menu: Menu,
+    keymap: Keymap,
+    demo: DemoCards,
+    pin_hash: Option<String>,
+    undo_window: Duration,
+) -> Result<()> {
+    if !std::io::stdout().is_terminal() {
+        bail!("the kiosk needs a terminal");
+    }
+    let pin_guard: PinGuard = store.pin_guard()?;
+    let app = App::new(settings.clone(), menu, keymap, demo, pin_guard, Utc::now());
+    let ctx = EffectContext {
+        store: Arc::new(store),
+        counter: settings.counter,
+        language: settings.language,
+        connection: settings.connection,
+        pin_hash,
+        undo_window,
+        export_dir: data_dir.join("reports"),
+        data_dir: data_dir.to_path_buf(),
+    };
+    tracing::info!(data_dir = %data_dir.display(), "kiosk starting");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(runtime::run(app, ctx, None))?;
+    tracing::info!("kiosk stopped by staff");
     Ok(())
+}
+
+fn check(config_path: &Path) -> Result<()> {
+    let config = Config::load(config_path)?;
+    println!("{}: OK", config_path.display());
+    println!("  counter: {}", config.counter);
+    println!("  menu: {} items", config.menu.items.len());
+    println!("  reader: {:?}", config.reader);
+    println!("  staff PIN: {}", if config.staff_pin_hash.is_some() { "set" } else { "NOT set (staff menu closed)" });
+    println!("  data: {}", config.data_dir.display());
+    match Store::open_existing(&config.data_dir) {
+        Ok(store) => {
+            let wrong = store.balance_mismatches()?;
+            if !wrong.is_empty() {
+                bail!("{} children's balances differ from the sum of their entries", wrong.len());
+            }
+            println!("  store: {} children, balances match their entries", store.children()?.len());
+        }
+        Err(klubkasse::store::StoreError::Missing { .. }) => println!("  store: not created yet (made at first start)"),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// Logs go to a file in the data folder, never to the kiosk's screen.
+fn init_logging(data_dir: &Path) -> Result<tracing_appender::non_blocking::WorkerGuard> {
+    let logs = data_dir.join("logs");
+    std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
+    let (writer, guard) = tracing_appender::non_blocking(tracing_appender::rolling::daily(&logs, "klubkasse.log"));
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KLUBKASSE_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(panic = %info, "panic");
+        default_hook(info);
+    }));
+    Ok(guard)
+}
+
+/// Reads the PIN twice without echo at a terminal, once from a pipe.
+fn read_pin() -> Result<String> {
+    if std::io::stdin().is_terminal() {
+        let pin = rpassword::prompt_password("New staff PIN (4–12 digits): ")?;
+        let again = rpassword::prompt_password("The same PIN again: ")?;
+        if pin != again {
+            bail!("the two PINs differ");
+        }
+        Ok(pin)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim().to_string())
+    }
 }

@@ -14,6 +14,9 @@ pub enum ReaderStatus {
     Missing,
 }
 
+/// The staff PIN of `klubkasse demo`, shown on its idle screen.
+pub const DEMO_PIN: &str = "1234";
+
 /// The demo's card source: F1–F8 put the first eight demo children's
 /// cards on the "reader". Taps go through the same path as real ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

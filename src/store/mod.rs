@@ -51,6 +51,8 @@ pub enum StoreError {
         data_dir: PathBuf,
         newest: PathBuf,
     },
+    #[error("there is no store in {dir} (is the data folder right?)")]
+    Missing { dir: PathBuf },
     #[error(
         "the store in {dir} cannot be read: {detail}.\n\
          Nothing was changed. Restore the newest backup with `klubkasse restore FILE`{hint}"
@@ -190,6 +192,23 @@ impl Store {
         }
         let fresh = !dir.exists();
         Store::open_dir(data_dir, fresh)
+    }
+
+    /// Opens a store that must already exist: for the tools (report,
+    /// import, check), which have no business creating one.
+    pub fn open_existing(data_dir: &Path) -> Result<Store, StoreError> {
+        let dir = data_dir.join("store");
+        if !dir.exists() {
+            return match newest_backup(data_dir) {
+                Some(newest) => Err(StoreError::MissingWithBackups {
+                    dir,
+                    data_dir: data_dir.to_path_buf(),
+                    newest,
+                }),
+                None => Err(StoreError::Missing { dir }),
+            };
+        }
+        Store::open(data_dir)
     }
 
     /// Makes a new, empty store; refuses if one is there already.

@@ -37,6 +37,9 @@ pub enum Action {
     CardTapped(CardUid),
     #[serde(skip)]
     CardUnreadable,
+    /// Something staff should see on the idle screen (e.g. a failed backup).
+    #[serde(skip)]
+    Notice(String),
     #[serde(skip)]
     Reader(ReaderStatus),
     #[serde(skip)]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::config::Menu;
@@ -10,6 +10,7 @@ use crate::domain::{Connection, PinGuard};
 use crate::i18n::{Language, Texts};
 use crate::keymap::{Key, Keymap};
 use crate::reader::{DemoCards, ReaderStatus};
+use crate::store::local_day;
 use crate::ui::Action;
 use crate::ui::effect::Effect;
 use crate::ui::screens::{result, sale, staff};
@@ -52,6 +53,8 @@ pub struct App {
     pub now: DateTime<Utc>,
     /// When someone last did something: for the timeouts.
     pub last_activity: DateTime<Utc>,
+    /// The last day a backup was asked for (standalone mode).
+    pub backup_day: Option<NaiveDate>,
     pub quit: bool,
 }
 
@@ -81,6 +84,7 @@ impl App {
             pin_guard,
             now,
             last_activity: now,
+            backup_day: None,
             quit: false,
         }
     }
@@ -165,6 +169,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.notice = Some(app.texts().status.card_unreadable.clone());
             return vec![];
         }
+        Action::Notice(text) => {
+            app.notice = Some(text);
+            return vec![];
+        }
         _ => {}
     }
     let screen = std::mem::replace(&mut app.screen, Screen::Idle);
@@ -208,6 +216,12 @@ fn tick(app: &mut App) -> Vec<Effect> {
     };
     if timed_out {
         app.screen = Screen::Idle;
+    }
+    // In standalone mode the store is the whole truth: one backup a day.
+    let today = local_day(app.now);
+    if app.settings.connection == Connection::Standalone && app.backup_day != Some(today) {
+        app.backup_day = Some(today);
+        return vec![Effect::DailyBackup(today)];
     }
     vec![]
 }

@@ -7,11 +7,12 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
+use crate::commands::report;
 use crate::domain::{
-    CardState, CardUid, ChildId, Connection, DayReport, Entry, EntryKind, Money, PinGuard,
+    CardState, CardUid, ChildId, Connection, Entry, EntryKind, Money, PinGuard,
 };
 use crate::i18n::{Language, fill};
-use crate::store::{Recorded, Store, StoreError, local_day};
+use crate::store::{Recorded, Store, StoreError, local_day, write_daily_backup};
 use crate::ui::{Action, SaleRow};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,8 @@ pub enum Effect {
     BlockChildCards(ChildId),
     LoadReport(NaiveDate),
     ExportReport(NaiveDate),
+    /// Standalone: write the day's backup file if it is not there yet.
+    DailyBackup(NaiveDate),
     /// The terminal bell, on a refusal.
     Bell,
     Quit,
@@ -59,10 +62,8 @@ pub struct EffectContext {
     pub undo_window: Duration,
     /// Where day reports are exported.
     pub export_dir: PathBuf,
-    /// Turns a day report into CSV (the report tool's format).
-    pub report_csv: fn(&DayReport, NaiveDate) -> String,
-    /// Builds a day report from the store.
-    pub day_report: fn(&Store, NaiveDate) -> Result<DayReport, StoreError>,
+    /// The data folder, where backups go.
+    pub data_dir: PathBuf,
 }
 
 impl EffectContext {
@@ -179,11 +180,18 @@ impl EffectContext {
                 }
                 Ok(done.join(" "))
             })),
-            Effect::LoadReport(day) => Some(match (self.day_report)(&self.store, day) {
+            Effect::LoadReport(day) => Some(match report::day_report(&self.store, day) {
                 Ok(report) => Action::ReportLoaded(report),
                 Err(e) => Action::StaffDone(Err(e.to_string())),
             }),
             Effect::ExportReport(day) => Some(Action::StaffDone(self.export(day))),
+            Effect::DailyBackup(day) => match write_daily_backup(&self.store, &self.data_dir, day) {
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::error!(error = %e, "daily backup failed");
+                    Some(Action::Notice(e.to_string()))
+                }
+            },
             Effect::Bell | Effect::Quit => None,
         }
     }
@@ -248,10 +256,11 @@ impl EffectContext {
 
     fn export(&self, day: NaiveDate) -> Result<String, String> {
         let t = &self.language.texts().staff;
-        let report = (self.day_report)(&self.store, day).map_err(|e| e.to_string())?;
+        let day_report = report::day_report(&self.store, day).map_err(|e| e.to_string())?;
+        let csv = report::report_csv(&day_report, day).map_err(|e| e.to_string())?;
         let path = self.export_dir.join(format!("klubkasse-rapport-{day}.csv"));
         std::fs::create_dir_all(&self.export_dir)
-            .and_then(|()| std::fs::write(&path, (self.report_csv)(&report, day)))
+            .and_then(|()| std::fs::write(&path, csv))
             .map_err(|e| fill(&t.error, &[("error", &format!("{}: {e}", path.display()))]))?;
         Ok(fill(&t.exported, &[("path", &path.display().to_string())]))
     }

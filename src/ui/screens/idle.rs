@@ -6,6 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::i18n::fill;
+use crate::reader::DEMO_PIN;
+use crate::ui::Action;
 use crate::ui::app::App;
 use crate::ui::screens::big_name;
 use crate::ui::theme;
