@@ -1,4 +1,4 @@
-pub mod domain;
-pub mod store;
-pub mod i18n;
 pub mod commands;
+pub mod domain;
+pub mod i18n;
+pub mod store;
