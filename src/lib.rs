@@ -1,6 +1,7 @@
 //! klubkasse: the counter kiosk for children's clubs that pay with a
 //! personal prepaid card. See README.md and ../shared/DESIGN.md.
 
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod i18n;

@@ -1,0 +1,5 @@
+//! What the `klubkasse` tools do, as library functions: the binary only
+//! parses arguments and calls these.
+
+pub mod import;
+pub mod report;
