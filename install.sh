@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# install.sh: get klubkasse built and running, or tested, on a Debian machine.
+#
+#   ./install.sh --demo            build and start the kiosk with sample data
+#   ./install.sh --test            install test dependencies, then fmt, clippy, tests
+#   ./install.sh --system [--demo] also install to /usr/local (binary and data files)
+#
+# Safe to run again: packages already installed are not reinstalled, and files
+# installed by --system are simply replaced.
+set -euo pipefail
+
+# The oldest toolchain that builds klubkasse (Cargo.toml's rust-version).
+readonly MIN_RUST="1.88"
+
+# Debian packages needed to build and run the kiosk.
+DEMO_PACKAGES=(build-essential pkg-config ca-certificates)
+# Debian packages the tests need on top of DEMO_PACKAGES. Add to this list as
+# tests grow (e.g. pcscd libpcsclite-dev vsmartcard-vpcd postgresql).
+TEST_PACKAGES=(tmux)
+
+# Where --system installs. /usr/local unless PREFIX says otherwise.
+PREFIX="${PREFIX:-/usr/local}"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+usage() {
+    cat <<'EOF'
+Usage: ./install.sh MODE...
+
+Modes:
+  --demo     Install build dependencies (apt), check the Rust toolchain, build
+             a release binary and start the kiosk in demo mode (sample children,
+             sample menu, demo cards on F1-F8). Needs a terminal.
+  --test     Install build and test dependencies (apt), then run in order:
+             cargo fmt --check, cargo clippy (warnings are errors), cargo test.
+             Exits non-zero if any step fails.
+  --system   Build a release binary and install it to $PREFIX/bin/klubkasse, with
+             assets/ and keymaps/ under $PREFIX/share/klubkasse/ (PREFIX defaults
+             to /usr/local). May be combined with --demo.
+  -h, --help Show this help.
+
+Needs Debian (apt-get) for system packages and Rust >= 1.88 (cargo, rustc).
+Uses sudo for apt-get and --system when not run as root.
+Respects CARGO_TARGET_DIR.
+EOF
+}
+
+heading() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+note() {
+    printf 'install.sh: %s\n' "$*"
+}
+
+die() {
+    printf 'install.sh: error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Runs a command as root: directly when root, else through sudo.
+as_root() {
+    if [[ "${EUID}" -eq 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root for: $* (run as root, or install sudo)"
+    fi
+}
+
+is_installed() {
+    local status
+    status="$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)"
+    [[ "$status" == "install ok installed" ]]
+}
+
+# Installs the given Debian packages that are not installed yet.
+install_packages() {
+    local missing=() pkg
+    if command -v dpkg-query >/dev/null 2>&1; then
+        for pkg in "$@"; do
+            is_installed "$pkg" || missing+=("$pkg")
+        done
+    else
+        missing=("$@")
+    fi
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        note "Debian packages already installed: $*"
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        die "apt-get not found. Install these packages (or your system's equivalents) and run again: ${missing[*]}"
+    fi
+    heading "apt-get install ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+rust_help() {
+    cat >&2 <<EOF
+install.sh: klubkasse needs Rust ${MIN_RUST} or newer (cargo and rustc). $1
+Get or update it with rustup:
+
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh
+    rustup update stable
+
+then open a new shell (or run: . "\$HOME/.cargo/env") and run this script again.
+EOF
+    exit 1
+}
+
+# Prints "MAJOR MINOR" from a version line such as "rustc 1.95.0 (...)".
+version_of() {
+    local line="$1"
+    if [[ "$line" =~ ([0-9]+)\.([0-9]+)\.[0-9]+ ]]; then
+        printf '%s %s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+    else
+        printf '0 0\n'
+    fi
+}
+
+check_rust() {
+    # rustup installs to ~/.cargo/bin, which a fresh shell or sudo may not have on PATH.
+    if ! command -v cargo >/dev/null 2>&1 && [[ -x "${HOME}/.cargo/bin/cargo" ]]; then
+        export PATH="${HOME}/.cargo/bin:${PATH}"
+    fi
+    command -v cargo >/dev/null 2>&1 || rust_help "cargo was not found."
+    command -v rustc >/dev/null 2>&1 || rust_help "rustc was not found."
+
+    local min_major min_minor tool line major minor
+    read -r min_major min_minor <<<"${MIN_RUST/./ }"
+    for tool in cargo rustc; do
+        line="$("$tool" --version 2>/dev/null || true)"
+        read -r major minor <<<"$(version_of "$line")"
+        if ((major < min_major || (major == min_major && minor < min_minor))); then
+            rust_help "Found: ${line:-$tool (no version)}."
+        fi
+        note "found ${line}"
+    done
+}
+
+# rustfmt and clippy ship as rustup components; add them when missing.
+check_rust_components() {
+    if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
+        return 0
+    fi
+    if command -v rustup >/dev/null 2>&1; then
+        heading "rustup component add rustfmt clippy"
+        rustup component add rustfmt clippy
+    else
+        die "cargo fmt or cargo clippy is missing and rustup was not found; install rustfmt and clippy for your toolchain"
+    fi
+}
+
+LOCKED=()
+if [[ -f Cargo.lock ]]; then
+    LOCKED=(--locked)
+fi
+
+TARGET_DIR="${CARGO_TARGET_DIR:-${ROOT}/target}"
+BINARY="${TARGET_DIR}/release/klubkasse"
+
+build_release() {
+    heading "cargo build --release ${LOCKED[*]}"
+    cargo build --release "${LOCKED[@]}"
+    [[ -x "$BINARY" ]] || die "build finished but ${BINARY} is missing"
+}
+
+install_system() {
+    heading "install to ${PREFIX}"
+    as_root install -D -m 0755 "$BINARY" "${PREFIX}/bin/klubkasse"
+    note "installed ${PREFIX}/bin/klubkasse"
+    local dir file
+    for dir in assets keymaps; do
+        if [[ ! -d "$dir" ]]; then
+            note "no ${dir}/ folder in this checkout; skipped"
+            continue
+        fi
+        while IFS= read -r -d '' file; do
+            as_root install -D -m 0644 "$file" "${PREFIX}/share/klubkasse/${file}"
+        done < <(find "$dir" -type f -print0)
+        note "installed ${dir}/ to ${PREFIX}/share/klubkasse/${dir}/"
+    done
+}
+
+run_tests() {
+    if [[ -z "${TERM:-}" || "${TERM}" == "dumb" ]]; then
+        export TERM=xterm-256color
+    fi
+    local failed=()
+    heading "cargo fmt --check"
+    cargo fmt --check || failed+=("cargo fmt --check")
+    heading "cargo clippy --all-targets ${LOCKED[*]} -- -D warnings"
+    cargo clippy --all-targets "${LOCKED[@]}" -- -D warnings || failed+=("cargo clippy")
+    heading "cargo test ${LOCKED[*]}"
+    cargo test "${LOCKED[@]}" || failed+=("cargo test")
+
+    heading "summary"
+    if [[ ${#failed[@]} -gt 0 ]]; then
+        printf 'FAILED: %s\n' "${failed[@]}"
+        return 1
+    fi
+    printf 'all checks passed: fmt, clippy, test\n'
+}
+
+start_demo() {
+    if [[ ! -t 0 ]]; then
+        die "the demo is a full-screen kiosk and needs a terminal (stdin is not one). Start it from a terminal: ${BINARY} demo"
+    fi
+    heading "klubkasse demo"
+    exec "$BINARY" demo
+}
+
+main() {
+    if [[ $# -eq 0 ]]; then
+        usage >&2
+        exit 2
+    fi
+    local demo=0 test=0 system=0 arg
+    for arg in "$@"; do
+        case "$arg" in
+            --demo) demo=1 ;;
+            --test) test=1 ;;
+            --system) system=1 ;;
+            -h | --help)
+                usage
+                exit 0
+                ;;
+            *)
+                printf 'install.sh: unknown argument: %s\n\n' "$arg" >&2
+                usage >&2
+                exit 2
+                ;;
+        esac
+    done
+
+    local packages=("${DEMO_PACKAGES[@]}")
+    if ((test)); then
+        packages+=("${TEST_PACKAGES[@]}")
+    fi
+    install_packages "${packages[@]}"
+    check_rust
+
+    if ((test)); then
+        check_rust_components
+        run_tests
+    fi
+    if ((demo || system)); then
+        build_release
+    fi
+    if ((system)); then
+        install_system
+    fi
+    if ((demo)); then
+        start_demo
+    fi
+}
+
+main "$@"
