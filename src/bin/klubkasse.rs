@@ -19,7 +19,11 @@ use klubkasse::store::{Store, local_day, restore_backup};
 use klubkasse::ui::{App, EffectContext, Settings, runtime};
 
 #[derive(Parser)]
-#[command(name = "klubkasse", version, about = "The counter kiosk for children's clubs with prepaid cards")]
+#[command(
+    name = "klubkasse",
+    version,
+    about = "The counter kiosk for children's clubs with prepaid cards"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -116,7 +120,8 @@ fn main() -> Result<()> {
         }
         Command::ImportChildren { file, place } => {
             let dir = place.data_dir()?;
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             // Rows are checked before the store is touched.
             let rows = import::parse_children_csv(&text, &file)?;
             let store = Store::open(&dir)?;
@@ -152,7 +157,8 @@ fn demo(data_dir: Option<PathBuf>, language: &str) -> Result<()> {
     let _log = init_logging(&dir)?;
     let store = Store::open(&dir)?;
     import::seed_demo(&store, Utc::now())?;
-    let rows = import::parse_children_csv(import::DEMO_CHILDREN_CSV, Path::new("demo-children.csv"))?;
+    let rows =
+        import::parse_children_csv(import::DEMO_CHILDREN_CSV, Path::new("demo-children.csv"))?;
     let mut cards = Vec::new();
     for row in rows {
         if let Some(card) = store.card(&row.card_uid)?
@@ -172,7 +178,16 @@ fn demo(data_dir: Option<PathBuf>, language: &str) -> Result<()> {
         has_pin: true,
     };
     let pin_hash = klubkasse::pin::hash(DEMO_PIN)?;
-    kiosk(store, &dir, settings, menu, keymap, DemoCards::new(&cards), Some(pin_hash), Duration::from_secs(300))
+    kiosk(
+        store,
+        &dir,
+        settings,
+        menu,
+        keymap,
+        DemoCards::new(&cards),
+        Some(pin_hash),
+        Duration::from_secs(300),
+    )
 }
 
 fn run(config_path: &Path) -> Result<()> {
@@ -201,7 +216,16 @@ fn run(config_path: &Path) -> Result<()> {
         result_time: config.result_time,
         has_pin: config.staff_pin_hash.is_some(),
     };
-    kiosk(store, &config.data_dir, settings, config.menu, config.keymap, demo, config.staff_pin_hash, config.undo_window)
+    kiosk(
+        store,
+        &config.data_dir,
+        settings,
+        config.menu,
+        config.keymap,
+        demo,
+        config.staff_pin_hash,
+        config.undo_window,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -231,7 +255,10 @@ fn kiosk(
         data_dir: data_dir.to_path_buf(),
     };
     tracing::info!(data_dir = %data_dir.display(), "kiosk starting");
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(runtime::run(app, ctx, None))?;
     tracing::info!("kiosk stopped by staff");
     Ok(())
@@ -243,17 +270,32 @@ fn check(config_path: &Path) -> Result<()> {
     println!("  counter: {}", config.counter);
     println!("  menu: {} items", config.menu.items.len());
     println!("  reader: {:?}", config.reader);
-    println!("  staff PIN: {}", if config.staff_pin_hash.is_some() { "set" } else { "NOT set (staff menu closed)" });
+    println!(
+        "  staff PIN: {}",
+        if config.staff_pin_hash.is_some() {
+            "set"
+        } else {
+            "NOT set (staff menu closed)"
+        }
+    );
     println!("  data: {}", config.data_dir.display());
     match Store::open_existing(&config.data_dir) {
         Ok(store) => {
             let wrong = store.balance_mismatches()?;
             if !wrong.is_empty() {
-                bail!("{} children's balances differ from the sum of their entries", wrong.len());
+                bail!(
+                    "{} children's balances differ from the sum of their entries",
+                    wrong.len()
+                );
             }
-            println!("  store: {} children, balances match their entries", store.children()?.len());
+            println!(
+                "  store: {} children, balances match their entries",
+                store.children()?.len()
+            );
         }
-        Err(klubkasse::store::StoreError::Missing { .. }) => println!("  store: not created yet (made at first start)"),
+        Err(klubkasse::store::StoreError::Missing { .. }) => {
+            println!("  store: not created yet (made at first start)")
+        }
         Err(e) => return Err(e.into()),
     }
     Ok(())
@@ -263,12 +305,14 @@ fn check(config_path: &Path) -> Result<()> {
 fn init_logging(data_dir: &Path) -> Result<tracing_appender::non_blocking::WorkerGuard> {
     let logs = data_dir.join("logs");
     std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
-    let (writer, guard) = tracing_appender::non_blocking(tracing_appender::rolling::daily(&logs, "klubkasse.log"));
+    let (writer, guard) =
+        tracing_appender::non_blocking(tracing_appender::rolling::daily(&logs, "klubkasse.log"));
     tracing_subscriber::fmt()
         .with_writer(writer)
         .with_ansi(false)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KLUBKASSE_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("KLUBKASSE_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .init();
     let default_hook = std::panic::take_hook();

@@ -8,9 +8,7 @@ use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::commands::report;
-use crate::domain::{
-    CardState, CardUid, ChildId, Connection, Entry, EntryKind, Money, PinGuard,
-};
+use crate::domain::{CardState, CardUid, ChildId, Connection, Entry, EntryKind, Money, PinGuard};
 use crate::i18n::{Language, fill};
 use crate::store::{Recorded, Store, StoreError, local_day, write_daily_backup};
 use crate::ui::{Action, SaleRow};
@@ -185,13 +183,15 @@ impl EffectContext {
                 Err(e) => Action::StaffDone(Err(e.to_string())),
             }),
             Effect::ExportReport(day) => Some(Action::StaffDone(self.export(day))),
-            Effect::DailyBackup(day) => match write_daily_backup(&self.store, &self.data_dir, day) {
-                Ok(_) => None,
-                Err(e) => {
-                    tracing::error!(error = %e, "daily backup failed");
-                    Some(Action::Notice(e.to_string()))
+            Effect::DailyBackup(day) => {
+                match write_daily_backup(&self.store, &self.data_dir, day) {
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::error!(error = %e, "daily backup failed");
+                        Some(Action::Notice(e.to_string()))
+                    }
                 }
-            },
+            }
             Effect::Bell | Effect::Quit => None,
         }
     }

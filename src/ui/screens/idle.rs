@@ -31,8 +31,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         );
     }
     if !app.demo.is_empty() {
-        let mut lines =
-            vec![Line::from(Span::styled(t.demo_keys.clone(), theme::LABEL)).centered()];
+        let staff_key = app.keymap.hint(&Action::Staff);
+        let intro = fill(
+            &t.demo_keys,
+            &[("staff_key", &staff_key), ("pin", DEMO_PIN)],
+        );
+        let mut lines = vec![Line::from(Span::styled(intro, theme::LABEL)).centered()];
         lines.extend(app.demo.legend().map(|(key, name)| {
             Line::from(vec![
                 Span::styled(format!("{key:>3}  "), theme::KEY),
