@@ -107,6 +107,12 @@ pub enum ImportError {
     Empty { file: String },
     #[error("{file}: not readable as CSV: {detail}")]
     Unreadable { file: String, detail: String },
+    #[error("{file} cannot be read: {detail}")]
+    CannotOpen { file: String, detail: String },
+    #[error(
+        "{file} is not UTF-8 text. In Excel, save it as «CSV UTF-8»; in LibreOffice, choose the character set Unicode (UTF-8)"
+    )]
+    NotUtf8 { file: String },
 }
 
 impl ImportError {
@@ -138,6 +144,17 @@ fn list_problems(file: &str, problems: &[Problem]) -> String {
             out
         }
     }
+}
+
+/// Reads a children file as text, with a plain word for the usual trouble:
+/// spreadsheets that save in an old Windows character set.
+pub fn read_children_file(path: &Path) -> Result<String, ImportError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ImportError::CannotOpen {
+        file: file.clone(),
+        detail: e.to_string(),
+    })?;
+    String::from_utf8(bytes).map_err(|_| ImportError::NotUtf8 { file })
 }
 
 /// Reads and checks every row; the first problem does not stop the check.
@@ -239,6 +256,9 @@ pub fn parse_children_csv(text: &str, source: &Path) -> Result<Vec<ChildRow>, Im
         let name = cell(NAME).trim().to_string();
         if name.is_empty() {
             wrong(NAME, "the name is empty".into());
+        } else if name.chars().any(char::is_control) {
+            // A line break in a name would break every table it is shown in.
+            wrong(NAME, "the name has a line break or tab in it".into());
         }
         let uid_text = cell(CARD_UID).trim();
         let card_uid = if uid_text.is_empty() {
@@ -483,6 +503,17 @@ pub fn import_children_csv(
     Ok(import_children(store, &rows, counter, now)?)
 }
 
+/// `klubkasse import-children FILE`: reads, checks, writes.
+pub fn import_children_file(
+    store: &Store,
+    path: &Path,
+    counter: &str,
+    now: DateTime<Utc>,
+) -> Result<ImportSummary, ImportRunError> {
+    let text = read_children_file(path)?;
+    import_children_csv(store, &text, path, counter, now)
+}
+
 /// Puts the demo children in an empty store. `Ok(None)`: the store has
 /// children already and is left alone, so a second start does not pay the
 /// opening balances in twice.
@@ -637,6 +668,30 @@ Ida Jensen,04c3d4e5,,,,,blocked
             assert!(store.cards().unwrap().is_empty());
             assert!(store.all_entries().unwrap().is_empty());
         }
+    }
+
+    #[test]
+    fn file_on_disk_latin1_and_control_characters() {
+        let tmp = TempDir::new().unwrap();
+        let store = Store::open(&tmp.path().join("data")).unwrap();
+        let path = tmp.path().join("children.csv");
+        std::fs::write(&path, "name,card_uid\nS\u{f8}ren,04A1B2C3\n").unwrap();
+        let summary = import_children_file(&store, &path, "office", Utc::now()).unwrap();
+        assert_eq!(summary.added, 1);
+        // "Søren" saved by a Danish Excel in Windows-1252.
+        std::fs::write(&path, b"name,card_uid\nS\xf8ren,04B2C3D4\n").unwrap();
+        let err = import_children_file(&store, &path, "office", Utc::now()).unwrap_err();
+        assert!(err.to_string().contains("is not UTF-8 text"), "{err}");
+        let missing = tmp.path().join("nope.csv");
+        assert!(matches!(
+            import_children_file(&store, &missing, "office", Utc::now()),
+            Err(ImportRunError::Invalid(ImportError::CannotOpen { .. }))
+        ));
+        assert_eq!(
+            problems("name,card_uid\n\"Bo\nBo\",04B2C3D4\n"),
+            vec!["children.csv line 2, column name: the name has a line break or tab in it"]
+        );
+        assert_eq!(store.children().unwrap().len(), 1);
     }
 
     #[test]
