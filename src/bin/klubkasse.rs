@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,8 +98,20 @@ impl StorePlace {
     }
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+/// Errors are printed as one plain message (file, line, what), never as a
+/// backtrace: the people reading them run a club, not a debugger.
+fn main() -> ExitCode {
+    match dispatch(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("klubkasse: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<()> {
+    match command {
         Command::Demo { data_dir, language } => demo(data_dir, &language),
         Command::Run { config } => run(&config),
         Command::Check { config } => check(&config),
