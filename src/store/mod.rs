@@ -51,6 +51,11 @@ pub enum StoreError {
         data_dir: PathBuf,
         newest: PathBuf,
     },
+    #[error(
+        "the store in {dir} is in use by a running klubkasse; close it first \
+         (the day report is also in the kiosk's staff menu)"
+    )]
+    InUse { dir: PathBuf },
     #[error("there is no store in {dir} (is the data folder right?)")]
     Missing { dir: PathBuf },
     #[error(
@@ -242,7 +247,13 @@ impl Store {
         // sled has been seen to panic on damaged files rather than say so.
         let db = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
             .map_err(|_| unreadable("the storage engine failed on its files".into()))?
-            .map_err(|e| unreadable(e.to_string()))?;
+            .map_err(|e| match e {
+                // sled takes an exclusive file lock and says so only in words.
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::InUse { dir: dir.clone() }
+                }
+                other => unreadable(other.to_string()),
+            })?;
         let open = |name: &str| db.open_tree(name).map_err(|e| unreadable(e.to_string()));
         let store = Store {
             meta: open("meta")?,

@@ -270,6 +270,14 @@ fn damaged_store_is_an_error_not_a_fresh_start() {
 }
 
 #[test]
+fn a_store_in_use_says_so() {
+    let tmp = TempDir::new().unwrap();
+    let (_store, _) = store_with_child(tmp.path(), 10);
+    let err = Store::open(tmp.path()).unwrap_err();
+    assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
+}
+
+#[test]
 fn store_without_version_is_refused() {
     let tmp = TempDir::new().unwrap();
     let (store, _) = store_with_child(tmp.path(), 10);
