@@ -187,6 +187,10 @@ pub fn update(app: &mut App, mut s: StaffScreen, action: Action) -> (Screen, Vec
             })));
             return (Screen::Staff(s), vec![]);
         }
+        Action::StaffCard { .. } | Action::ChildrenLoaded(_) | Action::SalesLoaded(_) | Action::ReportLoaded(_) => {
+            s.pending = false;
+        }
+        // While a task runs, keys wait: no second refund by a double Enter.
         _ if s.pending => return (Screen::Staff(s), vec![]),
         _ => {}
     }

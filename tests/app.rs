@@ -1,0 +1,323 @@
+//! The kiosk headless: real update(), real effects on a real sled store.
+
+mod support;
+
+use klubkasse::domain::{CardState, EntryKind, Money, Refusal};
+use klubkasse::ui::screens::result::ResultScreen;
+use klubkasse::ui::screens::staff::Page;
+use klubkasse::ui::{Action, Effect, Screen};
+use support::*;
+
+fn result(kiosk: &Kiosk) -> &ResultScreen {
+    match &kiosk.app.screen {
+        Screen::Result(r) => r,
+        other => panic!("expected the result screen, got {other:?}"),
+    }
+}
+
+fn staff_message(kiosk: &Kiosk) -> Result<String, String> {
+    match &kiosk.app.screen {
+        Screen::Staff(s) => s.message.clone().expect("a staff message"),
+        other => panic!("expected the staff screen, got {other:?}"),
+    }
+}
+
+#[test]
+fn tap_buy_and_pay() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    assert!(matches!(k.app.screen, Screen::Sale(_)));
+    k.keys("114");
+    k.send(Action::Confirm);
+    assert_eq!(
+        result(&k),
+        &ResultScreen::Paid { name: "Freja Nielsen".into(), total: Money::kroner(29), balance: Money::kroner(221) }
+    );
+    assert_eq!(k.balance(FREJA), Money::kroner(221));
+    let sales: Vec<_> = k.store().all_entries().unwrap().into_iter().filter(|e| e.is_sale()).collect();
+    assert_eq!(sales.len(), 1);
+    assert_eq!(sales[0].counter, "Testklubben");
+    assert!(k.store().balance_mismatches().unwrap().is_empty());
+}
+
+#[test]
+fn paid_is_shown_only_after_the_store_saved_it() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.keys("1");
+    let effects = k.send_only(Action::Confirm);
+    let [Effect::RecordSale(sale)] = effects.as_slice() else { panic!("{effects:?}") };
+    // The sale is on its way to disk: the screen says "saving", not "paid".
+    assert!(matches!(&k.app.screen, Screen::Sale(s) if s.saving));
+    assert!(k.store().entry(sale.id).unwrap().is_none());
+    // A second Enter while saving asks for nothing more.
+    assert!(k.send_only(Action::Confirm).is_empty());
+    assert!(k.send_only(Action::AddItem('1')).is_empty());
+    // The store fails: the child sees that nothing was charged.
+    k.send_only(Action::SaleFailed("disk full".into()));
+    assert!(matches!(result(&k), ResultScreen::NotSaved(e) if e == "disk full"));
+    assert_eq!(k.balance(FREJA), Money::kroner(250));
+}
+
+#[test]
+fn double_enter_charges_once() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.keys("1");
+    k.send(Action::Confirm);
+    k.send(Action::Confirm);
+    let sales = k.effects.iter().filter(|e| matches!(e, Effect::RecordSale(_))).count();
+    assert_eq!(sales, 1);
+    assert_eq!(k.balance(FREJA), Money::kroner(238));
+}
+
+#[test]
+fn refusals_say_why_and_ring() {
+    let cases: [(&str, &str, fn(&Refusal) -> bool); 4] = [
+        (OSCAR, "3", |r| matches!(r, Refusal::NotEnoughMoney { available } if *available == Money::from_ore(350))),
+        (ALMA, "7", |r| matches!(r, Refusal::CategoryBlocked { category } if category == "slik")),
+        (WILLIAM, "33", |r| matches!(r, Refusal::DailyLimitReached { .. })),
+        (IDA, "", |r| matches!(r, Refusal::CardBlocked { name } if name == "Ida Jensen")),
+    ];
+    for (card, items, expected) in cases {
+        let mut k = Kiosk::demo();
+        k.tap(card);
+        if !items.is_empty() {
+            k.keys(items);
+            k.send(Action::Confirm);
+        }
+        match result(&k) {
+            ResultScreen::Refused(r) => assert!(expected(r), "{card}: {r:?}"),
+            other => panic!("{card}: {other:?}"),
+        }
+        assert!(k.effects.contains(&Effect::Bell), "{card}: no bell");
+        assert!(k.store().all_entries().unwrap().iter().all(|e| !e.is_sale()));
+    }
+}
+
+#[test]
+fn unknown_card_is_refused() {
+    let mut k = Kiosk::demo();
+    k.tap("DEADBEEF");
+    assert!(matches!(result(&k), ResultScreen::Refused(Refusal::UnknownCard { .. })));
+}
+
+#[test]
+fn daily_limit_counts_earlier_sales_today() {
+    let mut k = Kiosk::demo();
+    k.tap(WILLIAM);
+    k.keys("3"); // 18 kr. of 20
+    k.send(Action::Confirm);
+    assert!(matches!(result(&k), ResultScreen::Paid { .. }));
+    k.tap(WILLIAM);
+    k.keys("4"); // 5 kr. more: over the limit
+    k.send(Action::Confirm);
+    assert!(matches!(result(&k), ResultScreen::Refused(Refusal::DailyLimitReached { left, .. }) if *left == Money::kroner(2)));
+}
+
+#[test]
+fn basket_keys_and_cancel() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.keys("12");
+    k.send(Action::QuantityUp); // 2 × Frugt
+    k.send(Action::RemoveLine); // Frugt gone
+    k.send(Action::QuantityDown); // Toast 1 → 0: gone
+    let Screen::Sale(s) = &k.app.screen else { panic!() };
+    assert!(s.basket.is_empty());
+    k.keys("1");
+    k.send(Action::Cancel);
+    assert!(matches!(k.app.screen, Screen::Idle));
+    assert_eq!(k.balance(FREJA), Money::kroner(250));
+}
+
+#[test]
+fn a_sale_left_alone_is_cancelled() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.keys("1");
+    k.app.last_activity = chrono::Utc::now() - chrono::Duration::seconds(61);
+    k.app.now = chrono::Utc::now();
+    k.send_only(Action::Tick);
+    assert!(matches!(k.app.screen, Screen::Idle));
+}
+
+#[test]
+fn a_tap_on_the_result_screen_starts_the_next_sale() {
+    let mut k = Kiosk::demo();
+    k.tap(OSCAR);
+    k.keys("3");
+    k.send(Action::Confirm);
+    k.tap(FREJA);
+    assert!(matches!(&k.app.screen, Screen::Sale(s) if s.view.child.name == "Freja Nielsen"));
+}
+
+#[test]
+fn taps_during_a_sale_do_not_switch_child() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.keys("1");
+    k.tap(OSCAR);
+    assert!(matches!(&k.app.screen, Screen::Sale(s) if s.view.child.name == "Freja Nielsen" && !s.basket.is_empty()));
+}
+
+#[test]
+fn wrong_pin_five_times_locks_and_the_lock_is_stored() {
+    let mut k = Kiosk::demo();
+    k.send(Action::Staff);
+    for _ in 0..5 {
+        k.type_text("0000");
+        k.send(Action::Confirm);
+    }
+    assert!(staff_message(&k).unwrap_err().contains("Låst i"));
+    // The right PIN does not open it while locked.
+    k.type_text("1234");
+    k.send(Action::Confirm);
+    assert!(matches!(&k.app.screen, Screen::Staff(s) if matches!(s.page, Page::Pin { .. })));
+    assert!(matches!(k.store().pin_guard().unwrap().state(chrono::Utc::now()), klubkasse::domain::PinCheck::Locked { .. }));
+}
+
+#[test]
+fn staff_undo_last_sale() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.keys("11");
+    k.send(Action::Confirm);
+    k.staff_login();
+    k.open_task(0);
+    assert!(staff_message(&k).unwrap().contains("er fortrudt"), "{:?}", staff_message(&k));
+    assert_eq!(k.balance(FREJA), Money::kroner(250));
+    k.open_task(0);
+    assert!(staff_message(&k).unwrap().contains("intet salg at fortryde"));
+}
+
+#[test]
+fn staff_refund_a_sale_of_today() {
+    let mut k = Kiosk::demo();
+    for card in [FREJA, NOAH] {
+        k.tap(card);
+        k.keys("1");
+        k.send(Action::Confirm);
+    }
+    k.staff_login();
+    k.open_task(1);
+    let Screen::Staff(s) = &k.app.screen else { panic!() };
+    let Page::Refund { rows: Some(rows), .. } = &s.page else { panic!("{:?}", s.page) };
+    assert_eq!(rows[0].child_name, "Noah Sørensen"); // newest first
+    k.send(Action::Down);
+    k.send(Action::Confirm);
+    assert!(staff_message(&k).unwrap().contains("Freja Nielsen"));
+    assert_eq!(k.balance(FREJA), Money::kroner(250));
+    assert_eq!(k.balance(NOAH), Money::kroner(48));
+    let refunds = k.store().all_entries().unwrap().into_iter().filter(|e| matches!(e.kind, EntryKind::Refund { .. })).count();
+    assert_eq!(refunds, 1);
+}
+
+#[test]
+fn staff_cash_top_up() {
+    let mut k = Kiosk::demo();
+    k.staff_login();
+    k.open_task(2);
+    k.type_text("oscar");
+    k.send(Action::Confirm);
+    k.type_text("12,5x");
+    k.send(Action::Confirm);
+    assert!(staff_message(&k).unwrap().contains("12,50 kr. indbetalt til Oscar Hansen. Saldo nu 16,00 kr."), "{:?}", staff_message(&k));
+    assert_eq!(k.balance(OSCAR), Money::from_ore(1600));
+}
+
+#[test]
+fn staff_top_up_refuses_nonsense() {
+    let mut k = Kiosk::demo();
+    k.staff_login();
+    k.open_task(2);
+    k.send(Action::Confirm); // first child by name
+    k.type_text("99999");
+    k.send(Action::Confirm);
+    assert!(staff_message(&k).unwrap_err().contains("Ugyldigt beløb"));
+    let deposits = k.store().all_entries().unwrap().into_iter().filter(|e| e.kind == EntryKind::Deposit).count();
+    assert_eq!(deposits, 8, "only the eight demo children's opening balances");
+}
+
+#[test]
+fn staff_add_child_and_hand_out_a_card() {
+    let mut k = Kiosk::demo();
+    k.staff_login();
+    k.open_task(3);
+    k.type_text("Æble Åsen");
+    k.send(Action::Confirm);
+    assert!(staff_message(&k).unwrap().contains("Æble Åsen er tilføjet"));
+    k.open_task(4);
+    k.tap("0A0B0C0D");
+    k.type_text("æble");
+    k.send(Action::Confirm);
+    assert!(staff_message(&k).unwrap().contains("Kort 0A0B0C0D er givet til Æble Åsen"), "{:?}", staff_message(&k));
+    // A card that belongs to someone is not handed out again.
+    k.open_task(4);
+    k.tap(FREJA);
+    assert!(staff_message(&k).unwrap_err().contains("Freja Nielsen"));
+    k.send(Action::Cancel);
+    k.send(Action::Cancel);
+    k.tap("0A0B0C0D");
+    assert!(matches!(&k.app.screen, Screen::Sale(s) if s.view.child.name == "Æble Åsen"));
+}
+
+#[test]
+fn staff_block_a_lost_card_by_child_and_by_tap() {
+    let mut k = Kiosk::demo();
+    k.staff_login();
+    k.open_task(5);
+    k.type_text("noah");
+    k.send(Action::Confirm);
+    assert!(staff_message(&k).unwrap().contains("er spærret"));
+    assert_eq!(k.store().card(&uid(NOAH)).unwrap().unwrap().state, CardState::Blocked);
+    k.open_task(5);
+    k.tap(ALMA);
+    assert_eq!(k.store().card(&uid(ALMA)).unwrap().unwrap().state, CardState::Blocked);
+    k.send(Action::Cancel);
+    k.tap(NOAH);
+    assert!(matches!(result(&k), ResultScreen::Refused(Refusal::CardBlocked { .. })));
+}
+
+#[test]
+fn staff_day_report_and_csv_export() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.keys("114");
+    k.send(Action::Confirm);
+    k.staff_login();
+    k.open_task(6);
+    let Screen::Staff(s) = &k.app.screen else { panic!() };
+    let Page::Report { report: Some(report), .. } = &s.page else { panic!("{:?}", s.page) };
+    assert_eq!(report.sales_total, Money::kroner(29));
+    k.send(Action::ExportReport);
+    let message = staff_message(&k).unwrap();
+    let path = message.rsplit(' ').next().unwrap();
+    let csv = std::fs::read_to_string(path).unwrap();
+    assert!(csv.contains("Toast"), "{csv}");
+    assert!(csv.contains("29.00"), "{csv}");
+}
+
+#[test]
+fn staff_quit_and_esc_out() {
+    let mut k = Kiosk::demo();
+    k.staff_login();
+    k.send(Action::Cancel);
+    assert!(matches!(k.app.screen, Screen::Idle));
+    k.staff_login();
+    k.open_task(7);
+    assert!(k.app.quit);
+}
+
+#[test]
+fn reopening_the_store_shows_what_was_paid() {
+    let dir = tempfile::TempDir::new().unwrap();
+    {
+        let mut k = Kiosk::open(dir.path(), klubkasse::i18n::Language::Da);
+        k.tap(FREJA);
+        k.keys("1");
+        k.send(Action::Confirm);
+    }
+    let k = Kiosk::open(dir.path(), klubkasse::i18n::Language::Da);
+    assert_eq!(k.balance(FREJA), Money::kroner(238));
+}
