@@ -31,10 +31,20 @@ fn tap_buy_and_pay() {
     k.send(Action::Confirm);
     assert_eq!(
         result(&k),
-        &ResultScreen::Paid { name: "Freja Nielsen".into(), total: Money::kroner(29), balance: Money::kroner(221) }
+        &ResultScreen::Paid {
+            name: "Freja Nielsen".into(),
+            total: Money::kroner(29),
+            balance: Money::kroner(221)
+        }
     );
     assert_eq!(k.balance(FREJA), Money::kroner(221));
-    let sales: Vec<_> = k.store().all_entries().unwrap().into_iter().filter(|e| e.is_sale()).collect();
+    let sales: Vec<_> = k
+        .store()
+        .all_entries()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.is_sale())
+        .collect();
     assert_eq!(sales.len(), 1);
     assert_eq!(sales[0].counter, "Testklubben");
     assert!(k.store().balance_mismatches().unwrap().is_empty());
@@ -46,7 +56,9 @@ fn paid_is_shown_only_after_the_store_saved_it() {
     k.tap(FREJA);
     k.keys("1");
     let effects = k.send_only(Action::Confirm);
-    let [Effect::RecordSale(sale)] = effects.as_slice() else { panic!("{effects:?}") };
+    let [Effect::RecordSale(sale)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
     // The sale is on its way to disk: the screen says "saving", not "paid".
     assert!(matches!(&k.app.screen, Screen::Sale(s) if s.saving));
     assert!(k.store().entry(sale.id).unwrap().is_none());
@@ -66,7 +78,11 @@ fn double_enter_charges_once() {
     k.keys("1");
     k.send(Action::Confirm);
     k.send(Action::Confirm);
-    let sales = k.effects.iter().filter(|e| matches!(e, Effect::RecordSale(_))).count();
+    let sales = k
+        .effects
+        .iter()
+        .filter(|e| matches!(e, Effect::RecordSale(_)))
+        .count();
     assert_eq!(sales, 1);
     assert_eq!(k.balance(FREJA), Money::kroner(238));
 }
@@ -74,10 +90,24 @@ fn double_enter_charges_once() {
 #[test]
 fn refusals_say_why_and_ring() {
     let cases: [(&str, &str, fn(&Refusal) -> bool); 4] = [
-        (OSCAR, "3", |r| matches!(r, Refusal::NotEnoughMoney { available } if *available == Money::from_ore(350))),
-        (ALMA, "7", |r| matches!(r, Refusal::CategoryBlocked { category } if category == "slik")),
-        (WILLIAM, "33", |r| matches!(r, Refusal::DailyLimitReached { .. })),
-        (IDA, "", |r| matches!(r, Refusal::CardBlocked { name } if name == "Ida Jensen")),
+        (
+            OSCAR,
+            "3",
+            |r| matches!(r, Refusal::NotEnoughMoney { available } if *available == Money::from_ore(350)),
+        ),
+        (
+            ALMA,
+            "7",
+            |r| matches!(r, Refusal::CategoryBlocked { category } if category == "slik"),
+        ),
+        (WILLIAM, "33", |r| {
+            matches!(r, Refusal::DailyLimitReached { .. })
+        }),
+        (
+            IDA,
+            "",
+            |r| matches!(r, Refusal::CardBlocked { name } if name == "Ida Jensen"),
+        ),
     ];
     for (card, items, expected) in cases {
         let mut k = Kiosk::demo();
@@ -91,7 +121,13 @@ fn refusals_say_why_and_ring() {
             other => panic!("{card}: {other:?}"),
         }
         assert!(k.effects.contains(&Effect::Bell), "{card}: no bell");
-        assert!(k.store().all_entries().unwrap().iter().all(|e| !e.is_sale()));
+        assert!(
+            k.store()
+                .all_entries()
+                .unwrap()
+                .iter()
+                .all(|e| !e.is_sale())
+        );
     }
 }
 
@@ -99,7 +135,10 @@ fn refusals_say_why_and_ring() {
 fn unknown_card_is_refused() {
     let mut k = Kiosk::demo();
     k.tap("DEADBEEF");
-    assert!(matches!(result(&k), ResultScreen::Refused(Refusal::UnknownCard { .. })));
+    assert!(matches!(
+        result(&k),
+        ResultScreen::Refused(Refusal::UnknownCard { .. })
+    ));
 }
 
 #[test]
@@ -112,7 +151,9 @@ fn daily_limit_counts_earlier_sales_today() {
     k.tap(WILLIAM);
     k.keys("4"); // 5 kr. more: over the limit
     k.send(Action::Confirm);
-    assert!(matches!(result(&k), ResultScreen::Refused(Refusal::DailyLimitReached { left, .. }) if *left == Money::kroner(2)));
+    assert!(
+        matches!(result(&k), ResultScreen::Refused(Refusal::DailyLimitReached { left, .. }) if *left == Money::kroner(2))
+    );
 }
 
 #[test]
@@ -123,7 +164,9 @@ fn basket_keys_and_cancel() {
     k.send(Action::QuantityUp); // 2 × Frugt
     k.send(Action::RemoveLine); // Frugt gone
     k.send(Action::QuantityDown); // Toast 1 → 0: gone
-    let Screen::Sale(s) = &k.app.screen else { panic!() };
+    let Screen::Sale(s) = &k.app.screen else {
+        panic!()
+    };
     assert!(s.basket.is_empty());
     k.keys("1");
     k.send(Action::Cancel);
@@ -158,7 +201,9 @@ fn taps_during_a_sale_do_not_switch_child() {
     k.tap(FREJA);
     k.keys("1");
     k.tap(OSCAR);
-    assert!(matches!(&k.app.screen, Screen::Sale(s) if s.view.child.name == "Freja Nielsen" && !s.basket.is_empty()));
+    assert!(
+        matches!(&k.app.screen, Screen::Sale(s) if s.view.child.name == "Freja Nielsen" && !s.basket.is_empty())
+    );
 }
 
 #[test]
@@ -174,7 +219,10 @@ fn wrong_pin_five_times_locks_and_the_lock_is_stored() {
     k.type_text("1234");
     k.send(Action::Confirm);
     assert!(matches!(&k.app.screen, Screen::Staff(s) if matches!(s.page, Page::Pin { .. })));
-    assert!(matches!(k.store().pin_guard().unwrap().state(chrono::Utc::now()), klubkasse::domain::PinCheck::Locked { .. }));
+    assert!(matches!(
+        k.store().pin_guard().unwrap().state(chrono::Utc::now()),
+        klubkasse::domain::PinCheck::Locked { .. }
+    ));
 }
 
 #[test]
@@ -185,10 +233,18 @@ fn staff_undo_last_sale() {
     k.send(Action::Confirm);
     k.staff_login();
     k.open_task(0);
-    assert!(staff_message(&k).unwrap().contains("er fortrudt"), "{:?}", staff_message(&k));
+    assert!(
+        staff_message(&k).unwrap().contains("er fortrudt"),
+        "{:?}",
+        staff_message(&k)
+    );
     assert_eq!(k.balance(FREJA), Money::kroner(250));
     k.open_task(0);
-    assert!(staff_message(&k).unwrap().contains("intet salg at fortryde"));
+    assert!(
+        staff_message(&k)
+            .unwrap()
+            .contains("intet salg at fortryde")
+    );
 }
 
 #[test]
@@ -201,15 +257,28 @@ fn staff_refund_a_sale_of_today() {
     }
     k.staff_login();
     k.open_task(1);
-    let Screen::Staff(s) = &k.app.screen else { panic!() };
-    let Page::Refund { rows: Some(rows), .. } = &s.page else { panic!("{:?}", s.page) };
+    let Screen::Staff(s) = &k.app.screen else {
+        panic!()
+    };
+    let Page::Refund {
+        rows: Some(rows), ..
+    } = &s.page
+    else {
+        panic!("{:?}", s.page)
+    };
     assert_eq!(rows[0].child_name, "Noah Sørensen"); // newest first
     k.send(Action::Down);
     k.send(Action::Confirm);
     assert!(staff_message(&k).unwrap().contains("Freja Nielsen"));
     assert_eq!(k.balance(FREJA), Money::kroner(250));
     assert_eq!(k.balance(NOAH), Money::kroner(48));
-    let refunds = k.store().all_entries().unwrap().into_iter().filter(|e| matches!(e.kind, EntryKind::Refund { .. })).count();
+    let refunds = k
+        .store()
+        .all_entries()
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.kind, EntryKind::Refund { .. }))
+        .count();
     assert_eq!(refunds, 1);
 }
 
@@ -222,7 +291,13 @@ fn staff_cash_top_up() {
     k.send(Action::Confirm);
     k.type_text("12,5x");
     k.send(Action::Confirm);
-    assert!(staff_message(&k).unwrap().contains("12,50 kr. indbetalt til Oscar Hansen. Saldo nu 16,00 kr."), "{:?}", staff_message(&k));
+    assert!(
+        staff_message(&k)
+            .unwrap()
+            .contains("12,50 kr. indbetalt til Oscar Hansen. Saldo nu 16,00 kr."),
+        "{:?}",
+        staff_message(&k)
+    );
     assert_eq!(k.balance(OSCAR), Money::from_ore(1600));
 }
 
@@ -235,8 +310,17 @@ fn staff_top_up_refuses_nonsense() {
     k.type_text("99999");
     k.send(Action::Confirm);
     assert!(staff_message(&k).unwrap_err().contains("Ugyldigt beløb"));
-    let deposits = k.store().all_entries().unwrap().into_iter().filter(|e| e.kind == EntryKind::Deposit).count();
-    assert_eq!(deposits, 8, "only the eight demo children's opening balances");
+    let deposits = k
+        .store()
+        .all_entries()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == EntryKind::Deposit)
+        .count();
+    assert_eq!(
+        deposits, 8,
+        "only the eight demo children's opening balances"
+    );
 }
 
 #[test]
@@ -251,7 +335,13 @@ fn staff_add_child_and_hand_out_a_card() {
     k.tap("0A0B0C0D");
     k.type_text("æble");
     k.send(Action::Confirm);
-    assert!(staff_message(&k).unwrap().contains("Kort 0A0B0C0D er givet til Æble Åsen"), "{:?}", staff_message(&k));
+    assert!(
+        staff_message(&k)
+            .unwrap()
+            .contains("Kort 0A0B0C0D er givet til Æble Åsen"),
+        "{:?}",
+        staff_message(&k)
+    );
     // A card that belongs to someone is not handed out again.
     k.open_task(4);
     k.tap(FREJA);
@@ -270,13 +360,22 @@ fn staff_block_a_lost_card_by_child_and_by_tap() {
     k.type_text("noah");
     k.send(Action::Confirm);
     assert!(staff_message(&k).unwrap().contains("er spærret"));
-    assert_eq!(k.store().card(&uid(NOAH)).unwrap().unwrap().state, CardState::Blocked);
+    assert_eq!(
+        k.store().card(&uid(NOAH)).unwrap().unwrap().state,
+        CardState::Blocked
+    );
     k.open_task(5);
     k.tap(ALMA);
-    assert_eq!(k.store().card(&uid(ALMA)).unwrap().unwrap().state, CardState::Blocked);
+    assert_eq!(
+        k.store().card(&uid(ALMA)).unwrap().unwrap().state,
+        CardState::Blocked
+    );
     k.send(Action::Cancel);
     k.tap(NOAH);
-    assert!(matches!(result(&k), ResultScreen::Refused(Refusal::CardBlocked { .. })));
+    assert!(matches!(
+        result(&k),
+        ResultScreen::Refused(Refusal::CardBlocked { .. })
+    ));
 }
 
 #[test]
@@ -287,8 +386,16 @@ fn staff_day_report_and_csv_export() {
     k.send(Action::Confirm);
     k.staff_login();
     k.open_task(6);
-    let Screen::Staff(s) = &k.app.screen else { panic!() };
-    let Page::Report { report: Some(report), .. } = &s.page else { panic!("{:?}", s.page) };
+    let Screen::Staff(s) = &k.app.screen else {
+        panic!()
+    };
+    let Page::Report {
+        report: Some(report),
+        ..
+    } = &s.page
+    else {
+        panic!("{:?}", s.page)
+    };
     assert_eq!(report.sales_total, Money::kroner(29));
     k.send(Action::ExportReport);
     let message = staff_message(&k).unwrap();

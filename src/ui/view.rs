@@ -14,8 +14,8 @@ use crate::ui::screens::{idle, result, sale, staff};
 use crate::ui::{Action, theme};
 
 /// Smallest terminal the screens are laid out for.
-pub const MIN_WIDTH: u16 = 70;
-pub const MIN_HEIGHT: u16 = 20;
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
 
 pub fn view(app: &App, frame: &mut Frame) {
     let area = frame.area();

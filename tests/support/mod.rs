@@ -31,6 +31,7 @@ pub const IDA: &str = "04C3D4E5"; // blocked card
 pub const WILLIAM: &str = "04D4E5F6"; // daily limit 20 kr.
 pub const ALMA: &str = "04E5F6A7"; // slik blocked
 pub const NOAH: &str = "04F6A7B8"; // note: nøddeallergi
+pub const SOREN: &str = "04112233445566"; // æ, ø, å
 
 pub fn uid(hex: &str) -> CardUid {
     CardUid::parse(hex).unwrap()
@@ -55,7 +56,7 @@ impl Kiosk {
         import::seed_demo(&store, Utc::now()).unwrap();
         let keymap = Keymap::load(None).unwrap();
         let menu = Menu::sample(&keymap).unwrap();
-        let cards: Vec<_> = [FREJA, OSCAR, IDA, WILLIAM, ALMA, NOAH]
+        let cards: Vec<_> = [FREJA, OSCAR, IDA, WILLIAM, ALMA, NOAH, SOREN]
             .iter()
             .map(|hex| {
                 let card = store.card(&uid(hex)).unwrap().unwrap();
@@ -70,7 +71,14 @@ impl Kiosk {
             result_time: Duration::from_secs(4),
             has_pin: true,
         };
-        let app = App::new(settings, menu, keymap, DemoCards::new(&cards), PinGuard::default(), Utc::now());
+        let app = App::new(
+            settings,
+            menu,
+            keymap,
+            DemoCards::new(&cards),
+            PinGuard::default(),
+            Utc::now(),
+        );
         let ctx = EffectContext {
             store: Arc::new(store),
             counter: "Testklubben".into(),
@@ -81,7 +89,12 @@ impl Kiosk {
             export_dir: data_dir.join("reports"),
             data_dir: data_dir.to_path_buf(),
         };
-        Kiosk { app, ctx, effects: Vec::new(), _dir: None }
+        Kiosk {
+            app,
+            ctx,
+            effects: Vec::new(),
+            _dir: None,
+        }
     }
 
     pub fn store(&self) -> &Store {

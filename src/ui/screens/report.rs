@@ -14,25 +14,35 @@ use crate::ui::theme;
 pub fn draw(app: &App, report: &DayReport, date: NaiveDate, frame: &mut Frame, area: Rect) {
     let t = &app.texts().report;
     let [chart_area, totals_area] =
-        Layout::horizontal([Constraint::Min(20), Constraint::Length(34)]).areas(area);
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(40)]).areas(area);
     let title = fill(&t.title, &[("date", &date.format("%d-%m-%Y").to_string())]);
     if report.items.is_empty() {
-        frame.render_widget(
-            Paragraph::new(t.no_sales.clone()).block(Block::default().title(title)),
-            chart_area,
-        );
+        let empty = Paragraph::new(t.no_sales.clone()).block(Block::default().title(title));
+        frame.render_widget(empty, chart_area);
     } else {
         // Horizontal bars: item names are long, and a list reads top-down.
+        // The label carries the figures, so the bar itself needs no text.
+        let width = report
+            .items
+            .iter()
+            .map(|i| i.name.chars().count())
+            .max()
+            .unwrap_or(0);
         let bars: Vec<Bar> = report
             .items
             .iter()
             .map(|item| {
+                let label = format!(
+                    "{:<width$} {:>3} × {:>13} ",
+                    item.name,
+                    item.quantity,
+                    item.amount.to_string()
+                );
                 Bar::default()
-                    .label(Line::from(item.name.clone()))
+                    .label(Line::from(label))
                     .value(item.amount.ore().max(0) as u64)
-                    .text_value(format!("{} × {}", item.quantity, item.amount))
+                    .text_value(String::new())
                     .style(theme::GOOD)
-                    .value_style(theme::STATUS_BAR)
             })
             .collect();
         let chart = BarChart::default()
@@ -43,21 +53,21 @@ pub fn draw(app: &App, report: &DayReport, date: NaiveDate, frame: &mut Frame, a
             .data(BarGroup::default().bars(&bars));
         frame.render_widget(chart, chart_area);
     }
-    let row = |label: &str, value: String| {
+    let row = |label: String, value: String| {
         Line::from(vec![
-            Span::styled(format!("{label:<14}"), theme::LABEL),
-            Span::styled(format!("{value:>18}"), theme::AMOUNT),
+            Span::styled(format!("{label:<20}"), theme::LABEL),
+            Span::styled(format!("{value:>16}"), theme::AMOUNT),
         ])
     };
     let lines = vec![
-        row(&t.sales, report.sales.to_string()),
-        row(&t.sales_total, report.sales_total.to_string()),
+        row(t.sales.clone(), report.sales.to_string()),
+        row(t.sales_total.clone(), report.sales_total.to_string()),
         row(
-            &format!("{} ({})", t.refunds, report.refunds),
+            format!("{} ({})", t.refunds, report.refunds),
             report.refunds_total.to_string(),
         ),
-        row(&t.net, report.net().to_string()),
-        row(&t.deposits, report.deposits_total.to_string()),
+        row(t.net.clone(), report.net().to_string()),
+        row(t.deposits.clone(), report.deposits_total.to_string()),
     ];
     frame.render_widget(Paragraph::new(lines), totals_area);
 }

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use crate::domain::{AccountView, Basket, Entry, authorize};
 use crate::ui::Action;
@@ -71,28 +71,51 @@ pub fn update(app: &mut App, mut s: SaleScreen, action: Action) -> (Screen, Vec<
     (Screen::Sale(s), vec![])
 }
 
+/// What the child must see at once, big: name, balance, balance after.
+/// Staff see the menu, the basket and any note below.
 pub fn draw(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
     let t = &app.texts().sale;
-    let [top, bottom] = Layout::vertical([Constraint::Length(6), Constraint::Min(6)]).areas(area);
-    let [name_area, balance_area] =
-        Layout::horizontal([Constraint::Min(20), Constraint::Length(30)]).areas(top);
+    let note_height = u16::from(s.view.child.note.is_some());
+    let [name_area, labels, amounts, note_area, bottom] = Layout::vertical([
+        Constraint::Length(4),
+        Constraint::Length(1),
+        Constraint::Length(4),
+        Constraint::Length(note_height),
+        Constraint::Min(6),
+    ])
+    .areas(area);
     big_name(frame, name_area, &s.view.child.name, theme::NAME);
 
-    let mut balance = vec![
-        Line::from(Span::styled(t.balance.clone(), theme::LABEL)),
-        Line::from(Span::styled(s.view.balance.to_string(), theme::AMOUNT)),
-    ];
-    if let Some(note) = &s.view.child.note {
-        balance.push(Line::from(""));
-        balance.push(Line::from(vec![
-            Span::styled(format!("{}: ", t.note), theme::WARNING),
-            Span::styled(note.clone(), theme::WARNING),
-        ]));
-    }
-    frame.render_widget(
-        Paragraph::new(balance).wrap(Wrap { trim: true }),
-        balance_area,
+    let after = s.view.balance - s.basket.total();
+    let halves = |r: Rect| Layout::horizontal([Constraint::Ratio(1, 2); 2]).areas::<2>(r);
+    let [balance_label, after_label] = halves(labels);
+    let [balance_amount, after_amount] = halves(amounts);
+    let label = |text: &str| {
+        Paragraph::new(Line::from(Span::styled(text.to_string(), theme::LABEL)).centered())
+    };
+    frame.render_widget(label(&t.balance), balance_label);
+    frame.render_widget(label(&t.balance_after), after_label);
+    big_name(
+        frame,
+        balance_amount,
+        &s.view.balance.to_string(),
+        theme::AMOUNT,
     );
+    let after_style = if after.is_negative() {
+        theme::BAD
+    } else {
+        theme::GOOD
+    };
+    big_name(frame, after_amount, &after.to_string(), after_style);
+
+    if let Some(note) = &s.view.child.note {
+        let line = Line::from(Span::styled(
+            format!("⚠ {}: {note}", t.note),
+            theme::WARNING,
+        ))
+        .centered();
+        frame.render_widget(Paragraph::new(line), note_area);
+    }
 
     let [menu_area, basket_area] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
@@ -145,7 +168,7 @@ fn draw_basket(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [lines_area, totals_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(inner);
+        Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(inner);
     if s.basket.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled(t.empty_basket.clone(), theme::DIMMED)),
@@ -178,20 +201,10 @@ fn draw_basket(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
         frame.render_widget(table, lines_area);
     }
     let total = s.basket.total();
-    let after = s.view.balance - total;
-    let after_style = if after.is_negative() {
-        theme::BAD
-    } else {
-        theme::NORMAL
-    };
     let totals = vec![
         Line::from(vec![
             Span::styled(format!("{}: ", t.total), theme::LABEL),
             Span::styled(total.to_string(), theme::AMOUNT),
-        ]),
-        Line::from(vec![
-            Span::styled(format!("{}: ", t.balance_after), theme::LABEL),
-            Span::styled(after.to_string(), after_style),
         ]),
         if s.saving {
             Line::from(Span::styled(t.saving.clone(), theme::WARNING))

@@ -187,7 +187,10 @@ pub fn update(app: &mut App, mut s: StaffScreen, action: Action) -> (Screen, Vec
             })));
             return (Screen::Staff(s), vec![]);
         }
-        Action::StaffCard { .. } | Action::ChildrenLoaded(_) | Action::SalesLoaded(_) | Action::ReportLoaded(_) => {
+        Action::StaffCard { .. }
+        | Action::ChildrenLoaded(_)
+        | Action::SalesLoaded(_)
+        | Action::ReportLoaded(_) => {
             s.pending = false;
         }
         // While a task runs, keys wait: no second refund by a double Enter.
@@ -662,7 +665,7 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
                 body,
                 items,
                 *selected,
-                Some(format!("{title}  🔍 {filter}_")),
+                Some(format!("{title}   › {filter}_")),
             );
         }
         Page::Amount { child, input } => {
