@@ -89,7 +89,8 @@ fn double_enter_charges_once() {
 
 #[test]
 fn refusals_say_why_and_ring() {
-    let cases: [(&str, &str, fn(&Refusal) -> bool); 4] = [
+    type Expect = fn(&Refusal) -> bool;
+    let cases: [(&str, &str, Expect); 4] = [
         (
             OSCAR,
             "3",

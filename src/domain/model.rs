@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+
 use uuid::Uuid;
 
 use super::Money;
@@ -217,13 +219,29 @@ impl Entry {
 }
 
 /// A UUIDv7 whose time part is `at`, so a day's entries are one key range.
+///
+/// The 12 bits after the timestamp count up within a millisecond (RFC 9562,
+/// method 1), so ids made in the same millisecond keep the order they were
+/// made in: "the last sale" is the one with the largest id. The other 62
+/// bits are random, so counters on many machines never collide.
 pub fn new_entry_id(at: DateTime<Utc>) -> Uuid {
-    let ts = uuid::Timestamp::from_unix(
-        uuid::NoContext,
-        at.timestamp().max(0) as u64,
-        at.timestamp_subsec_nanos(),
-    );
-    Uuid::new_v7(ts)
+    static LAST: Mutex<(u64, u16)> = Mutex::new((u64::MAX, 0));
+    let millis = at.timestamp_millis().max(0) as u64;
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let counter = if last.0 == millis {
+        last.1.saturating_add(1).min(0x0FFF)
+    } else {
+        0
+    };
+    *last = (millis, counter);
+    drop(last);
+    let mut bytes = [0u8; 10];
+    bytes[..2].copy_from_slice(&counter.to_be_bytes());
+    // Without an operating-system random source, the time and counter still
+    // make the id unique on this counter; collisions across counters would
+    // need the same millisecond and the same fallback bits.
+    let _ = getrandom::fill(&mut bytes[2..]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
 }
 
 /// The balance is the sum of the entries, by definition.
@@ -258,5 +276,8 @@ mod tests {
         let early = Utc::now();
         let late = early + chrono::Duration::milliseconds(5);
         assert!(new_entry_id(early) < new_entry_id(late));
+        // Within one millisecond, in the order they were made.
+        let ids: Vec<Uuid> = (0..1000).map(|_| new_entry_id(early)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 }
