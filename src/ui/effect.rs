@@ -47,7 +47,6 @@ pub enum Effect {
     DailyBackup(NaiveDate),
     /// The terminal bell, on a refusal.
     Bell,
-    Quit,
 }
 
 /// What effects need from the world around the kiosk.
@@ -66,7 +65,7 @@ pub struct EffectContext {
 
 impl EffectContext {
     /// Runs one effect to its end. Blocking (disk, argon2): the runtime
-    /// calls it off the UI task. `Bell` and `Quit` are the runtime's own.
+    /// calls it off the UI task. `Bell` is the runtime's own.
     pub fn execute(&self, effect: Effect) -> Option<Action> {
         let t = &self.language.texts().staff;
         let staff = |r: Result<String, StoreError>| {
@@ -192,7 +191,7 @@ impl EffectContext {
                     }
                 }
             }
-            Effect::Bell | Effect::Quit => None,
+            Effect::Bell => None,
         }
     }
 

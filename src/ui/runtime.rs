@@ -60,7 +60,6 @@ pub async fn run(
                         .write_all(b"\x07")
                         .and_then(|()| std::io::stdout().flush());
                 }
-                Effect::Quit => {}
                 other => {
                     let _ = effects.send(other);
                 }

@@ -571,7 +571,7 @@ fn start(app: &mut App, mut s: StaffScreen, task: Task) -> (Screen, Vec<Effect>)
         }
         Task::Quit => {
             app.quit = true;
-            return (Screen::Idle, vec![Effect::Quit]);
+            return (Screen::Idle, vec![]);
         }
     };
     s.page = page;
