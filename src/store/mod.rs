@@ -75,6 +75,11 @@ pub enum StoreError {
     Corrupt { what: String, detail: String },
     #[error("could not write to the store: {0} (is the disk full?)")]
     Write(#[from] sled::Error),
+    #[error(
+        "an earlier write to the store failed (is the disk full?); nothing more is \
+         sold until klubkasse is restarted, which reloads what was safely saved"
+    )]
+    Failed,
     #[error("no child with id {0}")]
     NoSuchChild(ChildId),
     #[error("no card {0}")]
@@ -105,6 +110,9 @@ pub enum Recorded {
 
 pub struct Store {
     dir: PathBuf,
+    /// Set when a write failed: what is in memory may then differ from what
+    /// is on disk, so the store answers nothing more until it is reopened.
+    failed: std::sync::atomic::AtomicBool,
     db: sled::Db,
     meta: Tree,
     children: Tree,
@@ -163,13 +171,6 @@ fn tx_get<T: serde::de::DeserializeOwned>(
         None => Ok(None),
         Some(bytes) => decode(&bytes, what).map(Some).or_else(abort),
     }
-}
-
-fn unwrap_tx<T>(result: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
-    result.map_err(|e| match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Write(e),
-    })
 }
 
 impl std::fmt::Debug for Store {
@@ -243,7 +244,12 @@ impl Store {
         if !fresh && !dir.join("conf").exists() {
             return Err(unreadable("its files are missing".into()));
         }
-        let config = sled::Config::new().path(&dir).cache_capacity(CACHE_BYTES);
+        // No background flush: durability comes only from our explicit flushes,
+        // so nothing is made durable behind the store's back after a failure.
+        let config = sled::Config::new()
+            .path(&dir)
+            .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(None);
         // sled has been seen to panic on damaged files rather than say so.
         let db = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
             .map_err(|_| unreadable("the storage engine failed on its files".into()))?
@@ -266,6 +272,7 @@ impl Store {
             outbox: open("outbox")?,
             db,
             dir: dir.clone(),
+            failed: std::sync::atomic::AtomicBool::new(false),
         };
         match store
             .meta
@@ -297,8 +304,33 @@ impl Store {
 
     /// Makes everything written so far durable. The durability point.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        self.usable()?;
+        self.db.flush().map_err(|e| self.write_failed(e))?;
         Ok(())
+    }
+
+    /// Refuses to go on after a failed write.
+    fn usable(&self) -> Result<(), StoreError> {
+        if self.failed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Failed);
+        }
+        Ok(())
+    }
+
+    fn write_failed(&self, e: sled::Error) -> StoreError {
+        tracing::error!(error = %e, "a write to the store failed; the store is closed for this run");
+        self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
+        StoreError::Write(e)
+    }
+
+    fn unwrap_tx<T>(
+        &self,
+        result: Result<T, TransactionError<StoreError>>,
+    ) -> Result<T, StoreError> {
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => self.write_failed(e),
+        })
     }
 
     // ---- children and cards ----------------------------------------------
@@ -312,6 +344,7 @@ impl Store {
 
     /// All children, by name.
     pub fn children(&self) -> Result<Vec<Child>, StoreError> {
+        self.usable()?;
         let mut all: Vec<Child> = self
             .children
             .iter()
@@ -323,6 +356,7 @@ impl Store {
     }
 
     pub fn put_child(&self, child: &Child) -> Result<(), StoreError> {
+        self.usable()?;
         self.children.insert(child.id.0.as_bytes(), encode(child))?;
         self.flush()
     }
@@ -353,6 +387,7 @@ impl Store {
     /// Hands a card to a child. A card of another child is refused; the
     /// child's earlier cards stay as they are (block them separately).
     pub fn bind_card(&self, uid: &CardUid, child: ChildId) -> Result<Card, StoreError> {
+        self.usable()?;
         let owner = self.child(child)?.ok_or(StoreError::NoSuchChild(child))?;
         if let Some(existing) = self.card(uid)?
             && existing.child != child
@@ -377,6 +412,7 @@ impl Store {
     }
 
     pub fn set_card_state(&self, uid: &CardUid, state: CardState) -> Result<Card, StoreError> {
+        self.usable()?;
         let mut card = self
             .card(uid)?
             .ok_or_else(|| StoreError::NoSuchCard(uid.clone()))?;
@@ -412,6 +448,7 @@ impl Store {
         uid: &CardUid,
         now: DateTime<Utc>,
     ) -> Result<Result<AccountView, CardUid>, StoreError> {
+        self.usable()?;
         let Some(card) = self.card(uid)? else {
             return Ok(Err(uid.clone()));
         };
@@ -440,6 +477,7 @@ impl Store {
         sale: &Entry,
         connection: Connection,
     ) -> Result<Recorded, StoreError> {
+        self.usable()?;
         let EntryKind::Sale { card: uid, lines } = &sale.kind else {
             return Err(StoreError::Corrupt {
                 what: "sale".into(),
@@ -455,7 +493,7 @@ impl Store {
             &self.cards,
             &self.children,
         );
-        let recorded = unwrap_tx(trees.transaction(
+        let recorded = self.unwrap_tx(trees.transaction(
             |(entries, balances, spent, outbox, cards, children)| {
                 let child_key = sale.child.0.as_bytes();
                 if entries.get(sale.id.as_bytes())?.is_some() {
@@ -494,19 +532,52 @@ impl Store {
                 })
             },
         ))?;
-        if matches!(recorded, Recorded::Saved { .. }) {
-            self.flush()?;
+        if let Recorded::Saved { balance } = recorded
+            && let Err(e) = self.flush()
+        {
+            // Not durable, so not paid: take the sale back out, so that no
+            // later flush can make a sale durable that the child was told
+            // did not happen.
+            self.forget_sale(sale, balance - sale.amount);
+            return Err(e);
         }
         Ok(recorded)
     }
 
+    /// Undoes a sale whose flush failed: the entry, the balance, the day's
+    /// spending and the outbox go back to what they were.
+    fn forget_sale(&self, sale: &Entry, balance_before: Money) {
+        let day_key = spent_key(sale.child, local_day(sale.at));
+        let trees = (&self.entries, &self.balances, &self.spent, &self.outbox);
+        let undone: Result<(), TransactionError<StoreError>> =
+            trees.transaction(|(entries, balances, spent, outbox)| {
+                let spent_now: Money =
+                    tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
+                entries.remove(sale.id.as_bytes())?;
+                balances.insert(sale.child.0.as_bytes(), encode(&balance_before))?;
+                spent.insert(
+                    day_key.as_slice(),
+                    encode(&(spent_now + sale.amount).max(Money::ZERO)),
+                )?;
+                outbox.remove(sale.id.as_bytes())?;
+                Ok(())
+            });
+        match undone {
+            Ok(()) => tracing::error!(sale = %sale.id, "flush failed; the sale was taken back"),
+            Err(e) => {
+                tracing::error!(sale = %sale.id, error = ?e, "flush failed and the sale could not be taken back")
+            }
+        }
+    }
+
     /// Saves a deposit, withdrawal or card fee: balance and entry together.
     pub fn record_entry(&self, entry: &Entry) -> Result<Money, StoreError> {
+        self.usable()?;
         if self.child(entry.child)?.is_none() {
             return Err(StoreError::NoSuchChild(entry.child));
         }
         let trees = (&self.entries, &self.balances, &self.outbox);
-        let balance = unwrap_tx(trees.transaction(|(entries, balances, outbox)| {
+        let balance = self.unwrap_tx(trees.transaction(|(entries, balances, outbox)| {
             let key = entry.child.0.as_bytes();
             let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
             if entries.get(entry.id.as_bytes())?.is_some() {
@@ -543,6 +614,7 @@ impl Store {
         counter: &str,
         at: DateTime<Utc>,
     ) -> Result<Entry, StoreError> {
+        self.usable()?;
         let sale = self
             .entry(sale_id)?
             .filter(Entry::is_sale)
@@ -562,7 +634,7 @@ impl Store {
             &self.refunds,
             &self.outbox,
         );
-        unwrap_tx(
+        self.unwrap_tx(
             trees.transaction(|(entries, balances, spent, refunds, outbox)| {
                 if refunds.get(sale.id.as_bytes())?.is_some() {
                     return abort(StoreError::AlreadyRefunded(sale.id));
@@ -603,6 +675,7 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Entry>, StoreError> {
+        self.usable()?;
         self.entries
             .range(id_floor(from)..id_floor(to))
             .values()

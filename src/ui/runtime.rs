@@ -85,7 +85,7 @@ fn spawn_effect_worker(
         .name("effects".into())
         .spawn(move || {
             for effect in rx {
-                if let Some(action) = ctx.execute(effect) {
+                if let Some(action) = execute_guarded(&ctx, effect) {
                     let _ = done.send(action);
                 }
             }
@@ -93,4 +93,21 @@ fn spawn_effect_worker(
         .map_err(|e| tracing::error!(error = %e, "could not start the effect worker"))
         .ok();
     tx
+}
+
+/// Runs an effect; should it panic, the screen hears of a failure instead
+/// of waiting forever on "Gemmer …".
+fn execute_guarded(ctx: &EffectContext, effect: Effect) -> Option<Action> {
+    let is_sale = matches!(effect, Effect::RecordSale(_) | Effect::LookupCard(_));
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.execute(effect))).unwrap_or_else(
+        |_| {
+            tracing::error!("an effect panicked");
+            let message = "internal error (see the log)".to_string();
+            Some(if is_sale {
+                Action::SaleFailed(message)
+            } else {
+                Action::StaffDone(Err(message))
+            })
+        },
+    )
 }
