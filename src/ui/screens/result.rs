@@ -105,9 +105,10 @@ pub fn draw(app: &App, r: &ResultScreen, frame: &mut Frame, area: Rect) {
             }
             (t.result.refused.clone(), lines, theme::REFUSED)
         }
+        // The child reads the first line; staff read the cause below it.
         ResultScreen::NotSaved(error) => (
             t.result.refused.clone(),
-            vec![fill(&t.result.not_saved, &[("error", error)])],
+            vec![t.result.not_saved.clone(), String::new(), error.clone()],
             theme::REFUSED,
         ),
     };
