@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use tempfile::TempDir;
-use tmux::Tmux;
+use tmux::{Ended, Tmux};
 
 /// The demo legend under the big "tap your card" prompt: the idle screen.
 const IDLE: &str = "Demo — tryk en tast";
@@ -62,7 +62,11 @@ fn quit(kiosk: &Tmux) {
     open_staff_menu(kiosk);
     press(kiosk, &["Down"; 7], "▶ Luk kassen");
     kiosk.send_keys(&["Enter"]);
-    assert_eq!(kiosk.wait_exit(), Some(0), "the kiosk should end cleanly");
+    assert_eq!(
+        kiosk.wait_exit(),
+        Ended::Status(0),
+        "the kiosk should end cleanly"
+    );
 }
 
 /// The line of `text` that starts with `start`, its words split.
@@ -150,7 +154,7 @@ fn a_paid_sale_survives_sigkill_and_shows_in_the_report() {
         .status()
         .expect("run kill");
     assert!(killed.success());
-    assert_eq!(kiosk.wait_exit(), None, "SIGKILL, not an exit status");
+    assert_eq!(kiosk.wait_exit(), Ended::Signal(9));
     drop(kiosk);
 
     let kiosk = demo(dir.path());

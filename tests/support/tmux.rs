@@ -2,9 +2,11 @@
 //! `capture-pane`.
 //!
 //! Every session runs on its own tmux server (`-L SOCKET`, no user config),
-//! so tests can run in parallel and never touch anyone's tmux. Panes stay
-//! after their program exits (`remain-on-exit`), so a test can read the exit
-//! status. Drop kills the server and with it the kiosk.
+//! so tests can run in parallel and never touch anyone's tmux. The program
+//! runs under a small `sh` that writes its exit status to a file: tmux 3.3
+//! does not always reap a pane's process (`pane_dead_status` then stays
+//! empty), so its own exit status cannot be relied on. Drop kills the
+//! server and with it the program.
 
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,11 +18,22 @@ const POLL: Duration = Duration::from_millis(50);
 pub const WIDTH: u16 = 110;
 pub const HEIGHT: u16 = 32;
 
+/// How the program in the pane ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    Status(i32),
+    Signal(i32),
+}
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 pub struct Tmux {
     /// Socket and session name both: unique per process and session.
     name: String,
+    /// Holds `status`, the program's exit status once it has ended.
+    dir: tempfile::TempDir,
+    /// The server's socket, which `kill-server` leaves behind.
+    socket: Option<std::path::PathBuf>,
 }
 
 impl Tmux {
@@ -31,7 +44,13 @@ impl Tmux {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let tmux = Tmux { name };
+        let mut tmux = Tmux {
+            name,
+            dir: tempfile::TempDir::new().expect("temp dir"),
+            socket: None,
+        };
+        let status = tmux.status_file();
+        let status = status.to_str().expect("UTF-8 temp path");
         let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
         let mut cmd = vec![
             "start-server",
@@ -55,10 +74,15 @@ impl Tmux {
             "-y",
             &h,
             "--",
+            "sh",
+            "-c",
+            r#""$@"; echo $? >"$0""#,
+            status,
             program,
         ];
         cmd.extend_from_slice(args);
         tmux.run(&cmd);
+        tmux.socket = Some(tmux.pane("#{socket_path}").into());
         tmux
     }
 
@@ -137,28 +161,40 @@ impl Tmux {
     }
 
     fn describe_pane(&self) -> String {
-        match self.pane("#{pane_dead} #{pane_dead_status}").as_str() {
-            "0" | "0 " => "the program is running".to_string(),
-            dead => format!("the program exited ({dead})"),
+        match std::fs::read_to_string(self.status_file()) {
+            Ok(status) => format!("the program exited with status {}", status.trim()),
+            Err(_) => "the program is running".to_string(),
         }
     }
 
-    /// The program's process id.
-    pub fn pid(&self) -> u32 {
-        let pid = self.pane("#{pane_pid}");
-        pid.parse()
-            .unwrap_or_else(|_| panic!("pane_pid is «{pid}»"))
+    fn status_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("status")
     }
 
-    /// Waits until the program has ended; returns its exit status
-    /// (`None` when a signal ended it).
-    pub fn wait_exit(&self) -> Option<i32> {
+    /// The program's process id (the child of the pane's `sh`).
+    pub fn pid(&self) -> u32 {
+        let sh = self.pane("#{pane_pid}");
+        let children = format!("/proc/{sh}/task/{sh}/children");
+        let list = std::fs::read_to_string(&children)
+            .unwrap_or_else(|e| panic!("cannot read {children}: {e}"));
+        match list.split_whitespace().collect::<Vec<_>>()[..] {
+            [pid] => pid.parse().expect("a process id"),
+            _ => panic!("expected one program under the pane's sh, found «{list}»"),
+        }
+    }
+
+    /// Waits until the program has ended, and says how.
+    pub fn wait_exit(&self) -> Ended {
         let start = Instant::now();
         loop {
-            let state = self.pane("#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}");
-            let mut parts = state.split('|');
-            if parts.next() == Some("1") {
-                return parts.next().and_then(|s| s.parse().ok());
+            let status = std::fs::read_to_string(self.status_file()).unwrap_or_default();
+            if status.ends_with('\n') {
+                let code: i32 = status.trim().parse().expect("exit status");
+                // sh reports death by signal N as 128 + N.
+                return match code {
+                    129.. => Ended::Signal(code - 128),
+                    _ => Ended::Status(code),
+                };
             }
             if start.elapsed() > TIMEOUT {
                 panic!(
@@ -181,5 +217,8 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         // The server may be gone already (or tmux missing): nothing to do then.
         let _ = self.command().arg("kill-server").output();
+        if let Some(socket) = &self.socket {
+            let _ = std::fs::remove_file(socket);
+        }
     }
 }
