@@ -1,0 +1,265 @@
+//! The command-line tools with real files: the real binary, real config,
+//! menu, keymap and CSV files in a temporary folder, a real sled store.
+//!
+//! `restore` is tested end to end in `tests/terminal.rs`, where a demo run
+//! in a real terminal writes the daily backup it restores.
+
+#[path = "support/run.rs"]
+mod run;
+
+use std::path::Path;
+
+use run::{Run, klubkasse};
+use tempfile::TempDir;
+
+const MENU: &str = include_str!("../assets/menu.toml");
+
+/// A good config, one setting a line, pointing at `menu.toml` beside it.
+const CONFIG: &str = "\
+counter = \"Klub Test\"
+data_dir = \"data\"
+reader = \"demo\"
+menu = \"menu.toml\"
+";
+
+/// A folder holding `config.toml`, `menu.toml` (the sample menu) and the
+/// given files, which may replace either.
+fn folder(files: &[(&str, &str)]) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    for (name, text) in [("config.toml", CONFIG), ("menu.toml", MENU)]
+        .iter()
+        .chain(files)
+    {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn check(dir: &Path) -> Run {
+    klubkasse(
+        &[
+            "check".as_ref(),
+            "--config".as_ref(),
+            dir.join("config.toml").as_os_str(),
+        ],
+        None,
+    )
+}
+
+/// One menu item, five lines: key on the 2nd, price on the 4th.
+fn item(key: &str, name: &str, price: &str) -> String {
+    format!(
+        "[[item]]\nkey = \"{key}\"\nname = \"{name}\"\nprice = \"{price}\"\ncategory = \"mad\"\n"
+    )
+}
+
+#[test]
+fn a_good_config_checks_ok() {
+    let dir = folder(&[]);
+    let run = check(dir.path());
+    let out = run.ok();
+    let config = dir.path().join("config.toml");
+    assert!(out.contains(&format!("{}: OK", config.display())), "{run}");
+    assert!(out.contains("menu: 9 items"), "{run}");
+    assert!(out.contains("staff PIN: NOT set"), "{run}");
+    assert!(out.contains("store: not created yet"), "{run}");
+}
+
+/// Files to write into the folder: name and content.
+type Files = Vec<(&'static str, String)>;
+
+#[test]
+fn mistakes_in_config_menu_and_keymap_name_file_line_and_what() {
+    let with_keymap = format!("{CONFIG}keymap = \"keymap.toml\"\n");
+    let two_toasts = format!(
+        "{}{}",
+        item("1", "Toast", "12.00"),
+        item("1", "Pasta", "18.00")
+    );
+    // (what, files written, the file the error is in, «:LINE:COLUMN: what»)
+    let cases: Vec<(&str, Files, &str, &str)> = vec![
+        (
+            "TOML syntax",
+            vec![("config.toml", CONFIG.replace("reader = ", "reader = = "))],
+            "config.toml",
+            ":3:10: extra `=`",
+        ),
+        (
+            "unknown key",
+            vec![("config.toml", format!("{CONFIG}colour = \"red\"\n"))],
+            "config.toml",
+            ":5:1: unknown field `colour`",
+        ),
+        (
+            "sale timeout out of range",
+            vec![("config.toml", format!("{CONFIG}sale_timeout_seconds = 2\n"))],
+            "config.toml",
+            ":5:24: sale_timeout_seconds must be between 5 and 3600",
+        ),
+        (
+            "PIN hash not argon2",
+            vec![(
+                "config.toml",
+                format!("\n{CONFIG}staff_pin_hash = \"1234\"\n"),
+            )],
+            "config.toml",
+            ":6:18: staff_pin_hash is not an argon2 hash",
+        ),
+        (
+            "two items on one key",
+            vec![("menu.toml", two_toasts)],
+            "menu.toml",
+            ":7:7: key «1» is already used by «Toast»",
+        ),
+        (
+            "price with three decimals",
+            vec![(
+                "menu.toml",
+                format!(
+                    "{}{}",
+                    item("1", "Toast", "12.00"),
+                    item("2", "Frugt", "4.005")
+                ),
+            )],
+            "menu.toml",
+            ":9:9: «4.005» has more than two decimals",
+        ),
+        (
+            "item on a keymap key",
+            vec![("menu.toml", item("+", "Toast", "12.00"))],
+            "menu.toml",
+            ":2:7: key «+» is already used by the keymap",
+        ),
+        (
+            "unknown action",
+            vec![
+                ("config.toml", with_keymap.clone()),
+                (
+                    "keymap.toml",
+                    "confirm = [\"Enter\"]\nfly = [\"x\"]\n".into(),
+                ),
+            ],
+            "keymap.toml",
+            ":2:1: unknown action «fly»",
+        ),
+        (
+            "unknown key",
+            vec![
+                ("config.toml", with_keymap.clone()),
+                ("keymap.toml", "\n\ncancel = [\"Escape-ish\"]\n".into()),
+            ],
+            "keymap.toml",
+            ":3:10: unknown key «Escape-ish» for «cancel»",
+        ),
+        (
+            "two actions on one key",
+            vec![
+                ("config.toml", with_keymap.clone()),
+                (
+                    "keymap.toml",
+                    "cancel = [\"Esc\"]\nconfirm = [\"Tab\", \"Esc\"]\n".into(),
+                ),
+            ],
+            "keymap.toml",
+            ":2:11: key Esc is bound to both «cancel» and «confirm»",
+        ),
+    ];
+    for (what, files, bad_file, expect) in cases {
+        let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let dir = folder(&files);
+        let run = check(dir.path());
+        let expect = format!("{}{expect}", dir.path().join(bad_file).display());
+        assert!(
+            run.failed().contains(&expect),
+            "{what}: expected «{expect}» in\n{run}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_menu_file_is_named() {
+    let dir = folder(&[("config.toml", &CONFIG.replace("menu.toml", "nomenu.toml"))]);
+    let run = check(dir.path());
+    let expect = format!(
+        "{}: cannot read it",
+        dir.path().join("nomenu.toml").display()
+    );
+    assert!(run.failed().contains(&expect), "{run}");
+}
+
+#[test]
+fn pin_hash_reads_the_pin_from_stdin_and_the_hash_passes_check() {
+    let run = klubkasse(&["pin-hash"], Some("4711\n"));
+    let hash = run.ok().trim().to_string();
+    assert!(hash.starts_with("$argon2id$"), "{run}");
+    assert!(klubkasse::pin::verify("4711", &hash), "{run}");
+    assert!(!klubkasse::pin::verify("1234", &hash), "{run}");
+
+    let config = format!("{CONFIG}staff_pin_hash = \"{hash}\"\n");
+    let dir = folder(&[("config.toml", &config)]);
+    let run = check(dir.path());
+    assert!(run.ok().contains("staff PIN: set"), "{run}");
+}
+
+fn import(dir: &Path, csv: &str) -> Run {
+    let file = dir.join("children.csv");
+    std::fs::write(&file, csv).unwrap();
+    klubkasse(
+        &[
+            "import-children".as_ref(),
+            file.as_os_str(),
+            "--data-dir".as_ref(),
+            dir.join("data").as_os_str(),
+        ],
+        None,
+    )
+}
+
+/// The `deposits` total of today's CSV report.
+fn deposits(dir: &Path) -> String {
+    let run = run::report(&dir.join("data"), true);
+    run.ok()
+        .lines()
+        .find_map(|l| {
+            l.split_once(",total,deposits,,,")
+                .map(|(_, a)| a.to_string())
+        })
+        .unwrap_or_else(|| panic!("no deposits total:\n{run}"))
+}
+
+#[test]
+fn import_children_is_all_rows_or_none() {
+    let dir = TempDir::new().unwrap();
+    let run = import(
+        dir.path(),
+        "name,card_uid,opening_balance\nAnna Berg,04010203,10.00\nBo Holm,04020304,20.50\n",
+    );
+    assert!(run.ok().contains("2 added, 0 updated"), "{run}");
+    assert_eq!(deposits(dir.path()), "30.50");
+
+    // Line 2 is fine, line 3 is not: nothing of the file goes in.
+    let run = import(
+        dir.path(),
+        "name,card_uid,opening_balance\nCarl Dahl,04030405,100.00\nDina Eg,NOTAUID,5.00\n",
+    );
+    let err = run.failed();
+    assert!(
+        err.contains("children.csv line 3, column card_uid: «NOTAUID» is not a card UID"),
+        "{run}"
+    );
+    assert!(err.contains("Nothing was imported."), "{run}");
+    assert_eq!(deposits(dir.path()), "30.50");
+}
+
+#[test]
+fn report_on_a_missing_folder_says_so() {
+    let dir = TempDir::new().unwrap();
+    let missing = dir.path().join("nowhere");
+    let run = run::report(&missing, false);
+    let expect = format!(
+        "there is no store in {} (is the data folder right?)",
+        missing.join("store").display()
+    );
+    assert!(run.failed().contains(&expect), "{run}");
+    assert!(!missing.exists(), "report must not create a store");
+}
