@@ -168,7 +168,7 @@ fn draw_basket(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [lines_area, totals_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(inner);
+        Layout::vertical([Constraint::Min(1), Constraint::Length(4)]).areas(inner);
     if s.basket.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled(t.empty_basket.clone(), theme::DIMMED)),
@@ -200,12 +200,24 @@ fn draw_basket(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
         );
         frame.render_widget(table, lines_area);
     }
+    // The staff's summary in plain figures; the child reads the big ones.
     let total = s.basket.total();
-    let totals = vec![
+    let after = s.view.balance - total;
+    let figure = |label: &str, amount: String, style| {
         Line::from(vec![
-            Span::styled(format!("{}: ", t.total), theme::LABEL),
-            Span::styled(total.to_string(), theme::AMOUNT),
-        ]),
+            Span::styled(format!("{label}: "), theme::LABEL),
+            Span::styled(amount, style),
+        ])
+    };
+    let after_style = if after.is_negative() {
+        theme::BAD
+    } else {
+        theme::NORMAL
+    };
+    let totals = vec![
+        figure(&t.balance, s.view.balance.to_string(), theme::NORMAL),
+        figure(&t.total, total.to_string(), theme::AMOUNT),
+        figure(&t.balance_after, after.to_string(), after_style),
         if s.saving {
             Line::from(Span::styled(t.saving.clone(), theme::WARNING))
         } else {
