@@ -198,20 +198,13 @@ pub fn update(app: &mut App, mut s: StaffScreen, action: Action) -> (Screen, Vec
         _ => {}
     }
 
+    if edit_text(&mut s.page, &action) {
+        return (Screen::Staff(s), vec![]);
+    }
     let page = std::mem::replace(&mut s.page, Page::WaitCard);
     match (page, action) {
         // ---- the PIN ----
         (Page::Pin { .. }, Action::Cancel) => return (Screen::Idle, vec![]),
-        (Page::Pin { mut entered }, Action::Input(c))
-            if c.is_ascii_digit() && entered.len() < 12 =>
-        {
-            entered.push(c);
-            s.page = Page::Pin { entered };
-        }
-        (Page::Pin { mut entered }, Action::DeleteChar) => {
-            entered.pop();
-            s.page = Page::Pin { entered };
-        }
         (Page::Pin { entered }, Action::Confirm) => {
             s.page = Page::Pin {
                 entered: String::new(),
@@ -311,40 +304,6 @@ pub fn update(app: &mut App, mut s: StaffScreen, action: Action) -> (Screen, Vec
             Page::PickChild {
                 purpose,
                 children,
-                mut filter,
-                ..
-            },
-            Action::Input(c),
-        ) if filter.chars().count() < 24 => {
-            filter.push(c);
-            s.page = Page::PickChild {
-                purpose,
-                children,
-                filter,
-                selected: 0,
-            };
-        }
-        (
-            Page::PickChild {
-                purpose,
-                children,
-                mut filter,
-                ..
-            },
-            Action::DeleteChar,
-        ) => {
-            filter.pop();
-            s.page = Page::PickChild {
-                purpose,
-                children,
-                filter,
-                selected: 0,
-            };
-        }
-        (
-            Page::PickChild {
-                purpose,
-                children,
                 filter,
                 selected,
             },
@@ -427,16 +386,6 @@ pub fn update(app: &mut App, mut s: StaffScreen, action: Action) -> (Screen, Vec
         }
 
         // ---- cash top-up amount ----
-        (Page::Amount { child, mut input }, Action::Input(c))
-            if (c.is_ascii_digit() || c == ',' || c == '.') && input.len() < 9 =>
-        {
-            input.push(c);
-            s.page = Page::Amount { child, input };
-        }
-        (Page::Amount { child, mut input }, Action::DeleteChar) => {
-            input.pop();
-            s.page = Page::Amount { child, input };
-        }
         (Page::Amount { child, input }, Action::Confirm) => {
             let t = &app.texts().staff;
             let amount = Money::parse(&input)
@@ -466,14 +415,6 @@ pub fn update(app: &mut App, mut s: StaffScreen, action: Action) -> (Screen, Vec
         }
 
         // ---- a new child ----
-        (Page::Name { mut input }, Action::Input(c)) if input.chars().count() < 40 => {
-            input.push(c);
-            s.page = Page::Name { input };
-        }
-        (Page::Name { mut input }, Action::DeleteChar) => {
-            input.pop();
-            s.page = Page::Name { input };
-        }
         (Page::Name { input }, Action::Confirm) if !input.trim().is_empty() => {
             s.pending = true;
             let name = input.trim().to_string();
@@ -524,6 +465,35 @@ pub fn update(app: &mut App, mut s: StaffScreen, action: Action) -> (Screen, Vec
         (page, _) => s.page = page,
     }
     (Screen::Staff(s), vec![])
+}
+
+/// Typing into the page's text field, if it has one: the PIN (digits),
+/// the name filter, the amount (digits and a decimal mark), a new name.
+/// Characters a field does not take are swallowed, not passed on.
+fn edit_text(page: &mut Page, action: &Action) -> bool {
+    if !matches!(action, Action::Input(_) | Action::DeleteChar) {
+        return false;
+    }
+    let (text, accepts, max_chars): (&mut String, fn(char) -> bool, usize) = match page {
+        Page::Pin { entered } => (entered, |c| c.is_ascii_digit(), 12),
+        Page::PickChild {
+            filter, selected, ..
+        } => {
+            *selected = 0;
+            (filter, |c| !c.is_control(), 24)
+        }
+        Page::Amount { input, .. } => (input, |c| c.is_ascii_digit() || c == ',' || c == '.', 9),
+        Page::Name { input } => (input, |c| !c.is_control(), 40),
+        _ => return false,
+    };
+    match action {
+        Action::Input(c) if accepts(*c) && text.chars().count() < max_chars => text.push(*c),
+        Action::DeleteChar => {
+            text.pop();
+        }
+        _ => {}
+    }
+    true
 }
 
 /// Moves a list selection up or down, staying inside the list.
