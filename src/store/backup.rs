@@ -137,8 +137,15 @@ impl Store {
         for (key, amount) in spent {
             self.spent.insert(key, encode(&amount.max(Money::ZERO)))?;
         }
+        let mut pending = std::collections::BTreeMap::new();
         for id in &backup.outbox {
             self.outbox.insert(id.as_bytes(), &[])?;
+            if let Some(entry) = backup.entries.iter().find(|e| e.id == *id) {
+                *pending.entry(entry.child).or_insert(Money::ZERO) += entry.amount;
+            }
+        }
+        for (child, amount) in pending {
+            self.pending.insert(child.0.as_bytes(), encode(&amount))?;
         }
         self.flush()
     }

@@ -9,12 +9,18 @@
 //! - `spent`: child id + local date → what the child spent that day
 //! - `refunds`: sale id → the refund's id (a sale is refunded once)
 //! - `outbox`: entry id → nothing, for entries the ledger has not confirmed
+//! - `pending`: child id → the sum of the child's entries in the outbox
+//!
+//! Standalone, a balance is the sum of the child's entries. Connected, it
+//! is the balance the ledger last confirmed plus `pending`: what this
+//! counter sold that the ledger has not yet confirmed.
 //!
 //! An entry and everything derived from it are written in one transaction
 //! and flushed before the caller hears "saved".
 
 mod backup;
 mod codec;
+mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -122,6 +128,16 @@ pub struct Store {
     spent: Tree,
     refunds: Tree,
     outbox: Tree,
+    pending: Tree,
+}
+
+/// This counter's sales the ledger has not confirmed, from the sum of the
+/// child's outbox entries. Standalone there is no ledger to wait for.
+fn unconfirmed(connection: Connection, pending: Money) -> Money {
+    match connection {
+        Connection::Standalone => Money::ZERO,
+        Connection::Online | Connection::Offline { .. } => (-pending).max(Money::ZERO),
+    }
 }
 
 /// The local calendar day an instant falls on: reports and daily limits
@@ -157,6 +173,13 @@ fn spent_key(child: ChildId, day: NaiveDate) -> Vec<u8> {
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+/// Adds `delta` to the amount stored under `key`; returns the new amount.
+fn tx_add(tree: &TransactionalTree, key: &[u8], delta: Money, what: &str) -> TxResult<Money> {
+    let now = tx_get::<Money>(tree, key, what)?.unwrap_or(Money::ZERO) + delta;
+    tree.insert(key, encode(&now))?;
+    Ok(now)
+}
 
 fn abort<T>(e: StoreError) -> TxResult<T> {
     Err(ConflictableTransactionError::Abort(e))
@@ -270,6 +293,7 @@ impl Store {
             spent: open("spent")?,
             refunds: open("refunds")?,
             outbox: open("outbox")?,
+            pending: open("pending")?,
             db,
             dir: dir.clone(),
             failed: std::sync::atomic::AtomicBool::new(false),
@@ -433,6 +457,16 @@ impl Store {
             .unwrap_or(Money::ZERO))
     }
 
+    /// The sum of the child's entries waiting for the ledger.
+    pub fn pending(&self, child: ChildId) -> Result<Money, StoreError> {
+        Ok(self
+            .pending
+            .get(child.0.as_bytes())?
+            .map(|b| decode(&b, "pending"))
+            .transpose()?
+            .unwrap_or(Money::ZERO))
+    }
+
     pub fn spent_on(&self, child: ChildId, day: NaiveDate) -> Result<Money, StoreError> {
         Ok(self
             .spent
@@ -447,6 +481,7 @@ impl Store {
         &self,
         uid: &CardUid,
         now: DateTime<Utc>,
+        connection: Connection,
     ) -> Result<Result<AccountView, CardUid>, StoreError> {
         self.usable()?;
         let Some(card) = self.card(uid)? else {
@@ -461,7 +496,7 @@ impl Store {
         Ok(Ok(AccountView {
             balance: self.balance(child.id)?,
             spent_today: self.spent_on(child.id, local_day(now))?,
-            unconfirmed: Money::ZERO,
+            unconfirmed: unconfirmed(connection, self.pending(child.id)?),
             child,
             card,
         }))
@@ -492,9 +527,10 @@ impl Store {
             &self.outbox,
             &self.cards,
             &self.children,
+            &self.pending,
         );
         let recorded = self.unwrap_tx(trees.transaction(
-            |(entries, balances, spent, outbox, cards, children)| {
+            |(entries, balances, spent, outbox, cards, children, pending)| {
                 let child_key = sale.child.0.as_bytes();
                 if entries.get(sale.id.as_bytes())?.is_some() {
                     let balance = tx_get(balances, child_key, "balance")?.unwrap_or(Money::ZERO);
@@ -512,12 +548,13 @@ impl Store {
                 let balance = tx_get(balances, child_key, "balance")?.unwrap_or(Money::ZERO);
                 let day_key = spent_key(child.id, day);
                 let spent_today = tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
+                let pending_now: Money = tx_get(pending, child_key, "pending")?.unwrap_or(Money::ZERO);
                 let view = AccountView {
                     child,
                     card,
                     balance,
                     spent_today,
-                    unconfirmed: Money::ZERO,
+                    unconfirmed: unconfirmed(connection, pending_now),
                 };
                 if let Err(refusal) = authorize(&view, lines, connection) {
                     return Ok(Recorded::Refused(refusal));
@@ -527,6 +564,7 @@ impl Store {
                 balances.insert(child_key, encode(&new_balance))?;
                 spent.insert(day_key, encode(&(spent_today - sale.amount)))?;
                 outbox.insert(sale.id.as_bytes(), &[])?;
+                tx_add(pending, child_key, sale.amount, "pending")?;
                 Ok(Recorded::Saved {
                     balance: new_balance,
                 })
@@ -548,9 +586,9 @@ impl Store {
     /// spending and the outbox go back to what they were.
     fn forget_sale(&self, sale: &Entry, balance_before: Money) {
         let day_key = spent_key(sale.child, local_day(sale.at));
-        let trees = (&self.entries, &self.balances, &self.spent, &self.outbox);
+        let trees = (&self.entries, &self.balances, &self.spent, &self.outbox, &self.pending);
         let undone: Result<(), TransactionError<StoreError>> =
-            trees.transaction(|(entries, balances, spent, outbox)| {
+            trees.transaction(|(entries, balances, spent, outbox, pending)| {
                 let spent_now: Money =
                     tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
                 entries.remove(sale.id.as_bytes())?;
@@ -559,7 +597,9 @@ impl Store {
                     day_key.as_slice(),
                     encode(&(spent_now + sale.amount).max(Money::ZERO)),
                 )?;
-                outbox.remove(sale.id.as_bytes())?;
+                if outbox.remove(sale.id.as_bytes())?.is_some() {
+                    tx_add(pending, sale.child.0.as_bytes(), -sale.amount, "pending")?;
+                }
                 Ok(())
             });
         match undone {
@@ -576,8 +616,8 @@ impl Store {
         if self.child(entry.child)?.is_none() {
             return Err(StoreError::NoSuchChild(entry.child));
         }
-        let trees = (&self.entries, &self.balances, &self.outbox);
-        let balance = self.unwrap_tx(trees.transaction(|(entries, balances, outbox)| {
+        let trees = (&self.entries, &self.balances, &self.outbox, &self.pending);
+        let balance = self.unwrap_tx(trees.transaction(|(entries, balances, outbox, pending)| {
             let key = entry.child.0.as_bytes();
             let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
             if entries.get(entry.id.as_bytes())?.is_some() {
@@ -587,6 +627,7 @@ impl Store {
             entries.insert(entry.id.as_bytes(), encode(entry))?;
             balances.insert(key, encode(&balance))?;
             outbox.insert(entry.id.as_bytes(), &[])?;
+            tx_add(pending, key, entry.amount, "pending")?;
             Ok(balance)
         }))?;
         self.flush()?;
@@ -633,9 +674,10 @@ impl Store {
             &self.spent,
             &self.refunds,
             &self.outbox,
+            &self.pending,
         );
         self.unwrap_tx(
-            trees.transaction(|(entries, balances, spent, refunds, outbox)| {
+            trees.transaction(|(entries, balances, spent, refunds, outbox, pending)| {
                 if refunds.get(sale.id.as_bytes())?.is_some() {
                     return abort(StoreError::AlreadyRefunded(sale.id));
                 }
@@ -651,6 +693,7 @@ impl Store {
                 )?;
                 refunds.insert(sale.id.as_bytes(), refund.id.as_bytes())?;
                 outbox.insert(refund.id.as_bytes(), &[])?;
+                tx_add(pending, key, refund.amount, "pending")?;
                 Ok(())
             }),
         )?;

@@ -74,7 +74,7 @@ impl EffectContext {
             ))
         };
         match effect {
-            Effect::LookupCard(uid) => Some(match self.store.lookup(&uid, Utc::now()) {
+            Effect::LookupCard(uid) => Some(match self.store.lookup(&uid, Utc::now(), self.connection) {
                 Ok(found) => Action::AccountLoaded(crate::domain::admit(found)),
                 Err(e) => Action::SaleFailed(e.to_string()),
             }),

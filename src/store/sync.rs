@@ -1,0 +1,90 @@
+//! The store's side of the ledger sync: what waits in the outbox, what the
+//! ledger confirmed, and what it says changed. Each is one transaction, so
+//! a crash leaves the store before or after, never between.
+
+use sled::Transactional;
+use uuid::Uuid;
+
+use super::codec::{decode, encode};
+use super::{Store, StoreError, tx_add, tx_get};
+use crate::domain::{Entry, Money};
+use crate::sync::protocol::{Changes, Pushed};
+
+/// The key under which the pull cursor is kept in `meta`.
+const CURSOR: &str = "sync_cursor";
+
+impl Store {
+    /// Up to `max` entries waiting for the ledger, oldest first (ids are
+    /// time-ordered, so the outbox's key order is the order they were made).
+    pub fn outbox_batch(&self, max: usize) -> Result<Vec<Entry>, StoreError> {
+        self.usable()?;
+        let mut batch = Vec::new();
+        for key in self.outbox.iter().keys().take(max) {
+            let key = key?;
+            match self.entries.get(&key)? {
+                Some(bytes) => batch.push(decode(&bytes, "entry")?),
+                None => {
+                    return Err(StoreError::Corrupt {
+                        what: "outbox".into(),
+                        detail: format!("entry {} is waiting but not stored", Uuid::from_slice(&key).unwrap_or_default()),
+                    });
+                }
+            }
+        }
+        Ok(batch)
+    }
+
+    /// The ledger has these entries: out of the outbox, and the child's
+    /// balance becomes the ledger's plus what still waits. One transaction.
+    pub fn acknowledge(&self, results: &[Pushed]) -> Result<(), StoreError> {
+        self.usable()?;
+        let trees = (&self.entries, &self.outbox, &self.pending, &self.balances);
+        self.unwrap_tx(trees.transaction(|(entries, outbox, pending, balances)| {
+            for pushed in results {
+                let key = pushed.id.as_bytes();
+                if outbox.remove(key)?.is_none() {
+                    continue; // acknowledged before: a retried push
+                }
+                let Some(entry) = tx_get::<Entry>(entries, key, "entry")? else {
+                    continue;
+                };
+                let child = entry.child.0.as_bytes();
+                let still_waiting = tx_add(pending, child, -entry.amount, "pending")?;
+                balances.insert(child, encode(&(pushed.balance + still_waiting)))?;
+            }
+            Ok(())
+        }))?;
+        self.flush()
+    }
+
+    /// Applies what the ledger says changed: children, cards, balances, and
+    /// the cursor to pull from next, together. Applying it twice is harmless.
+    pub fn apply_changes(&self, changes: &Changes) -> Result<(), StoreError> {
+        self.usable()?;
+        let trees = (&self.children, &self.cards, &self.balances, &self.pending, &self.meta);
+        self.unwrap_tx(trees.transaction(|(children, cards, balances, pending, meta)| {
+            for account in &changes.accounts {
+                let key = account.child.id.0.as_bytes();
+                children.insert(key, encode(&account.child))?;
+                for card in &account.cards {
+                    cards.insert(card.uid.as_str().as_bytes(), encode(card))?;
+                }
+                let waiting: Money = tx_get(pending, key, "pending")?.unwrap_or(Money::ZERO);
+                balances.insert(key, encode(&(account.balance + waiting)))?;
+            }
+            meta.insert(CURSOR, encode(&changes.cursor))?;
+            Ok(())
+        }))?;
+        self.flush()
+    }
+
+    /// Where the next pull starts; 0 before the first.
+    pub fn sync_cursor(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .meta
+            .get(CURSOR)?
+            .map(|b| decode(&b, "sync cursor"))
+            .transpose()?
+            .unwrap_or(0))
+    }
+}
