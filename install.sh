@@ -10,7 +10,7 @@
 set -euo pipefail
 
 # The oldest toolchain that builds klubkasse (Cargo.toml's rust-version).
-readonly MIN_RUST="1.88"
+readonly MIN_RUST="1.94"
 
 # Debian packages needed to build and run the kiosk.
 DEMO_PACKAGES=(build-essential pkg-config ca-certificates)
@@ -40,7 +40,7 @@ Modes:
              to /usr/local). May be combined with --demo.
   -h, --help Show this help.
 
-Needs Debian (apt-get) for system packages and Rust >= 1.88 (cargo, rustc).
+Needs Debian (apt-get) for system packages and Rust >= 1.94 (cargo, rustc).
 Uses sudo for apt-get and --system when not run as root.
 Respects CARGO_TARGET_DIR.
 EOF

@@ -12,3 +12,4 @@ pub mod source_error;
 pub mod store;
 pub mod sync;
 pub mod ui;
+pub mod ledger;
