@@ -51,17 +51,31 @@ async fn every_endpoint_by_every_role() {
     l.hand_out(a, CARD_A2).await;
     l.hand_out(b, CARD_B).await;
     assert_eq!(l.deposit(a, "500.00").await.status, StatusCode::CREATED);
-    let first_order = l.admin(Method::GET, &format!("/api/v1/children/{a}"), None).await.body
-        ["orders"][0]["id"]
+    let first_order = l
+        .admin(Method::GET, &format!("/api/v1/children/{a}"), None)
+        .await
+        .body["orders"][0]["id"]
         .as_str()
         .expect("order")
         .to_string();
     let tokens = [
         (Who::Admin, Some(l.admin.clone())),
-        (Who::Kiosk, Some(l.token(TokenRole::Kiosk, Some("k1"), &[]).await)),
-        (Who::OtherKiosk, Some(l.token(TokenRole::Kiosk, Some("k2"), &[]).await)),
-        (Who::Parent, Some(l.token(TokenRole::Parent, None, &[a]).await)),
-        (Who::OtherParent, Some(l.token(TokenRole::Parent, None, &[b]).await)),
+        (
+            Who::Kiosk,
+            Some(l.token(TokenRole::Kiosk, Some("k1"), &[]).await),
+        ),
+        (
+            Who::OtherKiosk,
+            Some(l.token(TokenRole::Kiosk, Some("k2"), &[]).await),
+        ),
+        (
+            Who::Parent,
+            Some(l.token(TokenRole::Parent, None, &[a]).await),
+        ),
+        (
+            Who::OtherParent,
+            Some(l.token(TokenRole::Parent, None, &[b]).await),
+        ),
         (Who::Revoked, Some(l.revoked_token().await)),
         (Who::Wrong, Some("0".repeat(64))),
         (Who::NoToken, None),
@@ -74,28 +88,110 @@ async fn every_endpoint_by_every_role() {
     let table: Vec<(Method, String, Option<Value>, Vec<Who>)> = vec![
         (Method::GET, "/healthz".into(), None, EVERYONE.to_vec()),
         (Method::GET, "/metrics".into(), None, vec![Admin]),
-        (Method::GET, "/openapi.json".into(), None, vec![Admin, Kiosk, OtherKiosk, Parent, OtherParent]),
-        (Method::POST, "/api/v1/children".into(), Some(json!({"name": "Ny", "club": "Kastanjen"})), vec![Admin]),
+        (
+            Method::GET,
+            "/openapi.json".into(),
+            None,
+            vec![Admin, Kiosk, OtherKiosk, Parent, OtherParent],
+        ),
+        (
+            Method::POST,
+            "/api/v1/children".into(),
+            Some(json!({"name": "Ny", "club": "Kastanjen"})),
+            vec![Admin],
+        ),
         (Method::GET, "/api/v1/children".into(), None, vec![Admin]),
-        (Method::GET, format!("/api/v1/children/{a}"), None, vec![Admin, Parent]),
-        (Method::PATCH, format!("/api/v1/children/{a}"), Some(json!({"note": "nøddeallergi"})), vec![Admin, Parent]),
-        (Method::GET, format!("/api/v1/children/{a}/entries"), None, vec![Admin, Parent]),
-        (Method::POST, format!("/api/v1/children/{a}/deposits"), Some(json!({"amount": "1.00"})), vec![Admin, Parent]),
-        (Method::POST, format!("/api/v1/children/{a}/withdrawals"), Some(json!({"amount": "0.50"})), vec![Admin, Parent]),
-        (Method::POST, format!("/api/v1/children/{a}/cards"), Some(json!({"uid": CARD_A})), vec![Admin]),
-        (Method::POST, format!("/api/v1/cards/{CARD_A2}/block"), None, vec![Admin, Parent]),
-        (Method::POST, format!("/api/v1/children/{a}/card-orders"), Some(json!({"address": "Vej 1, 2100 København Ø", "id": order_id})), vec![Admin, Parent]),
-        (Method::PATCH, format!("/api/v1/card-orders/{first_order}"), Some(json!({"status": "handed_out"})), vec![Admin]),
-        (Method::GET, format!("/api/v1/reports/day?date={today}"), None, vec![Admin]),
-        (Method::GET, format!("/api/v1/reports/month?month={}", today.format("%Y-%m")), None, vec![Admin]),
-        (Method::POST, "/api/v1/kiosk/entries".into(), Some(batch(&[sale(a, CARD_A, "k1", 500, 1)])), vec![Kiosk]),
-        (Method::GET, "/api/v1/kiosk/changes?since=0".into(), None, vec![Kiosk, OtherKiosk]),
-        (Method::POST, "/api/v1/kiosk/cards".into(), Some(json!({"action": "block", "uid": CARD_A2})), vec![Kiosk, OtherKiosk]),
+        (
+            Method::GET,
+            format!("/api/v1/children/{a}"),
+            None,
+            vec![Admin, Parent],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/children/{a}"),
+            Some(json!({"note": "nøddeallergi"})),
+            vec![Admin, Parent],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/children/{a}/entries"),
+            None,
+            vec![Admin, Parent],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/children/{a}/deposits"),
+            Some(json!({"amount": "1.00"})),
+            vec![Admin, Parent],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/children/{a}/withdrawals"),
+            Some(json!({"amount": "0.50"})),
+            vec![Admin, Parent],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/children/{a}/cards"),
+            Some(json!({"uid": CARD_A})),
+            vec![Admin],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/cards/{CARD_A2}/block"),
+            None,
+            vec![Admin, Parent],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/children/{a}/card-orders"),
+            Some(json!({"address": "Vej 1, 2100 København Ø", "id": order_id})),
+            vec![Admin, Parent],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/card-orders/{first_order}"),
+            Some(json!({"status": "handed_out"})),
+            vec![Admin],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/reports/day?date={today}"),
+            None,
+            vec![Admin],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/reports/month?month={}", today.format("%Y-%m")),
+            None,
+            vec![Admin],
+        ),
+        (
+            Method::POST,
+            "/api/v1/kiosk/entries".into(),
+            Some(batch(&[sale(a, CARD_A, "k1", 500, 1)])),
+            vec![Kiosk],
+        ),
+        (
+            Method::GET,
+            "/api/v1/kiosk/changes?since=0".into(),
+            None,
+            vec![Kiosk, OtherKiosk],
+        ),
+        (
+            Method::POST,
+            "/api/v1/kiosk/cards".into(),
+            Some(json!({"action": "block", "uid": CARD_A2})),
+            vec![Kiosk, OtherKiosk],
+        ),
     ];
     let mut failures = Vec::new();
     for (method, path, body, allowed) in &table {
         for (who, token) in &tokens {
-            let answer = l.call(method.clone(), path, token.as_deref(), body.clone()).await;
+            let answer = l
+                .call(method.clone(), path, token.as_deref(), body.clone())
+                .await;
             let ok = if allowed.contains(who) {
                 answer.status.is_success()
             } else if matches!(who, NoToken | Wrong | Revoked) {
@@ -104,7 +200,10 @@ async fn every_endpoint_by_every_role() {
                 answer.status == StatusCode::FORBIDDEN && answer.error_code() == "forbidden"
             };
             if !ok {
-                failures.push(format!("{method} {path} as {who:?}: {} {}", answer.status, answer.text));
+                failures.push(format!(
+                    "{method} {path} as {who:?}: {} {}",
+                    answer.status, answer.text
+                ));
             }
         }
     }
@@ -121,7 +220,12 @@ async fn deposit_shows_at_the_counter_after_the_next_pull() {
         let (l, kiosk) = (&l, kiosk.clone());
         async move {
             let answer = l
-                .call(Method::GET, &format!("/api/v1/kiosk/changes?since={since}"), Some(&kiosk), None)
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/kiosk/changes?since={since}"),
+                    Some(&kiosk),
+                    None,
+                )
                 .await;
             assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
             serde_json::from_value::<Changes>(answer.body).expect("Changes")
@@ -143,7 +247,12 @@ async fn deposit_shows_at_the_counter_after_the_next_pull() {
     l.deposit(b, "5").await;
     l.deposit(a, "5").await;
     let answer = l
-        .call(Method::GET, &format!("/api/v1/kiosk/changes?since={}&limit=1", next.cursor), Some(&kiosk), None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/kiosk/changes?since={}&limit=1", next.cursor),
+            Some(&kiosk),
+            None,
+        )
         .await;
     let page: Changes = serde_json::from_value(answer.body).expect("Changes");
     assert_eq!(page.accounts.len(), 1);
@@ -158,53 +267,109 @@ async fn a_sale_shows_in_balance_and_history_with_its_items() {
     l.deposit(a, "100").await;
     let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
     let s = sale(a, CARD_A, "k1", 1200, 2);
-    let result = push_result(&l.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(batch(&[s.clone()]))).await);
+    let result = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(std::slice::from_ref(&s))),
+        )
+        .await,
+    );
     assert_eq!(result.results.len(), 1);
     assert!(result.results[0].new);
     assert!(result.results[0].flags.is_empty());
     assert_eq!(result.results[0].balance, Money::kroner(76));
     assert_eq!(l.balance(a).await, Money::kroner(76));
-    let history = l.admin(Method::GET, &format!("/api/v1/children/{a}/entries"), None).await;
+    let history = l
+        .admin(Method::GET, &format!("/api/v1/children/{a}/entries"), None)
+        .await;
     let last = &history.body.as_array().expect("list")[1];
     assert_eq!(last["entry"]["id"], json!(s.id));
-    assert_eq!(last["entry"]["kind"]["Sale"]["lines"][0]["name"], json!("Toast"));
-    assert_eq!(last["entry"]["kind"]["Sale"]["lines"][0]["quantity"], json!(2));
+    assert_eq!(
+        last["entry"]["kind"]["Sale"]["lines"][0]["name"],
+        json!("Toast")
+    );
+    assert_eq!(
+        last["entry"]["kind"]["Sale"]["lines"][0]["quantity"],
+        json!(2)
+    );
     assert_eq!(last["entry"]["amount"], json!("-24.00"));
     // A refund gives it back; a second refund of the same sale is refused.
     let r = refund(&s);
-    let result = push_result(&l.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(batch(&[r]))).await);
+    let result = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&[r])),
+        )
+        .await,
+    );
     assert_eq!(result.results[0].balance, Money::kroner(100));
     let again = refund(&s);
-    let answer = l.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(batch(&[again]))).await;
+    let answer = l
+        .call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&[again])),
+        )
+        .await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer.error_code(), "refund_too_large");
-    let day = l.admin(Method::GET, &format!("/api/v1/reports/day?date={}&format=csv", chrono::Utc::now().date_naive()), None).await;
-    assert!(day.text.starts_with("club,counter,kind,count,total\n"), "{}", day.text);
-    assert!(day.text.contains("Kastanjen,k1,sale,1,-24.00"), "{}", day.text);
+    let day = l
+        .admin(
+            Method::GET,
+            &format!(
+                "/api/v1/reports/day?date={}&format=csv",
+                chrono::Utc::now().date_naive()
+            ),
+            None,
+        )
+        .await;
+    assert!(
+        day.text.starts_with("club,counter,kind,count,total\n"),
+        "{}",
+        day.text
+    );
+    assert!(
+        day.text.contains("Kastanjen,k1,sale,1,-24.00"),
+        "{}",
+        day.text
+    );
 }
 
 #[tokio::test]
 async fn block_and_replacement_charge_the_fee_once_and_the_first_card_is_free() {
     let l = ledger().await;
     let a = l.enrol("Freja").await;
-    let detail = l.admin(Method::GET, &format!("/api/v1/children/{a}"), None).await;
+    let detail = l
+        .admin(Method::GET, &format!("/api/v1/children/{a}"), None)
+        .await;
     assert_eq!(detail.body["orders"][0]["fee"], json!("0.00"));
     assert_eq!(detail.body["orders"][0]["status"], json!("ordered"));
     l.hand_out(a, CARD_A).await;
-    let detail = l.admin(Method::GET, &format!("/api/v1/children/{a}"), None).await;
+    let detail = l
+        .admin(Method::GET, &format!("/api/v1/children/{a}"), None)
+        .await;
     assert_eq!(detail.body["orders"][0]["status"], json!("handed_out"));
     l.deposit(a, "100").await;
     let parent = l.token(TokenRole::Parent, None, &[a]).await;
     let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
     let since = serde_json::from_value::<Changes>(
-        l.call(Method::GET, "/api/v1/kiosk/changes", Some(&kiosk), None).await.body,
+        l.call(Method::GET, "/api/v1/kiosk/changes", Some(&kiosk), None)
+            .await
+            .body,
     )
     .expect("Changes")
     .cursor;
     let id = Uuid::now_v7();
     let body = json!({"address": "Vej 1, 2100 København Ø", "id": id});
     let path = format!("/api/v1/children/{a}/card-orders");
-    let order = l.call(Method::POST, &path, Some(&parent), Some(body.clone())).await;
+    let order = l
+        .call(Method::POST, &path, Some(&parent), Some(body.clone()))
+        .await;
     assert_eq!(order.status, StatusCode::CREATED, "{}", order.text);
     assert_eq!(order.body["fee"], json!("45.00"));
     let repeat = l.call(Method::POST, &path, Some(&parent), Some(body)).await;
@@ -217,26 +382,69 @@ async fn block_and_replacement_charge_the_fee_once_and_the_first_card_is_free() 
     assert_eq!(fees, 1);
     // The counter learns of the block in its next pull.
     let changes: Changes = serde_json::from_value(
-        l.call(Method::GET, &format!("/api/v1/kiosk/changes?since={since}"), Some(&kiosk), None).await.body,
+        l.call(
+            Method::GET,
+            &format!("/api/v1/kiosk/changes?since={since}"),
+            Some(&kiosk),
+            None,
+        )
+        .await
+        .body,
     )
     .expect("Changes");
     assert_eq!(changes.accounts[0].cards[0].state, CardState::Blocked);
     // A sale on the old card that was made offline is recorded and flagged.
-    let result = push_result(&l.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(batch(&[sale(a, CARD_A, "k1", 500, 1)]))).await);
+    let result = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&[sale(a, CARD_A, "k1", 500, 1)])),
+        )
+        .await,
+    );
     assert_eq!(result.results[0].flags, vec![Flag::CardBlocked]);
     // The order goes out by post; the new card works once handed out.
-    let patch = l.admin(Method::PATCH, &format!("/api/v1/card-orders/{id}"), Some(json!({"status": "sent"}))).await;
+    let patch = l
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/card-orders/{id}"),
+            Some(json!({"status": "sent"})),
+        )
+        .await;
     assert_eq!(patch.body["status"], json!("sent"));
-    let back = l.admin(Method::PATCH, &format!("/api/v1/card-orders/{id}"), Some(json!({"status": "ordered"}))).await;
+    let back = l
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/card-orders/{id}"),
+            Some(json!({"status": "ordered"})),
+        )
+        .await;
     assert_eq!(back.status, StatusCode::CONFLICT);
     l.hand_out(a, CARD_A2).await;
-    let detail = l.admin(Method::GET, &format!("/api/v1/children/{a}"), None).await;
+    let detail = l
+        .admin(Method::GET, &format!("/api/v1/children/{a}"), None)
+        .await;
     assert_eq!(detail.body["orders"][1]["status"], json!("handed_out"));
     assert_eq!(detail.body["orders"][1]["card"], json!(CARD_A2));
-    let result = push_result(&l.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(batch(&[sale(a, CARD_A2, "k1", 500, 1)]))).await);
+    let result = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&[sale(a, CARD_A2, "k1", 500, 1)])),
+        )
+        .await,
+    );
     assert!(result.results[0].flags.is_empty());
     // A blocked card cannot be handed out again.
-    let answer = l.admin(Method::POST, &format!("/api/v1/children/{a}/cards"), Some(json!({"uid": CARD_A}))).await;
+    let answer = l
+        .admin(
+            Method::POST,
+            &format!("/api/v1/children/{a}/cards"),
+            Some(json!({"uid": CARD_A})),
+        )
+        .await;
     assert_eq!(answer.status, StatusCode::CONFLICT);
 }
 
@@ -246,7 +454,13 @@ async fn withdrawal_above_the_balance_and_deposit_above_the_cap_change_nothing()
     let a = l.enrol("Freja").await;
     l.deposit(a, "100").await;
     let before = l.fingerprint().await;
-    let answer = l.admin(Method::POST, &format!("/api/v1/children/{a}/withdrawals"), Some(json!({"amount": "100.01"}))).await;
+    let answer = l
+        .admin(
+            Method::POST,
+            &format!("/api/v1/children/{a}/withdrawals"),
+            Some(json!({"amount": "100.01"})),
+        )
+        .await;
     assert_eq!(answer.status, StatusCode::CONFLICT);
     assert_eq!(answer.error_code(), "insufficient_funds");
     let answer = l.deposit(a, "900.01").await;
@@ -255,7 +469,13 @@ async fn withdrawal_above_the_balance_and_deposit_above_the_cap_change_nothing()
     assert_eq!(l.fingerprint().await, before);
     // Exactly up to the cap, and exactly down to zero, are fine.
     assert_eq!(l.deposit(a, "900.00").await.status, StatusCode::CREATED);
-    let all = l.admin(Method::POST, &format!("/api/v1/children/{a}/withdrawals"), Some(json!({"amount": "1000"}))).await;
+    let all = l
+        .admin(
+            Method::POST,
+            &format!("/api/v1/children/{a}/withdrawals"),
+            Some(json!({"amount": "1000"})),
+        )
+        .await;
     assert_eq!(all.status, StatusCode::CREATED, "{}", all.text);
     assert_eq!(l.balance(a).await, Money::ZERO);
 }
@@ -268,13 +488,32 @@ async fn the_same_batch_twice_is_counted_once() {
     l.deposit(a, "100").await;
     let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
     let entries: Vec<_> = (0..20).map(|_| sale(a, CARD_A, "k1", 150, 1)).collect();
-    let first = push_result(&l.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(batch(&entries))).await);
-    let second = push_result(&l.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(batch(&entries))).await);
+    let first = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&entries)),
+        )
+        .await,
+    );
+    let second = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&entries)),
+        )
+        .await,
+    );
     assert!(first.results.iter().all(|r| r.new));
     assert!(second.results.iter().all(|r| !r.new));
     // A repeat answers with the first result.
     for (one, two) in first.results.iter().zip(&second.results) {
-        assert_eq!((one.id, &one.flags, one.balance), (two.id, &two.flags, two.balance));
+        assert_eq!(
+            (one.id, &one.flags, one.balance),
+            (two.id, &two.flags, two.balance)
+        );
     }
     assert_eq!(l.balance(a).await, Money::kroner(70));
     assert_eq!(l.entry_count().await, 21);
@@ -292,13 +531,34 @@ async fn a_batch_retried_concurrently_is_counted_once() {
     let tasks: Vec<_> = (0..4)
         .map(|_| {
             let (app, kiosk, body) = (l.app.clone(), kiosk.clone(), body.clone());
-            let l2 = ledger_support::Ledger { app, pool: l.pool.clone(), admin: String::new(), url: l.url.clone() };
-            tokio::spawn(async move { push_result(&l2.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(body)).await) })
+            let l2 = ledger_support::Ledger {
+                app,
+                pool: l.pool.clone(),
+                admin: String::new(),
+                url: l.url.clone(),
+            };
+            tokio::spawn(async move {
+                push_result(
+                    &l2.call(
+                        Method::POST,
+                        "/api/v1/kiosk/entries",
+                        Some(&kiosk),
+                        Some(body),
+                    )
+                    .await,
+                )
+            })
         })
         .collect();
     let mut new = 0;
     for task in tasks {
-        new += task.await.expect("task").results.iter().filter(|r| r.new).count();
+        new += task
+            .await
+            .expect("task")
+            .results
+            .iter()
+            .filter(|r| r.new)
+            .count();
     }
     assert_eq!(new, 50);
     assert_eq!(l.balance(a).await, Money::kroner(50));
@@ -314,13 +574,26 @@ async fn two_counters_selling_to_one_child_at_once_stay_consistent_and_flag_the_
     let mut tasks = Vec::new();
     for counter in ["k1", "k2"] {
         let kiosk = l.token(TokenRole::Kiosk, Some(counter), &[]).await;
-        let l2 = ledger_support::Ledger { app: l.app.clone(), pool: l.pool.clone(), admin: String::new(), url: l.url.clone() };
+        let l2 = ledger_support::Ledger {
+            app: l.app.clone(),
+            pool: l.pool.clone(),
+            admin: String::new(),
+            url: l.url.clone(),
+        };
         tasks.push(tokio::spawn(async move {
             let mut flags = Vec::new();
             // One sale a push, as a counter coming back online sends them.
             for _ in 0..10 {
                 let s = sale(a, CARD_A, counter, 500, 1);
-                let r = push_result(&l2.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(batch(&[s]))).await);
+                let r = push_result(
+                    &l2.call(
+                        Method::POST,
+                        "/api/v1/kiosk/entries",
+                        Some(&kiosk),
+                        Some(batch(&[s])),
+                    )
+                    .await,
+                );
                 flags.extend(r.results[0].flags.clone());
             }
             flags
@@ -328,16 +601,23 @@ async fn two_counters_selling_to_one_child_at_once_stay_consistent_and_flag_the_
     }
     let mut overdrafts = 0;
     for task in tasks {
-        overdrafts += task.await.expect("task").iter().filter(|f| **f == Flag::Overdraft).count();
+        overdrafts += task
+            .await
+            .expect("task")
+            .iter()
+            .filter(|f| **f == Flag::Overdraft)
+            .count();
     }
     let (stored, sum) = l.balance_and_sum(a).await;
     assert_eq!(stored, Money::kroner(-50));
     assert_eq!(stored, sum);
     assert_eq!(overdrafts, 10, "the ten sales below zero are flagged");
-    let counted: i64 = sqlx::query_scalar("SELECT count(*) FROM entries WHERE kind = 'sale' AND 'overdraft' = ANY(flags)")
-        .fetch_one(&l.pool)
-        .await
-        .expect("count");
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM entries WHERE kind = 'sale' AND 'overdraft' = ANY(flags)",
+    )
+    .fetch_one(&l.pool)
+    .await
+    .expect("count");
     assert_eq!(counted, 10);
 }
 
@@ -350,14 +630,33 @@ async fn kiosk_rules_other_counter_too_many_and_bad_entries() {
     let before = l.fingerprint().await;
     let push = |body: Value| {
         let (l, kiosk) = (&l, kiosk.clone());
-        async move { l.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(body)).await }
+        async move {
+            l.call(
+                Method::POST,
+                "/api/v1/kiosk/entries",
+                Some(&kiosk),
+                Some(body),
+            )
+            .await
+        }
     };
     // One entry for another counter: the whole batch is refused.
-    let answer = push(batch(&[sale(a, CARD_A, "k1", 100, 1), sale(a, CARD_A, "k2", 100, 1)])).await;
+    let answer = push(batch(&[
+        sale(a, CARD_A, "k1", 100, 1),
+        sale(a, CARD_A, "k2", 100, 1),
+    ]))
+    .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
-    let many: Vec<_> = (0..=MAX_BATCH).map(|_| sale(a, CARD_A, "k1", 100, 1)).collect();
+    let many: Vec<_> = (0..=MAX_BATCH)
+        .map(|_| sale(a, CARD_A, "k1", 100, 1))
+        .collect();
     let answer = push(batch(&many)).await;
-    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", answer.text);
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.text
+    );
     assert_eq!(answer.error_code(), "payload_too_large");
     let mut wrong_sum = sale(a, CARD_A, "k1", 100, 2);
     wrong_sum.amount = Money::from_ore(-100);
@@ -366,7 +665,12 @@ async fn kiosk_rules_other_counter_too_many_and_bad_entries() {
     deposit.kind = klubkasse::domain::EntryKind::Deposit;
     for bad in [wrong_sum, unknown_child, deposit] {
         let answer = push(batch(&[sale(a, CARD_A, "k1", 100, 1), bad])).await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.text);
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            answer.text
+        );
     }
     assert_eq!(l.fingerprint().await, before);
     // An unknown card still records the sale, flagged.
@@ -386,17 +690,45 @@ async fn limits_categories_and_notes_flag_sales_and_reach_the_counter() {
     assert_eq!(patch.status, StatusCode::OK, "{}", patch.text);
     assert_eq!(patch.body["child"]["blocked_categories"], json!(["slik"]));
     let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
-    let changes: Changes = serde_json::from_value(l.call(Method::GET, "/api/v1/kiosk/changes", Some(&kiosk), None).await.body).expect("Changes");
-    assert_eq!(changes.accounts[0].child.daily_limit, Some(Money::kroner(10)));
-    assert_eq!(changes.accounts[0].child.note.as_deref(), Some("Nøddeallergi"));
+    let changes: Changes = serde_json::from_value(
+        l.call(Method::GET, "/api/v1/kiosk/changes", Some(&kiosk), None)
+            .await
+            .body,
+    )
+    .expect("Changes");
+    assert_eq!(
+        changes.accounts[0].child.daily_limit,
+        Some(Money::kroner(10))
+    );
+    assert_eq!(
+        changes.accounts[0].child.note.as_deref(),
+        Some("Nøddeallergi")
+    );
     let mut candy = sale(a, CARD_A, "k1", 1200, 1);
     if let klubkasse::domain::EntryKind::Sale { lines, .. } = &mut candy.kind {
         lines[0].category = "slik".into();
     }
-    let r = push_result(&l.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(batch(&[candy]))).await);
-    assert_eq!(r.results[0].flags, vec![Flag::DailyLimitExceeded, Flag::CategoryBlocked]);
+    let r = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&[candy])),
+        )
+        .await,
+    );
+    assert_eq!(
+        r.results[0].flags,
+        vec![Flag::DailyLimitExceeded, Flag::CategoryBlocked]
+    );
     // null clears the limit; absent fields stay.
-    let patch = l.admin(Method::PATCH, &format!("/api/v1/children/{a}"), Some(json!({"daily_limit": null}))).await;
+    let patch = l
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/children/{a}"),
+            Some(json!({"daily_limit": null})),
+        )
+        .await;
     assert_eq!(patch.body["child"]["daily_limit"], Value::Null);
     assert_eq!(patch.body["child"]["note"], json!("Nøddeallergi"));
 }
@@ -414,48 +746,249 @@ async fn bad_input_is_refused_with_an_api_error_and_changes_nothing() {
     let deposits = format!("/api/v1/children/{a}/deposits");
     let long = "x".repeat(101);
     let cases: Vec<(&str, String, &str, Vec<u8>, &str)> = vec![
-        ("POST", deposits.clone(), "application/json", b"{\"amount\": \"10\"".to_vec(), &admin),
-        ("POST", deposits.clone(), "application/json", b"not json".to_vec(), &admin),
-        ("POST", deposits.clone(), "text/plain", b"{\"amount\": \"10\"}".to_vec(), &admin),
-        ("POST", deposits.clone(), "application/json", br#"{"amount": 10}"#.to_vec(), &admin),
-        ("POST", deposits.clone(), "application/json", br#"{"amount": "-10"}"#.to_vec(), &admin),
-        ("POST", deposits.clone(), "application/json", br#"{"amount": "0"}"#.to_vec(), &admin),
-        ("POST", deposits.clone(), "application/json", br#"{"amount": "10.001"}"#.to_vec(), &admin),
-        ("POST", deposits.clone(), "application/json", br#"{"amount": "1000001"}"#.to_vec(), &admin),
-        ("POST", deposits.clone(), "application/json", br#"{"amount": "1e400"}"#.to_vec(), &admin),
-        ("POST", deposits.clone(), "application/json", br#"{"amount": "10", "extra": 1}"#.to_vec(), &admin),
-        ("POST", deposits.clone(), "application/json", br#"[]"#.to_vec(), &admin),
-        ("POST", format!("/api/v1/children/{}/deposits", Uuid::now_v7()), "application/json", br#"{"amount": "10"}"#.to_vec(), &admin),
-        ("POST", "/api/v1/children/not-a-uuid/deposits".into(), "application/json", br#"{"amount": "10"}"#.to_vec(), &admin),
-        ("POST", "/api/v1/children".into(), "application/json", format!(r#"{{"name": "{long}", "club": "K"}}"#).into_bytes(), &admin),
-        ("POST", "/api/v1/children".into(), "application/json", br#"{"name": "   ", "club": "K"}"#.to_vec(), &admin),
-        ("PATCH", format!("/api/v1/children/{a}"), "application/json", format!(r#"{{"note": "{}"}}"#, "n".repeat(501)).into_bytes(), &admin),
-        ("PATCH", format!("/api/v1/children/{a}"), "application/json", br#"{"daily_limit": "-1"}"#.to_vec(), &admin),
-        ("POST", format!("/api/v1/children/{a}/card-orders"), "application/json", format!(r#"{{"address": "{}"}}"#, "a".repeat(301)).into_bytes(), &admin),
-        ("POST", format!("/api/v1/children/{a}/cards"), "application/json", br#"{"uid": "nope"}"#.to_vec(), &admin),
-        ("POST", "/api/v1/cards/ZZ/block".into(), "application/json", Vec::new(), &admin),
-        ("PATCH", format!("/api/v1/card-orders/{}", Uuid::now_v7()), "application/json", br#"{"status": "sent"}"#.to_vec(), &admin),
-        ("PATCH", format!("/api/v1/card-orders/{}", Uuid::now_v7()), "application/json", br#"{"status": "lost"}"#.to_vec(), &admin),
-        ("GET", "/api/v1/reports/day?date=yesterday".into(), "", Vec::new(), &admin),
-        ("GET", "/api/v1/reports/month?month=2025-13".into(), "", Vec::new(), &admin),
-        ("GET", "/api/v1/kiosk/changes?since=-1".into(), "", Vec::new(), &kiosk),
-        ("GET", "/api/v1/kiosk/changes?limit=0".into(), "", Vec::new(), &kiosk),
-        ("GET", "/api/v1/kiosk/changes?since=abc".into(), "", Vec::new(), &kiosk),
-        ("POST", "/api/v1/kiosk/entries".into(), "application/json", br#"{"entries": [{"id": 1}]}"#.to_vec(), &kiosk),
-        ("POST", "/api/v1/kiosk/entries".into(), "application/json", br#"{"entries": [], "more": true}"#.to_vec(), &kiosk),
-        ("POST", "/api/v1/kiosk/cards".into(), "application/json", br#"{"action": "explode", "uid": "04A1B2C3"}"#.to_vec(), &kiosk),
-        ("POST", "/api/v1/kiosk/cards".into(), "application/json", format!(r#"{{"action": "hand_out", "uid": "04A1B2C3", "child": "{}"}}"#, Uuid::now_v7()).into_bytes(), &kiosk),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            b"{\"amount\": \"10\"".to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            b"not json".to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "text/plain",
+            b"{\"amount\": \"10\"}".to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": 10}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": "-10"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": "0"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": "10.001"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": "1000001"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": "1e400"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": "10", "extra": 1}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"[]"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            format!("/api/v1/children/{}/deposits", Uuid::now_v7()),
+            "application/json",
+            br#"{"amount": "10"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            "/api/v1/children/not-a-uuid/deposits".into(),
+            "application/json",
+            br#"{"amount": "10"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            "/api/v1/children".into(),
+            "application/json",
+            format!(r#"{{"name": "{long}", "club": "K"}}"#).into_bytes(),
+            &admin,
+        ),
+        (
+            "POST",
+            "/api/v1/children".into(),
+            "application/json",
+            br#"{"name": "   ", "club": "K"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/children/{a}"),
+            "application/json",
+            format!(r#"{{"note": "{}"}}"#, "n".repeat(501)).into_bytes(),
+            &admin,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/children/{a}"),
+            "application/json",
+            br#"{"daily_limit": "-1"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            format!("/api/v1/children/{a}/card-orders"),
+            "application/json",
+            format!(r#"{{"address": "{}"}}"#, "a".repeat(301)).into_bytes(),
+            &admin,
+        ),
+        (
+            "POST",
+            format!("/api/v1/children/{a}/cards"),
+            "application/json",
+            br#"{"uid": "nope"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            "/api/v1/cards/ZZ/block".into(),
+            "application/json",
+            Vec::new(),
+            &admin,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/card-orders/{}", Uuid::now_v7()),
+            "application/json",
+            br#"{"status": "sent"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/card-orders/{}", Uuid::now_v7()),
+            "application/json",
+            br#"{"status": "lost"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "GET",
+            "/api/v1/reports/day?date=yesterday".into(),
+            "",
+            Vec::new(),
+            &admin,
+        ),
+        (
+            "GET",
+            "/api/v1/reports/month?month=2025-13".into(),
+            "",
+            Vec::new(),
+            &admin,
+        ),
+        (
+            "GET",
+            "/api/v1/kiosk/changes?since=-1".into(),
+            "",
+            Vec::new(),
+            &kiosk,
+        ),
+        (
+            "GET",
+            "/api/v1/kiosk/changes?limit=0".into(),
+            "",
+            Vec::new(),
+            &kiosk,
+        ),
+        (
+            "GET",
+            "/api/v1/kiosk/changes?since=abc".into(),
+            "",
+            Vec::new(),
+            &kiosk,
+        ),
+        (
+            "POST",
+            "/api/v1/kiosk/entries".into(),
+            "application/json",
+            br#"{"entries": [{"id": 1}]}"#.to_vec(),
+            &kiosk,
+        ),
+        (
+            "POST",
+            "/api/v1/kiosk/entries".into(),
+            "application/json",
+            br#"{"entries": [], "more": true}"#.to_vec(),
+            &kiosk,
+        ),
+        (
+            "POST",
+            "/api/v1/kiosk/cards".into(),
+            "application/json",
+            br#"{"action": "explode", "uid": "04A1B2C3"}"#.to_vec(),
+            &kiosk,
+        ),
+        (
+            "POST",
+            "/api/v1/kiosk/cards".into(),
+            "application/json",
+            format!(
+                r#"{{"action": "hand_out", "uid": "04A1B2C3", "child": "{}"}}"#,
+                Uuid::now_v7()
+            )
+            .into_bytes(),
+            &kiosk,
+        ),
         ("DELETE", deposits.clone(), "", Vec::new(), &admin),
         ("GET", "/api/v2/nothing".into(), "", Vec::new(), &admin),
-        ("POST", deposits.clone(), "application/json", vec![b' '; 3 * 1024 * 1024], &admin),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            vec![b' '; 3 * 1024 * 1024],
+            &admin,
+        ),
     ];
     let mut failures = Vec::new();
     for (method, path, content_type, body, token) in cases {
-        let body = (!content_type.is_empty()).then(|| (content_type, body));
-        let answer = l.raw(method.parse().expect("method"), &path, Some(token), body).await;
+        let body = (!content_type.is_empty()).then_some((content_type, body));
+        let answer = l
+            .raw(method.parse().expect("method"), &path, Some(token), body)
+            .await;
         let api_error = answer.body["error"].is_string() && answer.body["message"].is_string();
         if !answer.status.is_client_error() || !api_error {
-            failures.push(format!("{method} {path}: {} {}", answer.status, answer.text));
+            failures.push(format!(
+                "{method} {path}: {} {}",
+                answer.status, answer.text
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -465,7 +998,10 @@ async fn bad_input_is_refused_with_an_api_error_and_changes_nothing() {
 #[test]
 fn random_bodies_never_give_a_5xx() {
     use proptest::prelude::*;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let (l, a, kiosk) = runtime.block_on(async {
         let l = ledger().await;
         let a = l.enrol("Freja").await;
@@ -486,7 +1022,9 @@ fn random_bodies_never_give_a_5xx() {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
         "[a-z0-9 .,-]{0,12}".prop_map(Value::from),
         Just(json!("12.50")),
         Just(json!(CARD_A)),
@@ -494,9 +1032,22 @@ fn random_bodies_never_give_a_5xx() {
         Just(json!("sale")),
     ];
     let keys = prop_oneof![
-        Just("amount"), Just("id"), Just("name"), Just("club"), Just("note"), Just("entries"),
-        Just("action"), Just("uid"), Just("child"), Just("daily_limit"), Just("address"), Just("kind"),
-        Just("counter"), Just("lines"), Just("at"), Just("Sale"),
+        Just("amount"),
+        Just("id"),
+        Just("name"),
+        Just("club"),
+        Just("note"),
+        Just("entries"),
+        Just("action"),
+        Just("uid"),
+        Just("child"),
+        Just("daily_limit"),
+        Just("address"),
+        Just("kind"),
+        Just("counter"),
+        Just("lines"),
+        Just("at"),
+        Just("Sale"),
     ];
     let value = leaf.prop_recursive(3, 24, 5, move |inner| {
         prop_oneof![
@@ -505,18 +1056,47 @@ fn random_bodies_never_give_a_5xx() {
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     });
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 200, ..ProptestConfig::default() });
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 200,
+        ..ProptestConfig::default()
+    });
     runner
-        .run(&(0..paths.len(), value, any::<bool>()), |(path, body, patch)| {
-            let method = if patch && path == 2 { Method::PATCH } else { Method::POST };
-            let token = if path >= 5 { kiosk.clone() } else { l.admin.clone() };
-            let answer = runtime.block_on(l.call(method, &paths[path], Some(&token), Some(body.clone())));
-            prop_assert!(!answer.status.is_server_error(), "{} {} for {}", answer.status, answer.text, body);
-            if !answer.status.is_success() {
-                prop_assert!(answer.body["error"].is_string(), "no ApiError: {}", answer.text);
-            }
-            Ok(())
-        })
+        .run(
+            &(0..paths.len(), value, any::<bool>()),
+            |(path, body, patch)| {
+                let method = if patch && path == 2 {
+                    Method::PATCH
+                } else {
+                    Method::POST
+                };
+                let token = if path >= 5 {
+                    kiosk.clone()
+                } else {
+                    l.admin.clone()
+                };
+                let answer = runtime.block_on(l.call(
+                    method,
+                    &paths[path],
+                    Some(&token),
+                    Some(body.clone()),
+                ));
+                prop_assert!(
+                    !answer.status.is_server_error(),
+                    "{} {} for {}",
+                    answer.status,
+                    answer.text,
+                    body
+                );
+                if !answer.status.is_success() {
+                    prop_assert!(
+                        answer.body["error"].is_string(),
+                        "no ApiError: {}",
+                        answer.text
+                    );
+                }
+                Ok(())
+            },
+        )
         .expect("no 5xx");
     let (stored, sum) = runtime.block_on(l.balance_and_sum(a));
     assert_eq!(stored, sum);
@@ -535,7 +1115,10 @@ enum Op {
 #[test]
 fn every_balance_is_the_sum_of_its_entries() {
     use proptest::prelude::*;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let (l, children, kiosk) = runtime.block_on(async {
         let l = ledger().await;
         let mut children = Vec::new();
@@ -553,46 +1136,87 @@ fn every_balance_is_the_sum_of_its_entries() {
         (0usize..3, 1i64..5_000).prop_map(|(n, p)| Op::Sale(n, p)),
         Just(Op::RefundLast),
     ];
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 24, ..ProptestConfig::default() });
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 24,
+        ..ProptestConfig::default()
+    });
     runner
-        .run(&(0usize..3, prop::collection::vec(op, 1..25)), |(who, ops)| {
-            runtime.block_on(async {
-                let child = children[who];
-                let mut last_sale = None;
-                for op in ops {
-                    match op {
-                        Op::Deposit(ore) => {
-                            let amount = Money::from_ore(ore).to_plain_string();
-                            let a = l.deposit(child, &amount).await;
-                            assert!(a.status == StatusCode::CREATED || a.status == StatusCode::CONFLICT, "{}", a.text);
-                        }
-                        Op::Withdraw(ore) => {
-                            let amount = Money::from_ore(ore).to_plain_string();
-                            let a = l.admin(Method::POST, &format!("/api/v1/children/{child}/withdrawals"), Some(json!({"amount": amount}))).await;
-                            assert!(a.status == StatusCode::CREATED || a.status == StatusCode::CONFLICT, "{}", a.text);
-                        }
-                        Op::Sale(n, ore) => {
-                            let s = sale(child, &format!("04A1B2C{who}"), "k1", ore, n as u32 + 1);
-                            push_result(&l.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(batch(&[s.clone()]))).await);
-                            last_sale = Some(s);
-                        }
-                        Op::RefundLast => {
-                            if let Some(s) = last_sale.take() {
-                                push_result(&l.call(Method::POST, "/api/v1/kiosk/entries", Some(&kiosk), Some(batch(&[refund(&s)]))).await);
+        .run(
+            &(0usize..3, prop::collection::vec(op, 1..25)),
+            |(who, ops)| {
+                runtime.block_on(async {
+                    let child = children[who];
+                    let mut last_sale = None;
+                    for op in ops {
+                        match op {
+                            Op::Deposit(ore) => {
+                                let amount = Money::from_ore(ore).to_plain_string();
+                                let a = l.deposit(child, &amount).await;
+                                assert!(
+                                    a.status == StatusCode::CREATED
+                                        || a.status == StatusCode::CONFLICT,
+                                    "{}",
+                                    a.text
+                                );
+                            }
+                            Op::Withdraw(ore) => {
+                                let amount = Money::from_ore(ore).to_plain_string();
+                                let a = l
+                                    .admin(
+                                        Method::POST,
+                                        &format!("/api/v1/children/{child}/withdrawals"),
+                                        Some(json!({"amount": amount})),
+                                    )
+                                    .await;
+                                assert!(
+                                    a.status == StatusCode::CREATED
+                                        || a.status == StatusCode::CONFLICT,
+                                    "{}",
+                                    a.text
+                                );
+                            }
+                            Op::Sale(n, ore) => {
+                                let s =
+                                    sale(child, &format!("04A1B2C{who}"), "k1", ore, n as u32 + 1);
+                                push_result(
+                                    &l.call(
+                                        Method::POST,
+                                        "/api/v1/kiosk/entries",
+                                        Some(&kiosk),
+                                        Some(batch(std::slice::from_ref(&s))),
+                                    )
+                                    .await,
+                                );
+                                last_sale = Some(s);
+                            }
+                            Op::RefundLast => {
+                                if let Some(s) = last_sale.take() {
+                                    push_result(
+                                        &l.call(
+                                            Method::POST,
+                                            "/api/v1/kiosk/entries",
+                                            Some(&kiosk),
+                                            Some(batch(&[refund(&s)])),
+                                        )
+                                        .await,
+                                    );
+                                }
                             }
                         }
                     }
-                }
-                for c in &children {
-                    let (stored, sum) = l.balance_and_sum(*c).await;
-                    assert_eq!(stored, sum);
-                    assert!(stored <= Money::kroner(1000) || stored == sum);
-                }
-            });
-            Ok(())
-        })
+                    for c in &children {
+                        let (stored, sum) = l.balance_and_sum(*c).await;
+                        assert_eq!(stored, sum);
+                        assert!(stored <= Money::kroner(1000) || stored == sum);
+                    }
+                });
+                Ok(())
+            },
+        )
         .expect("balances are sums");
     // Change numbers are unique: the counters' cursors can trust them.
-    let seqs: Vec<i64> = runtime.block_on(sqlx::query_scalar("SELECT change_seq FROM children").fetch_all(&l.pool)).expect("seqs");
+    let seqs: Vec<i64> = runtime
+        .block_on(sqlx::query_scalar("SELECT change_seq FROM children").fetch_all(&l.pool))
+        .expect("seqs");
     assert_eq!(seqs.len(), seqs.iter().collect::<BTreeSet<_>>().len());
 }

@@ -11,7 +11,11 @@ use klubkasse::ledger::{self, AppState, MIGRATOR, Settings, auth};
 use uuid::Uuid;
 
 #[derive(Parser)]
-#[command(name = "klubkasse-ledger", version, about = "The central ledger of klubkasse")]
+#[command(
+    name = "klubkasse-ledger",
+    version,
+    about = "The central ledger of klubkasse"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -128,7 +132,12 @@ async fn main() -> Result<()> {
                 .context("could not connect to PostgreSQL")?;
             ledger::check_settings(&pool, &settings)
                 .await
-                .with_context(|| format!("PostgreSQL does not know the time zone «{}»", settings.time_zone))?;
+                .with_context(|| {
+                    format!(
+                        "PostgreSQL does not know the time zone «{}»",
+                        settings.time_zone
+                    )
+                })?;
             let pending = MIGRATOR
                 .iter()
                 .filter(|m| m.migration_type.is_up_migration())
@@ -138,7 +147,9 @@ async fn main() -> Result<()> {
                 .await
                 .unwrap_or(0);
             if applied < pending {
-                bail!("the database schema is not up to date: run `klubkasse-ledger migrate` first");
+                bail!(
+                    "the database schema is not up to date: run `klubkasse-ledger migrate` first"
+                );
             }
             let app = ledger::router(AppState::new(pool, settings));
             let handle = axum_server::Handle::new();
@@ -185,7 +196,10 @@ async fn token(command: TokenCommand) -> Result<()> {
                 .await
                 .context("could not connect to PostgreSQL")?;
             let made = auth::create_token(&pool, role, kiosk.as_deref(), &children).await?;
-            eprintln!("token id {} (for `token revoke`); the token is shown only now:", made.id);
+            eprintln!(
+                "token id {} (for `token revoke`); the token is shown only now:",
+                made.id
+            );
             println!("{}", made.token);
         }
         TokenCommand::Revoke { id, db } => {

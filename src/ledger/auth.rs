@@ -42,7 +42,9 @@ impl Principal {
     pub fn require_admin(&self) -> Result<()> {
         match self.role {
             Role::Admin => Ok(()),
-            _ => Err(LedgerError::forbidden("only the office (admin) may do this")),
+            _ => Err(LedgerError::forbidden(
+                "only the office (admin) may do this",
+            )),
         }
     }
 
@@ -131,7 +133,10 @@ pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<Principal>> {
     let role: String = row.try_get("role")?;
     let role = match role.as_str() {
         "admin" => Role::Admin,
-        "kiosk" => Role::Kiosk(row.try_get::<Option<String>, _>("kiosk")?.unwrap_or_default()),
+        "kiosk" => Role::Kiosk(
+            row.try_get::<Option<String>, _>("kiosk")?
+                .unwrap_or_default(),
+        ),
         "parent" => Role::Parent(
             row.try_get::<Vec<Uuid>, _>("children")?
                 .into_iter()
@@ -223,10 +228,11 @@ pub async fn create_token(
         .execute(&mut *tx)
         .await?;
     for child in children {
-        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM children WHERE id = $1)")
-            .bind(child)
-            .fetch_one(&mut *tx)
-            .await?;
+        let known: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM children WHERE id = $1)")
+                .bind(child)
+                .fetch_one(&mut *tx)
+                .await?;
         if !known {
             return Err(TokenError::UnknownChild(*child));
         }
@@ -243,10 +249,11 @@ pub async fn create_token(
 }
 
 pub async fn revoke_token(pool: &PgPool, id: Uuid) -> Result<(), TokenError> {
-    let done = sqlx::query("UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
+    let done =
+        sqlx::query("UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await?;
     if done.rows_affected() == 0 {
         return Err(TokenError::UnknownToken(id));
     }

@@ -17,14 +17,14 @@ use super::api::{
     SettingsPatch,
 };
 use super::error::{LedgerError, Result};
-use crate::domain::{
-    Card, CardState, CardUid, Child, ChildId, Entry, EntryKind, Money, MoneyError, SaleLine,
-};
+use crate::domain::{Card, CardState, CardUid, Child, ChildId, Entry, EntryKind, Money, SaleLine};
 use crate::sync::protocol::{AccountState, CardAction, Changes, Flag, PushResult, Pushed};
 
 fn money(value: Decimal) -> Money {
-    // numeric(12,2) always has two decimals and is far below Money's limit.
-    Money::parse(&value.to_string()).unwrap_or_else(|_: MoneyError| Money::ZERO)
+    // numeric(12,2) has two decimals, so this is exact øre, and at most
+    // 10^12 øre, so it always fits an i64: the fallback cannot happen.
+    let ore = (value * Decimal::ONE_HUNDRED).trunc();
+    Money::from_ore(i64::try_from(ore).unwrap_or(i64::MAX))
 }
 
 fn decode<E: std::error::Error + Send + Sync + 'static>(error: E) -> sqlx::Error {
@@ -165,10 +165,12 @@ fn entry_of(row: &PgRow) -> Result<EntryRecord, sqlx::Error> {
 }
 
 async fn find_entry(conn: &mut PgConnection, id: Uuid) -> Result<Option<EntryRecord>> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLUMNS} FROM entries WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(row.as_ref().map(entry_of).transpose()?)
 }
 
@@ -297,8 +299,7 @@ fn card_of(row: &PgRow) -> Result<Card, sqlx::Error> {
     })
 }
 
-const ORDER_COLUMNS: &str =
-    "id, child_id, status, address, fee, card_uid, created_at, updated_at";
+const ORDER_COLUMNS: &str = "id, child_id, status, address, fee, card_uid, created_at, updated_at";
 
 fn order_of(row: &PgRow) -> Result<CardOrder, sqlx::Error> {
     let status: String = row.try_get("status")?;

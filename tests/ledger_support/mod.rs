@@ -77,14 +77,19 @@ pub struct Answer {
 impl Answer {
     /// Every 4xx and 5xx answer has an ApiError body.
     pub fn error_code(&self) -> &str {
-        self.body["error"].as_str().unwrap_or_else(|| {
-            panic!("no ApiError body in {} {}", self.status, self.text)
-        })
+        self.body["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no ApiError body in {} {}", self.status, self.text))
     }
 }
 
 impl Ledger {
-    pub async fn token(&self, role: TokenRole, kiosk: Option<&str>, children: &[ChildId]) -> String {
+    pub async fn token(
+        &self,
+        role: TokenRole,
+        kiosk: Option<&str>,
+        children: &[ChildId],
+    ) -> String {
         let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
         create_token(&self.pool, role, kiosk, &ids)
             .await

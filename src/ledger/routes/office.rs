@@ -15,7 +15,11 @@ use crate::ledger::validate;
 use crate::sync::protocol::ApiError;
 
 fn created<T: serde::Serialize>(new: bool, body: T) -> Response {
-    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     (status, ApiJson(body)).into_response()
 }
 
@@ -279,11 +283,7 @@ fn report_response(report: Report, format: Format) -> Result<Response> {
             };
             let body = write(&mut writer)
                 .map_err(|e| LedgerError::invalid(format!("could not write CSV: {e}")))?;
-            Ok((
-                [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-                body,
-            )
-                .into_response())
+            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
         }
     }
 }
