@@ -1220,3 +1220,63 @@ fn every_balance_is_the_sum_of_its_entries() {
         .expect("seqs");
     assert_eq!(seqs.len(), seqs.iter().collect::<BTreeSet<_>>().len());
 }
+
+/// Over a real socket: a push whose connection is cut halfway through the
+/// body records nothing; a push whose connection closes before the answer
+/// is recorded whole or not at all; the retry makes every sale count once.
+#[tokio::test]
+async fn a_batch_retried_after_the_connection_was_cut_is_counted_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    l.hand_out(a, CARD_A).await;
+    l.deposit(a, "100").await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = l.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let entries: Vec<_> = (0..10).map(|_| sale(a, CARD_A, "k1", 100, 1)).collect();
+    let body = serde_json::to_vec(&batch(&entries)).expect("json");
+    let head = format!(
+        "POST /api/v1/kiosk/entries HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {kiosk}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    // Cut halfway through the body.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream
+        .write_all(&body[..body.len() / 2])
+        .await
+        .expect("write");
+    drop(stream);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(l.entry_count().await, 1, "only the deposit");
+    // Sent whole, but the answer is never read.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(&body).await.expect("write");
+    stream.shutdown().await.expect("shutdown");
+    drop(stream);
+    // The server may finish that push or drop it with the connection; either
+    // way all of the batch or none of it is recorded, never a part.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let after_cut = l.entry_count().await;
+    assert!(after_cut == 1 || after_cut == 11, "{after_cut} entries");
+    // The retry, read to the end.
+    let mut answer = String::new();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(&body).await.expect("write");
+    stream.read_to_string(&mut answer).await.expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let json = &answer[answer.find("\r\n\r\n").expect("body") + 4..];
+    let result: PushResult = serde_json::from_str(json).expect("PushResult");
+    let new = result.results.iter().filter(|r| r.new).count();
+    assert_eq!(new, if after_cut == 1 { 10 } else { 0 }, "{json}");
+    assert_eq!(l.entry_count().await, 11);
+    assert_eq!(l.balance(a).await, Money::kroner(90));
+}
