@@ -4,19 +4,22 @@
 #   ./install.sh --demo            build and start the kiosk with sample data
 #   ./install.sh --test            install test dependencies, then fmt, clippy, tests
 #   ./install.sh --system [--demo] also install to /usr/local (binary and data files)
+#   ./install.sh --system --ledger also install klubkasse-ledger and its systemd unit
 #
 # Safe to run again: packages already installed are not reinstalled, and files
 # installed by --system are simply replaced.
 set -euo pipefail
 
 # The oldest toolchain that builds klubkasse (Cargo.toml's rust-version).
-readonly MIN_RUST="1.88"
+readonly MIN_RUST="1.94"
 
 # Debian packages needed to build and run the kiosk.
 DEMO_PACKAGES=(build-essential pkg-config ca-certificates)
 # Debian packages the tests need on top of DEMO_PACKAGES. Add to this list as
 # tests grow (e.g. pcscd libpcsclite-dev vsmartcard-vpcd postgresql).
 TEST_PACKAGES=(tmux)
+# The ledger's tests run against a real PostgreSQL (see pg_test_start).
+TEST_PACKAGES+=(postgresql)
 
 # Where --system installs. /usr/local unless PREFIX says otherwise.
 PREFIX="${PREFIX:-/usr/local}"
@@ -32,15 +35,20 @@ Modes:
   --demo     Install build dependencies (apt), check the Rust toolchain, build
              a release binary and start the kiosk in demo mode (sample children,
              sample menu, demo cards on F1-F8). Needs a terminal.
-  --test     Install build and test dependencies (apt), then run in order:
-             cargo fmt --check, cargo clippy (warnings are errors), cargo test.
+  --test     Install build and test dependencies (apt), start a throwaway
+             PostgreSQL on 127.0.0.1:55432 for the ledger's tests, then run in
+             order: cargo fmt --check, cargo clippy (warnings are errors),
+             cargo test. PostgreSQL is stopped and removed on exit.
              Exits non-zero if any step fails.
   --system   Build a release binary and install it to $PREFIX/bin/klubkasse, with
              assets/ and keymaps/ under $PREFIX/share/klubkasse/ (PREFIX defaults
              to /usr/local). May be combined with --demo.
+  --ledger   With --system: also install $PREFIX/bin/klubkasse-ledger and the
+             systemd unit /etc/systemd/system/klubkasse-ledger.service (not
+             enabled, not started; see README.md, "Ledger").
   -h, --help Show this help.
 
-Needs Debian (apt-get) for system packages and Rust >= 1.88 (cargo, rustc).
+Needs Debian (apt-get) for system packages and Rust >= 1.94 (cargo, rustc).
 Uses sudo for apt-get and --system when not run as root.
 Respects CARGO_TARGET_DIR.
 EOF
@@ -185,6 +193,81 @@ install_system() {
     done
 }
 
+# ---- Exit hooks: each test service adds its own stop function. ----
+EXIT_HOOKS=()
+run_exit_hooks() {
+    local hook
+    for hook in "${EXIT_HOOKS[@]}"; do
+        "$hook" || true
+    done
+}
+add_exit_hook() {
+    EXIT_HOOKS+=("$1")
+    trap run_exit_hooks EXIT
+}
+
+# ---- PostgreSQL for the ledger's tests: a throwaway cluster in a temp dir,
+# run as the postgres user on a loopback port, as DESIGN.md shows. ----
+readonly PG_TEST_PORT=55432
+PG_TEST_DIR=""
+PG_BIN=""
+
+as_postgres() {
+    as_root su postgres -s /bin/sh -c "$1"
+}
+
+pg_test_start() {
+    PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+    [[ -n "$PG_BIN" && -x "${PG_BIN}/initdb" ]] || die "PostgreSQL's initdb not found under /usr/lib/postgresql/*/bin (Debian package postgresql)"
+    PG_TEST_DIR="$(mktemp -d /tmp/klubkasse-pg.XXXXXX)"
+    as_root chown postgres "$PG_TEST_DIR"
+    add_exit_hook pg_test_stop
+    heading "PostgreSQL for the tests on 127.0.0.1:${PG_TEST_PORT}"
+    as_postgres "${PG_BIN}/initdb -D ${PG_TEST_DIR}/data -U postgres --auth=trust -E UTF8" >/dev/null
+    as_postgres "${PG_BIN}/pg_ctl -D ${PG_TEST_DIR}/data -l ${PG_TEST_DIR}/log -o '-p ${PG_TEST_PORT} -k ${PG_TEST_DIR} -c listen_addresses=127.0.0.1 -c max_connections=300' -w start" \
+        || { cat "${PG_TEST_DIR}/log" >&2 || true; die "PostgreSQL did not start (is port ${PG_TEST_PORT} taken?)"; }
+    export KLUBKASSE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:${PG_TEST_PORT}/postgres"
+    note "KLUBKASSE_TEST_DATABASE_URL=${KLUBKASSE_TEST_DATABASE_URL}"
+}
+
+pg_test_stop() {
+    [[ -n "$PG_TEST_DIR" ]] || return 0
+    if [[ -f "${PG_TEST_DIR}/data/postmaster.pid" ]]; then
+        as_postgres "${PG_BIN}/pg_ctl -D ${PG_TEST_DIR}/data -m fast -w stop" >/dev/null || true
+    fi
+    as_root rm -rf "$PG_TEST_DIR"
+    PG_TEST_DIR=""
+}
+
+# ---- The ledger as a system service (--system --ledger). ----
+LEDGER_BINARY="${TARGET_DIR}/release/klubkasse-ledger"
+readonly LEDGER_UNIT=/etc/systemd/system/klubkasse-ledger.service
+
+install_ledger() {
+    heading "install klubkasse-ledger to ${PREFIX}"
+    [[ -x "$LEDGER_BINARY" ]] || die "build finished but ${LEDGER_BINARY} is missing"
+    as_root install -D -m 0755 "$LEDGER_BINARY" "${PREFIX}/bin/klubkasse-ledger"
+    note "installed ${PREFIX}/bin/klubkasse-ledger"
+    local unit
+    unit="$(mktemp)"
+    sed "s|/usr/local/bin/klubkasse-ledger|${PREFIX}/bin/klubkasse-ledger|g" assets/klubkasse-ledger.service >"$unit"
+    as_root install -D -m 0644 "$unit" "$LEDGER_UNIT"
+    rm -f "$unit"
+    if [[ ! -f /etc/klubkasse/ledger.env ]]; then
+        as_root install -d -m 0750 /etc/klubkasse
+        printf '%s\n' '# klubkasse-ledger settings (read by the systemd unit)' \
+            'DATABASE_URL=postgres://klubkasse@localhost/klubkasse' \
+            'LEDGER_LISTEN=127.0.0.1:8080' \
+            'LEDGER_ARGS=' | as_root install -m 0640 /dev/stdin /etc/klubkasse/ledger.env
+        note "wrote /etc/klubkasse/ledger.env: set DATABASE_URL there"
+    fi
+    if command -v systemctl >/dev/null 2>&1; then
+        as_root systemctl daemon-reload || true
+    fi
+    note "installed ${LEDGER_UNIT} (not enabled, not started). Next:"
+    note "  klubkasse-ledger migrate --database-url URL; then: systemctl enable --now klubkasse-ledger"
+}
+
 run_tests() {
     if [[ -z "${TERM:-}" || "${TERM}" == "dumb" ]]; then
         export TERM=xterm-256color
@@ -218,12 +301,13 @@ main() {
         usage >&2
         exit 2
     fi
-    local demo=0 test=0 system=0 arg
+    local demo=0 test=0 system=0 ledger=0 arg
     for arg in "$@"; do
         case "$arg" in
             --demo) demo=1 ;;
             --test) test=1 ;;
             --system) system=1 ;;
+            --ledger) ledger=1 ;;
             -h | --help)
                 usage
                 exit 0
@@ -243,8 +327,12 @@ main() {
     install_packages "${packages[@]}"
     check_rust
 
+    if ((ledger && !system)); then
+        die "--ledger goes with --system"
+    fi
     if ((test)); then
         check_rust_components
+        pg_test_start
         run_tests
     fi
     if ((demo || system)); then
@@ -252,6 +340,9 @@ main() {
     fi
     if ((system)); then
         install_system
+    fi
+    if ((ledger)); then
+        install_ledger
     fi
     if ((demo)); then
         start_demo

@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod i18n;
 pub mod keymap;
+pub mod ledger;
 pub mod pin;
 pub mod reader;
 pub mod source_error;

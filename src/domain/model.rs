@@ -3,13 +3,16 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
+use utoipa::ToSchema;
 
 use uuid::Uuid;
 
 use super::Money;
 
 /// A child's id: made where the child was enrolled (here, or at the ledger).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 pub struct ChildId(pub Uuid);
 
 impl ChildId {
@@ -32,7 +35,7 @@ impl std::fmt::Display for ChildId {
 
 /// A card's UID as read from the card, upper-case hex (`04A1B2C3`).
 /// It identifies a card; it does not prove the card is genuine.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 pub struct CardUid(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,7 +76,7 @@ impl std::fmt::Display for CardUid {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Child {
     pub id: ChildId,
     pub name: String,
@@ -93,14 +96,14 @@ impl Child {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum CardState {
     Active,
     /// Reported lost, or replaced by a newer card.
     Blocked,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Card {
     pub uid: CardUid,
     pub child: ChildId,
@@ -119,7 +122,7 @@ pub struct MenuItem {
 
 /// One line of a sale as it was sold: name and price are copied so that
 /// a later menu change does not rewrite history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SaleLine {
     pub name: String,
     pub category: String,
@@ -134,7 +137,7 @@ impl SaleLine {
 }
 
 /// Every change of a balance is an entry; a balance is the sum of entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum EntryKind {
     /// Money in: cash at the counter or a parent's top-up.
     Deposit,
@@ -164,7 +167,7 @@ impl EntryKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Entry {
     /// UUIDv7 made where the entry happened: unique, time-ordered.
     pub id: Uuid,

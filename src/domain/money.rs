@@ -189,6 +189,24 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+/// In the API description: the same decimal string as on the wire.
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^-?[0-9]+(\.[0-9]{1,2})?$"))
+            .description(Some("Kroner with at most two decimals, as a string"))
+            .examples([serde_json::json!("12.50")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Money {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Money".into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

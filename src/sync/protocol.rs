@@ -11,6 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::{Card, CardUid, Child, ChildId, Entry, Money};
@@ -18,20 +19,20 @@ use crate::domain::{Card, CardUid, Child, ChildId, Entry, Money};
 /// Most entries in one push; a longer outbox goes in several.
 pub const MAX_BATCH: usize = 500;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushBatch {
     pub entries: Vec<Entry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PushResult {
     pub results: Vec<Pushed>,
 }
 
 /// What the ledger did with one entry. A sale from an authenticated
 /// counter is always recorded; what the office must look at is flagged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Pushed {
     pub id: Uuid,
     /// `false`: this id was recorded before; nothing changed now.
@@ -41,7 +42,7 @@ pub struct Pushed {
     pub balance: Money,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
     Overdraft,
@@ -51,7 +52,7 @@ pub enum Flag {
     UnknownCard,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Changes {
     /// Pass this as `since` next time.
     pub cursor: i64,
@@ -61,7 +62,7 @@ pub struct Changes {
 }
 
 /// A child as the counter needs it, whole: applying it twice is harmless.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AccountState {
     pub child: Child,
     pub balance: Money,
@@ -70,7 +71,7 @@ pub struct AccountState {
     pub changed_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CardAction {
     HandOut { uid: CardUid, child: ChildId },
@@ -78,7 +79,7 @@ pub enum CardAction {
 }
 
 /// The body of every 4xx and 5xx answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiError {
     /// Stable, for programs: "invalid_body", "unauthorized", "forbidden",
     /// "not_found", "conflict", …

@@ -1,0 +1,239 @@
+//! klubkasse-ledger: argument parsing and wiring only; see `klubkasse::ledger`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use klubkasse::domain::Money;
+use klubkasse::ledger::{self, AppState, MIGRATOR, Settings, auth};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "klubkasse-ledger",
+    version,
+    about = "The central ledger of klubkasse"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Db {
+    /// postgres://user@host:port/database
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (apply migrations first with `migrate`).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        db: Db,
+        /// PEM certificate chain: serve HTTPS (with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key for --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// No deposit takes a balance above this (kroner).
+        #[arg(long, default_value = "1000.00", value_parser = parse_money)]
+        balance_cap: Money,
+        /// What a replacement card costs (kroner); the first card is free.
+        #[arg(long, default_value = "45.00", value_parser = parse_money)]
+        card_fee: Money,
+        /// The clubs' time zone, for days in reports and daily limits.
+        #[arg(long, default_value = "Europe/Copenhagen")]
+        time_zone: String,
+    },
+    /// Create or update the database schema.
+    Migrate {
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Create or revoke bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once; only its hash is stored.
+    Create {
+        #[arg(long, value_enum)]
+        role: auth::TokenRole,
+        /// The counter id a kiosk token speaks for.
+        #[arg(long)]
+        kiosk: Option<String>,
+        /// A child a parent token may see (repeat for several).
+        #[arg(long = "child")]
+        children: Vec<Uuid>,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Revoke a token by its id (printed by `token create`).
+    Revoke {
+        id: Uuid,
+        #[command(flatten)]
+        db: Db,
+    },
+}
+
+fn parse_money(text: &str) -> Result<Money, String> {
+    let money = Money::parse(text).map_err(|e| e.to_string())?;
+    if money.is_negative() {
+        return Err("must not be negative".to_string());
+    }
+    Ok(money)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Migrate { db } => {
+            let pool = ledger::connect(&db.database_url)
+                .await
+                .context("could not connect to PostgreSQL")?;
+            MIGRATOR.run(&pool).await.context("migration failed")?;
+            println!("the database schema is up to date");
+        }
+        Command::Token { command } => token(command).await?,
+        Command::Serve {
+            listen,
+            db,
+            tls_cert,
+            tls_key,
+            balance_cap,
+            card_fee,
+            time_zone,
+        } => {
+            let settings = Settings {
+                balance_cap,
+                card_fee,
+                time_zone,
+            };
+            let pool = ledger::connect(&db.database_url)
+                .await
+                .context("could not connect to PostgreSQL")?;
+            ledger::check_settings(&pool, &settings)
+                .await
+                .with_context(|| {
+                    format!(
+                        "PostgreSQL does not know the time zone «{}»",
+                        settings.time_zone
+                    )
+                })?;
+            let pending = MIGRATOR
+                .iter()
+                .filter(|m| m.migration_type.is_up_migration())
+                .count() as i64;
+            let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(0);
+            if applied < pending {
+                bail!(
+                    "the database schema is not up to date: run `klubkasse-ledger migrate` first"
+                );
+            }
+            let app = ledger::router(AppState::new(pool, settings));
+            let handle = axum_server::Handle::new();
+            tokio::spawn(shutdown_on_signal(handle.clone()));
+            match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => {
+                    // ring, the same provider sqlx and the kiosk use: one crypto library.
+                    let _ = rustls::crypto::ring::default_provider().install_default();
+                    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                        .await
+                        .with_context(|| {
+                            format!("could not load {} and {}", cert.display(), key.display())
+                        })?;
+                    tracing::info!(%listen, "serving HTTPS");
+                    axum_server::bind_rustls(listen, config)
+                        .handle(handle)
+                        .serve(app.into_make_service())
+                        .await
+                        .context("the server stopped")?;
+                }
+                _ => {
+                    tracing::info!(%listen, "serving HTTP");
+                    axum_server::bind(listen)
+                        .handle(handle)
+                        .serve(app.into_make_service())
+                        .await
+                        .context("the server stopped")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token(command: TokenCommand) -> Result<()> {
+    match command {
+        TokenCommand::Create {
+            role,
+            kiosk,
+            children,
+            db,
+        } => {
+            let pool = ledger::connect(&db.database_url)
+                .await
+                .context("could not connect to PostgreSQL")?;
+            let made = auth::create_token(&pool, role, kiosk.as_deref(), &children).await?;
+            eprintln!(
+                "token id {} (for `token revoke`); the token is shown only now:",
+                made.id
+            );
+            println!("{}", made.token);
+        }
+        TokenCommand::Revoke { id, db } => {
+            let pool = ledger::connect(&db.database_url)
+                .await
+                .context("could not connect to PostgreSQL")?;
+            auth::revoke_token(&pool, id).await?;
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM (systemd): stop taking requests, finish the running ones.
+async fn shutdown_on_signal(handle: axum_server::Handle<SocketAddr>) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    handle.graceful_shutdown(Some(Duration::from_secs(10)));
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+    handle.graceful_shutdown(Some(Duration::from_secs(10)));
+}

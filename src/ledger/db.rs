@@ -1,0 +1,967 @@
+//! The ledger's queries. Every change of money is an entry written in the
+//! same transaction as the child's balance, with the child's row locked
+//! (`SELECT … FOR UPDATE`), so many counters and offices can work at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::postgres::PgRow;
+// Dynamic SQL here only splices the column-list constants above, never input.
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use super::Settings;
+use super::api::{
+    CardOrder, ChildDetail, ChildSummary, EntryRecord, OrderStatus, Report, ReportRow,
+    SettingsPatch,
+};
+use super::error::{LedgerError, Result};
+use crate::domain::{Card, CardState, CardUid, Child, ChildId, Entry, EntryKind, Money, SaleLine};
+use crate::sync::protocol::{AccountState, CardAction, Changes, Flag, PushResult, Pushed};
+
+fn money(value: Decimal) -> Money {
+    // numeric(12,2) has two decimals, so this is exact øre, and at most
+    // 10^12 øre, so it always fits an i64: the fallback cannot happen.
+    let ore = (value * Decimal::ONE_HUNDRED).trunc();
+    Money::from_ore(i64::try_from(ore).unwrap_or(i64::MAX))
+}
+
+fn decode<E: std::error::Error + Send + Sync + 'static>(error: E) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(error))
+}
+
+fn uid_of(text: &str) -> Result<CardUid, sqlx::Error> {
+    CardUid::parse(text).map_err(decode)
+}
+
+fn state_of(text: &str) -> CardState {
+    if text == "active" {
+        CardState::Active
+    } else {
+        CardState::Blocked
+    }
+}
+
+pub fn flag_name(flag: Flag) -> &'static str {
+    match flag {
+        Flag::Overdraft => "overdraft",
+        Flag::CardBlocked => "card_blocked",
+        Flag::DailyLimitExceeded => "daily_limit_exceeded",
+        Flag::CategoryBlocked => "category_blocked",
+        Flag::UnknownCard => "unknown_card",
+    }
+}
+
+fn flag_of(text: &str) -> Option<Flag> {
+    [
+        Flag::Overdraft,
+        Flag::CardBlocked,
+        Flag::DailyLimitExceeded,
+        Flag::CategoryBlocked,
+        Flag::UnknownCard,
+    ]
+    .into_iter()
+    .find(|f| flag_name(*f) == text)
+}
+
+/// A child's row, locked for the rest of the transaction.
+struct Locked {
+    id: ChildId,
+    club: String,
+    balance: Money,
+    daily_limit: Option<Money>,
+    blocked_categories: Vec<String>,
+}
+
+fn locked_of(row: &PgRow) -> Result<Locked, sqlx::Error> {
+    Ok(Locked {
+        id: ChildId(row.try_get("id")?),
+        club: row.try_get("club")?,
+        balance: money(row.try_get("balance")?),
+        daily_limit: row.try_get::<Option<Decimal>, _>("daily_limit")?.map(money),
+        blocked_categories: row.try_get("blocked_categories")?,
+    })
+}
+
+const LOCK_COLUMNS: &str = "id, club, balance, daily_limit, blocked_categories";
+
+async fn lock_child(conn: &mut PgConnection, child: ChildId) -> Result<Locked> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {LOCK_COLUMNS} FROM children WHERE id = $1 FOR UPDATE"
+    )))
+    .bind(child.0)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| LedgerError::not_found(format!("no child with id {child}")))?;
+    Ok(locked_of(&row)?)
+}
+
+/// Gives each child a new change number, the highest yet. The counter row
+/// stays locked until commit, so numbers become visible in commit order.
+async fn bump_changes(conn: &mut PgConnection, children: &BTreeSet<ChildId>) -> Result<()> {
+    if children.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
+    let count = ids.len() as i64;
+    let top: i64 =
+        sqlx::query_scalar("UPDATE change_counter SET value = value + $1 RETURNING value")
+            .bind(count)
+            .fetch_one(&mut *conn)
+            .await?;
+    sqlx::query(
+        "UPDATE children AS c SET change_seq = $1 + t.ord, changed_at = now()
+         FROM unnest($2::uuid[]) WITH ORDINALITY AS t(id, ord) WHERE c.id = t.id",
+    )
+    .bind(top - count)
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+const ENTRY_COLUMNS: &str = "id, child_id, kind, amount, at, counter, card_uid, refund_of, \
+     lines::text AS lines, flags, balance_after, recorded_at";
+
+fn entry_of(row: &PgRow) -> Result<EntryRecord, sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
+    let kind = match kind.as_str() {
+        "deposit" => EntryKind::Deposit,
+        "withdrawal" => EntryKind::Withdrawal,
+        "sale" => {
+            let card: Option<String> = row.try_get("card_uid")?;
+            let lines: Option<String> = row.try_get("lines")?;
+            let lines: Vec<SaleLine> = match lines {
+                Some(text) => serde_json::from_str(&text).map_err(decode)?,
+                None => Vec::new(),
+            };
+            EntryKind::Sale {
+                card: uid_of(card.as_deref().unwrap_or_default())?,
+                lines,
+            }
+        }
+        "refund" => EntryKind::Refund {
+            sale: row
+                .try_get::<Option<Uuid>, _>("refund_of")?
+                .unwrap_or_default(),
+        },
+        _ => EntryKind::CardFee,
+    };
+    let flags: Vec<String> = row.try_get("flags")?;
+    Ok(EntryRecord {
+        entry: Entry {
+            id: row.try_get("id")?,
+            child: ChildId(row.try_get("child_id")?),
+            at: row.try_get("at")?,
+            amount: money(row.try_get("amount")?),
+            kind,
+            counter: row.try_get("counter")?,
+        },
+        flags: flags.iter().filter_map(|f| flag_of(f)).collect(),
+        balance_after: money(row.try_get("balance_after")?),
+        recorded_at: row.try_get("recorded_at")?,
+    })
+}
+
+async fn find_entry(conn: &mut PgConnection, id: Uuid) -> Result<Option<EntryRecord>> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLUMNS} FROM entries WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(entry_of).transpose()?)
+}
+
+/// Writes an entry for a locked child and moves the balance with it.
+/// `None`: an entry with this id exists already; nothing was written.
+async fn insert_entry(
+    conn: &mut PgConnection,
+    child: &mut Locked,
+    entry: &Entry,
+    flags: &[Flag],
+) -> Result<bool> {
+    let after = child.balance + entry.amount;
+    let (card, refund_of, lines) = match &entry.kind {
+        EntryKind::Sale { card, lines } => (
+            Some(card.as_str().to_string()),
+            None,
+            Some(serde_json::to_string(lines).map_err(decode)?),
+        ),
+        EntryKind::Refund { sale } => (None, Some(*sale), None),
+        _ => (None, None, None),
+    };
+    let flags: Vec<&str> = flags.iter().map(|f| flag_name(*f)).collect();
+    let inserted = sqlx::query(
+        "INSERT INTO entries (id, child_id, kind, amount, at, counter, club, card_uid,
+                              refund_of, lines, flags, balance_after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(entry.id)
+    .bind(child.id.0)
+    .bind(entry.kind.label())
+    .bind(entry.amount.decimal())
+    .bind(entry.at)
+    .bind(&entry.counter)
+    .bind(&child.club)
+    .bind(card)
+    .bind(refund_of)
+    .bind(lines)
+    .bind(&flags)
+    .bind(after.decimal())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        sqlx::query("UPDATE children SET balance = $2 WHERE id = $1")
+            .bind(child.id.0)
+            .bind(after.decimal())
+            .execute(&mut *conn)
+            .await?;
+        child.balance = after;
+    }
+    Ok(inserted)
+}
+
+/// Takes the next change number for a new child.
+async fn next_change(conn: &mut PgConnection) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("UPDATE change_counter SET value = value + 1 RETURNING value")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+pub async fn enrol(pool: &PgPool, name: &str, club: &str) -> Result<ChildDetail> {
+    let id = ChildId::new();
+    let mut tx = pool.begin().await?;
+    let seq = next_change(&mut tx).await?;
+    sqlx::query("INSERT INTO children (id, name, club, change_seq) VALUES ($1, $2, $3, $4)")
+        .bind(id.0)
+        .bind(name)
+        .bind(club)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+    // The first card is ordered with the enrolment, and it is free.
+    sqlx::query(
+        "INSERT INTO card_orders (id, child_id, status, address, fee)
+         VALUES ($1, $2, 'ordered', NULL, 0)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(id.0)
+    .execute(&mut *tx)
+    .await?;
+    let detail = child_detail(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+pub async fn list_children(pool: &PgPool, club: Option<&str>) -> Result<Vec<ChildSummary>> {
+    let rows = sqlx::query(
+        "SELECT id, name, club, balance FROM children
+         WHERE $1::text IS NULL OR club = $1 ORDER BY club, name, id",
+    )
+    .bind(club)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ChildSummary {
+                id: ChildId(row.try_get("id")?),
+                name: row.try_get("name")?,
+                club: row.try_get("club")?,
+                balance: money(row.try_get("balance")?),
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+fn child_of(row: &PgRow) -> Result<Child, sqlx::Error> {
+    Ok(Child {
+        id: ChildId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        daily_limit: row.try_get::<Option<Decimal>, _>("daily_limit")?.map(money),
+        blocked_categories: row.try_get("blocked_categories")?,
+        note: row.try_get("note")?,
+    })
+}
+
+fn card_of(row: &PgRow) -> Result<Card, sqlx::Error> {
+    Ok(Card {
+        uid: uid_of(&row.try_get::<String, _>("uid")?)?,
+        child: ChildId(row.try_get("child_id")?),
+        state: state_of(&row.try_get::<String, _>("state")?),
+    })
+}
+
+const ORDER_COLUMNS: &str = "id, child_id, status, address, fee, card_uid, created_at, updated_at";
+
+fn order_of(row: &PgRow) -> Result<CardOrder, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(CardOrder {
+        id: row.try_get("id")?,
+        child: ChildId(row.try_get("child_id")?),
+        status: OrderStatus::parse(&status).unwrap_or(OrderStatus::Ordered),
+        address: row.try_get("address")?,
+        fee: money(row.try_get("fee")?),
+        card: row
+            .try_get::<Option<String>, _>("card_uid")?
+            .map(|t| uid_of(&t))
+            .transpose()?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub async fn child_detail(conn: &mut PgConnection, id: ChildId) -> Result<ChildDetail> {
+    let row = sqlx::query(
+        "SELECT id, name, club, balance, daily_limit, blocked_categories, note, changed_at
+         FROM children WHERE id = $1",
+    )
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| LedgerError::not_found(format!("no child with id {id}")))?;
+    let cards = sqlx::query(
+        "SELECT uid, child_id, state FROM cards WHERE child_id = $1 ORDER BY handed_out_at, uid",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let orders = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {ORDER_COLUMNS} FROM card_orders WHERE child_id = $1 ORDER BY created_at, id"
+    )))
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ChildDetail {
+        child: child_of(&row)?,
+        club: row.try_get("club").map_err(LedgerError::from)?,
+        balance: money(row.try_get("balance").map_err(LedgerError::from)?),
+        cards: cards.iter().map(card_of).collect::<Result<_, _>>()?,
+        orders: orders.iter().map(order_of).collect::<Result<_, _>>()?,
+        changed_at: row.try_get("changed_at").map_err(LedgerError::from)?,
+    })
+}
+
+pub async fn detail(pool: &PgPool, id: ChildId) -> Result<ChildDetail> {
+    let mut conn = pool.acquire().await?;
+    child_detail(&mut conn, id).await
+}
+
+pub async fn history(pool: &PgPool, id: ChildId) -> Result<Vec<EntryRecord>> {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM children WHERE id = $1)")
+        .bind(id.0)
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Err(LedgerError::not_found(format!("no child with id {id}")));
+    }
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLUMNS} FROM entries WHERE child_id = $1 ORDER BY at, id"
+    )))
+    .bind(id.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(entry_of).collect::<Result<_, _>>()?)
+}
+
+/// A deposit or withdrawal from the office or a parent.
+/// Returns the entry and whether it is new (false: the id was used before).
+pub async fn money_entry(
+    pool: &PgPool,
+    settings: &Settings,
+    child: ChildId,
+    deposit: bool,
+    amount: Money,
+    id: Option<Uuid>,
+    counter: &str,
+) -> Result<(EntryRecord, bool)> {
+    let mut tx = pool.begin().await?;
+    let mut locked = lock_child(&mut tx, child).await?;
+    if let Some(id) = id
+        && let Some(existing) = find_entry(&mut tx, id).await?
+    {
+        // A repeated client id must name the same child, or it is another request.
+        if existing.entry.child != child {
+            return Err(LedgerError::conflict(
+                "id_in_use",
+                "this id is already used for another entry",
+            ));
+        }
+        return Ok((existing, false));
+    }
+    let signed = if deposit {
+        if locked.balance + amount > settings.balance_cap {
+            return Err(LedgerError::conflict(
+                "balance_cap",
+                format!(
+                    "a deposit of {} would take the balance to {}, above the cap of {}; \
+                     at most {} can be deposited now",
+                    amount.to_plain_string(),
+                    (locked.balance + amount).to_plain_string(),
+                    settings.balance_cap.to_plain_string(),
+                    (settings.balance_cap - locked.balance)
+                        .max(Money::ZERO)
+                        .to_plain_string()
+                ),
+            ));
+        }
+        amount
+    } else {
+        if amount > locked.balance {
+            return Err(LedgerError::conflict(
+                "insufficient_funds",
+                format!(
+                    "cannot withdraw {}: the balance is {}",
+                    amount.to_plain_string(),
+                    locked.balance.max(Money::ZERO).to_plain_string()
+                ),
+            ));
+        }
+        -amount
+    };
+    let kind = if deposit {
+        EntryKind::Deposit
+    } else {
+        EntryKind::Withdrawal
+    };
+    let mut entry = Entry::new(child, kind, signed, counter, Utc::now());
+    if let Some(id) = id {
+        entry.id = id;
+    }
+    insert_entry(&mut tx, &mut locked, &entry, &[]).await?;
+    bump_changes(&mut tx, &BTreeSet::from([child])).await?;
+    let record = find_entry(&mut tx, entry.id)
+        .await?
+        .ok_or_else(|| LedgerError::not_found("the entry vanished"))?;
+    tx.commit().await?;
+    Ok((record, true))
+}
+
+/// Hands a card out to a child, and closes the child's oldest open order.
+pub async fn hand_out(pool: &PgPool, child: ChildId, uid: &CardUid) -> Result<Card> {
+    let mut tx = pool.begin().await?;
+    lock_child(&mut tx, child).await?;
+    let existing = sqlx::query("SELECT uid, child_id, state FROM cards WHERE uid = $1 FOR UPDATE")
+        .bind(uid.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(row) = existing {
+        let card = card_of(&row)?;
+        return match (card.child == child, card.state) {
+            // Handing out the same card twice is harmless.
+            (true, CardState::Active) => Ok(card),
+            (true, CardState::Blocked) => Err(LedgerError::conflict(
+                "card_blocked",
+                format!("card {uid} is blocked and stays blocked; hand out a new card"),
+            )),
+            (false, _) => Err(LedgerError::conflict(
+                "card_taken",
+                format!("card {uid} belongs to another child"),
+            )),
+        };
+    }
+    sqlx::query("INSERT INTO cards (uid, child_id, state) VALUES ($1, $2, 'active')")
+        .bind(uid.as_str())
+        .bind(child.0)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE card_orders SET status = 'handed_out', card_uid = $2, updated_at = now()
+         WHERE id = (SELECT id FROM card_orders WHERE child_id = $1 AND status <> 'handed_out'
+                     ORDER BY created_at, id LIMIT 1)",
+    )
+    .bind(child.0)
+    .bind(uid.as_str())
+    .execute(&mut *tx)
+    .await?;
+    bump_changes(&mut tx, &BTreeSet::from([child])).await?;
+    tx.commit().await?;
+    Ok(Card {
+        uid: uid.clone(),
+        child,
+        state: CardState::Active,
+    })
+}
+
+/// Whose card this is, if the ledger knows it.
+pub async fn card_owner(pool: &PgPool, uid: &CardUid) -> Result<Option<ChildId>> {
+    let owner: Option<Uuid> = sqlx::query_scalar("SELECT child_id FROM cards WHERE uid = $1")
+        .bind(uid.as_str())
+        .fetch_optional(pool)
+        .await?;
+    Ok(owner.map(ChildId))
+}
+
+/// Blocks a card at once; blocking a blocked card is harmless.
+pub async fn block_card(pool: &PgPool, uid: &CardUid) -> Result<Card> {
+    let mut tx = pool.begin().await?;
+    let owner = card_owner_in(&mut tx, uid).await?;
+    lock_child(&mut tx, owner).await?;
+    let row = sqlx::query(
+        "UPDATE cards SET state = 'blocked', blocked_at = coalesce(blocked_at, now())
+         WHERE uid = $1 RETURNING uid, child_id, state",
+    )
+    .bind(uid.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    bump_changes(&mut tx, &BTreeSet::from([owner])).await?;
+    tx.commit().await?;
+    Ok(card_of(&row)?)
+}
+
+async fn card_owner_in(conn: &mut PgConnection, uid: &CardUid) -> Result<ChildId> {
+    let owner: Option<Uuid> = sqlx::query_scalar("SELECT child_id FROM cards WHERE uid = $1")
+        .bind(uid.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    owner
+        .map(ChildId)
+        .ok_or_else(|| LedgerError::not_found(format!("no card with UID {uid}")))
+}
+
+/// Orders a replacement card: blocks the child's cards at once and charges
+/// the card fee (nothing if this is the child's first order).
+pub async fn order_card(
+    pool: &PgPool,
+    settings: &Settings,
+    child: ChildId,
+    address: &str,
+    id: Option<Uuid>,
+    counter: &str,
+) -> Result<(CardOrder, bool)> {
+    let mut tx = pool.begin().await?;
+    let mut locked = lock_child(&mut tx, child).await?;
+    if let Some(id) = id {
+        let existing = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM card_orders WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = existing {
+            let order = order_of(&row)?;
+            if order.child != child {
+                return Err(LedgerError::conflict(
+                    "id_in_use",
+                    "this id is already used for another order",
+                ));
+            }
+            return Ok((order, false));
+        }
+    }
+    let earlier: i64 = sqlx::query_scalar("SELECT count(*) FROM card_orders WHERE child_id = $1")
+        .bind(child.0)
+        .fetch_one(&mut *tx)
+        .await?;
+    let fee = if earlier == 0 {
+        Money::ZERO
+    } else {
+        settings.card_fee
+    };
+    if fee > locked.balance {
+        return Err(LedgerError::conflict(
+            "insufficient_funds",
+            format!(
+                "the card fee is {} but the balance is {}; deposit first (the old card can be blocked on its own)",
+                fee.to_plain_string(),
+                locked.balance.max(Money::ZERO).to_plain_string()
+            ),
+        ));
+    }
+    sqlx::query(
+        "UPDATE cards SET state = 'blocked', blocked_at = coalesce(blocked_at, now())
+         WHERE child_id = $1 AND state = 'active'",
+    )
+    .bind(child.0)
+    .execute(&mut *tx)
+    .await?;
+    let fee_entry = if fee.is_positive() {
+        let entry = Entry::new(child, EntryKind::CardFee, -fee, counter, Utc::now());
+        insert_entry(&mut tx, &mut locked, &entry, &[]).await?;
+        Some(entry.id)
+    } else {
+        None
+    };
+    let order_id = id.unwrap_or_else(Uuid::now_v7);
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO card_orders (id, child_id, status, address, fee, fee_entry)
+         VALUES ($1, $2, 'ordered', $3, $4, $5) RETURNING {ORDER_COLUMNS}"
+    )))
+    .bind(order_id)
+    .bind(child.0)
+    .bind(address)
+    .bind(fee.decimal())
+    .bind(fee_entry)
+    .fetch_one(&mut *tx)
+    .await?;
+    bump_changes(&mut tx, &BTreeSet::from([child])).await?;
+    tx.commit().await?;
+    Ok((order_of(&row)?, true))
+}
+
+/// Moves an order forward: ordered → sent → handed_out.
+pub async fn set_order_status(pool: &PgPool, id: Uuid, status: OrderStatus) -> Result<CardOrder> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {ORDER_COLUMNS} FROM card_orders WHERE id = $1 FOR UPDATE"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| LedgerError::not_found(format!("no card order with id {id}")))?;
+    let order = order_of(&row)?;
+    let rank = |s: OrderStatus| s as u8;
+    if rank(status) < rank(order.status) {
+        return Err(LedgerError::conflict(
+            "order_status",
+            format!(
+                "the order is {} and cannot go back to {}",
+                order.status.as_str(),
+                status.as_str()
+            ),
+        ));
+    }
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE card_orders SET status = $2, updated_at = now() WHERE id = $1
+         RETURNING {ORDER_COLUMNS}"
+    )))
+    .bind(id)
+    .bind(status.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(order_of(&row)?)
+}
+
+pub async fn order_child(pool: &PgPool, id: Uuid) -> Result<Option<ChildId>> {
+    let child: Option<Uuid> = sqlx::query_scalar("SELECT child_id FROM card_orders WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(child.map(ChildId))
+}
+
+pub async fn update_settings(
+    pool: &PgPool,
+    child: ChildId,
+    patch: &SettingsPatch,
+) -> Result<ChildDetail> {
+    let mut tx = pool.begin().await?;
+    lock_child(&mut tx, child).await?;
+    if let Some(limit) = &patch.daily_limit {
+        sqlx::query("UPDATE children SET daily_limit = $2 WHERE id = $1")
+            .bind(child.0)
+            .bind(limit.map(Money::decimal))
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(categories) = &patch.blocked_categories {
+        sqlx::query("UPDATE children SET blocked_categories = $2 WHERE id = $1")
+            .bind(child.0)
+            .bind(categories)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(note) = &patch.note {
+        sqlx::query("UPDATE children SET note = $2 WHERE id = $1")
+            .bind(child.0)
+            .bind(note)
+            .execute(&mut *tx)
+            .await?;
+    }
+    bump_changes(&mut tx, &BTreeSet::from([child])).await?;
+    let detail = child_detail(&mut tx, child).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+pub async fn report(
+    pool: &PgPool,
+    settings: &Settings,
+    from: NaiveDate,
+    to: NaiveDate,
+    club: Option<&str>,
+) -> Result<Report> {
+    let rows = sqlx::query(
+        "SELECT club, counter, kind, count(*) AS count, sum(amount) AS total FROM entries
+         WHERE (at AT TIME ZONE $1)::date BETWEEN $2 AND $3
+           AND ($4::text IS NULL OR club = $4)
+         GROUP BY club, counter, kind ORDER BY club, counter, kind",
+    )
+    .bind(&settings.time_zone)
+    .bind(from)
+    .bind(to)
+    .bind(club)
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .iter()
+        .map(|row| {
+            Ok(ReportRow {
+                club: row.try_get("club")?,
+                counter: row.try_get("counter")?,
+                kind: row.try_get("kind")?,
+                count: row.try_get("count")?,
+                total: money(row.try_get("total")?),
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Report {
+        from,
+        to,
+        time_zone: settings.time_zone.clone(),
+        club: club.map(str::to_string),
+        rows,
+    })
+}
+
+/// Records a counter's batch in one transaction: all of it, or (on a
+/// rejected entry) none of it. Entries already recorded answer with their
+/// first result. The children are locked in id order, so two batches never
+/// wait for each other in a circle.
+pub async fn push(pool: &PgPool, settings: &Settings, entries: &[Entry]) -> Result<PushResult> {
+    let mut tx: Transaction<'_, Postgres> = pool.begin().await?;
+    let ids: BTreeSet<ChildId> = entries.iter().map(|e| e.child).collect();
+    let id_list: Vec<Uuid> = ids.iter().map(|c| c.0).collect();
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {LOCK_COLUMNS} FROM children WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+    )))
+    .bind(&id_list)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut children: BTreeMap<ChildId, Locked> = BTreeMap::new();
+    for row in &rows {
+        let locked = locked_of(row)?;
+        children.insert(locked.id, locked);
+    }
+    let mut results = Vec::with_capacity(entries.len());
+    let mut touched = BTreeSet::new();
+    for (index, entry) in entries.iter().enumerate() {
+        if let Some(existing) = find_entry(&mut tx, entry.id).await? {
+            results.push(Pushed {
+                id: entry.id,
+                new: false,
+                flags: existing.flags,
+                balance: existing.balance_after,
+            });
+            continue;
+        }
+        let Some(child) = children.get_mut(&entry.child) else {
+            return Err(LedgerError::Invalid {
+                code: "unknown_child",
+                message: format!("entries[{index}]: no child with id {}", entry.child),
+            });
+        };
+        let mut flags = match &entry.kind {
+            EntryKind::Sale { card, lines } => {
+                sale_flags(&mut tx, settings, child, entry, card, lines).await?
+            }
+            EntryKind::Refund { sale } => {
+                check_refund(&mut tx, index, entry, *sale).await?;
+                Vec::new()
+            }
+            // Checked before the transaction; kept here so nothing slips by.
+            _ => {
+                return Err(LedgerError::invalid(format!(
+                    "entries[{index}]: a counter may push only sales and refunds"
+                )));
+            }
+        };
+        if entry.amount.is_negative() && (child.balance + entry.amount).is_negative() {
+            flags.insert(0, Flag::Overdraft);
+        }
+        if insert_entry(&mut tx, child, entry, &flags).await? {
+            touched.insert(child.id);
+            results.push(Pushed {
+                id: entry.id,
+                new: true,
+                flags,
+                balance: child.balance,
+            });
+        } else {
+            // Another request recorded this id a moment ago: its result stands.
+            let existing = find_entry(&mut tx, entry.id)
+                .await?
+                .ok_or_else(|| LedgerError::not_found("the entry vanished"))?;
+            results.push(Pushed {
+                id: entry.id,
+                new: false,
+                flags: existing.flags,
+                balance: existing.balance_after,
+            });
+        }
+    }
+    bump_changes(&mut tx, &touched).await?;
+    tx.commit().await?;
+    Ok(PushResult { results })
+}
+
+async fn sale_flags(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    child: &Locked,
+    entry: &Entry,
+    card: &CardUid,
+    lines: &[SaleLine],
+) -> Result<Vec<Flag>> {
+    let mut flags = Vec::new();
+    let owner = sqlx::query("SELECT child_id, state FROM cards WHERE uid = $1")
+        .bind(card.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match owner {
+        None => flags.push(Flag::UnknownCard),
+        Some(row) => {
+            let owner: Uuid = row.try_get("child_id")?;
+            let state: String = row.try_get("state")?;
+            if owner != child.id.0 {
+                flags.push(Flag::UnknownCard);
+            } else if state_of(&state) == CardState::Blocked {
+                flags.push(Flag::CardBlocked);
+            }
+        }
+    }
+    if let Some(limit) = child.daily_limit {
+        let spent: Option<Decimal> = sqlx::query_scalar(
+            "SELECT -sum(amount) FROM entries
+             WHERE child_id = $1 AND kind IN ('sale', 'refund')
+               AND (at AT TIME ZONE $3)::date = ($2::timestamptz AT TIME ZONE $3)::date",
+        )
+        .bind(child.id.0)
+        .bind(entry.at)
+        .bind(&settings.time_zone)
+        .fetch_one(&mut *conn)
+        .await?;
+        let spent = spent.map(money).unwrap_or(Money::ZERO);
+        if spent - entry.amount > limit {
+            flags.push(Flag::DailyLimitExceeded);
+        }
+    }
+    if lines.iter().any(|line| {
+        child
+            .blocked_categories
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(&line.category))
+    }) {
+        flags.push(Flag::CategoryBlocked);
+    }
+    Ok(flags)
+}
+
+/// A refund gives back (part of) a recorded sale of the same child, and
+/// all refunds of a sale together never exceed it.
+async fn check_refund(
+    conn: &mut PgConnection,
+    index: usize,
+    entry: &Entry,
+    sale: Uuid,
+) -> Result<()> {
+    let row = sqlx::query("SELECT child_id, kind, amount FROM entries WHERE id = $1")
+        .bind(sale)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Err(LedgerError::Invalid {
+            code: "unknown_sale",
+            message: format!("entries[{index}]: no sale with id {sale}; push the sale first"),
+        });
+    };
+    let child: Uuid = row.try_get("child_id")?;
+    let kind: String = row.try_get("kind")?;
+    let sold = -money(row.try_get("amount")?);
+    if kind != "sale" || child != entry.child.0 {
+        return Err(LedgerError::invalid(format!(
+            "entries[{index}]: {sale} is not a sale to this child"
+        )));
+    }
+    let refunded: Option<Decimal> =
+        sqlx::query_scalar("SELECT sum(amount) FROM entries WHERE refund_of = $1")
+            .bind(sale)
+            .fetch_one(&mut *conn)
+            .await?;
+    let refunded = refunded.map(money).unwrap_or(Money::ZERO);
+    if refunded + entry.amount > sold {
+        return Err(LedgerError::Invalid {
+            code: "refund_too_large",
+            message: format!(
+                "entries[{index}]: the sale was {}, {} is refunded already",
+                sold.to_plain_string(),
+                refunded.to_plain_string()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The accounts changed since a cursor, oldest change first.
+pub async fn changes(pool: &PgPool, since: i64, limit: i64) -> Result<Changes> {
+    let rows = sqlx::query(
+        "SELECT id, name, balance, daily_limit, blocked_categories, note, change_seq, changed_at
+         FROM children WHERE change_seq > $1 ORDER BY change_seq LIMIT $2",
+    )
+    .bind(since)
+    .bind(limit + 1)
+    .fetch_all(pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, _>>()?;
+    let card_rows = sqlx::query(
+        "SELECT uid, child_id, state FROM cards WHERE child_id = ANY($1)
+         ORDER BY handed_out_at, uid",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    let mut cards: BTreeMap<ChildId, Vec<Card>> = BTreeMap::new();
+    for row in &card_rows {
+        let card = card_of(row)?;
+        cards.entry(card.child).or_default().push(card);
+    }
+    let mut cursor = since;
+    let mut accounts = Vec::with_capacity(rows.len());
+    for row in rows {
+        let child = child_of(row)?;
+        cursor = row.try_get("change_seq")?;
+        let changed_at: DateTime<Utc> = row.try_get("changed_at")?;
+        accounts.push(AccountState {
+            cards: cards.remove(&child.id).unwrap_or_default(),
+            balance: money(row.try_get("balance")?),
+            child,
+            changed_at,
+        });
+    }
+    Ok(Changes {
+        cursor,
+        more,
+        accounts,
+    })
+}
+
+/// Staff at a counter hand out or block a card.
+pub async fn card_action(pool: &PgPool, action: &CardAction) -> Result<Card> {
+    match action {
+        CardAction::HandOut { uid, child } => hand_out(pool, *child, uid).await,
+        CardAction::Block { uid } => block_card(pool, uid).await,
+    }
+}
+
+/// The balance of a child as the sum of its entries, for checks.
+pub async fn sum_of_entries(pool: &PgPool, child: ChildId) -> Result<Money> {
+    let sum: Option<Decimal> =
+        sqlx::query_scalar("SELECT sum(amount) FROM entries WHERE child_id = $1")
+            .bind(child.0)
+            .fetch_one(pool)
+            .await?;
+    Ok(sum.map(money).unwrap_or(Money::ZERO))
+}

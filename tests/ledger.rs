@@ -1,0 +1,1282 @@
+//! The ledger against a real PostgreSQL (KLUBKASSE_TEST_DATABASE_URL; run
+//! ./install.sh --test). Each test has a database of its own.
+
+mod ledger_support;
+
+use std::collections::BTreeSet;
+
+use axum::http::{Method, StatusCode};
+use klubkasse::domain::{CardState, ChildId, Money};
+use klubkasse::ledger::auth::TokenRole;
+use klubkasse::sync::protocol::{Changes, Flag, MAX_BATCH, PushResult};
+use ledger_support::*;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn push_result(answer: &Answer) -> PushResult {
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    serde_json::from_value(answer.body.clone()).expect("PushResult")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    NoToken,
+    Wrong,
+    Revoked,
+    Admin,
+    Kiosk,
+    OtherKiosk,
+    Parent,
+    OtherParent,
+}
+
+const EVERYONE: [Who; 8] = [
+    Who::NoToken,
+    Who::Wrong,
+    Who::Revoked,
+    Who::Admin,
+    Who::Kiosk,
+    Who::OtherKiosk,
+    Who::Parent,
+    Who::OtherParent,
+];
+
+/// Every endpoint × every kind of caller: the right status.
+#[tokio::test]
+async fn every_endpoint_by_every_role() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    let b = l.enrol("Oscar").await;
+    l.hand_out(a, CARD_A).await;
+    l.hand_out(a, CARD_A2).await;
+    l.hand_out(b, CARD_B).await;
+    assert_eq!(l.deposit(a, "500.00").await.status, StatusCode::CREATED);
+    let first_order = l
+        .admin(Method::GET, &format!("/api/v1/children/{a}"), None)
+        .await
+        .body["orders"][0]["id"]
+        .as_str()
+        .expect("order")
+        .to_string();
+    let tokens = [
+        (Who::Admin, Some(l.admin.clone())),
+        (
+            Who::Kiosk,
+            Some(l.token(TokenRole::Kiosk, Some("k1"), &[]).await),
+        ),
+        (
+            Who::OtherKiosk,
+            Some(l.token(TokenRole::Kiosk, Some("k2"), &[]).await),
+        ),
+        (
+            Who::Parent,
+            Some(l.token(TokenRole::Parent, None, &[a]).await),
+        ),
+        (
+            Who::OtherParent,
+            Some(l.token(TokenRole::Parent, None, &[b]).await),
+        ),
+        (Who::Revoked, Some(l.revoked_token().await)),
+        (Who::Wrong, Some("0".repeat(64))),
+        (Who::NoToken, None),
+    ];
+    let today = chrono::Utc::now().date_naive();
+    let order_id = Uuid::now_v7();
+    use Who::*;
+    // (method, path, body, who may): everyone else gets 401 (no valid
+    // token) or 403 (valid token, not allowed).
+    let table: Vec<(Method, String, Option<Value>, Vec<Who>)> = vec![
+        (Method::GET, "/healthz".into(), None, EVERYONE.to_vec()),
+        (Method::GET, "/metrics".into(), None, vec![Admin]),
+        (
+            Method::GET,
+            "/openapi.json".into(),
+            None,
+            vec![Admin, Kiosk, OtherKiosk, Parent, OtherParent],
+        ),
+        (
+            Method::POST,
+            "/api/v1/children".into(),
+            Some(json!({"name": "Ny", "club": "Kastanjen"})),
+            vec![Admin],
+        ),
+        (Method::GET, "/api/v1/children".into(), None, vec![Admin]),
+        (
+            Method::GET,
+            format!("/api/v1/children/{a}"),
+            None,
+            vec![Admin, Parent],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/children/{a}"),
+            Some(json!({"note": "nøddeallergi"})),
+            vec![Admin, Parent],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/children/{a}/entries"),
+            None,
+            vec![Admin, Parent],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/children/{a}/deposits"),
+            Some(json!({"amount": "1.00"})),
+            vec![Admin, Parent],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/children/{a}/withdrawals"),
+            Some(json!({"amount": "0.50"})),
+            vec![Admin, Parent],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/children/{a}/cards"),
+            Some(json!({"uid": CARD_A})),
+            vec![Admin],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/cards/{CARD_A2}/block"),
+            None,
+            vec![Admin, Parent],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/children/{a}/card-orders"),
+            Some(json!({"address": "Vej 1, 2100 København Ø", "id": order_id})),
+            vec![Admin, Parent],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/card-orders/{first_order}"),
+            Some(json!({"status": "handed_out"})),
+            vec![Admin],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/reports/day?date={today}"),
+            None,
+            vec![Admin],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/reports/month?month={}", today.format("%Y-%m")),
+            None,
+            vec![Admin],
+        ),
+        (
+            Method::POST,
+            "/api/v1/kiosk/entries".into(),
+            Some(batch(&[sale(a, CARD_A, "k1", 500, 1)])),
+            vec![Kiosk],
+        ),
+        (
+            Method::GET,
+            "/api/v1/kiosk/changes?since=0".into(),
+            None,
+            vec![Kiosk, OtherKiosk],
+        ),
+        (
+            Method::POST,
+            "/api/v1/kiosk/cards".into(),
+            Some(json!({"action": "block", "uid": CARD_A2})),
+            vec![Kiosk, OtherKiosk],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (method, path, body, allowed) in &table {
+        for (who, token) in &tokens {
+            let answer = l
+                .call(method.clone(), path, token.as_deref(), body.clone())
+                .await;
+            let ok = if allowed.contains(who) {
+                answer.status.is_success()
+            } else if matches!(who, NoToken | Wrong | Revoked) {
+                answer.status == StatusCode::UNAUTHORIZED && answer.error_code() == "unauthorized"
+            } else {
+                answer.status == StatusCode::FORBIDDEN && answer.error_code() == "forbidden"
+            };
+            if !ok {
+                failures.push(format!(
+                    "{method} {path} as {who:?}: {} {}",
+                    answer.status, answer.text
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn deposit_shows_at_the_counter_after_the_next_pull() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    l.hand_out(a, CARD_A).await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let pull = |since: i64| {
+        let (l, kiosk) = (&l, kiosk.clone());
+        async move {
+            let answer = l
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/kiosk/changes?since={since}"),
+                    Some(&kiosk),
+                    None,
+                )
+                .await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+            serde_json::from_value::<Changes>(answer.body).expect("Changes")
+        }
+    };
+    let first = pull(0).await;
+    assert_eq!(first.accounts.len(), 1);
+    assert_eq!(first.accounts[0].balance, Money::ZERO);
+    assert_eq!(first.accounts[0].cards.len(), 1);
+    assert!(pull(first.cursor).await.accounts.is_empty());
+    assert_eq!(l.deposit(a, "120.50").await.status, StatusCode::CREATED);
+    let next = pull(first.cursor).await;
+    assert_eq!(next.accounts.len(), 1);
+    assert_eq!(next.accounts[0].balance, Money::from_ore(12050));
+    assert!(next.cursor > first.cursor);
+    assert!(!next.more);
+    // Paging: limit 1 over two changed children says "more".
+    let b = l.enrol("Oscar").await;
+    l.deposit(b, "5").await;
+    l.deposit(a, "5").await;
+    let answer = l
+        .call(
+            Method::GET,
+            &format!("/api/v1/kiosk/changes?since={}&limit=1", next.cursor),
+            Some(&kiosk),
+            None,
+        )
+        .await;
+    let page: Changes = serde_json::from_value(answer.body).expect("Changes");
+    assert_eq!(page.accounts.len(), 1);
+    assert!(page.more);
+}
+
+#[tokio::test]
+async fn a_sale_shows_in_balance_and_history_with_its_items() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    l.hand_out(a, CARD_A).await;
+    l.deposit(a, "100").await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let s = sale(a, CARD_A, "k1", 1200, 2);
+    let result = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(std::slice::from_ref(&s))),
+        )
+        .await,
+    );
+    assert_eq!(result.results.len(), 1);
+    assert!(result.results[0].new);
+    assert!(result.results[0].flags.is_empty());
+    assert_eq!(result.results[0].balance, Money::kroner(76));
+    assert_eq!(l.balance(a).await, Money::kroner(76));
+    let history = l
+        .admin(Method::GET, &format!("/api/v1/children/{a}/entries"), None)
+        .await;
+    let last = &history.body.as_array().expect("list")[1];
+    assert_eq!(last["entry"]["id"], json!(s.id));
+    assert_eq!(
+        last["entry"]["kind"]["Sale"]["lines"][0]["name"],
+        json!("Toast")
+    );
+    assert_eq!(
+        last["entry"]["kind"]["Sale"]["lines"][0]["quantity"],
+        json!(2)
+    );
+    assert_eq!(last["entry"]["amount"], json!("-24.00"));
+    // A refund gives it back; a second refund of the same sale is refused.
+    let r = refund(&s);
+    let result = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&[r])),
+        )
+        .await,
+    );
+    assert_eq!(result.results[0].balance, Money::kroner(100));
+    let again = refund(&s);
+    let answer = l
+        .call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&[again])),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer.error_code(), "refund_too_large");
+    let day = l
+        .admin(
+            Method::GET,
+            &format!(
+                "/api/v1/reports/day?date={}&format=csv",
+                chrono::Utc::now().date_naive()
+            ),
+            None,
+        )
+        .await;
+    assert!(
+        day.text.starts_with("club,counter,kind,count,total\n"),
+        "{}",
+        day.text
+    );
+    assert!(
+        day.text.contains("Kastanjen,k1,sale,1,-24.00"),
+        "{}",
+        day.text
+    );
+}
+
+#[tokio::test]
+async fn block_and_replacement_charge_the_fee_once_and_the_first_card_is_free() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    let detail = l
+        .admin(Method::GET, &format!("/api/v1/children/{a}"), None)
+        .await;
+    assert_eq!(detail.body["orders"][0]["fee"], json!("0.00"));
+    assert_eq!(detail.body["orders"][0]["status"], json!("ordered"));
+    l.hand_out(a, CARD_A).await;
+    let detail = l
+        .admin(Method::GET, &format!("/api/v1/children/{a}"), None)
+        .await;
+    assert_eq!(detail.body["orders"][0]["status"], json!("handed_out"));
+    l.deposit(a, "100").await;
+    let parent = l.token(TokenRole::Parent, None, &[a]).await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let since = serde_json::from_value::<Changes>(
+        l.call(Method::GET, "/api/v1/kiosk/changes", Some(&kiosk), None)
+            .await
+            .body,
+    )
+    .expect("Changes")
+    .cursor;
+    let id = Uuid::now_v7();
+    let body = json!({"address": "Vej 1, 2100 København Ø", "id": id});
+    let path = format!("/api/v1/children/{a}/card-orders");
+    let order = l
+        .call(Method::POST, &path, Some(&parent), Some(body.clone()))
+        .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.text);
+    assert_eq!(order.body["fee"], json!("45.00"));
+    let repeat = l.call(Method::POST, &path, Some(&parent), Some(body)).await;
+    assert_eq!(repeat.status, StatusCode::OK);
+    assert_eq!(l.balance(a).await, Money::kroner(55));
+    let fees: i64 = sqlx::query_scalar("SELECT count(*) FROM entries WHERE kind = 'card_fee'")
+        .fetch_one(&l.pool)
+        .await
+        .expect("count");
+    assert_eq!(fees, 1);
+    // The counter learns of the block in its next pull.
+    let changes: Changes = serde_json::from_value(
+        l.call(
+            Method::GET,
+            &format!("/api/v1/kiosk/changes?since={since}"),
+            Some(&kiosk),
+            None,
+        )
+        .await
+        .body,
+    )
+    .expect("Changes");
+    assert_eq!(changes.accounts[0].cards[0].state, CardState::Blocked);
+    // A sale on the old card that was made offline is recorded and flagged.
+    let result = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&[sale(a, CARD_A, "k1", 500, 1)])),
+        )
+        .await,
+    );
+    assert_eq!(result.results[0].flags, vec![Flag::CardBlocked]);
+    // The order goes out by post; the new card works once handed out.
+    let patch = l
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/card-orders/{id}"),
+            Some(json!({"status": "sent"})),
+        )
+        .await;
+    assert_eq!(patch.body["status"], json!("sent"));
+    let back = l
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/card-orders/{id}"),
+            Some(json!({"status": "ordered"})),
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::CONFLICT);
+    l.hand_out(a, CARD_A2).await;
+    let detail = l
+        .admin(Method::GET, &format!("/api/v1/children/{a}"), None)
+        .await;
+    assert_eq!(detail.body["orders"][1]["status"], json!("handed_out"));
+    assert_eq!(detail.body["orders"][1]["card"], json!(CARD_A2));
+    let result = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&[sale(a, CARD_A2, "k1", 500, 1)])),
+        )
+        .await,
+    );
+    assert!(result.results[0].flags.is_empty());
+    // A blocked card cannot be handed out again.
+    let answer = l
+        .admin(
+            Method::POST,
+            &format!("/api/v1/children/{a}/cards"),
+            Some(json!({"uid": CARD_A})),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn withdrawal_above_the_balance_and_deposit_above_the_cap_change_nothing() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    l.deposit(a, "100").await;
+    let before = l.fingerprint().await;
+    let answer = l
+        .admin(
+            Method::POST,
+            &format!("/api/v1/children/{a}/withdrawals"),
+            Some(json!({"amount": "100.01"})),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CONFLICT);
+    assert_eq!(answer.error_code(), "insufficient_funds");
+    let answer = l.deposit(a, "900.01").await;
+    assert_eq!(answer.status, StatusCode::CONFLICT);
+    assert_eq!(answer.error_code(), "balance_cap");
+    assert_eq!(l.fingerprint().await, before);
+    // Exactly up to the cap, and exactly down to zero, are fine.
+    assert_eq!(l.deposit(a, "900.00").await.status, StatusCode::CREATED);
+    let all = l
+        .admin(
+            Method::POST,
+            &format!("/api/v1/children/{a}/withdrawals"),
+            Some(json!({"amount": "1000"})),
+        )
+        .await;
+    assert_eq!(all.status, StatusCode::CREATED, "{}", all.text);
+    assert_eq!(l.balance(a).await, Money::ZERO);
+}
+
+#[tokio::test]
+async fn the_same_batch_twice_is_counted_once() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    l.hand_out(a, CARD_A).await;
+    l.deposit(a, "100").await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let entries: Vec<_> = (0..20).map(|_| sale(a, CARD_A, "k1", 150, 1)).collect();
+    let first = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&entries)),
+        )
+        .await,
+    );
+    let second = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&entries)),
+        )
+        .await,
+    );
+    assert!(first.results.iter().all(|r| r.new));
+    assert!(second.results.iter().all(|r| !r.new));
+    // A repeat answers with the first result.
+    for (one, two) in first.results.iter().zip(&second.results) {
+        assert_eq!(
+            (one.id, &one.flags, one.balance),
+            (two.id, &two.flags, two.balance)
+        );
+    }
+    assert_eq!(l.balance(a).await, Money::kroner(70));
+    assert_eq!(l.entry_count().await, 21);
+}
+
+#[tokio::test]
+async fn a_batch_retried_concurrently_is_counted_once() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    l.hand_out(a, CARD_A).await;
+    l.deposit(a, "100").await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let entries: Vec<_> = (0..50).map(|_| sale(a, CARD_A, "k1", 100, 1)).collect();
+    let body = batch(&entries);
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (app, kiosk, body) = (l.app.clone(), kiosk.clone(), body.clone());
+            let l2 = ledger_support::Ledger {
+                app,
+                pool: l.pool.clone(),
+                admin: String::new(),
+                url: l.url.clone(),
+            };
+            tokio::spawn(async move {
+                push_result(
+                    &l2.call(
+                        Method::POST,
+                        "/api/v1/kiosk/entries",
+                        Some(&kiosk),
+                        Some(body),
+                    )
+                    .await,
+                )
+            })
+        })
+        .collect();
+    let mut new = 0;
+    for task in tasks {
+        new += task
+            .await
+            .expect("task")
+            .results
+            .iter()
+            .filter(|r| r.new)
+            .count();
+    }
+    assert_eq!(new, 50);
+    assert_eq!(l.balance(a).await, Money::kroner(50));
+    assert_eq!(l.entry_count().await, 51);
+}
+
+#[tokio::test]
+async fn two_counters_selling_to_one_child_at_once_stay_consistent_and_flag_the_overdraft() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    l.hand_out(a, CARD_A).await;
+    l.deposit(a, "50").await;
+    let mut tasks = Vec::new();
+    for counter in ["k1", "k2"] {
+        let kiosk = l.token(TokenRole::Kiosk, Some(counter), &[]).await;
+        let l2 = ledger_support::Ledger {
+            app: l.app.clone(),
+            pool: l.pool.clone(),
+            admin: String::new(),
+            url: l.url.clone(),
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut flags = Vec::new();
+            // One sale a push, as a counter coming back online sends them.
+            for _ in 0..10 {
+                let s = sale(a, CARD_A, counter, 500, 1);
+                let r = push_result(
+                    &l2.call(
+                        Method::POST,
+                        "/api/v1/kiosk/entries",
+                        Some(&kiosk),
+                        Some(batch(&[s])),
+                    )
+                    .await,
+                );
+                flags.extend(r.results[0].flags.clone());
+            }
+            flags
+        }));
+    }
+    let mut overdrafts = 0;
+    for task in tasks {
+        overdrafts += task
+            .await
+            .expect("task")
+            .iter()
+            .filter(|f| **f == Flag::Overdraft)
+            .count();
+    }
+    let (stored, sum) = l.balance_and_sum(a).await;
+    assert_eq!(stored, Money::kroner(-50));
+    assert_eq!(stored, sum);
+    assert_eq!(overdrafts, 10, "the ten sales below zero are flagged");
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM entries WHERE kind = 'sale' AND 'overdraft' = ANY(flags)",
+    )
+    .fetch_one(&l.pool)
+    .await
+    .expect("count");
+    assert_eq!(counted, 10);
+}
+
+#[tokio::test]
+async fn kiosk_rules_other_counter_too_many_and_bad_entries() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    l.hand_out(a, CARD_A).await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let before = l.fingerprint().await;
+    let push = |body: Value| {
+        let (l, kiosk) = (&l, kiosk.clone());
+        async move {
+            l.call(
+                Method::POST,
+                "/api/v1/kiosk/entries",
+                Some(&kiosk),
+                Some(body),
+            )
+            .await
+        }
+    };
+    // One entry for another counter: the whole batch is refused.
+    let answer = push(batch(&[
+        sale(a, CARD_A, "k1", 100, 1),
+        sale(a, CARD_A, "k2", 100, 1),
+    ]))
+    .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let many: Vec<_> = (0..=MAX_BATCH)
+        .map(|_| sale(a, CARD_A, "k1", 100, 1))
+        .collect();
+    let answer = push(batch(&many)).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.text
+    );
+    assert_eq!(answer.error_code(), "payload_too_large");
+    let mut wrong_sum = sale(a, CARD_A, "k1", 100, 2);
+    wrong_sum.amount = Money::from_ore(-100);
+    let unknown_child = sale(ChildId::new(), CARD_A, "k1", 100, 1);
+    let mut deposit = sale(a, CARD_A, "k1", 100, 1);
+    deposit.kind = klubkasse::domain::EntryKind::Deposit;
+    for bad in [wrong_sum, unknown_child, deposit] {
+        let answer = push(batch(&[sale(a, CARD_A, "k1", 100, 1), bad])).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            answer.text
+        );
+    }
+    assert_eq!(l.fingerprint().await, before);
+    // An unknown card still records the sale, flagged.
+    let r = push_result(&push(batch(&[sale(a, "DEADBEEF", "k1", 100, 1)])).await);
+    assert_eq!(r.results[0].flags, vec![Flag::Overdraft, Flag::UnknownCard]);
+}
+
+#[tokio::test]
+async fn limits_categories_and_notes_flag_sales_and_reach_the_counter() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    l.hand_out(a, CARD_A).await;
+    l.deposit(a, "100").await;
+    let patch = l
+        .admin(Method::PATCH, &format!("/api/v1/children/{a}"), Some(json!({"daily_limit": "10.00", "blocked_categories": ["Slik", "slik"], "note": "Nøddeallergi"})))
+        .await;
+    assert_eq!(patch.status, StatusCode::OK, "{}", patch.text);
+    assert_eq!(patch.body["child"]["blocked_categories"], json!(["slik"]));
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let changes: Changes = serde_json::from_value(
+        l.call(Method::GET, "/api/v1/kiosk/changes", Some(&kiosk), None)
+            .await
+            .body,
+    )
+    .expect("Changes");
+    assert_eq!(
+        changes.accounts[0].child.daily_limit,
+        Some(Money::kroner(10))
+    );
+    assert_eq!(
+        changes.accounts[0].child.note.as_deref(),
+        Some("Nøddeallergi")
+    );
+    let mut candy = sale(a, CARD_A, "k1", 1200, 1);
+    if let klubkasse::domain::EntryKind::Sale { lines, .. } = &mut candy.kind {
+        lines[0].category = "slik".into();
+    }
+    let r = push_result(
+        &l.call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(&[candy])),
+        )
+        .await,
+    );
+    assert_eq!(
+        r.results[0].flags,
+        vec![Flag::DailyLimitExceeded, Flag::CategoryBlocked]
+    );
+    // null clears the limit; absent fields stay.
+    let patch = l
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/children/{a}"),
+            Some(json!({"daily_limit": null})),
+        )
+        .await;
+    assert_eq!(patch.body["child"]["daily_limit"], Value::Null);
+    assert_eq!(patch.body["child"]["note"], json!("Nøddeallergi"));
+}
+
+/// Malformed and hostile bodies: a 4xx with an ApiError, never a 5xx, and nothing changed.
+#[tokio::test]
+async fn bad_input_is_refused_with_an_api_error_and_changes_nothing() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    l.hand_out(a, CARD_A).await;
+    l.deposit(a, "100").await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let admin = l.admin.clone();
+    let before = l.fingerprint().await;
+    let deposits = format!("/api/v1/children/{a}/deposits");
+    let long = "x".repeat(101);
+    let cases: Vec<(&str, String, &str, Vec<u8>, &str)> = vec![
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            b"{\"amount\": \"10\"".to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            b"not json".to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "text/plain",
+            b"{\"amount\": \"10\"}".to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": 10}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": "-10"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": "0"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": "10.001"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": "1000001"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": "1e400"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"{"amount": "10", "extra": 1}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            br#"[]"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            format!("/api/v1/children/{}/deposits", Uuid::now_v7()),
+            "application/json",
+            br#"{"amount": "10"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            "/api/v1/children/not-a-uuid/deposits".into(),
+            "application/json",
+            br#"{"amount": "10"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            "/api/v1/children".into(),
+            "application/json",
+            format!(r#"{{"name": "{long}", "club": "K"}}"#).into_bytes(),
+            &admin,
+        ),
+        (
+            "POST",
+            "/api/v1/children".into(),
+            "application/json",
+            br#"{"name": "   ", "club": "K"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/children/{a}"),
+            "application/json",
+            format!(r#"{{"note": "{}"}}"#, "n".repeat(501)).into_bytes(),
+            &admin,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/children/{a}"),
+            "application/json",
+            br#"{"daily_limit": "-1"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            format!("/api/v1/children/{a}/card-orders"),
+            "application/json",
+            format!(r#"{{"address": "{}"}}"#, "a".repeat(301)).into_bytes(),
+            &admin,
+        ),
+        (
+            "POST",
+            format!("/api/v1/children/{a}/cards"),
+            "application/json",
+            br#"{"uid": "nope"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "POST",
+            "/api/v1/cards/ZZ/block".into(),
+            "application/json",
+            Vec::new(),
+            &admin,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/card-orders/{}", Uuid::now_v7()),
+            "application/json",
+            br#"{"status": "sent"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/card-orders/{}", Uuid::now_v7()),
+            "application/json",
+            br#"{"status": "lost"}"#.to_vec(),
+            &admin,
+        ),
+        (
+            "GET",
+            "/api/v1/reports/day?date=yesterday".into(),
+            "",
+            Vec::new(),
+            &admin,
+        ),
+        (
+            "GET",
+            "/api/v1/reports/month?month=2025-13".into(),
+            "",
+            Vec::new(),
+            &admin,
+        ),
+        (
+            "GET",
+            "/api/v1/kiosk/changes?since=-1".into(),
+            "",
+            Vec::new(),
+            &kiosk,
+        ),
+        (
+            "GET",
+            "/api/v1/kiosk/changes?limit=0".into(),
+            "",
+            Vec::new(),
+            &kiosk,
+        ),
+        (
+            "GET",
+            "/api/v1/kiosk/changes?since=abc".into(),
+            "",
+            Vec::new(),
+            &kiosk,
+        ),
+        (
+            "POST",
+            "/api/v1/kiosk/entries".into(),
+            "application/json",
+            br#"{"entries": [{"id": 1}]}"#.to_vec(),
+            &kiosk,
+        ),
+        (
+            "POST",
+            "/api/v1/kiosk/entries".into(),
+            "application/json",
+            br#"{"entries": [], "more": true}"#.to_vec(),
+            &kiosk,
+        ),
+        (
+            "POST",
+            "/api/v1/kiosk/cards".into(),
+            "application/json",
+            br#"{"action": "explode", "uid": "04A1B2C3"}"#.to_vec(),
+            &kiosk,
+        ),
+        (
+            "POST",
+            "/api/v1/kiosk/cards".into(),
+            "application/json",
+            format!(
+                r#"{{"action": "hand_out", "uid": "04A1B2C3", "child": "{}"}}"#,
+                Uuid::now_v7()
+            )
+            .into_bytes(),
+            &kiosk,
+        ),
+        ("DELETE", deposits.clone(), "", Vec::new(), &admin),
+        ("GET", "/api/v2/nothing".into(), "", Vec::new(), &admin),
+        (
+            "POST",
+            deposits.clone(),
+            "application/json",
+            vec![b' '; 3 * 1024 * 1024],
+            &admin,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (method, path, content_type, body, token) in cases {
+        let body = (!content_type.is_empty()).then_some((content_type, body));
+        let answer = l
+            .raw(method.parse().expect("method"), &path, Some(token), body)
+            .await;
+        let api_error = answer.body["error"].is_string() && answer.body["message"].is_string();
+        if !answer.status.is_client_error() || !api_error {
+            failures.push(format!(
+                "{method} {path}: {} {}",
+                answer.status, answer.text
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(l.fingerprint().await, before);
+}
+
+#[test]
+fn random_bodies_never_give_a_5xx() {
+    use proptest::prelude::*;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (l, a, kiosk) = runtime.block_on(async {
+        let l = ledger().await;
+        let a = l.enrol("Freja").await;
+        l.hand_out(a, CARD_A).await;
+        let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+        (l, a, kiosk)
+    });
+    let paths = [
+        format!("/api/v1/children/{a}/deposits"),
+        format!("/api/v1/children/{a}/withdrawals"),
+        format!("/api/v1/children/{a}"),
+        format!("/api/v1/children/{a}/card-orders"),
+        "/api/v1/children".to_string(),
+        "/api/v1/kiosk/entries".to_string(),
+        "/api/v1/kiosk/cards".to_string(),
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
+        "[a-z0-9 .,-]{0,12}".prop_map(Value::from),
+        Just(json!("12.50")),
+        Just(json!(CARD_A)),
+        Just(json!(a)),
+        Just(json!("sale")),
+    ];
+    let keys = prop_oneof![
+        Just("amount"),
+        Just("id"),
+        Just("name"),
+        Just("club"),
+        Just("note"),
+        Just("entries"),
+        Just("action"),
+        Just("uid"),
+        Just("child"),
+        Just("daily_limit"),
+        Just("address"),
+        Just("kind"),
+        Just("counter"),
+        Just("lines"),
+        Just("at"),
+        Just("Sale"),
+    ];
+    let value = leaf.prop_recursive(3, 24, 5, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(keys.clone().prop_map(String::from), inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    });
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 200,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(
+            &(0..paths.len(), value, any::<bool>()),
+            |(path, body, patch)| {
+                let method = if patch && path == 2 {
+                    Method::PATCH
+                } else {
+                    Method::POST
+                };
+                let token = if path >= 5 {
+                    kiosk.clone()
+                } else {
+                    l.admin.clone()
+                };
+                let answer = runtime.block_on(l.call(
+                    method,
+                    &paths[path],
+                    Some(&token),
+                    Some(body.clone()),
+                ));
+                prop_assert!(
+                    !answer.status.is_server_error(),
+                    "{} {} for {}",
+                    answer.status,
+                    answer.text,
+                    body
+                );
+                if !answer.status.is_success() {
+                    prop_assert!(
+                        answer.body["error"].is_string(),
+                        "no ApiError: {}",
+                        answer.text
+                    );
+                }
+                Ok(())
+            },
+        )
+        .expect("no 5xx");
+    let (stored, sum) = runtime.block_on(l.balance_and_sum(a));
+    assert_eq!(stored, sum);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Deposit(i64),
+    Withdraw(i64),
+    Sale(usize, i64),
+    RefundLast,
+}
+
+/// After any sequence of deposits, withdrawals, sales and refunds, on
+/// several children, every balance is the sum of its entries.
+#[test]
+fn every_balance_is_the_sum_of_its_entries() {
+    use proptest::prelude::*;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (l, children, kiosk) = runtime.block_on(async {
+        let l = ledger().await;
+        let mut children = Vec::new();
+        for (i, name) in ["Freja", "Oscar", "Ida"].iter().enumerate() {
+            let c = l.enrol(name).await;
+            l.hand_out(c, &format!("04A1B2C{i}")).await;
+            children.push(c);
+        }
+        let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+        (l, children, kiosk)
+    });
+    let op = prop_oneof![
+        (1i64..50_000).prop_map(Op::Deposit),
+        (1i64..50_000).prop_map(Op::Withdraw),
+        (0usize..3, 1i64..5_000).prop_map(|(n, p)| Op::Sale(n, p)),
+        Just(Op::RefundLast),
+    ];
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 24,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(
+            &(0usize..3, prop::collection::vec(op, 1..25)),
+            |(who, ops)| {
+                runtime.block_on(async {
+                    let child = children[who];
+                    let mut last_sale = None;
+                    for op in ops {
+                        match op {
+                            Op::Deposit(ore) => {
+                                let amount = Money::from_ore(ore).to_plain_string();
+                                let a = l.deposit(child, &amount).await;
+                                assert!(
+                                    a.status == StatusCode::CREATED
+                                        || a.status == StatusCode::CONFLICT,
+                                    "{}",
+                                    a.text
+                                );
+                            }
+                            Op::Withdraw(ore) => {
+                                let amount = Money::from_ore(ore).to_plain_string();
+                                let a = l
+                                    .admin(
+                                        Method::POST,
+                                        &format!("/api/v1/children/{child}/withdrawals"),
+                                        Some(json!({"amount": amount})),
+                                    )
+                                    .await;
+                                assert!(
+                                    a.status == StatusCode::CREATED
+                                        || a.status == StatusCode::CONFLICT,
+                                    "{}",
+                                    a.text
+                                );
+                            }
+                            Op::Sale(n, ore) => {
+                                let s =
+                                    sale(child, &format!("04A1B2C{who}"), "k1", ore, n as u32 + 1);
+                                push_result(
+                                    &l.call(
+                                        Method::POST,
+                                        "/api/v1/kiosk/entries",
+                                        Some(&kiosk),
+                                        Some(batch(std::slice::from_ref(&s))),
+                                    )
+                                    .await,
+                                );
+                                last_sale = Some(s);
+                            }
+                            Op::RefundLast => {
+                                if let Some(s) = last_sale.take() {
+                                    push_result(
+                                        &l.call(
+                                            Method::POST,
+                                            "/api/v1/kiosk/entries",
+                                            Some(&kiosk),
+                                            Some(batch(&[refund(&s)])),
+                                        )
+                                        .await,
+                                    );
+                                }
+                            }
+                        }
+                    }
+                    for c in &children {
+                        let (stored, sum) = l.balance_and_sum(*c).await;
+                        assert_eq!(stored, sum);
+                        assert!(stored <= Money::kroner(1000) || stored == sum);
+                    }
+                });
+                Ok(())
+            },
+        )
+        .expect("balances are sums");
+    // Change numbers are unique: the counters' cursors can trust them.
+    let seqs: Vec<i64> = runtime
+        .block_on(sqlx::query_scalar("SELECT change_seq FROM children").fetch_all(&l.pool))
+        .expect("seqs");
+    assert_eq!(seqs.len(), seqs.iter().collect::<BTreeSet<_>>().len());
+}
+
+/// Over a real socket: a push whose connection is cut halfway through the
+/// body records nothing; a push whose connection closes before the answer
+/// is recorded whole or not at all; the retry makes every sale count once.
+#[tokio::test]
+async fn a_batch_retried_after_the_connection_was_cut_is_counted_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    l.hand_out(a, CARD_A).await;
+    l.deposit(a, "100").await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = l.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let entries: Vec<_> = (0..10).map(|_| sale(a, CARD_A, "k1", 100, 1)).collect();
+    let body = serde_json::to_vec(&batch(&entries)).expect("json");
+    let head = format!(
+        "POST /api/v1/kiosk/entries HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {kiosk}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    // Cut halfway through the body.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream
+        .write_all(&body[..body.len() / 2])
+        .await
+        .expect("write");
+    drop(stream);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(l.entry_count().await, 1, "only the deposit");
+    // Sent whole, but the answer is never read.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(&body).await.expect("write");
+    stream.shutdown().await.expect("shutdown");
+    drop(stream);
+    // The server may finish that push or drop it with the connection; either
+    // way all of the batch or none of it is recorded, never a part.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let after_cut = l.entry_count().await;
+    assert!(after_cut == 1 || after_cut == 11, "{after_cut} entries");
+    // The retry, read to the end.
+    let mut answer = String::new();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(&body).await.expect("write");
+    stream.read_to_string(&mut answer).await.expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let json = &answer[answer.find("\r\n\r\n").expect("body") + 4..];
+    let result: PushResult = serde_json::from_str(json).expect("PushResult");
+    let new = result.results.iter().filter(|r| r.new).count();
+    assert_eq!(new, if after_cut == 1 { 10 } else { 0 }, "{json}");
+    assert_eq!(l.entry_count().await, 11);
+    assert_eq!(l.balance(a).await, Money::kroner(90));
+}

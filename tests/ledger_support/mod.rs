@@ -1,0 +1,255 @@
+//! A ledger on a fresh PostgreSQL database per test, driven through its
+//! router (`tower::ServiceExt::oneshot`) or a real socket.
+
+#![allow(dead_code)] // each test uses its own part of this
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Method, Request, StatusCode};
+use klubkasse::domain::{ChildId, Entry, EntryKind, Money, SaleLine};
+use klubkasse::ledger::auth::{TokenRole, create_token, revoke_token};
+use klubkasse::ledger::{self, AppState, MIGRATOR, Settings};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const CARD_A: &str = "04A1B2C3";
+pub const CARD_A2: &str = "04A1B2C4";
+pub const CARD_B: &str = "04B2C3D4";
+
+pub fn server_url() -> String {
+    std::env::var("KLUBKASSE_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "KLUBKASSE_TEST_DATABASE_URL is not set: the ledger's tests need a real PostgreSQL. \
+             Run ./install.sh --test (it starts one on 127.0.0.1:55432 and sets the variable)."
+        )
+    })
+}
+
+pub struct Ledger {
+    pub app: Router,
+    pub pool: PgPool,
+    pub admin: String,
+    pub url: String,
+}
+
+/// A fresh database of its own, migrated, so tests run in parallel.
+pub async fn ledger() -> Ledger {
+    ledger_with(Settings::default()).await
+}
+
+pub async fn ledger_with(settings: Settings) -> Ledger {
+    let server = server_url();
+    let admin_pool = sqlx::PgPool::connect(&server).await.expect("connect");
+    let name = format!("test_{}", Uuid::now_v7().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin_pool)
+        .await
+        .expect("create database");
+    admin_pool.close().await;
+    let (base, _) = server.rsplit_once('/').expect("url has a database");
+    let url = format!("{base}/{name}");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .connect(&url)
+        .await
+        .expect("connect to test database");
+    MIGRATOR.run(&pool).await.expect("migrate");
+    let admin = create_token(&pool, TokenRole::Admin, None, &[])
+        .await
+        .expect("admin token")
+        .token;
+    Ledger {
+        app: ledger::router(AppState::new(pool.clone(), settings)),
+        pool,
+        admin,
+        url,
+    }
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    /// Every 4xx and 5xx answer has an ApiError body.
+    pub fn error_code(&self) -> &str {
+        self.body["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no ApiError body in {} {}", self.status, self.text))
+    }
+}
+
+impl Ledger {
+    pub async fn token(
+        &self,
+        role: TokenRole,
+        kiosk: Option<&str>,
+        children: &[ChildId],
+    ) -> String {
+        let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
+        create_token(&self.pool, role, kiosk, &ids)
+            .await
+            .expect("token")
+            .token
+    }
+
+    pub async fn revoked_token(&self) -> String {
+        let made = create_token(&self.pool, TokenRole::Admin, None, &[])
+            .await
+            .expect("token");
+        revoke_token(&self.pool, made.id).await.expect("revoke");
+        made.token
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some((content_type, bytes)) => request
+                .header("content-type", content_type)
+                .body(Body::from(bytes)),
+            None => request.body(Body::empty()),
+        }
+        .expect("request");
+        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, body, text }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let body = body.map(|b| ("application/json", serde_json::to_vec(&b).expect("json")));
+        self.raw(method, path, token, body).await
+    }
+
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let admin = self.admin.clone();
+        self.call(method, path, Some(&admin), body).await
+    }
+
+    pub async fn enrol(&self, name: &str) -> ChildId {
+        let answer = self
+            .admin(
+                Method::POST,
+                "/api/v1/children",
+                Some(json!({"name": name, "club": "Kastanjen"})),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        serde_json::from_value(answer.body["child"]["id"].clone()).expect("child id")
+    }
+
+    pub async fn hand_out(&self, child: ChildId, uid: &str) {
+        let answer = self
+            .admin(
+                Method::POST,
+                &format!("/api/v1/children/{child}/cards"),
+                Some(json!({"uid": uid})),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    }
+
+    pub async fn deposit(&self, child: ChildId, amount: &str) -> Answer {
+        self.admin(
+            Method::POST,
+            &format!("/api/v1/children/{child}/deposits"),
+            Some(json!({"amount": amount})),
+        )
+        .await
+    }
+
+    pub async fn balance(&self, child: ChildId) -> Money {
+        let answer = self
+            .admin(Method::GET, &format!("/api/v1/children/{child}"), None)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        serde_json::from_value(answer.body["balance"].clone()).expect("balance")
+    }
+
+    /// The stored balance and the sum of the child's entries, from the database.
+    pub async fn balance_and_sum(&self, child: ChildId) -> (Money, Money) {
+        let stored: rust_decimal::Decimal =
+            sqlx::query_scalar("SELECT balance FROM children WHERE id = $1")
+                .bind(child.0)
+                .fetch_one(&self.pool)
+                .await
+                .expect("balance");
+        let sum = ledger::db::sum_of_entries(&self.pool, child)
+            .await
+            .expect("sum");
+        (Money::parse(&stored.to_string()).expect("money"), sum)
+    }
+
+    pub async fn entry_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM entries")
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+
+    /// Everything that can change, as one value, to show nothing changed.
+    pub async fn fingerprint(&self) -> String {
+        sqlx::query_scalar(
+            "SELECT concat_ws('|',
+                (SELECT string_agg(id::text || balance::text || coalesce(note, '') || change_seq::text, ',' ORDER BY id) FROM children),
+                (SELECT string_agg(uid || state, ',' ORDER BY uid) FROM cards),
+                (SELECT string_agg(id::text, ',' ORDER BY id) FROM entries),
+                (SELECT string_agg(id::text || status, ',' ORDER BY id) FROM card_orders))",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("fingerprint")
+    }
+}
+
+pub fn sale(child: ChildId, card: &str, counter: &str, price_ore: i64, quantity: u32) -> Entry {
+    Entry::sale(
+        child,
+        klubkasse::domain::CardUid::parse(card).expect("uid"),
+        vec![SaleLine {
+            name: "Toast".into(),
+            category: "mad".into(),
+            unit_price: Money::from_ore(price_ore),
+            quantity,
+        }],
+        counter,
+        chrono::Utc::now(),
+    )
+}
+
+pub fn refund(of: &Entry) -> Entry {
+    Entry::new(
+        of.child,
+        EntryKind::Refund { sale: of.id },
+        -of.amount,
+        &of.counter,
+        chrono::Utc::now(),
+    )
+}
+
+pub fn batch(entries: &[Entry]) -> Value {
+    json!({ "entries": entries })
+}
