@@ -29,6 +29,8 @@ pub struct Config {
     pub counter: String,
     pub data_dir: PathBuf,
     pub reader: ReaderKind,
+    /// Only readers whose name contains this (PC/SC).
+    pub reader_name: Option<String>,
     pub menu: Menu,
     pub keymap: Keymap,
     pub language: Language,
@@ -51,6 +53,7 @@ struct RawConfig {
     data_dir: Option<PathBuf>,
     #[serde(default = "default_reader")]
     reader: ReaderKind,
+    reader_name: Option<String>,
     menu: PathBuf,
     keymap: Option<PathBuf>,
     #[serde(default)]
@@ -151,6 +154,7 @@ impl Config {
                 .as_deref()
                 .map_or_else(default_data_dir, resolve),
             reader: raw.reader,
+            reader_name: raw.reader_name.filter(|n| !n.trim().is_empty()),
             menu,
             keymap,
             language: raw.language,

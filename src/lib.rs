@@ -10,4 +10,5 @@ pub mod pin;
 pub mod reader;
 pub mod source_error;
 pub mod store;
+pub mod sync;
 pub mod ui;

@@ -15,9 +15,9 @@ use klubkasse::config::{Config, Menu, ReaderKind, default_data_dir};
 use klubkasse::domain::{Connection, PinGuard};
 use klubkasse::i18n::Language;
 use klubkasse::keymap::Keymap;
-use klubkasse::reader::{DEMO_PIN, DemoCards};
+use klubkasse::reader::{CardEvent, DEMO_PIN, DemoCards, PcscSource, ReaderStatus};
 use klubkasse::store::{Store, local_day, restore_backup};
-use klubkasse::ui::{App, EffectContext, Settings, runtime};
+use klubkasse::ui::{Action, App, EffectContext, Settings, runtime};
 
 #[derive(Parser)]
 #[command(
@@ -40,6 +40,9 @@ enum Command {
         /// Language of the screens: da or en.
         #[arg(long, default_value = "da")]
         language: String,
+        /// Where taps come from: demo (F1–F8) or pcsc (a card reader).
+        #[arg(long, value_enum, default_value = "demo")]
+        reader: ReaderArg,
     },
     /// The kiosk as configured.
     Run {
@@ -62,6 +65,12 @@ enum Command {
         #[command(flatten)]
         place: StorePlace,
     },
+    /// Lists card readers, then prints each tap and removal (Ctrl-C ends).
+    Readers {
+        /// Only readers whose name contains this.
+        #[arg(long)]
+        reader_name: Option<String>,
+    },
     /// Reads a PIN and prints its argon2 hash for the config's `staff_pin_hash`.
     PinHash,
     /// Adds or updates children from a CSV file (all rows or none).
@@ -76,6 +85,12 @@ enum Command {
         #[command(flatten)]
         place: StorePlace,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReaderArg {
+    Demo,
+    Pcsc,
 }
 
 /// Which store a tool works on: a data folder, or the one a config names.
@@ -112,7 +127,11 @@ fn main() -> ExitCode {
 
 fn dispatch(command: Command) -> Result<()> {
     match command {
-        Command::Demo { data_dir, language } => demo(data_dir, &language),
+        Command::Demo {
+            data_dir,
+            language,
+            reader,
+        } => demo(data_dir, &language, reader),
         Command::Run { config } => run(&config),
         Command::Check { config } => check(&config),
         Command::Report { date, csv, place } => {
@@ -126,6 +145,7 @@ fn dispatch(command: Command) -> Result<()> {
             }
             Ok(())
         }
+        Command::Readers { reader_name } => readers(reader_name),
         Command::PinHash => {
             let pin = read_pin()?;
             println!("{}", klubkasse::pin::hash(&pin)?);
@@ -160,7 +180,7 @@ fn dispatch(command: Command) -> Result<()> {
     }
 }
 
-fn demo(data_dir: Option<PathBuf>, language: &str) -> Result<()> {
+fn demo(data_dir: Option<PathBuf>, language: &str, reader: ReaderArg) -> Result<()> {
     let language = match language {
         "da" => Language::Da,
         "en" => Language::En,
@@ -170,16 +190,24 @@ fn demo(data_dir: Option<PathBuf>, language: &str) -> Result<()> {
     let _log = init_logging(&dir)?;
     let store = Store::open(&dir)?;
     import::seed_demo(&store, Utc::now())?;
-    let rows =
-        import::parse_children_csv(import::DEMO_CHILDREN_CSV, Path::new("demo-children.csv"))?;
-    let mut cards = Vec::new();
-    for row in rows {
-        if let Some(card) = store.card(&row.card_uid)?
-            && let Some(child) = store.child(card.child)?
-        {
-            cards.push((row.card_uid, child));
+    let cards = match reader {
+        ReaderArg::Demo => {
+            let rows = import::parse_children_csv(
+                import::DEMO_CHILDREN_CSV,
+                Path::new("demo-children.csv"),
+            )?;
+            let mut cards = Vec::new();
+            for row in rows {
+                if let Some(card) = store.card(&row.card_uid)?
+                    && let Some(child) = store.child(card.child)?
+                {
+                    cards.push((row.card_uid, child));
+                }
+            }
+            Cards::Demo(DemoCards::new(&cards))
         }
-    }
+        ReaderArg::Pcsc => Cards::Pcsc(PcscSource::default()),
+    };
     let keymap = Keymap::load(None)?;
     let menu = Menu::sample(&keymap)?;
     let settings = Settings {
@@ -191,23 +219,24 @@ fn demo(data_dir: Option<PathBuf>, language: &str) -> Result<()> {
         has_pin: true,
     };
     let pin_hash = klubkasse::pin::hash(DEMO_PIN)?;
-    kiosk(
+    kiosk(Kiosk {
         store,
-        &dir,
+        data_dir: dir,
         settings,
         menu,
         keymap,
-        DemoCards::new(&cards),
-        Some(pin_hash),
-        Duration::from_secs(300),
-    )
+        cards,
+        pin_hash: Some(pin_hash),
+        undo_window: Duration::from_secs(300),
+    })
 }
 
 fn run(config_path: &Path) -> Result<()> {
     let config = Config::load(config_path)?;
     let _log = init_logging(&config.data_dir)?;
     let store = Store::open(&config.data_dir)?;
-    let demo = match config.reader {
+    let cards = match config.reader {
+        // F1–F8 tap the first eight children's cards: for trying a set-up.
         ReaderKind::Demo => {
             let mut cards = Vec::new();
             for child in store.children()? {
@@ -215,11 +244,11 @@ fn run(config_path: &Path) -> Result<()> {
                     cards.push((card.uid, child));
                 }
             }
-            DemoCards::new(&cards)
+            Cards::Demo(DemoCards::new(&cards))
         }
-        // PC/SC readers arrive with the card-reader work; until then the
-        // status bar says plainly that there is no reader.
-        ReaderKind::Pcsc => DemoCards::default(),
+        ReaderKind::Pcsc => Cards::Pcsc(PcscSource {
+            reader_name: config.reader_name.clone(),
+        }),
     };
     let settings = Settings {
         counter: config.counter.clone(),
@@ -229,50 +258,84 @@ fn run(config_path: &Path) -> Result<()> {
         result_time: config.result_time,
         has_pin: config.staff_pin_hash.is_some(),
     };
-    kiosk(
+    kiosk(Kiosk {
         store,
-        &config.data_dir,
+        data_dir: config.data_dir,
         settings,
-        config.menu,
-        config.keymap,
-        demo,
-        config.staff_pin_hash,
-        config.undo_window,
-    )
+        menu: config.menu,
+        keymap: config.keymap,
+        cards,
+        pin_hash: config.staff_pin_hash,
+        undo_window: config.undo_window,
+    })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn kiosk(
+/// Where the kiosk's taps come from.
+enum Cards {
+    Demo(DemoCards),
+    Pcsc(PcscSource),
+}
+
+/// Everything a kiosk is started with.
+struct Kiosk {
     store: Store,
-    data_dir: &Path,
+    data_dir: PathBuf,
     settings: Settings,
     menu: Menu,
     keymap: Keymap,
-    demo: DemoCards,
+    cards: Cards,
     pin_hash: Option<String>,
     undo_window: Duration,
-) -> Result<()> {
+}
+
+fn kiosk(k: Kiosk) -> Result<()> {
     if !std::io::stdout().is_terminal() {
         bail!("the kiosk needs a terminal");
     }
-    let pin_guard: PinGuard = store.pin_guard()?;
-    let app = App::new(settings.clone(), menu, keymap, demo, pin_guard, Utc::now());
-    let ctx = EffectContext {
-        store: Arc::new(store),
-        counter: settings.counter,
-        language: settings.language,
-        connection: settings.connection,
-        pin_hash,
-        undo_window,
-        export_dir: data_dir.join("reports"),
-        data_dir: data_dir.to_path_buf(),
+    let pin_guard: PinGuard = k.store.pin_guard()?;
+    let (taps_tx, taps_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (demo, reader) = match k.cards {
+        Cards::Demo(demo) => (demo, None),
+        Cards::Pcsc(source) => {
+            let watch = source.spawn(move |event| {
+                let action = match event {
+                    CardEvent::Tapped { uid, .. } => Action::CardTapped(uid),
+                    CardEvent::Unreadable { .. } => Action::CardUnreadable,
+                    CardEvent::Status(status) => Action::Reader(status),
+                    CardEvent::Removed { .. } => return,
+                };
+                let _ = taps_tx.send(action);
+            })?;
+            (DemoCards::default(), Some(watch))
+        }
     };
-    tracing::info!(data_dir = %data_dir.display(), "kiosk starting");
+    let app = App::new(
+        k.settings.clone(),
+        k.menu,
+        k.keymap,
+        demo,
+        pin_guard,
+        Utc::now(),
+    );
+    let ctx = EffectContext {
+        store: Arc::new(k.store),
+        counter: k.settings.counter,
+        language: k.settings.language,
+        connection: k.settings.connection,
+        pin_hash: k.pin_hash,
+        undo_window: k.undo_window,
+        export_dir: k.data_dir.join("reports"),
+        data_dir: k.data_dir.clone(),
+    };
+    tracing::info!(data_dir = %k.data_dir.display(), "kiosk starting");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(runtime::run(app, ctx, None))?;
+    runtime.block_on(runtime::run(app, ctx, taps_rx))?;
+    if let Some(watch) = reader {
+        watch.stop();
+    }
     tracing::info!("kiosk stopped by staff");
     Ok(())
 }
@@ -310,6 +373,33 @@ fn check(config_path: &Path) -> Result<()> {
             println!("  store: not created yet (made at first start)")
         }
         Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// Like `pcsc_scan`, in our terms: for staff setting up a counter.
+fn readers(reader_name: Option<String>) -> Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _watch = PcscSource { reader_name }.spawn(move |event| {
+        let _ = tx.send(event);
+    })?;
+    println!("Watching card readers (Ctrl-C to stop) …");
+    for event in rx {
+        let time = chrono::Local::now().format("%H:%M:%S");
+        match event {
+            CardEvent::Status(ReaderStatus::Ready { name }) => {
+                println!("{time}  reader ready: {name}")
+            }
+            CardEvent::Status(ReaderStatus::Missing) => {
+                println!("{time}  no card reader (is one plugged in, and is pcscd running?)")
+            }
+            CardEvent::Status(ReaderStatus::Demo) => {}
+            CardEvent::Tapped { uid, reader } => println!("{time}  {reader}: card {uid}"),
+            CardEvent::Removed { reader } => println!("{time}  {reader}: card removed"),
+            CardEvent::Unreadable { reader, why } => {
+                println!("{time}  {reader}: card could not be read ({why})")
+            }
+        }
     }
     Ok(())
 }

@@ -1,6 +1,32 @@
-//! Where card taps come from.
+//! Where card taps come from: USB readers through pcscd, or the demo's
+//! F1–F8 keys. Both end as the same "card tapped" action in the kiosk.
+
+pub mod apdu;
+pub mod pcsc;
+pub mod tracker;
 
 use crate::domain::{CardUid, Child};
+
+pub use self::pcsc::{PcscSource, ReaderHandle};
+
+/// What a card source reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardEvent {
+    /// A card was put on a reader and its UID read: one per presence.
+    Tapped {
+        uid: CardUid,
+        reader: String,
+    },
+    Removed {
+        reader: String,
+    },
+    /// A card is there but gave no UID (another kind of card, moved away mid-read).
+    Unreadable {
+        reader: String,
+        why: String,
+    },
+    Status(ReaderStatus),
+}
 
 /// What the status bar says about the card source.
 #[derive(Debug, Clone, PartialEq, Eq)]

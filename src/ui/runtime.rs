@@ -22,12 +22,12 @@ pub enum RuntimeError {
     Terminal(#[from] std::io::Error),
 }
 
-/// Runs the kiosk until staff choose "quit". `taps` carries card-reader
-/// events from a card source, if any.
+/// Runs the kiosk until staff choose "quit". `taps` carries the card
+/// source's events, already made actions.
 pub async fn run(
     mut app: App,
     ctx: EffectContext,
-    mut taps: Option<mpsc::UnboundedReceiver<Action>>,
+    mut taps: mpsc::UnboundedReceiver<Action>,
 ) -> Result<(), RuntimeError> {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Action>();
     let effects = spawn_effect_worker(Arc::new(ctx), done_tx);
@@ -49,7 +49,7 @@ pub async fn run(
             },
             _ = ticker.tick() => Some(Action::Tick),
             Some(action) = done_rx.recv() => Some(action),
-            Some(action) = async { match taps.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => Some(action),
+            Some(action) = taps.recv() => Some(action),
         };
         let Some(action) = action else { continue };
         app.now = Utc::now();

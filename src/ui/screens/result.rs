@@ -100,8 +100,11 @@ pub fn draw(app: &App, r: &ResultScreen, frame: &mut Frame, area: Rect) {
         ),
         ResultScreen::Refused(refusal) => {
             let mut lines = vec![refusal_text(t, refusal)];
-            if let Refusal::CardBlocked { name } = refusal {
-                lines.insert(0, name.clone());
+            match refusal {
+                Refusal::CardBlocked { name } => lines.insert(0, name.clone()),
+                // Staff need the UID to hand the card out.
+                Refusal::UnknownCard { uid } => lines.extend([String::new(), uid.to_string()]),
+                _ => {}
             }
             (t.result.refused.clone(), lines, theme::REFUSED)
         }

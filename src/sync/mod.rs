@@ -1,0 +1,3 @@
+//! Keeping a counter in step with the central ledger.
+
+pub mod protocol;
