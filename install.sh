@@ -13,11 +13,13 @@ set -euo pipefail
 # The oldest toolchain that builds klubkasse (Cargo.toml's rust-version).
 readonly MIN_RUST="1.94"
 
-# Debian packages needed to build and run the kiosk.
-DEMO_PACKAGES=(build-essential pkg-config ca-certificates)
-# Debian packages the tests need on top of DEMO_PACKAGES. Add to this list as
-# tests grow (e.g. pcscd libpcsclite-dev vsmartcard-vpcd postgresql).
-TEST_PACKAGES=(tmux)
+# Debian packages needed to build and run the kiosk: the pcsc crate links
+# libpcsclite (found with pkg-config), and a real card reader needs pcscd.
+DEMO_PACKAGES=(build-essential pkg-config ca-certificates libpcsclite-dev pcscd)
+# Debian packages the tests need on top of DEMO_PACKAGES: tmux for the
+# terminal tests; the vpcd virtual reader and pcsc_scan for the PC/SC tests.
+# vsmartcard-vpcd listens on the network: never install it on a real counter.
+TEST_PACKAGES=(tmux pcsc-tools vsmartcard-vpcd)
 # The ledger's tests run against a real PostgreSQL (see pg_test_start).
 TEST_PACKAGES+=(postgresql)
 
@@ -36,10 +38,11 @@ Modes:
              a release binary and start the kiosk in demo mode (sample children,
              sample menu, demo cards on F1-F8). Needs a terminal.
   --test     Install build and test dependencies (apt), start a throwaway
-             PostgreSQL on 127.0.0.1:55432 for the ledger's tests, then run in
-             order: cargo fmt --check, cargo clippy (warnings are errors),
-             cargo test. PostgreSQL is stopped and removed on exit.
-             Exits non-zero if any step fails.
+             PostgreSQL on 127.0.0.1:55432 for the ledger's tests and pcscd
+             with the vpcd virtual reader for the card reader tests (unless
+             one already runs), then run in order: cargo fmt --check,
+             cargo clippy (warnings are errors), cargo test. What was
+             started is stopped on exit. Exits non-zero if any step fails.
   --system   Build a release binary and install it to $PREFIX/bin/klubkasse, with
              assets/ and keymaps/ under $PREFIX/share/klubkasse/ (PREFIX defaults
              to /usr/local). May be combined with --demo.
@@ -176,6 +179,8 @@ build_release() {
     [[ -x "$BINARY" ]] || die "build finished but ${BINARY} is missing"
 }
 
+# Installs only the kiosk binary. The klubkasse-vcard test binary (a virtual
+# card for the vpcd reader) is deliberately never installed.
 install_system() {
     heading "install to ${PREFIX}"
     as_root install -D -m 0755 "$BINARY" "${PREFIX}/bin/klubkasse"
@@ -217,7 +222,7 @@ as_postgres() {
 }
 
 pg_test_start() {
-    PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+    PG_BIN="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1)"
     [[ -n "$PG_BIN" && -x "${PG_BIN}/initdb" ]] || die "PostgreSQL's initdb not found under /usr/lib/postgresql/*/bin (Debian package postgresql)"
     PG_TEST_DIR="$(mktemp -d /tmp/klubkasse-pg.XXXXXX)"
     as_root chown postgres "$PG_TEST_DIR"
@@ -268,6 +273,89 @@ install_ledger() {
     note "  klubkasse-ledger migrate --database-url URL; then: systemctl enable --now klubkasse-ledger"
 }
 
+# pcscd for the PC/SC tests. Only one pcscd can run on a machine (fixed
+# socket), and it reads its driver config (vpcd) only when it starts.
+readonly VIRTUAL_READER="Virtual PCD 00 00"
+PCSCD_OURS=0     # 1 when this script started pcscd, so it stops it again
+PCSCD_PID=""     # the pcscd this script started
+PCSCD_LOG=""
+PCSCD_KEEP_LOG=0 # 1 to keep the log (the tests failed)
+PCSCD_SYSTEMD=0  # 1 when systemd's pcscd.socket was stopped for the tests
+
+lists_virtual_reader() {
+    timeout 3 pcsc_scan -r 2>/dev/null | grep -qF "$VIRTUAL_READER"
+}
+
+start_test_pcscd() {
+    heading "pcscd with the vpcd virtual reader"
+    export KLUBKASSE_PCSCD=1
+    if pgrep -x pcscd >/dev/null; then
+        note "pcscd already runs (pid $(pgrep -x pcscd | tr '\n' ' ')); using it and leaving it running"
+        lists_virtual_reader && return 0
+        die "the running pcscd does not list \"${VIRTUAL_READER}\": it was probably started before vsmartcard-vpcd was installed. Restart pcscd and run again."
+    fi
+    # On a systemd machine pcscd.socket holds pcscd's socket and would start
+    # a pcscd of its own; stop it for the tests, start it again after.
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet pcscd.socket 2>/dev/null; then
+        note "stopping systemd's pcscd.socket for the tests (started again at the end)"
+        as_root systemctl stop pcscd.socket pcscd.service
+        PCSCD_SYSTEMD=1
+    fi
+    PCSCD_LOG="$(mktemp -t klubkasse-pcscd.XXXXXX)"
+    # Not through as_root: a function in the background is a subshell, and
+    # $! must be pcscd itself (or sudo, which passes signals on).
+    local sudo=()
+    ((EUID == 0)) || sudo=(sudo)
+    "${sudo[@]}" pcscd --foreground >"$PCSCD_LOG" 2>&1 &
+    PCSCD_PID=$!
+    PCSCD_OURS=1
+    note "started pcscd (pid ${PCSCD_PID}, log ${PCSCD_LOG})"
+    local deadline=$((SECONDS + 10))
+    until lists_virtual_reader; do
+        if ((SECONDS >= deadline)) || ! kill -0 "$PCSCD_PID" 2>/dev/null; then
+            printf '%s\n' "---- ${PCSCD_LOG}" >&2
+            cat "$PCSCD_LOG" >&2 || true
+            die "pcscd did not list \"${VIRTUAL_READER}\" within 10 s (is vsmartcard-vpcd installed?)"
+        fi
+        sleep 0.2
+    done
+    note "pcscd lists \"${VIRTUAL_READER}\""
+}
+
+# At exit: stops the pcscd this script started, and any pcscd the tests
+# started in its place (they restart it). A pcscd that ran before the
+# script is left alone.
+stop_test_pcscd() {
+    if ((PCSCD_OURS)); then
+        if [[ -n "$PCSCD_PID" ]] && kill -0 "$PCSCD_PID" 2>/dev/null; then
+            as_root kill "$PCSCD_PID" 2>/dev/null || true
+            wait "$PCSCD_PID" 2>/dev/null || true
+        fi
+        if pgrep -x pcscd >/dev/null; then
+            as_root pkill -x pcscd || true
+        fi
+        local deadline=$((SECONDS + 10))
+        while pgrep -x pcscd >/dev/null && ((SECONDS < deadline)); do
+            sleep 0.1
+        done
+        if pgrep -x pcscd >/dev/null; then
+            note "warning: pcscd did not stop: $(pgrep -x pcscd | tr '\n' ' ')"
+        else
+            note "stopped pcscd"
+        fi
+        PCSCD_OURS=0
+        if ((PCSCD_KEEP_LOG)); then
+            note "pcscd's log is kept in ${PCSCD_LOG}"
+        else
+            rm -f "$PCSCD_LOG"
+        fi
+    fi
+    if ((PCSCD_SYSTEMD)); then
+        as_root systemctl start pcscd.socket || note "warning: could not start pcscd.socket again"
+        PCSCD_SYSTEMD=0
+    fi
+}
+
 run_tests() {
     if [[ -z "${TERM:-}" || "${TERM}" == "dumb" ]]; then
         export TERM=xterm-256color
@@ -277,8 +365,14 @@ run_tests() {
     cargo fmt --check || failed+=("cargo fmt --check")
     heading "cargo clippy --all-targets ${LOCKED[*]} -- -D warnings"
     cargo clippy --all-targets "${LOCKED[@]}" -- -D warnings || failed+=("cargo clippy")
+    add_exit_hook stop_test_pcscd
+    start_test_pcscd
     heading "cargo test ${LOCKED[*]}"
-    cargo test "${LOCKED[@]}" || failed+=("cargo test")
+    cargo test "${LOCKED[@]}" || {
+        failed+=("cargo test")
+        PCSCD_KEEP_LOG=1
+    }
+    stop_test_pcscd
 
     heading "summary"
     if [[ ${#failed[@]} -gt 0 ]]; then
