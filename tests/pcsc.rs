@@ -10,6 +10,11 @@
 
 #[path = "support/pcscd.rs"]
 mod pcscd;
+#[path = "support/run.rs"]
+mod run;
+#[path = "support/tmux.rs"]
+#[allow(dead_code)] // terminal.rs uses the rest
+mod tmux;
 
 use std::ffi::CString;
 use std::time::{Duration, Instant};
@@ -169,4 +174,269 @@ fn restart_brings_the_readers_back_and_cards_read_again() {
     let tap = VirtualCard::new("04E5F6A7").tap();
     assert_eq!(read_uid(&ctx, SLOT_0), [0x04, 0xE5, 0xF6, 0xA7, 0x90, 0x00]);
     tap.wait().ok();
+}
+
+// ---- The kiosk's own card source (klubkasse::reader::PcscSource) ----------
+
+mod source {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use klubkasse::reader::{CardEvent, PcscSource, ReaderHandle, ReaderStatus};
+
+    use super::EVENT;
+    use super::pcscd::{self, SLOT_0, SLOT_1, VirtualCard};
+
+    /// The kiosk's card source, running, its events in a channel.
+    pub struct Source {
+        events: mpsc::Receiver<CardEvent>,
+        handle: Option<ReaderHandle>,
+    }
+
+    impl Source {
+        /// Started on a running pcscd, and waited for until it reports a reader.
+        pub fn start() -> Source {
+            // No card left from an earlier test: pcscd notices a removal only
+            // at its next poll, and a card that never left is no new tap.
+            super::ready(SLOT_0);
+            super::ready(SLOT_1);
+            let (tx, events) = mpsc::channel();
+            let handle = PcscSource::default()
+                .spawn(move |event| {
+                    let _ = tx.send(event);
+                })
+                .expect("start the reader thread");
+            let source = Source {
+                events,
+                handle: Some(handle),
+            };
+            source.expect(
+                |e| matches!(e, CardEvent::Status(ReaderStatus::Ready { .. })),
+                3 * EVENT,
+            );
+            source
+        }
+
+        /// The next event within `timeout`, if any.
+        pub fn next(&self, timeout: Duration) -> Option<CardEvent> {
+            self.events.recv_timeout(timeout).ok()
+        }
+
+        /// Waits for an event that `wanted` accepts; the events before it.
+        pub fn expect(
+            &self,
+            wanted: impl Fn(&CardEvent) -> bool,
+            timeout: Duration,
+        ) -> Vec<CardEvent> {
+            let deadline = Instant::now() + timeout;
+            let mut seen = Vec::new();
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match self.next(left) {
+                    Some(event) if wanted(&event) => return seen,
+                    Some(event) => seen.push(event),
+                    None => {
+                        panic!("the wanted event did not come within {timeout:?}; saw {seen:?}")
+                    }
+                }
+            }
+        }
+
+        /// Every event for `quiet`, for "nothing more happened" checks.
+        pub fn drain(&self, quiet: Duration) -> Vec<CardEvent> {
+            let until = Instant::now() + quiet;
+            let mut seen = Vec::new();
+            while let Some(event) = self.next(until.saturating_duration_since(Instant::now())) {
+                seen.push(event);
+            }
+            seen
+        }
+
+        pub fn stop(mut self) -> Duration {
+            let started = Instant::now();
+            if let Some(handle) = self.handle.take() {
+                handle.stop();
+            }
+            started.elapsed()
+        }
+    }
+
+    fn tapped(uid: &str) -> impl Fn(&CardEvent) -> bool + '_ {
+        move |e| matches!(e, CardEvent::Tapped { uid: u, .. } if u.as_str() == uid)
+    }
+
+    fn is_tap(e: &CardEvent) -> bool {
+        matches!(e, CardEvent::Tapped { .. })
+    }
+
+    #[test]
+    fn a_tap_is_one_event_even_when_the_card_is_held() {
+        let _pcscd = pcscd::lock();
+        let source = Source::start();
+        let card = VirtualCard::new("04A1B2C3")
+            .hold(Duration::from_secs(3))
+            .tap();
+        source.expect(tapped("04A1B2C3"), 3 * EVENT);
+        card.wait().ok();
+        let after: Vec<_> = source.drain(2 * EVENT);
+        assert!(
+            !after.iter().any(is_tap),
+            "a held card tapped again: {after:?}"
+        );
+        assert!(
+            after.iter().any(|e| matches!(e, CardEvent::Removed { .. })),
+            "{after:?}"
+        );
+        // Off and on again: a new tap.
+        let again = VirtualCard::new("04A1B2C3").tap();
+        source.expect(tapped("04A1B2C3"), 3 * EVENT);
+        again.wait().ok();
+        assert!(
+            source.stop() < Duration::from_secs(2),
+            "the reader thread did not stop promptly"
+        );
+    }
+
+    #[test]
+    fn two_cards_one_after_another_and_the_second_slot() {
+        let _pcscd = pcscd::lock();
+        let source = Source::start();
+        for (uid, slot) in [
+            ("04A1B2C3", SLOT_0),
+            ("04B2C3D4", SLOT_0),
+            ("04112233445566", SLOT_1),
+        ] {
+            let card = VirtualCard::new(uid).slot(slot).tap();
+            let before = source.expect(
+                |e| matches!(e, CardEvent::Tapped { uid: u, reader } if u.as_str() == uid && reader == slot.reader),
+                3 * EVENT,
+            );
+            assert!(
+                !before.iter().any(is_tap),
+                "{uid}: other taps first: {before:?}"
+            );
+            card.wait().ok();
+            source.expect(|e| matches!(e, CardEvent::Removed { .. }), 3 * EVENT);
+        }
+        source.stop();
+    }
+
+    #[test]
+    fn a_card_that_does_not_answer_is_unreadable_not_a_tap() {
+        let _pcscd = pcscd::lock();
+        let source = Source::start();
+        let card = VirtualCard::new("04A1B2C3").status("6A81").tap();
+        let before = source.expect(
+            |e| matches!(e, CardEvent::Unreadable { why, .. } if why.contains("6A 81")),
+            3 * EVENT,
+        );
+        assert!(!before.iter().any(is_tap), "{before:?}");
+        let _ = card.wait();
+        let after = source.drain(EVENT);
+        assert!(!after.iter().any(is_tap), "{after:?}");
+        source.stop();
+    }
+
+    #[test]
+    fn pcscd_restarted_under_the_source_and_the_next_tap_works() {
+        let _pcscd = pcscd::lock();
+        let source = Source::start();
+        pcscd::stop();
+        source.expect(
+            |e| matches!(e, CardEvent::Status(ReaderStatus::Missing)),
+            3 * EVENT,
+        );
+        pcscd::restart();
+        // The source finds the new pcscd by itself (its retries grow to 5 s).
+        source.expect(
+            |e| matches!(e, CardEvent::Status(ReaderStatus::Ready { .. })),
+            10 * EVENT,
+        );
+        let card = VirtualCard::new("04C3D4E5").tap();
+        source.expect(tapped("04C3D4E5"), 3 * EVENT);
+        card.wait().ok();
+        source.stop();
+    }
+}
+
+// ---- The kiosk end to end with the real reader ----------------------------
+
+mod kiosk {
+    use std::ffi::OsStr;
+    use std::path::Path;
+
+    use super::pcscd::{self, VirtualCard};
+    use super::run;
+    use super::tmux::Tmux;
+
+    /// The idle screen with a reader found: the status bar says so.
+    const READY: &str = "Kortlæser klar";
+
+    fn tap(uid: &str) {
+        VirtualCard::new(uid).tap().wait().ok();
+    }
+
+    /// Ends the kiosk and waits until it is gone: a kiosk still reading
+    /// cards would read the next test's cards too.
+    fn stop(kiosk: Tmux) {
+        let pid = kiosk.pid().to_string();
+        std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .expect("kill the kiosk");
+        kiosk.wait_exit();
+    }
+
+    fn sell_with_the_reader(kiosk: &Tmux) {
+        kiosk.wait_for(READY);
+        tap("04A1B2C3"); // Freja Nielsen, 250 kr.
+        kiosk.wait_for("Saldo: 250,00 kr.");
+        kiosk.send_keys(&["1", "Enter"]);
+        kiosk.wait_for("Du har nu 238,00 kr.");
+        tap("DEADBEEF");
+        let screen = kiosk.wait_for("Kortet kendes ikke");
+        assert!(screen.contains("DEADBEEF"), "staff need the UID: {screen}");
+    }
+
+    #[test]
+    fn demo_with_the_pcsc_reader_sells_and_refuses_unknown_cards() {
+        let _pcscd = pcscd::lock();
+        pcscd::ensure_running();
+        let dir = tempfile::TempDir::new().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let kiosk = Tmux::start(run::BIN, &["demo", "--reader", "pcsc", "--data-dir", data]);
+        sell_with_the_reader(&kiosk);
+        stop(kiosk);
+    }
+
+    #[test]
+    fn run_with_reader_pcsc_from_the_config() {
+        let _pcscd = pcscd::lock();
+        pcscd::ensure_running();
+        let dir = tempfile::TempDir::new().unwrap();
+        let data = dir.path().join("data");
+        // The demo children, imported as an office would.
+        let csv = dir.path().join("children.csv");
+        std::fs::write(&csv, include_str!("../assets/demo-children.csv")).unwrap();
+        let import = [
+            OsStr::new("import-children"),
+            csv.as_os_str(),
+            OsStr::new("--data-dir"),
+            data.as_os_str(),
+        ];
+        run::klubkasse(&import, None).ok();
+        let menu = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/menu.toml");
+        let config = dir.path().join("kiosk.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "counter = \"Caféen\"\ndata_dir = {:?}\nreader = \"pcsc\"\nreader_name = \"Virtual PCD\"\nmenu = {:?}\n",
+                data, menu
+            ),
+        )
+        .unwrap();
+        let kiosk = Tmux::start(run::BIN, &["run", "--config", config.to_str().unwrap()]);
+        sell_with_the_reader(&kiosk);
+        stop(kiosk);
+    }
 }

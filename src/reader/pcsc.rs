@@ -24,6 +24,9 @@ use super::{CardEvent, ReaderStatus};
 const WAIT: Duration = Duration::from_secs(1);
 const FIRST_RETRY: Duration = Duration::from_millis(200);
 const LONGEST_RETRY: Duration = Duration::from_secs(5);
+/// Tries at reading a card that has just arrived, and the pause between.
+const READ_ATTEMPTS: u32 = 3;
+const READ_RETRY: Duration = Duration::from_millis(30);
 
 /// Watches every reader, or those whose name contains `reader_name`.
 #[derive(Debug, Clone, Default)]
@@ -265,17 +268,40 @@ impl<F: FnMut(CardEvent)> Watch<F> {
     }
 }
 
-/// Connects to the card on `reader` and asks for its UID.
+/// Connects to the card on `reader` and asks for its UID. A card that has
+/// only just arrived, or is half taken away, can fail to talk for a moment;
+/// such a failure is tried again briefly. An answer from the card, even a
+/// refusal, is final.
 fn read_uid(context: &Context, reader: &str) -> Result<crate::domain::CardUid, String> {
     let name = CString::new(reader).map_err(|e| e.to_string())?;
-    let card = context
-        .connect(&name, ShareMode::Shared, Protocols::ANY)
-        .map_err(|e| format!("connect: {e}"))?;
-    let mut buffer = [0u8; 64];
-    let answer = card
-        .transmit(&GET_UID, &mut buffer)
-        .map_err(|e| format!("transmit: {e}"));
-    let uid = answer.and_then(|a| parse_uid_answer(a).map_err(|e| e.to_string()));
-    let _ = card.disconnect(Disposition::LeaveCard);
-    uid
+    let mut last = String::new();
+    for attempt in 0..READ_ATTEMPTS {
+        if attempt > 0 {
+            std::thread::sleep(READ_RETRY);
+        }
+        let card = match context.connect(&name, ShareMode::Shared, Protocols::ANY) {
+            Ok(card) => card,
+            Err(Error::NoSmartcard | Error::RemovedCard) => {
+                return Err("the card was taken away".into());
+            }
+            Err(e) => {
+                last = format!("connect: {e}");
+                continue;
+            }
+        };
+        // pcsc-lite wants room for the longest answer (256 bytes and a status word).
+        let mut buffer = [0u8; pcsc::MAX_BUFFER_SIZE];
+        let answer = card
+            .transmit(&GET_UID, &mut buffer)
+            .map(|a| parse_uid_answer(a).map_err(|e| e.to_string()));
+        let _ = card.disconnect(Disposition::LeaveCard);
+        match answer {
+            Ok(uid) => return uid,
+            Err(Error::NoSmartcard | Error::RemovedCard) => {
+                return Err("the card was taken away".into());
+            }
+            Err(e) => last = format!("transmit: {e}"),
+        }
+    }
+    Err(last)
 }

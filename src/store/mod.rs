@@ -548,7 +548,8 @@ impl Store {
                 let balance = tx_get(balances, child_key, "balance")?.unwrap_or(Money::ZERO);
                 let day_key = spent_key(child.id, day);
                 let spent_today = tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
-                let pending_now: Money = tx_get(pending, child_key, "pending")?.unwrap_or(Money::ZERO);
+                let pending_now: Money =
+                    tx_get(pending, child_key, "pending")?.unwrap_or(Money::ZERO);
                 let view = AccountView {
                     child,
                     card,
@@ -586,7 +587,13 @@ impl Store {
     /// spending and the outbox go back to what they were.
     fn forget_sale(&self, sale: &Entry, balance_before: Money) {
         let day_key = spent_key(sale.child, local_day(sale.at));
-        let trees = (&self.entries, &self.balances, &self.spent, &self.outbox, &self.pending);
+        let trees = (
+            &self.entries,
+            &self.balances,
+            &self.spent,
+            &self.outbox,
+            &self.pending,
+        );
         let undone: Result<(), TransactionError<StoreError>> =
             trees.transaction(|(entries, balances, spent, outbox, pending)| {
                 let spent_now: Money =
@@ -617,19 +624,20 @@ impl Store {
             return Err(StoreError::NoSuchChild(entry.child));
         }
         let trees = (&self.entries, &self.balances, &self.outbox, &self.pending);
-        let balance = self.unwrap_tx(trees.transaction(|(entries, balances, outbox, pending)| {
-            let key = entry.child.0.as_bytes();
-            let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
-            if entries.get(entry.id.as_bytes())?.is_some() {
-                return Ok(balance);
-            }
-            let balance = balance + entry.amount;
-            entries.insert(entry.id.as_bytes(), encode(entry))?;
-            balances.insert(key, encode(&balance))?;
-            outbox.insert(entry.id.as_bytes(), &[])?;
-            tx_add(pending, key, entry.amount, "pending")?;
-            Ok(balance)
-        }))?;
+        let balance =
+            self.unwrap_tx(trees.transaction(|(entries, balances, outbox, pending)| {
+                let key = entry.child.0.as_bytes();
+                let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
+                if entries.get(entry.id.as_bytes())?.is_some() {
+                    return Ok(balance);
+                }
+                let balance = balance + entry.amount;
+                entries.insert(entry.id.as_bytes(), encode(entry))?;
+                balances.insert(key, encode(&balance))?;
+                outbox.insert(entry.id.as_bytes(), &[])?;
+                tx_add(pending, key, entry.amount, "pending")?;
+                Ok(balance)
+            }))?;
         self.flush()?;
         Ok(balance)
     }
@@ -676,8 +684,8 @@ impl Store {
             &self.outbox,
             &self.pending,
         );
-        self.unwrap_tx(
-            trees.transaction(|(entries, balances, spent, refunds, outbox, pending)| {
+        self.unwrap_tx(trees.transaction(
+            |(entries, balances, spent, refunds, outbox, pending)| {
                 if refunds.get(sale.id.as_bytes())?.is_some() {
                     return abort(StoreError::AlreadyRefunded(sale.id));
                 }
@@ -695,8 +703,8 @@ impl Store {
                 outbox.insert(refund.id.as_bytes(), &[])?;
                 tx_add(pending, key, refund.amount, "pending")?;
                 Ok(())
-            }),
-        )?;
+            },
+        ))?;
         self.flush()?;
         Ok(refund)
     }

@@ -26,7 +26,10 @@ impl Store {
                 None => {
                     return Err(StoreError::Corrupt {
                         what: "outbox".into(),
-                        detail: format!("entry {} is waiting but not stored", Uuid::from_slice(&key).unwrap_or_default()),
+                        detail: format!(
+                            "entry {} is waiting but not stored",
+                            Uuid::from_slice(&key).unwrap_or_default()
+                        ),
                     });
                 }
             }
@@ -61,20 +64,28 @@ impl Store {
     /// the cursor to pull from next, together. Applying it twice is harmless.
     pub fn apply_changes(&self, changes: &Changes) -> Result<(), StoreError> {
         self.usable()?;
-        let trees = (&self.children, &self.cards, &self.balances, &self.pending, &self.meta);
-        self.unwrap_tx(trees.transaction(|(children, cards, balances, pending, meta)| {
-            for account in &changes.accounts {
-                let key = account.child.id.0.as_bytes();
-                children.insert(key, encode(&account.child))?;
-                for card in &account.cards {
-                    cards.insert(card.uid.as_str().as_bytes(), encode(card))?;
+        let trees = (
+            &self.children,
+            &self.cards,
+            &self.balances,
+            &self.pending,
+            &self.meta,
+        );
+        self.unwrap_tx(
+            trees.transaction(|(children, cards, balances, pending, meta)| {
+                for account in &changes.accounts {
+                    let key = account.child.id.0.as_bytes();
+                    children.insert(key, encode(&account.child))?;
+                    for card in &account.cards {
+                        cards.insert(card.uid.as_str().as_bytes(), encode(card))?;
+                    }
+                    let waiting: Money = tx_get(pending, key, "pending")?.unwrap_or(Money::ZERO);
+                    balances.insert(key, encode(&(account.balance + waiting)))?;
                 }
-                let waiting: Money = tx_get(pending, key, "pending")?.unwrap_or(Money::ZERO);
-                balances.insert(key, encode(&(account.balance + waiting)))?;
-            }
-            meta.insert(CURSOR, encode(&changes.cursor))?;
-            Ok(())
-        }))?;
+                meta.insert(CURSOR, encode(&changes.cursor))?;
+                Ok(())
+            }),
+        )?;
         self.flush()
     }
 

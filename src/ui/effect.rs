@@ -74,10 +74,12 @@ impl EffectContext {
             ))
         };
         match effect {
-            Effect::LookupCard(uid) => Some(match self.store.lookup(&uid, Utc::now(), self.connection) {
-                Ok(found) => Action::AccountLoaded(crate::domain::admit(found)),
-                Err(e) => Action::SaleFailed(e.to_string()),
-            }),
+            Effect::LookupCard(uid) => {
+                Some(match self.store.lookup(&uid, Utc::now(), self.connection) {
+                    Ok(found) => Action::AccountLoaded(crate::domain::admit(found)),
+                    Err(e) => Action::SaleFailed(e.to_string()),
+                })
+            }
             Effect::RecordSale(sale) => {
                 Some(match self.store.record_sale(&sale, self.connection) {
                     Ok(Recorded::Saved { balance } | Recorded::AlreadySaved { balance }) => {
