@@ -44,6 +44,40 @@ pub struct Config {
     pub undo_window: Duration,
     /// Connected mode, offline: most a child may buy beyond what the ledger confirmed.
     pub offline_allowance: Money,
+    /// Connected mode: the central ledger. Without it the counter stands alone.
+    pub ledger: Option<LedgerConfig>,
+}
+
+/// Where the ledger is and how this counter proves who it is.
+#[derive(Clone)]
+pub struct LedgerConfig {
+    pub url: String,
+    /// The counter's bearer token, read from `token_file`.
+    pub token: String,
+    pub token_file: PathBuf,
+    /// How often to pull changes when nothing else happens.
+    pub pull_every: Duration,
+    /// How long one request may take before the ledger counts as away.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for LedgerConfig {
+    // Never the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerConfig")
+            .field("url", &self.url)
+            .field("token_file", &self.token_file)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLedger {
+    url: Spanned<String>,
+    token_file: PathBuf,
+    pull_seconds: Option<Spanned<u64>>,
+    timeout_seconds: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +97,7 @@ struct RawConfig {
     result_seconds: Option<Spanned<u64>>,
     undo_minutes: Option<Spanned<u64>>,
     offline_allowance: Option<Spanned<Money>>,
+    ledger: Option<RawLedger>,
 }
 
 fn default_reader() -> ReaderKind {
@@ -145,6 +180,45 @@ impl Config {
             Some(m) => m.into_inner(),
         };
 
+        let ledger = match raw.ledger {
+            None => None,
+            Some(l) => {
+                let url = l.url.get_ref().trim().trim_end_matches('/').to_string();
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(invalid(
+                        l.url.span(),
+                        format!("ledger url «{url}» must start with http:// or https://"),
+                    ));
+                }
+                let token_file = resolve(&l.token_file);
+                let token = FileError::read(&token_file)?.trim().to_string();
+                if token.is_empty() || token.contains(char::is_whitespace) {
+                    return Err(FileError::at(
+                        &token_file,
+                        "",
+                        None,
+                        "the file must hold the counter's token and nothing else",
+                    ));
+                }
+                Some(LedgerConfig {
+                    url,
+                    token,
+                    token_file,
+                    pull_every: Duration::from_secs(seconds(
+                        &l.pull_seconds,
+                        "pull_seconds",
+                        5,
+                        1..=600,
+                    )?),
+                    timeout: Duration::from_secs(seconds(
+                        &l.timeout_seconds,
+                        "timeout_seconds",
+                        5,
+                        1..=60,
+                    )?),
+                })
+            }
+        };
         let keymap = Keymap::load(raw.keymap.as_deref().map(resolve).as_deref())?;
         let menu = Menu::load(&resolve(&raw.menu), &keymap)?;
         Ok(Config {
@@ -163,6 +237,7 @@ impl Config {
             result_time: Duration::from_secs(result_time),
             undo_window: Duration::from_secs(undo_minutes * 60),
             offline_allowance,
+            ledger,
         })
     }
 }

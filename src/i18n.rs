@@ -63,6 +63,8 @@ pub struct StatusTexts {
     pub standalone: String,
     pub online: String,
     pub offline: String,
+    pub refused: String,
+    pub connecting: String,
     pub reader_ready: String,
     pub reader_missing: String,
     pub reader_demo: String,

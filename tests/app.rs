@@ -56,7 +56,7 @@ fn paid_is_shown_only_after_the_store_saved_it() {
     k.tap(FREJA);
     k.keys("1");
     let effects = k.send_only(Action::Confirm);
-    let [Effect::RecordSale(sale)] = effects.as_slice() else {
+    let [Effect::RecordSale { sale, .. }] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     // The sale is on its way to disk: the screen says "saving", not "paid".
@@ -81,7 +81,7 @@ fn double_enter_charges_once() {
     let sales = k
         .effects
         .iter()
-        .filter(|e| matches!(e, Effect::RecordSale(_)))
+        .filter(|e| matches!(e, Effect::RecordSale { .. }))
         .count();
     assert_eq!(sales, 1);
     assert_eq!(k.balance(FREJA), Money::kroner(238));

@@ -11,12 +11,13 @@ use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 
 use klubkasse::commands::{import, report};
-use klubkasse::config::{Config, Menu, ReaderKind, default_data_dir};
-use klubkasse::domain::{Connection, PinGuard};
+use klubkasse::config::{Config, LedgerConfig, Menu, ReaderKind, default_data_dir};
+use klubkasse::domain::{Connection, Money, PinGuard};
 use klubkasse::i18n::Language;
 use klubkasse::keymap::Keymap;
 use klubkasse::reader::{CardEvent, DEMO_PIN, DemoCards, PcscSource, ReaderStatus};
 use klubkasse::store::{Store, local_day, restore_backup};
+use klubkasse::sync::{LedgerClient, SyncTask};
 use klubkasse::ui::{Action, App, EffectContext, Settings, runtime};
 
 #[derive(Parser)]
@@ -214,6 +215,7 @@ fn demo(data_dir: Option<PathBuf>, language: &str, reader: ReaderArg) -> Result<
         counter: "Demo — Klub Kastanjen".into(),
         language,
         connection: Connection::Standalone,
+        offline_allowance: Money::ZERO,
         sale_timeout: Duration::from_secs(60),
         result_time: Duration::from_secs(4),
         has_pin: true,
@@ -228,6 +230,7 @@ fn demo(data_dir: Option<PathBuf>, language: &str, reader: ReaderArg) -> Result<
         cards,
         pin_hash: Some(pin_hash),
         undo_window: Duration::from_secs(300),
+        ledger: None,
     })
 }
 
@@ -253,7 +256,14 @@ fn run(config_path: &Path) -> Result<()> {
     let settings = Settings {
         counter: config.counter.clone(),
         language: config.language,
-        connection: Connection::Standalone,
+        // Connected, the counter counts as offline until the ledger answers.
+        connection: match config.ledger {
+            Some(_) => Connection::Offline {
+                allowance: config.offline_allowance,
+            },
+            None => Connection::Standalone,
+        },
+        offline_allowance: config.offline_allowance,
         sale_timeout: config.sale_timeout,
         result_time: config.result_time,
         has_pin: config.staff_pin_hash.is_some(),
@@ -267,6 +277,7 @@ fn run(config_path: &Path) -> Result<()> {
         cards,
         pin_hash: config.staff_pin_hash,
         undo_window: config.undo_window,
+        ledger: config.ledger,
     })
 }
 
@@ -286,6 +297,7 @@ struct Kiosk {
     cards: Cards,
     pin_hash: Option<String>,
     undo_window: Duration,
+    ledger: Option<LedgerConfig>,
 }
 
 fn kiosk(k: Kiosk) -> Result<()> {
@@ -294,6 +306,7 @@ fn kiosk(k: Kiosk) -> Result<()> {
     }
     let pin_guard: PinGuard = k.store.pin_guard()?;
     let (taps_tx, taps_rx) = tokio::sync::mpsc::unbounded_channel();
+    let source_tx = taps_tx.clone();
     let (demo, reader) = match k.cards {
         Cards::Demo(demo) => (demo, None),
         Cards::Pcsc(source) => {
@@ -304,7 +317,7 @@ fn kiosk(k: Kiosk) -> Result<()> {
                     CardEvent::Status(status) => Action::Reader(status),
                     CardEvent::Removed { .. } => return,
                 };
-                let _ = taps_tx.send(action);
+                let _ = source_tx.send(action);
             })?;
             (DemoCards::default(), Some(watch))
         }
@@ -321,7 +334,6 @@ fn kiosk(k: Kiosk) -> Result<()> {
         store: Arc::new(k.store),
         counter: k.settings.counter,
         language: k.settings.language,
-        connection: k.settings.connection,
         pin_hash: k.pin_hash,
         undo_window: k.undo_window,
         export_dir: k.data_dir.join("reports"),
@@ -332,7 +344,26 @@ fn kiosk(k: Kiosk) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(runtime::run(app, ctx, taps_rx))?;
+    let nudge = match k.ledger {
+        Some(ledger) => {
+            let client = LedgerClient::new(&ledger.url, ledger.token, ledger.timeout)?;
+            let (nudge_tx, nudge_rx) = tokio::sync::mpsc::unbounded_channel();
+            let news = taps_tx.clone();
+            let task = SyncTask {
+                store: ctx.store.clone(),
+                client,
+                pull_every: ledger.pull_every,
+                status: Box::new(move |status| {
+                    let _ = news.send(Action::Sync(status));
+                }),
+            };
+            tracing::info!(ledger = %ledger.url, "syncing with the ledger");
+            runtime.spawn(task.run(nudge_rx));
+            Some(nudge_tx)
+        }
+        None => None,
+    };
+    runtime.block_on(runtime::run(app, ctx, taps_rx, nudge))?;
     if let Some(watch) = reader {
         watch.stop();
     }
@@ -355,6 +386,15 @@ fn check(config_path: &Path) -> Result<()> {
         }
     );
     println!("  data: {}", config.data_dir.display());
+    match &config.ledger {
+        Some(ledger) => println!(
+            "  ledger: {} (token from {}), offline allowance {}",
+            ledger.url,
+            ledger.token_file.display(),
+            config.offline_allowance
+        ),
+        None => println!("  ledger: none (standalone)"),
+    }
     match Store::open_existing(&config.data_dir) {
         Ok(store) => {
             let wrong = store.balance_mismatches()?;

@@ -37,6 +37,9 @@ pub enum Action {
     CardTapped(CardUid),
     #[serde(skip)]
     CardUnreadable,
+    /// News from the sync task.
+    #[serde(skip)]
+    Sync(crate::sync::SyncStatus),
     /// Something staff should see on the idle screen (e.g. a failed backup).
     #[serde(skip)]
     Notice(String),

@@ -6,11 +6,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::config::Menu;
-use crate::domain::{Connection, PinGuard};
+use crate::domain::{CardUid, Connection, Money, PinGuard};
 use crate::i18n::{Language, Texts};
 use crate::keymap::{Key, Keymap};
 use crate::reader::{DemoCards, ReaderStatus};
 use crate::store::local_day;
+use crate::sync::SyncStatus;
 use crate::ui::Action;
 use crate::ui::effect::Effect;
 use crate::ui::screens::{result, sale, staff};
@@ -20,7 +21,12 @@ use crate::ui::screens::{result, sale, staff};
 pub struct Settings {
     pub counter: String,
     pub language: Language,
+    /// Standalone, or connected (then the kiosk starts offline until the
+    /// ledger answers).
     pub connection: Connection,
+    /// Connected and offline: the most a child may buy beyond what the
+    /// ledger confirmed.
+    pub offline_allowance: Money,
     pub sale_timeout: Duration,
     pub result_time: Duration,
     pub has_pin: bool,
@@ -45,8 +51,10 @@ pub struct App {
     pub demo: DemoCards,
     pub screen: Screen,
     pub reader: ReaderStatus,
-    /// Entries waiting for the ledger (connected mode).
-    pub waiting: usize,
+    /// Now: standalone, online or offline.
+    pub connection: Connection,
+    /// The last word from the sync task (connected mode).
+    pub sync: Option<SyncStatus>,
     /// A passing message on the idle screen (e.g. a card that could not be read).
     pub notice: Option<String>,
     pub pin_guard: PinGuard,
@@ -73,19 +81,28 @@ impl App {
             ReaderStatus::Demo
         };
         App {
+            connection: settings.connection,
             settings,
             menu,
             keymap,
             demo,
             screen: Screen::Idle,
             reader,
-            waiting: 0,
+            sync: None,
             notice: None,
             pin_guard,
             now,
             last_activity: now,
             backup_day: None,
             quit: false,
+        }
+    }
+
+    /// The effect that looks a tapped card up.
+    pub fn lookup(&self, uid: CardUid) -> Effect {
+        Effect::LookupCard {
+            uid,
+            connection: self.connection,
         }
     }
 
@@ -152,6 +169,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         action,
         Action::Tick
             | Action::Reader(_)
+            | Action::Notice(_)
+            | Action::Sync(_)
             | Action::ChildrenLoaded(_)
             | Action::SalesLoaded(_)
             | Action::ReportLoaded(_)
@@ -173,6 +192,16 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.notice = Some(text);
             return vec![];
         }
+        Action::Sync(status) => {
+            app.connection = match status {
+                SyncStatus::Online { .. } => Connection::Online,
+                SyncStatus::Offline { .. } | SyncStatus::Refused { .. } => Connection::Offline {
+                    allowance: app.settings.offline_allowance,
+                },
+            };
+            app.sync = Some(status);
+            return vec![];
+        }
         _ => {}
     }
     let screen = std::mem::replace(&mut app.screen, Screen::Idle);
@@ -191,7 +220,7 @@ fn idle(app: &mut App, action: Action) -> (Screen, Vec<Effect>) {
     match action {
         Action::CardTapped(uid) => {
             app.notice = None;
-            (Screen::Idle, vec![Effect::LookupCard(uid)])
+            (Screen::Idle, vec![app.lookup(uid)])
         }
         Action::AccountLoaded(Ok(view)) => (Screen::Sale(sale::SaleScreen::new(view)), vec![]),
         Action::AccountLoaded(Err(refusal)) => result::refused(app, refusal),
@@ -219,7 +248,7 @@ fn tick(app: &mut App) -> Vec<Effect> {
     }
     // In standalone mode the store is the whole truth: one backup a day.
     let today = local_day(app.now);
-    if app.settings.connection == Connection::Standalone && app.backup_day != Some(today) {
+    if app.connection == Connection::Standalone && app.backup_day != Some(today) {
         app.backup_day = Some(today);
         return vec![Effect::DailyBackup(today)];
     }

@@ -15,9 +15,18 @@ use crate::ui::{Action, SaleRow};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    LookupCard(CardUid),
+    /// Who owns the card, as the counter knows it in this connection.
+    LookupCard {
+        uid: CardUid,
+        connection: Connection,
+    },
     /// Save the sale and flush it; only then may the screen say "Betalt".
-    RecordSale(Box<Entry>),
+    RecordSale {
+        sale: Box<Entry>,
+        connection: Connection,
+    },
+    /// Connected: a sale waits in the outbox, sync now.
+    NudgeSync,
     CheckPin {
         pin: String,
         guard: PinGuard,
@@ -54,7 +63,6 @@ pub struct EffectContext {
     pub store: std::sync::Arc<Store>,
     pub counter: String,
     pub language: Language,
-    pub connection: Connection,
     pub pin_hash: Option<String>,
     pub undo_window: Duration,
     /// Where day reports are exported.
@@ -65,7 +73,7 @@ pub struct EffectContext {
 
 impl EffectContext {
     /// Runs one effect to its end. Blocking (disk, argon2): the runtime
-    /// calls it off the UI task. `Bell` is the runtime's own.
+    /// calls it off the UI task. `Bell` and `NudgeSync` are the runtime's own.
     pub fn execute(&self, effect: Effect) -> Option<Action> {
         let t = &self.language.texts().staff;
         let staff = |r: Result<String, StoreError>| {
@@ -74,14 +82,14 @@ impl EffectContext {
             ))
         };
         match effect {
-            Effect::LookupCard(uid) => {
-                Some(match self.store.lookup(&uid, Utc::now(), self.connection) {
+            Effect::LookupCard { uid, connection } => {
+                Some(match self.store.lookup(&uid, Utc::now(), connection) {
                     Ok(found) => Action::AccountLoaded(crate::domain::admit(found)),
                     Err(e) => Action::SaleFailed(e.to_string()),
                 })
             }
-            Effect::RecordSale(sale) => {
-                Some(match self.store.record_sale(&sale, self.connection) {
+            Effect::RecordSale { sale, connection } => {
+                Some(match self.store.record_sale(&sale, connection) {
                     Ok(Recorded::Saved { balance } | Recorded::AlreadySaved { balance }) => {
                         Action::SaleSaved { sale, balance }
                     }
@@ -193,7 +201,7 @@ impl EffectContext {
                     }
                 }
             }
-            Effect::Bell => None,
+            Effect::Bell | Effect::NudgeSync => None,
         }
     }
 

@@ -23,11 +23,13 @@ pub enum RuntimeError {
 }
 
 /// Runs the kiosk until staff choose "quit". `taps` carries the card
-/// source's events, already made actions.
+/// source's and the sync task's news, already made actions; `nudge`, in
+/// connected mode, asks the sync task to push now.
 pub async fn run(
     mut app: App,
     ctx: EffectContext,
     mut taps: mpsc::UnboundedReceiver<Action>,
+    nudge: Option<mpsc::UnboundedSender<()>>,
 ) -> Result<(), RuntimeError> {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Action>();
     let effects = spawn_effect_worker(Arc::new(ctx), done_tx);
@@ -55,6 +57,11 @@ pub async fn run(
         app.now = Utc::now();
         for effect in update(&mut app, action) {
             match effect {
+                Effect::NudgeSync => {
+                    if let Some(nudge) = &nudge {
+                        let _ = nudge.send(());
+                    }
+                }
                 Effect::Bell => {
                     let _ = std::io::stdout()
                         .write_all(b"\x07")
@@ -98,7 +105,10 @@ fn spawn_effect_worker(
 /// Runs an effect; should it panic, the screen hears of a failure instead
 /// of waiting forever on "Gemmer …".
 fn execute_guarded(ctx: &EffectContext, effect: Effect) -> Option<Action> {
-    let is_sale = matches!(effect, Effect::RecordSale(_) | Effect::LookupCard(_));
+    let is_sale = matches!(
+        effect,
+        Effect::RecordSale { .. } | Effect::LookupCard { .. }
+    );
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.execute(effect))).unwrap_or_else(
         |_| {
             tracing::error!("an effect panicked");

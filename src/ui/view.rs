@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use crate::domain::Connection;
 use crate::i18n::fill;
 use crate::reader::ReaderStatus;
+use crate::sync::SyncStatus;
 use crate::ui::app::{App, Screen};
 use crate::ui::screens::{idle, result, sale, staff};
 use crate::ui::{Action, theme};
@@ -75,10 +76,22 @@ fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
         ReaderStatus::Ready { name } => Span::raw(format!("{} ({name})", t.reader_ready)),
         ReaderStatus::Missing => Span::styled(t.reader_missing.clone(), theme::BAD),
     };
-    let mode = match app.settings.connection {
-        Connection::Standalone => t.standalone.clone(),
-        Connection::Online => t.online.clone(),
-        Connection::Offline { .. } => fill(&t.offline, &[("count", &app.waiting.to_string())]),
+    let mode = match (&app.sync, app.connection) {
+        (_, Connection::Standalone) => t.standalone.clone(),
+        (None, _) => t.connecting.clone(),
+        (Some(SyncStatus::Online { last_sync, .. }), _) => {
+            let time = last_sync
+                .with_timezone(&Local)
+                .format("%H:%M:%S")
+                .to_string();
+            fill(&t.online, &[("time", &time)])
+        }
+        (Some(SyncStatus::Offline { waiting, .. }), _) => {
+            fill(&t.offline, &[("count", &waiting.to_string())])
+        }
+        (Some(SyncStatus::Refused { waiting, .. }), _) => {
+            fill(&t.refused, &[("count", &waiting.to_string())])
+        }
     };
     let hints = match &app.screen {
         Screen::Sale(_) => sale::hints(app),

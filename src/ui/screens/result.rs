@@ -52,7 +52,7 @@ pub fn failed(_app: &App, error: String) -> (Screen, Vec<Effect>) {
 pub fn update(app: &mut App, r: ResultScreen, action: Action) -> (Screen, Vec<Effect>) {
     match action {
         // The next child need not wait for the message to go away.
-        Action::CardTapped(uid) => (Screen::Idle, vec![Effect::LookupCard(uid)]),
+        Action::CardTapped(uid) => (Screen::Idle, vec![app.lookup(uid)]),
         Action::Confirm | Action::Cancel => (Screen::Idle, vec![]),
         Action::Staff => staff::open(app),
         _ => (Screen::Result(r), vec![]),

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
-use crate::domain::{AccountView, Basket, Entry, authorize};
+use crate::domain::{AccountView, Basket, Connection, Entry, authorize};
 use crate::ui::Action;
 use crate::ui::app::{App, Screen};
 use crate::ui::effect::Effect;
@@ -33,6 +33,12 @@ impl SaleScreen {
 pub fn update(app: &mut App, mut s: SaleScreen, action: Action) -> (Screen, Vec<Effect>) {
     if s.saving {
         return match action {
+            Action::SaleSaved { sale, balance } if app.connection != Connection::Standalone => {
+                let (screen, mut effects) =
+                    result::paid(app, &s.view.child.name, -sale.amount, balance);
+                effects.push(Effect::NudgeSync);
+                (screen, effects)
+            }
             Action::SaleSaved { sale, balance } => {
                 result::paid(app, &s.view.child.name, -sale.amount, balance)
             }
@@ -53,7 +59,7 @@ pub fn update(app: &mut App, mut s: SaleScreen, action: Action) -> (Screen, Vec<
         Action::Cancel => return (Screen::Idle, vec![]),
         Action::Confirm if !s.basket.is_empty() => {
             let lines = s.basket.sale_lines();
-            if let Err(refusal) = authorize(&s.view, &lines, app.settings.connection) {
+            if let Err(refusal) = authorize(&s.view, &lines, app.connection) {
                 return result::refused(app, refusal);
             }
             let sale = Entry::sale(
@@ -64,7 +70,11 @@ pub fn update(app: &mut App, mut s: SaleScreen, action: Action) -> (Screen, Vec<
                 app.now,
             );
             s.saving = true;
-            return (Screen::Sale(s), vec![Effect::RecordSale(Box::new(sale))]);
+            let record = Effect::RecordSale {
+                sale: Box::new(sale),
+                connection: app.connection,
+            };
+            return (Screen::Sale(s), vec![record]);
         }
         _ => {}
     }
