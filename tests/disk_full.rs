@@ -10,7 +10,6 @@ use std::process::Command;
 
 use klubkasse::domain::Money;
 use klubkasse::i18n::Language;
-use klubkasse::store::{Store, StoreError};
 use klubkasse::ui::Action;
 use klubkasse::ui::screens::result::ResultScreen;
 use klubkasse::ui::{Effect, Screen};
@@ -62,21 +61,6 @@ impl Drop for SmallDisk {
     }
 }
 
-/// Opens the store again in this process. sled lets go of its file lock
-/// from a background thread a moment after the last handle is dropped (a
-/// restarted kiosk, a new process, never waits for that).
-fn reopen(data: &Path) -> Store {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        match Store::open(data) {
-            Err(StoreError::InUse { .. }) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return other.expect("the store opens again after the disk was freed"),
-        }
-    }
-}
-
 #[test]
 fn a_full_disk_refuses_the_sale_and_writes_nothing() {
     let disk = SmallDisk::mount(16);
@@ -117,7 +101,7 @@ fn a_full_disk_refuses_the_sale_and_writes_nothing() {
     // one sale the child saw as paid.
     std::fs::remove_file(filler).unwrap();
     drop(kiosk);
-    let store = reopen(&data);
+    let store = open_store(&data);
     let sales: Vec<_> = store
         .all_entries()
         .unwrap()
