@@ -1,0 +1,373 @@
+//! A counter and the ledger together: the kiosk's store and sync task on
+//! one side, `klubkasse-ledger`'s router on a real socket and a real
+//! PostgreSQL on the other, with a proxy between them that can cut the
+//! line, as a dead network would.
+
+mod ledger_support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::Method;
+use chrono::Utc;
+use klubkasse::domain::{CardState, CardUid, ChildId, Connection, Entry, Money, Refusal, SaleLine};
+use klubkasse::ledger::auth::TokenRole;
+use klubkasse::store::{Recorded, Store};
+use klubkasse::sync::{LedgerClient, SyncStatus, SyncTask};
+use ledger_support::{CARD_A, Ledger, ledger};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+const COUNTER: &str = "cafe-1";
+/// Offline with room for every sale of the test.
+fn offline() -> Connection {
+    Connection::Offline {
+        allowance: Money::kroner(10_000),
+    }
+}
+
+/// The ledger on a real socket.
+async fn serve(ledger: &Ledger) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = ledger.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// A TCP proxy that can be taken down: every connection cut, new ones
+/// closed at once, until it is up again.
+struct Proxy {
+    port: u16,
+    up: Arc<Mutex<bool>>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(target: std::net::SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let up = Arc::new(Mutex::new(true));
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let (up2, connections2) = (up.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !*up2.lock().unwrap() {
+                    continue; // dropped: closed at once
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                connections2.lock().unwrap().push(task);
+            }
+        });
+        Proxy {
+            port,
+            up,
+            connections,
+        }
+    }
+
+    fn down(&self) {
+        *self.up.lock().unwrap() = false;
+        for task in self.connections.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    fn up(&self) {
+        *self.up.lock().unwrap() = true;
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A counter: its own store on disk and a sync task to the ledger.
+struct Counter {
+    store: Arc<Store>,
+    _dir: tempfile::TempDir,
+    client: LedgerClient,
+}
+
+impl Counter {
+    async fn new(ledger: &Ledger, url: &str, name: &str) -> Counter {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let token = ledger.token(TokenRole::Kiosk, Some(name), &[]).await;
+        let client = LedgerClient::new(url, token, Duration::from_secs(2)).unwrap();
+        Counter {
+            store,
+            _dir: dir,
+            client,
+        }
+    }
+
+    fn task(&self, status: impl FnMut(SyncStatus) + Send + 'static) -> SyncTask {
+        SyncTask {
+            store: self.store.clone(),
+            client: self.client.clone(),
+            pull_every: Duration::from_millis(200),
+            status: Box::new(status),
+        }
+    }
+
+    async fn sync(&self) -> Result<usize, klubkasse::sync::SyncError> {
+        self.task(|_| {}).sync_once().await
+    }
+
+    /// A sale as the kiosk makes it: checked and saved locally first.
+    fn sell(
+        &self,
+        card: &str,
+        counter: &str,
+        ore: i64,
+        connection: Connection,
+    ) -> (Entry, Recorded) {
+        let uid = CardUid::parse(card).unwrap();
+        let child = self
+            .store
+            .card(&uid)
+            .unwrap()
+            .expect("the counter knows the card")
+            .child;
+        let sale = Entry::sale(
+            child,
+            uid,
+            vec![SaleLine {
+                name: "Toast".into(),
+                category: "mad".into(),
+                unit_price: Money::from_ore(ore),
+                quantity: 1,
+            }],
+            counter,
+            Utc::now(),
+        );
+        let recorded = self.store.record_sale(&sale, connection).unwrap();
+        (sale, recorded)
+    }
+
+    fn balance(&self, child: ChildId) -> Money {
+        self.store.balance(child).unwrap()
+    }
+}
+
+/// A child with card A and `kroner` on the ledger.
+async fn child_with_money(ledger: &Ledger, kroner: &str) -> ChildId {
+    let child = ledger.enrol("Åse Ørsted").await;
+    ledger.hand_out(child, CARD_A).await;
+    assert!(ledger.deposit(child, kroner).await.status.is_success());
+    child
+}
+
+async fn ledger_sales(ledger: &Ledger) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM entries WHERE kind = 'sale'")
+        .fetch_one(&ledger.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_deposit_reaches_the_counter_and_a_sale_reaches_the_ledger() {
+    let ledger = ledger().await;
+    let addr = serve(&ledger).await;
+    let child = child_with_money(&ledger, "100.00").await;
+    let counter = Counter::new(&ledger, &format!("http://{addr}"), COUNTER).await;
+
+    counter.sync().await.unwrap();
+    assert_eq!(counter.balance(child), Money::kroner(100));
+    let view = counter
+        .store
+        .lookup(
+            &CardUid::parse(CARD_A).unwrap(),
+            Utc::now(),
+            Connection::Online,
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.child.name, "Åse Ørsted");
+
+    let (sale, recorded) = counter.sell(CARD_A, COUNTER, 1250, Connection::Online);
+    assert_eq!(
+        recorded,
+        Recorded::Saved {
+            balance: Money::from_ore(8750)
+        }
+    );
+    assert_eq!(counter.store.outbox_len(), 1);
+    assert_eq!(counter.sync().await.unwrap(), 0);
+    assert_eq!(counter.store.outbox_len(), 0);
+    assert_eq!(ledger.balance(child).await, Money::from_ore(8750));
+    assert_eq!(counter.balance(child), Money::from_ore(8750));
+    let history = ledger
+        .admin(
+            Method::GET,
+            &format!("/api/v1/children/{child}/entries"),
+            None,
+        )
+        .await;
+    assert!(
+        history.text.contains(&sale.id.to_string()),
+        "{}",
+        history.text
+    );
+    assert!(history.text.contains("Toast"), "{}", history.text);
+
+    // A parent tops up; the counter sees it after its next pull.
+    ledger.deposit(child, "20.00").await;
+    counter.sync().await.unwrap();
+    assert_eq!(counter.balance(child), Money::from_ore(10750));
+    let (balance, sum) = ledger.balance_and_sum(child).await;
+    assert_eq!(balance, sum);
+}
+
+#[tokio::test]
+async fn a_card_blocked_at_the_ledger_is_refused_after_the_next_pull() {
+    let ledger = ledger().await;
+    let addr = serve(&ledger).await;
+    let child = child_with_money(&ledger, "100.00").await;
+    let counter = Counter::new(&ledger, &format!("http://{addr}"), COUNTER).await;
+    counter.sync().await.unwrap();
+    let blocked = ledger
+        .admin(Method::POST, &format!("/api/v1/cards/{CARD_A}/block"), None)
+        .await;
+    assert!(blocked.status.is_success(), "{}", blocked.text);
+    counter.sync().await.unwrap();
+    let uid = CardUid::parse(CARD_A).unwrap();
+    assert_eq!(
+        counter.store.card(&uid).unwrap().unwrap().state,
+        CardState::Blocked
+    );
+    let (_, recorded) = counter.sell(CARD_A, COUNTER, 100, Connection::Online);
+    assert!(
+        matches!(recorded, Recorded::Refused(Refusal::CardBlocked { .. })),
+        "{recorded:?}"
+    );
+    assert_eq!(ledger.balance(child).await, Money::kroner(100));
+}
+
+#[tokio::test]
+async fn an_answer_lost_on_the_way_back_charges_once() {
+    let ledger = ledger().await;
+    let addr = serve(&ledger).await;
+    let child = child_with_money(&ledger, "100.00").await;
+    let counter = Counter::new(&ledger, &format!("http://{addr}"), COUNTER).await;
+    counter.sync().await.unwrap();
+    counter.sell(CARD_A, COUNTER, 1000, Connection::Online);
+    // The ledger records the push, but the counter never hears the answer.
+    let batch = counter.store.outbox_batch(100).unwrap();
+    counter.client.push(&batch).await.unwrap();
+    // The next sync sends it again: recorded once, and acknowledged.
+    counter.sync().await.unwrap();
+    assert_eq!(counter.store.outbox_len(), 0);
+    assert_eq!(ledger_sales(&ledger).await, 1);
+    assert_eq!(ledger.balance(child).await, Money::kroner(90));
+    assert_eq!(counter.balance(child), Money::kroner(90));
+}
+
+#[tokio::test]
+async fn the_ledger_away_while_200_sales_are_made_then_everything_arrives_once() {
+    let ledger = ledger().await;
+    let addr = serve(&ledger).await;
+    let proxy = Proxy::start(addr).await;
+    let child = child_with_money(&ledger, "1000.00").await;
+    let counter = Counter::new(&ledger, &proxy.url(), COUNTER).await;
+    counter.sync().await.unwrap();
+
+    // The sync task runs as in the kiosk; nobody touches it after this.
+    let statuses = Arc::new(Mutex::new(Vec::new()));
+    let seen = statuses.clone();
+    let task = counter.task(move |s| seen.lock().unwrap().push(s));
+    let (nudge, nudges) = tokio::sync::mpsc::unbounded_channel();
+    let running = tokio::spawn(task.run(nudges));
+
+    proxy.down();
+    let mut confirmed = Vec::new();
+    for _ in 0..200 {
+        let (sale, recorded) = counter.sell(CARD_A, COUNTER, 200, offline());
+        assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
+        confirmed.push(sale.id);
+        let _ = nudge.send(());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        statuses
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| matches!(s, SyncStatus::Offline { .. })),
+        "the status never said offline"
+    );
+    assert_eq!(ledger_sales(&ledger).await, 0);
+
+    proxy.up();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while counter.store.outbox_len() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} sales still waiting",
+            counter.store.outbox_len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    running.abort();
+    assert_eq!(ledger_sales(&ledger).await, 200);
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM entries WHERE kind = 'sale'")
+        .fetch_all(&ledger.pool)
+        .await
+        .unwrap();
+    for id in &confirmed {
+        assert!(ids.contains(id), "sale {id} never reached the ledger");
+    }
+    assert_eq!(ledger.balance(child).await, Money::kroner(600));
+    assert_eq!(counter.balance(child), Money::kroner(600));
+    let (balance, sum) = ledger.balance_and_sum(child).await;
+    assert_eq!(balance, sum);
+}
+
+#[tokio::test]
+async fn two_counters_one_offline_end_consistent_with_the_overdraft_flagged() {
+    let ledger = ledger().await;
+    let addr = serve(&ledger).await;
+    let proxy = Proxy::start(addr).await;
+    let child = child_with_money(&ledger, "30.00").await;
+    let online = Counter::new(&ledger, &format!("http://{addr}"), "cafe-1").await;
+    let offline = Counter::new(&ledger, &proxy.url(), "cafe-2").await;
+    online.sync().await.unwrap();
+    offline.sync().await.unwrap();
+
+    proxy.down();
+    // Offline, cafe-2 sells within what it knows plus its allowance.
+    let allowance = Connection::Offline {
+        allowance: Money::kroner(50),
+    };
+    for _ in 0..2 {
+        let (_, recorded) = offline.sell(CARD_A, "cafe-2", 1000, allowance);
+        assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
+    }
+    // Meanwhile cafe-1 sells the same money at once.
+    let (_, recorded) = online.sell(CARD_A, "cafe-1", 2500, Connection::Online);
+    assert!(matches!(recorded, Recorded::Saved { .. }));
+    online.sync().await.unwrap();
+    assert!(offline.sync().await.is_err(), "the proxy is down");
+
+    proxy.up();
+    offline.sync().await.unwrap();
+    online.sync().await.unwrap();
+    // Every sale recorded; the ledger is consistent and the office sees it.
+    assert_eq!(ledger_sales(&ledger).await, 3);
+    let (balance, sum) = ledger.balance_and_sum(child).await;
+    assert_eq!(balance, sum);
+    assert_eq!(balance, Money::kroner(30 - 25 - 20));
+    let flagged: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM entries WHERE 'overdraft' = ANY(flags)")
+            .fetch_one(&ledger.pool)
+            .await
+            .unwrap();
+    assert!(flagged >= 1, "the overdraft was not flagged");
+    assert_eq!(online.balance(child), balance);
+    assert_eq!(offline.balance(child), balance);
+}
