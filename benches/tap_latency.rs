@@ -132,6 +132,7 @@ fn main() {
         store: std::sync::Arc::new(store),
         counter: "bench".into(),
         language: Language::Da,
+        connected: false,
         pin_hash: None,
         undo_window: Duration::from_secs(300),
         export_dir: dir.path().join("reports"),

@@ -371,3 +371,59 @@ async fn two_counters_one_offline_end_consistent_with_the_overdraft_flagged() {
     assert_eq!(online.balance(child), balance);
     assert_eq!(offline.balance(child), balance);
 }
+
+#[tokio::test]
+async fn a_replacement_card_handed_out_at_the_counter_works_and_the_old_one_is_refused() {
+    let ledger = ledger().await;
+    let addr = serve(&ledger).await;
+    let child = child_with_money(&ledger, "100.00").await;
+    let counter = Counter::new(&ledger, &format!("http://{addr}"), COUNTER).await;
+    counter.sync().await.unwrap();
+
+    // A parent reports the card lost and orders a new one (45 kr.).
+    let order = ledger
+        .admin(
+            Method::POST,
+            &format!("/api/v1/children/{child}/card-orders"),
+            Some(serde_json::json!({"address": "Vej 1, 2100 København Ø"})),
+        )
+        .await;
+    assert!(order.status.is_success(), "{}", order.text);
+    counter.sync().await.unwrap();
+    let (_, recorded) = counter.sell(CARD_A, COUNTER, 100, Connection::Online);
+    assert!(matches!(recorded, Recorded::Refused(Refusal::CardBlocked { .. })), "{recorded:?}");
+
+    // The new card arrives; staff hand it out at the counter.
+    let new_card = CardUid::parse("0A0B0C0D").unwrap();
+    counter.store.bind_card(&new_card, child, true).unwrap();
+    counter.sync().await.unwrap();
+    assert!(counter.store.card_actions().unwrap().is_empty());
+    let detail = ledger.admin(Method::GET, &format!("/api/v1/children/{child}"), None).await;
+    assert!(detail.text.contains("0A0B0C0D"), "the ledger does not know the new card: {}", detail.text);
+    let (_, recorded) = counter.sell("0A0B0C0D", COUNTER, 1000, Connection::Online);
+    assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
+    counter.sync().await.unwrap();
+    // 100 − 45 (fee) − 10 (the sale with the new card).
+    assert_eq!(ledger.balance(child).await, Money::kroner(45));
+    assert_eq!(counter.balance(child), Money::kroner(45));
+}
+
+#[tokio::test]
+async fn a_card_blocked_at_the_counter_is_blocked_at_the_ledger() {
+    let ledger = ledger().await;
+    let addr = serve(&ledger).await;
+    child_with_money(&ledger, "100.00").await;
+    let counter = Counter::new(&ledger, &format!("http://{addr}"), COUNTER).await;
+    counter.sync().await.unwrap();
+    let uid = CardUid::parse(CARD_A).unwrap();
+    counter.store.set_card_state(&uid, CardState::Blocked, true).unwrap();
+    counter.sync().await.unwrap();
+    let state: String = sqlx::query_scalar("SELECT state FROM cards WHERE uid = $1")
+        .bind(CARD_A)
+        .fetch_one(&ledger.pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "blocked");
+    // The pull after it does not bring the card back to life.
+    assert_eq!(counter.store.card(&uid).unwrap().unwrap().state, CardState::Blocked);
+}

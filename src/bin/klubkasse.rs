@@ -334,6 +334,7 @@ fn kiosk(k: Kiosk) -> Result<()> {
         store: Arc::new(k.store),
         counter: k.settings.counter,
         language: k.settings.language,
+        connected: k.ledger.is_some(),
         pin_hash: k.pin_hash,
         undo_window: k.undo_window,
         export_dir: k.data_dir.join("reports"),

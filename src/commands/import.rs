@@ -439,7 +439,7 @@ pub fn import_children(
                 if let Some(state) = row.card_state
                     && state != card.state
                 {
-                    store.set_card_state(&row.card_uid, state)?;
+                    store.set_card_state(&row.card_uid, state, false)?;
                     changed = true;
                 }
                 if changed {
@@ -468,9 +468,9 @@ pub fn import_children(
                 // second import finds the card and says the balance was
                 // not paid in, instead of making a second child.
                 store.put_child(&child)?;
-                store.bind_card(&row.card_uid, child.id)?;
+                store.bind_card(&row.card_uid, child.id, false)?;
                 if row.card_state == Some(CardState::Blocked) {
-                    store.set_card_state(&row.card_uid, CardState::Blocked)?;
+                    store.set_card_state(&row.card_uid, CardState::Blocked, false)?;
                 }
                 if row.opening_balance.is_positive() {
                     store.deposit(child.id, row.opening_balance, counter, now)?;

@@ -10,6 +10,7 @@
 //! - `refunds`: sale id → the refund's id (a sale is refunded once)
 //! - `outbox`: entry id → nothing, for entries the ledger has not confirmed
 //! - `pending`: child id → the sum of the child's entries in the outbox
+//! - `card_outbox`: staff card actions (hand out, block) for the ledger
 //!
 //! Standalone, a balance is the sum of the child's entries. Connected, it
 //! is the balance the ledger last confirmed plus `pending`: what this
@@ -33,6 +34,7 @@ use crate::domain::{
     AccountView, Card, CardState, CardUid, Child, ChildId, Connection, Entry, EntryKind, Money,
     PinGuard, Refusal, authorize,
 };
+use crate::sync::protocol::CardAction;
 pub use backup::{
     Backup, BackupError, Restored, backup_dir, newest_backup, read_backup, restore_backup,
     write_daily_backup,
@@ -129,6 +131,7 @@ pub struct Store {
     refunds: Tree,
     outbox: Tree,
     pending: Tree,
+    card_outbox: Tree,
 }
 
 /// This counter's sales the ledger has not confirmed, from the sum of the
@@ -294,6 +297,7 @@ impl Store {
             refunds: open("refunds")?,
             outbox: open("outbox")?,
             pending: open("pending")?,
+            card_outbox: open("card_outbox")?,
             db,
             dir: dir.clone(),
             failed: std::sync::atomic::AtomicBool::new(false),
@@ -410,7 +414,14 @@ impl Store {
 
     /// Hands a card to a child. A card of another child is refused; the
     /// child's earlier cards stay as they are (block them separately).
-    pub fn bind_card(&self, uid: &CardUid, child: ChildId) -> Result<Card, StoreError> {
+    /// `for_ledger`: connected, the action also waits in the card outbox for
+    /// the ledger, written in the same transaction.
+    pub fn bind_card(
+        &self,
+        uid: &CardUid,
+        child: ChildId,
+        for_ledger: bool,
+    ) -> Result<Card, StoreError> {
         self.usable()?;
         let owner = self.child(child)?.ok_or(StoreError::NoSuchChild(child))?;
         if let Some(existing) = self.card(uid)?
@@ -430,20 +441,46 @@ impl Store {
             child: owner.id,
             state: CardState::Active,
         };
-        self.cards.insert(uid.as_str(), encode(&card))?;
-        self.flush()?;
+        let action = for_ledger.then(|| CardAction::HandOut {
+            uid: uid.clone(),
+            child,
+        });
+        self.put_card(&card, action)?;
         Ok(card)
     }
 
-    pub fn set_card_state(&self, uid: &CardUid, state: CardState) -> Result<Card, StoreError> {
+    /// Blocks or unblocks a card; `for_ledger` as for [`Store::bind_card`].
+    pub fn set_card_state(
+        &self,
+        uid: &CardUid,
+        state: CardState,
+        for_ledger: bool,
+    ) -> Result<Card, StoreError> {
         self.usable()?;
         let mut card = self
             .card(uid)?
             .ok_or_else(|| StoreError::NoSuchCard(uid.clone()))?;
         card.state = state;
-        self.cards.insert(uid.as_str(), encode(&card))?;
-        self.flush()?;
+        let action = (for_ledger && state == CardState::Blocked)
+            .then(|| CardAction::Block { uid: uid.clone() });
+        self.put_card(&card, action)?;
         Ok(card)
+    }
+
+    /// A card and, connected, the action the ledger must hear of: together.
+    fn put_card(&self, card: &Card, action: Option<CardAction>) -> Result<(), StoreError> {
+        let trees = (&self.cards, &self.card_outbox);
+        self.unwrap_tx(trees.transaction(|(cards, card_outbox)| {
+            cards.insert(card.uid.as_str().as_bytes(), encode(card))?;
+            if let Some(action) = &action {
+                card_outbox.insert(
+                    crate::domain::new_entry_id(Utc::now()).as_bytes(),
+                    encode(action),
+                )?;
+            }
+            Ok(())
+        }))?;
+        self.flush()
     }
 
     // ---- balances and the account view ------------------------------------

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::codec::{decode, encode};
 use super::{Store, StoreError, tx_add, tx_get};
 use crate::domain::{Entry, Money};
-use crate::sync::protocol::{Changes, Pushed};
+use crate::sync::protocol::{CardAction, Changes, Pushed};
 
 /// The key under which the pull cursor is kept in `meta`.
 const CURSOR: &str = "sync_cursor";
@@ -64,6 +64,17 @@ impl Store {
     /// the cursor to pull from next, together. Applying it twice is harmless.
     pub fn apply_changes(&self, changes: &Changes) -> Result<(), StoreError> {
         self.usable()?;
+        // A card with a staff action still on its way keeps what staff did:
+        // the ledger has not heard of it yet.
+        let waiting: Vec<String> = self
+            .card_actions()?
+            .into_iter()
+            .map(|(_, action)| match action {
+                CardAction::HandOut { uid, .. } | CardAction::Block { uid } => {
+                    uid.as_str().to_string()
+                }
+            })
+            .collect();
         let trees = (
             &self.children,
             &self.cards,
@@ -76,7 +87,11 @@ impl Store {
                 for account in &changes.accounts {
                     let key = account.child.id.0.as_bytes();
                     children.insert(key, encode(&account.child))?;
-                    for card in &account.cards {
+                    for card in account
+                        .cards
+                        .iter()
+                        .filter(|c| !waiting.iter().any(|w| w == c.uid.as_str()))
+                    {
                         cards.insert(card.uid.as_str().as_bytes(), encode(card))?;
                     }
                     let waiting: Money = tx_get(pending, key, "pending")?.unwrap_or(Money::ZERO);
@@ -86,6 +101,24 @@ impl Store {
                 Ok(())
             }),
         )?;
+        self.flush()
+    }
+
+    /// Staff card actions waiting for the ledger, oldest first, with the
+    /// key to mark each done.
+    pub fn card_actions(&self) -> Result<Vec<(Vec<u8>, CardAction)>, StoreError> {
+        self.usable()?;
+        self.card_outbox
+            .iter()
+            .map(|item| {
+                let (key, value) = item?;
+                Ok((key.to_vec(), decode(&value, "card action")?))
+            })
+            .collect()
+    }
+
+    pub fn card_action_done(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.card_outbox.remove(key)?;
         self.flush()
     }
 

@@ -30,7 +30,7 @@ fn store_with_child(dir: &Path, kroner: i64) -> (Store, Child) {
     let store = Store::open(dir).unwrap();
     let c = child("Åse Ørsted");
     store.put_child(&c).unwrap();
-    store.bind_card(&uid("04A1B2C3"), c.id).unwrap();
+    store.bind_card(&uid("04A1B2C3"), c.id, false).unwrap();
     if kroner > 0 {
         store
             .deposit(c.id, Money::kroner(kroner), "test", Utc::now())
@@ -133,7 +133,7 @@ fn blocked_card_is_refused_in_the_transaction() {
     let tmp = TempDir::new().unwrap();
     let (store, c) = store_with_child(tmp.path(), 100);
     store
-        .set_card_state(&uid("04A1B2C3"), CardState::Blocked)
+        .set_card_state(&uid("04A1B2C3"), CardState::Blocked, false)
         .unwrap();
     let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
     assert!(matches!(
@@ -173,7 +173,7 @@ fn a_card_belongs_to_one_child() {
     let other = child("Bo");
     store.put_child(&other).unwrap();
     assert!(matches!(
-        store.bind_card(&uid("04A1B2C3"), other.id),
+        store.bind_card(&uid("04A1B2C3"), other.id, false),
         Err(StoreError::CardTaken { .. })
     ));
 }

@@ -104,6 +104,21 @@ impl SyncTask {
             let store = self.store.clone();
             blocking(move || store.acknowledge(&pushed.results)).await?;
         }
+        // Staff card actions before the pull, so the pull already has them.
+        let store = self.store.clone();
+        for (key, action) in blocking(move || store.card_actions()).await? {
+            match self.client.card_action(&action).await {
+                Ok(()) => {}
+                // The office's truth wins: the next pull brings the card
+                // back as the ledger has it.
+                Err(e) if e.is_refusal() => {
+                    tracing::error!(error = %e, ?action, "the ledger refused a card action")
+                }
+                Err(e) => return Err(e),
+            }
+            let store = self.store.clone();
+            blocking(move || store.card_action_done(&key)).await?;
+        }
         loop {
             let store = self.store.clone();
             let cursor = blocking(move || store.sync_cursor()).await?;

@@ -63,6 +63,8 @@ pub struct EffectContext {
     pub store: std::sync::Arc<Store>,
     pub counter: String,
     pub language: Language,
+    /// Connected to a ledger: card actions go to it too.
+    pub connected: bool,
     pub pin_hash: Option<String>,
     pub undo_window: Duration,
     /// Where day reports are exported.
@@ -170,15 +172,17 @@ impl EffectContext {
                 },
                 Err(e) => Action::StaffDone(Err(e.to_string())),
             }),
-            Effect::BindCard { uid, child } => {
-                staff(self.store.bind_card(&uid, child).and_then(|card| {
-                    let name = self.child_name(card.child)?;
-                    Ok(fill(
-                        &t.card_handed_out,
-                        &[("uid", uid.as_str()), ("name", &name)],
-                    ))
-                }))
-            }
+            Effect::BindCard { uid, child } => staff(
+                self.store
+                    .bind_card(&uid, child, self.connected)
+                    .and_then(|card| {
+                        let name = self.child_name(card.child)?;
+                        Ok(fill(
+                            &t.card_handed_out,
+                            &[("uid", uid.as_str()), ("name", &name)],
+                        ))
+                    }),
+            ),
             Effect::BlockCard(uid) => staff(self.block(&uid)),
             Effect::BlockChildCards(child) => staff(self.store.cards_of(child).and_then(|cards| {
                 let mut done = Vec::new();
@@ -213,7 +217,9 @@ impl EffectContext {
     }
 
     fn block(&self, uid: &CardUid) -> Result<String, StoreError> {
-        let card = self.store.set_card_state(uid, CardState::Blocked)?;
+        let card = self
+            .store
+            .set_card_state(uid, CardState::Blocked, self.connected)?;
         let name = self.child_name(card.child)?;
         tracing::info!(card = %uid, "card blocked at the counter");
         Ok(fill(

@@ -99,6 +99,7 @@ impl Kiosk {
             store: Arc::new(store),
             counter: "Testklubben".into(),
             language,
+            connected: false,
             pin_hash: Some(klubkasse::pin::hash(DEMO_PIN).unwrap()),
             undo_window: Duration::from_secs(300),
             export_dir: data_dir.join("reports"),

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
-use crate::domain::{CardUid, Child, DayReport, Money, PinCheck};
+use crate::domain::{CardUid, Child, Connection, DayReport, Money, PinCheck};
 use crate::i18n::fill;
 use crate::store::local_day;
 use crate::ui::app::{App, Screen};
@@ -103,6 +103,16 @@ impl Task {
             Task::Quit => &t.quit,
         }
     }
+}
+
+/// The tasks this counter offers. Connected, children and their money
+/// belong to the ledger: cash top-up and new children are the office's.
+fn tasks(app: &App) -> Vec<Task> {
+    let connected = app.settings.connection != Connection::Standalone;
+    Task::ALL
+        .into_iter()
+        .filter(|t| !(connected && matches!(t, Task::TopUp | Task::AddChild)))
+        .collect()
 }
 
 impl StaffScreen {
@@ -233,12 +243,13 @@ pub fn update(app: &mut App, mut s: StaffScreen, action: Action) -> (Screen, Vec
         }
         (Page::Menu { selected }, Action::Down) => {
             s.page = Page::Menu {
-                selected: (selected + 1).min(Task::ALL.len() - 1),
+                selected: (selected + 1).min(tasks(app).len() - 1),
             }
         }
         (Page::Menu { selected }, Action::Confirm) => {
             s.message = None;
-            return start(app, s, Task::ALL[selected.min(Task::ALL.len() - 1)]);
+            let tasks = tasks(app);
+            return start(app, s, tasks[selected.min(tasks.len() - 1)]);
         }
 
         // ---- refund a sale of today ----
@@ -578,7 +589,7 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
             frame.render_widget(Paragraph::new(lines), body);
         }
         Page::Menu { selected } => {
-            let items: Vec<ListItem> = Task::ALL
+            let items: Vec<ListItem> = tasks(app)
                 .iter()
                 .map(|task| ListItem::new(task.label(app)))
                 .collect();
