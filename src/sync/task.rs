@@ -15,7 +15,8 @@ use crate::store::Store;
 /// How many accounts one pull asks for.
 const PULL_LIMIT: u32 = 500;
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const LONGEST_BACKOFF: Duration = Duration::from_secs(30);
+// A counter back on the network should know within seconds, not minutes.
+const LONGEST_BACKOFF: Duration = Duration::from_secs(10);
 
 /// What the status bar shows about the ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
