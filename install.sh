@@ -218,7 +218,8 @@ PG_TEST_DIR=""
 PG_BIN=""
 
 as_postgres() {
-    as_root su postgres -s /bin/sh -c "$1"
+    # From /: the checkout may be in a folder the postgres user cannot enter.
+    (cd / && as_root su postgres -s /bin/sh -c "$1")
 }
 
 pg_test_start() {
