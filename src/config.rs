@@ -59,6 +59,9 @@ pub struct LedgerConfig {
     pub pull_every: Duration,
     /// How long one request may take before the ledger counts as away.
     pub timeout: Duration,
+    /// A certificate authority (PEM) to trust for the ledger instead of
+    /// the system's: for a ledger with a certificate of its own.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for LedgerConfig {
@@ -78,6 +81,7 @@ struct RawLedger {
     token_file: PathBuf,
     pull_seconds: Option<Spanned<u64>>,
     timeout_seconds: Option<Spanned<u64>>,
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -200,10 +204,27 @@ impl Config {
                         "the file must hold the counter's token and nothing else",
                     ));
                 }
+                let ca_pem = match &l.ca_file {
+                    None => None,
+                    Some(file) => {
+                        let path = resolve(file);
+                        let pem = FileError::read(&path)?;
+                        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                            return Err(FileError::at(
+                                &path,
+                                &pem,
+                                None,
+                                "not a PEM certificate (-----BEGIN CERTIFICATE-----)",
+                            ));
+                        }
+                        Some(pem.into_bytes())
+                    }
+                };
                 Some(LedgerConfig {
                     url,
                     token,
                     token_file,
+                    ca_pem,
                     pull_every: Duration::from_secs(seconds(
                         &l.pull_seconds,
                         "pull_seconds",

@@ -183,3 +183,44 @@ fn paid_is_green_and_refused_is_red() {
         Color::Red
     );
 }
+
+/// The demo kiosk as a connected counter, with this word from the sync task.
+fn connected(status: klubkasse::sync::SyncStatus) -> Kiosk {
+    let mut k = Kiosk::demo();
+    let offline = klubkasse::domain::Connection::Offline {
+        allowance: klubkasse::domain::Money::kroner(50),
+    };
+    k.app.settings.connection = offline;
+    k.app.connection = offline;
+    k.send_only(Action::Sync(status));
+    k
+}
+
+#[test]
+fn status_bar_online() {
+    let status = klubkasse::sync::SyncStatus::Online {
+        waiting: 0,
+        last_sync: noon(),
+    };
+    snapshot("status_online", &mut connected(status));
+}
+
+#[test]
+fn status_bar_offline_with_sales_waiting() {
+    let status = klubkasse::sync::SyncStatus::Offline {
+        waiting: 3,
+        since: noon(),
+    };
+    snapshot("status_offline", &mut connected(status));
+}
+
+#[test]
+fn staff_menu_of_a_connected_counter_leaves_money_to_the_office() {
+    let status = klubkasse::sync::SyncStatus::Online {
+        waiting: 0,
+        last_sync: noon(),
+    };
+    let mut k = connected(status);
+    k.staff_login();
+    snapshot("staff_menu_connected", &mut k);
+}

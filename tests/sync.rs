@@ -98,7 +98,7 @@ impl Counter {
         let dir = tempfile::TempDir::new().unwrap();
         let store = Arc::new(Store::open(dir.path()).unwrap());
         let token = ledger.token(TokenRole::Kiosk, Some(name), &[]).await;
-        let client = LedgerClient::new(url, token, Duration::from_secs(2)).unwrap();
+        let client = LedgerClient::new(url, token, Duration::from_secs(2), None).unwrap();
         Counter {
             store,
             _dir: dir,
@@ -391,15 +391,24 @@ async fn a_replacement_card_handed_out_at_the_counter_works_and_the_old_one_is_r
     assert!(order.status.is_success(), "{}", order.text);
     counter.sync().await.unwrap();
     let (_, recorded) = counter.sell(CARD_A, COUNTER, 100, Connection::Online);
-    assert!(matches!(recorded, Recorded::Refused(Refusal::CardBlocked { .. })), "{recorded:?}");
+    assert!(
+        matches!(recorded, Recorded::Refused(Refusal::CardBlocked { .. })),
+        "{recorded:?}"
+    );
 
     // The new card arrives; staff hand it out at the counter.
     let new_card = CardUid::parse("0A0B0C0D").unwrap();
     counter.store.bind_card(&new_card, child, true).unwrap();
     counter.sync().await.unwrap();
     assert!(counter.store.card_actions().unwrap().is_empty());
-    let detail = ledger.admin(Method::GET, &format!("/api/v1/children/{child}"), None).await;
-    assert!(detail.text.contains("0A0B0C0D"), "the ledger does not know the new card: {}", detail.text);
+    let detail = ledger
+        .admin(Method::GET, &format!("/api/v1/children/{child}"), None)
+        .await;
+    assert!(
+        detail.text.contains("0A0B0C0D"),
+        "the ledger does not know the new card: {}",
+        detail.text
+    );
     let (_, recorded) = counter.sell("0A0B0C0D", COUNTER, 1000, Connection::Online);
     assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
     counter.sync().await.unwrap();
@@ -416,7 +425,10 @@ async fn a_card_blocked_at_the_counter_is_blocked_at_the_ledger() {
     let counter = Counter::new(&ledger, &format!("http://{addr}"), COUNTER).await;
     counter.sync().await.unwrap();
     let uid = CardUid::parse(CARD_A).unwrap();
-    counter.store.set_card_state(&uid, CardState::Blocked, true).unwrap();
+    counter
+        .store
+        .set_card_state(&uid, CardState::Blocked, true)
+        .unwrap();
     counter.sync().await.unwrap();
     let state: String = sqlx::query_scalar("SELECT state FROM cards WHERE uid = $1")
         .bind(CARD_A)
@@ -425,5 +437,75 @@ async fn a_card_blocked_at_the_counter_is_blocked_at_the_ledger() {
         .unwrap();
     assert_eq!(state, "blocked");
     // The pull after it does not bring the card back to life.
-    assert_eq!(counter.store.card(&uid).unwrap().unwrap().state, CardState::Blocked);
+    assert_eq!(
+        counter.store.card(&uid).unwrap().unwrap().state,
+        CardState::Blocked
+    );
+}
+
+/// A free port on loopback, for a server started as its own process.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn the_ledger_over_tls_with_its_own_certificate() {
+    let ledger = ledger().await;
+    child_with_money(&ledger, "10.00").await;
+    let dir = tempfile::TempDir::new().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let port = free_port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_klubkasse-ledger"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            &ledger.url,
+        ])
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start klubkasse-ledger");
+    let url = format!("https://localhost:{port}");
+    let token = ledger.token(TokenRole::Kiosk, Some(COUNTER), &[]).await;
+    let pem = certified.cert.pem();
+    let trusting = LedgerClient::new(
+        &url,
+        token.clone(),
+        Duration::from_secs(2),
+        Some(pem.as_bytes()),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let changes = loop {
+        match trusting.changes(0, 10).await {
+            Ok(changes) => break changes,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("no answer over TLS: {e}"),
+        }
+    };
+    assert_eq!(changes.accounts.len(), 1);
+    // A client that does not trust the certificate gets nothing.
+    let doubting = LedgerClient::new(&url, token, Duration::from_secs(2), None).unwrap();
+    assert!(
+        doubting.changes(0, 10).await.is_err(),
+        "an untrusted certificate was accepted"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
 }

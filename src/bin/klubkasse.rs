@@ -347,7 +347,12 @@ fn kiosk(k: Kiosk) -> Result<()> {
         .build()?;
     let nudge = match k.ledger {
         Some(ledger) => {
-            let client = LedgerClient::new(&ledger.url, ledger.token, ledger.timeout)?;
+            let client = LedgerClient::new(
+                &ledger.url,
+                ledger.token,
+                ledger.timeout,
+                ledger.ca_pem.as_deref(),
+            )?;
             let (nudge_tx, nudge_rx) = tokio::sync::mpsc::unbounded_channel();
             let news = taps_tx.clone();
             let task = SyncTask {

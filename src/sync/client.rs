@@ -23,6 +23,8 @@ pub enum SyncError {
     },
     #[error("the ledger's answer made no sense: {0}")]
     BadAnswer(String),
+    #[error("the ledger's certificate authority cannot be used: {0}")]
+    BadCertificate(String),
     #[error("the ledger's address «{0}» is not an http(s) URL")]
     BadUrl(String),
     #[error(transparent)]
@@ -52,18 +54,31 @@ impl std::fmt::Debug for LedgerClient {
 }
 
 impl LedgerClient {
-    pub fn new(base: &str, token: String, timeout: Duration) -> Result<LedgerClient, SyncError> {
+    /// `ca_pem`: trust only this certificate authority (a ledger with its
+    /// own certificate); without it, the system's.
+    pub fn new(
+        base: &str,
+        token: String,
+        timeout: Duration,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<LedgerClient, SyncError> {
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(SyncError::BadUrl(base));
         }
         // One crypto library in the build: ring, as sqlx and rustls use.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
-            .connect_timeout(timeout)
+            .connect_timeout(timeout);
+        if let Some(pem) = ca_pem {
+            let ca = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| SyncError::BadCertificate(e.to_string()))?;
+            builder = builder.tls_certs_only([ca]);
+        }
+        let http = builder
             .build()
-            .map_err(|e| SyncError::BadAnswer(e.to_string()))?;
+            .map_err(|e| SyncError::BadCertificate(e.to_string()))?;
         Ok(LedgerClient { http, base, token })
     }
 
