@@ -268,7 +268,8 @@ install_ledger() {
         note "wrote /etc/klubkasse/ledger.env: set DATABASE_URL there"
     fi
     if command -v systemctl >/dev/null 2>&1; then
-        as_root systemctl daemon-reload || true
+        # Quiet where systemd is installed but not running (containers).
+        as_root systemctl daemon-reload 2>/dev/null || true
     fi
     note "installed ${LEDGER_UNIT} (not enabled, not started). Next:"
     note "  klubkasse-ledger migrate --database-url URL; then: systemctl enable --now klubkasse-ledger"
