@@ -177,6 +177,15 @@ fn spent_key(child: ChildId, day: NaiveDate) -> Vec<u8> {
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
+/// The amount stored under `key`; nothing stored is zero.
+fn money_at(tree: &Tree, key: &[u8], what: &str) -> Result<Money, StoreError> {
+    Ok(tree
+        .get(key)?
+        .map(|b| decode(&b, what))
+        .transpose()?
+        .unwrap_or(Money::ZERO))
+}
+
 /// Adds `delta` to the amount stored under `key`; returns the new amount.
 fn tx_add(tree: &TransactionalTree, key: &[u8], delta: Money, what: &str) -> TxResult<Money> {
     let now = tx_get::<Money>(tree, key, what)?.unwrap_or(Money::ZERO) + delta;
@@ -486,31 +495,16 @@ impl Store {
     // ---- balances and the account view ------------------------------------
 
     pub fn balance(&self, child: ChildId) -> Result<Money, StoreError> {
-        Ok(self
-            .balances
-            .get(child.0.as_bytes())?
-            .map(|b| decode(&b, "balance"))
-            .transpose()?
-            .unwrap_or(Money::ZERO))
+        money_at(&self.balances, child.0.as_bytes(), "balance")
     }
 
     /// The sum of the child's entries waiting for the ledger.
     pub fn pending(&self, child: ChildId) -> Result<Money, StoreError> {
-        Ok(self
-            .pending
-            .get(child.0.as_bytes())?
-            .map(|b| decode(&b, "pending"))
-            .transpose()?
-            .unwrap_or(Money::ZERO))
+        money_at(&self.pending, child.0.as_bytes(), "pending")
     }
 
     pub fn spent_on(&self, child: ChildId, day: NaiveDate) -> Result<Money, StoreError> {
-        Ok(self
-            .spent
-            .get(spent_key(child, day))?
-            .map(|b| decode(&b, "day spending"))
-            .transpose()?
-            .unwrap_or(Money::ZERO))
+        money_at(&self.spent, &spent_key(child, day), "day spending")
     }
 
     /// What the counter knows about a tapped card; `Err(uid)` if unknown.
