@@ -784,6 +784,88 @@ impl Store {
         self.outbox.len()
     }
 
+    /// For store generators and benchmarks only, never the kiosk: writes
+    /// children, cards and entries in one large `sled::Batch` per tree and
+    /// flushes once, because a million `record_sale` calls (one flush each)
+    /// would take hours.
+    ///
+    /// Nothing is authorised: the entries are taken as they are. Balances
+    /// and day spending are added to what is stored, so a store may be
+    /// loaded in chunks and balances stay the sum of the entries. Entries
+    /// already stored are skipped, as a retried sale is. A refund's sale
+    /// must be in this call or stored already. Nothing goes to the outbox
+    /// or `pending`: loaded entries count as confirmed by the ledger. Not
+    /// atomic across trees; a failure mid-way leaves a half-loaded store,
+    /// which is fine for a generator's scratch store.
+    pub fn bulk_load(
+        &self,
+        children: &[Child],
+        cards: &[Card],
+        entries: &[Entry],
+    ) -> Result<(), StoreError> {
+        use std::collections::HashMap;
+        self.usable()?;
+        let mut batch = sled::Batch::default();
+        for child in children {
+            batch.insert(child.id.0.as_bytes(), encode(child));
+        }
+        self.children.apply_batch(batch)?;
+        let mut batch = sled::Batch::default();
+        for card in cards {
+            batch.insert(card.uid.as_str().as_bytes(), encode(card));
+        }
+        self.cards.apply_batch(batch)?;
+
+        let in_call: HashMap<Uuid, &Entry> = entries.iter().map(|e| (e.id, e)).collect();
+        let mut balance_delta: HashMap<ChildId, Money> = HashMap::new();
+        let mut spent_delta: HashMap<Vec<u8>, Money> = HashMap::new();
+        let mut entry_batch = sled::Batch::default();
+        let mut refund_batch = sled::Batch::default();
+        let mut seen = std::collections::HashSet::new();
+        for entry in entries {
+            if !seen.insert(entry.id) || self.entries.contains_key(entry.id.as_bytes())? {
+                continue;
+            }
+            entry_batch.insert(entry.id.as_bytes(), encode(entry));
+            *balance_delta.entry(entry.child).or_default() += entry.amount;
+            match &entry.kind {
+                EntryKind::Sale { .. } => {
+                    *spent_delta
+                        .entry(spent_key(entry.child, local_day(entry.at)))
+                        .or_default() -= entry.amount;
+                }
+                EntryKind::Refund { sale } => {
+                    let sale_at = match in_call.get(sale) {
+                        Some(s) => s.at,
+                        None => self.entry(*sale)?.ok_or(StoreError::NoSuchSale(*sale))?.at,
+                    };
+                    refund_batch.insert(sale.as_bytes(), entry.id.as_bytes());
+                    *spent_delta
+                        .entry(spent_key(entry.child, local_day(sale_at)))
+                        .or_default() -= entry.amount;
+                }
+                _ => {}
+            }
+        }
+        self.entries.apply_batch(entry_batch)?;
+        self.refunds.apply_batch(refund_batch)?;
+        let mut batch = sled::Batch::default();
+        for (child, delta) in balance_delta {
+            let key = child.0.as_bytes();
+            let now = money_at(&self.balances, key, "balance")? + delta;
+            batch.insert(key, encode(&now));
+        }
+        self.balances.apply_batch(batch)?;
+        let mut batch = sled::Batch::default();
+        for (key, delta) in spent_delta {
+            // As `refund` does: a day's spending never shows below zero.
+            let now = (money_at(&self.spent, &key, "day spending")? + delta).max(Money::ZERO);
+            batch.insert(key, encode(&now));
+        }
+        self.spent.apply_batch(batch)?;
+        self.flush()
+    }
+
     /// Children whose stored balance is not the sum of their entries.
     /// Empty on a healthy store; `klubkasse check` and tests ask.
     pub fn balance_mismatches(&self) -> Result<Vec<(ChildId, Money, Money)>, StoreError> {

@@ -357,3 +357,67 @@ fn killed_mid_sales_keeps_every_confirmed_sale() {
         );
     }
 }
+
+#[test]
+fn bulk_load_matches_one_by_one() {
+    use crate::commands::report::day_report;
+    let (one_dir, bulk_dir) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let one = Store::open(one_dir.path()).unwrap();
+    let kids = [child("Freja"), child("Søren")];
+    let uids = [uid("04A1B2C3"), uid("04A1B2C4")];
+    let day1 = Utc::now() - chrono::Duration::days(3);
+    let day2 = day1 + chrono::Duration::days(1);
+    let mut cards = vec![];
+    for (c, u) in kids.iter().zip(&uids) {
+        one.put_child(c).unwrap();
+        cards.push(one.bind_card(u, c.id, false).unwrap());
+        one.deposit(c.id, Money::kroner(100), "test", day1).unwrap();
+    }
+    let mut sales = vec![];
+    for (i, at) in [day1, day1, day2, day2, day2].into_iter().enumerate() {
+        let k = i % 2;
+        let sale = Entry::sale(
+            kids[k].id,
+            uids[k].clone(),
+            toast(1 + i as u32 % 2),
+            "t",
+            at,
+        );
+        assert!(matches!(
+            one.record_sale(&sale, Connection::Standalone).unwrap(),
+            Recorded::Saved { .. }
+        ));
+        sales.push(sale);
+    }
+    one.refund(sales[2].id, "t", day2).unwrap();
+
+    let bulk = Store::open(bulk_dir.path()).unwrap();
+    let entries = one.all_entries().unwrap();
+    // In two chunks, as a generator loads: balances must add up across calls.
+    let (first, rest) = entries.split_at(4);
+    bulk.bulk_load(&kids, &cards, first).unwrap();
+    bulk.bulk_load(&[], &[], rest).unwrap();
+    // A second load of the same entries changes nothing.
+    bulk.bulk_load(&[], &[], rest).unwrap();
+
+    assert!(bulk.balance_mismatches().unwrap().is_empty());
+    assert_eq!(bulk.all_entries().unwrap(), entries);
+    for c in &kids {
+        assert_eq!(bulk.balance(c.id).unwrap(), one.balance(c.id).unwrap());
+        for at in [day1, day2] {
+            let day = local_day(at);
+            assert_eq!(
+                bulk.spent_on(c.id, day).unwrap(),
+                one.spent_on(c.id, day).unwrap()
+            );
+        }
+    }
+    assert!(bulk.is_refunded(sales[2].id).unwrap());
+    for at in [day1, day2] {
+        let day = local_day(at);
+        assert_eq!(
+            day_report(&bulk, day).unwrap(),
+            day_report(&one, day).unwrap()
+        );
+    }
+}
