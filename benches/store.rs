@@ -1,0 +1,375 @@
+//! The counter's store under a big, seeded load, each figure next to a
+//! baseline measured in the same run:
+//!
+//!     cargo bench --bench store -- [SALES]    # default 1,000,000 sales
+//!
+//! - durable sale: `record_sale` (transaction + flush) vs a bare sled
+//!   insert + flush of the same entry bytes in a plain store
+//! - day report over SALES sales across 365 days vs a full scan of the
+//!   entries tree
+//! - open + one card lookup with the big store vs an empty store
+//! - peak RSS (VmHWM) of this process after generating, and of a fresh
+//!   kiosk-like process after opening the big store and 1,000 sales
+//!
+//! The store is generated each run from a fixed seed (10,000 children),
+//! never committed.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use klubkasse::commands::report::day_report;
+use klubkasse::domain::{
+    Card, CardState, CardUid, Child, ChildId, Connection, Entry, EntryKind, Money, SaleLine,
+};
+use klubkasse::store::{Recorded, Store, day_bounds};
+use uuid::Uuid;
+
+const CHILDREN: usize = 10_000;
+const DAYS: u64 = 365;
+const REPS: usize = 300;
+/// Set in the child process that plays the kiosk for the RSS figure.
+const KIOSK_ENV: &str = "KLUBKASSE_BENCH_KIOSK_DIR";
+
+/// xorshift64*: deterministic and dependency-free; quality is irrelevant.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// (name, category, price in øre)
+const MENU: [(&str, &str, i64); 6] = [
+    ("Toast", "mad", 1200),
+    ("Frugt", "mad", 500),
+    ("Saft", "drikke", 600),
+    ("Kakao", "drikke", 800),
+    ("Slikpose", "slik", 1000),
+    ("Is", "slik", 1500),
+];
+
+fn first_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 1, 1).expect("a date")
+}
+
+fn card_uid(i: usize) -> CardUid {
+    CardUid::parse(&format!("{:08X}", 0x0400_0000 + i)).expect("a UID")
+}
+
+/// Deterministic ids (not `new_entry_id`, which draws OS randomness), still
+/// UUIDv7 with the sale's time, so a day stays one key range.
+fn entry_id(rng: &mut Rng, at: DateTime<Utc>) -> Uuid {
+    let mut tail = [0u8; 10];
+    tail[..8].copy_from_slice(&rng.next().to_le_bytes());
+    tail[8..].copy_from_slice(&rng.next().to_le_bytes()[..2]);
+    uuid::Builder::from_unix_timestamp_millis(at.timestamp_millis() as u64, &tail).into_uuid()
+}
+
+/// Children with a card and a deposit each, then `sales` sales spread over
+/// 365 days between 13:00 and 17:00, loaded a day at a time to keep memory
+/// flat.
+fn generate(dir: &Path, sales: usize) -> (Vec<Child>, Vec<Card>) {
+    let mut rng = Rng(0x6b6c_7562_6b61_7373);
+    let store = Store::open(dir).expect("a store");
+    let children: Vec<Child> = (0..CHILDREN)
+        .map(|i| Child {
+            id: ChildId(Uuid::from_u64_pair(0x0190_0000_0000_7000, i as u64)),
+            name: format!("Barn {i:05}"),
+            daily_limit: None,
+            blocked_categories: vec![],
+            note: None,
+        })
+        .collect();
+    let cards: Vec<Card> = children
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Card {
+            uid: card_uid(i),
+            child: c.id,
+            state: CardState::Active,
+        })
+        .collect();
+    let start = Utc.from_utc_datetime(&first_day().and_hms_opt(8, 0, 0).expect("a time"));
+    let deposits: Vec<Entry> = children
+        .iter()
+        .map(|c| Entry {
+            id: entry_id(&mut rng, start),
+            child: c.id,
+            at: start,
+            amount: Money::kroner(10_000),
+            kind: EntryKind::Deposit,
+            counter: "bench".into(),
+        })
+        .collect();
+    store
+        .bulk_load(&children, &cards, &deposits)
+        .expect("load children");
+    for d in 0..DAYS {
+        let day = first_day() + Days::new(d);
+        let (from, _) = day_bounds(day);
+        let today = sales / DAYS as usize + usize::from((d as usize) < sales % DAYS as usize);
+        let mut offsets: Vec<i64> = (0..today)
+            .map(|_| 13 * 3_600_000 + rng.below(4 * 3_600_000) as i64)
+            .collect();
+        offsets.sort_unstable();
+        let entries: Vec<Entry> = offsets
+            .into_iter()
+            .map(|ms| {
+                let at = from + chrono::Duration::milliseconds(ms);
+                let k = rng.below(CHILDREN as u64) as usize;
+                let lines = (0..1 + rng.below(3))
+                    .map(|_| {
+                        let (name, category, ore) = MENU[rng.below(MENU.len() as u64) as usize];
+                        SaleLine {
+                            name: name.into(),
+                            category: category.into(),
+                            unit_price: Money::from_ore(ore),
+                            quantity: 1 + rng.below(2) as u32,
+                        }
+                    })
+                    .collect();
+                let mut sale =
+                    Entry::sale(children[k].id, cards[k].uid.clone(), lines, "bench", at);
+                sale.id = entry_id(&mut rng, at);
+                sale
+            })
+            .collect();
+        store.bulk_load(&[], &[], &entries).expect("load a day");
+    }
+    (children, cards)
+}
+
+fn percentile(samples: &[Duration], p: f64) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:9.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn a_sale(children: &[Child], i: usize, at: DateTime<Utc>) -> Entry {
+    let k = i % children.len();
+    Entry::sale(
+        children[k].id,
+        card_uid(k),
+        vec![SaleLine {
+            name: "Toast".into(),
+            category: "mad".into(),
+            unit_price: Money::kroner(12),
+            quantity: 1,
+        }],
+        "bench",
+        at,
+    )
+}
+
+/// The kiosk's side of the RSS figure, in its own process so that the
+/// generator's memory does not count: open, look up, sell 1,000 times.
+fn kiosk(dir: &Path) {
+    let started = Instant::now();
+    let store = Store::open(dir).expect("the big store");
+    let now = Utc::now();
+    store
+        .lookup(&card_uid(0), now, Connection::Standalone)
+        .expect("lookup")
+        .expect("a known card");
+    let opened = started.elapsed();
+    let after_open = peak_rss_kib();
+    let children: Vec<Child> = (0..CHILDREN)
+        .map(|i| {
+            store
+                .child(ChildId(Uuid::from_u64_pair(
+                    0x0190_0000_0000_7000,
+                    i as u64,
+                )))
+                .expect("read")
+                .expect("a child")
+        })
+        .take(100)
+        .collect();
+    for i in 0..1000 {
+        let sale = a_sale(&children, i, Utc::now());
+        let recorded = store
+            .record_sale(&sale, Connection::Standalone)
+            .expect("a sale");
+        assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
+    }
+    println!("{} {} {}", opened.as_micros(), after_open, peak_rss_kib());
+}
+
+fn row(name: &str, samples: &[Duration], base: &[Duration]) {
+    let (m, b) = (percentile(samples, 50.0), percentile(base, 50.0));
+    println!(
+        "{:<44} {} {} {:>5} {:>8.2}×",
+        name,
+        ms(m),
+        ms(percentile(samples, 99.0)),
+        samples.len(),
+        m.as_secs_f64() / b.as_secs_f64()
+    );
+}
+
+fn main() {
+    if let Ok(dir) = std::env::var(KIOSK_ENV) {
+        kiosk(Path::new(&dir));
+        return;
+    }
+    let sales: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+
+    let big = tempfile::TempDir::new().expect("a temp dir");
+    let started = Instant::now();
+    let (children, _cards) = generate(big.path(), sales);
+    let generated = started.elapsed();
+    let rss_generated = peak_rss_kib();
+    eprintln!(
+        "generated {sales} sales in {:.1} s",
+        generated.as_secs_f64()
+    );
+
+    // Durable sale on the big store vs bare sled insert + flush, interleaved
+    // so both meet the same disk at the same time.
+    let bare_dir = tempfile::TempDir::new().expect("a temp dir");
+    let bare_db = sled::Config::new()
+        .path(bare_dir.path())
+        .cache_capacity(8 * 1024 * 1024)
+        .flush_every_ms(None)
+        .open()
+        .expect("a bare sled");
+    let bare_tree = bare_db.open_tree("entries").expect("a tree");
+    let store = Store::open(big.path()).expect("the big store");
+    let (mut sale_t, mut bare_t) = (vec![], vec![]);
+    for i in 0..REPS {
+        let sale = a_sale(&children, i, Utc::now());
+        let bytes = serde_json::to_vec(&sale).expect("json");
+        let t = Instant::now();
+        bare_tree.insert(sale.id.as_bytes(), bytes).expect("insert");
+        bare_db.flush().expect("flush");
+        bare_t.push(t.elapsed());
+        let t = Instant::now();
+        let recorded = store
+            .record_sale(&sale, Connection::Standalone)
+            .expect("a sale");
+        sale_t.push(t.elapsed());
+        assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
+    }
+
+    // Day report vs a full scan of the entries tree (raw bytes, no decoding).
+    // The scan is far slower, so it gets fewer repetitions within a minute.
+    let day = first_day() + Days::new(DAYS / 2);
+    let mut report_t = vec![];
+    let mut day_sales = 0;
+    for _ in 0..REPS {
+        let t = Instant::now();
+        let report = day_report(&store, day).expect("a report");
+        report_t.push(t.elapsed());
+        day_sales = report.sales;
+    }
+    drop(store);
+    let raw = sled::Config::new()
+        .path(big.path().join("store"))
+        .cache_capacity(8 * 1024 * 1024)
+        .flush_every_ms(None)
+        .open()
+        .expect("the big store, raw");
+    let entries = raw.open_tree("entries").expect("entries");
+    let mut scan_t = vec![];
+    let scan_started = Instant::now();
+    while scan_t.len() < 20 || (scan_t.len() < REPS && scan_started.elapsed().as_secs() < 60) {
+        let t = Instant::now();
+        let mut bytes = 0usize;
+        for kv in entries.iter() {
+            let (k, v) = kv.expect("an entry");
+            bytes += k.len() + v.len();
+        }
+        scan_t.push(t.elapsed());
+        assert!(bytes > 0);
+    }
+    drop(entries);
+    drop(raw);
+
+    // Open + one lookup: big store vs empty store, interleaved.
+    let empty = tempfile::TempDir::new().expect("a temp dir");
+    drop(Store::open(empty.path()).expect("an empty store"));
+    let (mut open_big, mut open_empty) = (vec![], vec![]);
+    for _ in 0..REPS {
+        for (dir, out) in [(big.path(), &mut open_big), (empty.path(), &mut open_empty)] {
+            let t = Instant::now();
+            let store = Store::open(dir).expect("open");
+            let _ = store
+                .lookup(&card_uid(0), Utc::now(), Connection::Standalone)
+                .expect("lookup");
+            out.push(t.elapsed());
+        }
+    }
+
+    // A fresh process plays the kiosk for the memory figure.
+    let out = std::process::Command::new(std::env::current_exe().expect("this binary"))
+        .env(KIOSK_ENV, big.path())
+        .output()
+        .expect("run the kiosk process");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<u64> = text
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let [kiosk_open_us, kiosk_rss_open, kiosk_rss_sales] = fields[..] else {
+        panic!("kiosk process said: {text}");
+    };
+
+    println!(
+        "\nStore over {sales} sales, {CHILDREN} children, {DAYS} days \
+         (generated in {:.1} s; report day has {day_sales} sales)\n",
+        generated.as_secs_f64()
+    );
+    println!(
+        "{:<44} {:>12} {:>12} {:>5} {:>9}",
+        "", "median", "p99", "reps", "× base"
+    );
+    row("bare sled insert + flush", &bare_t, &bare_t);
+    row("durable sale (record_sale)", &sale_t, &bare_t);
+    row("full scan of entries (raw)", &scan_t, &scan_t);
+    row("day report", &report_t, &scan_t);
+    row("open + lookup, empty store", &open_empty, &open_empty);
+    row("open + lookup, big store", &open_big, &open_empty);
+    println!(
+        "\nfresh kiosk process: open + lookup {:.1} ms (first, cold process)",
+        kiosk_open_us as f64 / 1000.0
+    );
+    println!(
+        "peak RSS: generator after generating {:.1} MB; kiosk after open {:.1} MB, \
+         after 1,000 sales {:.1} MB",
+        rss_generated as f64 / 1024.0,
+        kiosk_rss_open as f64 / 1024.0,
+        kiosk_rss_sales as f64 / 1024.0
+    );
+}
