@@ -109,6 +109,10 @@ impl Store {
         for card in &backup.cards {
             self.cards.insert(card.uid.as_str(), encode(card))?;
         }
+        // By id, once: a standalone store's outbox holds every entry, and a
+        // search per refund and per outbox id would be quadratic.
+        let by_id: std::collections::HashMap<Uuid, &Entry> =
+            backup.entries.iter().map(|e| (e.id, e)).collect();
         let mut balances = std::collections::BTreeMap::new();
         let mut spent = std::collections::BTreeMap::new();
         for entry in &backup.entries {
@@ -122,7 +126,7 @@ impl Store {
                 }
                 EntryKind::Refund { sale } => {
                     self.refunds.insert(sale.as_bytes(), entry.id.as_bytes())?;
-                    if let Some(sold) = backup.entries.iter().find(|e| e.id == *sale) {
+                    if let Some(sold) = by_id.get(sale) {
                         *spent
                             .entry(spent_key(sold.child, local_day(sold.at)))
                             .or_insert(Money::ZERO) -= entry.amount;
@@ -140,7 +144,7 @@ impl Store {
         let mut pending = std::collections::BTreeMap::new();
         for id in &backup.outbox {
             self.outbox.insert(id.as_bytes(), &[])?;
-            if let Some(entry) = backup.entries.iter().find(|e| e.id == *id) {
+            if let Some(entry) = by_id.get(id) {
                 *pending.entry(entry.child).or_insert(Money::ZERO) += entry.amount;
             }
         }
