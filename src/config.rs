@@ -311,7 +311,7 @@ impl Menu {
                 ),
             ));
         }
-        let mut items: Vec<(MenuItem, std::ops::Range<usize>)> = Vec::new();
+        let mut items: Vec<MenuItem> = Vec::new();
         for item in raw.item {
             let key_text = item.key.get_ref();
             let mut chars = key_text.chars();
@@ -330,9 +330,9 @@ impl Menu {
                     format!("key «{key}» is already used by the keymap; choose another"),
                 ));
             }
-            if let Some((first, _)) = items
+            if let Some(first) = items
                 .iter()
-                .find(|(i, _)| i.key.to_lowercase().eq(key.to_lowercase()))
+                .find(|i| i.key.to_lowercase().eq(key.to_lowercase()))
             {
                 return Err(invalid(
                     item.key.span(),
@@ -352,19 +352,14 @@ impl Menu {
                     "price must be more than 0".into(),
                 ));
             }
-            items.push((
-                MenuItem {
-                    key,
-                    name: name.to_string(),
-                    price: *item.price.get_ref(),
-                    category: item.category.trim().to_lowercase(),
-                },
-                item.key.span(),
-            ));
+            items.push(MenuItem {
+                key,
+                name: name.to_string(),
+                price: *item.price.get_ref(),
+                category: item.category.trim().to_lowercase(),
+            });
         }
-        Ok(Menu {
-            items: items.into_iter().map(|(i, _)| i).collect(),
-        })
+        Ok(Menu { items })
     }
 
     pub fn item(&self, key: char) -> Option<&MenuItem> {

@@ -8,7 +8,7 @@ use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::commands::report;
-use crate::domain::{CardState, CardUid, ChildId, Connection, Entry, EntryKind, Money, PinGuard};
+use crate::domain::{CardState, CardUid, ChildId, Connection, Entry, Money, PinGuard};
 use crate::i18n::{Language, fill};
 use crate::store::{Recorded, Store, StoreError, local_day, write_daily_backup};
 use crate::ui::{Action, SaleRow};
@@ -259,7 +259,6 @@ impl EffectContext {
             return Ok(fill(&t.too_old_to_undo, &[("minutes", &minutes)]));
         }
         let refund = self.store.refund(last.sale.id, &self.counter, Utc::now())?;
-        debug_assert!(matches!(refund.kind, EntryKind::Refund { .. }));
         Ok(fill(
             &t.undone,
             &[
