@@ -83,9 +83,10 @@ fn a_sale_shows_total_balance_after_and_new_balance() {
     let dir = TempDir::new().unwrap();
     let kiosk = demo(dir.path());
     press(&kiosk, &["F1"], SALE_READY);
-    assert!(kiosk.screen().contains("250,00 kr."), "{}", kiosk.screen());
-    let screen = press(&kiosk, &["1", "1", "4"], "I alt: 29,00 kr.");
-    assert!(screen.contains("Saldo bagefter: 221,00 kr."), "{screen}");
+    kiosk.wait_for("Saldo: 250,00 kr.");
+    press(&kiosk, &["1", "1", "4"], "I alt: 29,00 kr.");
+    // The last line drawn: once it is there, the whole frame is.
+    let screen = kiosk.wait_for("Saldo bagefter: 221,00 kr.");
     assert!(screen.contains("2 ×  Toast"), "{screen}");
     assert!(screen.contains("1 ×  Saftevand"), "{screen}");
     press(&kiosk, &["Enter"], "Du har nu 221,00 kr.");
@@ -132,8 +133,9 @@ fn refusals_say_why_and_charge_nothing() {
         ("F5", "100,00 kr."),
         ("F4", "132,00 kr."),
     ] {
-        let screen = press(&kiosk, &[card], SALE_READY);
-        assert!(screen.contains(balance), "{card}: {balance}\n{screen}");
+        press(&kiosk, &[card], SALE_READY);
+        // Waited for, not read once: the frame may still be drawing below.
+        kiosk.wait_for(&format!("Saldo: {balance}"));
         back_to_idle(&kiosk);
     }
 }
@@ -158,8 +160,8 @@ fn a_paid_sale_survives_sigkill_and_shows_in_the_report() {
     drop(kiosk);
 
     let kiosk = demo(dir.path());
-    let screen = press(&kiosk, &["F1"], SALE_READY);
-    assert!(screen.contains("221,00 kr."), "{screen}");
+    press(&kiosk, &["F1"], SALE_READY);
+    kiosk.wait_for("Saldo: 221,00 kr.");
     back_to_idle(&kiosk);
     quit(&kiosk);
 
@@ -217,8 +219,8 @@ fn staff_undo_gives_the_money_back() {
         "Salget til Freja Nielsen på 29,00 kr. er fortrudt.",
     );
     back_to_idle(&kiosk);
-    let screen = press(&kiosk, &["F1"], SALE_READY);
-    assert!(screen.contains("250,00 kr."), "{screen}");
+    press(&kiosk, &["F1"], SALE_READY);
+    kiosk.wait_for("Saldo: 250,00 kr.");
 }
 
 #[test]
@@ -278,8 +280,9 @@ fn the_demo_speaks_english_when_asked() {
             dir.path().to_str().unwrap(),
         ],
     );
-    let screen = kiosk.wait_for("Demo — press a key to put a card on the reader");
-    assert!(screen.contains("Demo cards (F1–F8)"), "{screen}");
+    kiosk.wait_for("Demo — press a key to put a card on the reader");
+    // The status bar is drawn last: waited for, not read once.
+    let screen = kiosk.wait_for("Demo cards (F1–F8)");
     assert!(!screen.contains(IDLE), "{screen}");
 }
 
