@@ -49,6 +49,11 @@ enum Command {
     Run {
         #[arg(long)]
         config: PathBuf,
+        /// No terminal: read `tap UID`, `key KEY` and `quit` lines on stdin
+        /// and write what the screen would show as JSON lines on stdout,
+        /// for driving the kiosk from another program.
+        #[arg(long)]
+        headless: bool,
     },
     /// Checks config, menu and keymap without starting the kiosk.
     Check {
@@ -133,7 +138,7 @@ fn dispatch(command: Command) -> Result<()> {
             language,
             reader,
         } => demo(data_dir, &language, reader),
-        Command::Run { config } => run(&config),
+        Command::Run { config, headless } => run(&config, headless),
         Command::Check { config } => check(&config),
         Command::Report { date, csv, place } => {
             let store = Store::open_existing(&place.data_dir()?)?;
@@ -231,10 +236,11 @@ fn demo(data_dir: Option<PathBuf>, language: &str, reader: ReaderArg) -> Result<
         pin_hash: Some(pin_hash),
         undo_window: Duration::from_secs(300),
         ledger: None,
+        headless: false,
     })
 }
 
-fn run(config_path: &Path) -> Result<()> {
+fn run(config_path: &Path, headless: bool) -> Result<()> {
     let config = Config::load(config_path)?;
     let _log = init_logging(&config.data_dir)?;
     let store = Store::open(&config.data_dir)?;
@@ -278,6 +284,7 @@ fn run(config_path: &Path) -> Result<()> {
         pin_hash: config.staff_pin_hash,
         undo_window: config.undo_window,
         ledger: config.ledger,
+        headless,
     })
 }
 
@@ -298,10 +305,11 @@ struct Kiosk {
     pin_hash: Option<String>,
     undo_window: Duration,
     ledger: Option<LedgerConfig>,
+    headless: bool,
 }
 
 fn kiosk(k: Kiosk) -> Result<()> {
-    if !std::io::stdout().is_terminal() {
+    if !k.headless && !std::io::stdout().is_terminal() {
         bail!("the kiosk needs a terminal");
     }
     let pin_guard: PinGuard = k.store.pin_guard()?;
@@ -369,11 +377,15 @@ fn kiosk(k: Kiosk) -> Result<()> {
         }
         None => None,
     };
-    runtime.block_on(runtime::run(app, ctx, taps_rx, nudge))?;
+    if k.headless {
+        runtime.block_on(runtime::run_headless(app, ctx, taps_rx, nudge))?;
+    } else {
+        runtime.block_on(runtime::run(app, ctx, taps_rx, nudge))?;
+    }
     if let Some(watch) = reader {
         watch.stop();
     }
-    tracing::info!("kiosk stopped by staff");
+    tracing::info!("kiosk stopped");
     Ok(())
 }
 

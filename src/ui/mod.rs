@@ -5,6 +5,7 @@
 mod action;
 pub mod app;
 pub mod effect;
+pub mod headless;
 pub mod runtime;
 pub mod screens;
 pub mod theme;

@@ -1,5 +1,10 @@
 //! The kiosk's event loop: keys, card taps, ticks and finished effects in;
 //! `update()` and `view()` in between; effects out to a worker thread.
+//!
+//! Two front ends share the loop's core: the terminal, and a headless one
+//! that reads taps and keys as lines and writes what the screen would show
+//! as JSON lines, so another program can drive a real kiosk (the crash
+//! test does).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -7,10 +12,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures::StreamExt;
-use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
+use ratatui::crossterm::event::{Event, EventStream, KeyEvent, KeyEventKind};
 use tokio::sync::mpsc;
 
 use crate::ui::effect::{Effect, EffectContext};
+use crate::ui::headless::{self, Command};
 use crate::ui::{Action, App, update, view};
 
 /// How often the clock and the timeouts are looked at.
@@ -22,22 +28,72 @@ pub enum RuntimeError {
     Terminal(#[from] std::io::Error),
 }
 
-/// Runs the kiosk until staff choose "quit". `taps` carries the card
-/// source's and the sync task's news, already made actions; `nudge`, in
-/// connected mode, asks the sync task to push now.
+/// What every front end shares: the effect worker, its answers, the clock
+/// and the sync task's nudge.
+struct Core {
+    effects: std::sync::mpsc::Sender<Effect>,
+    /// One message per effect run, with the action it ended in, if any.
+    done: mpsc::UnboundedReceiver<Option<Action>>,
+    /// Effects sent and not yet done.
+    in_flight: usize,
+    ticker: tokio::time::Interval,
+    nudge: Option<mpsc::UnboundedSender<()>>,
+}
+
+impl Core {
+    fn new(ctx: EffectContext, nudge: Option<mpsc::UnboundedSender<()>>) -> Core {
+        let (done_tx, done) = mpsc::unbounded_channel();
+        let mut ticker = tokio::time::interval(TICK);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        Core {
+            effects: spawn_effect_worker(Arc::new(ctx), done_tx),
+            done,
+            in_flight: 0,
+            ticker,
+            nudge,
+        }
+    }
+
+    /// Updates the app and sends the effects on their way; `bell` rings
+    /// (or not) as the front end can.
+    fn apply(&mut self, app: &mut App, action: Action, bell: impl Fn()) {
+        app.now = Utc::now();
+        for effect in update(app, action) {
+            match effect {
+                Effect::NudgeSync => {
+                    if let Some(nudge) = &self.nudge {
+                        let _ = nudge.send(());
+                    }
+                }
+                Effect::Bell => bell(),
+                other => {
+                    if self.effects.send(other).is_ok() {
+                        self.in_flight += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// An effect finished: its action, if it ended in one.
+    fn finished(&mut self, done: Option<Action>) -> Option<Action> {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        done
+    }
+}
+
+/// Runs the kiosk on the terminal until staff choose "quit". `taps`
+/// carries the card source's and the sync task's news, already made
+/// actions; `nudge`, in connected mode, asks the sync task to push now.
 pub async fn run(
     mut app: App,
     ctx: EffectContext,
     mut taps: mpsc::UnboundedReceiver<Action>,
     nudge: Option<mpsc::UnboundedSender<()>>,
 ) -> Result<(), RuntimeError> {
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Action>();
-    let effects = spawn_effect_worker(Arc::new(ctx), done_tx);
+    let mut core = Core::new(ctx, nudge);
     let mut terminal = ratatui::init();
     let mut events = EventStream::new();
-    let mut ticker = tokio::time::interval(TICK);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-
     let result = loop {
         if let Err(e) = terminal.draw(|frame| view(&app, frame)) {
             break Err(e.into());
@@ -49,51 +105,85 @@ pub async fn run(
                 Some(Err(e)) => break Err(e.into()),
                 None => break Ok(()),
             },
-            _ = ticker.tick() => Some(Action::Tick),
-            Some(action) = done_rx.recv() => Some(action),
+            _ = core.ticker.tick() => Some(Action::Tick),
+            Some(done) = core.done.recv() => core.finished(done),
             Some(action) = taps.recv() => Some(action),
         };
         let Some(action) = action else { continue };
-        app.now = Utc::now();
-        for effect in update(&mut app, action) {
-            match effect {
-                Effect::NudgeSync => {
-                    if let Some(nudge) = &nudge {
-                        let _ = nudge.send(());
-                    }
-                }
-                Effect::Bell => {
-                    let _ = std::io::stdout()
-                        .write_all(b"\x07")
-                        .and_then(|()| std::io::stdout().flush());
-                }
-                other => {
-                    let _ = effects.send(other);
-                }
-            }
-        }
+        core.apply(&mut app, action, ring_terminal_bell);
         if app.quit {
             break Ok(());
         }
     };
     ratatui::restore();
-    drop(effects);
     result
+}
+
+fn ring_terminal_bell() {
+    let _ = std::io::stdout()
+        .write_all(b"\x07")
+        .and_then(|()| std::io::stdout().flush());
+}
+
+/// Runs the kiosk without a terminal: commands from stdin (see
+/// [`headless`]), events to stdout, until stdin ends or staff quit. Each
+/// command is carried through to its end (the card looked up, the sale
+/// saved) before the next is read, so a script needs no waits.
+pub async fn run_headless(
+    mut app: App,
+    ctx: EffectContext,
+    mut taps: mpsc::UnboundedReceiver<Action>,
+    nudge: Option<mpsc::UnboundedSender<()>>,
+) -> Result<(), RuntimeError> {
+    let mut core = Core::new(ctx, nudge);
+    let mut lines = headless::spawn_stdin_reader();
+    let mut out = std::io::stdout().lock();
+    headless::write_event(&mut out, &headless::ready())?;
+    loop {
+        let action = tokio::select! {
+            line = lines.recv(), if core.in_flight == 0 => match line {
+                None => break, // stdin ended: the driver is done
+                Some((number, text)) => match headless::parse_command(&text) {
+                    Ok(Command::Tap(uid)) => Some(Action::CardTapped(uid)),
+                    Ok(Command::Key(key)) => app.key_to_action(KeyEvent::new(key.code, key.modifiers)),
+                    Ok(Command::Quit) => break,
+                    Ok(Command::Nothing) => None,
+                    Err(message) => {
+                        headless::write_event(&mut out, &headless::bad_line(number, &message))?;
+                        None
+                    }
+                },
+            },
+            _ = core.ticker.tick() => Some(Action::Tick),
+            Some(done) = core.done.recv() => core.finished(done),
+            Some(action) = taps.recv() => Some(action),
+        };
+        let Some(action) = action else { continue };
+        let before = headless::Seen::of(&app, &action);
+        core.apply(&mut app, action, || {});
+        if let Some(event) = before.outcome(&app) {
+            headless::write_event(&mut out, &event)?;
+        }
+        if app.quit {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// One worker runs effects in the order they were asked for: a sale is
 /// saved before anything that follows it is looked up.
 fn spawn_effect_worker(
     ctx: Arc<EffectContext>,
-    done: mpsc::UnboundedSender<Action>,
+    done: mpsc::UnboundedSender<Option<Action>>,
 ) -> std::sync::mpsc::Sender<Effect> {
     let (tx, rx) = std::sync::mpsc::channel::<Effect>();
     std::thread::Builder::new()
         .name("effects".into())
         .spawn(move || {
             for effect in rx {
-                if let Some(action) = execute_guarded(&ctx, effect) {
-                    let _ = done.send(action);
+                if done.send(execute_guarded(&ctx, effect)).is_err() {
+                    break;
                 }
             }
         })
