@@ -263,3 +263,75 @@ fn report_on_a_missing_folder_says_so() {
     assert!(run.failed().contains(&expect), "{run}");
     assert!(!missing.exists(), "report must not create a store");
 }
+
+/// Every file of a folder, by name, with its bytes.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn run_kiosk(dir: &Path) -> Run {
+    klubkasse(
+        &[
+            "run".as_ref(),
+            "--headless".as_ref(),
+            "--config".as_ref(),
+            dir.join("config.toml").as_os_str(),
+        ],
+        Some("quit\n"),
+    )
+}
+
+#[test]
+fn a_damaged_store_stops_the_kiosk_with_a_clear_message_and_is_left_alone() {
+    let dir = folder(&[]);
+    import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
+    let store = dir.path().join("data/store");
+    for (path, _) in snapshot(&store) {
+        std::fs::write(path, b"garbage, not a sled file at all").unwrap();
+    }
+    let before = snapshot(&store);
+
+    for run in [
+        run_kiosk(dir.path()),
+        run::report(&dir.path().join("data"), false),
+    ] {
+        let err = run.failed();
+        assert!(err.contains("cannot be read"), "{run}");
+        assert!(err.contains("Nothing was changed"), "{run}");
+        assert!(err.contains("klubkasse restore"), "{run}");
+        assert!(!err.contains("panicked"), "{run}");
+    }
+    assert_eq!(snapshot(&store), before, "the damaged store was touched");
+}
+
+#[test]
+fn a_missing_store_with_backups_is_not_started_empty() {
+    let dir = folder(&[]);
+    import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
+    let data = dir.path().join("data");
+    {
+        let store = klubkasse::store::Store::open_existing(&data).unwrap();
+        let today = klubkasse::store::local_day(chrono::Utc::now());
+        klubkasse::store::write_daily_backup(&store, &data, today).unwrap();
+    }
+    std::fs::remove_dir_all(data.join("store")).unwrap();
+
+    let run = run_kiosk(dir.path());
+    let err = run.failed();
+    assert!(err.contains("backups exist"), "{run}");
+    assert!(err.contains("klubkasse restore"), "{run}");
+    assert!(
+        !data.join("store").exists(),
+        "a fresh store was made:\n{run}"
+    );
+}

@@ -411,6 +411,43 @@ mod kiosk {
     }
 
     #[test]
+    fn a_card_held_through_a_sale_does_not_start_another() {
+        let _pcscd = pcscd::lock();
+        pcscd::ensure_running();
+        let dir = tempfile::TempDir::new().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let kiosk = Tmux::start(run::BIN, &["demo", "--reader", "pcsc", "--data-dir", data]);
+        kiosk.wait_for(READY);
+        // Held long past the sale and its 4 s result screen.
+        let hold = std::time::Duration::from_secs(10);
+        let held = VirtualCard::new("04A1B2C3").hold(hold).tap();
+        let tapped = std::time::Instant::now();
+        kiosk.wait_for("Saldo: 250,00 kr.");
+        kiosk.send_keys(&["1", "Enter"]);
+        kiosk.wait_for("Du har nu 238,00 kr.");
+        // Back to idle with the card still on the reader, and it stays so.
+        assert!(pcscd::poll(hold, || !kiosk.screen().contains("Du har nu")));
+        while tapped.elapsed() < hold {
+            let screen = kiosk.screen();
+            assert!(
+                !screen.contains("Saldo:"),
+                "the held card started another sale:\n{screen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        held.wait().ok();
+        // Lifted and laid down again, it is a new tap.
+        tap("04A1B2C3");
+        kiosk.wait_for("Saldo: 238,00 kr.");
+        stop(kiosk);
+        let report = run::report(dir.path(), true);
+        assert!(
+            report.ok().contains(",total,sales_total,,1,12.00"),
+            "{report}"
+        );
+    }
+
+    #[test]
     fn run_with_reader_pcsc_from_the_config() {
         let _pcscd = pcscd::lock();
         pcscd::ensure_running();
