@@ -43,6 +43,10 @@ Modes:
              one already runs), then run in order: cargo fmt --check,
              cargo clippy (warnings are errors), cargo test. What was
              started is stopped on exit. Exits non-zero if any step fails.
+  --bench    Install what --test installs, start PostgreSQL and pcscd the same
+             way, and run the benchmark suite (cargo bench: store, tap_latency,
+             ledger), which prints every figure next to its baseline. Takes
+             about 15 minutes; see BENCHMARKS.md.
   --system   Build a release binary and install it to $PREFIX/bin/klubkasse, with
              assets/ and keymaps/ under $PREFIX/share/klubkasse/ (PREFIX defaults
              to /usr/local). May be combined with --demo.
@@ -384,6 +388,18 @@ run_tests() {
     printf 'all checks passed: fmt, clippy, test\n'
 }
 
+run_benchmarks() {
+    add_exit_hook stop_test_pcscd
+    start_test_pcscd
+    export KLUBKASSE_BENCH_DATABASE_URL="${KLUBKASSE_TEST_DATABASE_URL}"
+    local bench
+    for bench in store tap_latency ledger; do
+        heading "cargo bench --bench ${bench}"
+        cargo bench "${LOCKED[@]}" --bench "$bench" || die "benchmark ${bench} failed"
+    done
+    stop_test_pcscd
+}
+
 start_demo() {
     if [[ ! -t 0 ]]; then
         die "the demo is a full-screen kiosk and needs a terminal (stdin is not one). Start it from a terminal: ${BINARY} demo"
@@ -397,11 +413,12 @@ main() {
         usage >&2
         exit 2
     fi
-    local demo=0 test=0 system=0 ledger=0 arg
+    local demo=0 test=0 bench=0 system=0 ledger=0 arg
     for arg in "$@"; do
         case "$arg" in
             --demo) demo=1 ;;
             --test) test=1 ;;
+            --bench) bench=1 ;;
             --system) system=1 ;;
             --ledger) ledger=1 ;;
             -h | --help)
@@ -417,7 +434,7 @@ main() {
     done
 
     local packages=("${DEMO_PACKAGES[@]}")
-    if ((test)); then
+    if ((test || bench)); then
         packages+=("${TEST_PACKAGES[@]}")
     fi
     install_packages "${packages[@]}"
@@ -430,6 +447,10 @@ main() {
         check_rust_components
         pg_test_start
         run_tests
+    fi
+    if ((bench)); then
+        [[ -n "$PG_TEST_DIR" ]] || pg_test_start
+        run_benchmarks
     fi
     if ((demo || system)); then
         build_release

@@ -14,10 +14,13 @@
 //! The store is generated each run from a fixed seed (10,000 children),
 //! never committed.
 
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use common::{ms, peak_rss_kib, percentile};
 use klubkasse::commands::report::day_report;
 use klubkasse::domain::{
     Card, CardState, CardUid, Child, ChildId, Connection, Entry, EntryKind, Money, SaleLine,
@@ -147,28 +150,6 @@ fn generate(dir: &Path, sales: usize) -> (Vec<Child>, Vec<Card>) {
     (children, cards)
 }
 
-fn percentile(samples: &[Duration], p: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:9.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn a_sale(children: &[Child], i: usize, at: DateTime<Utc>) -> Entry {
     let k = i % children.len();
     Entry::sale(
@@ -196,7 +177,7 @@ fn kiosk(dir: &Path) {
         .expect("lookup")
         .expect("a known card");
     let opened = started.elapsed();
-    let after_open = peak_rss_kib();
+    let after_open = peak_rss_kib(None);
     let children: Vec<Child> = (0..CHILDREN)
         .map(|i| {
             store
@@ -216,7 +197,12 @@ fn kiosk(dir: &Path) {
             .expect("a sale");
         assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
     }
-    println!("{} {} {}", opened.as_micros(), after_open, peak_rss_kib());
+    println!(
+        "{} {} {}",
+        opened.as_micros(),
+        after_open,
+        peak_rss_kib(None)
+    );
 }
 
 fn row(name: &str, samples: &[Duration], base: &[Duration]) {
@@ -245,7 +231,7 @@ fn main() {
     let started = Instant::now();
     let (children, _cards) = generate(big.path(), sales);
     let generated = started.elapsed();
-    let rss_generated = peak_rss_kib();
+    let rss_generated = peak_rss_kib(None);
     eprintln!(
         "generated {sales} sales in {:.1} s",
         generated.as_secs_f64()

@@ -11,6 +11,8 @@
 //! between the two, so both meet the same machine at the same time. The
 //! clock starts when the virtual card is started (it connects at once).
 
+mod common;
+
 use std::ffi::CString;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -28,6 +30,8 @@ use klubkasse::ui::{Action, App, Effect, EffectContext, Screen, Settings, update
 use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+use common::ms;
 
 const BARE_READER: &str = "Virtual PCD 00 00";
 const BARE_PORT: &str = "35963";
@@ -88,15 +92,8 @@ struct Figures {
 
 impl Figures {
     fn percentile(&self, p: f64) -> Duration {
-        let mut sorted = self.samples.clone();
-        sorted.sort();
-        let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-        sorted[rank]
+        common::percentile(&self.samples, p)
     }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:8.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn main() {

@@ -1,0 +1,386 @@
+//! The ledger's figures: ingest through the HTTP API next to a bare batched
+//! INSERT of the same rows into the same PostgreSQL, the ledger's peak
+//! memory under that load, and how fast a counter's offline backlog drains.
+//!
+//!     cargo bench --bench ledger -- [BATCHES]   # per counter, default 50
+//!
+//! Needs a PostgreSQL server, named by KLUBKASSE_BENCH_DATABASE_URL or else
+//! KLUBKASSE_TEST_DATABASE_URL (`./install.sh --bench` starts one); every
+//! part gets a fresh database of its own. The ledger runs as the real
+//! `klubkasse-ledger serve` process, so its memory is its own.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use klubkasse::domain::{CardUid, ChildId, Connection, Entry, EntryKind, Money, SaleLine};
+use klubkasse::ledger::auth::{TokenRole, create_token};
+use klubkasse::ledger::{MIGRATOR, Settings, db};
+use klubkasse::store::{Recorded, Store};
+use klubkasse::sync::{LedgerClient, SyncTask};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use common::{mib, ms, peak_rss_kib, percentile};
+
+const LEDGER: &str = env!("CARGO_BIN_EXE_klubkasse-ledger");
+/// Counters pushing at once, and the sales in each push (the issue's load).
+const COUNTERS: usize = 4;
+const BATCH: usize = 100;
+const CHILDREN: usize = 1_000;
+/// Bare and HTTP ingest alternate this many times; the median round counts.
+const ROUNDS: usize = 3;
+const BACKLOG: usize = 10_000;
+const MENU: [(&str, &str, i64); 4] = [
+    ("Toast", "mad", 1200),
+    ("Frugt", "mad", 400),
+    ("Saftevand", "drikke", 500),
+    ("Perler", "aktivitet", 1000),
+];
+
+/// Enough room that no sale of the run is refused or flagged.
+fn settings() -> Settings {
+    Settings {
+        balance_cap: Money::kroner(10_000_000),
+        ..Settings::default()
+    }
+}
+
+fn server_url() -> String {
+    std::env::var("KLUBKASSE_BENCH_DATABASE_URL")
+        .or_else(|_| std::env::var("KLUBKASSE_TEST_DATABASE_URL"))
+        .unwrap_or_else(|_| {
+            eprintln!(
+                "ledger bench: set KLUBKASSE_BENCH_DATABASE_URL to a PostgreSQL server \
+                 (postgres://user@host:port/db), or run ./install.sh --bench"
+            );
+            std::process::exit(2)
+        })
+}
+
+/// A fresh, migrated database with CHILDREN children, each with a card and
+/// money: its URL, pool and the cards.
+async fn fresh_database(server: &str) -> (String, PgPool, Vec<(ChildId, CardUid)>) {
+    let admin = PgPool::connect(server).await.expect("connect");
+    let name = format!("bench_{}", Uuid::now_v7().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .expect("create database");
+    admin.close().await;
+    let (base, _) = server.rsplit_once('/').expect("a database in the URL");
+    let url = format!("{base}/{name}");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(COUNTERS as u32 + 1)
+        .connect(&url)
+        .await
+        .expect("connect");
+    MIGRATOR.run(&pool).await.expect("migrate");
+    let mut cards = Vec::with_capacity(CHILDREN);
+    for i in 0..CHILDREN {
+        let child = db::enrol(&pool, &format!("Barn {i}"), "Kastanjen")
+            .await
+            .expect("enrol")
+            .child
+            .id;
+        let uid = CardUid::parse(&format!("04{i:06X}")).expect("uid");
+        db::hand_out(&pool, child, &uid).await.expect("card");
+        db::money_entry(
+            &pool,
+            &settings(),
+            child,
+            true,
+            Money::kroner(1_000_000),
+            None,
+            "office",
+        )
+        .await
+        .expect("deposit");
+        cards.push((child, uid));
+    }
+    (url, pool, cards)
+}
+
+/// Seeded: the same sales in every round.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// For each counter, its batches of sales.
+fn sales(cards: &[(ChildId, CardUid)], batches: usize) -> Vec<Vec<Vec<Entry>>> {
+    let mut rng = Rng(0x5eed_1234_abcd);
+    (0..COUNTERS)
+        .map(|c| {
+            (0..batches)
+                .map(|_| (0..BATCH).map(|_| a_sale(&mut rng, cards, c)).collect())
+                .collect()
+        })
+        .collect()
+}
+
+fn a_sale(rng: &mut Rng, cards: &[(ChildId, CardUid)], counter: usize) -> Entry {
+    let (child, uid) = &cards[rng.below(cards.len())];
+    let lines = (0..=rng.below(3))
+        .map(|_| {
+            let (name, category, ore) = MENU[rng.below(MENU.len())];
+            SaleLine {
+                name: name.into(),
+                category: category.into(),
+                unit_price: Money::from_ore(ore),
+                quantity: 1,
+            }
+        })
+        .collect();
+    Entry::sale(
+        *child,
+        uid.clone(),
+        lines,
+        &format!("counter-{counter}"),
+        Utc::now(),
+    )
+}
+
+/// The floor: the same rows, 100 to an INSERT, from COUNTERS connections
+/// at once. No checks, no balances, no answers.
+async fn bare_insert(pool: &PgPool, work: &[Vec<Vec<Entry>>]) -> Duration {
+    let started = Instant::now();
+    let tasks: Vec<_> = work
+        .iter()
+        .cloned()
+        .map(|batches| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                for batch in batches {
+                    let mut insert = sqlx::QueryBuilder::new(
+                        "INSERT INTO entries (id, child_id, kind, amount, at, counter, club, \
+                         card_uid, lines, balance_after) ",
+                    );
+                    insert.push_values(&batch, |mut row, e| {
+                        let EntryKind::Sale { card, lines } = &e.kind else {
+                            unreachable!("only sales are generated")
+                        };
+                        row.push_bind(e.id)
+                            .push_bind(e.child.0)
+                            .push_bind("sale")
+                            .push_bind(e.amount.decimal())
+                            .push_bind(e.at)
+                            .push_bind(e.counter.clone())
+                            .push_bind("Kastanjen")
+                            .push_bind(card.to_string())
+                            .push_bind(serde_json::to_value(lines).expect("json"))
+                            .push_bind(rust_decimal::Decimal::ZERO);
+                    });
+                    insert.build().execute(&pool).await.expect("bare insert");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("bare task");
+    }
+    started.elapsed()
+}
+
+/// `klubkasse-ledger serve` on a free port.
+struct LedgerProcess {
+    process: Child,
+    url: String,
+}
+
+impl LedgerProcess {
+    async fn start(database_url: &str) -> LedgerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let process = Command::new(LEDGER)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--balance-cap", "10000000"])
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start klubkasse-ledger");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let http = reqwest::Client::new();
+        while !http
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(Instant::now() < deadline, "the ledger did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        LedgerProcess { process, url }
+    }
+
+    fn peak_rss_kib(&self) -> u64 {
+        peak_rss_kib(Some(self.process.id()))
+    }
+}
+
+impl Drop for LedgerProcess {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+async fn kiosk_client(pool: &PgPool, ledger: &LedgerProcess, counter: &str) -> LedgerClient {
+    let token = create_token(pool, TokenRole::Kiosk, Some(counter), &[])
+        .await
+        .expect("token")
+        .token;
+    LedgerClient::new(&ledger.url, token, Duration::from_secs(60), None).expect("client")
+}
+
+/// The real thing: COUNTERS kiosk clients push their batches at once.
+/// Returns the wall time and every push's round trip.
+async fn http_ingest(
+    pool: &PgPool,
+    ledger: &LedgerProcess,
+    work: &[Vec<Vec<Entry>>],
+) -> (Duration, Vec<Duration>) {
+    let mut clients = Vec::new();
+    for c in 0..COUNTERS {
+        clients.push(kiosk_client(pool, ledger, &format!("counter-{c}")).await);
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .zip(work.iter().cloned())
+        .map(|(client, batches)| {
+            tokio::spawn(async move {
+                let mut trips = Vec::with_capacity(batches.len());
+                for batch in batches {
+                    let sent = Instant::now();
+                    let pushed = client.push(&batch).await.expect("push");
+                    trips.push(sent.elapsed());
+                    assert!(pushed.results.iter().all(|r| r.new && r.flags.is_empty()));
+                }
+                trips
+            })
+        })
+        .collect();
+    let mut trips = Vec::new();
+    for task in tasks {
+        trips.extend(task.await.expect("push task"));
+    }
+    (started.elapsed(), trips)
+}
+
+/// A counter with BACKLOG sales made offline, then the ledger back: the
+/// time from the first push to the outbox empty.
+async fn backlog_drain(server: &str) -> Duration {
+    let (url, pool, cards) = fresh_database(server).await;
+    let ledger = LedgerProcess::start(&url).await;
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let store = Arc::new(Store::open(dir.path()).expect("store"));
+    let mut task = SyncTask {
+        store: store.clone(),
+        client: kiosk_client(&pool, &ledger, "counter-0").await,
+        pull_every: Duration::from_secs(60),
+        status: Box::new(|_| {}),
+    };
+    task.sync_once().await.expect("the first pull");
+    let offline = Connection::Offline {
+        allowance: Money::kroner(10_000_000),
+    };
+    let mut rng = Rng(0xd7a1_4000);
+    for _ in 0..BACKLOG {
+        let sale = a_sale(&mut rng, &cards, 0);
+        let recorded = store.record_sale(&sale, offline).expect("an offline sale");
+        assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
+    }
+    assert_eq!(store.outbox_len(), BACKLOG);
+    let started = Instant::now();
+    let waiting = task.sync_once().await.expect("the drain");
+    let took = started.elapsed();
+    assert_eq!((waiting, store.outbox_len()), (0, 0));
+    took
+}
+
+fn per_second(count: usize, took: Duration) -> f64 {
+    count as f64 / took.as_secs_f64()
+}
+
+fn main() {
+    let batches: usize = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .map(|a| a.parse().expect("BATCHES is a number"))
+        .unwrap_or(50);
+    let server = server_url();
+    // reqwest is built without a crypto provider; the kiosk installs ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio");
+    let total = COUNTERS * batches * BATCH;
+    println!(
+        "ledger ingest: {COUNTERS} counters × {batches} batches × {BATCH} sales = {total} sales, \
+         {CHILDREN} children, {ROUNDS} rounds of bare INSERT then HTTP"
+    );
+    let mut bare = Vec::new();
+    let mut http = Vec::new();
+    let mut trips = Vec::new();
+    let mut ledger_rss = 0;
+    for round in 1..=ROUNDS {
+        let (_, pool, cards) = runtime.block_on(fresh_database(&server));
+        let work = sales(&cards, batches);
+        let took = runtime.block_on(bare_insert(&pool, &work));
+        println!(
+            "  round {round}: bare INSERT {:>8.0} sales/s",
+            per_second(total, took)
+        );
+        bare.push(took);
+
+        let (url, pool, cards) = runtime.block_on(fresh_database(&server));
+        let work = sales(&cards, batches);
+        let ledger = runtime.block_on(LedgerProcess::start(&url));
+        let (took, round_trips) = runtime.block_on(http_ingest(&pool, &ledger, &work));
+        println!(
+            "  round {round}: HTTP push   {:>8.0} sales/s",
+            per_second(total, took)
+        );
+        http.push(took);
+        trips.extend(round_trips);
+        ledger_rss = ledger_rss.max(ledger.peak_rss_kib());
+    }
+    let drained = runtime.block_on(backlog_drain(&server));
+
+    let bare_rate = per_second(total, percentile(&bare, 50.0));
+    let http_rate = per_second(total, percentile(&http, 50.0));
+    println!();
+    println!("| figure | value | baseline in the same run | ratio | target |");
+    println!("| --- | --- | --- | --- | --- |");
+    println!(
+        "| ledger ingest, HTTP, {COUNTERS} counters, batches of {BATCH} | {http_rate:.0} sales/s \
+         | bare batched INSERT: {bare_rate:.0} sales/s | {:.2}× | ≥ 0.5×, ≥ 5,000 sales/s |",
+        http_rate / bare_rate
+    );
+    println!(
+        "| one push of {BATCH} (median, p99) | {} / {} | — | — | — |",
+        ms(percentile(&trips, 50.0)).trim(),
+        ms(percentile(&trips, 99.0)).trim()
+    );
+    println!(
+        "| ledger peak RSS under that load | {} | — | — | ≤ 100 MB |",
+        mib(ledger_rss)
+    );
+    println!(
+        "| backlog drain, {BACKLOG} offline sales | {:.2} s, {:.0} sales/s | — | — | ≤ 10 s |",
+        drained.as_secs_f64(),
+        per_second(BACKLOG, drained)
+    );
+}
