@@ -24,6 +24,38 @@ use uuid::Uuid;
 
 use crate::ledger_support::Ledger;
 
+/// One answer of the ledger: `POST /api/v1/kiosk/entries`, its status, and
+/// how long the ledger took from the request's arrival to the answer.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub route: String,
+    pub status: u16,
+    pub took: Duration,
+}
+
+/// The ledger's router with every answer timed and kept.
+pub fn timed(app: axum::Router) -> (axum::Router, Arc<Mutex<Vec<Exchange>>>) {
+    let exchanges = Arc::new(Mutex::new(Vec::new()));
+    let kept = exchanges.clone();
+    let app = app.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let kept = kept.clone();
+            async move {
+                let route = format!("{} {}", request.method(), request.uri().path());
+                let started = std::time::Instant::now();
+                let response = next.run(request).await;
+                kept.lock().unwrap().push(Exchange {
+                    route,
+                    status: response.status().as_u16(),
+                    took: started.elapsed(),
+                });
+                response
+            }
+        },
+    ));
+    (app, exchanges)
+}
+
 /// A router on a real socket.
 pub async fn serve_router(app: axum::Router) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

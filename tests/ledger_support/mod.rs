@@ -181,14 +181,14 @@ impl Ledger {
         .await
     }
 
-    /// `count` children, each with a card of its own and `kroner` on it.
-    pub async fn children_with_cards(&self, count: usize, kroner: &str) -> Vec<(ChildId, String)> {
-        let mut children = Vec::with_capacity(count);
-        for n in 0..count {
+    /// A child for each amount, with a card of its own and that amount on it.
+    pub async fn children_with_cards(&self, kroner: &[&str]) -> Vec<(ChildId, String)> {
+        let mut children = Vec::with_capacity(kroner.len());
+        for (n, amount) in kroner.iter().enumerate() {
             let child = self.enrol(&format!("Barn {n}")).await;
             let card = format!("05{n:06X}");
             self.hand_out(child, &card).await;
-            let answer = self.deposit(child, kroner).await;
+            let answer = self.deposit(child, amount).await;
             assert!(answer.status.is_success(), "{}", answer.text);
             children.push((child, card));
         }

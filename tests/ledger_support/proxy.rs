@@ -1,14 +1,14 @@
 //! A loopback HTTP/1.1 proxy between counters and the ledger. It relays
 //! whole exchanges (it knows where a request and an answer end), so it can
-//! time them, go down like a dead network, or break single exchanges in the
-//! ways a real network and a real gateway do, chosen by a seeded RNG.
+//! go down like a dead network, or break single exchanges in the ways a
+//! real network and a real gateway do, chosen by a seeded RNG.
 
 #![allow(dead_code)] // each test file uses its own part of this
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -80,15 +80,6 @@ pub fn fault_seed() -> u64 {
     seed
 }
 
-/// One relayed exchange: `POST /api/v1/kiosk/entries`, the ledger's status,
-/// and how long the ledger took, from the whole request to the whole answer.
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    pub route: String,
-    pub status: u16,
-    pub took: Duration,
-}
-
 enum Mode {
     Up,
     /// Every connection refused and every open one cut.
@@ -107,7 +98,6 @@ struct Shared {
     connections: Mutex<Vec<JoinHandle<()>>>,
     /// (fault, route) → how often.
     injected: Mutex<BTreeMap<(Fault, String), usize>>,
-    exchanges: Mutex<Vec<Exchange>>,
 }
 
 pub struct Proxy {
@@ -124,7 +114,6 @@ impl Proxy {
             mode: Mutex::new(Mode::Up),
             connections: Mutex::new(Vec::new()),
             injected: Mutex::new(BTreeMap::new()),
-            exchanges: Mutex::new(Vec::new()),
         });
         let accepting = shared.clone();
         tokio::spawn(async move {
@@ -168,11 +157,6 @@ impl Proxy {
         self.shared.injected.lock().unwrap().clone()
     }
 
-    /// The exchanges relayed whole, in the order they ended.
-    pub fn exchanges(&self) -> Vec<Exchange> {
-        self.shared.exchanges.lock().unwrap().clone()
-    }
-
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -199,14 +183,13 @@ async fn relay(shared: Arc<Shared>, mut inbound: TcpStream) {
     };
     let (mut from_counter, mut from_ledger) = (Vec::new(), Vec::new());
     while let Ok(Some(request)) = read_message(&mut inbound, &mut from_counter).await {
-        let route = route_of(&request);
         let fault = choose(&shared);
         if let Some((fault, _, _)) = fault {
             *shared
                 .injected
                 .lock()
                 .unwrap()
-                .entry((fault, route.clone()))
+                .entry((fault, route_of(&request)))
                 .or_default() += 1;
         }
         if let Some((Fault::CutMidRequest, cut, _)) = fault {
@@ -218,23 +201,14 @@ async fn relay(shared: Arc<Shared>, mut inbound: TcpStream) {
             let _ = inbound.write_all(&status_answer(500)).await;
             return;
         }
-        let started = Instant::now();
         if outbound.write_all(&request).await.is_err() {
             return;
         }
         let Ok(Some(answer)) = read_message(&mut outbound, &mut from_ledger).await else {
             return;
         };
-        let status = status_of(&answer);
         let reply = match fault {
-            None => {
-                shared.exchanges.lock().unwrap().push(Exchange {
-                    route,
-                    status,
-                    took: started.elapsed(),
-                });
-                answer
-            }
+            None => answer,
             Some((Fault::DelayPastTimeout, _, hold)) => {
                 tokio::time::sleep(hold).await;
                 answer
@@ -323,15 +297,6 @@ fn route_of(request: &[u8]) -> String {
     let path = parts.next().unwrap_or_default();
     let path = path.split('?').next().unwrap_or_default();
     format!("{method} {path}")
-}
-
-/// 200 from "HTTP/1.1 200 OK".
-fn status_of(answer: &[u8]) -> u16 {
-    first_line(answer)
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("an HTTP status line")
 }
 
 fn first_line(message: &[u8]) -> String {
