@@ -387,7 +387,7 @@ async fn the_ledger_over_tls_with_its_own_certificate() {
 /// The fault run's counters give up on a request after this long, so that
 /// an answer held past it costs little.
 const FAULT_TIMEOUT: Duration = Duration::from_secs(1);
-const FAULT_COUNTERS: u64 = 3;
+const FAULT_COUNTERS: u64 = 4;
 const SALES_PER_COUNTER: usize = 120;
 /// One exchange in this many percent breaks while faults are on.
 const FAULT_PERCENT: u64 = 50;

@@ -64,7 +64,9 @@ impl Rng {
 }
 
 /// The seed from `KLUBKASSE_FAULT_SEED`, or a fresh one; printed, so that a
-/// failing run can be repeated.
+/// failing run can be repeated. It fixes the sequence of choices (and what
+/// a test derives from it); which exchange meets which choice still depends
+/// on timing, as on a real network.
 pub fn fault_seed() -> u64 {
     let seed = match std::env::var(SEED_VAR) {
         Ok(text) => text
@@ -162,8 +164,23 @@ impl Proxy {
     }
 }
 
-/// What to do with the next exchange, and where to cut if it is cut.
-fn choose(shared: &Shared) -> Option<(Fault, u64, Duration)> {
+/// An exchange about to break: how, where a cut falls, how long a hold lasts.
+struct Breakage {
+    fault: Fault,
+    cut: u64,
+    hold: Duration,
+}
+
+impl Breakage {
+    /// The part of `message` that gets through a cut: at least one byte,
+    /// never all.
+    fn cut<'m>(&self, message: &'m [u8]) -> &'m [u8] {
+        &message[..1 + (self.cut % (message.len() as u64 - 1)) as usize]
+    }
+}
+
+/// Whether the next exchange breaks, and how.
+fn choose(shared: &Shared) -> Option<Breakage> {
     let mut mode = shared.mode.lock().unwrap();
     let Mode::Faulty { rng, percent, hold } = &mut *mode else {
         return None;
@@ -171,8 +188,11 @@ fn choose(shared: &Shared) -> Option<(Fault, u64, Duration)> {
     if rng.below(100) >= *percent {
         return None;
     }
-    let fault = Fault::ALL[rng.below(Fault::ALL.len() as u64) as usize];
-    Some((fault, rng.next(), *hold))
+    Some(Breakage {
+        fault: Fault::ALL[rng.below(Fault::ALL.len() as u64) as usize],
+        cut: rng.next(),
+        hold: *hold,
+    })
 }
 
 /// Relays one counter's connection, exchange by exchange, until either side
@@ -183,23 +203,25 @@ async fn relay(shared: Arc<Shared>, mut inbound: TcpStream) {
     };
     let (mut from_counter, mut from_ledger) = (Vec::new(), Vec::new());
     while let Ok(Some(request)) = read_message(&mut inbound, &mut from_counter).await {
-        let fault = choose(&shared);
-        if let Some((fault, _, _)) = fault {
+        let breakage = choose(&shared);
+        if let Some(breakage) = &breakage {
             *shared
                 .injected
                 .lock()
                 .unwrap()
-                .entry((fault, route_of(&request)))
+                .entry((breakage.fault, route_of(&request)))
                 .or_default() += 1;
-        }
-        if let Some((Fault::CutMidRequest, cut, _)) = fault {
-            let at = 1 + cut as usize % (request.len() - 1);
-            let _ = outbound.write_all(&request[..at]).await;
-            return;
-        }
-        if let Some((Fault::InternalError, _, _)) = fault {
-            let _ = inbound.write_all(&status_answer(500)).await;
-            return;
+            match breakage.fault {
+                Fault::CutMidRequest => {
+                    let _ = outbound.write_all(breakage.cut(&request)).await;
+                    return;
+                }
+                Fault::InternalError => {
+                    let _ = inbound.write_all(&status_answer(500)).await;
+                    return;
+                }
+                _ => {}
+            }
         }
         if outbound.write_all(&request).await.is_err() {
             return;
@@ -207,27 +229,23 @@ async fn relay(shared: Arc<Shared>, mut inbound: TcpStream) {
         let Ok(Some(answer)) = read_message(&mut outbound, &mut from_ledger).await else {
             return;
         };
-        let reply = match fault {
+        let reply = match &breakage {
             None => answer,
-            Some((Fault::DelayPastTimeout, _, hold)) => {
-                tokio::time::sleep(hold).await;
-                answer
-            }
-            Some((Fault::BadGateway, _, _)) => status_answer(502),
-            Some((Fault::CutAnswer, cut, _)) => {
-                let at = 1 + cut as usize % (answer.len() - 1);
-                let _ = inbound.write_all(&answer[..at]).await;
-                return;
-            }
-            Some((Fault::CutMidRequest | Fault::InternalError, _, _)) => {
-                unreachable!("handled before the ledger was asked")
-            }
+            Some(breakage) => match breakage.fault {
+                Fault::DelayPastTimeout => {
+                    tokio::time::sleep(breakage.hold).await;
+                    answer
+                }
+                Fault::BadGateway => status_answer(502),
+                Fault::CutAnswer => breakage.cut(&answer).to_vec(),
+                Fault::CutMidRequest | Fault::InternalError => {
+                    unreachable!("answered before the ledger was asked")
+                }
+            },
         };
-        if inbound.write_all(&reply).await.is_err() {
+        // A broken exchange leaves the connection unusable.
+        if inbound.write_all(&reply).await.is_err() || breakage.is_some() {
             return;
-        }
-        if fault.is_some() {
-            return; // a broken exchange leaves the connection unusable
         }
     }
 }
