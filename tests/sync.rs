@@ -528,7 +528,7 @@ async fn sales_through_a_faulty_network_arrive_once_and_the_books_agree() {
         .lock()
         .unwrap()
         .iter()
-        .filter(|e| e.status >= 500)
+        .filter(|e| e.status.is_some_and(|status| status >= 500))
         .cloned()
         .collect();
     assert!(

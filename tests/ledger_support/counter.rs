@@ -24,31 +24,53 @@ use uuid::Uuid;
 
 use crate::ledger_support::Ledger;
 
-/// One answer of the ledger: `POST /api/v1/kiosk/entries`, its status, and
-/// how long the ledger took from the request's arrival to the answer.
+/// One request to the ledger: `POST /api/v1/kiosk/entries`, the status of
+/// its answer, and how long the ledger took from its arrival to the answer.
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub route: String,
-    pub status: u16,
+    /// `None`: the client gave up (a timeout) and the ledger dropped the
+    /// request unanswered; `took` is how long the client waited.
+    pub status: Option<u16>,
     pub took: Duration,
 }
 
-/// The ledger's router with every answer timed and kept.
+/// Keeps an exchange when its request ends, answered or dropped.
+struct Timing {
+    route: String,
+    started: std::time::Instant,
+    status: Option<u16>,
+    kept: Arc<Mutex<Vec<Exchange>>>,
+}
+
+impl Drop for Timing {
+    fn drop(&mut self) {
+        self.kept.lock().unwrap().push(Exchange {
+            route: std::mem::take(&mut self.route),
+            status: self.status,
+            took: self.started.elapsed(),
+        });
+    }
+}
+
+/// The ledger's router with every request timed and kept.
 pub fn timed(app: axum::Router) -> (axum::Router, Arc<Mutex<Vec<Exchange>>>) {
     let exchanges = Arc::new(Mutex::new(Vec::new()));
     let kept = exchanges.clone();
     let app = app.layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let kept = kept.clone();
+            let timing = Timing {
+                route: format!("{} {}", request.method(), request.uri().path()),
+                started: std::time::Instant::now(),
+                status: None,
+                kept: kept.clone(),
+            };
             async move {
-                let route = format!("{} {}", request.method(), request.uri().path());
-                let started = std::time::Instant::now();
+                // The whole guard, not just its field: it must live as
+                // long as the request.
+                let mut timing = timing;
                 let response = next.run(request).await;
-                kept.lock().unwrap().push(Exchange {
-                    route,
-                    status: response.status().as_u16(),
-                    took: started.elapsed(),
-                });
+                timing.status = Some(response.status().as_u16());
                 response
             }
         },
