@@ -14,7 +14,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
-use counter::{Counter, Exchange, Syncing, assert_books_agree, drained, serve_router, timed};
+use counter::{
+    Counter, Exchange, PULL_ROUTE, PUSH_ROUTE, Syncing, assert_books_agree, drained, serve_router,
+    timed,
+};
 use klubkasse::domain::{ChildId, Money, Refusal};
 use klubkasse::ledger::{self, AppState, Settings};
 use klubkasse::store::Recorded;
@@ -31,8 +34,6 @@ const SECONDS_VAR: &str = "KLUBKASSE_LOAD_SECONDS";
 /// as the stores allow, which is more than the ledger takes in a debug
 /// build on two cores (the counters time out and fall back to offline).
 const PAUSE_VAR: &str = "KLUBKASSE_LOAD_PAUSE_MS";
-const PUSH: &str = "POST /api/v1/kiosk/entries";
-const PULL: &str = "GET /api/v1/kiosk/changes";
 /// The kiosk's defaults (config.rs): a request may take 5 s, pull every 5 s.
 const TIMEOUT: Duration = Duration::from_secs(5);
 const PULL_EVERY: Duration = Duration::from_secs(5);
@@ -154,13 +155,6 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-async fn ledger_sales(ledger: &Ledger) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM entries WHERE kind = 'sale'")
-        .fetch_one(&ledger.pool)
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_counters_sell_to_thirty_children_at_once() {
     let seconds = setting(SECONDS_VAR, 60);
@@ -210,7 +204,7 @@ async fn twenty_counters_sell_to_thirty_children_at_once() {
     let entries = assert_books_agree(&ledger, &counters).await;
 
     let saved: usize = done.iter().map(|s| s.saved).sum();
-    let in_ledger = ledger_sales(&ledger).await;
+    let in_ledger = ledger.sale_count().await;
     assert_eq!(in_ledger as usize, saved);
     assert_eq!(entries, saved, "only sales were made");
     let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
@@ -231,8 +225,8 @@ async fn twenty_counters_sell_to_thirty_children_at_once() {
         .filter(|e| e.status.is_some_and(|status| status >= 500))
         .collect();
     let dropped = exchanges.iter().filter(|e| e.status.is_none()).count();
-    let pushes = latencies(&exchanges, PUSH);
-    let pulls = latencies(&exchanges, PULL);
+    let pushes = latencies(&exchanges, PUSH_ROUTE);
+    let pulls = latencies(&exchanges, PULL_ROUTE);
 
     // The flags, and whose sales they are on.
     let flagged: Vec<(Uuid, String)> =

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use axum::http::Method;
 use chrono::Utc;
-use counter::{Counter, Syncing, assert_books_agree, drained, serve, serve_router, timed};
+use counter::{
+    Counter, PUSH_ROUTE, Syncing, assert_books_agree, drained, serve, serve_router, timed,
+};
 use klubkasse::domain::{CardState, CardUid, ChildId, Connection, Money, Refusal};
 use klubkasse::ledger::auth::TokenRole;
 use klubkasse::store::Recorded;
@@ -23,8 +25,6 @@ use ledger_support::{CARD_A, Ledger, ledger};
 use proxy::{Fault, Proxy, Rng, fault_seed};
 
 const COUNTER: &str = "cafe-1";
-/// The route a counter pushes its sales to.
-const PUSH: &str = "POST /api/v1/kiosk/entries";
 /// Offline with room for every sale of the test.
 fn offline() -> Connection {
     Connection::Offline {
@@ -38,13 +38,6 @@ async fn child_with_money(ledger: &Ledger, kroner: &str) -> ChildId {
     ledger.hand_out(child, CARD_A).await;
     assert!(ledger.deposit(child, kroner).await.status.is_success());
     child
-}
-
-async fn ledger_sales(ledger: &Ledger) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM entries WHERE kind = 'sale'")
-        .fetch_one(&ledger.pool)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -140,7 +133,7 @@ async fn an_answer_lost_on_the_way_back_charges_once() {
     // The next sync sends it again: recorded once, and acknowledged.
     counter.sync().await.unwrap();
     assert_eq!(counter.store.outbox_len(), 0);
-    assert_eq!(ledger_sales(&ledger).await, 1);
+    assert_eq!(ledger.sale_count().await, 1);
     assert_eq!(ledger.balance(child).await, Money::kroner(90));
     assert_eq!(counter.balance(child), Money::kroner(90));
 }
@@ -175,7 +168,7 @@ async fn the_ledger_away_while_200_sales_are_made_then_everything_arrives_once()
             .any(|s| matches!(s, SyncStatus::Offline { .. })),
         "the status never said offline"
     );
-    assert_eq!(ledger_sales(&ledger).await, 0);
+    assert_eq!(ledger.sale_count().await, 0);
 
     proxy.up();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -188,7 +181,7 @@ async fn the_ledger_away_while_200_sales_are_made_then_everything_arrives_once()
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     syncing.stop().await;
-    assert_eq!(ledger_sales(&ledger).await, 200);
+    assert_eq!(ledger.sale_count().await, 200);
     let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM entries WHERE kind = 'sale'")
         .fetch_all(&ledger.pool)
         .await
@@ -232,7 +225,7 @@ async fn two_counters_one_offline_end_consistent_with_the_overdraft_flagged() {
     offline.sync().await.unwrap();
     online.sync().await.unwrap();
     // Every sale recorded; the ledger is consistent and the office sees it.
-    assert_eq!(ledger_sales(&ledger).await, 3);
+    assert_eq!(ledger.sale_count().await, 3);
     let (balance, sum) = ledger.balance_and_sum(child).await;
     assert_eq!(balance, sum);
     assert_eq!(balance, Money::kroner(30 - 25 - 20));
@@ -509,12 +502,12 @@ async fn sales_through_a_faulty_network_arrive_once_and_the_books_agree() {
     println!("{:<18} {:>6} {:>6}", "fault", "push", "other");
     for fault in Fault::ALL {
         let on_push = injected
-            .get(&(fault, PUSH.to_string()))
+            .get(&(fault, PUSH_ROUTE.to_string()))
             .copied()
             .unwrap_or(0);
         let other: usize = injected
             .iter()
-            .filter(|((f, route), _)| *f == fault && route != PUSH)
+            .filter(|((f, route), _)| *f == fault && route != PUSH_ROUTE)
             .map(|(_, n)| n)
             .sum();
         println!("{:<18} {on_push:>6} {other:>6}", format!("{fault:?}"));

@@ -24,6 +24,10 @@ use uuid::Uuid;
 
 use crate::ledger_support::Ledger;
 
+/// Where a counter pushes its entries, and where it pulls changes.
+pub const PUSH_ROUTE: &str = "POST /api/v1/kiosk/entries";
+pub const PULL_ROUTE: &str = "GET /api/v1/kiosk/changes";
+
 /// One request to the ledger: `POST /api/v1/kiosk/entries`, the status of
 /// its answer, and how long the ledger took from its arrival to the answer.
 #[derive(Debug, Clone)]

@@ -227,6 +227,13 @@ impl Ledger {
             .unwrap_or_else(|| panic!("no {name} in /metrics:\n{}", answer.text))
     }
 
+    pub async fn sale_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM entries WHERE kind = 'sale'")
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+
     pub async fn entry_count(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM entries")
             .fetch_one(&self.pool)
