@@ -3,20 +3,26 @@
 //! PostgreSQL on the other, with a proxy between them that can cut the
 //! line, as a dead network would.
 
+#[path = "ledger_support/counter.rs"]
+mod counter;
 mod ledger_support;
+#[path = "ledger_support/proxy.rs"]
+mod proxy;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Method;
 use chrono::Utc;
-use klubkasse::domain::{CardState, CardUid, ChildId, Connection, Entry, Money, Refusal, SaleLine};
+use counter::{
+    Counter, PUSH_ROUTE, Syncing, assert_books_agree, drained, serve, serve_router, timed,
+};
+use klubkasse::domain::{CardState, CardUid, ChildId, Connection, Money, Refusal};
 use klubkasse::ledger::auth::TokenRole;
-use klubkasse::store::{Recorded, Store};
-use klubkasse::sync::{LedgerClient, SyncStatus, SyncTask};
+use klubkasse::store::Recorded;
+use klubkasse::sync::{LedgerClient, SyncStatus};
 use ledger_support::{CARD_A, Ledger, ledger};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use proxy::{Fault, Proxy, Rng, fault_seed};
 
 const COUNTER: &str = "cafe-1";
 /// Offline with room for every sale of the test.
@@ -26,148 +32,12 @@ fn offline() -> Connection {
     }
 }
 
-/// The ledger on a real socket.
-async fn serve(ledger: &Ledger) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = ledger.app.clone();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
-}
-
-/// A TCP proxy that can be taken down: every connection cut, new ones
-/// closed at once, until it is up again.
-struct Proxy {
-    port: u16,
-    up: Arc<Mutex<bool>>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Proxy {
-    async fn start(target: std::net::SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let up = Arc::new(Mutex::new(true));
-        let connections = Arc::new(Mutex::new(Vec::new()));
-        let (up2, connections2) = (up.clone(), connections.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !*up2.lock().unwrap() {
-                    continue; // dropped: closed at once
-                }
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                connections2.lock().unwrap().push(task);
-            }
-        });
-        Proxy {
-            port,
-            up,
-            connections,
-        }
-    }
-
-    fn down(&self) {
-        *self.up.lock().unwrap() = false;
-        for task in self.connections.lock().unwrap().drain(..) {
-            task.abort();
-        }
-    }
-
-    fn up(&self) {
-        *self.up.lock().unwrap() = true;
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-/// A counter: its own store on disk and a sync task to the ledger.
-struct Counter {
-    store: Arc<Store>,
-    _dir: tempfile::TempDir,
-    client: LedgerClient,
-}
-
-impl Counter {
-    async fn new(ledger: &Ledger, url: &str, name: &str) -> Counter {
-        let dir = tempfile::TempDir::new().unwrap();
-        let store = Arc::new(Store::open(dir.path()).unwrap());
-        let token = ledger.token(TokenRole::Kiosk, Some(name), &[]).await;
-        let client = LedgerClient::new(url, token, Duration::from_secs(2), None).unwrap();
-        Counter {
-            store,
-            _dir: dir,
-            client,
-        }
-    }
-
-    fn task(&self, status: impl FnMut(SyncStatus) + Send + 'static) -> SyncTask {
-        SyncTask {
-            store: self.store.clone(),
-            client: self.client.clone(),
-            pull_every: Duration::from_millis(200),
-            status: Box::new(status),
-        }
-    }
-
-    async fn sync(&self) -> Result<usize, klubkasse::sync::SyncError> {
-        self.task(|_| {}).sync_once().await
-    }
-
-    /// A sale as the kiosk makes it: checked and saved locally first.
-    fn sell(
-        &self,
-        card: &str,
-        counter: &str,
-        ore: i64,
-        connection: Connection,
-    ) -> (Entry, Recorded) {
-        let uid = CardUid::parse(card).unwrap();
-        let child = self
-            .store
-            .card(&uid)
-            .unwrap()
-            .expect("the counter knows the card")
-            .child;
-        let sale = Entry::sale(
-            child,
-            uid,
-            vec![SaleLine {
-                name: "Toast".into(),
-                category: "mad".into(),
-                unit_price: Money::from_ore(ore),
-                quantity: 1,
-            }],
-            counter,
-            Utc::now(),
-        );
-        let recorded = self.store.record_sale(&sale, connection).unwrap();
-        (sale, recorded)
-    }
-
-    fn balance(&self, child: ChildId) -> Money {
-        self.store.balance(child).unwrap()
-    }
-}
-
 /// A child with card A and `kroner` on the ledger.
 async fn child_with_money(ledger: &Ledger, kroner: &str) -> ChildId {
     let child = ledger.enrol("Åse Ørsted").await;
     ledger.hand_out(child, CARD_A).await;
     assert!(ledger.deposit(child, kroner).await.status.is_success());
     child
-}
-
-async fn ledger_sales(ledger: &Ledger) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM entries WHERE kind = 'sale'")
-        .fetch_one(&ledger.pool)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -190,7 +60,7 @@ async fn a_deposit_reaches_the_counter_and_a_sale_reaches_the_ledger() {
         .unwrap();
     assert_eq!(view.child.name, "Åse Ørsted");
 
-    let (sale, recorded) = counter.sell(CARD_A, COUNTER, 1250, Connection::Online);
+    let (sale, recorded) = counter.sell(CARD_A, 1250, Connection::Online);
     assert_eq!(
         recorded,
         Recorded::Saved {
@@ -241,7 +111,7 @@ async fn a_card_blocked_at_the_ledger_is_refused_after_the_next_pull() {
         counter.store.card(&uid).unwrap().unwrap().state,
         CardState::Blocked
     );
-    let (_, recorded) = counter.sell(CARD_A, COUNTER, 100, Connection::Online);
+    let (_, recorded) = counter.sell(CARD_A, 100, Connection::Online);
     assert!(
         matches!(recorded, Recorded::Refused(Refusal::CardBlocked { .. })),
         "{recorded:?}"
@@ -256,14 +126,14 @@ async fn an_answer_lost_on_the_way_back_charges_once() {
     let child = child_with_money(&ledger, "100.00").await;
     let counter = Counter::new(&ledger, &format!("http://{addr}"), COUNTER).await;
     counter.sync().await.unwrap();
-    counter.sell(CARD_A, COUNTER, 1000, Connection::Online);
+    counter.sell(CARD_A, 1000, Connection::Online);
     // The ledger records the push, but the counter never hears the answer.
     let batch = counter.store.outbox_batch(100).unwrap();
     counter.client.push(&batch).await.unwrap();
     // The next sync sends it again: recorded once, and acknowledged.
     counter.sync().await.unwrap();
     assert_eq!(counter.store.outbox_len(), 0);
-    assert_eq!(ledger_sales(&ledger).await, 1);
+    assert_eq!(ledger.sale_count().await, 1);
     assert_eq!(ledger.balance(child).await, Money::kroner(90));
     assert_eq!(counter.balance(child), Money::kroner(90));
 }
@@ -278,30 +148,27 @@ async fn the_ledger_away_while_200_sales_are_made_then_everything_arrives_once()
     counter.sync().await.unwrap();
 
     // The sync task runs as in the kiosk; nobody touches it after this.
-    let statuses = Arc::new(Mutex::new(Vec::new()));
-    let seen = statuses.clone();
-    let task = counter.task(move |s| seen.lock().unwrap().push(s));
-    let (nudge, nudges) = tokio::sync::mpsc::unbounded_channel();
-    let running = tokio::spawn(task.run(nudges));
+    let syncing = counter.start_sync();
 
     proxy.down();
     let mut confirmed = Vec::new();
     for _ in 0..200 {
-        let (sale, recorded) = counter.sell(CARD_A, COUNTER, 200, offline());
+        let (sale, recorded) = counter.sell(CARD_A, 200, offline());
         assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
         confirmed.push(sale.id);
-        let _ = nudge.send(());
+        syncing.nudge();
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
-        statuses
+        syncing
+            .statuses
             .lock()
             .unwrap()
             .iter()
             .any(|s| matches!(s, SyncStatus::Offline { .. })),
         "the status never said offline"
     );
-    assert_eq!(ledger_sales(&ledger).await, 0);
+    assert_eq!(ledger.sale_count().await, 0);
 
     proxy.up();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -313,8 +180,8 @@ async fn the_ledger_away_while_200_sales_are_made_then_everything_arrives_once()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    running.abort();
-    assert_eq!(ledger_sales(&ledger).await, 200);
+    syncing.stop().await;
+    assert_eq!(ledger.sale_count().await, 200);
     let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM entries WHERE kind = 'sale'")
         .fetch_all(&ledger.pool)
         .await
@@ -345,11 +212,11 @@ async fn two_counters_one_offline_end_consistent_with_the_overdraft_flagged() {
         allowance: Money::kroner(50),
     };
     for _ in 0..2 {
-        let (_, recorded) = offline.sell(CARD_A, "cafe-2", 1000, allowance);
+        let (_, recorded) = offline.sell(CARD_A, 1000, allowance);
         assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
     }
     // Meanwhile cafe-1 sells the same money at once.
-    let (_, recorded) = online.sell(CARD_A, "cafe-1", 2500, Connection::Online);
+    let (_, recorded) = online.sell(CARD_A, 2500, Connection::Online);
     assert!(matches!(recorded, Recorded::Saved { .. }));
     online.sync().await.unwrap();
     assert!(offline.sync().await.is_err(), "the proxy is down");
@@ -358,7 +225,7 @@ async fn two_counters_one_offline_end_consistent_with_the_overdraft_flagged() {
     offline.sync().await.unwrap();
     online.sync().await.unwrap();
     // Every sale recorded; the ledger is consistent and the office sees it.
-    assert_eq!(ledger_sales(&ledger).await, 3);
+    assert_eq!(ledger.sale_count().await, 3);
     let (balance, sum) = ledger.balance_and_sum(child).await;
     assert_eq!(balance, sum);
     assert_eq!(balance, Money::kroner(30 - 25 - 20));
@@ -390,7 +257,7 @@ async fn a_replacement_card_handed_out_at_the_counter_works_and_the_old_one_is_r
         .await;
     assert!(order.status.is_success(), "{}", order.text);
     counter.sync().await.unwrap();
-    let (_, recorded) = counter.sell(CARD_A, COUNTER, 100, Connection::Online);
+    let (_, recorded) = counter.sell(CARD_A, 100, Connection::Online);
     assert!(
         matches!(recorded, Recorded::Refused(Refusal::CardBlocked { .. })),
         "{recorded:?}"
@@ -409,7 +276,7 @@ async fn a_replacement_card_handed_out_at_the_counter_works_and_the_old_one_is_r
         "the ledger does not know the new card: {}",
         detail.text
     );
-    let (_, recorded) = counter.sell("0A0B0C0D", COUNTER, 1000, Connection::Online);
+    let (_, recorded) = counter.sell("0A0B0C0D", 1000, Connection::Online);
     assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
     counter.sync().await.unwrap();
     // 100 − 45 (fee) − 10 (the sale with the new card).
@@ -508,4 +375,157 @@ async fn the_ledger_over_tls_with_its_own_certificate() {
     );
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// The fault run's counters give up on a request after this long, so that
+/// an answer held past it costs little.
+const FAULT_TIMEOUT: Duration = Duration::from_secs(1);
+const FAULT_COUNTERS: u64 = 4;
+const SALES_PER_COUNTER: usize = 120;
+/// One exchange in this many percent breaks while faults are on.
+const FAULT_PERCENT: u64 = 50;
+
+/// A counter's shift while the network breaks: `sales` sales to children
+/// picked at random, now and then one refunded, each nudging the sync task
+/// as the kiosk does. Returns the running sync task and how many sales the
+/// counter refused (offline allowance or money used up).
+async fn shift_with_refunds(
+    counter: Arc<Counter>,
+    cards: Vec<String>,
+    mut rng: Rng,
+    sales: usize,
+) -> (Syncing, usize) {
+    let syncing = counter.start_sync();
+    let mut refused = 0;
+    for _ in 0..sales {
+        let card = cards[rng.below(cards.len() as u64) as usize].clone();
+        let ore = 100 * (1 + rng.below(20) as i64);
+        let connection = syncing.connection(Money::kroner(100));
+        let (sale, recorded) = counter
+            .off_thread(move |c| c.sell(&card, ore, connection))
+            .await;
+        match recorded {
+            Recorded::Saved { .. } if rng.below(10) == 0 => {
+                counter
+                    .off_thread(move |c| c.store.refund(sale.id, &c.name, Utc::now()))
+                    .await
+                    .expect("a refund");
+            }
+            Recorded::Saved { .. } => {}
+            Recorded::Refused(_) => refused += 1,
+            Recorded::AlreadySaved { .. } => panic!("a new sale was saved before"),
+        }
+        syncing.nudge();
+        tokio::time::sleep(Duration::from_millis(rng.below(80))).await;
+    }
+    (syncing, refused)
+}
+
+/// Several counters sell and refund while the line to the ledger drops
+/// requests half-way, holds answers past the timeout, answers 500 and 502,
+/// and cuts answers after the ledger committed. Then the faults stop, and
+/// every entry must be in the ledger once and the books must agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_through_a_faulty_network_arrive_once_and_the_books_agree() {
+    let seed = fault_seed();
+    let ledger = ledger().await;
+    let (app, answers) = timed(ledger.app.clone());
+    let proxy = Proxy::start(serve_router(app).await).await;
+    let children = ledger.children_with_cards(&["500.00"; 10]).await;
+    let cards: Vec<String> = children.iter().map(|(_, card)| card.clone()).collect();
+    let mut counters = Vec::new();
+    for n in 1..=FAULT_COUNTERS {
+        let name = format!("cafe-{n}");
+        let counter = Counter::with_timing(
+            &ledger,
+            &proxy.url(),
+            &name,
+            FAULT_TIMEOUT,
+            Duration::from_millis(200),
+        )
+        .await;
+        counter.sync().await.unwrap();
+        counters.push(Arc::new(counter));
+    }
+
+    proxy.inject_faults(
+        seed,
+        FAULT_PERCENT,
+        FAULT_TIMEOUT + Duration::from_millis(500),
+    );
+    let shifts: Vec<_> = counters
+        .iter()
+        .zip(0..)
+        .map(|(counter, n)| {
+            let rng = Rng::new(seed.wrapping_add(n));
+            tokio::spawn(shift_with_refunds(
+                counter.clone(),
+                cards.clone(),
+                rng,
+                SALES_PER_COUNTER,
+            ))
+        })
+        .collect();
+    let mut running = Vec::new();
+    let mut refused = 0;
+    for shift in shifts {
+        let (syncing, refused_here) = shift.await.unwrap();
+        running.push(syncing);
+        refused += refused_here;
+    }
+    let injected = proxy.injected();
+
+    // The network heals; nobody touches the counters, and all flows.
+    proxy.up();
+    drained(&counters, Duration::from_secs(30)).await;
+    for syncing in running {
+        let statuses = syncing.stop().await;
+        assert!(
+            !statuses
+                .iter()
+                .any(|s| matches!(s, SyncStatus::Refused { .. })),
+            "the ledger refused a counter: {statuses:?}"
+        );
+    }
+    // A last pull, after every counter's last push.
+    for counter in &counters {
+        counter.sync().await.unwrap();
+    }
+    let entries = assert_books_agree(&ledger, &counters).await;
+    let repeated = ledger
+        .metric("klubkasse_ledger_entries_repeated_total")
+        .await;
+
+    println!(
+        "{entries} entries recorded at {FAULT_COUNTERS} counters, {refused} sales refused there, {repeated} entries pushed again"
+    );
+    println!("{:<18} {:>6} {:>6}", "fault", "push", "other");
+    for fault in Fault::ALL {
+        let on_push = injected
+            .get(&(fault, PUSH_ROUTE.to_string()))
+            .copied()
+            .unwrap_or(0);
+        let other: usize = injected
+            .iter()
+            .filter(|((f, route), _)| *f == fault && route != PUSH_ROUTE)
+            .map(|(_, n)| n)
+            .sum();
+        println!("{:<18} {on_push:>6} {other:>6}", format!("{fault:?}"));
+        assert!(on_push > 0, "{fault:?} never broke a push (seed {seed})");
+    }
+    assert!(
+        repeated > 0,
+        "no push reached the ledger without the counter hearing it"
+    );
+    let ledger_errors: Vec<_> = answers
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.status.is_some_and(|status| status >= 500))
+        .cloned()
+        .collect();
+    assert!(
+        ledger_errors.is_empty(),
+        "the ledger failed: {ledger_errors:?}"
+    );
 }

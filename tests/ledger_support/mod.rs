@@ -181,6 +181,20 @@ impl Ledger {
         .await
     }
 
+    /// A child for each amount, with a card of its own and that amount on it.
+    pub async fn children_with_cards(&self, kroner: &[&str]) -> Vec<(ChildId, String)> {
+        let mut children = Vec::with_capacity(kroner.len());
+        for (n, amount) in kroner.iter().enumerate() {
+            let child = self.enrol(&format!("Barn {n}")).await;
+            let card = format!("05{n:06X}");
+            self.hand_out(child, &card).await;
+            let answer = self.deposit(child, amount).await;
+            assert!(answer.status.is_success(), "{}", answer.text);
+            children.push((child, card));
+        }
+        children
+    }
+
     pub async fn balance(&self, child: ChildId) -> Money {
         let answer = self
             .admin(Method::GET, &format!("/api/v1/children/{child}"), None)
@@ -201,6 +215,23 @@ impl Ledger {
             .await
             .expect("sum");
         (Money::parse(&stored.to_string()).expect("money"), sum)
+    }
+
+    /// A counter without labels from the ledger's `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let answer = self.admin(Method::GET, "/metrics", None).await;
+        answer
+            .text
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /metrics:\n{}", answer.text))
+    }
+
+    pub async fn sale_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM entries WHERE kind = 'sale'")
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
     }
 
     pub async fn entry_count(&self) -> i64 {
