@@ -249,6 +249,20 @@ impl World {
         self.dir.path().join("data")
     }
 
+    /// The kiosk's own log files (in its data folder) and its stderr.
+    fn logs_tail(&self) -> String {
+        let mut text = std::fs::read_to_string(self.kiosk_log()).unwrap_or_default();
+        let logs = self.data_dir().join("logs");
+        if let Ok(dir) = std::fs::read_dir(&logs) {
+            let mut files: Vec<PathBuf> = dir.filter_map(|e| Some(e.ok()?.path())).collect();
+            files.sort();
+            for file in files {
+                text.push_str(&std::fs::read_to_string(file).unwrap_or_default());
+            }
+        }
+        tail(&text)
+    }
+
     fn start_kiosk(&self) -> KioskProcess {
         let kiosk = KioskProcess::start(&self.config(), &self.kiosk_log());
         match kiosk.next_event() {
@@ -392,13 +406,26 @@ fn killed(kiosk: KioskProcess, tally: &mut Tally) -> Option<KioskProcess> {
 fn drain(world: &World) -> KioskProcess {
     let kiosk = world.start_kiosk();
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(Instant::now() < deadline, "the outbox did not drain");
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
         let event = kiosk.next_event().expect("the kiosk died by itself");
         if kind(&event) == "sync" && event["status"] == "online" && event["waiting"] == 0 {
             return kiosk;
         }
+        seen.push(event);
     }
+    panic!(
+        "the outbox did not drain; the kiosk said {:?}\n--- kiosk log\n{}\n--- ledger log\n{}",
+        &seen[seen.len().saturating_sub(10)..],
+        world.logs_tail(),
+        tail(&world.ledger.lock().unwrap().log_text()),
+    );
+}
+
+/// The last lines of a log, for a failure message.
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 /// The kiosk's `report --csv`: the day's sales count and total.

@@ -1280,3 +1280,92 @@ async fn a_batch_retried_after_the_connection_was_cut_is_counted_once() {
     assert_eq!(l.entry_count().await, 11);
     assert_eq!(l.balance(a).await, Money::kroner(90));
 }
+
+/// Two ledgers with the same children: one gets a batch in one push, the
+/// other the same entries one push each. The answers (new, flags, balance
+/// after) and the books must be the same: a batch is checked entry by
+/// entry, each seeing those before it (in-batch refunds of in-batch sales,
+/// daily limits, overdrafts, an id repeated within the batch).
+#[tokio::test]
+async fn a_batch_is_judged_as_if_its_entries_came_one_by_one() {
+    // The same entries (same ids) for both ledgers, each to its own children.
+    let ids: Vec<Uuid> = (0..7).map(|_| Uuid::now_v7()).collect();
+    let entries_for = |a: ChildId, b: ChildId| {
+        let with_id = |mut e: klubkasse::domain::Entry, n: usize| {
+            e.id = ids[n];
+            e
+        };
+        let s1 = with_id(sale(a, CARD_A, "k1", 1200, 1), 0); // spent 12
+        let s2 = with_id(sale(a, CARD_A, "k1", 1500, 1), 1); // spent 27
+        let s3 = with_id(sale(b, CARD_B, "k1", 2500, 1), 2); // 20 kr: overdraft
+        let s4 = with_id(sale(a, CARD_A, "k1", 900, 1), 3); // 36 > 30: limit
+        let back = with_id(refund(&s2), 4); // spent 21 again
+        let mut candy = with_id(sale(a, CARD_A, "k1", 300, 1), 5); // 24
+        if let klubkasse::domain::EntryKind::Sale { lines, .. } = &mut candy.kind {
+            lines[0].category = "slik".into();
+        }
+        let s5 = with_id(sale(a, CARD_A, "k1", 500, 1), 6); // 29: the refund made room
+        vec![s1.clone(), s2, s3, s4, back, candy, s1, s5]
+    };
+    let mut answers = Vec::new();
+    let mut books = Vec::new();
+    for one_batch in [true, false] {
+        let l = ledger().await;
+        let a = l.enrol("Freja").await;
+        let b = l.enrol("Oscar").await;
+        l.hand_out(a, CARD_A).await;
+        l.hand_out(b, CARD_B).await;
+        l.deposit(a, "60.00").await;
+        l.deposit(b, "20.00").await;
+        let patch = l
+            .admin(
+                Method::PATCH,
+                &format!("/api/v1/children/{a}"),
+                Some(json!({"daily_limit": "30.00", "blocked_categories": ["slik"]})),
+            )
+            .await;
+        assert_eq!(patch.status, StatusCode::OK, "{}", patch.text);
+        let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+        let entries = entries_for(a, b);
+        let chunks: Vec<&[klubkasse::domain::Entry]> = if one_batch {
+            vec![&entries[..]]
+        } else {
+            entries.chunks(1).collect()
+        };
+        let mut results = Vec::new();
+        for chunk in chunks {
+            let r = push_result(
+                &l.call(
+                    Method::POST,
+                    "/api/v1/kiosk/entries",
+                    Some(&kiosk),
+                    Some(batch(chunk)),
+                )
+                .await,
+            );
+            results.extend(
+                r.results
+                    .into_iter()
+                    .map(|p| (p.id, p.new, p.flags, p.balance)),
+            );
+        }
+        answers.push(results);
+        books.push((
+            l.balance_and_sum(a).await,
+            l.balance_and_sum(b).await,
+            l.entry_count().await,
+        ));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(books[0], books[1]);
+    let flags: Vec<&Vec<Flag>> = answers[0].iter().map(|(_, _, f, _)| f).collect();
+    assert_eq!(flags[2], &vec![Flag::Overdraft]);
+    assert_eq!(flags[3], &vec![Flag::DailyLimitExceeded]);
+    assert_eq!(flags[5], &vec![Flag::CategoryBlocked]);
+    assert!(!answers[0][6].1, "the repeated sale is not new");
+    assert!(flags[7].is_empty(), "the refund made room: {:?}", flags[7]);
+    let ((a_balance, a_sum), (b_balance, _), _) = books[0];
+    assert_eq!(a_balance, a_sum);
+    assert_eq!(a_balance, Money::kroner(31));
+    assert_eq!(b_balance, Money::kroner(-5));
+}

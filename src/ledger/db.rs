@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::postgres::PgRow;
 // Dynamic SQL here only splices the column-list constants above, never input.
-use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use super::Settings;
@@ -18,9 +18,9 @@ use super::api::{
 };
 use super::error::{LedgerError, Result};
 use crate::domain::{Card, CardState, CardUid, Child, ChildId, Entry, EntryKind, Money, SaleLine};
-use crate::sync::protocol::{AccountState, CardAction, Changes, Flag, PushResult, Pushed};
+use crate::sync::protocol::{AccountState, CardAction, Changes, Flag};
 
-fn money(value: Decimal) -> Money {
+pub(super) fn money(value: Decimal) -> Money {
     // numeric(12,2) has two decimals, so this is exact øre, and at most
     // 10^12 øre, so it always fits an i64: the fallback cannot happen.
     let ore = (value * Decimal::ONE_HUNDRED).trunc();
@@ -35,7 +35,7 @@ fn uid_of(text: &str) -> Result<CardUid, sqlx::Error> {
     CardUid::parse(text).map_err(decode)
 }
 
-fn state_of(text: &str) -> CardState {
+pub(super) fn state_of(text: &str) -> CardState {
     if text == "active" {
         CardState::Active
     } else {
@@ -53,7 +53,7 @@ pub fn flag_name(flag: Flag) -> &'static str {
     }
 }
 
-fn flag_of(text: &str) -> Option<Flag> {
+pub(super) fn flag_of(text: &str) -> Option<Flag> {
     [
         Flag::Overdraft,
         Flag::CardBlocked,
@@ -66,15 +66,15 @@ fn flag_of(text: &str) -> Option<Flag> {
 }
 
 /// A child's row, locked for the rest of the transaction.
-struct Locked {
-    id: ChildId,
-    club: String,
-    balance: Money,
-    daily_limit: Option<Money>,
-    blocked_categories: Vec<String>,
+pub(super) struct Locked {
+    pub(super) id: ChildId,
+    pub(super) club: String,
+    pub(super) balance: Money,
+    pub(super) daily_limit: Option<Money>,
+    pub(super) blocked_categories: Vec<String>,
 }
 
-fn locked_of(row: &PgRow) -> Result<Locked, sqlx::Error> {
+pub(super) fn locked_of(row: &PgRow) -> Result<Locked, sqlx::Error> {
     Ok(Locked {
         id: ChildId(row.try_get("id")?),
         club: row.try_get("club")?,
@@ -84,7 +84,7 @@ fn locked_of(row: &PgRow) -> Result<Locked, sqlx::Error> {
     })
 }
 
-const LOCK_COLUMNS: &str = "id, club, balance, daily_limit, blocked_categories";
+pub(super) const LOCK_COLUMNS: &str = "id, club, balance, daily_limit, blocked_categories";
 
 async fn lock_child(conn: &mut PgConnection, child: ChildId) -> Result<Locked> {
     let row = sqlx::query(AssertSqlSafe(format!(
@@ -99,7 +99,10 @@ async fn lock_child(conn: &mut PgConnection, child: ChildId) -> Result<Locked> {
 
 /// Gives each child a new change number, the highest yet. The counter row
 /// stays locked until commit, so numbers become visible in commit order.
-async fn bump_changes(conn: &mut PgConnection, children: &BTreeSet<ChildId>) -> Result<()> {
+pub(super) async fn bump_changes(
+    conn: &mut PgConnection,
+    children: &BTreeSet<ChildId>,
+) -> Result<()> {
     if children.is_empty() {
         return Ok(());
     }
@@ -720,184 +723,6 @@ pub async fn report(
         club: club.map(str::to_string),
         rows,
     })
-}
-
-/// Records a counter's batch in one transaction: all of it, or (on a
-/// rejected entry) none of it. Entries already recorded answer with their
-/// first result. The children are locked in id order, so two batches never
-/// wait for each other in a circle.
-pub async fn push(pool: &PgPool, settings: &Settings, entries: &[Entry]) -> Result<PushResult> {
-    let mut tx: Transaction<'_, Postgres> = pool.begin().await?;
-    let ids: BTreeSet<ChildId> = entries.iter().map(|e| e.child).collect();
-    let id_list: Vec<Uuid> = ids.iter().map(|c| c.0).collect();
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {LOCK_COLUMNS} FROM children WHERE id = ANY($1) ORDER BY id FOR UPDATE"
-    )))
-    .bind(&id_list)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut children: BTreeMap<ChildId, Locked> = BTreeMap::new();
-    for row in &rows {
-        let locked = locked_of(row)?;
-        children.insert(locked.id, locked);
-    }
-    let mut results = Vec::with_capacity(entries.len());
-    let mut touched = BTreeSet::new();
-    for (index, entry) in entries.iter().enumerate() {
-        if let Some(existing) = find_entry(&mut tx, entry.id).await? {
-            results.push(Pushed {
-                id: entry.id,
-                new: false,
-                flags: existing.flags,
-                balance: existing.balance_after,
-            });
-            continue;
-        }
-        let Some(child) = children.get_mut(&entry.child) else {
-            return Err(LedgerError::Invalid {
-                code: "unknown_child",
-                message: format!("entries[{index}]: no child with id {}", entry.child),
-            });
-        };
-        let mut flags = match &entry.kind {
-            EntryKind::Sale { card, lines } => {
-                sale_flags(&mut tx, settings, child, entry, card, lines).await?
-            }
-            EntryKind::Refund { sale } => {
-                check_refund(&mut tx, index, entry, *sale).await?;
-                Vec::new()
-            }
-            // Checked before the transaction; kept here so nothing slips by.
-            _ => {
-                return Err(LedgerError::invalid(format!(
-                    "entries[{index}]: a counter may push only sales and refunds"
-                )));
-            }
-        };
-        if entry.amount.is_negative() && (child.balance + entry.amount).is_negative() {
-            flags.insert(0, Flag::Overdraft);
-        }
-        if insert_entry(&mut tx, child, entry, &flags).await? {
-            touched.insert(child.id);
-            results.push(Pushed {
-                id: entry.id,
-                new: true,
-                flags,
-                balance: child.balance,
-            });
-        } else {
-            // Another request recorded this id a moment ago: its result stands.
-            let existing = find_entry(&mut tx, entry.id)
-                .await?
-                .ok_or_else(|| LedgerError::not_found("the entry vanished"))?;
-            results.push(Pushed {
-                id: entry.id,
-                new: false,
-                flags: existing.flags,
-                balance: existing.balance_after,
-            });
-        }
-    }
-    bump_changes(&mut tx, &touched).await?;
-    tx.commit().await?;
-    Ok(PushResult { results })
-}
-
-async fn sale_flags(
-    conn: &mut PgConnection,
-    settings: &Settings,
-    child: &Locked,
-    entry: &Entry,
-    card: &CardUid,
-    lines: &[SaleLine],
-) -> Result<Vec<Flag>> {
-    let mut flags = Vec::new();
-    let owner = sqlx::query("SELECT child_id, state FROM cards WHERE uid = $1")
-        .bind(card.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    match owner {
-        None => flags.push(Flag::UnknownCard),
-        Some(row) => {
-            let owner: Uuid = row.try_get("child_id")?;
-            let state: String = row.try_get("state")?;
-            if owner != child.id.0 {
-                flags.push(Flag::UnknownCard);
-            } else if state_of(&state) == CardState::Blocked {
-                flags.push(Flag::CardBlocked);
-            }
-        }
-    }
-    if let Some(limit) = child.daily_limit {
-        let spent: Option<Decimal> = sqlx::query_scalar(
-            "SELECT -sum(amount) FROM entries
-             WHERE child_id = $1 AND kind IN ('sale', 'refund')
-               AND (at AT TIME ZONE $3)::date = ($2::timestamptz AT TIME ZONE $3)::date",
-        )
-        .bind(child.id.0)
-        .bind(entry.at)
-        .bind(&settings.time_zone)
-        .fetch_one(&mut *conn)
-        .await?;
-        let spent = spent.map(money).unwrap_or(Money::ZERO);
-        if spent - entry.amount > limit {
-            flags.push(Flag::DailyLimitExceeded);
-        }
-    }
-    if lines.iter().any(|line| {
-        child
-            .blocked_categories
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case(&line.category))
-    }) {
-        flags.push(Flag::CategoryBlocked);
-    }
-    Ok(flags)
-}
-
-/// A refund gives back (part of) a recorded sale of the same child, and
-/// all refunds of a sale together never exceed it.
-async fn check_refund(
-    conn: &mut PgConnection,
-    index: usize,
-    entry: &Entry,
-    sale: Uuid,
-) -> Result<()> {
-    let row = sqlx::query("SELECT child_id, kind, amount FROM entries WHERE id = $1")
-        .bind(sale)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(row) = row else {
-        return Err(LedgerError::Invalid {
-            code: "unknown_sale",
-            message: format!("entries[{index}]: no sale with id {sale}; push the sale first"),
-        });
-    };
-    let child: Uuid = row.try_get("child_id")?;
-    let kind: String = row.try_get("kind")?;
-    let sold = -money(row.try_get("amount")?);
-    if kind != "sale" || child != entry.child.0 {
-        return Err(LedgerError::invalid(format!(
-            "entries[{index}]: {sale} is not a sale to this child"
-        )));
-    }
-    let refunded: Option<Decimal> =
-        sqlx::query_scalar("SELECT sum(amount) FROM entries WHERE refund_of = $1")
-            .bind(sale)
-            .fetch_one(&mut *conn)
-            .await?;
-    let refunded = refunded.map(money).unwrap_or(Money::ZERO);
-    if refunded + entry.amount > sold {
-        return Err(LedgerError::Invalid {
-            code: "refund_too_large",
-            message: format!(
-                "entries[{index}]: the sale was {}, {} is refunded already",
-                sold.to_plain_string(),
-                refunded.to_plain_string()
-            ),
-        });
-    }
-    Ok(())
 }
 
 /// The accounts changed since a cursor, oldest change first.

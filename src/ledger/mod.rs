@@ -11,6 +11,7 @@ pub mod auth;
 pub mod db;
 pub mod error;
 pub mod metrics;
+pub mod push;
 pub mod routes;
 pub mod validate;
 

@@ -52,7 +52,9 @@ impl SyncTask {
         let mut backoff = FIRST_BACKOFF;
         let mut offline_since = None;
         loop {
-            let wait = match self.sync_once().await {
+            let result = self.sync_once().await;
+            let failed = result.is_err();
+            let wait = match result {
                 Ok(waiting) => {
                     offline_since = None;
                     backoff = FIRST_BACKOFF;
@@ -82,7 +84,10 @@ impl SyncTask {
             };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                more = nudge.recv() => {
+                // After a failure a sale does not cut the backoff short: a
+                // busy counter would knock at every sale on a ledger that is
+                // away or overloaded. Online, a sale is pushed at once.
+                more = nudge.recv(), if !failed => {
                     if more.is_none() {
                         return; // the kiosk is closing
                     }

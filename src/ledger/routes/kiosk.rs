@@ -6,9 +6,9 @@ use crate::domain::{Card, EntryKind, Money, SaleLine};
 use crate::ledger::AppState;
 use crate::ledger::api::{ChangesQuery, MAX_NAME};
 use crate::ledger::auth::Principal;
-use crate::ledger::db;
 use crate::ledger::error::{ApiJson, ApiQuery, LedgerError, Result};
 use crate::ledger::validate;
+use crate::ledger::{db, push};
 use crate::sync::protocol::{ApiError, CardAction, Changes, MAX_BATCH, PushBatch, PushResult};
 
 /// Most lines in one sale: far more than any basket.
@@ -49,7 +49,13 @@ pub async fn push(
         }
         check_entry(index, &mut entry.kind, entry.amount)?;
     }
-    let result = db::push(&state.pool, &state.settings, &entries).await?;
+    // On a task of its own: a counter that gives up waiting (its timeout)
+    // drops this request, and the batch would roll back with it, to be sent
+    // again and cut off again. Spawned, it commits, and the retry finds it.
+    let (pool, settings) = (state.pool.clone(), state.settings.clone());
+    let result = tokio::spawn(async move { push::push(&pool, &settings, &entries).await })
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("the push task failed: {e}")))??;
     let new = result.results.iter().filter(|r| r.new).count();
     state
         .metrics
