@@ -56,7 +56,7 @@ pub async fn ledger_with(settings: Settings) -> Ledger {
         .await
         .expect("connect to test database");
     MIGRATOR.run(&pool).await.expect("migrate");
-    let admin = create_token(&pool, TokenRole::Admin, None, &[])
+    let admin = create_token(&pool, TokenRole::Admin, None, &[], None)
         .await
         .expect("admin token")
         .token;
@@ -91,14 +91,14 @@ impl Ledger {
         children: &[ChildId],
     ) -> String {
         let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
-        create_token(&self.pool, role, kiosk, &ids)
+        create_token(&self.pool, role, kiosk, &ids, None)
             .await
             .expect("token")
             .token
     }
 
     pub async fn revoked_token(&self) -> String {
-        let made = create_token(&self.pool, TokenRole::Admin, None, &[])
+        let made = create_token(&self.pool, TokenRole::Admin, None, &[], None)
             .await
             .expect("token");
         revoke_token(&self.pool, made.id).await.expect("revoke");
