@@ -7,10 +7,11 @@ use std::collections::BTreeSet;
 
 use axum::http::{Method, StatusCode};
 use klubkasse::domain::{CardState, ChildId, Money};
-use klubkasse::ledger::auth::TokenRole;
+use klubkasse::ledger::auth::{TokenRole, create_token, parse_lifetime, revoke_token};
 use klubkasse::sync::protocol::{Changes, Flag, MAX_BATCH, PushResult};
 use ledger_support::*;
 use serde_json::{Value, json};
+use utoipa::OpenApi;
 use uuid::Uuid;
 
 fn push_result(answer: &Answer) -> PushResult {
@@ -18,30 +19,29 @@ fn push_result(answer: &Answer) -> PushResult {
     serde_json::from_value(answer.body.clone()).expect("PushResult")
 }
 
+/// Every kind of caller the ledger can meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
     NoToken,
+    /// An `Authorization` header that is not `Bearer TOKEN`.
+    Malformed,
+    /// A well-formed token the ledger never made.
     Wrong,
+    Expired,
     Revoked,
     Admin,
+    /// The counter the sale in the table is from ("k1").
     Kiosk,
     OtherKiosk,
+    /// A parent of child `a`, whom the table's paths name.
     Parent,
     OtherParent,
 }
 
-const EVERYONE: [Who; 8] = [
-    Who::NoToken,
-    Who::Wrong,
-    Who::Revoked,
-    Who::Admin,
-    Who::Kiosk,
-    Who::OtherKiosk,
-    Who::Parent,
-    Who::OtherParent,
-];
-
-/// Every endpoint × every kind of caller: the right status.
+/// Every endpoint × every kind of caller: the right status. Those allowed
+/// get a 2xx; no valid token is 401 (`token_expired` for an expired one),
+/// a valid token without the right is 403, each with an ApiError body. The
+/// table must name every route the OpenAPI description lists.
 #[tokio::test]
 async fn every_endpoint_by_every_role() {
     let l = ledger().await;
@@ -58,150 +58,239 @@ async fn every_endpoint_by_every_role() {
         .as_str()
         .expect("order")
         .to_string();
-    let tokens = [
-        (Who::Admin, Some(l.admin.clone())),
+    let bearer = |token: &str| Some(format!("Bearer {token}"));
+    let admin = l.admin.clone();
+    // (who, the whole Authorization header or none)
+    let callers: Vec<(Who, Option<String>)> = vec![
+        (Who::NoToken, None),
+        (Who::Malformed, Some(format!("Basic {admin}"))),
+        (Who::Malformed, Some(admin.clone())),
+        (Who::Malformed, Some("Bearer".into())),
+        (Who::Malformed, Some("Bearer    ".into())),
+        (Who::Malformed, Some(format!("Bearer{admin}"))),
+        (Who::Malformed, Some(format!("Bearer {admin} {admin}"))),
+        (Who::Wrong, bearer(&"0".repeat(64))),
+        (Who::Wrong, bearer("x")),
+        (Who::Wrong, bearer(&admin.to_uppercase())),
+        (Who::Expired, bearer(&l.expired_token().await)),
+        (Who::Revoked, bearer(&l.revoked_token().await)),
+        (Who::Admin, bearer(&admin)),
         (
             Who::Kiosk,
-            Some(l.token(TokenRole::Kiosk, Some("k1"), &[]).await),
+            bearer(&l.token(TokenRole::Kiosk, Some("k1"), &[]).await),
         ),
         (
             Who::OtherKiosk,
-            Some(l.token(TokenRole::Kiosk, Some("k2"), &[]).await),
+            bearer(&l.token(TokenRole::Kiosk, Some("k2"), &[]).await),
         ),
         (
             Who::Parent,
-            Some(l.token(TokenRole::Parent, None, &[a]).await),
+            bearer(&l.token(TokenRole::Parent, None, &[a]).await),
         ),
         (
             Who::OtherParent,
-            Some(l.token(TokenRole::Parent, None, &[b]).await),
+            bearer(&l.token(TokenRole::Parent, None, &[b]).await),
         ),
-        (Who::Revoked, Some(l.revoked_token().await)),
-        (Who::Wrong, Some("0".repeat(64))),
-        (Who::NoToken, None),
     ];
     let today = chrono::Utc::now().date_naive();
     let order_id = Uuid::now_v7();
     use Who::*;
-    // (method, path, body, who may): everyone else gets 401 (no valid
-    // token) or 403 (valid token, not allowed).
-    let table: Vec<(Method, String, Option<Value>, Vec<Who>)> = vec![
-        (Method::GET, "/healthz".into(), None, EVERYONE.to_vec()),
-        (Method::GET, "/metrics".into(), None, vec![Admin]),
+    let everyone = vec![
+        NoToken,
+        Malformed,
+        Wrong,
+        Expired,
+        Revoked,
+        Admin,
+        Kiosk,
+        OtherKiosk,
+        Parent,
+        OtherParent,
+    ];
+    let child = format!("/api/v1/children/{a}");
+    // (method, route, the request's path, body, who may)
+    let table: Vec<(Method, &str, String, Option<Value>, Vec<Who>)> = vec![
+        (Method::GET, "/healthz", "/healthz".into(), None, everyone),
         (
             Method::GET,
+            "/metrics",
+            "/metrics".into(),
+            None,
+            vec![Admin],
+        ),
+        (
+            Method::GET,
+            "/openapi.json",
             "/openapi.json".into(),
             None,
             vec![Admin, Kiosk, OtherKiosk, Parent, OtherParent],
         ),
         (
             Method::POST,
+            "/api/v1/children",
             "/api/v1/children".into(),
             Some(json!({"name": "Ny", "club": "Kastanjen"})),
             vec![Admin],
         ),
-        (Method::GET, "/api/v1/children".into(), None, vec![Admin]),
         (
             Method::GET,
-            format!("/api/v1/children/{a}"),
+            "/api/v1/children",
+            "/api/v1/children?club=Kastanjen".into(),
+            None,
+            vec![Admin],
+        ),
+        (
+            Method::GET,
+            "/api/v1/children/{id}",
+            child.clone(),
             None,
             vec![Admin, Parent],
         ),
         (
             Method::PATCH,
-            format!("/api/v1/children/{a}"),
+            "/api/v1/children/{id}",
+            child.clone(),
             Some(json!({"note": "nøddeallergi"})),
             vec![Admin, Parent],
         ),
         (
             Method::GET,
-            format!("/api/v1/children/{a}/entries"),
+            "/api/v1/children/{id}/entries",
+            format!("{child}/entries"),
             None,
             vec![Admin, Parent],
         ),
         (
             Method::POST,
-            format!("/api/v1/children/{a}/deposits"),
+            "/api/v1/children/{id}/deposits",
+            format!("{child}/deposits"),
             Some(json!({"amount": "1.00"})),
             vec![Admin, Parent],
         ),
         (
             Method::POST,
-            format!("/api/v1/children/{a}/withdrawals"),
+            "/api/v1/children/{id}/withdrawals",
+            format!("{child}/withdrawals"),
             Some(json!({"amount": "0.50"})),
             vec![Admin, Parent],
         ),
         (
             Method::POST,
-            format!("/api/v1/children/{a}/cards"),
+            "/api/v1/children/{id}/cards",
+            format!("{child}/cards"),
             Some(json!({"uid": CARD_A})),
             vec![Admin],
         ),
         (
             Method::POST,
+            "/api/v1/cards/{uid}/block",
             format!("/api/v1/cards/{CARD_A2}/block"),
             None,
             vec![Admin, Parent],
         ),
         (
             Method::POST,
-            format!("/api/v1/children/{a}/card-orders"),
+            "/api/v1/children/{id}/card-orders",
+            format!("{child}/card-orders"),
             Some(json!({"address": "Vej 1, 2100 København Ø", "id": order_id})),
             vec![Admin, Parent],
         ),
         (
             Method::PATCH,
+            "/api/v1/card-orders/{id}",
             format!("/api/v1/card-orders/{first_order}"),
             Some(json!({"status": "handed_out"})),
             vec![Admin],
         ),
         (
             Method::GET,
+            "/api/v1/reports/day",
             format!("/api/v1/reports/day?date={today}"),
             None,
             vec![Admin],
         ),
         (
             Method::GET,
+            "/api/v1/reports/month",
             format!("/api/v1/reports/month?month={}", today.format("%Y-%m")),
             None,
             vec![Admin],
         ),
         (
             Method::POST,
+            "/api/v1/kiosk/entries",
             "/api/v1/kiosk/entries".into(),
             Some(batch(&[sale(a, CARD_A, "k1", 500, 1)])),
             vec![Kiosk],
         ),
         (
             Method::GET,
+            "/api/v1/kiosk/changes",
             "/api/v1/kiosk/changes?since=0".into(),
             None,
             vec![Kiosk, OtherKiosk],
         ),
         (
             Method::POST,
+            "/api/v1/kiosk/cards",
             "/api/v1/kiosk/cards".into(),
             Some(json!({"action": "block", "uid": CARD_A2})),
             vec![Kiosk, OtherKiosk],
         ),
     ];
+    let documented: BTreeSet<(String, String)> = klubkasse::ledger::ApiDoc::openapi()
+        .paths
+        .paths
+        .iter()
+        .flat_map(|(path, item)| {
+            [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("PUT", item.put.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ]
+            .into_iter()
+            .filter(|(_, there)| *there)
+            .map(|(method, _)| (method.to_string(), path.clone()))
+        })
+        .collect();
+    let tested: BTreeSet<(String, String)> = table
+        .iter()
+        .map(|(method, template, ..)| (method.to_string(), template.to_string()))
+        .collect();
+    assert_eq!(tested, documented, "the table and the router disagree");
     let mut failures = Vec::new();
-    for (method, path, body, allowed) in &table {
-        for (who, token) in &tokens {
+    for (method, _, path, body, allowed) in &table {
+        for (who, authorization) in &callers {
+            let body = body
+                .as_ref()
+                .map(|b| ("application/json", serde_json::to_vec(b).expect("json")));
             let answer = l
-                .call(method.clone(), path, token.as_deref(), body.clone())
+                .with_authorization(method.clone(), path, authorization.as_deref(), body)
                 .await;
-            let ok = if allowed.contains(who) {
-                answer.status.is_success()
-            } else if matches!(who, NoToken | Wrong | Revoked) {
-                answer.status == StatusCode::UNAUTHORIZED && answer.error_code() == "unauthorized"
+            let expected = if allowed.contains(who) {
+                None
             } else {
-                answer.status == StatusCode::FORBIDDEN && answer.error_code() == "forbidden"
+                Some(match who {
+                    NoToken | Malformed | Wrong | Revoked => {
+                        (StatusCode::UNAUTHORIZED, "unauthorized")
+                    }
+                    Expired => (StatusCode::UNAUTHORIZED, "token_expired"),
+                    _ => (StatusCode::FORBIDDEN, "forbidden"),
+                })
+            };
+            let ok = match expected {
+                None => answer.status.is_success(),
+                Some((status, code)) => {
+                    answer.status == status
+                        && answer.body["error"] == code
+                        && answer.body["message"].is_string()
+                }
             };
             if !ok {
                 failures.push(format!(
-                    "{method} {path} as {who:?}: {} {}",
+                    "{method} {path} as {who:?} ({authorization:?}): {} {}",
                     answer.status, answer.text
                 ));
             }
@@ -1279,4 +1368,218 @@ async fn a_batch_retried_after_the_connection_was_cut_is_counted_once() {
     assert_eq!(new, if after_cut == 1 { 10 } else { 0 }, "{json}");
     assert_eq!(l.entry_count().await, 11);
     assert_eq!(l.balance(a).await, Money::kroner(90));
+}
+
+/// `token create --expires-in`: the token works until then, and is 401
+/// `token_expired` after; a token made without a lifetime never expires.
+#[tokio::test]
+async fn a_token_works_until_it_expires() {
+    let l = ledger().await;
+    let made = create_token(
+        &l.pool,
+        TokenRole::Admin,
+        None,
+        &[],
+        Some(parse_lifetime("12h").expect("lifetime")),
+    )
+    .await
+    .expect("token");
+    let hours_left: f64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM expires_at - now())::float8 / 3600 FROM tokens WHERE id = $1",
+    )
+    .bind(made.id)
+    .fetch_one(&l.pool)
+    .await
+    .expect("expires_at");
+    assert!((11.9..=12.0).contains(&hours_left), "{hours_left} hours");
+    let never: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT expires_at FROM tokens WHERE hash = $1")
+            .bind(klubkasse::ledger::auth::hash_token(&l.admin))
+            .fetch_one(&l.pool)
+            .await
+            .expect("admin token");
+    assert_eq!(never, None);
+    let children = "/api/v1/children";
+    let answer = l.call(Method::GET, children, Some(&made.token), None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    sqlx::query("UPDATE tokens SET expires_at = now() - interval '1 second' WHERE id = $1")
+        .bind(made.id)
+        .execute(&l.pool)
+        .await
+        .expect("let the clock run");
+    let answer = l.call(Method::GET, children, Some(&made.token), None).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.text);
+    assert_eq!(answer.error_code(), "token_expired");
+    assert!(
+        answer.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("expired")),
+        "{}",
+        answer.text
+    );
+}
+
+/// `token revoke` takes effect at once: the very next request is 401.
+#[tokio::test]
+async fn a_revoked_token_is_refused_on_the_very_next_request() {
+    let l = ledger().await;
+    let made = create_token(&l.pool, TokenRole::Kiosk, Some("k1"), &[], None)
+        .await
+        .expect("token");
+    let changes = "/api/v1/kiosk/changes?since=0";
+    let answer = l.call(Method::GET, changes, Some(&made.token), None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    revoke_token(&l.pool, made.id).await.expect("revoke");
+    let answer = l.call(Method::GET, changes, Some(&made.token), None).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.text);
+    assert_eq!(answer.error_code(), "unauthorized");
+    // Revoking again, or a token that never was, is told apart.
+    revoke_token(&l.pool, made.id).await.expect("revoke twice");
+    assert!(revoke_token(&l.pool, Uuid::now_v7()).await.is_err());
+}
+
+/// No column of any table holds a token, in clear or as the hex of its
+/// text, after tokens of every role were made and used.
+#[tokio::test]
+async fn tokens_are_stored_only_as_hashes() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    let tokens = [
+        l.admin.clone(),
+        l.token(TokenRole::Kiosk, Some("k1"), &[]).await,
+        l.token(TokenRole::Parent, None, &[a]).await,
+        l.revoked_token().await,
+        l.expired_token().await,
+    ];
+    for token in &tokens {
+        l.call(Method::GET, "/api/v1/children", Some(token), None)
+            .await;
+    }
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name)
+         FROM information_schema.tables
+         WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
+           AND table_type = 'BASE TABLE'",
+    )
+    .fetch_all(&l.pool)
+    .await
+    .expect("tables");
+    assert!(tables.iter().any(|t| t.ends_with(".tokens")), "{tables:?}");
+    for table in &tables {
+        // A row as text shows bytea as \x and hex: raw token bytes would show too.
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT lower(t::text) FROM {table} t"
+        )))
+        .fetch_all(&l.pool)
+        .await
+        .expect("rows");
+        for token in &tokens {
+            let hex_of_text = hex::encode(token.as_bytes());
+            for row in &rows {
+                assert!(
+                    !row.contains(&token.to_lowercase()) && !row.contains(&hex_of_text),
+                    "{table} holds a token: {row}"
+                );
+            }
+        }
+    }
+}
+
+/// The real `klubkasse-ledger serve` at RUST_LOG=trace logs every request,
+/// and no token appears in anything it writes, whether valid, wrong, expired,
+/// revoked or sent in a malformed header.
+#[tokio::test]
+async fn tokens_never_reach_the_log() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = ledger().await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let tokens = [
+        l.admin.clone(),
+        kiosk.clone(),
+        l.revoked_token().await,
+        l.expired_token().await,
+        "f".repeat(64),
+    ];
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_klubkasse-ledger"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", &l.url])
+        .env("RUST_LOG", "trace")
+        .env("NO_COLOR", "1")
+        // The log goes to standard output (tracing-subscriber's default).
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start klubkasse-ledger");
+    let read_all = |mut from: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            from.read_to_string(&mut text).expect("read the log");
+            text
+        })
+    };
+    let stdout = read_all(Box::new(server.stdout.take().expect("stdout")));
+    let stderr = read_all(Box::new(server.stderr.take().expect("stderr")));
+    let request = |path: &str, authorization: String, body: &str| {
+        let head = if body.is_empty() { "GET" } else { "POST" };
+        format!(
+            "{head} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {authorization}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let mut requests = Vec::new();
+    for token in &tokens {
+        requests.push(request("/api/v1/children", format!("Bearer {token}"), ""));
+        requests.push(request(
+            "/api/v1/kiosk/changes?since=0",
+            format!("Bearer {token}"),
+            "",
+        ));
+        requests.push(request(
+            "/api/v1/children",
+            format!("Bearer {token}"),
+            r#"{"name": 1}"#,
+        ));
+        requests.push(request("/metrics", format!("Basic {token}"), ""));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut statuses = Vec::new();
+    for text in &requests {
+        let answer = loop {
+            match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                Ok(mut stream) => {
+                    stream.write_all(text.as_bytes()).await.expect("write");
+                    let mut answer = String::new();
+                    stream.read_to_string(&mut answer).await.expect("read");
+                    break answer;
+                }
+                Err(_) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("the ledger did not start: {e}"),
+            }
+        };
+        statuses.push(answer.lines().next().unwrap_or_default().to_string());
+    }
+    // Stop it (SIGTERM: a graceful shutdown), then read all it wrote.
+    let _ = std::process::Command::new("kill")
+        .arg(server.id().to_string())
+        .status();
+    let _ = server.wait();
+    let log = stdout.join().expect("log reader") + &stderr.join().expect("log reader");
+    assert_eq!(statuses.iter().filter(|s| s.contains(" 200 ")).count(), 2);
+    assert!(
+        log.contains("/api/v1/kiosk/changes") && log.lines().count() > requests.len(),
+        "the log shows the requests at trace level:\n{log}"
+    );
+    for token in &tokens {
+        assert!(
+            !log.contains(token.as_str()),
+            "a token is in the log:\n{log}"
+        );
+    }
 }

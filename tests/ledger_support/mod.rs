@@ -97,6 +97,26 @@ impl Ledger {
             .token
     }
 
+    /// A token whose lifetime has run out.
+    pub async fn expired_token(&self) -> String {
+        let made = create_token(
+            &self.pool,
+            TokenRole::Admin,
+            None,
+            &[],
+            Some(chrono::TimeDelta::minutes(1)),
+        )
+        .await
+        .expect("token");
+        // Lets the clock run: the token expired a second ago.
+        sqlx::query("UPDATE tokens SET expires_at = now() - interval '1 second' WHERE id = $1")
+            .bind(made.id)
+            .execute(&self.pool)
+            .await
+            .expect("expire");
+        made.token
+    }
+
     pub async fn revoked_token(&self) -> String {
         let made = create_token(&self.pool, TokenRole::Admin, None, &[], None)
             .await
@@ -112,9 +132,22 @@ impl Ledger {
         token: Option<&str>,
         body: Option<(&str, Vec<u8>)>,
     ) -> Answer {
+        let authorization = token.map(|token| format!("Bearer {token}"));
+        self.with_authorization(method, path, authorization.as_deref(), body)
+            .await
+    }
+
+    /// A request with this `Authorization` header, however it is written.
+    pub async fn with_authorization(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
         }
         let request = match body {
             Some((content_type, bytes)) => request
