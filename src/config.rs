@@ -135,12 +135,12 @@ impl Config {
                 base.join(p)
             }
         };
-        let invalid = |span, message: String| FileError::at(path, &text, Some(span), message);
+        let invalid = |span, message: String| FileError::at(path, text, Some(span), message);
 
         if raw.counter.trim().is_empty() {
             return Err(FileError::at(
                 path,
-                &text,
+                text,
                 None,
                 "`counter` must name the counter",
             ));
