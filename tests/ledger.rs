@@ -109,7 +109,8 @@ async fn every_endpoint_by_every_role() {
     ];
     let child = format!("/api/v1/children/{a}");
     // (method, route, the request's path, body, who may)
-    let table: Vec<(Method, &str, String, Option<Value>, Vec<Who>)> = vec![
+    type Row<'a> = (Method, &'a str, String, Option<Value>, Vec<Who>);
+    let table: Vec<Row> = vec![
         (Method::GET, "/healthz", "/healthz".into(), None, everyone),
         (
             Method::GET,
@@ -1445,7 +1446,8 @@ fn hostile_values_in_every_field_are_refused_and_change_nothing() {
     use Field::*;
     // (method, path, as a counter, a body that would be taken, the field
     // made hostile as a JSON pointer, what it must refuse)
-    let fields: Vec<(Method, String, bool, Value, &str, Field)> = vec![
+    type Row<'a> = (Method, String, bool, Value, &'a str, Field);
+    let fields: Vec<Row> = vec![
         (
             Method::POST,
             "/api/v1/children".into(),
