@@ -2087,3 +2087,48 @@ async fn tokens_never_reach_the_log() {
         );
     }
 }
+
+/// The real `klubkasse-ledger token create --expires-in` and `token revoke`:
+/// the printed token works, expires when it says, and is refused once revoked.
+#[tokio::test]
+async fn token_create_with_expires_in_and_revoke_from_the_command_line() {
+    let l = ledger().await;
+    let ledger_command = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_klubkasse-ledger"))
+            .args(args)
+            .args(["--database-url", &l.url])
+            .output()
+            .expect("run klubkasse-ledger")
+    };
+    let refused = ledger_command(&["token", "create", "--role", "admin", "--expires-in", "12x"]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("e.g. 90d, 12h"), "{said}");
+    let made = ledger_command(&["token", "create", "--role", "admin", "--expires-in", "90d"]);
+    assert!(made.status.success(), "{made:?}");
+    let token = String::from_utf8(made.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
+    let said = String::from_utf8_lossy(&made.stderr);
+    let id = said
+        .split_whitespace()
+        .nth(2)
+        .expect("token id on stderr")
+        .to_string();
+    let days_left: f64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM expires_at - now())::float8 / 86400 FROM tokens WHERE id = $1::uuid",
+    )
+    .bind(&id)
+    .fetch_one(&l.pool)
+    .await
+    .expect("expires_at");
+    assert!((89.9..=90.0).contains(&days_left), "{days_left} days");
+    let children = "/api/v1/children";
+    let answer = l.call(Method::GET, children, Some(&token), None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let revoked = ledger_command(&["token", "revoke", &id]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    let answer = l.call(Method::GET, children, Some(&token), None).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.text);
+}
