@@ -239,7 +239,7 @@ impl Drop for LedgerProcess {
 }
 
 async fn kiosk_client(pool: &PgPool, ledger: &LedgerProcess, counter: &str) -> LedgerClient {
-    let token = create_token(pool, TokenRole::Kiosk, Some(counter), &[])
+    let token = create_token(pool, TokenRole::Kiosk, Some(counter), &[], None)
         .await
         .expect("token")
         .token;

@@ -119,9 +119,14 @@ impl Config {
     /// Reads the config, then the menu and keymap it names (relative
     /// paths are relative to the config file).
     pub fn load(path: &Path) -> Result<Config, FileError> {
-        let text = FileError::read(path)?;
+        Config::parse(path, &FileError::read(path)?)
+    }
+
+    /// The config in `text`, read from `path`: the files it names are read
+    /// relative to `path`'s folder.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, FileError> {
         let raw: RawConfig =
-            toml::from_str(&text).map_err(|e| FileError::from_toml(path, &text, e))?;
+            toml::from_str(text).map_err(|e| FileError::from_toml(path, text, e))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &Path| {
             if p.is_absolute() {
@@ -130,12 +135,12 @@ impl Config {
                 base.join(p)
             }
         };
-        let invalid = |span, message: String| FileError::at(path, &text, Some(span), message);
+        let invalid = |span, message: String| FileError::at(path, text, Some(span), message);
 
         if raw.counter.trim().is_empty() {
             return Err(FileError::at(
                 path,
-                &text,
+                text,
                 None,
                 "`counter` must name the counter",
             ));

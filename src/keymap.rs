@@ -149,15 +149,24 @@ enum KeyList {
 impl Keymap {
     /// The built-in keymap with the user's file, if any, on top.
     pub fn load(user_file: Option<&Path>) -> Result<Keymap, FileError> {
+        let user_text = match user_file {
+            Some(path) => Some((path, FileError::read(path)?)),
+            None => None,
+        };
+        Keymap::parse(
+            user_text
+                .as_ref()
+                .map(|(path, text)| (*path, text.as_str())),
+        )
+    }
+
+    /// The built-in keymap with the user's file (its path and text) on top.
+    pub fn parse(user_file: Option<(&Path, &str)>) -> Result<Keymap, FileError> {
         let mut bindings = parse(Path::new(DEFAULT_NAME), DEFAULT_KEYMAP, false)?;
-        let mut user_text = None;
-        if let Some(path) = user_file {
-            let text = FileError::read(path)?;
-            let user = parse(path, &text, true)?;
-            for (name, binding) in user {
+        if let Some((path, text)) = user_file {
+            for (name, binding) in parse(path, text, true)? {
                 bindings.insert(name, binding);
             }
-            user_text = Some((path, text));
         }
         let mut by_key: HashMap<Key, (String, Action)> = HashMap::new();
         let mut by_action = BTreeMap::new();
@@ -167,7 +176,7 @@ impl Keymap {
                     && *other != name
                 {
                     let message = format!("key {key} is bound to both «{other}» and «{name}»");
-                    return Err(match (&user_text, binding.from_user) {
+                    return Err(match (user_file, binding.from_user) {
                         (Some((path, text)), true) => {
                             FileError::at(path, text, Some(span.clone()), message)
                         }

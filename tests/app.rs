@@ -226,6 +226,62 @@ fn wrong_pin_five_times_locks_and_the_lock_is_stored() {
     ));
 }
 
+/// A PIN typed at the counter is never kept: after wrong tries, the right
+/// one and a lock, the (distinctive) wrong PIN is in none of the store's
+/// files, and the stored lock state is only a count and a time. (The
+/// config holds only the argon2 hash: tests/cli.rs and src/pin.rs.)
+#[test]
+fn no_pin_typed_at_the_counter_is_stored() {
+    const WRONG_PIN: &str = "80417263";
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut k = Kiosk::open(dir.path(), klubkasse::i18n::Language::Da);
+    k.send(Action::Staff);
+    for _ in 0..4 {
+        k.type_text(WRONG_PIN);
+        k.send(Action::Confirm);
+    }
+    k.staff_login();
+    assert!(matches!(&k.app.screen, Screen::Staff(s) if !matches!(s.page, Page::Pin { .. })));
+    k.send(Action::Cancel);
+    k.send(Action::Staff);
+    for _ in 0..5 {
+        k.type_text(WRONG_PIN);
+        k.send(Action::Confirm);
+    }
+    let guard = serde_json::to_value(k.store().pin_guard().unwrap()).unwrap();
+    let fields: Vec<&str> = guard
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(fields, ["failures", "locked_until"], "{guard}");
+    k.store().flush().unwrap();
+    drop(k);
+    // The same scan finds what is stored: a child's name.
+    let mut name_found = false;
+    let mut folders = vec![dir.path().to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes
+                    .windows(WRONG_PIN.len())
+                    .any(|w| w == WRONG_PIN.as_bytes()),
+                "the PIN is in {}",
+                path.display()
+            );
+            name_found |= bytes.windows(13).any(|w| w == b"Freja Nielsen");
+        }
+    }
+    assert!(name_found, "the scan sees the store's contents");
+}
+
 #[test]
 fn staff_undo_last_sale() {
     let mut k = Kiosk::demo();

@@ -76,6 +76,10 @@ enum TokenCommand {
         /// A child a parent token may see (repeat for several).
         #[arg(long = "child")]
         children: Vec<Uuid>,
+        /// The token stops working this long from now (90d, 12h, 30m, 2w);
+        /// without it, it works until revoked.
+        #[arg(long, value_parser = auth::parse_lifetime)]
+        expires_in: Option<chrono::TimeDelta>,
         #[command(flatten)]
         db: Db,
     },
@@ -190,12 +194,14 @@ async fn token(command: TokenCommand) -> Result<()> {
             role,
             kiosk,
             children,
+            expires_in,
             db,
         } => {
             let pool = ledger::connect(&db.database_url)
                 .await
                 .context("could not connect to PostgreSQL")?;
-            let made = auth::create_token(&pool, role, kiosk.as_deref(), &children).await?;
+            let made =
+                auth::create_token(&pool, role, kiosk.as_deref(), &children, expires_in).await?;
             eprintln!(
                 "token id {} (for `token revoke`); the token is shown only now:",
                 made.id

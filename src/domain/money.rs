@@ -71,8 +71,15 @@ impl Money {
     pub fn parse(text: &str) -> Result<Money, MoneyError> {
         let trimmed = text.trim();
         let normalised = trimmed.replace(',', ".");
-        let value = Decimal::from_str(&normalised)
-            .map_err(|_| MoneyError::NotANumber(trimmed.to_string()))?;
+        // Exact: `from_str` rounds past 28 decimals, so "1.000…0001"
+        // would pass as 1.00 instead of being refused as too precise.
+        let value = Decimal::from_str_exact(&normalised).map_err(|_| {
+            if Decimal::from_str(&normalised).is_ok() {
+                MoneyError::TooPrecise(trimmed.to_string())
+            } else {
+                MoneyError::NotANumber(trimmed.to_string())
+            }
+        })?;
         if value.normalize().scale() > 2 {
             return Err(MoneyError::TooPrecise(trimmed.to_string()));
         }
@@ -229,6 +236,12 @@ mod tests {
         assert_eq!(Money::parse(" 7 ").unwrap(), Money::kroner(7));
         assert!(matches!(
             Money::parse("12.005"),
+            Err(MoneyError::TooPrecise(_))
+        ));
+        // More decimals than a Decimal holds: refused, not rounded to 1.00
+        // (found by the ledger's hostile-input property test).
+        assert!(matches!(
+            Money::parse("1.0000000000000000000000000000001"),
             Err(MoneyError::TooPrecise(_))
         ));
         assert!(matches!(

@@ -1,10 +1,12 @@
 //! Bearer tokens: 32 random bytes shown once as hex; only their SHA-256 is
 //! stored. Roles: `admin` (the office), `kiosk` (one counter), `parent`
-//! (only their own children).
+//! (only their own children). A token may expire (`expires_at`, NULL =
+//! never) and may be revoked at any time.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use chrono::TimeDelta;
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -108,9 +110,11 @@ impl FromRequestParts<AppState> for Principal {
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .ok_or(LedgerError::Unauthorized)?;
+        // The scheme's name is case-insensitive (RFC 9110 §11.1).
         let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or(LedgerError::Unauthorized)?;
         lookup(&state.pool, token)
@@ -119,10 +123,11 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// The principal of a token that exists and is not revoked.
+/// The principal of a token that exists and is not revoked; an expired
+/// one is [`LedgerError::TokenExpired`].
 pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<Principal>> {
     let row = sqlx::query(
-        "SELECT t.id, t.role, t.kiosk,
+        "SELECT t.id, t.role, t.kiosk, coalesce(t.expires_at <= now(), false) AS expired,
                 ARRAY(SELECT child_id FROM token_children c WHERE c.token_id = t.id) AS children
          FROM tokens t WHERE t.hash = $1 AND t.revoked_at IS NULL",
     )
@@ -130,6 +135,9 @@ pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<Principal>> {
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
+    if row.try_get::<bool, _>("expired")? {
+        return Err(LedgerError::TokenExpired);
+    }
     let role: String = row.try_get("role")?;
     let role = match role.as_str() {
         "admin" => Role::Admin,
@@ -191,18 +199,62 @@ pub enum TokenError {
     UnknownChild(Uuid),
     #[error("no token with id {0}")]
     UnknownToken(Uuid),
+    #[error(transparent)]
+    Lifetime(#[from] LifetimeError),
     #[error("the operating system gave no random bytes: {0}")]
     Random(getrandom::Error),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }
 
+/// Why `--expires-in` was not understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifetimeError {
+    #[error("«{0}» is not a lifetime: write a whole number and a unit, e.g. 90d, 12h, 30m or 2w")]
+    Unreadable(String),
+    #[error("a token lifetime must be at least one minute and at most {MAX_LIFETIME_DAYS} days")]
+    OutOfRange,
+}
+
+/// Ten years: longer is "never", which is the default anyway.
+pub const MAX_LIFETIME_DAYS: i64 = 3650;
+
+/// `90d`, `12h`, `30m`, `2w`: how long a new token stays valid.
+pub fn parse_lifetime(text: &str) -> Result<TimeDelta, LifetimeError> {
+    let text = text.trim();
+    let unreadable = || LifetimeError::Unreadable(text.to_string());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(unreadable)?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().map_err(|_| unreadable())?;
+    let minutes_per_unit = match unit {
+        "m" => 1,
+        "h" => 60,
+        "d" => 24 * 60,
+        "w" => 7 * 24 * 60,
+        _ => return Err(unreadable()),
+    };
+    let minutes = number
+        .checked_mul(minutes_per_unit)
+        .filter(|m| (1..=MAX_LIFETIME_DAYS * 24 * 60).contains(m))
+        .ok_or(LifetimeError::OutOfRange)?;
+    Ok(TimeDelta::minutes(minutes))
+}
+
+/// `lifetime`: the token expires that long from now; `None` never.
 pub async fn create_token(
     pool: &PgPool,
     role: TokenRole,
     kiosk: Option<&str>,
     children: &[Uuid],
+    lifetime: Option<TimeDelta>,
 ) -> Result<NewToken, TokenError> {
+    if let Some(lifetime) = lifetime
+        && !(TimeDelta::minutes(1)..=TimeDelta::days(MAX_LIFETIME_DAYS)).contains(&lifetime)
+    {
+        return Err(LifetimeError::OutOfRange.into());
+    }
     match (role, kiosk) {
         (TokenRole::Kiosk, None) => return Err(TokenError::KioskIdNeeded),
         (TokenRole::Kiosk, Some(k)) if k.trim().is_empty() || k.chars().count() > 100 => {
@@ -220,13 +272,17 @@ pub async fn create_token(
     let token = new_token().map_err(TokenError::Random)?;
     let id = Uuid::now_v7();
     let mut tx = pool.begin().await?;
-    sqlx::query("INSERT INTO tokens (id, hash, role, kiosk) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(hash_token(&token))
-        .bind(role.as_str())
-        .bind(kiosk.map(str::trim))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO tokens (id, hash, role, kiosk, expires_at)
+         VALUES ($1, $2, $3, $4, now() + $5)",
+    )
+    .bind(id)
+    .bind(hash_token(&token))
+    .bind(role.as_str())
+    .bind(kiosk.map(str::trim))
+    .bind(lifetime)
+    .execute(&mut *tx)
+    .await?;
     for child in children {
         let known: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM children WHERE id = $1)")
@@ -258,4 +314,33 @@ pub async fn revoke_token(pool: &PgPool, id: Uuid) -> Result<(), TokenError> {
         return Err(TokenError::UnknownToken(id));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_in_minutes_hours_days_and_weeks() {
+        assert_eq!(parse_lifetime("90d"), Ok(TimeDelta::days(90)));
+        assert_eq!(parse_lifetime("12h"), Ok(TimeDelta::hours(12)));
+        assert_eq!(parse_lifetime("30m"), Ok(TimeDelta::minutes(30)));
+        assert_eq!(parse_lifetime(" 2w "), Ok(TimeDelta::weeks(2)));
+        assert_eq!(parse_lifetime("3650d"), Ok(TimeDelta::days(3650)));
+    }
+
+    #[test]
+    fn unreadable_and_absurd_lifetimes_are_refused() {
+        for text in ["", "d", "90", "90 d", "-1d", "1.5h", "12x", "1dd", "h12"] {
+            assert_eq!(
+                parse_lifetime(text),
+                Err(LifetimeError::Unreadable(text.trim().to_string())),
+                "{text:?}"
+            );
+        }
+        for text in ["0m", "0d", "3651d", "99999999999999999w"] {
+            assert!(parse_lifetime(text).is_err(), "{text:?}");
+        }
+        assert_eq!(parse_lifetime("3651d"), Err(LifetimeError::OutOfRange));
+    }
 }

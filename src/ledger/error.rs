@@ -16,6 +16,9 @@ pub enum LedgerError {
     /// Missing, unknown or revoked token.
     #[error("a valid bearer token is needed")]
     Unauthorized,
+    /// A known token past its `expires_at`: its holder needs a new one.
+    #[error("this token has expired; ask the office for a new one")]
+    TokenExpired,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -60,7 +63,7 @@ impl LedgerError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            LedgerError::Unauthorized => StatusCode::UNAUTHORIZED,
+            LedgerError::Unauthorized | LedgerError::TokenExpired => StatusCode::UNAUTHORIZED,
             LedgerError::Forbidden(_) => StatusCode::FORBIDDEN,
             LedgerError::NotFound(_) => StatusCode::NOT_FOUND,
             LedgerError::Conflict { .. } => StatusCode::CONFLICT,
@@ -73,6 +76,7 @@ impl LedgerError {
     fn code(&self) -> &'static str {
         match self {
             LedgerError::Unauthorized => "unauthorized",
+            LedgerError::TokenExpired => "token_expired",
             LedgerError::Forbidden(_) => "forbidden",
             LedgerError::NotFound(_) => "not_found",
             LedgerError::Conflict { code, .. } | LedgerError::Invalid { code, .. } => code,

@@ -91,15 +91,8 @@ impl LedgerClient {
             .http
             .post(self.url("/api/v1/kiosk/entries"))
             .json(&batch);
-        let result: PushResult = self.send(request).await?;
-        if result.results.len() != entries.len() {
-            return Err(SyncError::BadAnswer(format!(
-                "{} results for {} entries",
-                result.results.len(),
-                entries.len()
-            )));
-        }
-        Ok(result)
+        let (status, body) = self.exchange(request).await?;
+        decode_push_answer(status, &body, entries.len())
     }
 
     pub async fn changes(&self, since: i64, limit: u32) -> Result<Changes, SyncError> {
@@ -124,32 +117,62 @@ impl LedgerClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, SyncError> {
+        let (status, body) = self.exchange(request).await?;
+        decode_answer(status, &body)
+    }
+
+    /// The status and body of the ledger's answer, whatever they say.
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, Vec<u8>), SyncError> {
         let response = request
             .bearer_auth(&self.token)
             .send()
             .await
             .map_err(|e| SyncError::Unreachable(without_url(e)))?;
-        let status = response.status();
+        let status = response.status().as_u16();
         let body = response
             .bytes()
             .await
             .map_err(|e| SyncError::Unreachable(without_url(e)))?;
-        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(SyncError::Unreachable(format!("HTTP {status}")));
-        }
-        if !status.is_success() {
-            let error: ApiError = serde_json::from_slice(&body).unwrap_or(ApiError {
-                error: "unknown".into(),
-                message: String::from_utf8_lossy(&body).chars().take(200).collect(),
-            });
-            return Err(SyncError::Refused {
-                status: status.as_u16(),
-                error: error.error,
-                message: error.message,
-            });
-        }
-        serde_json::from_slice(&body).map_err(|e| SyncError::BadAnswer(e.to_string()))
+        Ok((status, body.to_vec()))
     }
+}
+
+/// What an answer of the ledger means: `T` for a 2xx, a refusal for a 4xx
+/// (with the ledger's [`ApiError`] where it sent one), worth a retry for a
+/// 5xx or 429. Kept apart from the HTTP exchange so it can be fuzzed.
+pub fn decode_answer<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, SyncError> {
+    let status = StatusCode::from_u16(status)
+        .map_err(|_| SyncError::BadAnswer(format!("HTTP status {status}")))?;
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        return Err(SyncError::Unreachable(format!("HTTP {status}")));
+    }
+    if !status.is_success() {
+        let error: ApiError = serde_json::from_slice(body).unwrap_or(ApiError {
+            error: "unknown".into(),
+            message: String::from_utf8_lossy(body).chars().take(200).collect(),
+        });
+        return Err(SyncError::Refused {
+            status: status.as_u16(),
+            error: error.error,
+            message: error.message,
+        });
+    }
+    serde_json::from_slice(body).map_err(|e| SyncError::BadAnswer(e.to_string()))
+}
+
+/// The answer to a push of `sent` entries: one result per entry.
+pub fn decode_push_answer(status: u16, body: &[u8], sent: usize) -> Result<PushResult, SyncError> {
+    let result: PushResult = decode_answer(status, body)?;
+    if result.results.len() != sent {
+        return Err(SyncError::BadAnswer(format!(
+            "{} results for {sent} entries",
+            result.results.len()
+        )));
+    }
+    Ok(result)
 }
 
 /// reqwest's errors carry the URL; the reason is enough, and shorter.

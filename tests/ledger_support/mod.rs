@@ -56,7 +56,7 @@ pub async fn ledger_with(settings: Settings) -> Ledger {
         .await
         .expect("connect to test database");
     MIGRATOR.run(&pool).await.expect("migrate");
-    let admin = create_token(&pool, TokenRole::Admin, None, &[])
+    let admin = create_token(&pool, TokenRole::Admin, None, &[], None)
         .await
         .expect("admin token")
         .token;
@@ -91,14 +91,34 @@ impl Ledger {
         children: &[ChildId],
     ) -> String {
         let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
-        create_token(&self.pool, role, kiosk, &ids)
+        create_token(&self.pool, role, kiosk, &ids, None)
             .await
             .expect("token")
             .token
     }
 
+    /// A token whose lifetime has run out.
+    pub async fn expired_token(&self) -> String {
+        let made = create_token(
+            &self.pool,
+            TokenRole::Admin,
+            None,
+            &[],
+            Some(chrono::TimeDelta::minutes(1)),
+        )
+        .await
+        .expect("token");
+        // Lets the clock run: the token expired a second ago.
+        sqlx::query("UPDATE tokens SET expires_at = now() - interval '1 second' WHERE id = $1")
+            .bind(made.id)
+            .execute(&self.pool)
+            .await
+            .expect("expire");
+        made.token
+    }
+
     pub async fn revoked_token(&self) -> String {
-        let made = create_token(&self.pool, TokenRole::Admin, None, &[])
+        let made = create_token(&self.pool, TokenRole::Admin, None, &[], None)
             .await
             .expect("token");
         revoke_token(&self.pool, made.id).await.expect("revoke");
@@ -112,9 +132,22 @@ impl Ledger {
         token: Option<&str>,
         body: Option<(&str, Vec<u8>)>,
     ) -> Answer {
+        let authorization = token.map(|token| format!("Bearer {token}"));
+        self.with_authorization(method, path, authorization.as_deref(), body)
+            .await
+    }
+
+    /// A request with this `Authorization` header, however it is written.
+    pub async fn with_authorization(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
         }
         let request = match body {
             Some((content_type, bytes)) => request

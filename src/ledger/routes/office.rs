@@ -77,37 +77,10 @@ pub async fn settings(
     State(state): State<AppState>,
     who: Principal,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(mut patch): ApiJson<SettingsPatch>,
+    ApiJson(patch): ApiJson<SettingsPatch>,
 ) -> Result<ApiJson<ChildDetail>> {
     who.require_child(ChildId(id))?;
-    if let Some(Some(limit)) = patch.daily_limit {
-        if limit.is_negative() {
-            return Err(LedgerError::invalid("daily_limit must not be negative"));
-        }
-        validate::not_absurd("daily_limit", limit)?;
-    }
-    if let Some(categories) = &mut patch.blocked_categories {
-        if categories.len() > MAX_CATEGORIES {
-            return Err(LedgerError::invalid(format!(
-                "blocked_categories has more than {MAX_CATEGORIES} entries"
-            )));
-        }
-        let mut clean = Vec::with_capacity(categories.len());
-        for category in categories.iter() {
-            let category =
-                validate::text("blocked_categories", category, MAX_CATEGORY)?.to_lowercase();
-            if !clean.contains(&category) {
-                clean.push(category);
-            }
-        }
-        *categories = clean;
-    }
-    if let Some(note) = &mut patch.note {
-        *note = match note.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(validate::text("note", text, MAX_NOTE)?),
-        };
-    }
+    let patch = validate::settings_patch(patch)?;
     Ok(ApiJson(
         db::update_settings(&state.pool, ChildId(id), &patch).await?,
     ))
