@@ -407,7 +407,7 @@ async fn shift_with_refunds(
         match recorded {
             Recorded::Saved { .. } if rng.below(10) == 0 => {
                 counter
-                    .off_thread(move |c| c.store.refund(sale.id, &c.name, Utc::now()))
+                    .off_thread(move |c| c.store.refund(sale.id, &c.name, Utc::now(), true))
                     .await
                     .expect("a refund");
             }

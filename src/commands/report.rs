@@ -324,7 +324,7 @@ mod tests {
         );
         sell(&store, "04112233445566", vec![line("Toast", 1200, 1)], 6);
         let refunded = sell(&store, "04112233445566", vec![line("Kakao", 850, 1)], 7);
-        store.refund(refunded.id, "disk-1", at(8)).unwrap();
+        store.refund(refunded.id, "disk-1", at(8), false).unwrap();
         sell(&store, "04B2C3D4", vec![line("Æblesaft", 750, 1)], 9);
         store
     }

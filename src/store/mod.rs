@@ -8,7 +8,8 @@
 //! - `balances`: child id → [`Money`], the sum of the child's entries
 //! - `spent`: child id + local date → what the child spent that day
 //! - `refunds`: sale id → the refund's id (a sale is refunded once)
-//! - `outbox`: entry id → nothing, for entries the ledger has not confirmed
+//! - `outbox`: entry id → nothing, for sales and refunds the ledger has not
+//!   confirmed (connected mode only: standalone there is nobody to tell)
 //! - `pending`: child id → the sum of the child's entries in the outbox
 //! - `card_outbox`: staff card actions (hand out, block) for the ledger
 //!
@@ -595,8 +596,10 @@ impl Store {
                 entries.insert(sale.id.as_bytes(), encode(sale))?;
                 balances.insert(child_key, encode(&new_balance))?;
                 spent.insert(day_key, encode(&(spent_today - sale.amount)))?;
-                outbox.insert(sale.id.as_bytes(), &[])?;
-                tx_add(pending, child_key, sale.amount, "pending")?;
+                if connection != Connection::Standalone {
+                    outbox.insert(sale.id.as_bytes(), &[])?;
+                    tx_add(pending, child_key, sale.amount, "pending")?;
+                }
                 Ok(Recorded::Saved {
                     balance: new_balance,
                 })
@@ -649,26 +652,25 @@ impl Store {
     }
 
     /// Saves a deposit, withdrawal or card fee: balance and entry together.
+    /// Standalone only (connected, money comes in at the ledger), so it
+    /// never waits for the ledger: a counter may push only sales and refunds.
     pub fn record_entry(&self, entry: &Entry) -> Result<Money, StoreError> {
         self.usable()?;
         if self.child(entry.child)?.is_none() {
             return Err(StoreError::NoSuchChild(entry.child));
         }
-        let trees = (&self.entries, &self.balances, &self.outbox, &self.pending);
-        let balance =
-            self.unwrap_tx(trees.transaction(|(entries, balances, outbox, pending)| {
-                let key = entry.child.0.as_bytes();
-                let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
-                if entries.get(entry.id.as_bytes())?.is_some() {
-                    return Ok(balance);
-                }
-                let balance = balance + entry.amount;
-                entries.insert(entry.id.as_bytes(), encode(entry))?;
-                balances.insert(key, encode(&balance))?;
-                outbox.insert(entry.id.as_bytes(), &[])?;
-                tx_add(pending, key, entry.amount, "pending")?;
-                Ok(balance)
-            }))?;
+        let trees = (&self.entries, &self.balances);
+        let balance = self.unwrap_tx(trees.transaction(|(entries, balances)| {
+            let key = entry.child.0.as_bytes();
+            let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
+            if entries.get(entry.id.as_bytes())?.is_some() {
+                return Ok(balance);
+            }
+            let balance = balance + entry.amount;
+            entries.insert(entry.id.as_bytes(), encode(entry))?;
+            balances.insert(key, encode(&balance))?;
+            Ok(balance)
+        }))?;
         self.flush()?;
         Ok(balance)
     }
@@ -688,11 +690,13 @@ impl Store {
     }
 
     /// Gives back a whole sale, once. Returns the refund entry.
+    /// `for_ledger`: connected, the refund also waits in the outbox.
     pub fn refund(
         &self,
         sale_id: Uuid,
         counter: &str,
         at: DateTime<Utc>,
+        for_ledger: bool,
     ) -> Result<Entry, StoreError> {
         self.usable()?;
         let sale = self
@@ -731,8 +735,10 @@ impl Store {
                     encode(&(day_spent - refund.amount).max(Money::ZERO)),
                 )?;
                 refunds.insert(sale.id.as_bytes(), refund.id.as_bytes())?;
-                outbox.insert(refund.id.as_bytes(), &[])?;
-                tx_add(pending, key, refund.amount, "pending")?;
+                if for_ledger {
+                    outbox.insert(refund.id.as_bytes(), &[])?;
+                    tx_add(pending, key, refund.amount, "pending")?;
+                }
                 Ok(())
             },
         ))?;

@@ -59,8 +59,37 @@ fn write_reopen_same() {
         store.spent_on(c.id, local_day(sale.at)).unwrap(),
         Money::kroner(24)
     );
-    assert_eq!(store.outbox_len(), 2);
+    assert_eq!(store.outbox_len(), 0, "standalone, there is nobody to tell");
     assert!(store.balance_mismatches().unwrap().is_empty());
+}
+
+#[test]
+fn only_what_a_connected_counter_sells_or_refunds_waits_for_the_ledger() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 100);
+    let standalone = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
+    store
+        .record_sale(&standalone, Connection::Standalone)
+        .unwrap();
+    store
+        .refund(standalone.id, "test", Utc::now(), false)
+        .unwrap();
+    assert_eq!(store.outbox_len(), 0);
+
+    let online = Entry::sale(c.id, uid("04A1B2C3"), toast(2), "test", Utc::now());
+    store.record_sale(&online, Connection::Online).unwrap();
+    assert_eq!(store.outbox_len(), 1);
+    assert_eq!(store.pending(c.id).unwrap(), Money::kroner(-24));
+    let refund = store.refund(online.id, "test", Utc::now(), true).unwrap();
+    assert_eq!(store.outbox_len(), 2);
+    assert_eq!(store.pending(c.id).unwrap(), Money::ZERO);
+    let waiting: Vec<Uuid> = store
+        .outbox_batch(10)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(waiting, vec![online.id, refund.id]);
 }
 
 #[test]
@@ -80,7 +109,7 @@ fn refused_sale_writes_nothing() {
         store.spent_on(c.id, local_day(sale.at)).unwrap(),
         Money::ZERO
     );
-    assert_eq!(store.outbox_len(), 1);
+    assert_eq!(store.outbox_len(), 0);
 }
 
 #[test]
@@ -148,7 +177,7 @@ fn refund_once_and_restores_daily_room() {
     let (store, c) = store_with_child(tmp.path(), 100);
     let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(2), "test", Utc::now());
     store.record_sale(&sale, Connection::Standalone).unwrap();
-    let refund = store.refund(sale.id, "test", Utc::now()).unwrap();
+    let refund = store.refund(sale.id, "test", Utc::now(), false).unwrap();
     assert_eq!(refund.amount, Money::kroner(24));
     assert_eq!(store.balance(c.id).unwrap(), Money::kroner(100));
     assert_eq!(
@@ -156,11 +185,11 @@ fn refund_once_and_restores_daily_room() {
         Money::ZERO
     );
     assert!(matches!(
-        store.refund(sale.id, "test", Utc::now()),
+        store.refund(sale.id, "test", Utc::now(), false),
         Err(StoreError::AlreadyRefunded(_))
     ));
     assert!(matches!(
-        store.refund(refund.id, "test", Utc::now()),
+        store.refund(refund.id, "test", Utc::now(), false),
         Err(StoreError::NoSuchSale(_))
     ));
     assert!(store.balance_mismatches().unwrap().is_empty());
@@ -214,7 +243,7 @@ fn backup_restore_round_trip_and_old_store_set_aside() {
     let (store, c) = store_with_child(tmp.path(), 100);
     let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
     store.record_sale(&sale, Connection::Standalone).unwrap();
-    store.refund(sale.id, "test", Utc::now()).unwrap();
+    store.refund(sale.id, "test", Utc::now(), false).unwrap();
     let sale2 = Entry::sale(c.id, uid("04A1B2C3"), toast(3), "test", Utc::now());
     store.record_sale(&sale2, Connection::Standalone).unwrap();
     let today = local_day(Utc::now());
@@ -389,7 +418,7 @@ fn bulk_load_matches_one_by_one() {
         ));
         sales.push(sale);
     }
-    one.refund(sales[2].id, "t", day2).unwrap();
+    one.refund(sales[2].id, "t", day2, false).unwrap();
 
     let bulk = Store::open(bulk_dir.path()).unwrap();
     let entries = one.all_entries().unwrap();

@@ -123,15 +123,17 @@ impl EffectContext {
                 Ok(rows) => Action::SalesLoaded(rows),
                 Err(e) => Action::StaffDone(Err(e.to_string())),
             }),
-            Effect::Refund(id) => staff(self.store.refund(id, &self.counter, Utc::now()).and_then(
-                |refund| {
-                    let name = self.child_name(refund.child)?;
-                    Ok(fill(
-                        &t.refunded,
-                        &[("amount", &refund.amount.to_string()), ("name", &name)],
-                    ))
-                },
-            )),
+            Effect::Refund(id) => staff(
+                self.store
+                    .refund(id, &self.counter, Utc::now(), self.connected)
+                    .and_then(|refund| {
+                        let name = self.child_name(refund.child)?;
+                        Ok(fill(
+                            &t.refunded,
+                            &[("amount", &refund.amount.to_string()), ("name", &name)],
+                        ))
+                    }),
+            ),
             Effect::LoadChildren => Some(match self.store.children() {
                 Ok(children) => Action::ChildrenLoaded(children),
                 Err(e) => Action::StaffDone(Err(e.to_string())),
@@ -258,7 +260,9 @@ impl EffectContext {
             let minutes = (self.undo_window.as_secs() / 60).to_string();
             return Ok(fill(&t.too_old_to_undo, &[("minutes", &minutes)]));
         }
-        let refund = self.store.refund(last.sale.id, &self.counter, Utc::now())?;
+        let refund = self
+            .store
+            .refund(last.sale.id, &self.counter, Utc::now(), self.connected)?;
         Ok(fill(
             &t.undone,
             &[
