@@ -75,10 +75,17 @@ impl Core {
         }
     }
 
-    /// An effect finished: its action, if it ended in one.
-    fn finished(&mut self, done: Option<Action>) -> Option<Action> {
-        self.in_flight = self.in_flight.saturating_sub(1);
-        done
+    /// What comes by itself: the clock, a finished effect, or news from
+    /// the card reader and the sync task (`taps`).
+    async fn next(&mut self, taps: &mut mpsc::UnboundedReceiver<Action>) -> Option<Action> {
+        tokio::select! {
+            _ = self.ticker.tick() => Some(Action::Tick),
+            Some(done) = self.done.recv() => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                done
+            }
+            Some(action) = taps.recv() => Some(action),
+        }
     }
 }
 
@@ -105,9 +112,7 @@ pub async fn run(
                 Some(Err(e)) => break Err(e.into()),
                 None => break Ok(()),
             },
-            _ = core.ticker.tick() => Some(Action::Tick),
-            Some(done) = core.done.recv() => core.finished(done),
-            Some(action) = taps.recv() => Some(action),
+            action = core.next(&mut taps) => action,
         };
         let Some(action) = action else { continue };
         core.apply(&mut app, action, ring_terminal_bell);
@@ -154,9 +159,7 @@ pub async fn run_headless(
                     }
                 },
             },
-            _ = core.ticker.tick() => Some(Action::Tick),
-            Some(done) = core.done.recv() => core.finished(done),
-            Some(action) = taps.recv() => Some(action),
+            action = core.next(&mut taps) => action,
         };
         let Some(action) = action else { continue };
         let before = headless::Seen::of(&app, &action);
