@@ -44,8 +44,9 @@ Modes:
              cargo clippy (warnings are errors), cargo test. What was
              started is stopped on exit. Exits non-zero if any step fails.
   --bench    Install what --test installs, start PostgreSQL and pcscd the same
-             way, and run the benchmark suite (cargo bench: store, tap_latency,
-             ledger), which prints every figure next to its baseline. Takes
+             way, and run the benchmark suite (cargo bench: domain, store,
+             tap_latency, ledger), which prints every figure next to its
+             baseline. Takes
              about 15 minutes; see BENCHMARKS.md.
   --system   Build a release binary and install it to $PREFIX/bin/klubkasse, with
              assets/ and keymaps/ under $PREFIX/share/klubkasse/ (PREFIX defaults
@@ -393,7 +394,7 @@ run_benchmarks() {
     start_test_pcscd
     export KLUBKASSE_BENCH_DATABASE_URL="${KLUBKASSE_TEST_DATABASE_URL}"
     local bench
-    for bench in store tap_latency ledger; do
+    for bench in domain store tap_latency ledger; do
         heading "cargo bench --bench ${bench}"
         cargo bench "${LOCKED[@]}" --bench "$bench" || die "benchmark ${bench} failed"
     done
