@@ -473,6 +473,32 @@ async fn sales_through_a_faulty_network_arrive_once_and_the_books_agree() {
         running.push(syncing);
         refused += refused_here;
     }
+    // However the dice fell, every kind of fault must meet a push: sell on,
+    // a sale every 100 ms round the counters, until each has. (A counter
+    // that failed waits out its backoff, at most 10 s, before it retries.)
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    for n in 0.. {
+        let injected = proxy.injected();
+        let missing: Vec<Fault> = Fault::ALL
+            .into_iter()
+            .filter(|f| !injected.contains_key(&(*f, PUSH_ROUTE.to_string())))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{missing:?} never broke a push in 90 s (seed {seed})"
+        );
+        let k = n % counters.len();
+        let card = cards[n % cards.len()].clone();
+        let connection = running[k].connection(Money::kroner(10_000));
+        counters[k]
+            .off_thread(move |c| c.sell(&card, 100, connection))
+            .await;
+        running[k].nudge();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let injected = proxy.injected();
 
     // The network heals; nobody touches the counters, and all flows.
