@@ -177,16 +177,16 @@ async fn find_entry(conn: &mut PgConnection, id: Uuid) -> Result<Option<EntryRec
     Ok(row.as_ref().map(entry_of).transpose()?)
 }
 
-/// Writes an entry for a locked child and moves the balance with it.
-/// `None`: an entry with this id exists already; nothing was written.
-async fn insert_entry(
-    conn: &mut PgConnection,
-    child: &mut Locked,
-    entry: &Entry,
-    flags: &[Flag],
-) -> Result<bool> {
-    let after = child.balance + entry.amount;
-    let (card, refund_of, lines) = match &entry.kind {
+/// The columns an entry's kind fills: the card and the lines (JSON) of a
+/// sale, the sale a refund gives back.
+pub(super) struct KindColumns {
+    pub(super) card: Option<String>,
+    pub(super) refund_of: Option<Uuid>,
+    pub(super) lines: Option<String>,
+}
+
+pub(super) fn kind_columns(kind: &EntryKind) -> Result<KindColumns, sqlx::Error> {
+    let (card, refund_of, lines) = match kind {
         EntryKind::Sale { card, lines } => (
             Some(card.as_str().to_string()),
             None,
@@ -195,11 +195,26 @@ async fn insert_entry(
         EntryKind::Refund { sale } => (None, Some(*sale), None),
         _ => (None, None, None),
     };
-    let flags: Vec<&str> = flags.iter().map(|f| flag_name(*f)).collect();
+    Ok(KindColumns {
+        card,
+        refund_of,
+        lines,
+    })
+}
+
+/// Writes an entry for a locked child and moves the balance with it.
+/// `None`: an entry with this id exists already; nothing was written.
+async fn insert_entry(conn: &mut PgConnection, child: &mut Locked, entry: &Entry) -> Result<bool> {
+    let after = child.balance + entry.amount;
+    let KindColumns {
+        card,
+        refund_of,
+        lines,
+    } = kind_columns(&entry.kind)?;
     let inserted = sqlx::query(
         "INSERT INTO entries (id, child_id, kind, amount, at, counter, club, card_uid,
-                              refund_of, lines, flags, balance_after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)
+                              refund_of, lines, balance_after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(entry.id)
@@ -212,7 +227,6 @@ async fn insert_entry(
     .bind(card)
     .bind(refund_of)
     .bind(lines)
-    .bind(&flags)
     .bind(after.decimal())
     .execute(&mut *conn)
     .await?
@@ -438,7 +452,7 @@ pub async fn money_entry(
     if let Some(id) = id {
         entry.id = id;
     }
-    insert_entry(&mut tx, &mut locked, &entry, &[]).await?;
+    insert_entry(&mut tx, &mut locked, &entry).await?;
     bump_changes(&mut tx, &BTreeSet::from([child])).await?;
     let record = find_entry(&mut tx, entry.id)
         .await?
@@ -587,7 +601,7 @@ pub async fn order_card(
     .await?;
     let fee_entry = if fee.is_positive() {
         let entry = Entry::new(child, EntryKind::CardFee, -fee, counter, Utc::now());
-        insert_entry(&mut tx, &mut locked, &entry, &[]).await?;
+        insert_entry(&mut tx, &mut locked, &entry).await?;
         Some(entry.id)
     } else {
         None

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use super::Settings;
 use super::db::{
-    LOCK_COLUMNS, Locked, bump_changes, flag_name, flag_of, locked_of, money, state_of,
+    KindColumns, LOCK_COLUMNS, Locked, bump_changes, flag_name, flag_of, kind_columns, locked_of,
+    money, state_of,
 };
 use super::error::{LedgerError, Result};
 use crate::domain::{CardState, CardUid, ChildId, Entry, EntryKind, Money, SaleLine};
@@ -457,15 +458,11 @@ struct Columns {
 impl Columns {
     fn add(&mut self, row: &NewRow<'_>) -> Result<()> {
         let entry = row.entry;
-        let (card, refund_of, lines) = match &entry.kind {
-            EntryKind::Sale { card, lines } => (
-                Some(card.as_str().to_string()),
-                None,
-                Some(serde_json::to_string(lines).map_err(|e| sqlx::Error::Encode(Box::new(e)))?),
-            ),
-            EntryKind::Refund { sale } => (None, Some(*sale), None),
-            _ => (None, None, None),
-        };
+        let KindColumns {
+            card,
+            refund_of,
+            lines,
+        } = kind_columns(&entry.kind)?;
         let flags: Vec<&str> = row.flags.iter().map(|f| flag_name(*f)).collect();
         self.id.push(entry.id);
         self.child.push(entry.child.0);
