@@ -92,10 +92,6 @@ pub enum Event {
     },
 }
 
-pub fn ready() -> Event {
-    Event::Ready
-}
-
 pub fn bad_line(line: usize, message: &str) -> Event {
     Event::BadLine {
         line,

@@ -143,7 +143,7 @@ pub async fn run_headless(
     let mut core = Core::new(ctx, nudge);
     let mut lines = headless::spawn_stdin_reader();
     let mut out = std::io::stdout().lock();
-    headless::write_event(&mut out, &headless::ready())?;
+    headless::write_event(&mut out, &headless::Event::Ready)?;
     loop {
         let action = tokio::select! {
             line = lines.recv(), if core.in_flight == 0 => match line {

@@ -8,12 +8,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::Method;
 use chrono::Utc;
 use klubkasse::commands::report::day_report;
 use klubkasse::domain::{CardUid, ChildId, Connection, Entry, Money, SaleLine};
 use klubkasse::ledger::Settings;
-use klubkasse::ledger::api::Report;
 use klubkasse::ledger::auth::TokenRole;
 use klubkasse::store::{Recorded, Store, local_day};
 use klubkasse::sync::{LedgerClient, SyncError, SyncStatus, SyncTask};
@@ -336,32 +334,15 @@ async fn assert_day_reports_agree(ledger: &Ledger, counter: &Counter) {
             .fetch_one(&ledger.pool)
             .await
             .unwrap();
-    let answer = ledger
-        .admin(
-            Method::GET,
-            &format!("/api/v1/reports/day?date={ledger_day}"),
-            None,
-        )
-        .await;
-    assert!(answer.status.is_success(), "{}", answer.text);
-    let report: Report = serde_json::from_value(answer.body).expect("a report");
-    let row = |kind: &str| {
-        report
-            .rows
-            .iter()
-            .find(|r| r.counter == counter.name && r.kind == kind)
-            .map(|r| (r.count, r.total))
-            .unwrap_or((0, Money::ZERO))
-    };
     let name = &counter.name;
     assert_eq!(
         (i64::from(at_counter.sales), -at_counter.sales_total),
-        row("sale"),
+        ledger.day_total(ledger_day, name, "sale").await,
         "{name}: sales in the day reports"
     );
     assert_eq!(
         (i64::from(at_counter.refunds), at_counter.refunds_total),
-        row("refund"),
+        ledger.day_total(ledger_day, name, "refund").await,
         "{name}: refunds in the day reports"
     );
 }

@@ -274,6 +274,32 @@ impl Ledger {
             .expect("count")
     }
 
+    /// The ledger's day report for one counter and kind: the count and the
+    /// total, signed as entries move balances (sales are negative).
+    pub async fn day_total(
+        &self,
+        day: chrono::NaiveDate,
+        counter: &str,
+        kind: &str,
+    ) -> (i64, Money) {
+        let answer = self
+            .admin(
+                Method::GET,
+                &format!("/api/v1/reports/day?date={day}"),
+                None,
+            )
+            .await;
+        assert!(answer.status.is_success(), "{}", answer.text);
+        let report: ledger::api::Report = serde_json::from_value(answer.body).expect("a report");
+        report
+            .rows
+            .iter()
+            .filter(|r| r.counter == counter && r.kind == kind)
+            .fold((0, Money::ZERO), |(count, total), r| {
+                (count + r.count, total + r.total)
+            })
+    }
+
     /// Everything that can change, as one value, to show nothing changed.
     pub async fn fingerprint(&self) -> String {
         sqlx::query_scalar(
