@@ -100,6 +100,10 @@ fn generate(dir: &Path, sales: usize) -> (Vec<Child>, Vec<Card>) {
             state: CardState::Active,
         })
         .collect();
+    if store.child(children[0].id).expect("read").is_some() {
+        // A kept store (KLUBKASSE_BENCH_STORE_DIR) from an earlier run.
+        return (children, cards);
+    }
     let start = Utc.from_utc_datetime(&first_day().and_hms_opt(8, 0, 0).expect("a time"));
     let deposits: Vec<Entry> = children
         .iter()
@@ -227,9 +231,14 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
 
-    let big = tempfile::TempDir::new().expect("a temp dir");
+    // KLUBKASSE_BENCH_STORE_DIR keeps the generated store for profiling
+    // runs; without it, a temp dir that goes away with the run.
+    let temp = tempfile::TempDir::new().expect("a temp dir");
+    let big_dir = std::env::var_os("KLUBKASSE_BENCH_STORE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| temp.path().to_path_buf());
     let started = Instant::now();
-    let (children, _cards) = generate(big.path(), sales);
+    let (children, _cards) = generate(&big_dir, sales);
     let generated = started.elapsed();
     let rss_generated = peak_rss_kib(None);
     eprintln!(
@@ -247,7 +256,7 @@ fn main() {
         .open()
         .expect("a bare sled");
     let bare_tree = bare_db.open_tree("entries").expect("a tree");
-    let store = Store::open(big.path()).expect("the big store");
+    let store = Store::open(big_dir.as_path()).expect("the big store");
     let (mut sale_t, mut bare_t) = (vec![], vec![]);
     for i in 0..REPS {
         let sale = a_sale(&children, i, Utc::now());
@@ -277,7 +286,7 @@ fn main() {
     }
     drop(store);
     let raw = sled::Config::new()
-        .path(big.path().join("store"))
+        .path(big_dir.as_path().join("store"))
         .cache_capacity(8 * 1024 * 1024)
         .flush_every_ms(None)
         .open()
@@ -303,7 +312,10 @@ fn main() {
     drop(Store::open(empty.path()).expect("an empty store"));
     let (mut open_big, mut open_empty) = (vec![], vec![]);
     for _ in 0..REPS {
-        for (dir, out) in [(big.path(), &mut open_big), (empty.path(), &mut open_empty)] {
+        for (dir, out) in [
+            (big_dir.as_path(), &mut open_big),
+            (empty.path(), &mut open_empty),
+        ] {
             let t = Instant::now();
             let store = Store::open(dir).expect("open");
             let _ = store
@@ -315,7 +327,7 @@ fn main() {
 
     // A fresh process plays the kiosk for the memory figure.
     let out = std::process::Command::new(std::env::current_exe().expect("this binary"))
-        .env(KIOSK_ENV, big.path())
+        .env(KIOSK_ENV, big_dir.as_path())
         .output()
         .expect("run the kiosk process");
     assert!(
