@@ -485,3 +485,70 @@ fn reopening_the_store_shows_what_was_paid() {
     let k = Kiosk::open(dir.path(), klubkasse::i18n::Language::Da);
     assert_eq!(k.balance(FREJA), Money::kroner(238));
 }
+
+#[test]
+fn each_day_closes_past_days_a_step_a_tick_then_writes_the_backup() {
+    let mut k = Kiosk::demo();
+    let today = klubkasse::store::local_day(chrono::Utc::now());
+    let (yesterday, _) = klubkasse::store::day_bounds(today.pred_opt().unwrap());
+    let (before, _) = klubkasse::store::day_bounds(today - chrono::Days::new(2));
+    for at in [before, yesterday] {
+        let card = k.store().card(&uid(FREJA)).unwrap().unwrap();
+        let sale = klubkasse::domain::Entry::sale(
+            card.child,
+            card.uid,
+            vec![klubkasse::domain::SaleLine {
+                name: "Toast".into(),
+                category: "mad".into(),
+                unit_price: Money::kroner(12),
+                quantity: 1,
+            }],
+            "Testklubben",
+            at + chrono::Duration::hours(12),
+        );
+        k.store()
+            .record_sale(&sale, klubkasse::domain::Connection::Standalone)
+            .unwrap();
+    }
+    k.app.now = chrono::Utc::now();
+    // One step at a time, and none asked for while one runs.
+    let first = k.send_only(Action::Tick);
+    assert!(
+        matches!(first[..], [Effect::CloseDay { backup: true, .. }]),
+        "{first:?}"
+    );
+    assert!(k.send_only(Action::Tick).is_empty());
+    let mut steps = 0;
+    for effect in first {
+        let done = k.ctx.execute(effect).unwrap();
+        k.send(done);
+    }
+    while k.app.closed_day != Some(today) || k.app.closing {
+        k.send(Action::Tick);
+        steps += 1;
+        assert!(steps < 10, "the day never finished closing");
+    }
+    assert!(
+        k.store()
+            .live_entries()
+            .unwrap()
+            .iter()
+            .all(|e| { klubkasse::store::local_day(e.at) == today })
+    );
+    assert_eq!(
+        k.store()
+            .entries_on(today.pred_opt().unwrap())
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        k.ctx
+            .data_dir
+            .join("backups")
+            .join(format!("klubkasse-{today}.json"))
+            .exists()
+    );
+    // Done for today: the next tick asks for nothing.
+    assert!(k.send_only(Action::Tick).is_empty());
+}

@@ -4,6 +4,11 @@
 //! refunded, what waits for the ledger); balances and day spending are
 //! recomputed from the entries on restore, so a restored balance is the
 //! sum of its entries by construction.
+//!
+//! Entries of closed days are not in it: they lie in the archive's day
+//! files beside the store, written once and never changed, which a restore
+//! leaves where they are and counts in. A backup's size stays that of a
+//! day, not of the club's whole history.
 
 use std::fs;
 use std::io::Write;
@@ -96,7 +101,7 @@ impl Store {
             created_at: Utc::now(),
             children: self.children()?,
             cards: self.cards()?,
-            entries: self.all_entries()?,
+            entries: self.live_entries()?,
             outbox,
         })
     }
@@ -115,6 +120,19 @@ impl Store {
             backup.entries.iter().map(|e| (e.id, e)).collect();
         let mut balances = std::collections::BTreeMap::new();
         let mut spent = std::collections::BTreeMap::new();
+        // Closed days' entries count in the balances, but stay in the
+        // archive; an older backup may hold some of them too.
+        for day in self.archive.days()? {
+            for entry in self.archive.read_day(day)? {
+                if by_id.contains_key(&entry.id) {
+                    continue;
+                }
+                *balances.entry(entry.child).or_insert(Money::ZERO) += entry.amount;
+                if let EntryKind::Refund { sale } = &entry.kind {
+                    self.refunds.insert(sale.as_bytes(), entry.id.as_bytes())?;
+                }
+            }
+        }
         for entry in &backup.entries {
             self.entries.insert(entry.id.as_bytes(), encode(entry))?;
             *balances.entry(entry.child).or_insert(Money::ZERO) += entry.amount;

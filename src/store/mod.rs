@@ -13,6 +13,9 @@
 //! - `pending`: child id → the sum of the child's entries in the outbox
 //! - `card_outbox`: staff card actions (hand out, block) for the ledger
 //!
+//! Closed days move out of sled into day files ([`archive`]), so the store
+//! stays the size of about a day; entry reads merge the two.
+//!
 //! Standalone, a balance is the sum of the child's entries. Connected, it
 //! is the balance the ledger last confirmed plus `pending`: what this
 //! counter sold that the ledger has not yet confirmed.
@@ -20,6 +23,7 @@
 //! An entry and everything derived from it are written in one transaction
 //! and flushed before the caller hears "saved".
 
+mod archive;
 mod backup;
 mod codec;
 mod sync;
@@ -36,6 +40,7 @@ use crate::domain::{
     PinGuard, Refusal, authorize,
 };
 use crate::sync::protocol::CardAction;
+pub use archive::Archive;
 pub use backup::{
     Backup, BackupError, Restored, backup_dir, newest_backup, read_backup, restore_backup,
     write_daily_backup,
@@ -80,6 +85,11 @@ pub enum StoreError {
         "the store in {dir} has format version {found}; this klubkasse reads version {SCHEMA_VERSION}"
     )]
     WrongVersion { dir: PathBuf, found: String },
+    #[error("the archive file {path} cannot be used: {source}")]
+    Archive {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("stored {what} is damaged: {detail}")]
     Corrupt { what: String, detail: String },
     #[error("could not write to the store: {0} (is the disk full?)")]
@@ -117,8 +127,28 @@ pub enum Recorded {
     Refused(Refusal),
 }
 
+/// What one [`Store::close_day`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Closed {
+    /// The day moved to the archive, if one was.
+    pub day: Option<NaiveDate>,
+    pub entries: usize,
+    /// Day spending keys of past days forgotten.
+    pub spent_pruned: usize,
+    /// Call again: more closed days or old spending wait.
+    pub more: bool,
+}
+
+/// Past days' spending keys forgotten per [`Store::close_day`] call, so
+/// the first call on a big old store does not hold the counter up.
+const SPENT_PRUNED_PER_CALL: usize = 20_000;
+
 pub struct Store {
     dir: PathBuf,
+    archive: Archive,
+    /// Held while a day moves to the archive, and by a sale that may have
+    /// been archived already: the two must not cross.
+    archiving: std::sync::Mutex<()>,
     /// Set when a write failed: what is in memory may then differ from what
     /// is on disk, so the store answers nothing more until it is reopened.
     failed: std::sync::atomic::AtomicBool,
@@ -170,6 +200,20 @@ fn id_floor(at: DateTime<Utc>) -> [u8; 16] {
     key
 }
 
+/// The local day a UUIDv7 key was made on (its first 48 bits are Unix ms).
+fn id_day(key: &[u8]) -> NaiveDate {
+    let ms = key
+        .iter()
+        .take(6)
+        .fold(0i64, |ms, b| ms << 8 | i64::from(*b));
+    local_day(DateTime::from_timestamp_millis(ms).unwrap_or_default())
+}
+
+/// The day of a `spent` key (child id, then `YYYY-MM-DD`).
+fn spent_key_day(key: &[u8]) -> Option<NaiveDate> {
+    std::str::from_utf8(key.get(16..)?).ok()?.parse().ok()
+}
+
 fn spent_key(child: ChildId, day: NaiveDate) -> Vec<u8> {
     let mut key = child.0.as_bytes().to_vec();
     key.extend_from_slice(day.format("%Y-%m-%d").to_string().as_bytes());
@@ -177,6 +221,15 @@ fn spent_key(child: ChildId, day: NaiveDate) -> Vec<u8> {
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+/// Archived and live entries of one day, oldest first, each once (after a
+/// crash mid-move an entry can be in both).
+fn merge(archived: Vec<Entry>, live: Vec<Entry>) -> Vec<Entry> {
+    let mut by_id: std::collections::BTreeMap<Uuid, Entry> =
+        archived.into_iter().map(|e| (e.id, e)).collect();
+    by_id.extend(live.into_iter().map(|e| (e.id, e)));
+    by_id.into_values().collect()
+}
 
 /// The amount stored under `key`; nothing stored is zero.
 fn money_at(tree: &Tree, key: &[u8], what: &str) -> Result<Money, StoreError> {
@@ -310,6 +363,8 @@ impl Store {
             card_outbox: open("card_outbox")?,
             db,
             dir: dir.clone(),
+            archive: Archive::in_data_dir(data_dir),
+            archiving: std::sync::Mutex::new(()),
             failed: std::sync::atomic::AtomicBool::new(false),
         };
         match store
@@ -552,6 +607,19 @@ impl Store {
             });
         };
         let day = local_day(sale.at);
+        // A retried sale from a day since closed is in the archive, not in
+        // sled; the lock keeps the day from moving between the two looks.
+        let id_day = id_day(sale.id.as_bytes());
+        let _closing = if self.archive.has(id_day) {
+            let guard = self.lock_archiving();
+            if self.archive.find(id_day, sale.id)?.is_some() {
+                let balance = money_at(&self.balances, sale.child.0.as_bytes(), "balance")?;
+                return Ok(Recorded::AlreadySaved { balance });
+            }
+            Some(guard)
+        } else {
+            None
+        };
         let trees = (
             &self.entries,
             &self.balances,
@@ -750,39 +818,128 @@ impl Store {
         Ok(self.refunds.contains_key(sale.as_bytes())?)
     }
 
+    /// An entry by id: in the store, or in the archive under its day.
     pub fn entry(&self, id: Uuid) -> Result<Option<Entry>, StoreError> {
-        self.entries
-            .get(id.as_bytes())?
-            .map(|b| decode(&b, "entry"))
-            .transpose()
+        match self.entries.get(id.as_bytes())? {
+            Some(bytes) => decode(&bytes, "entry").map(Some),
+            None => self.archive.find(id_day(id.as_bytes()), id),
+        }
     }
 
-    /// Entries made in [from, to), oldest first: one key range, no scan.
-    pub fn entries_between(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<Entry>, StoreError> {
-        self.usable()?;
-        self.entries
-            .range(id_floor(from)..id_floor(to))
-            .values()
-            .map(|v| decode(&v?, "entry"))
-            .collect()
-    }
-
+    /// The entries of a local day, oldest first: the day's file in the
+    /// archive merged with the day's key range in sled.
     pub fn entries_on(&self, day: NaiveDate) -> Result<Vec<Entry>, StoreError> {
+        self.usable()?;
         let (from, to) = day_bounds(day);
-        self.entries_between(from, to)
+        let live = self.entries_in(id_floor(from)..id_floor(to))?;
+        if !self.archive.has(day) {
+            return Ok(live);
+        }
+        Ok(merge(self.archive.read_day(day)?, live))
     }
 
-    /// Every entry, oldest first.
-    pub fn all_entries(&self) -> Result<Vec<Entry>, StoreError> {
+    fn entries_in(
+        &self,
+        keys: impl std::ops::RangeBounds<[u8; 16]>,
+    ) -> Result<Vec<Entry>, StoreError> {
         self.entries
-            .iter()
+            .range(keys)
             .values()
             .map(|v| decode(&v?, "entry"))
             .collect()
+    }
+
+    /// The entries still in sled (not yet archived), oldest first.
+    pub fn live_entries(&self) -> Result<Vec<Entry>, StoreError> {
+        self.entries_in(..)
+    }
+
+    /// Every entry, archived and live, oldest first. Holds them all in
+    /// memory: for checks, tests and tools, never the kiosk's hot path.
+    pub fn all_entries(&self) -> Result<Vec<Entry>, StoreError> {
+        let mut all = Vec::new();
+        self.for_each_entry(|entry| all.push(entry))?;
+        all.sort_by_key(|e| e.id);
+        Ok(all)
+    }
+
+    /// Calls `f` with every entry once, a day of the archive at a time.
+    fn for_each_entry(&self, mut f: impl FnMut(Entry)) -> Result<(), StoreError> {
+        let live = self.live_entries()?;
+        let live_ids: std::collections::HashSet<Uuid> = live.iter().map(|e| e.id).collect();
+        for day in self.archive.days()? {
+            for entry in self.archive.read_day(day)? {
+                if !live_ids.contains(&entry.id) {
+                    f(entry);
+                }
+            }
+        }
+        live.into_iter().for_each(f);
+        Ok(())
+    }
+
+    /// Moves the oldest closed day (before `today`) still in sled into the
+    /// archive, and forgets past days' spending (only today's is asked
+    /// for), a bounded amount per call so the counter can sell between
+    /// calls: call again while `more`. Entries still waiting for the
+    /// ledger stay until it has them.
+    pub fn close_day(&self, today: NaiveDate) -> Result<Closed, StoreError> {
+        self.usable()?;
+        let _closing = self.lock_archiving();
+        let mut closed = Closed::default();
+        let mut moving: Vec<Entry> = Vec::new();
+        for item in self.entries.range(..id_floor(day_bounds(today).0)) {
+            let (key, value) = item?;
+            if self.outbox.contains_key(&key)? {
+                continue;
+            }
+            let day = id_day(&key);
+            match closed.day {
+                None => closed.day = Some(day),
+                Some(first) if first != day => {
+                    closed.more = true;
+                    break;
+                }
+                Some(_) => {}
+            }
+            moving.push(decode(&value, "entry")?);
+        }
+        if let Some(day) = closed.day {
+            // On disk in the archive first: a crash now leaves the entries
+            // in both places, which every read merges.
+            self.archive.add_to_day(day, &moving)?;
+            let mut batch = sled::Batch::default();
+            for entry in &moving {
+                batch.remove(entry.id.as_bytes());
+            }
+            self.entries.apply_batch(batch)?;
+            closed.entries = moving.len();
+        }
+        let mut batch = sled::Batch::default();
+        for key in self.spent.iter().keys() {
+            let key = key?;
+            if spent_key_day(&key).is_none_or(|day| day < today) {
+                if closed.spent_pruned == SPENT_PRUNED_PER_CALL {
+                    closed.more = true;
+                    break;
+                }
+                batch.remove(key);
+                closed.spent_pruned += 1;
+            }
+        }
+        self.spent.apply_batch(batch)?;
+        self.flush()?;
+        if let Some(day) = closed.day {
+            tracing::info!(%day, entries = closed.entries, "moved a closed day to the archive");
+        }
+        Ok(closed)
+    }
+
+    fn lock_archiving(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The lock guards no data, so a panic elsewhere cannot spoil it.
+        self.archiving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Entries waiting for the ledger.
@@ -876,9 +1033,7 @@ impl Store {
     /// Empty on a healthy store; `klubkasse check` and tests ask.
     pub fn balance_mismatches(&self) -> Result<Vec<(ChildId, Money, Money)>, StoreError> {
         let mut sums = std::collections::BTreeMap::<ChildId, Money>::new();
-        for entry in self.all_entries()? {
-            *sums.entry(entry.child).or_default() += entry.amount;
-        }
+        self.for_each_entry(|entry| *sums.entry(entry.child).or_default() += entry.amount)?;
         let mut wrong = Vec::new();
         for child in self.children()? {
             let stored = self.balance(child.id)?;

@@ -47,6 +47,13 @@ pub enum Action {
     Reader(ReaderStatus),
     #[serde(skip)]
     Tick,
+    /// A step of the day's closing is done: `Ok(true)` asks for another;
+    /// an error is shown, and the closing is tried again the next day.
+    #[serde(skip)]
+    DayClosed {
+        today: chrono::NaiveDate,
+        more: Result<bool, String>,
+    },
     #[serde(skip)]
     AccountLoaded(Result<AccountView, Refusal>),
     #[serde(skip)]

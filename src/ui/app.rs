@@ -61,8 +61,10 @@ pub struct App {
     pub now: DateTime<Utc>,
     /// When someone last did something: for the timeouts.
     pub last_activity: DateTime<Utc>,
-    /// The last day a backup was asked for (standalone mode).
-    pub backup_day: Option<NaiveDate>,
+    /// The last day whose closing (archive, backup) was asked for.
+    pub closed_day: Option<NaiveDate>,
+    /// A step of that closing is running: ask for the next when it ends.
+    pub closing: bool,
     pub quit: bool,
 }
 
@@ -93,7 +95,8 @@ impl App {
             pin_guard,
             now,
             last_activity: now,
-            backup_day: None,
+            closed_day: None,
+            closing: false,
             quit: false,
         }
     }
@@ -168,6 +171,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let is_input = !matches!(
         action,
         Action::Tick
+            | Action::DayClosed { .. }
             | Action::Reader(_)
             | Action::Notice(_)
             | Action::Sync(_)
@@ -190,6 +194,15 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Notice(text) => {
             app.notice = Some(text);
+            return vec![];
+        }
+        Action::DayClosed { today, more } => {
+            app.closing = false;
+            match more {
+                Ok(true) => app.closed_day = None,
+                Ok(false) => app.closed_day = Some(today),
+                Err(e) => app.notice = Some(e),
+            }
             return vec![];
         }
         Action::Sync(status) => {
@@ -246,11 +259,17 @@ fn tick(app: &mut App) -> Vec<Effect> {
     if timed_out {
         app.screen = Screen::Idle;
     }
-    // In standalone mode the store is the whole truth: one backup a day.
+    // Once a day, a step per tick so that sales go between the steps:
+    // closed days to the archive, then (standalone, where the store is the
+    // whole truth) the day's backup.
     let today = local_day(app.now);
-    if app.connection == Connection::Standalone && app.backup_day != Some(today) {
-        app.backup_day = Some(today);
-        return vec![Effect::DailyBackup(today)];
+    if app.closed_day != Some(today) && !app.closing {
+        app.closed_day = Some(today);
+        app.closing = true;
+        return vec![Effect::CloseDay {
+            today,
+            backup: app.connection == Connection::Standalone,
+        }];
     }
     vec![]
 }

@@ -52,8 +52,12 @@ pub enum Effect {
     BlockChildCards(ChildId),
     LoadReport(NaiveDate),
     ExportReport(NaiveDate),
-    /// Standalone: write the day's backup file if it is not there yet.
-    DailyBackup(NaiveDate),
+    /// Once a day: move a closed day to the archive; when none is left,
+    /// and `backup` (standalone), write the day's backup file.
+    CloseDay {
+        today: NaiveDate,
+        backup: bool,
+    },
     /// The terminal bell, on a refusal.
     Bell,
 }
@@ -198,17 +202,25 @@ impl EffectContext {
                 Err(e) => Action::StaffDone(Err(e.to_string())),
             }),
             Effect::ExportReport(day) => Some(Action::StaffDone(self.export(day))),
-            Effect::DailyBackup(day) => {
-                match write_daily_backup(&self.store, &self.data_dir, day) {
-                    Ok(_) => None,
-                    Err(e) => {
-                        tracing::error!(error = %e, "daily backup failed");
-                        Some(Action::Notice(e.to_string()))
-                    }
-                }
-            }
+            Effect::CloseDay { today, backup } => Some(self.close_day(today, backup)),
             Effect::Bell | Effect::NudgeSync => None,
         }
+    }
+
+    fn close_day(&self, today: NaiveDate, backup: bool) -> Action {
+        let step = self.store.close_day(today).map_err(|e| e.to_string());
+        let step = match step {
+            Ok(closed) if !closed.more && backup => {
+                write_daily_backup(&self.store, &self.data_dir, today)
+                    .map(|_| false)
+                    .map_err(|e| e.to_string())
+            }
+            other => other.map(|closed| closed.more),
+        };
+        if let Err(e) = &step {
+            tracing::error!(error = %e, "closing the day failed");
+        }
+        Action::DayClosed { today, more: step }
     }
 
     fn child_name(&self, id: ChildId) -> Result<String, StoreError> {

@@ -127,7 +127,10 @@ impl Seen {
                     message: message.clone(),
                 },
             }),
-            Action::Notice(message) => Some(Event::Notice {
+            Action::Notice(message)
+            | Action::DayClosed {
+                more: Err(message), ..
+            } => Some(Event::Notice {
                 message: message.clone(),
             }),
             _ => None,
