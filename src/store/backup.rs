@@ -134,7 +134,8 @@ impl Store {
             }
         }
         for entry in &backup.entries {
-            self.entries.insert(entry.id.as_bytes(), encode(entry))?;
+            self.day_tree(super::id_day(entry.id.as_bytes()))?
+                .insert(entry.id.as_bytes(), encode(entry))?;
             *balances.entry(entry.child).or_insert(Money::ZERO) += entry.amount;
             match &entry.kind {
                 EntryKind::Sale { .. } => {

@@ -4,7 +4,9 @@
 //! - `meta`: schema version, PIN lock state
 //! - `children`: child id → [`Child`]
 //! - `cards`: card UID → [`Card`]
-//! - `entries`: entry id (UUIDv7, so time-ordered) → [`Entry`]
+//! - `entries/YYYY-MM-DD`, one tree per local day that is not yet in the
+//!   archive: entry id (UUIDv7, so time-ordered) → [`Entry`]. The day is
+//!   the one the id was made on.
 //! - `balances`: child id → [`Money`], the sum of the child's entries
 //! - `spent`: child id + local date → what the child spent that day
 //! - `refunds`: sale id → the refund's id (a sale is refunded once)
@@ -13,8 +15,9 @@
 //! - `pending`: child id → the sum of the child's entries in the outbox
 //! - `card_outbox`: staff card actions (hand out, block) for the ledger
 //!
-//! Closed days move out of sled into day files ([`archive`]), so the store
-//! stays the size of about a day; entry reads merge the two.
+//! Closed days move out of sled into day files ([`archive`]) and their
+//! tree is dropped whole, so the store stays the size of about a day;
+//! entry reads merge the two.
 //!
 //! Standalone, a balance is the sum of the child's entries. Connected, it
 //! is the balance the ledger last confirmed plus `pending`: what this
@@ -48,7 +51,15 @@ pub use backup::{
 use codec::{decode, encode};
 
 /// Bump when the stored format changes; an older binary must not guess.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: entries in one tree per day (1 had them all in `entries`; opening
+/// a version 1 store moves them, once).
+pub const SCHEMA_VERSION: u32 = 2;
+
+const DAY_TREE_PREFIX: &str = "entries/";
+
+fn day_tree_name(day: NaiveDate) -> String {
+    format!("{DAY_TREE_PREFIX}{day}")
+}
 
 /// sled's cache is only a hint and defaults to 1 GB; a kiosk needs little.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
@@ -146,9 +157,9 @@ const SPENT_PRUNED_PER_CALL: usize = 20_000;
 pub struct Store {
     dir: PathBuf,
     archive: Archive,
-    /// Held while a day moves to the archive, and by a sale that may have
-    /// been archived already: the two must not cross.
-    archiving: std::sync::Mutex<()>,
+    /// Held by whatever reads or writes the day trees, and while a day
+    /// moves to the archive: a day's tree is never dropped under a sale.
+    days: std::sync::Mutex<()>,
     /// Set when a write failed: what is in memory may then differ from what
     /// is on disk, so the store answers nothing more until it is reopened.
     failed: std::sync::atomic::AtomicBool,
@@ -156,7 +167,6 @@ pub struct Store {
     meta: Tree,
     children: Tree,
     cards: Tree,
-    entries: Tree,
     balances: Tree,
     spent: Tree,
     refunds: Tree,
@@ -192,14 +202,6 @@ pub fn day_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     (start_of(day), start_of(day.succ_opt().unwrap_or(day)))
 }
 
-/// The smallest UUIDv7 key at or after an instant.
-fn id_floor(at: DateTime<Utc>) -> [u8; 16] {
-    let ms = at.timestamp_millis().max(0) as u64;
-    let mut key = [0u8; 16];
-    key[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
-    key
-}
-
 /// The local day a UUIDv7 key was made on (its first 48 bits are Unix ms).
 fn id_day(key: &[u8]) -> NaiveDate {
     let ms = key
@@ -224,6 +226,10 @@ type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 /// Archived and live entries of one day, oldest first, each once (after a
 /// crash mid-move an entry can be in both).
+fn tree_entries(tree: &Tree) -> Result<Vec<Entry>, StoreError> {
+    tree.iter().values().map(|v| decode(&v?, "entry")).collect()
+}
+
 fn merge(archived: Vec<Entry>, live: Vec<Entry>) -> Vec<Entry> {
     let mut by_id: std::collections::BTreeMap<Uuid, Entry> =
         archived.into_iter().map(|e| (e.id, e)).collect();
@@ -354,7 +360,6 @@ impl Store {
             meta: open("meta")?,
             children: open("children")?,
             cards: open("cards")?,
-            entries: open("entries")?,
             balances: open("balances")?,
             spent: open("spent")?,
             refunds: open("refunds")?,
@@ -364,7 +369,7 @@ impl Store {
             db,
             dir: dir.clone(),
             archive: Archive::in_data_dir(data_dir),
-            archiving: std::sync::Mutex::new(()),
+            days: std::sync::Mutex::new(()),
             failed: std::sync::atomic::AtomicBool::new(false),
         };
         match store
@@ -373,6 +378,7 @@ impl Store {
             .map_err(|e| unreadable(e.to_string()))?
         {
             Some(v) if v.as_ref() == SCHEMA_VERSION.to_string().as_bytes() => {}
+            Some(v) if v.as_ref() == b"1" => store.move_to_day_trees()?,
             Some(v) => {
                 return Err(StoreError::WrongVersion {
                     dir,
@@ -607,21 +613,15 @@ impl Store {
             });
         };
         let day = local_day(sale.at);
-        // A retried sale from a day since closed is in the archive, not in
-        // sled; the lock keeps the day from moving between the two looks.
-        let id_day = id_day(sale.id.as_bytes());
-        let _closing = if self.archive.has(id_day) {
-            let guard = self.lock_archiving();
-            if self.archive.find(id_day, sale.id)?.is_some() {
-                let balance = money_at(&self.balances, sale.child.0.as_bytes(), "balance")?;
-                return Ok(Recorded::AlreadySaved { balance });
-            }
-            Some(guard)
-        } else {
-            None
-        };
+        let _days = self.lock_days();
+        // A retried sale from a day since closed is in the archive.
+        if self.archived(sale.id)? {
+            let balance = money_at(&self.balances, sale.child.0.as_bytes(), "balance")?;
+            return Ok(Recorded::AlreadySaved { balance });
+        }
+        let entries = self.day_tree(id_day(sale.id.as_bytes()))?;
         let trees = (
-            &self.entries,
+            &entries,
             &self.balances,
             &self.spent,
             &self.outbox,
@@ -679,7 +679,7 @@ impl Store {
             // Not durable, so not paid: take the sale back out, so that no
             // later flush can make a sale durable that the child was told
             // did not happen.
-            self.forget_sale(sale, balance - sale.amount);
+            self.forget_sale(&entries, sale, balance - sale.amount);
             return Err(e);
         }
         Ok(recorded)
@@ -687,10 +687,10 @@ impl Store {
 
     /// Undoes a sale whose flush failed: the entry, the balance, the day's
     /// spending and the outbox go back to what they were.
-    fn forget_sale(&self, sale: &Entry, balance_before: Money) {
+    fn forget_sale(&self, entries: &Tree, sale: &Entry, balance_before: Money) {
         let day_key = spent_key(sale.child, local_day(sale.at));
         let trees = (
-            &self.entries,
+            entries,
             &self.balances,
             &self.spent,
             &self.outbox,
@@ -727,11 +727,14 @@ impl Store {
         if self.child(entry.child)?.is_none() {
             return Err(StoreError::NoSuchChild(entry.child));
         }
-        let trees = (&self.entries, &self.balances);
+        let _days = self.lock_days();
+        let archived = self.archived(entry.id)?;
+        let entries = self.day_tree(id_day(entry.id.as_bytes()))?;
+        let trees = (&entries, &self.balances);
         let balance = self.unwrap_tx(trees.transaction(|(entries, balances)| {
             let key = entry.child.0.as_bytes();
             let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
-            if entries.get(entry.id.as_bytes())?.is_some() {
+            if archived || entries.get(entry.id.as_bytes())?.is_some() {
                 return Ok(balance);
             }
             let balance = balance + entry.amount;
@@ -767,8 +770,9 @@ impl Store {
         for_ledger: bool,
     ) -> Result<Entry, StoreError> {
         self.usable()?;
+        let _days = self.lock_days();
         let sale = self
-            .entry(sale_id)?
+            .find_entry(sale_id)?
             .filter(Entry::is_sale)
             .ok_or(StoreError::NoSuchSale(sale_id))?;
         let refund = Entry::new(
@@ -779,8 +783,9 @@ impl Store {
             at,
         );
         let day_key = spent_key(sale.child, local_day(sale.at));
+        let entries = self.day_tree(id_day(refund.id.as_bytes()))?;
         let trees = (
-            &self.entries,
+            &entries,
             &self.balances,
             &self.spent,
             &self.refunds,
@@ -818,40 +823,52 @@ impl Store {
         Ok(self.refunds.contains_key(sale.as_bytes())?)
     }
 
-    /// An entry by id: in the store, or in the archive under its day.
+    /// An entry by id: in its day's tree, or in the archive.
     pub fn entry(&self, id: Uuid) -> Result<Option<Entry>, StoreError> {
-        match self.entries.get(id.as_bytes())? {
-            Some(bytes) => decode(&bytes, "entry").map(Some),
-            None => self.archive.find(id_day(id.as_bytes()), id),
+        let _days = self.lock_days();
+        self.find_entry(id)
+    }
+
+    /// [`Store::entry`], with the day lock held by the caller.
+    fn find_entry(&self, id: Uuid) -> Result<Option<Entry>, StoreError> {
+        let day = id_day(id.as_bytes());
+        if let Some(tree) = self.existing_day_tree(day)?
+            && let Some(bytes) = tree.get(id.as_bytes())?
+        {
+            return decode(&bytes, "entry").map(Some);
         }
+        self.archive.find(day, id)
+    }
+
+    /// Whether the entry is in the archive (a day since closed).
+    fn archived(&self, id: Uuid) -> Result<bool, StoreError> {
+        let day = id_day(id.as_bytes());
+        Ok(self.archive.has(day) && self.archive.find(day, id)?.is_some())
     }
 
     /// The entries of a local day, oldest first: the day's file in the
-    /// archive merged with the day's key range in sled.
+    /// archive merged with the day's tree.
     pub fn entries_on(&self, day: NaiveDate) -> Result<Vec<Entry>, StoreError> {
         self.usable()?;
-        let (from, to) = day_bounds(day);
-        let live = self.entries_in(id_floor(from)..id_floor(to))?;
+        let _days = self.lock_days();
+        let live = match self.existing_day_tree(day)? {
+            Some(tree) => tree_entries(&tree)?,
+            None => Vec::new(),
+        };
         if !self.archive.has(day) {
             return Ok(live);
         }
         Ok(merge(self.archive.read_day(day)?, live))
     }
 
-    fn entries_in(
-        &self,
-        keys: impl std::ops::RangeBounds<[u8; 16]>,
-    ) -> Result<Vec<Entry>, StoreError> {
-        self.entries
-            .range(keys)
-            .values()
-            .map(|v| decode(&v?, "entry"))
-            .collect()
-    }
-
     /// The entries still in sled (not yet archived), oldest first.
     pub fn live_entries(&self) -> Result<Vec<Entry>, StoreError> {
-        self.entries_in(..)
+        let _days = self.lock_days();
+        let mut live = Vec::new();
+        for day in self.live_days() {
+            live.extend(tree_entries(&self.day_tree(day)?)?);
+        }
+        Ok(live)
     }
 
     /// Every entry, archived and live, oldest first. Holds them all in
@@ -861,6 +878,38 @@ impl Store {
         self.for_each_entry(|entry| all.push(entry))?;
         all.sort_by_key(|e| e.id);
         Ok(all)
+    }
+
+    /// The days that have a tree, oldest first.
+    fn live_days(&self) -> Vec<NaiveDate> {
+        let mut days: Vec<NaiveDate> = self
+            .db
+            .tree_names()
+            .iter()
+            .filter_map(|name| {
+                std::str::from_utf8(name)
+                    .ok()?
+                    .strip_prefix(DAY_TREE_PREFIX)?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        days.sort();
+        days
+    }
+
+    /// The day's tree, made if it is new.
+    fn day_tree(&self, day: NaiveDate) -> Result<Tree, StoreError> {
+        Ok(self.db.open_tree(day_tree_name(day))?)
+    }
+
+    /// The day's tree if it has one (reading never makes one).
+    fn existing_day_tree(&self, day: NaiveDate) -> Result<Option<Tree>, StoreError> {
+        if self.live_days().contains(&day) {
+            Ok(Some(self.day_tree(day)?))
+        } else {
+            Ok(None)
+        }
     }
 
     /// Calls `f` with every entry once, a day of the archive at a time.
@@ -885,34 +934,23 @@ impl Store {
     /// ledger stay until it has them.
     pub fn close_day(&self, today: NaiveDate) -> Result<Closed, StoreError> {
         self.usable()?;
-        let _closing = self.lock_archiving();
+        let _days = self.lock_days();
         let mut closed = Closed::default();
-        let mut moving: Vec<Entry> = Vec::new();
-        for item in self.entries.range(..id_floor(day_bounds(today).0)) {
-            let (key, value) = item?;
-            if self.outbox.contains_key(&key)? {
-                continue;
+        let mut closable = Vec::new();
+        for day in self.live_days().into_iter().filter(|day| *day < today) {
+            let tree = self.day_tree(day)?;
+            if !self.waits_for_ledger(&tree)? {
+                closable.push((day, tree));
             }
-            let day = id_day(&key);
-            match closed.day {
-                None => closed.day = Some(day),
-                Some(first) if first != day => {
-                    closed.more = true;
-                    break;
-                }
-                Some(_) => {}
-            }
-            moving.push(decode(&value, "entry")?);
         }
-        if let Some(day) = closed.day {
+        closed.more = closable.len() > 1;
+        if let Some((day, tree)) = closable.into_iter().next() {
+            let moving = tree_entries(&tree)?;
             // On disk in the archive first: a crash now leaves the entries
             // in both places, which every read merges.
             self.archive.add_to_day(day, &moving)?;
-            let mut batch = sled::Batch::default();
-            for entry in &moving {
-                batch.remove(entry.id.as_bytes());
-            }
-            self.entries.apply_batch(batch)?;
+            self.db.drop_tree(day_tree_name(day))?;
+            closed.day = Some(day);
             closed.entries = moving.len();
         }
         let mut batch = sled::Batch::default();
@@ -935,9 +973,50 @@ impl Store {
         Ok(closed)
     }
 
-    fn lock_archiving(&self) -> std::sync::MutexGuard<'_, ()> {
+    /// Whether any of the day's entries still waits in the outbox.
+    fn waits_for_ledger(&self, day: &Tree) -> Result<bool, StoreError> {
+        for key in day.iter().keys() {
+            if self.outbox.contains_key(key?)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Version 1 kept every entry in one `entries` tree: move them into
+    /// their days' trees, a day at a time, then mark the store version 2.
+    /// A crash part way leaves version 1 and entries in both, and the
+    /// next open moves the rest (inserting an entry twice is harmless).
+    fn move_to_day_trees(&self) -> Result<(), StoreError> {
+        let old = self.db.open_tree("entries")?;
+        let mut day: Option<(NaiveDate, sled::Batch)> = None;
+        for item in old.iter() {
+            let (key, value) = item?;
+            let this_day = id_day(&key);
+            if day.as_ref().is_none_or(|(d, _)| *d != this_day)
+                && let Some((d, batch)) = day.replace((this_day, sled::Batch::default()))
+            {
+                self.day_tree(d)?.apply_batch(batch)?;
+            }
+            if let Some((_, batch)) = day.as_mut() {
+                batch.insert(key, value);
+            }
+        }
+        if let Some((d, batch)) = day {
+            self.day_tree(d)?.apply_batch(batch)?;
+        }
+        self.flush()?;
+        self.meta
+            .insert("schema_version", SCHEMA_VERSION.to_string().as_bytes())?;
+        self.db.drop_tree("entries")?;
+        self.flush()?;
+        tracing::info!(dir = %self.dir.display(), "moved the store's entries into one tree per day");
+        Ok(())
+    }
+
+    fn lock_days(&self) -> std::sync::MutexGuard<'_, ()> {
         // The lock guards no data, so a panic elsewhere cannot spoil it.
-        self.archiving
+        self.days
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -982,14 +1061,22 @@ impl Store {
         let in_call: HashMap<Uuid, &Entry> = entries.iter().map(|e| (e.id, e)).collect();
         let mut balance_delta: HashMap<ChildId, Money> = HashMap::new();
         let mut spent_delta: HashMap<Vec<u8>, Money> = HashMap::new();
-        let mut entry_batch = sled::Batch::default();
+        // Each day's tree, and what goes into it.
+        let mut days: HashMap<NaiveDate, (Tree, sled::Batch)> = HashMap::new();
         let mut refund_batch = sled::Batch::default();
         let mut seen = std::collections::HashSet::new();
         for entry in entries {
-            if !seen.insert(entry.id) || self.entries.contains_key(entry.id.as_bytes())? {
+            let day = id_day(entry.id.as_bytes());
+            let (tree, batch) = match days.entry(day) {
+                std::collections::hash_map::Entry::Occupied(d) => d.into_mut(),
+                std::collections::hash_map::Entry::Vacant(d) => {
+                    d.insert((self.day_tree(day)?, sled::Batch::default()))
+                }
+            };
+            if !seen.insert(entry.id) || tree.contains_key(entry.id.as_bytes())? {
                 continue;
             }
-            entry_batch.insert(entry.id.as_bytes(), encode(entry));
+            batch.insert(entry.id.as_bytes(), encode(entry));
             *balance_delta.entry(entry.child).or_default() += entry.amount;
             match &entry.kind {
                 EntryKind::Sale { .. } => {
@@ -1010,7 +1097,9 @@ impl Store {
                 _ => {}
             }
         }
-        self.entries.apply_batch(entry_batch)?;
+        for (tree, batch) in days.into_values() {
+            tree.apply_batch(batch)?;
+        }
         self.refunds.apply_batch(refund_batch)?;
         let mut batch = sled::Batch::default();
         for (child, delta) in balance_delta {

@@ -18,18 +18,16 @@ impl Store {
     /// time-ordered, so the outbox's key order is the order they were made).
     pub fn outbox_batch(&self, max: usize) -> Result<Vec<Entry>, StoreError> {
         self.usable()?;
+        let _days = self.lock_days();
         let mut batch = Vec::new();
         for key in self.outbox.iter().keys().take(max) {
-            let key = key?;
-            match self.entries.get(&key)? {
-                Some(bytes) => batch.push(decode(&bytes, "entry")?),
+            let id = Uuid::from_slice(&key?).unwrap_or_default();
+            match self.find_entry(id)? {
+                Some(entry) => batch.push(entry),
                 None => {
                     return Err(StoreError::Corrupt {
                         what: "outbox".into(),
-                        detail: format!(
-                            "entry {} is waiting but not stored",
-                            Uuid::from_slice(&key).unwrap_or_default()
-                        ),
+                        detail: format!("entry {id} is waiting but not stored"),
                     });
                 }
             }
@@ -41,14 +39,22 @@ impl Store {
     /// balance becomes the ledger's plus what still waits. One transaction.
     pub fn acknowledge(&self, results: &[Pushed]) -> Result<(), StoreError> {
         self.usable()?;
-        let trees = (&self.entries, &self.outbox, &self.pending, &self.balances);
-        self.unwrap_tx(trees.transaction(|(entries, outbox, pending, balances)| {
+        let _days = self.lock_days();
+        // Entries never change once written, so they are read up front.
+        let mut entries = std::collections::HashMap::new();
+        for pushed in results {
+            if let Some(entry) = self.find_entry(pushed.id)? {
+                entries.insert(pushed.id, entry);
+            }
+        }
+        let trees = (&self.outbox, &self.pending, &self.balances);
+        self.unwrap_tx(trees.transaction(|(outbox, pending, balances)| {
             for pushed in results {
                 let key = pushed.id.as_bytes();
                 if outbox.remove(key)?.is_none() {
                     continue; // acknowledged before: a retried push
                 }
-                let Some(entry) = tx_get::<Entry>(entries, key, "entry")? else {
+                let Some(entry) = entries.get(&pushed.id) else {
                     continue;
                 };
                 let child = entry.child.0.as_bytes();

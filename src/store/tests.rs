@@ -535,7 +535,7 @@ fn closed_days_move_to_the_archive_and_read_as_before() {
 }
 
 #[test]
-fn a_sale_the_ledger_has_not_confirmed_stays_until_it_has() {
+fn a_day_with_a_sale_the_ledger_has_not_confirmed_stays_until_it_has() {
     let tmp = TempDir::new().unwrap();
     let (store, c) = store_with_child(tmp.path(), 500);
     let today = local_day(Utc::now());
@@ -549,16 +549,15 @@ fn a_sale_the_ledger_has_not_confirmed_stays_until_it_has() {
             balance: Money::kroner(476),
         }])
         .unwrap();
-    assert_eq!(close_all(&store, today), vec![local_day(noon(1))]);
-    let live: Vec<Uuid> = store.live_entries().unwrap().iter().map(|e| e.id).collect();
-    assert!(live.contains(&waiting.id) && !live.contains(&sent.id));
+    // A day with a sale still waiting stays in sled, whole.
+    assert_eq!(close_all(&store, today), vec![]);
     assert_eq!(store.outbox_batch(10).unwrap(), vec![waiting.clone()]);
     assert_eq!(store.entries_on(local_day(noon(1))).unwrap(), {
         let mut both = vec![waiting.clone(), sent];
         both.sort_by_key(|e| e.id);
         both
     });
-    // Once confirmed, it follows the rest of its day into the archive.
+    // Once the ledger has it, the day moves.
     store
         .acknowledge(&[crate::sync::protocol::Pushed {
             id: waiting.id,
@@ -661,4 +660,51 @@ fn a_damaged_day_file_is_named_in_the_error() {
     assert!(err.contains(&format!("{day}.jsonl, line 1")), "{err}");
     // Today's selling does not read the archive.
     sell_at(&store, &c, noon(0), Connection::Standalone);
+}
+
+#[test]
+fn a_version_1_store_is_moved_to_day_trees_once_and_keeps_everything() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 500);
+    let sales: Vec<Entry> = [2, 1, 0]
+        .into_iter()
+        .map(|ago| sell_at(&store, &c, noon(ago), Connection::Standalone))
+        .collect();
+    let all = store.all_entries().unwrap();
+    drop(store);
+    // Rewrite it as version 1 had it: every entry in one `entries` tree.
+    {
+        let db = sled::open(tmp.path().join("store")).unwrap();
+        let old = db.open_tree("entries").unwrap();
+        for name in db.tree_names() {
+            if name.starts_with(DAY_TREE_PREFIX.as_bytes()) {
+                for kv in db.open_tree(&name).unwrap().iter() {
+                    let (k, v) = kv.unwrap();
+                    old.insert(k, v).unwrap();
+                }
+                db.drop_tree(&name).unwrap();
+            }
+        }
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", "1")
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(tmp.path()).unwrap();
+    assert_eq!(store.all_entries().unwrap(), all);
+    assert_eq!(store.live_days().len(), 3);
+    assert!(
+        !store
+            .db
+            .tree_names()
+            .iter()
+            .any(|n| n.as_ref() == b"entries")
+    );
+    assert_eq!(store.entry(sales[0].id).unwrap().unwrap(), sales[0]);
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(464));
+    assert!(store.balance_mismatches().unwrap().is_empty());
+    drop(store);
+    let store = Store::open(tmp.path()).unwrap();
+    assert_eq!(store.all_entries().unwrap(), all);
 }
