@@ -1,22 +1,27 @@
-//! The counter's store under a big, seeded load, each figure next to a
-//! baseline measured in the same run:
+//! The counter's store and the real kiosk under a big, seeded load, each
+//! figure next to a baseline measured in the same run:
 //!
 //!     cargo bench --bench store -- [SALES]    # default 1,000,000 sales
 //!
 //! - durable sale: `record_sale` (transaction + flush) vs a bare sled
 //!   insert + flush of the same entry bytes in a plain store
+//! - moving a closed day to the archive, as the kiosk does once a day
 //! - day report over SALES sales across 365 days vs a full scan of the
-//!   entries tree
+//!   sales (every archive file and today's tree, raw)
 //! - open + one card lookup with the big store vs an empty store
-//! - peak RSS (VmHWM) of this process after generating, and of a fresh
-//!   kiosk-like process after opening the big store and 1,000 sales
+//! - the real `klubkasse` binary started in a terminal (a pty) until its
+//!   idle screen is drawn, with the big store vs an empty one
+//! - peak RSS (VmHWM) of this process after generating, and of the real
+//!   kiosk (`run --headless`) on the big store after 1,000 sales
 //!
 //! The store is generated each run from a fixed seed (10,000 children),
-//! never committed.
+//! never committed; KLUBKASSE_BENCH_STORE_DIR keeps it for another run.
 
 mod common;
 
-use std::path::Path;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
@@ -31,8 +36,11 @@ use uuid::Uuid;
 const CHILDREN: usize = 10_000;
 const DAYS: u64 = 365;
 const REPS: usize = 300;
-/// Set in the child process that plays the kiosk for the RSS figure.
-const KIOSK_ENV: &str = "KLUBKASSE_BENCH_KIOSK_DIR";
+const KIOSK: &str = env!("CARGO_BIN_EXE_klubkasse");
+/// What the idle screen says first (Danish, the default).
+const IDLE_TEXT: &[u8] = b"Hold dit kort";
+/// Kiosk starts timed for each store, interleaved.
+const STARTS: usize = 30;
 
 /// xorshift64*: deterministic and dependency-free; quality is irrelevant.
 struct Rng(u64);
@@ -170,43 +178,114 @@ fn a_sale(children: &[Child], i: usize, at: DateTime<Utc>) -> Entry {
     )
 }
 
-/// The kiosk's side of the RSS figure, in its own process so that the
-/// generator's memory does not count: open, look up, sell 1,000 times.
-fn kiosk(dir: &Path) {
+/// A standalone kiosk on `data_dir`, taps from the headless driver (the
+/// demo reader), the sample menu.
+fn kiosk_config(dir: &Path, data_dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("a config folder");
+    let path = dir.join("kiosk.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "counter = \"bench\"\ndata_dir = \"{}\"\nreader = \"demo\"\n\
+             menu = \"{}/assets/menu.toml\"\n",
+            data_dir.display(),
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .expect("a kiosk config");
+    path
+}
+
+/// From starting the real kiosk in a terminal (a pty, through util-linux
+/// `script`) to the idle screen's words arriving on that terminal.
+fn start_to_idle_drawn(config: &Path) -> Duration {
     let started = Instant::now();
-    let store = Store::open(dir).expect("the big store");
-    let now = Utc::now();
-    store
-        .lookup(&card_uid(0), now, Connection::Standalone)
-        .expect("lookup")
-        .expect("a known card");
-    let opened = started.elapsed();
-    let after_open = peak_rss_kib(None);
-    let children: Vec<Child> = (0..CHILDREN)
-        .map(|i| {
-            store
-                .child(ChildId(Uuid::from_u64_pair(
-                    0x0190_0000_0000_7000,
-                    i as u64,
-                )))
-                .expect("read")
-                .expect("a child")
-        })
-        .take(100)
-        .collect();
-    for i in 0..1000 {
-        let sale = a_sale(&children, i, Utc::now());
-        let recorded = store
-            .record_sale(&sale, Connection::Standalone)
-            .expect("a sale");
-        assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
+    let mut script = Command::new("script")
+        .args(["-q", "-c"])
+        .arg(format!(
+            "stty cols 100 rows 30; exec {KIOSK} run --config {}",
+            config.display()
+        ))
+        .arg("/dev/null")
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs the kiosk in a terminal");
+    let mut terminal = script.stdout.take().expect("the terminal's output");
+    let (mut seen, mut buf) = (Vec::new(), [0u8; 16384]);
+    let drawn = loop {
+        let n = terminal.read(&mut buf).expect("read the terminal");
+        assert!(
+            n > 0,
+            "the kiosk ended before its idle screen: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+        if seen.windows(IDLE_TEXT.len()).any(|w| w == IDLE_TEXT) {
+            break started.elapsed();
+        }
+    };
+    // The kiosk is script's child, in a session of its own: stop it and
+    // wait until it is gone, so the next start finds the store free.
+    let children = format!("/proc/{0}/task/{0}/children", script.id());
+    for pid in std::fs::read_to_string(children)
+        .unwrap_or_default()
+        .split_whitespace()
+    {
+        let _ = Command::new("kill").args(["-KILL", pid]).status();
+        while Path::new(&format!("/proc/{pid}/stat")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z")
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
-    println!(
-        "{} {} {}",
-        opened.as_micros(),
-        after_open,
-        peak_rss_kib(None)
-    );
+    let _ = script.kill();
+    let _ = script.wait();
+    drawn
+}
+
+/// The real kiosk, headless, sells `sales` times (tap, an item, Enter, each
+/// waited for to "paid"); its peak RSS after opening and after the sales.
+fn kiosk_memory(config: &Path, sales: usize) -> (u64, u64) {
+    let mut kiosk = Command::new(KIOSK)
+        .args(["run", "--headless", "--config"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start klubkasse");
+    let pid = kiosk.id();
+    let mut input = kiosk.stdin.take().expect("stdin");
+    let mut events = BufReader::new(kiosk.stdout.take().expect("stdout")).lines();
+    let mut wait_for = |kind: &str| loop {
+        let line = events
+            .next()
+            .expect("the kiosk ended")
+            .expect("kiosk output");
+        let event: serde_json::Value = serde_json::from_str(&line).expect("a JSON event");
+        match event["event"].as_str() {
+            Some(k) if k == kind => return,
+            Some("refused" | "not_saved" | "bad_line") => panic!("the kiosk said {line}"),
+            _ => {}
+        }
+    };
+    wait_for("ready");
+    let after_open = peak_rss_kib(Some(pid));
+    for i in 0..sales {
+        writeln!(input, "tap {}", card_uid(i % 100)).expect("tap");
+        wait_for("account");
+        writeln!(input, "key 1\nkey enter").expect("keys");
+        wait_for("paid");
+    }
+    let after_sales = peak_rss_kib(Some(pid));
+    writeln!(input, "quit").expect("quit");
+    kiosk.wait().expect("the kiosk stops");
+    (after_open, after_sales)
 }
 
 fn row(name: &str, samples: &[Duration], base: &[Duration]) {
@@ -222,10 +301,6 @@ fn row(name: &str, samples: &[Duration], base: &[Duration]) {
 }
 
 fn main() {
-    if let Ok(dir) = std::env::var(KIOSK_ENV) {
-        kiosk(Path::new(&dir));
-        return;
-    }
     let sales: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
@@ -361,24 +436,18 @@ fn main() {
         }
     }
 
-    // A fresh process plays the kiosk for the memory figure.
-    let out = std::process::Command::new(std::env::current_exe().expect("this binary"))
-        .env(KIOSK_ENV, big_dir.as_path())
-        .output()
-        .expect("run the kiosk process");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let fields: Vec<u64> = text
-        .split_whitespace()
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    let [kiosk_open_us, kiosk_rss_open, kiosk_rss_sales] = fields[..] else {
-        panic!("kiosk process said: {text}");
-    };
+    // The real kiosk: started in a terminal until its idle screen is drawn,
+    // on the big store and on an empty one, interleaved; then its memory
+    // through 1,000 sales on the big store.
+    let configs = tempfile::TempDir::new().expect("a temp dir");
+    let big_config = kiosk_config(&configs.path().join("big"), &big_dir);
+    let empty_config = kiosk_config(&configs.path().join("empty"), empty.path());
+    let (mut start_big, mut start_empty) = (vec![], vec![]);
+    for _ in 0..STARTS {
+        start_big.push(start_to_idle_drawn(&big_config));
+        start_empty.push(start_to_idle_drawn(&empty_config));
+    }
+    let (kiosk_rss_open, kiosk_rss_sales) = kiosk_memory(&big_config, 1000);
 
     println!(
         "\nStore over {sales} sales, {CHILDREN} children, {DAYS} days \
@@ -396,18 +465,24 @@ fn main() {
     row("day report", &report_t, &scan_t);
     row("open + lookup, empty store", &open_empty, &open_empty);
     row("open + lookup, big store", &open_big, &open_empty);
+    row(
+        "kiosk start → idle drawn, empty store",
+        &start_empty,
+        &start_empty,
+    );
+    row(
+        "kiosk start → idle drawn, big store",
+        &start_big,
+        &start_empty,
+    );
     println!(
         "\nall {} closed days moved in {:.1} s (once, for a store from before the archive)",
         close_t.len(),
         closing.as_secs_f64()
     );
     println!(
-        "fresh kiosk process: open + lookup {:.1} ms (first, cold process)",
-        kiosk_open_us as f64 / 1000.0
-    );
-    println!(
-        "peak RSS: generator after generating {:.1} MB; kiosk after open {:.1} MB, \
-         after 1,000 sales {:.1} MB",
+        "peak RSS: generator after generating {:.1} MB; the kiosk (klubkasse run \
+         --headless) on the big store after start {:.1} MB, after 1,000 sales {:.1} MB",
         rss_generated as f64 / 1024.0,
         kiosk_rss_open as f64 / 1024.0,
         kiosk_rss_sales as f64 / 1024.0

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::encode;
-use super::{Store, StoreError, local_day, spent_key};
+use super::{Store, StoreError, local_day};
 use crate::domain::{Card, Child, Entry, EntryKind, Money};
 
 const FORMAT: &str = "klubkasse-backup";
@@ -140,14 +140,14 @@ impl Store {
             match &entry.kind {
                 EntryKind::Sale { .. } => {
                     *spent
-                        .entry(spent_key(entry.child, local_day(entry.at)))
+                        .entry((local_day(entry.at), entry.child))
                         .or_insert(Money::ZERO) -= entry.amount;
                 }
                 EntryKind::Refund { sale } => {
                     self.refunds.insert(sale.as_bytes(), entry.id.as_bytes())?;
                     if let Some(sold) = by_id.get(sale) {
                         *spent
-                            .entry(spent_key(sold.child, local_day(sold.at)))
+                            .entry((local_day(sold.at), sold.child))
                             .or_insert(Money::ZERO) -= entry.amount;
                     }
                 }
@@ -157,8 +157,9 @@ impl Store {
         for (child, balance) in balances {
             self.balances.insert(child.0.as_bytes(), encode(&balance))?;
         }
-        for (key, amount) in spent {
-            self.spent.insert(key, encode(&amount.max(Money::ZERO)))?;
+        for ((day, child), amount) in spent {
+            self.spent_tree(day)?
+                .insert(child.0.as_bytes(), encode(&amount.max(Money::ZERO)))?;
         }
         let mut pending = std::collections::BTreeMap::new();
         for id in &backup.outbox {

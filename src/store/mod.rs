@@ -8,7 +8,9 @@
 //!   archive: entry id (UUIDv7, so time-ordered) → [`Entry`]. The day is
 //!   the one the id was made on.
 //! - `balances`: child id → [`Money`], the sum of the child's entries
-//! - `spent`: child id + local date → what the child spent that day
+//! - `spent/YYYY-MM-DD`, one tree per local day since the last closing:
+//!   child id → what the child spent that day (daily limits ask only
+//!   for today's; past days' trees are dropped whole)
 //! - `refunds`: sale id → the refund's id (a sale is refunded once)
 //! - `outbox`: entry id → nothing, for sales and refunds the ledger has not
 //!   confirmed (connected mode only: standalone there is nobody to tell)
@@ -55,10 +57,16 @@ use codec::{decode, encode};
 /// a version 1 store moves them, once).
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// The day trees: entries, and what each child spent, per local day.
 const DAY_TREE_PREFIX: &str = "entries/";
+const SPENT_TREE_PREFIX: &str = "spent/";
 
 fn day_tree_name(day: NaiveDate) -> String {
     format!("{DAY_TREE_PREFIX}{day}")
+}
+
+fn spent_tree_name(day: NaiveDate) -> String {
+    format!("{SPENT_TREE_PREFIX}{day}")
 }
 
 /// sled's cache is only a hint and defaults to 1 GB; a kiosk needs little.
@@ -144,15 +152,9 @@ pub struct Closed {
     /// The day moved to the archive, if one was.
     pub day: Option<NaiveDate>,
     pub entries: usize,
-    /// Day spending keys of past days forgotten.
-    pub spent_pruned: usize,
     /// Call again: more closed days or old spending wait.
     pub more: bool,
 }
-
-/// Past days' spending keys forgotten per [`Store::close_day`] call, so
-/// the first call on a big old store does not hold the counter up.
-const SPENT_PRUNED_PER_CALL: usize = 20_000;
 
 pub struct Store {
     dir: PathBuf,
@@ -168,7 +170,6 @@ pub struct Store {
     children: Tree,
     cards: Tree,
     balances: Tree,
-    spent: Tree,
     refunds: Tree,
     outbox: Tree,
     pending: Tree,
@@ -209,17 +210,6 @@ fn id_day(key: &[u8]) -> NaiveDate {
         .take(6)
         .fold(0i64, |ms, b| ms << 8 | i64::from(*b));
     local_day(DateTime::from_timestamp_millis(ms).unwrap_or_default())
-}
-
-/// The day of a `spent` key (child id, then `YYYY-MM-DD`).
-fn spent_key_day(key: &[u8]) -> Option<NaiveDate> {
-    std::str::from_utf8(key.get(16..)?).ok()?.parse().ok()
-}
-
-fn spent_key(child: ChildId, day: NaiveDate) -> Vec<u8> {
-    let mut key = child.0.as_bytes().to_vec();
-    key.extend_from_slice(day.format("%Y-%m-%d").to_string().as_bytes());
-    key
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -361,7 +351,6 @@ impl Store {
             children: open("children")?,
             cards: open("cards")?,
             balances: open("balances")?,
-            spent: open("spent")?,
             refunds: open("refunds")?,
             outbox: open("outbox")?,
             pending: open("pending")?,
@@ -566,7 +555,11 @@ impl Store {
     }
 
     pub fn spent_on(&self, child: ChildId, day: NaiveDate) -> Result<Money, StoreError> {
-        money_at(&self.spent, &spent_key(child, day), "day spending")
+        let _days = self.lock_days();
+        match self.existing_tree(&spent_tree_name(day))? {
+            Some(spent) => money_at(&spent, child.0.as_bytes(), "day spending"),
+            None => Ok(Money::ZERO),
+        }
     }
 
     /// What the counter knows about a tapped card; `Err(uid)` if unknown.
@@ -620,10 +613,11 @@ impl Store {
             return Ok(Recorded::AlreadySaved { balance });
         }
         let entries = self.day_tree(id_day(sale.id.as_bytes()))?;
+        let spent = self.spent_tree(day)?;
         let trees = (
             &entries,
             &self.balances,
-            &self.spent,
+            &spent,
             &self.outbox,
             &self.cards,
             &self.children,
@@ -646,8 +640,7 @@ impl Store {
                     return Ok(Recorded::Refused(Refusal::UnknownCard { uid: uid.clone() }));
                 }
                 let balance = tx_get(balances, child_key, "balance")?.unwrap_or(Money::ZERO);
-                let day_key = spent_key(child.id, day);
-                let spent_today = tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
+                let spent_today = tx_get(spent, child_key, "day spending")?.unwrap_or(Money::ZERO);
                 let pending_now: Money =
                     tx_get(pending, child_key, "pending")?.unwrap_or(Money::ZERO);
                 let view = AccountView {
@@ -663,7 +656,7 @@ impl Store {
                 let new_balance = balance + sale.amount;
                 entries.insert(sale.id.as_bytes(), encode(sale))?;
                 balances.insert(child_key, encode(&new_balance))?;
-                spent.insert(day_key, encode(&(spent_today - sale.amount)))?;
+                spent.insert(child_key, encode(&(spent_today - sale.amount)))?;
                 if connection != Connection::Standalone {
                     outbox.insert(sale.id.as_bytes(), &[])?;
                     tx_add(pending, child_key, sale.amount, "pending")?;
@@ -679,7 +672,7 @@ impl Store {
             // Not durable, so not paid: take the sale back out, so that no
             // later flush can make a sale durable that the child was told
             // did not happen.
-            self.forget_sale(&entries, sale, balance - sale.amount);
+            self.forget_sale((&entries, &spent), sale, balance - sale.amount);
             return Err(e);
         }
         Ok(recorded)
@@ -687,23 +680,17 @@ impl Store {
 
     /// Undoes a sale whose flush failed: the entry, the balance, the day's
     /// spending and the outbox go back to what they were.
-    fn forget_sale(&self, entries: &Tree, sale: &Entry, balance_before: Money) {
-        let day_key = spent_key(sale.child, local_day(sale.at));
-        let trees = (
-            entries,
-            &self.balances,
-            &self.spent,
-            &self.outbox,
-            &self.pending,
-        );
+    fn forget_sale(&self, (entries, spent): (&Tree, &Tree), sale: &Entry, balance_before: Money) {
+        let child_key = sale.child.0.as_bytes();
+        let trees = (entries, &self.balances, spent, &self.outbox, &self.pending);
         let undone: Result<(), TransactionError<StoreError>> =
             trees.transaction(|(entries, balances, spent, outbox, pending)| {
                 let spent_now: Money =
-                    tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
+                    tx_get(spent, child_key, "day spending")?.unwrap_or(Money::ZERO);
                 entries.remove(sale.id.as_bytes())?;
-                balances.insert(sale.child.0.as_bytes(), encode(&balance_before))?;
+                balances.insert(child_key, encode(&balance_before))?;
                 spent.insert(
-                    day_key.as_slice(),
+                    child_key,
                     encode(&(spent_now + sale.amount).max(Money::ZERO)),
                 )?;
                 if outbox.remove(sale.id.as_bytes())?.is_some() {
@@ -782,12 +769,12 @@ impl Store {
             counter,
             at,
         );
-        let day_key = spent_key(sale.child, local_day(sale.at));
         let entries = self.day_tree(id_day(refund.id.as_bytes()))?;
+        let spent = self.spent_tree(local_day(sale.at))?;
         let trees = (
             &entries,
             &self.balances,
-            &self.spent,
+            &spent,
             &self.refunds,
             &self.outbox,
             &self.pending,
@@ -799,14 +786,10 @@ impl Store {
                 }
                 let key = sale.child.0.as_bytes();
                 let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
-                let day_spent: Money =
-                    tx_get(spent, &day_key, "day spending")?.unwrap_or(Money::ZERO);
+                let day_spent: Money = tx_get(spent, key, "day spending")?.unwrap_or(Money::ZERO);
                 entries.insert(refund.id.as_bytes(), encode(&refund))?;
                 balances.insert(key, encode(&(balance + refund.amount)))?;
-                spent.insert(
-                    day_key.as_slice(),
-                    encode(&(day_spent - refund.amount).max(Money::ZERO)),
-                )?;
+                spent.insert(key, encode(&(day_spent - refund.amount).max(Money::ZERO)))?;
                 refunds.insert(sale.id.as_bytes(), refund.id.as_bytes())?;
                 if for_ledger {
                     outbox.insert(refund.id.as_bytes(), &[])?;
@@ -880,8 +863,13 @@ impl Store {
         Ok(all)
     }
 
-    /// The days that have a tree, oldest first.
+    /// The days that have an entries tree, oldest first.
     fn live_days(&self) -> Vec<NaiveDate> {
+        self.days_of(DAY_TREE_PREFIX)
+    }
+
+    /// The days of the trees named `prefix` + day, oldest first.
+    fn days_of(&self, prefix: &str) -> Vec<NaiveDate> {
         let mut days: Vec<NaiveDate> = self
             .db
             .tree_names()
@@ -889,7 +877,7 @@ impl Store {
             .filter_map(|name| {
                 std::str::from_utf8(name)
                     .ok()?
-                    .strip_prefix(DAY_TREE_PREFIX)?
+                    .strip_prefix(prefix)?
                     .parse()
                     .ok()
             })
@@ -903,10 +891,25 @@ impl Store {
         Ok(self.db.open_tree(day_tree_name(day))?)
     }
 
-    /// The day's tree if it has one (reading never makes one).
+    /// What each child spent on the day, made if it is new.
+    fn spent_tree(&self, day: NaiveDate) -> Result<Tree, StoreError> {
+        Ok(self.db.open_tree(spent_tree_name(day))?)
+    }
+
+    /// The day's entries tree if it has one.
     fn existing_day_tree(&self, day: NaiveDate) -> Result<Option<Tree>, StoreError> {
-        if self.live_days().contains(&day) {
-            Ok(Some(self.day_tree(day)?))
+        self.existing_tree(&day_tree_name(day))
+    }
+
+    /// The tree if it exists: reading never makes one.
+    fn existing_tree(&self, name: &str) -> Result<Option<Tree>, StoreError> {
+        if self
+            .db
+            .tree_names()
+            .iter()
+            .any(|n| n.as_ref() == name.as_bytes())
+        {
+            Ok(Some(self.db.open_tree(name)?))
         } else {
             Ok(None)
         }
@@ -953,19 +956,12 @@ impl Store {
             closed.day = Some(day);
             closed.entries = moving.len();
         }
-        let mut batch = sled::Batch::default();
-        for key in self.spent.iter().keys() {
-            let key = key?;
-            if spent_key_day(&key).is_none_or(|day| day < today) {
-                if closed.spent_pruned == SPENT_PRUNED_PER_CALL {
-                    closed.more = true;
-                    break;
-                }
-                batch.remove(key);
-                closed.spent_pruned += 1;
+        // Only today's spending is ever asked for.
+        for day in self.days_of(SPENT_TREE_PREFIX) {
+            if day < today {
+                self.db.drop_tree(spent_tree_name(day))?;
             }
         }
-        self.spent.apply_batch(batch)?;
         self.flush()?;
         if let Some(day) = closed.day {
             tracing::info!(%day, entries = closed.entries, "moved a closed day to the archive");
@@ -983,8 +979,9 @@ impl Store {
         Ok(false)
     }
 
-    /// Version 1 kept every entry in one `entries` tree: move them into
-    /// their days' trees, a day at a time, then mark the store version 2.
+    /// Version 1 kept every entry in one `entries` tree and all spending
+    /// in one `spent` tree: move them into their days' trees, a day at a
+    /// time, then mark the store version 2.
     /// A crash part way leaves version 1 and entries in both, and the
     /// next open moves the rest (inserting an entry twice is harmless).
     fn move_to_day_trees(&self) -> Result<(), StoreError> {
@@ -1005,10 +1002,25 @@ impl Store {
         if let Some((d, batch)) = day {
             self.day_tree(d)?.apply_batch(batch)?;
         }
+        // Spending was keyed child id + `YYYY-MM-DD`; only today's is kept.
+        let old_spent = self.db.open_tree("spent")?;
+        let today = local_day(Utc::now());
+        for item in old_spent.iter() {
+            let (key, value) = item?;
+            let day = key
+                .get(16..)
+                .and_then(|d| std::str::from_utf8(d).ok()?.parse::<NaiveDate>().ok());
+            if let (Some(day), Some(child)) = (day, key.get(..16))
+                && day >= today
+            {
+                self.spent_tree(day)?.insert(child, value)?;
+            }
+        }
         self.flush()?;
         self.meta
             .insert("schema_version", SCHEMA_VERSION.to_string().as_bytes())?;
         self.db.drop_tree("entries")?;
+        self.db.drop_tree("spent")?;
         self.flush()?;
         tracing::info!(dir = %self.dir.display(), "moved the store's entries into one tree per day");
         Ok(())
@@ -1060,7 +1072,7 @@ impl Store {
 
         let in_call: HashMap<Uuid, &Entry> = entries.iter().map(|e| (e.id, e)).collect();
         let mut balance_delta: HashMap<ChildId, Money> = HashMap::new();
-        let mut spent_delta: HashMap<Vec<u8>, Money> = HashMap::new();
+        let mut spent_delta: HashMap<(NaiveDate, ChildId), Money> = HashMap::new();
         // Each day's tree, and what goes into it.
         let mut days: HashMap<NaiveDate, (Tree, sled::Batch)> = HashMap::new();
         let mut refund_batch = sled::Batch::default();
@@ -1081,7 +1093,7 @@ impl Store {
             match &entry.kind {
                 EntryKind::Sale { .. } => {
                     *spent_delta
-                        .entry(spent_key(entry.child, local_day(entry.at)))
+                        .entry((local_day(entry.at), entry.child))
                         .or_default() -= entry.amount;
                 }
                 EntryKind::Refund { sale } => {
@@ -1091,7 +1103,7 @@ impl Store {
                     };
                     refund_batch.insert(sale.as_bytes(), entry.id.as_bytes());
                     *spent_delta
-                        .entry(spent_key(entry.child, local_day(sale_at)))
+                        .entry((local_day(sale_at), entry.child))
                         .or_default() -= entry.amount;
                 }
                 _ => {}
@@ -1108,13 +1120,20 @@ impl Store {
             batch.insert(key, encode(&now));
         }
         self.balances.apply_batch(batch)?;
-        let mut batch = sled::Batch::default();
-        for (key, delta) in spent_delta {
+        let mut spent_days: std::collections::BTreeMap<NaiveDate, sled::Batch> =
+            std::collections::BTreeMap::new();
+        for ((day, child), delta) in spent_delta {
             // As `refund` does: a day's spending never shows below zero.
-            let now = (money_at(&self.spent, &key, "day spending")? + delta).max(Money::ZERO);
-            batch.insert(key, encode(&now));
+            let key = child.0.as_bytes();
+            let spent = money_at(&self.spent_tree(day)?, key, "day spending")?;
+            spent_days
+                .entry(day)
+                .or_default()
+                .insert(key, encode(&(spent + delta).max(Money::ZERO)));
         }
-        self.spent.apply_batch(batch)?;
+        for (day, batch) in spent_days {
+            self.spent_tree(day)?.apply_batch(batch)?;
+        }
         self.flush()
     }
 

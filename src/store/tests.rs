@@ -685,6 +685,16 @@ fn a_version_1_store_is_moved_to_day_trees_once_and_keeps_everything() {
                 db.drop_tree(&name).unwrap();
             }
         }
+        let old_spent = db.open_tree("spent").unwrap();
+        for name in db.tree_names() {
+            if let Some(day) = name.strip_prefix(SPENT_TREE_PREFIX.as_bytes()) {
+                for kv in db.open_tree(&name).unwrap().iter() {
+                    let (child, v) = kv.unwrap();
+                    old_spent.insert([&child[..], day].concat(), v).unwrap();
+                }
+                db.drop_tree(&name).unwrap();
+            }
+        }
         db.open_tree("meta")
             .unwrap()
             .insert("schema_version", "1")
@@ -704,6 +714,13 @@ fn a_version_1_store_is_moved_to_day_trees_once_and_keeps_everything() {
     assert_eq!(store.entry(sales[0].id).unwrap().unwrap(), sales[0]);
     assert_eq!(store.balance(c.id).unwrap(), Money::kroner(464));
     assert!(store.balance_mismatches().unwrap().is_empty());
+    // Today's spending comes along (daily limits); past days' does not.
+    assert_eq!(
+        store.spent_on(c.id, local_day(noon(0))).unwrap(),
+        Money::kroner(12)
+    );
+    assert_eq!(store.days_of(SPENT_TREE_PREFIX), vec![local_day(noon(0))]);
+    assert!(!store.db.tree_names().iter().any(|n| n.as_ref() == b"spent"));
     drop(store);
     let store = Store::open(tmp.path()).unwrap();
     assert_eq!(store.all_entries().unwrap(), all);
