@@ -37,8 +37,9 @@ const CHILDREN: usize = 10_000;
 const DAYS: u64 = 365;
 const REPS: usize = 300;
 const KIOSK: &str = env!("CARGO_BIN_EXE_klubkasse");
-/// What the idle screen says first (Danish, the default).
-const IDLE_TEXT: &[u8] = b"Hold dit kort";
+/// The idle screen's last words on the terminal (its status bar, drawn
+/// after the big "Hold dit kort" letters): the whole frame has arrived.
+const IDLE_TEXT: &[u8] = b"Personale";
 /// Kiosk starts timed for each store, interleaved.
 const STARTS: usize = 30;
 
@@ -178,15 +179,16 @@ fn a_sale(children: &[Child], i: usize, at: DateTime<Utc>) -> Entry {
     )
 }
 
-/// A standalone kiosk on `data_dir`, taps from the headless driver (the
-/// demo reader), the sample menu.
+/// A standalone kiosk on `data_dir` as a club runs it (a PC/SC reader,
+/// which needs no pcscd to start; headless, taps come from the driver),
+/// the sample menu.
 fn kiosk_config(dir: &Path, data_dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).expect("a config folder");
     let path = dir.join("kiosk.toml");
     std::fs::write(
         &path,
         format!(
-            "counter = \"bench\"\ndata_dir = \"{}\"\nreader = \"demo\"\n\
+            "counter = \"bench\"\ndata_dir = \"{}\"\nreader = \"pcsc\"\n\
              menu = \"{}/assets/menu.toml\"\n",
             data_dir.display(),
             env!("CARGO_MANIFEST_DIR")
