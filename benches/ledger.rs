@@ -2,6 +2,13 @@
 //! INSERT of the same rows into the same PostgreSQL, the ledger's peak
 //! memory under that load, and how fast a counter's offline backlog drains.
 //!
+//! Ingest is measured with two mixes of sales. "Per club" is the real shape:
+//! each counter is a club's and sells to that club's children, with a few
+//! sales to children every counter sells to (the same card pays in the
+//! school canteen). "Same children" is the worst case: every counter sells
+//! to any of all the children, so concurrent pushes wait for each other's
+//! row locks.
+//!
 //!     cargo bench --bench ledger -- [BATCHES]   # per counter, default 50
 //!
 //! Needs a PostgreSQL server, named by KLUBKASSE_BENCH_DATABASE_URL or else
@@ -11,6 +18,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +39,11 @@ const LEDGER: &str = env!("CARGO_BIN_EXE_klubkasse-ledger");
 const COUNTERS: usize = 4;
 const BATCH: usize = 100;
 const CHILDREN: usize = 1_000;
+/// Per club: each counter's club has OWN children, and SHARED children
+/// (the rest) are sold to by every counter, SHARED_PERCENT of the sales.
+const OWN: usize = 240;
+const SHARED: usize = CHILDREN - COUNTERS * OWN;
+const SHARED_PERCENT: usize = 3;
 /// Bare and HTTP ingest alternate this many times; the median round counts.
 const ROUNDS: usize = 3;
 const BACKLOG: usize = 10_000;
@@ -61,33 +74,66 @@ fn server_url() -> String {
         })
 }
 
-/// A fresh, migrated database with CHILDREN children, each with a card and
-/// money: its URL, pool and the cards.
-async fn fresh_database(server: &str) -> (String, PgPool, Vec<(ChildId, CardUid)>) {
+/// A child the benchmark sells to.
+#[derive(Clone)]
+struct Kid {
+    child: ChildId,
+    card: CardUid,
+    club: String,
+}
+
+/// Counter `c` belongs to this club; the shared children are spread over
+/// the clubs too.
+fn club_name(c: usize) -> String {
+    format!("Klub {c}")
+}
+
+async fn connect(url: &str) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(COUNTERS as u32 + 1)
+        .connect(url)
+        .await
+        .expect("connect")
+}
+
+async fn create_database(server: &str, template: Option<&str>) -> String {
     let admin = PgPool::connect(server).await.expect("connect");
     let name = format!("bench_{}", Uuid::now_v7().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .expect("create database");
+    let template = template
+        .map(|t| format!(" TEMPLATE {t}"))
+        .unwrap_or_default();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {name}{template}"
+    )))
+    .execute(&admin)
+    .await
+    .expect("create database");
     admin.close().await;
+    name
+}
+
+fn database_url(server: &str, name: &str) -> String {
     let (base, _) = server.rsplit_once('/').expect("a database in the URL");
-    let url = format!("{base}/{name}");
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(COUNTERS as u32 + 1)
-        .connect(&url)
-        .await
-        .expect("connect");
+    format!("{base}/{name}")
+}
+
+/// A migrated database with CHILDREN children, each with a card and money,
+/// made once: every part copies it (`CREATE DATABASE … TEMPLATE`), so each
+/// starts from the same fresh state without enrolling them again.
+async fn template_database(server: &str) -> (String, Vec<Kid>) {
+    let name = create_database(server, None).await;
+    let pool = connect(&database_url(server, &name)).await;
     MIGRATOR.run(&pool).await.expect("migrate");
-    let mut cards = Vec::with_capacity(CHILDREN);
+    let mut kids = Vec::with_capacity(CHILDREN);
     for i in 0..CHILDREN {
-        let child = db::enrol(&pool, &format!("Barn {i}"), "Kastanjen")
+        let club = club_name(i % COUNTERS);
+        let child = db::enrol(&pool, &format!("Barn {i}"), &club)
             .await
             .expect("enrol")
             .child
             .id;
-        let uid = CardUid::parse(&format!("04{i:06X}")).expect("uid");
-        db::hand_out(&pool, child, &uid).await.expect("card");
+        let card = CardUid::parse(&format!("04{i:06X}")).expect("uid");
+        db::hand_out(&pool, child, &card).await.expect("card");
         db::money_entry(
             &pool,
             &settings(),
@@ -99,9 +145,18 @@ async fn fresh_database(server: &str) -> (String, PgPool, Vec<(ChildId, CardUid)
         )
         .await
         .expect("deposit");
-        cards.push((child, uid));
+        kids.push(Kid { child, card, club });
     }
-    (url, pool, cards)
+    // A template must have no connections when it is copied.
+    pool.close().await;
+    (name, kids)
+}
+
+/// A fresh copy of the template: its URL and a pool.
+async fn fresh_database(server: &str, template: &str) -> (String, PgPool) {
+    let url = database_url(server, &create_database(server, Some(template)).await);
+    let pool = connect(&url).await;
+    (url, pool)
 }
 
 /// Seeded: the same sales in every round.
@@ -116,20 +171,57 @@ impl Rng {
     }
 }
 
+/// Who the counters sell to.
+#[derive(Clone, Copy)]
+enum Mix {
+    /// Counter c: its club's OWN children, SHARED_PERCENT to the shared.
+    PerClub,
+    /// Every counter: any of all the children (the worst case).
+    SameChildren,
+}
+
+impl Mix {
+    fn label(self) -> String {
+        match self {
+            Mix::PerClub => format!(
+                "per club ({OWN} own children each, {SHARED_PERCENT}% of sales to {SHARED} shared)"
+            ),
+            Mix::SameChildren => format!("same children (all counters on all {CHILDREN})"),
+        }
+    }
+
+    /// The children of the kids list counter c sells to this time. The
+    /// first COUNTERS × OWN kids are the clubs' own (kid i is club i mod
+    /// COUNTERS), the last SHARED are shared.
+    fn pick(self, rng: &mut Rng, counter: usize) -> usize {
+        match self {
+            Mix::SameChildren => rng.below(CHILDREN),
+            Mix::PerClub if rng.below(100) < SHARED_PERCENT => COUNTERS * OWN + rng.below(SHARED),
+            Mix::PerClub => rng.below(OWN) * COUNTERS + counter,
+        }
+    }
+}
+
 /// For each counter, its batches of sales.
-fn sales(cards: &[(ChildId, CardUid)], batches: usize) -> Vec<Vec<Vec<Entry>>> {
+fn sales(kids: &[Kid], mix: Mix, batches: usize) -> Vec<Vec<Vec<Entry>>> {
     let mut rng = Rng(0x5eed_1234_abcd);
     (0..COUNTERS)
         .map(|c| {
             (0..batches)
-                .map(|_| (0..BATCH).map(|_| a_sale(&mut rng, cards, c)).collect())
+                .map(|_| {
+                    (0..BATCH)
+                        .map(|_| {
+                            let kid = &kids[mix.pick(&mut rng, c)];
+                            a_sale(&mut rng, kid, c)
+                        })
+                        .collect()
+                })
                 .collect()
         })
         .collect()
 }
 
-fn a_sale(rng: &mut Rng, cards: &[(ChildId, CardUid)], counter: usize) -> Entry {
-    let (child, uid) = &cards[rng.below(cards.len())];
+fn a_sale(rng: &mut Rng, kid: &Kid, counter: usize) -> Entry {
     let lines = (0..=rng.below(3))
         .map(|_| {
             let (name, category, ore) = MENU[rng.below(MENU.len())];
@@ -142,8 +234,8 @@ fn a_sale(rng: &mut Rng, cards: &[(ChildId, CardUid)], counter: usize) -> Entry 
         })
         .collect();
     Entry::sale(
-        *child,
-        uid.clone(),
+        kid.child,
+        kid.card.clone(),
         lines,
         &format!("counter-{counter}"),
         Utc::now(),
@@ -152,13 +244,15 @@ fn a_sale(rng: &mut Rng, cards: &[(ChildId, CardUid)], counter: usize) -> Entry 
 
 /// The floor: the same rows, 100 to an INSERT, from COUNTERS connections
 /// at once. No checks, no balances, no answers.
-async fn bare_insert(pool: &PgPool, work: &[Vec<Vec<Entry>>]) -> Duration {
+async fn bare_insert(pool: &PgPool, kids: &[Kid], work: &[Vec<Vec<Entry>>]) -> Duration {
+    let clubs: Arc<HashMap<ChildId, String>> =
+        Arc::new(kids.iter().map(|k| (k.child, k.club.clone())).collect());
     let started = Instant::now();
     let tasks: Vec<_> = work
         .iter()
         .cloned()
         .map(|batches| {
-            let pool = pool.clone();
+            let (pool, clubs) = (pool.clone(), clubs.clone());
             tokio::spawn(async move {
                 for batch in batches {
                     let mut insert = sqlx::QueryBuilder::new(
@@ -175,7 +269,7 @@ async fn bare_insert(pool: &PgPool, work: &[Vec<Vec<Entry>>]) -> Duration {
                             .push_bind(e.amount.decimal())
                             .push_bind(e.at)
                             .push_bind(e.counter.clone())
-                            .push_bind("Kastanjen")
+                            .push_bind(clubs[&e.child].clone())
                             .push_bind(card.to_string())
                             .push_bind(serde_json::to_value(lines).expect("json"))
                             .push_bind(rust_decimal::Decimal::ZERO);
@@ -283,8 +377,8 @@ async fn http_ingest(
 
 /// A counter with BACKLOG sales made offline, then the ledger back: the
 /// time from the first push to the outbox empty.
-async fn backlog_drain(server: &str) -> Duration {
-    let (url, pool, cards) = fresh_database(server).await;
+async fn backlog_drain(server: &str, template: &str, kids: &[Kid]) -> Duration {
+    let (url, pool) = fresh_database(server, template).await;
     let ledger = LedgerProcess::start(&url).await;
     let dir = tempfile::TempDir::new().expect("temp dir");
     let store = Arc::new(Store::open(dir.path()).expect("store"));
@@ -300,7 +394,8 @@ async fn backlog_drain(server: &str) -> Duration {
     };
     let mut rng = Rng(0xd7a1_4000);
     for _ in 0..BACKLOG {
-        let sale = a_sale(&mut rng, &cards, 0);
+        let kid = &kids[rng.below(CHILDREN)];
+        let sale = a_sale(&mut rng, kid, 0);
         let recorded = store.record_sale(&sale, offline).expect("an offline sale");
         assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
     }
@@ -316,6 +411,15 @@ fn per_second(count: usize, took: Duration) -> f64 {
     count as f64 / took.as_secs_f64()
 }
 
+/// One mix's figures: the bare and HTTP time of each round, every push's
+/// round trip.
+#[derive(Default)]
+struct Figures {
+    bare: Vec<Duration>,
+    http: Vec<Duration>,
+    trips: Vec<Duration>,
+}
+
 fn main() {
     let batches: usize = std::env::args()
         .skip(1)
@@ -329,51 +433,61 @@ fn main() {
     let total = COUNTERS * batches * BATCH;
     println!(
         "ledger ingest: {COUNTERS} counters × {batches} batches × {BATCH} sales = {total} sales, \
-         {CHILDREN} children, {ROUNDS} rounds of bare INSERT then HTTP"
+         {CHILDREN} children, {ROUNDS} rounds of bare INSERT then HTTP for each mix"
     );
-    let mut bare = Vec::new();
-    let mut http = Vec::new();
-    let mut trips = Vec::new();
+    let (template, kids) = runtime.block_on(template_database(&server));
+    let mixes = [Mix::PerClub, Mix::SameChildren];
+    let mut figures: Vec<Figures> = mixes.iter().map(|_| Figures::default()).collect();
     let mut ledger_rss = 0;
     for round in 1..=ROUNDS {
-        let (_, pool, cards) = runtime.block_on(fresh_database(&server));
-        let work = sales(&cards, batches);
-        let took = runtime.block_on(bare_insert(&pool, &work));
-        println!(
-            "  round {round}: bare INSERT {:>8.0} sales/s",
-            per_second(total, took)
-        );
-        bare.push(took);
+        for (mix, figures) in mixes.iter().zip(&mut figures) {
+            let work = sales(&kids, *mix, batches);
+            let (_, pool) = runtime.block_on(fresh_database(&server, &template));
+            let took = runtime.block_on(bare_insert(&pool, &kids, &work));
+            println!(
+                "  round {round}, {}: bare INSERT {:>8.0} sales/s",
+                mix.label(),
+                per_second(total, took)
+            );
+            figures.bare.push(took);
 
-        let (url, pool, cards) = runtime.block_on(fresh_database(&server));
-        let work = sales(&cards, batches);
-        let ledger = runtime.block_on(LedgerProcess::start(&url));
-        let (took, round_trips) = runtime.block_on(http_ingest(&pool, &ledger, &work));
-        println!(
-            "  round {round}: HTTP push   {:>8.0} sales/s",
-            per_second(total, took)
-        );
-        http.push(took);
-        trips.extend(round_trips);
-        ledger_rss = ledger_rss.max(ledger.peak_rss_kib());
+            let (url, pool) = runtime.block_on(fresh_database(&server, &template));
+            let ledger = runtime.block_on(LedgerProcess::start(&url));
+            let (took, round_trips) = runtime.block_on(http_ingest(&pool, &ledger, &work));
+            println!(
+                "  round {round}, {}: HTTP push   {:>8.0} sales/s",
+                mix.label(),
+                per_second(total, took)
+            );
+            figures.http.push(took);
+            figures.trips.extend(round_trips);
+            ledger_rss = ledger_rss.max(ledger.peak_rss_kib());
+        }
     }
-    let drained = runtime.block_on(backlog_drain(&server));
+    let drained = runtime.block_on(backlog_drain(&server, &template, &kids));
 
-    let bare_rate = per_second(total, percentile(&bare, 50.0));
-    let http_rate = per_second(total, percentile(&http, 50.0));
     println!();
     println!("| figure | value | baseline in the same run | ratio | target |");
     println!("| --- | --- | --- | --- | --- |");
-    println!(
-        "| ledger ingest, HTTP, {COUNTERS} counters, batches of {BATCH} | {http_rate:.0} sales/s \
-         | bare batched INSERT: {bare_rate:.0} sales/s | {:.2}× | ≥ 0.5×, ≥ 5,000 sales/s |",
-        http_rate / bare_rate
-    );
-    println!(
-        "| one push of {BATCH} (median, p99) | {} / {} | — | — | — |",
-        ms(percentile(&trips, 50.0)).trim(),
-        ms(percentile(&trips, 99.0)).trim()
-    );
+    for (mix, figures) in mixes.iter().zip(&figures) {
+        let bare_rate = per_second(total, percentile(&figures.bare, 50.0));
+        let http_rate = per_second(total, percentile(&figures.http, 50.0));
+        println!(
+            "| ledger ingest, HTTP, {COUNTERS} counters, batches of {BATCH}, {} \
+             | {http_rate:.0} sales/s | bare batched INSERT: {bare_rate:.0} sales/s | {:.2}× \
+             | ≥ 0.5×, ≥ 5,000 sales/s |",
+            mix.label(),
+            http_rate / bare_rate
+        );
+    }
+    for (mix, figures) in mixes.iter().zip(&figures) {
+        println!(
+            "| one push of {BATCH} (median, p99), {} | {} / {} | — | — | — |",
+            mix.label(),
+            ms(percentile(&figures.trips, 50.0)).trim(),
+            ms(percentile(&figures.trips, 99.0)).trim()
+        );
+    }
     println!(
         "| ledger peak RSS under that load | {} | — | — | ≤ 100 MB |",
         mib(ledger_rss)

@@ -1876,6 +1876,106 @@ async fn a_batch_retried_after_the_connection_was_cut_is_counted_once() {
     assert_eq!(l.balance(a).await, Money::kroner(90));
 }
 
+/// A push reads a child's cards and recorded entries before it waits for
+/// the child's lock. What another writer changes meanwhile (here: records
+/// the batch's first sale, as a concurrent retry of the batch would, and
+/// blocks the card, each with a new change number for the child, as every
+/// writer gives) is seen once the push has the lock.
+#[tokio::test]
+async fn what_changes_while_a_push_waits_for_the_lock_is_seen() {
+    let l = ledger().await;
+    let a = l.enrol("Freja").await;
+    l.hand_out(a, CARD_A).await;
+    l.deposit(a, "100").await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let entries = [
+        sale(a, CARD_A, "k1", 1000, 1),
+        sale(a, CARD_A, "k1", 1000, 1),
+    ];
+
+    let mut writer = l.pool.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM children WHERE id = $1 FOR UPDATE")
+        .bind(a.0)
+        .execute(&mut *writer)
+        .await
+        .expect("lock");
+    let l2 = ledger_support::Ledger {
+        app: l.app.clone(),
+        pool: l.pool.clone(),
+        admin: String::new(),
+        url: l.url.clone(),
+    };
+    let body = batch(&entries);
+    let push = tokio::spawn(async move {
+        push_result(
+            &l2.call(
+                Method::POST,
+                "/api/v1/kiosk/entries",
+                Some(&kiosk),
+                Some(body),
+            )
+            .await,
+        )
+    });
+    // Until the push waits for the lock, having read what it reads before.
+    loop {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock')",
+        )
+        .fetch_one(&l.pool)
+        .await
+        .expect("waiting");
+        if waiting {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    sqlx::query(
+        "INSERT INTO entries (id, child_id, kind, amount, at, counter, club, card_uid,
+                              lines, balance_after)
+         SELECT $1, id, 'sale', -10, now(), 'k1', club, $2, '[]', 90 FROM children WHERE id = $3",
+    )
+    .bind(entries[0].id)
+    .bind(CARD_A)
+    .bind(a.0)
+    .execute(&mut *writer)
+    .await
+    .expect("the first sale");
+    sqlx::query("UPDATE cards SET state = 'blocked' WHERE uid = $1")
+        .bind(CARD_A)
+        .execute(&mut *writer)
+        .await
+        .expect("block");
+    sqlx::query(
+        "WITH top AS (UPDATE change_counter SET value = value + 1 RETURNING value)
+         UPDATE children SET balance = 90, change_seq = top.value FROM top WHERE id = $1",
+    )
+    .bind(a.0)
+    .execute(&mut *writer)
+    .await
+    .expect("bump");
+    writer.commit().await.expect("commit");
+
+    let result = push.await.expect("push");
+    let answers: Vec<_> = result
+        .results
+        .iter()
+        .map(|r| (r.new, r.flags.clone(), r.balance))
+        .collect();
+    assert_eq!(
+        answers,
+        vec![
+            (false, vec![], Money::kroner(90)),
+            (true, vec![Flag::CardBlocked], Money::kroner(80)),
+        ]
+    );
+    assert_eq!(
+        l.balance_and_sum(a).await,
+        (Money::kroner(80), Money::kroner(80))
+    );
+}
+
 /// Two ledgers with the same children: one gets a batch in one push, the
 /// other the same entries one push each. The answers (new, flags, balance
 /// after) and the books must be the same: a batch is checked entry by

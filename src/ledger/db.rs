@@ -2,7 +2,7 @@
 //! same transaction as the child's balance, with the child's row locked
 //! (`SELECT … FOR UPDATE`), so many counters and offices can work at once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -72,6 +72,7 @@ pub(super) struct Locked {
     pub(super) balance: Money,
     pub(super) daily_limit: Option<Money>,
     pub(super) blocked_categories: Vec<String>,
+    pub(super) change_seq: i64,
 }
 
 pub(super) fn locked_of(row: &PgRow) -> Result<Locked, sqlx::Error> {
@@ -81,10 +82,12 @@ pub(super) fn locked_of(row: &PgRow) -> Result<Locked, sqlx::Error> {
         balance: money(row.try_get("balance")?),
         daily_limit: row.try_get::<Option<Decimal>, _>("daily_limit")?.map(money),
         blocked_categories: row.try_get("blocked_categories")?,
+        change_seq: row.try_get("change_seq")?,
     })
 }
 
-pub(super) const LOCK_COLUMNS: &str = "id, club, balance, daily_limit, blocked_categories";
+pub(super) const LOCK_COLUMNS: &str =
+    "id, club, balance, daily_limit, blocked_categories, change_seq";
 
 async fn lock_child(conn: &mut PgConnection, child: ChildId) -> Result<Locked> {
     let row = sqlx::query(AssertSqlSafe(format!(
@@ -97,28 +100,35 @@ async fn lock_child(conn: &mut PgConnection, child: ChildId) -> Result<Locked> {
     Ok(locked_of(&row)?)
 }
 
-/// Gives each child a new change number, the highest yet. The counter row
-/// stays locked until commit, so numbers become visible in commit order.
+/// Gives each child a new change number, the highest yet, and the balance
+/// given with it (a push: each child's row is written once). The counter
+/// row stays locked until commit, so numbers become visible in commit
+/// order: every other writer waits from this statement to the commit,
+/// so it comes as late as it can.
+///
+/// Every change to a child's entries or cards comes with this: a push
+/// relies on it to know what changed while it waited for the lock.
 pub(super) async fn bump_changes(
     conn: &mut PgConnection,
-    children: &BTreeSet<ChildId>,
+    children: &BTreeMap<ChildId, Option<Money>>,
 ) -> Result<()> {
     if children.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
-    let count = ids.len() as i64;
-    let top: i64 =
-        sqlx::query_scalar("UPDATE change_counter SET value = value + $1 RETURNING value")
-            .bind(count)
-            .fetch_one(&mut *conn)
-            .await?;
+    let (ids, balances): (Vec<Uuid>, Vec<Option<Decimal>>) = children
+        .iter()
+        .map(|(id, balance)| (id.0, balance.map(Money::decimal)))
+        .unzip();
     sqlx::query(
-        "UPDATE children AS c SET change_seq = $1 + t.ord, changed_at = now()
-         FROM unnest($2::uuid[]) WITH ORDINALITY AS t(id, ord) WHERE c.id = t.id",
+        "WITH top AS (UPDATE change_counter SET value = value + $3 RETURNING value)
+         UPDATE children AS c SET change_seq = top.value - $3 + t.ord, changed_at = now(),
+                                  balance = coalesce(t.balance, c.balance)
+         FROM top, unnest($1::uuid[], $2::numeric[]) WITH ORDINALITY AS t(id, balance, ord)
+         WHERE c.id = t.id",
     )
-    .bind(top - count)
     .bind(&ids)
+    .bind(&balances)
+    .bind(ids.len() as i64)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -453,7 +463,7 @@ pub async fn money_entry(
         entry.id = id;
     }
     insert_entry(&mut tx, &mut locked, &entry).await?;
-    bump_changes(&mut tx, &BTreeSet::from([child])).await?;
+    bump_changes(&mut tx, &BTreeMap::from([(child, None)])).await?;
     let record = find_entry(&mut tx, entry.id)
         .await?
         .ok_or_else(|| LedgerError::not_found("the entry vanished"))?;
@@ -498,7 +508,7 @@ pub async fn hand_out(pool: &PgPool, child: ChildId, uid: &CardUid) -> Result<Ca
     .bind(uid.as_str())
     .execute(&mut *tx)
     .await?;
-    bump_changes(&mut tx, &BTreeSet::from([child])).await?;
+    bump_changes(&mut tx, &BTreeMap::from([(child, None)])).await?;
     tx.commit().await?;
     Ok(Card {
         uid: uid.clone(),
@@ -528,7 +538,7 @@ pub async fn block_card(pool: &PgPool, uid: &CardUid) -> Result<Card> {
     .bind(uid.as_str())
     .fetch_one(&mut *tx)
     .await?;
-    bump_changes(&mut tx, &BTreeSet::from([owner])).await?;
+    bump_changes(&mut tx, &BTreeMap::from([(owner, None)])).await?;
     tx.commit().await?;
     Ok(card_of(&row)?)
 }
@@ -618,7 +628,7 @@ pub async fn order_card(
     .bind(fee_entry)
     .fetch_one(&mut *tx)
     .await?;
-    bump_changes(&mut tx, &BTreeSet::from([child])).await?;
+    bump_changes(&mut tx, &BTreeMap::from([(child, None)])).await?;
     tx.commit().await?;
     Ok((order_of(&row)?, true))
 }
@@ -693,7 +703,7 @@ pub async fn update_settings(
             .execute(&mut *tx)
             .await?;
     }
-    bump_changes(&mut tx, &BTreeSet::from([child])).await?;
+    bump_changes(&mut tx, &BTreeMap::from([(child, None)])).await?;
     let detail = child_detail(&mut tx, child).await?;
     tx.commit().await?;
     Ok(detail)

@@ -6,6 +6,14 @@
 //! through within its timeout, or it retries the same batch for ever. So
 //! everything the checks need is read up front, the rules run in memory,
 //! and the new entries and balances are written with one statement each.
+//!
+//! Pushes that share children wait for each other's row locks, so the
+//! locked part is kept short: the entries' JSON, the children's cards and
+//! which entries are recorded already are read before the locks. Every
+//! change to a child's entries or cards gives the child a new change
+//! number in the same transaction (`bump_changes`), so what was read
+//! before is read again under the lock only for the children whose number
+//! moved in between.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -28,12 +36,17 @@ use crate::sync::protocol::{Flag, PushResult, Pushed};
 /// in id order, so two batches never wait for each other in a circle, and
 /// a batch retried concurrently finds the first one's entries.
 pub async fn push(pool: &PgPool, settings: &Settings, entries: &[Entry]) -> Result<PushResult> {
+    let encoded = entries
+        .iter()
+        .map(|e| kind_columns(&e.kind))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut tx = pool.begin().await?;
+    let seen = Seen::read(&mut tx, entries).await?;
     let mut children = lock_children(&mut tx, entries).await?;
-    let mut known = Known::load(&mut tx, settings, entries, &children).await?;
+    let mut known = Known::load(&mut tx, settings, entries, &children, seen).await?;
     let mut results = Vec::with_capacity(entries.len());
-    let mut rows = Vec::new();
-    for (index, entry) in entries.iter().enumerate() {
+    let mut columns = Columns::default();
+    for ((index, entry), kind) in entries.iter().enumerate().zip(encoded) {
         if let Some((flags, balance)) = known.recorded.get(&entry.id) {
             results.push(Pushed {
                 id: entry.id,
@@ -67,41 +80,37 @@ pub async fn push(pool: &PgPool, settings: &Settings, entries: &[Entry]) -> Resu
         }
         child.balance += entry.amount;
         known.recorded_now(index, entry, &flags, child.balance);
+        columns.add(entry, kind, &child.club, &flags, child.balance);
         results.push(Pushed {
             id: entry.id,
             new: true,
-            flags: flags.clone(),
+            flags,
             balance: child.balance,
         });
-        rows.push(NewRow {
-            entry,
-            club: child.club.clone(),
-            flags,
-            balance_after: child.balance,
-        });
     }
-    insert_rows(&mut tx, &rows).await?;
-    let touched: BTreeSet<ChildId> = rows.iter().map(|r| r.entry.child).collect();
-    update_balances(&mut tx, &children, &touched).await?;
-    bump_changes(&mut tx, &touched).await?;
+    insert_rows(&mut tx, &columns).await?;
+    let balances: BTreeMap<ChildId, Option<Money>> = columns
+        .child
+        .iter()
+        .filter_map(|id| children.get(&ChildId(*id)))
+        .map(|c| (c.id, Some(c.balance)))
+        .collect();
+    // Last before the commit: it takes the one change counter row.
+    bump_changes(&mut tx, &balances).await?;
     tx.commit().await?;
     Ok(PushResult { results })
 }
 
+/// The batch's children, locked. `NO KEY`: a push changes their balance,
+/// never their key, so foreign-key checks on them (key share) need not wait.
 async fn lock_children(
     conn: &mut PgConnection,
     entries: &[Entry],
 ) -> Result<BTreeMap<ChildId, Locked>> {
-    let ids: Vec<Uuid> = entries
-        .iter()
-        .map(|e| e.child.0)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
     let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {LOCK_COLUMNS} FROM children WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+        "SELECT {LOCK_COLUMNS} FROM children WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE"
     )))
-    .bind(&ids)
+    .bind(child_ids(entries))
     .fetch_all(&mut *conn)
     .await?;
     let mut children = BTreeMap::new();
@@ -110,6 +119,124 @@ async fn lock_children(
         children.insert(locked.id, locked);
     }
     Ok(children)
+}
+
+/// The batch's children, each once, in id order.
+fn child_ids(entries: &[Entry]) -> Vec<Uuid> {
+    entries
+        .iter()
+        .map(|e| e.child.0)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Card UID → owner and state.
+type Cards = HashMap<String, (Uuid, CardState)>;
+/// Entry id → its flags and the balance right after it.
+type Recorded = HashMap<Uuid, (Vec<Flag>, Money)>;
+
+/// What was read before the children were locked, with the change number
+/// each child had then.
+struct Seen {
+    change_seq: HashMap<ChildId, i64>,
+    cards: Cards,
+    recorded: Recorded,
+}
+
+impl Seen {
+    async fn read(conn: &mut PgConnection, entries: &[Entry]) -> Result<Seen> {
+        let (change_seq, cards) = cards_of(conn, &child_ids(entries)).await?;
+        let ids: Vec<Uuid> = entries.iter().map(|e| e.id).collect();
+        let recorded = recorded(conn, &ids).await?;
+        Ok(Seen {
+            change_seq,
+            cards,
+            recorded,
+        })
+    }
+
+    /// Brought up to date for the children whose change number moved since
+    /// (or that were not there): their cards, and their entries that were
+    /// not recorded then (a concurrent push of the same batch).
+    async fn recheck(
+        mut self,
+        conn: &mut PgConnection,
+        entries: &[Entry],
+        children: &BTreeMap<ChildId, Locked>,
+    ) -> Result<(Cards, Recorded)> {
+        let moved: BTreeSet<ChildId> = children
+            .values()
+            .filter(|c| self.change_seq.get(&c.id) != Some(&c.change_seq))
+            .map(|c| c.id)
+            .collect();
+        if moved.is_empty() {
+            return Ok((self.cards, self.recorded));
+        }
+        let ids: Vec<Uuid> = moved.iter().map(|c| c.0).collect();
+        let (_, cards) = cards_of(conn, &ids).await?;
+        self.cards
+            .retain(|_, (owner, _)| !moved.contains(&ChildId(*owner)));
+        self.cards.extend(cards);
+        let unseen: Vec<Uuid> = entries
+            .iter()
+            .filter(|e| moved.contains(&e.child) && !self.recorded.contains_key(&e.id))
+            .map(|e| e.id)
+            .collect();
+        if !unseen.is_empty() {
+            self.recorded.extend(recorded(conn, &unseen).await?);
+        }
+        Ok((self.cards, self.recorded))
+    }
+}
+
+/// The children's change numbers and their cards. A card another child
+/// owns is not among them, and a sale with it is flagged as with an
+/// unknown card either way.
+async fn cards_of(
+    conn: &mut PgConnection,
+    children: &[Uuid],
+) -> Result<(HashMap<ChildId, i64>, Cards)> {
+    let mut change_seq = HashMap::new();
+    let mut cards = HashMap::new();
+    // A join with the ids, not `= ANY($1)`: on a small table the generic
+    // plan scans it and tests every row against every id.
+    for row in sqlx::query(
+        "SELECT ch.id, ch.change_seq, c.uid, c.state
+         FROM unnest($1::uuid[]) AS t(id) JOIN children ch ON ch.id = t.id
+         LEFT JOIN cards c ON c.child_id = ch.id",
+    )
+    .bind(children)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let child: Uuid = row.try_get("id")?;
+        change_seq.insert(ChildId(child), row.try_get("change_seq")?);
+        if let Some(uid) = row.try_get::<Option<String>, _>("uid")? {
+            let state: String = row.try_get("state")?;
+            cards.insert(uid, (child, state_of(&state)));
+        }
+    }
+    Ok((change_seq, cards))
+}
+
+async fn recorded(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Recorded> {
+    let mut recorded = HashMap::new();
+    for row in sqlx::query("SELECT id, flags, balance_after FROM entries WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let flags: Vec<String> = row.try_get("flags")?;
+        recorded.insert(
+            row.try_get("id")?,
+            (
+                flags.iter().filter_map(|f| flag_of(f)).collect(),
+                money(row.try_get("balance_after")?),
+            ),
+        );
+    }
+    Ok(recorded)
 }
 
 /// A sale or refund as the refund rules need it.
@@ -122,10 +249,8 @@ struct Booked {
 /// What the rules need to know, read once for the whole batch and kept up
 /// to date as the batch's own entries are recorded.
 struct Known {
-    /// Entry id → its flags and the balance right after it.
-    recorded: HashMap<Uuid, (Vec<Flag>, Money)>,
-    /// Card UID → owner and state.
-    cards: HashMap<String, (Uuid, CardState)>,
+    recorded: Recorded,
+    cards: Cards,
     /// Sales refunds name, from the database and from this batch.
     booked: HashMap<Uuid, Booked>,
     /// Sale id → what has been refunded of it so far.
@@ -137,48 +262,16 @@ struct Known {
 }
 
 impl Known {
+    /// With the children locked: what was seen before, brought up to date,
+    /// and what only the lock keeps still (refunds, the day's spending).
     async fn load(
         conn: &mut PgConnection,
         settings: &Settings,
         entries: &[Entry],
         children: &BTreeMap<ChildId, Locked>,
+        seen: Seen,
     ) -> Result<Known> {
-        let ids: Vec<Uuid> = entries.iter().map(|e| e.id).collect();
-        let mut recorded = HashMap::new();
-        for row in sqlx::query("SELECT id, flags, balance_after FROM entries WHERE id = ANY($1)")
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await?
-        {
-            let flags: Vec<String> = row.try_get("flags")?;
-            recorded.insert(
-                row.try_get("id")?,
-                (
-                    flags.iter().filter_map(|f| flag_of(f)).collect(),
-                    money(row.try_get("balance_after")?),
-                ),
-            );
-        }
-
-        let uids: Vec<&str> = entries
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EntryKind::Sale { card, .. } => Some(card.as_str()),
-                _ => None,
-            })
-            .collect();
-        let mut cards = HashMap::new();
-        for row in sqlx::query("SELECT uid, child_id, state FROM cards WHERE uid = ANY($1)")
-            .bind(&uids)
-            .fetch_all(&mut *conn)
-            .await?
-        {
-            let state: String = row.try_get("state")?;
-            cards.insert(
-                row.try_get("uid")?,
-                (row.try_get("child_id")?, state_of(&state)),
-            );
-        }
+        let (cards, recorded) = seen.recheck(conn, entries, children).await?;
 
         let sales: Vec<Uuid> = entries
             .iter()
@@ -383,22 +476,10 @@ async fn spending(
     Ok((day_of, spent))
 }
 
-/// A new entry with what the ledger found about it.
-struct NewRow<'a> {
-    entry: &'a Entry,
-    club: String,
-    flags: Vec<Flag>,
-    balance_after: Money,
-}
-
 /// One INSERT for all of the batch's new entries.
-async fn insert_rows(conn: &mut PgConnection, rows: &[NewRow<'_>]) -> Result<()> {
-    if rows.is_empty() {
+async fn insert_rows(conn: &mut PgConnection, columns: &Columns) -> Result<()> {
+    if columns.id.is_empty() {
         return Ok(());
-    }
-    let mut columns = Columns::default();
-    for row in rows {
-        columns.add(row)?;
     }
     let inserted = sqlx::query(
         "INSERT INTO entries (id, child_id, kind, amount, at, counter, club, card_uid,
@@ -428,9 +509,11 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[NewRow<'_>]) -> Result<()>
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    // Every id was looked up with the children locked; one that appeared
-    // since belongs to another child's entry, pushed under the same id.
-    if inserted != rows.len() as u64 {
+    // Every id was looked up with its child locked, or before the lock
+    // with the child's change number the same under it (none of its entries
+    // recorded in between); one that appeared since belongs to another
+    // child's entry, pushed under the same id.
+    if inserted != columns.id.len() as u64 {
         return Err(LedgerError::invalid(
             "an entry id in this batch is already used for another entry",
         ));
@@ -456,51 +539,26 @@ struct Columns {
 }
 
 impl Columns {
-    fn add(&mut self, row: &NewRow<'_>) -> Result<()> {
-        let entry = row.entry;
-        let KindColumns {
-            card,
-            refund_of,
-            lines,
-        } = kind_columns(&entry.kind)?;
-        let flags: Vec<&str> = row.flags.iter().map(|f| flag_name(*f)).collect();
+    fn add(
+        &mut self,
+        entry: &Entry,
+        kind: KindColumns,
+        club: &str,
+        flags: &[Flag],
+        balance_after: Money,
+    ) {
+        let flags: Vec<&str> = flags.iter().map(|f| flag_name(*f)).collect();
         self.id.push(entry.id);
         self.child.push(entry.child.0);
         self.kind.push(entry.kind.label());
         self.amount.push(entry.amount.decimal());
         self.at.push(entry.at);
         self.counter.push(entry.counter.clone());
-        self.club.push(row.club.clone());
-        self.card.push(card);
-        self.refund_of.push(refund_of);
-        self.lines.push(lines);
+        self.club.push(club.to_string());
+        self.card.push(kind.card);
+        self.refund_of.push(kind.refund_of);
+        self.lines.push(kind.lines);
         self.flags.push(flags.join(","));
-        self.balance_after.push(row.balance_after.decimal());
-        Ok(())
+        self.balance_after.push(balance_after.decimal());
     }
-}
-
-/// One UPDATE for the balances the batch moved.
-async fn update_balances(
-    conn: &mut PgConnection,
-    children: &BTreeMap<ChildId, Locked>,
-    touched: &BTreeSet<ChildId>,
-) -> Result<()> {
-    if touched.is_empty() {
-        return Ok(());
-    }
-    let (ids, balances): (Vec<Uuid>, Vec<Decimal>) = touched
-        .iter()
-        .filter_map(|id| children.get(id))
-        .map(|c| (c.id.0, c.balance.decimal()))
-        .unzip();
-    sqlx::query(
-        "UPDATE children AS c SET balance = t.balance
-         FROM unnest($1::uuid[], $2::numeric[]) AS t(id, balance) WHERE c.id = t.id",
-    )
-    .bind(&ids)
-    .bind(&balances)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
