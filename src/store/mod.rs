@@ -939,16 +939,21 @@ impl Store {
         self.usable()?;
         let _days = self.lock_days();
         let mut closed = Closed::default();
-        let mut closable = Vec::new();
-        for day in self.live_days().into_iter().filter(|day| *day < today) {
-            let tree = self.day_tree(day)?;
-            if !self.waits_for_ledger(&tree)? {
-                closable.push((day, tree));
-            }
-        }
+        // Days with an entry still waiting for the ledger stay, whole.
+        let waiting = self
+            .outbox
+            .iter()
+            .keys()
+            .map(|key| key.map(|key| id_day(&key)))
+            .collect::<Result<std::collections::BTreeSet<NaiveDate>, _>>()?;
+        let closable: Vec<NaiveDate> = self
+            .live_days()
+            .into_iter()
+            .filter(|day| *day < today && !waiting.contains(day))
+            .collect();
         closed.more = closable.len() > 1;
-        if let Some((day, tree)) = closable.into_iter().next() {
-            let moving = tree_entries(&tree)?;
+        if let Some(&day) = closable.first() {
+            let moving = tree_entries(&self.day_tree(day)?)?;
             // On disk in the archive first: a crash now leaves the entries
             // in both places, which every read merges.
             self.archive.add_to_day(day, &moving)?;
@@ -967,16 +972,6 @@ impl Store {
             tracing::info!(%day, entries = closed.entries, "moved a closed day to the archive");
         }
         Ok(closed)
-    }
-
-    /// Whether any of the day's entries still waits in the outbox.
-    fn waits_for_ledger(&self, day: &Tree) -> Result<bool, StoreError> {
-        for key in day.iter().keys() {
-            if self.outbox.contains_key(key?)? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 
     /// Version 1 kept every entry in one `entries` tree and all spending
