@@ -56,7 +56,7 @@ impl Archive {
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(StoreError::Archive { path, source }),
+            Err(source) => return Err(StoreError::File { path, source }),
         };
         text.lines()
             .enumerate()
@@ -103,7 +103,7 @@ impl Archive {
             text.push(b'\n');
         }
         let path = self.path(day);
-        write_durably(&path, &text).map_err(|source| StoreError::Archive { path, source })
+        write_durably(&path, &text).map_err(|source| StoreError::File { path, source })
     }
 }
 
@@ -113,7 +113,7 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
         Ok(read) => read,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => {
-            return Err(StoreError::Archive {
+            return Err(StoreError::File {
                 path: dir.to_path_buf(),
                 source,
             });

@@ -31,6 +31,7 @@
 mod archive;
 mod backup;
 mod codec;
+mod compact;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -104,8 +105,8 @@ pub enum StoreError {
         "the store in {dir} has format version {found}; this klubkasse reads version {SCHEMA_VERSION}"
     )]
     WrongVersion { dir: PathBuf, found: String },
-    #[error("the archive file {path} cannot be used: {source}")]
-    Archive {
+    #[error("{path} cannot be used: {source}")]
+    File {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -183,6 +184,16 @@ fn unconfirmed(connection: Connection, pending: Money) -> Money {
         Connection::Standalone => Money::ZERO,
         Connection::Online | Connection::Offline { .. } => (-pending).max(Money::ZERO),
     }
+}
+
+/// No background flush: durability comes only from our explicit flushes,
+/// so nothing is made durable behind the store's back after a failure.
+/// (sled also cleans its log only from that flusher: see [`compact`].)
+fn sled_config(dir: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(CACHE_BYTES)
+        .flush_every_ms(None)
 }
 
 /// The local calendar day an instant falls on: reports and daily limits
@@ -271,6 +282,7 @@ impl Store {
     /// start. A missing store with backups beside it, or a store that cannot
     /// be read, is an error: never a silent fresh start.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        compact::finish_interrupted(data_dir)?;
         let dir = data_dir.join("store");
         if !dir.exists()
             && let Some(newest) = newest_backup(data_dir)
@@ -288,6 +300,7 @@ impl Store {
     /// Opens a store that must already exist: for the tools (report,
     /// import, check), which have no business creating one.
     pub fn open_existing(data_dir: &Path) -> Result<Store, StoreError> {
+        compact::finish_interrupted(data_dir)?;
         let dir = data_dir.join("store");
         if !dir.exists() {
             return match newest_backup(data_dir) {
@@ -329,12 +342,7 @@ impl Store {
         if !fresh && !dir.join("conf").exists() {
             return Err(unreadable("its files are missing".into()));
         }
-        // No background flush: durability comes only from our explicit flushes,
-        // so nothing is made durable behind the store's back after a failure.
-        let config = sled::Config::new()
-            .path(&dir)
-            .cache_capacity(CACHE_BYTES)
-            .flush_every_ms(None);
+        let config = sled_config(&dir);
         // sled has been seen to panic on damaged files rather than say so.
         let db = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
             .map_err(|_| unreadable("the storage engine failed on its files".into()))?
@@ -383,7 +391,35 @@ impl Store {
             }
             None => return Err(unreadable("it has no format version".into())),
         }
+        let size = store.db.size_on_disk()?;
+        let compacted = store
+            .meta
+            .get(compact::SIZE_KEY)?
+            .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok())
+            .unwrap_or(0);
+        if compact::due(size, compacted, compact::FLOOR_BYTES) {
+            store.compact()?;
+            return Store::open_dir(data_dir, false);
+        }
         Ok(store)
+    }
+
+    /// Copies the store into fresh files and swaps them in (see
+    /// [`compact`]); the store must be opened again afterwards.
+    fn compact(self) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
+        let before = self.db.size_on_disk()?;
+        let data_dir = self.dir.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let db = self.db.clone();
+        drop(self);
+        let after = compact::compact(&data_dir, db, sled_config)?;
+        tracing::info!(
+            before,
+            after,
+            ms = started.elapsed().as_millis() as u64,
+            "gave the store fresh files"
+        );
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {

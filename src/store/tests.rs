@@ -725,3 +725,76 @@ fn a_version_1_store_is_moved_to_day_trees_once_and_keeps_everything() {
     let store = Store::open(tmp.path()).unwrap();
     assert_eq!(store.all_entries().unwrap(), all);
 }
+
+// ---- fresh files for a grown store -----------------------------------------
+
+/// What a store holds, as far as anyone can ask.
+fn contents(store: &Store, c: &Child) -> impl PartialEq + std::fmt::Debug + use<> {
+    (
+        store.all_entries().unwrap(),
+        store.children().unwrap(),
+        store.cards().unwrap(),
+        store.balance(c.id).unwrap(),
+        store.pending(c.id).unwrap(),
+        store.spent_on(c.id, local_day(Utc::now())).unwrap(),
+        store.outbox_batch(100).unwrap(),
+        store.pin_guard().unwrap(),
+        store.sync_cursor().unwrap(),
+    )
+}
+
+#[test]
+fn a_grown_store_gets_fresh_files_with_everything_in_them() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 5000);
+    sell_at(&store, &c, noon(1), Connection::Standalone);
+    close_all(&store, local_day(Utc::now()));
+    for _ in 0..200 {
+        sell_at(&store, &c, Utc::now(), Connection::Online);
+    }
+    let before = contents(&store, &c);
+    store.compact().unwrap();
+    let store = Store::open(tmp.path()).unwrap();
+    assert_eq!(contents(&store, &c), before);
+    // Recorded, so the next start does not compact again.
+    assert!(store.meta.get(compact::SIZE_KEY).unwrap().is_some());
+    assert!(!tmp.path().join("store.compact").exists());
+    assert!(!tmp.path().join("store.before-compaction").exists());
+}
+
+#[test]
+fn a_compaction_cut_short_is_finished_or_undone_at_the_next_start() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 500);
+    sell_at(&store, &c, Utc::now(), Connection::Standalone);
+    let before = contents(&store, &c);
+    drop(store);
+    let (live, fresh, old) = (
+        tmp.path().join("store"),
+        tmp.path().join("store.compact"),
+        tmp.path().join("store.before-compaction"),
+    );
+    let copy = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for file in std::fs::read_dir(from).unwrap() {
+            let file = file.unwrap();
+            if file.file_type().unwrap().is_file() {
+                std::fs::copy(file.path(), to.join(file.file_name())).unwrap();
+            }
+        }
+    };
+    // Killed while writing the copy: the copy goes, the store stays.
+    std::fs::create_dir_all(&fresh).unwrap();
+    std::fs::write(fresh.join("db"), b"half").unwrap();
+    assert_eq!(contents(&Store::open(tmp.path()).unwrap(), &c), before);
+    assert!(!fresh.exists());
+    // Killed between the two renames: the whole copy becomes the store.
+    copy(&live, &fresh);
+    std::fs::rename(&live, &old).unwrap();
+    assert_eq!(contents(&Store::open(tmp.path()).unwrap(), &c), before);
+    assert!(!old.exists() && !fresh.exists());
+    // Killed before the old folder was removed.
+    copy(&live, &old);
+    assert_eq!(contents(&Store::open(tmp.path()).unwrap(), &c), before);
+    assert!(!old.exists());
+}
