@@ -397,7 +397,8 @@ impl Store {
             .get(compact::SIZE_KEY)?
             .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok())
             .unwrap_or(0);
-        if compact::due(size, compacted, compact::FLOOR_BYTES) {
+        let days_left = store.meta.contains_key(compact::DAYS_LEFT_KEY)?;
+        if compact::due(size, compacted, days_left, compact::FLOOR_BYTES) {
             store.compact()?;
             return Store::open_dir(data_dir, false);
         }
@@ -994,6 +995,7 @@ impl Store {
             // in both places, which every read merges.
             self.archive.add_to_day(day, &moving)?;
             self.db.drop_tree(day_tree_name(day))?;
+            self.meta.insert(compact::DAYS_LEFT_KEY, &[])?;
             closed.day = Some(day);
             closed.entries = moving.len();
         }
