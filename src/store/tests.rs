@@ -480,6 +480,18 @@ fn close_all(store: &Store, today: NaiveDate) -> Vec<NaiveDate> {
     }
 }
 
+/// The ledger confirms `entry`, with the child's balance there.
+fn ledger_has(store: &Store, entry: &Entry, balance_kroner: i64) {
+    store
+        .acknowledge(&[crate::sync::protocol::Pushed {
+            id: entry.id,
+            new: true,
+            flags: vec![],
+            balance: Money::kroner(balance_kroner),
+        }])
+        .unwrap();
+}
+
 #[test]
 fn closed_days_move_to_the_archive_and_read_as_before() {
     let tmp = TempDir::new().unwrap();
@@ -541,14 +553,7 @@ fn a_day_with_a_sale_the_ledger_has_not_confirmed_stays_until_it_has() {
     let today = local_day(Utc::now());
     let waiting = sell_at(&store, &c, noon(1), Connection::Online);
     let sent = sell_at(&store, &c, noon(1), Connection::Online);
-    store
-        .acknowledge(&[crate::sync::protocol::Pushed {
-            id: sent.id,
-            new: true,
-            flags: vec![],
-            balance: Money::kroner(476),
-        }])
-        .unwrap();
+    ledger_has(&store, &sent, 476);
     // A day with a sale still waiting stays in sled, whole.
     assert_eq!(close_all(&store, today), vec![]);
     assert_eq!(store.outbox_batch(10).unwrap(), vec![waiting.clone()]);
@@ -558,14 +563,7 @@ fn a_day_with_a_sale_the_ledger_has_not_confirmed_stays_until_it_has() {
         both
     });
     // Once the ledger has it, the day moves.
-    store
-        .acknowledge(&[crate::sync::protocol::Pushed {
-            id: waiting.id,
-            new: true,
-            flags: vec![],
-            balance: Money::kroner(464),
-        }])
-        .unwrap();
+    ledger_has(&store, &waiting, 464);
     assert_eq!(close_all(&store, today), vec![local_day(noon(1))]);
     assert!(
         !store
@@ -752,10 +750,14 @@ fn a_grown_store_gets_fresh_files_with_everything_in_them() {
     for _ in 0..200 {
         sell_at(&store, &c, Utc::now(), Connection::Online);
     }
+    // Closing a day marks the store for fresh files at the next start…
+    assert!(store.meta.contains_key(compact::DAYS_LEFT_KEY).unwrap());
     let before = contents(&store, &c);
     store.compact().unwrap();
     let store = Store::open(tmp.path()).unwrap();
     assert_eq!(contents(&store, &c), before);
+    // …and the fresh files are not marked again.
+    assert!(!store.meta.contains_key(compact::DAYS_LEFT_KEY).unwrap());
     // Recorded, so the next start does not compact again.
     assert!(store.meta.get(compact::SIZE_KEY).unwrap().is_some());
     assert!(!tmp.path().join("store.compact").exists());
