@@ -1,7 +1,8 @@
 //! The counter's memory, on sled. All sled use lives in this module.
 //!
 //! Trees:
-//! - `meta`: schema version, PIN lock state
+//! - `meta`: schema version, PIN lock state, sync cursor, the journal of
+//!   the sale being written ([`sale`])
 //! - `children`: child id → [`Child`]
 //! - `cards`: card UID → [`Card`]
 //! - `entries/YYYY-MM-DD`, one tree per local day that is not yet in the
@@ -25,15 +26,18 @@
 //! is the balance the ledger last confirmed plus `pending`: what this
 //! counter sold that the ledger has not yet confirmed.
 //!
-//! An entry and everything derived from it are written in one transaction
-//! and flushed before the caller hears "saved".
+//! An entry and everything derived from it are written together (a sled
+//! transaction, or for a sale, the faster journal of [`sale`]) and flushed
+//! before the caller hears "saved".
 
 mod archive;
 mod backup;
 mod codec;
 mod compact;
+mod sale;
 mod sync;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
@@ -43,7 +47,7 @@ use uuid::Uuid;
 
 use crate::domain::{
     AccountView, Card, CardState, CardUid, Child, ChildId, Connection, Entry, EntryKind, Money,
-    PinGuard, Refusal, authorize,
+    PinGuard, Refusal,
 };
 use crate::sync::protocol::CardAction;
 pub use archive::Archive;
@@ -160,9 +164,12 @@ pub struct Closed {
 pub struct Store {
     dir: PathBuf,
     archive: Archive,
-    /// Held by whatever reads or writes the day trees, and while a day
-    /// moves to the archive: a day's tree is never dropped under a sale.
-    days: std::sync::Mutex<()>,
+    /// One writer at a time, and no day tree dropped under a reader: held
+    /// by every write and by whatever reads the day trees (a sale reads,
+    /// checks and writes its keys without a sled transaction: see
+    /// [`sale`]). It holds the days the archive has, which only a holder
+    /// changes.
+    lock: std::sync::Mutex<BTreeSet<NaiveDate>>,
     /// Set when a write failed: what is in memory may then differ from what
     /// is on disk, so the store answers nothing more until it is reopened.
     failed: std::sync::atomic::AtomicBool,
@@ -354,6 +361,7 @@ impl Store {
                 other => unreadable(other.to_string()),
             })?;
         let open = |name: &str| db.open_tree(name).map_err(|e| unreadable(e.to_string()));
+        let archive = Archive::in_data_dir(data_dir);
         let store = Store {
             meta: open("meta")?,
             children: open("children")?,
@@ -365,8 +373,8 @@ impl Store {
             card_outbox: open("card_outbox")?,
             db,
             dir: dir.clone(),
-            archive: Archive::in_data_dir(data_dir),
-            days: std::sync::Mutex::new(()),
+            lock: std::sync::Mutex::new(archive.days()?.into_iter().collect()),
+            archive,
             failed: std::sync::atomic::AtomicBool::new(false),
         };
         match store
@@ -391,6 +399,7 @@ impl Store {
             }
             None => return Err(unreadable("it has no format version".into())),
         }
+        store.finish_sale_journal()?;
         let size = store.db.size_on_disk()?;
         let compacted = store
             .meta
@@ -482,6 +491,7 @@ impl Store {
 
     pub fn put_child(&self, child: &Child) -> Result<(), StoreError> {
         self.usable()?;
+        let _lock = self.lock();
         self.children.insert(child.id.0.as_bytes(), encode(child))?;
         self.flush()
     }
@@ -520,6 +530,7 @@ impl Store {
         for_ledger: bool,
     ) -> Result<Card, StoreError> {
         self.usable()?;
+        let _lock = self.lock();
         let owner = self.child(child)?.ok_or(StoreError::NoSuchChild(child))?;
         if let Some(existing) = self.card(uid)?
             && existing.child != child
@@ -554,6 +565,7 @@ impl Store {
         for_ledger: bool,
     ) -> Result<Card, StoreError> {
         self.usable()?;
+        let _lock = self.lock();
         let mut card = self
             .card(uid)?
             .ok_or_else(|| StoreError::NoSuchCard(uid.clone()))?;
@@ -565,6 +577,7 @@ impl Store {
     }
 
     /// A card and, connected, the action the ledger must hear of: together.
+    /// The caller holds the lock.
     fn put_card(&self, card: &Card, action: Option<CardAction>) -> Result<(), StoreError> {
         let trees = (&self.cards, &self.card_outbox);
         self.unwrap_tx(trees.transaction(|(cards, card_outbox)| {
@@ -592,7 +605,7 @@ impl Store {
     }
 
     pub fn spent_on(&self, child: ChildId, day: NaiveDate) -> Result<Money, StoreError> {
-        let _days = self.lock_days();
+        let _lock = self.lock();
         match self.existing_tree(&spent_tree_name(day))? {
             Some(spent) => money_at(&spent, child.0.as_bytes(), "day spending"),
             None => Ok(Money::ZERO),
@@ -627,122 +640,6 @@ impl Store {
 
     // ---- entries -----------------------------------------------------------
 
-    /// Saves a sale if the rules allow it, checked again inside the
-    /// transaction against what is stored now. Saving the same sale twice
-    /// charges once.
-    pub fn record_sale(
-        &self,
-        sale: &Entry,
-        connection: Connection,
-    ) -> Result<Recorded, StoreError> {
-        self.usable()?;
-        let EntryKind::Sale { card: uid, lines } = &sale.kind else {
-            return Err(StoreError::Corrupt {
-                what: "sale".into(),
-                detail: "record_sale was given an entry that is not a sale".into(),
-            });
-        };
-        let day = local_day(sale.at);
-        let _days = self.lock_days();
-        // A retried sale from a day since closed is in the archive.
-        if self.archived(sale.id)? {
-            let balance = money_at(&self.balances, sale.child.0.as_bytes(), "balance")?;
-            return Ok(Recorded::AlreadySaved { balance });
-        }
-        let entries = self.day_tree(id_day(sale.id.as_bytes()))?;
-        let spent = self.spent_tree(day)?;
-        let trees = (
-            &entries,
-            &self.balances,
-            &spent,
-            &self.outbox,
-            &self.cards,
-            &self.children,
-            &self.pending,
-        );
-        let recorded = self.unwrap_tx(trees.transaction(
-            |(entries, balances, spent, outbox, cards, children, pending)| {
-                let child_key = sale.child.0.as_bytes();
-                if entries.get(sale.id.as_bytes())?.is_some() {
-                    let balance = tx_get(balances, child_key, "balance")?.unwrap_or(Money::ZERO);
-                    return Ok(Recorded::AlreadySaved { balance });
-                }
-                let Some(card) = tx_get::<Card>(cards, uid.as_str().as_bytes(), "card")? else {
-                    return Ok(Recorded::Refused(Refusal::UnknownCard { uid: uid.clone() }));
-                };
-                let Some(child) = tx_get::<Child>(children, child_key, "child")? else {
-                    return abort(StoreError::NoSuchChild(sale.child));
-                };
-                if card.child != child.id {
-                    return Ok(Recorded::Refused(Refusal::UnknownCard { uid: uid.clone() }));
-                }
-                let balance = tx_get(balances, child_key, "balance")?.unwrap_or(Money::ZERO);
-                let spent_today = tx_get(spent, child_key, "day spending")?.unwrap_or(Money::ZERO);
-                let pending_now: Money =
-                    tx_get(pending, child_key, "pending")?.unwrap_or(Money::ZERO);
-                let view = AccountView {
-                    child,
-                    card,
-                    balance,
-                    spent_today,
-                    unconfirmed: unconfirmed(connection, pending_now),
-                };
-                if let Err(refusal) = authorize(&view, lines, connection) {
-                    return Ok(Recorded::Refused(refusal));
-                }
-                let new_balance = balance + sale.amount;
-                entries.insert(sale.id.as_bytes(), encode(sale))?;
-                balances.insert(child_key, encode(&new_balance))?;
-                spent.insert(child_key, encode(&(spent_today - sale.amount)))?;
-                if connection != Connection::Standalone {
-                    outbox.insert(sale.id.as_bytes(), &[])?;
-                    tx_add(pending, child_key, sale.amount, "pending")?;
-                }
-                Ok(Recorded::Saved {
-                    balance: new_balance,
-                })
-            },
-        ))?;
-        if let Recorded::Saved { balance } = recorded
-            && let Err(e) = self.flush()
-        {
-            // Not durable, so not paid: take the sale back out, so that no
-            // later flush can make a sale durable that the child was told
-            // did not happen.
-            self.forget_sale((&entries, &spent), sale, balance - sale.amount);
-            return Err(e);
-        }
-        Ok(recorded)
-    }
-
-    /// Undoes a sale whose flush failed: the entry, the balance, the day's
-    /// spending and the outbox go back to what they were.
-    fn forget_sale(&self, (entries, spent): (&Tree, &Tree), sale: &Entry, balance_before: Money) {
-        let child_key = sale.child.0.as_bytes();
-        let trees = (entries, &self.balances, spent, &self.outbox, &self.pending);
-        let undone: Result<(), TransactionError<StoreError>> =
-            trees.transaction(|(entries, balances, spent, outbox, pending)| {
-                let spent_now: Money =
-                    tx_get(spent, child_key, "day spending")?.unwrap_or(Money::ZERO);
-                entries.remove(sale.id.as_bytes())?;
-                balances.insert(child_key, encode(&balance_before))?;
-                spent.insert(
-                    child_key,
-                    encode(&(spent_now + sale.amount).max(Money::ZERO)),
-                )?;
-                if outbox.remove(sale.id.as_bytes())?.is_some() {
-                    tx_add(pending, sale.child.0.as_bytes(), -sale.amount, "pending")?;
-                }
-                Ok(())
-            });
-        match undone {
-            Ok(()) => tracing::error!(sale = %sale.id, "flush failed; the sale was taken back"),
-            Err(e) => {
-                tracing::error!(sale = %sale.id, error = ?e, "flush failed and the sale could not be taken back")
-            }
-        }
-    }
-
     /// Saves a deposit, withdrawal or card fee: balance and entry together.
     /// Standalone only (connected, money comes in at the ledger), so it
     /// never waits for the ledger: a counter may push only sales and refunds.
@@ -751,8 +648,8 @@ impl Store {
         if self.child(entry.child)?.is_none() {
             return Err(StoreError::NoSuchChild(entry.child));
         }
-        let _days = self.lock_days();
-        let archived = self.archived(entry.id)?;
+        let days = self.lock();
+        let archived = self.archived(&days, entry.id)?;
         let entries = self.day_tree(id_day(entry.id.as_bytes()))?;
         let trees = (&entries, &self.balances);
         let balance = self.unwrap_tx(trees.transaction(|(entries, balances)| {
@@ -794,7 +691,7 @@ impl Store {
         for_ledger: bool,
     ) -> Result<Entry, StoreError> {
         self.usable()?;
-        let _days = self.lock_days();
+        let _lock = self.lock();
         let sale = self
             .find_entry(sale_id)?
             .filter(Entry::is_sale)
@@ -845,7 +742,7 @@ impl Store {
 
     /// An entry by id: in its day's tree, or in the archive.
     pub fn entry(&self, id: Uuid) -> Result<Option<Entry>, StoreError> {
-        let _days = self.lock_days();
+        let _lock = self.lock();
         self.find_entry(id)
     }
 
@@ -860,17 +757,18 @@ impl Store {
         self.archive.find(day, id)
     }
 
-    /// Whether the entry is in the archive (a day since closed).
-    fn archived(&self, id: Uuid) -> Result<bool, StoreError> {
+    /// Whether the entry is in the archive (a day since closed), given the
+    /// archive's days from [`Store::lock`].
+    fn archived(&self, days: &BTreeSet<NaiveDate>, id: Uuid) -> Result<bool, StoreError> {
         let day = id_day(id.as_bytes());
-        Ok(self.archive.has(day) && self.archive.find(day, id)?.is_some())
+        Ok(days.contains(&day) && self.archive.find(day, id)?.is_some())
     }
 
     /// The entries of a local day, oldest first: the day's file in the
     /// archive merged with the day's tree.
     pub fn entries_on(&self, day: NaiveDate) -> Result<Vec<Entry>, StoreError> {
         self.usable()?;
-        let _days = self.lock_days();
+        let _lock = self.lock();
         let live = match self.existing_day_tree(day)? {
             Some(tree) => tree_entries(&tree)?,
             None => Vec::new(),
@@ -883,7 +781,7 @@ impl Store {
 
     /// The entries still in sled (not yet archived), oldest first.
     pub fn live_entries(&self) -> Result<Vec<Entry>, StoreError> {
-        let _days = self.lock_days();
+        let _lock = self.lock();
         let mut live = Vec::new();
         for day in self.live_days() {
             live.extend(tree_entries(&self.day_tree(day)?)?);
@@ -974,7 +872,7 @@ impl Store {
     /// ledger stay until it has them.
     pub fn close_day(&self, today: NaiveDate) -> Result<Closed, StoreError> {
         self.usable()?;
-        let _days = self.lock_days();
+        let mut archived = self.lock();
         let mut closed = Closed::default();
         // Days with an entry still waiting for the ledger stay, whole.
         let waiting = self
@@ -994,6 +892,7 @@ impl Store {
             // On disk in the archive first: a crash now leaves the entries
             // in both places, which every read merges.
             self.archive.add_to_day(day, &moving)?;
+            archived.insert(day);
             self.db.drop_tree(day_tree_name(day))?;
             self.meta.insert(compact::DAYS_LEFT_KEY, &[])?;
             closed.day = Some(day);
@@ -1059,9 +958,11 @@ impl Store {
         Ok(())
     }
 
-    fn lock_days(&self) -> std::sync::MutexGuard<'_, ()> {
-        // The lock guards no data, so a panic elsewhere cannot spoil it.
-        self.days
+    /// The store's lock (see [`Store::lock`]), with the archive's days.
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<NaiveDate>> {
+        // The days are only added to after the file is written, so a panic
+        // elsewhere cannot leave them wrong.
+        self.lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }

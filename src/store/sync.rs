@@ -18,7 +18,7 @@ impl Store {
     /// time-ordered, so the outbox's key order is the order they were made).
     pub fn outbox_batch(&self, max: usize) -> Result<Vec<Entry>, StoreError> {
         self.usable()?;
-        let _days = self.lock_days();
+        let _lock = self.lock();
         let mut batch = Vec::new();
         for key in self.outbox.iter().keys().take(max) {
             let id = Uuid::from_slice(&key?).unwrap_or_default();
@@ -39,7 +39,7 @@ impl Store {
     /// balance becomes the ledger's plus what still waits. One transaction.
     pub fn acknowledge(&self, results: &[Pushed]) -> Result<(), StoreError> {
         self.usable()?;
-        let _days = self.lock_days();
+        let _lock = self.lock();
         // Entries never change once written, so they are read up front.
         let mut entries = std::collections::HashMap::new();
         for pushed in results {
@@ -81,6 +81,7 @@ impl Store {
                 }
             })
             .collect();
+        let _lock = self.lock();
         let trees = (
             &self.children,
             &self.cards,

@@ -388,6 +388,59 @@ fn killed_mid_sales_keeps_every_confirmed_sale() {
 }
 
 #[test]
+fn a_sale_cut_short_at_any_write_is_taken_back_at_the_next_start() {
+    let writes = {
+        let tmp = TempDir::new().unwrap();
+        let (store, c) = store_with_child(tmp.path(), 100);
+        let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
+        let archived = store.lock();
+        match store.plan_sale(&archived, &sale, Connection::Online).unwrap() {
+            sale::Planned::Write(plan) => plan.writes.len(),
+            sale::Planned::Answer(a) => panic!("not planned: {a:?}"),
+        }
+    };
+    assert_eq!(writes, 6, "journal, balance, spending, outbox, pending, entry");
+    for cut in 0..=writes {
+        let tmp = TempDir::new().unwrap();
+        let (store, c) = store_with_child(tmp.path(), 100);
+        // An earlier sale, so that every key has a value to go back to.
+        let first = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
+        store.record_sale(&first, Connection::Online).unwrap();
+        let before = contents(&store, &c);
+        let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(2), "test", Utc::now());
+        {
+            let archived = store.lock();
+            let sale::Planned::Write(plan) =
+                store.plan_sale(&archived, &sale, Connection::Online).unwrap()
+            else {
+                panic!("not planned");
+            };
+            // What a crash after `cut` writes leaves: sled recovers a prefix.
+            for (tree, key, value) in &plan.writes[..cut] {
+                tree.insert(key, value.as_slice()).unwrap();
+            }
+        }
+        store.db.flush().unwrap();
+        drop(store);
+        let store = Store::open(tmp.path()).unwrap();
+        if cut < writes {
+            assert_eq!(contents(&store, &c), before, "cut after {cut} writes");
+        } else {
+            assert_eq!(store.entry(sale.id).unwrap(), Some(sale.clone()));
+            assert_eq!(store.balance(c.id).unwrap(), Money::kroner(100 - 36));
+            assert_eq!(store.pending(c.id).unwrap(), Money::kroner(-36));
+        }
+        if (1..writes).contains(&cut) {
+            assert!(
+                store.meta.get(sale::JOURNAL).unwrap().is_none(),
+                "taking back ends the journal"
+            );
+        }
+        assert!(store.balance_mismatches().unwrap().is_empty());
+    }
+}
+
+#[test]
 fn bulk_load_matches_one_by_one() {
     use crate::commands::report::day_report;
     let (one_dir, bulk_dir) = (TempDir::new().unwrap(), TempDir::new().unwrap());
