@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use klubkasse::domain::Money;
-use klubkasse::ledger::{self, AppState, MIGRATOR, Settings, auth};
+use klubkasse::ledger::{self, AppState, MIGRATOR, Settings, auth, portal};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -51,6 +51,8 @@ enum Command {
         /// The clubs' time zone, for days in reports and daily limits.
         #[arg(long, default_value = "Europe/Copenhagen")]
         time_zone: String,
+        #[command(flatten)]
+        portal: PortalArgs,
     },
     /// Create or update the database schema.
     Migrate {
@@ -62,6 +64,83 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Let someone log in to the portal: a parent (with their children)
+    /// or office staff, named as the login broker names them.
+    Person {
+        /// The broker's issuer URL, as in --oidc-issuer.
+        #[arg(long)]
+        issuer: String,
+        /// The person's subject ("sub") at that broker.
+        #[arg(long)]
+        subject: String,
+        #[arg(long, value_enum, default_value = "parent")]
+        role: PersonRoleArg,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// A child of this parent (repeat for several).
+        #[arg(long = "child")]
+        children: Vec<Uuid>,
+        #[command(flatten)]
+        db: Db,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PersonRoleArg {
+    Parent,
+    Office,
+}
+
+/// The parents' portal: served under /portal when --portal-url is given.
+#[derive(clap::Args)]
+struct PortalArgs {
+    /// The portal's address as parents' browsers reach it
+    /// (https://kasse.example.dk); turns the portal on.
+    #[arg(long, requires_all = ["oidc_issuer", "oidc_client_id", "oidc_client_secret"])]
+    portal_url: Option<String>,
+    /// The OpenID Connect broker's issuer URL (MitID through a broker).
+    #[arg(long)]
+    oidc_issuer: Option<String>,
+    #[arg(long)]
+    oidc_client_id: Option<String>,
+    #[arg(long, env = "OIDC_CLIENT_SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+    /// Who collects top-ups. Only `test` (no real money: tests and demos)
+    /// is built in; a card-payment gateway plugs in behind the same trait.
+    #[arg(long, value_enum, default_value = "test")]
+    payment_provider: PaymentProviderArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PaymentProviderArg {
+    Test,
+}
+
+impl PortalArgs {
+    fn portal(self) -> Result<Option<portal::Portal>> {
+        let Some(public_url) = self.portal_url else {
+            return Ok(None);
+        };
+        let public_url = public_url.trim_end_matches('/').to_string();
+        let oidc = portal::oidc::Oidc::new(portal::oidc::OidcConfig {
+            issuer: self.oidc_issuer.unwrap_or_default(),
+            client_id: self.oidc_client_id.unwrap_or_default(),
+            client_secret: self.oidc_client_secret.unwrap_or_default(),
+            redirect_url: format!("{public_url}/portal/callback"),
+        })?;
+        let test = match self.payment_provider {
+            PaymentProviderArg::Test => portal::payment::TestProvider::default(),
+        };
+        tracing::warn!("the portal takes payments with the test provider: no real money moves");
+        Ok(Some(portal::Portal {
+            oidc,
+            payments: std::sync::Arc::new(test.clone()),
+            test_payments: Some(test),
+            public_url,
+        }))
+    }
 }
 
 #[derive(Subcommand)]
@@ -117,6 +196,39 @@ async fn main() -> Result<()> {
             println!("the database schema is up to date");
         }
         Command::Token { command } => token(command).await?,
+        Command::Person {
+            issuer,
+            subject,
+            role,
+            name,
+            email,
+            children,
+            db,
+        } => {
+            let pool = ledger::connect(&db.database_url)
+                .await
+                .context("could not connect to PostgreSQL")?;
+            let role = match role {
+                PersonRoleArg::Parent => portal::queries::PersonRole::Parent,
+                PersonRoleArg::Office => portal::queries::PersonRole::Office,
+            };
+            let children: Vec<_> = children
+                .into_iter()
+                .map(klubkasse::domain::ChildId)
+                .collect();
+            let id = portal::queries::add_person(
+                &pool,
+                &issuer,
+                &subject,
+                role,
+                &name,
+                email.as_deref(),
+                &children,
+            )
+            .await
+            .context("could not add the person (are the children's ids right?)")?;
+            println!("{id}");
+        }
         Command::Serve {
             listen,
             db,
@@ -125,7 +237,9 @@ async fn main() -> Result<()> {
             balance_cap,
             card_fee,
             time_zone,
+            portal,
         } => {
+            let portal = portal.portal()?;
             let settings = Settings {
                 balance_cap,
                 card_fee,
@@ -155,7 +269,12 @@ async fn main() -> Result<()> {
                     "the database schema is not up to date: run `klubkasse-ledger migrate` first"
                 );
             }
-            let app = ledger::router(AppState::new(pool, settings));
+            let mut state = AppState::new(pool, settings);
+            if let Some(portal) = portal {
+                tracing::info!(url = %portal.public_url, "serving the parents' portal under /portal");
+                state = state.with_portal(portal);
+            }
+            let app = ledger::router(state);
             let handle = axum_server::Handle::new();
             tokio::spawn(shutdown_on_signal(handle.clone()));
             match (tls_cert, tls_key) {

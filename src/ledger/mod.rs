@@ -5,12 +5,14 @@
 //!   child's balance in one transaction, the child's row locked.
 //! - [`routes`]: office (admin) and parents, counters (kiosk), operations.
 //! - [`auth`]: bearer tokens, stored as SHA-256 only.
+//! - [`portal`]: the parents' portal and the office's pages (HTML).
 
 pub mod api;
 pub mod auth;
 pub mod db;
 pub mod error;
 pub mod metrics;
+pub mod portal;
 pub mod push;
 pub mod routes;
 pub mod validate;
@@ -67,6 +69,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    /// None: the ledger serves counters and the office API only.
+    pub portal: Option<Arc<portal::Portal>>,
 }
 
 impl AppState {
@@ -75,6 +79,14 @@ impl AppState {
             pool,
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
+            portal: None,
+        }
+    }
+
+    pub fn with_portal(self, portal: portal::Portal) -> AppState {
+        AppState {
+            portal: Some(Arc::new(portal)),
+            ..self
         }
     }
 }
@@ -185,6 +197,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/kiosk/entries", post(kiosk::push))
         .route("/api/v1/kiosk/changes", get(kiosk::changes))
         .route("/api/v1/kiosk/cards", post(kiosk::cards))
+        .merge(portal::router())
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn_with_state(state.clone(), count))

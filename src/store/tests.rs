@@ -394,12 +394,18 @@ fn a_sale_cut_short_at_any_write_is_taken_back_at_the_next_start() {
         let (store, c) = store_with_child(tmp.path(), 100);
         let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
         let archived = store.lock();
-        match store.plan_sale(&archived, &sale, Connection::Online).unwrap() {
+        match store
+            .plan_sale(&archived, &sale, Connection::Online)
+            .unwrap()
+        {
             sale::Planned::Write(plan) => plan.writes.len(),
             sale::Planned::Answer(a) => panic!("not planned: {a:?}"),
         }
     };
-    assert_eq!(writes, 6, "journal, balance, spending, outbox, pending, entry");
+    assert_eq!(
+        writes, 6,
+        "journal, balance, spending, outbox, pending, entry"
+    );
     for cut in 0..=writes {
         let tmp = TempDir::new().unwrap();
         let (store, c) = store_with_child(tmp.path(), 100);
@@ -410,8 +416,9 @@ fn a_sale_cut_short_at_any_write_is_taken_back_at_the_next_start() {
         let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(2), "test", Utc::now());
         {
             let archived = store.lock();
-            let sale::Planned::Write(plan) =
-                store.plan_sale(&archived, &sale, Connection::Online).unwrap()
+            let sale::Planned::Write(plan) = store
+                .plan_sale(&archived, &sale, Connection::Online)
+                .unwrap()
             else {
                 panic!("not planned");
             };

@@ -1,0 +1,144 @@
+//! The parents' portal and the office's view, served under `/portal` as
+//! plain server-rendered HTML (maud): readable on a phone, no JavaScript.
+//!
+//! - [`oidc`]: login through the OpenID Connect broker (MitID)
+//! - [`session`]: the session cookie and the CSRF token of every form
+//! - [`payment`]: the payment provider behind top-ups
+//! - [`layout`]: the page frame, the language, money the Danish way
+//! - one module per page: [`login`], [`overview`], [`topup`]
+
+pub mod layout;
+pub mod login;
+pub mod oidc;
+pub mod overview;
+pub mod payment;
+pub mod queries;
+pub mod session;
+pub mod topup;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::AppState;
+use super::error::LedgerError;
+use layout::Lang;
+use oidc::{Oidc, OidcError};
+use payment::{PaymentError, PaymentProvider, TestProvider};
+
+/// What the portal needs beyond the ledger: the broker and the provider.
+pub struct Portal {
+    pub oidc: Oidc,
+    pub payments: Arc<dyn PaymentProvider>,
+    /// Set when the test provider is the one in use: its pay page is served.
+    pub test_payments: Option<TestProvider>,
+    /// The portal's address as the browser sees it, e.g.
+    /// `https://kasse.kommune.dk`, for the provider's return address.
+    pub public_url: String,
+}
+
+/// What can go wrong on a page. Shown as a short page in both languages:
+/// the error may come before we know which one the reader wants.
+#[derive(Debug, thiserror::Error)]
+pub enum PortalError {
+    #[error("login needed")]
+    LoginNeeded,
+    #[error("not found")]
+    NotFound,
+    #[error("the form was not sent from this portal (CSRF)")]
+    Csrf,
+    #[error("the portal is not set up on this ledger")]
+    NotConfigured,
+    #[error(transparent)]
+    Oidc(#[from] OidcError),
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for PortalError {
+    fn from(e: sqlx::Error) -> PortalError {
+        PortalError::Ledger(LedgerError::from(e))
+    }
+}
+
+impl IntoResponse for PortalError {
+    fn into_response(self) -> Response {
+        let (status, da, en) = match &self {
+            PortalError::LoginNeeded => return Redirect::to("/portal").into_response(),
+            PortalError::NotFound | PortalError::Ledger(LedgerError::NotFound(_)) => (
+                StatusCode::NOT_FOUND,
+                "Siden findes ikke.",
+                "There is no such page.",
+            ),
+            PortalError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "Formularen kom ikke fra portalen. Gå tilbage, genindlæs siden og prøv igen.",
+                "The form did not come from the portal. Go back, reload the page and try again.",
+            ),
+            PortalError::NotConfigured => (
+                StatusCode::NOT_FOUND,
+                "Portalen er ikke sat op på denne server.",
+                "The portal is not set up on this server.",
+            ),
+            PortalError::Oidc(_) => (
+                StatusCode::BAD_GATEWAY,
+                "Login lykkedes ikke. Prøv igen om lidt.",
+                "The login did not succeed. Try again in a moment.",
+            ),
+            PortalError::Payment(_) => (
+                StatusCode::BAD_GATEWAY,
+                "Betalingstjenesten svarer ikke. Der er ikke trukket penge. Prøv igen om lidt.",
+                "The payment service does not answer. No money was taken. Try again in a moment.",
+            ),
+            PortalError::Ledger(_) | PortalError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Noget gik galt hos os. Prøv igen om lidt.",
+                "Something went wrong on our side. Try again in a moment.",
+            ),
+        };
+        if status.is_server_error() || matches!(self, PortalError::Csrf) {
+            tracing::warn!(error = %self, "portal page failed");
+        }
+        let page = layout::bare(
+            Lang::Da,
+            "klubkasse",
+            maud::html! {
+                p { (da) }
+                p lang="en" { (en) }
+                p { a href="/portal" { "Til forsiden · To the front page" } }
+            },
+        );
+        (status, page).into_response()
+    }
+}
+
+/// The portal's pages; without a [`Portal`] in the state, they say so.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/portal", get(overview::page))
+        .route("/portal/login", get(login::start))
+        .route("/portal/callback", get(login::callback))
+        .route("/portal/logout", post(login::logout))
+        .route("/portal/language", post(login::language))
+        .route(
+            "/portal/children/{id}/top-up",
+            get(topup::form).post(topup::start),
+        )
+        .route("/portal/payments/{id}/return", get(topup::back))
+        .route(
+            "/portal/test-payment/{reference}",
+            get(topup::test_page).post(topup::test_decide),
+        )
+}
+
+/// The portal of the state, or the page that says there is none.
+pub fn portal(state: &AppState) -> Result<&Portal, PortalError> {
+    state.portal.as_deref().ok_or(PortalError::NotConfigured)
+}

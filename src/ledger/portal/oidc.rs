@@ -1,0 +1,203 @@
+//! Login through an OpenID Connect broker (MitID is reached this way):
+//! the authorization-code flow with PKCE and a nonce, for a confidential
+//! client (client id and secret).
+//!
+//! The broker's metadata and keys are fetched on the first login, not at
+//! start: a ledger must serve the counters even while the broker is away.
+
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse, IssuerUrl,
+    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+};
+use tokio::sync::OnceCell;
+
+/// Where the broker is and who we are to it.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Where the broker sends the browser back: `…/portal/callback`.
+    pub redirect_url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OidcError {
+    #[error("the login service at {issuer} cannot be reached or answered wrongly: {detail}")]
+    Discovery { issuer: String, detail: String },
+    #[error("the login service's answer was not accepted: {0}")]
+    Exchange(String),
+    #[error("the login service's identity token was not valid: {0}")]
+    IdToken(String),
+    #[error("the login configuration is wrong: {0}")]
+    Config(String),
+}
+
+/// A login under way: the browser goes to `url`; the rest waits for it.
+pub struct Started {
+    pub url: String,
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+}
+
+/// Who the broker says logged in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub issuer: String,
+    pub subject: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+pub struct Oidc {
+    config: OidcConfig,
+    http: reqwest::Client,
+    metadata: OnceCell<CoreProviderMetadata>,
+}
+
+/// The broker's HTTP calls, through the reqwest the rest of the ledger
+/// uses (no redirects: the OpenID spec forbids following them here).
+async fn send(http: reqwest::Client, request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
+    let (parts, body) = request.into_parts();
+    let answer = http
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await?;
+    let mut response = HttpResponse::new(Vec::new());
+    *response.status_mut() = answer.status();
+    *response.headers_mut() = answer.headers().clone();
+    *response.body_mut() = answer.bytes().await?.to_vec();
+    Ok(response)
+}
+
+impl Oidc {
+    pub fn new(config: OidcConfig) -> Result<Oidc, OidcError> {
+        RedirectUrl::new(config.redirect_url.clone())
+            .map_err(|e| OidcError::Config(format!("redirect url {}: {e}", config.redirect_url)))?;
+        IssuerUrl::new(config.issuer.clone())
+            .map_err(|e| OidcError::Config(format!("issuer url {}: {e}", config.issuer)))?;
+        // One crypto library in the build: ring, as sqlx and the kiosk use.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| OidcError::Config(e.to_string()))?;
+        Ok(Oidc {
+            config,
+            http,
+            metadata: OnceCell::new(),
+        })
+    }
+
+    async fn metadata(&self) -> Result<&CoreProviderMetadata, OidcError> {
+        self.metadata
+            .get_or_try_init(|| async {
+                let issuer = IssuerUrl::new(self.config.issuer.clone())
+                    .map_err(|e| OidcError::Config(e.to_string()))?;
+                let http = |r| send(self.http.clone(), r);
+                CoreProviderMetadata::discover_async(issuer, &http)
+                    .await
+                    .map_err(|e| OidcError::Discovery {
+                        issuer: self.config.issuer.clone(),
+                        detail: error_chain(&e),
+                    })
+            })
+            .await
+    }
+
+    async fn client(
+        &self,
+    ) -> Result<
+        CoreClient<
+            openidconnect::EndpointSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointMaybeSet,
+            openidconnect::EndpointMaybeSet,
+        >,
+        OidcError,
+    > {
+        let metadata = self.metadata().await?.clone();
+        let redirect = RedirectUrl::new(self.config.redirect_url.clone())
+            .map_err(|e| OidcError::Config(e.to_string()))?;
+        Ok(CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.config.client_id.clone()),
+            Some(ClientSecret::new(self.config.client_secret.clone())),
+        )
+        .set_redirect_uri(redirect))
+    }
+
+    /// Where to send the browser, with a fresh state, nonce and PKCE pair.
+    pub async fn start(&self) -> Result<Started, OidcError> {
+        let client = self.client().await?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("profile".into()))
+            .add_scope(Scope::new("email".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok(Started {
+            url: url.to_string(),
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+        })
+    }
+
+    /// Trades the code the browser brought back for the verified identity.
+    pub async fn finish(
+        &self,
+        code: String,
+        nonce: String,
+        pkce_verifier: String,
+    ) -> Result<Identity, OidcError> {
+        let client = self.client().await?;
+        let http = |r| send(self.http.clone(), r);
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))
+            .map_err(|e| OidcError::Config(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier))
+            .request_async(&http)
+            .await
+            .map_err(|e| OidcError::Exchange(error_chain(&e)))?;
+        let id_token = tokens
+            .id_token()
+            .ok_or_else(|| OidcError::IdToken("the answer had no identity token".into()))?;
+        let claims = id_token
+            .claims(&client.id_token_verifier(), &Nonce::new(nonce))
+            .map_err(|e| OidcError::IdToken(error_chain(&e)))?;
+        Ok(Identity {
+            issuer: claims.issuer().to_string(),
+            subject: claims.subject().to_string(),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.to_string()),
+            email: claims.email().map(|e| e.to_string()),
+        })
+    }
+}
+
+/// An error with its causes, so the log says what went wrong.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,311 @@
+//! The portal end to end: the ledger on a real socket with the portal on,
+//! a real OpenID provider on loopback (oidc-provider-mock, a separate
+//! implementation, so our client meets someone else's server), and
+//! Debian's chromium driven through chromedriver.
+
+#![allow(dead_code)] // each test uses its own part of this
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use klubkasse::domain::ChildId;
+use klubkasse::ledger::portal::oidc::{Oidc, OidcConfig};
+use klubkasse::ledger::portal::payment::TestProvider;
+use klubkasse::ledger::portal::queries::{self, PersonRole};
+use klubkasse::ledger::portal::Portal;
+use klubkasse::ledger::{AppState, Settings};
+use serde_json::json;
+
+use crate::ledger_support::Ledger;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A child process that dies with the test.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(url: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let port_open = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .and_then(|host| std::net::TcpStream::connect(host).ok())
+            .is_some();
+        if port_open {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} did not start at {url}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The OpenID provider on loopback.
+pub struct Provider {
+    pub issuer: String,
+    _process: Process,
+}
+
+fn provider_command() -> PathBuf {
+    if let Ok(path) = std::env::var("KLUBKASSE_OIDC_PROVIDER") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    PathBuf::from(home).join(".cache/klubkasse/oidc-venv/bin/oidc-provider-mock")
+}
+
+impl Provider {
+    pub fn start() -> Provider {
+        let command = provider_command();
+        assert!(
+            command.exists(),
+            "{} is missing: the portal's tests need the OpenID provider. \
+             Run ./install.sh --test (it installs it), or set KLUBKASSE_OIDC_PROVIDER.",
+            command.display()
+        );
+        let port = free_port();
+        let process = Command::new(&command)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--require-nonce"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", command.display()));
+        let issuer = format!("http://127.0.0.1:{port}");
+        wait_for(&issuer, "the OpenID provider");
+        Provider {
+            issuer,
+            _process: Process(process),
+        }
+    }
+}
+
+/// The ledger with the portal on, on a real socket.
+pub struct PortalServer {
+    pub ledger: Ledger,
+    pub url: String,
+    pub provider: Provider,
+}
+
+impl PortalServer {
+    pub async fn start() -> PortalServer {
+        Self::start_with(Settings::default()).await
+    }
+
+    pub async fn start_with(settings: Settings) -> PortalServer {
+        let provider = Provider::start();
+        let ledger = crate::ledger_support::ledger_with(settings.clone()).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let test = TestProvider::default();
+        let portal = Portal {
+            oidc: Oidc::new(OidcConfig {
+                issuer: provider.issuer.clone(),
+                client_id: "klubkasse-test".into(),
+                client_secret: "test-secret".into(),
+                redirect_url: format!("{url}/portal/callback"),
+            })
+            .expect("oidc config"),
+            payments: std::sync::Arc::new(test.clone()),
+            test_payments: Some(test),
+            public_url: url.clone(),
+        };
+        let state = AppState::new(ledger.pool.clone(), settings).with_portal(portal);
+        let app = klubkasse::ledger::router(state);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        PortalServer {
+            ledger,
+            url,
+            provider,
+        }
+    }
+
+    /// A child enrolled at the office, with a parent who may log in as
+    /// `subject`.
+    pub async fn family(&self, child: &str, parent: &str, subject: &str) -> ChildId {
+        let detail = klubkasse::ledger::db::enrol(&self.ledger.pool, child, "Solsikken")
+            .await
+            .expect("enrol");
+        queries::add_person(
+            &self.ledger.pool,
+            &self.provider.issuer,
+            subject,
+            PersonRole::Parent,
+            parent,
+            None,
+            &[detail.child.id],
+        )
+        .await
+        .expect("add parent");
+        detail.child.id
+    }
+}
+
+/// Debian's chromium, headless, with a profile of its own.
+pub struct Browser {
+    pub client: Client,
+    _driver: Process,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "chromedriver could not start: run ./install.sh --test (it installs chromium-driver)",
+            );
+        let driver = Process(driver);
+        let url = format!("http://127.0.0.1:{port}");
+        wait_for(&url, "chromedriver");
+        let profile = tempfile::TempDir::new().expect("profile dir");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--window-size=430,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let client = ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(caps)
+        .connect(&url)
+        .await
+        .expect("a chromium session");
+        Browser {
+            client,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+    }
+
+    /// The element, waited for; a missing one fails with the page shown.
+    async fn element(&self, locator: Locator<'_>, what: &str) -> fantoccini::elements::Element {
+        match self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(locator)
+            .await
+        {
+            Ok(element) => element,
+            Err(e) => panic!(
+                "no {what} on {}: {e}\n{}",
+                self.url().await,
+                self.text().await
+            ),
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self.element(Locator::Css(css), css).await;
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("could not click {css}: {e}"));
+    }
+
+    /// Clicks the button or link whose text is exactly this.
+    pub async fn click_text(&self, text: &str) {
+        let xpath = format!("//*[self::a or self::button][normalize-space(.)='{text}']");
+        let element = self
+            .element(Locator::XPath(&xpath), &format!("«{text}»"))
+            .await;
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("could not click «{text}»: {e}"));
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.element(Locator::Css(css), css).await;
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    pub async fn url(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default()
+    }
+
+    /// The page's visible text.
+    pub async fn text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .expect("a body")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// Waits until the page's text holds `wanted`; panics with the page.
+    pub async fn wait_for_text(&self, wanted: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.text().await;
+            if text.contains(wanted) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("«{wanted}» never showed on {}:\n{text}", self.url().await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Logs in at the provider's form as `subject`.
+    pub async fn log_in(&self, portal: &PortalServer, subject: &str) {
+        self.goto(&format!("{}/portal", portal.url)).await;
+        self.click("a[href='/portal/login']").await;
+        self.fill("input[name=sub]", subject).await;
+        self.click_text("Authorize").await;
+    }
+
+    /// Saves a screenshot as an artefact: target/portal-screenshots/NAME.png.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/portal-screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let path = dir.join(format!("{name}.png"));
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+}
+
