@@ -22,6 +22,12 @@ DEMO_PACKAGES=(build-essential pkg-config ca-certificates libpcsclite-dev pcscd)
 TEST_PACKAGES=(tmux pcsc-tools vsmartcard-vpcd)
 # The ledger's tests run against a real PostgreSQL (see pg_test_start).
 TEST_PACKAGES+=(postgresql)
+# The portal's browser tests: Debian's chromium driven through chromedriver,
+# logging in at a real OpenID provider run from a Python venv (see
+# oidc_provider_install).
+TEST_PACKAGES+=(chromium chromium-driver python3 python3-venv)
+# The OpenID provider the portal's tests log in at (PyPI), pinned.
+readonly OIDC_PROVIDER_PACKAGE="oidc-provider-mock==0.3.4"
 
 # Where --system installs. /usr/local unless PREFIX says otherwise.
 PREFIX="${PREFIX:-/usr/local}"
@@ -241,6 +247,20 @@ pg_test_start() {
     note "KLUBKASSE_TEST_DATABASE_URL=${KLUBKASSE_TEST_DATABASE_URL}"
 }
 
+# A venv of its own, made once and kept: the tests find the provider
+# through KLUBKASSE_OIDC_PROVIDER.
+oidc_provider_install() {
+    local venv="${XDG_CACHE_HOME:-${HOME}/.cache}/klubkasse/oidc-venv"
+    if [[ ! -x "${venv}/bin/oidc-provider-mock" ]]; then
+        heading "pip install ${OIDC_PROVIDER_PACKAGE} (into ${venv})"
+        python3 -m venv "$venv" || die "python3 -m venv failed (Debian package python3-venv)"
+        "${venv}/bin/pip" install --quiet "$OIDC_PROVIDER_PACKAGE" \
+            || die "could not install ${OIDC_PROVIDER_PACKAGE} from PyPI"
+    fi
+    export KLUBKASSE_OIDC_PROVIDER="${venv}/bin/oidc-provider-mock"
+    note "KLUBKASSE_OIDC_PROVIDER=${KLUBKASSE_OIDC_PROVIDER}"
+}
+
 pg_test_stop() {
     [[ -n "$PG_TEST_DIR" ]] || return 0
     if [[ -f "${PG_TEST_DIR}/data/postmaster.pid" ]]; then
@@ -447,6 +467,7 @@ main() {
     if ((test)); then
         check_rust_components
         pg_test_start
+        oidc_provider_install
         run_tests
     fi
     if ((bench)); then

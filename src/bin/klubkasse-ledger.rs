@@ -138,6 +138,7 @@ impl PortalArgs {
             oidc,
             payments: std::sync::Arc::new(test.clone()),
             test_payments: Some(test),
+            mailer: std::sync::Arc::new(portal::mail::LogMailer),
             public_url,
         }))
     }

@@ -410,9 +410,26 @@ pub async fn money_entry(
     counter: &str,
 ) -> Result<(EntryRecord, bool)> {
     let mut tx = pool.begin().await?;
-    let mut locked = lock_child(&mut tx, child).await?;
+    let made = money_entry_in(&mut tx, settings, child, deposit, amount, id, counter).await?;
+    tx.commit().await?;
+    Ok(made)
+}
+
+/// [`money_entry`] inside the caller's transaction, for what must be
+/// written with it (a parent's payout request).
+pub async fn money_entry_in(
+    tx: &mut PgConnection,
+    settings: &Settings,
+    child: ChildId,
+    deposit: bool,
+    amount: Money,
+    id: Option<Uuid>,
+    counter: &str,
+) -> Result<(EntryRecord, bool)> {
+    let tx = &mut *tx;
+    let mut locked = lock_child(tx, child).await?;
     if let Some(id) = id
-        && let Some(existing) = find_entry(&mut tx, id).await?
+        && let Some(existing) = find_entry(tx, id).await?
     {
         // A repeated client id must name the same child, or it is another request.
         if existing.entry.child != child {
@@ -462,12 +479,11 @@ pub async fn money_entry(
     if let Some(id) = id {
         entry.id = id;
     }
-    insert_entry(&mut tx, &mut locked, &entry).await?;
-    bump_changes(&mut tx, &BTreeMap::from([(child, None)])).await?;
-    let record = find_entry(&mut tx, entry.id)
+    insert_entry(tx, &mut locked, &entry).await?;
+    bump_changes(tx, &BTreeMap::from([(child, None)])).await?;
+    let record = find_entry(tx, entry.id)
         .await?
         .ok_or_else(|| LedgerError::not_found("the entry vanished"))?;
-    tx.commit().await?;
     Ok((record, true))
 }
 

@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use klubkasse::domain::ChildId;
+use klubkasse::ledger::portal::Portal;
+use klubkasse::ledger::portal::mail::TestOutbox;
 use klubkasse::ledger::portal::oidc::{Oidc, OidcConfig};
 use klubkasse::ledger::portal::payment::TestProvider;
 use klubkasse::ledger::portal::queries::{self, PersonRole};
-use klubkasse::ledger::portal::Portal;
 use klubkasse::ledger::{AppState, Settings};
 use serde_json::json;
 
@@ -101,6 +102,8 @@ pub struct PortalServer {
     pub ledger: Ledger,
     pub url: String,
     pub provider: Provider,
+    /// The mails the portal sent.
+    pub outbox: TestOutbox,
 }
 
 impl PortalServer {
@@ -116,6 +119,7 @@ impl PortalServer {
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let test = TestProvider::default();
+        let outbox = TestOutbox::default();
         let portal = Portal {
             oidc: Oidc::new(OidcConfig {
                 issuer: provider.issuer.clone(),
@@ -126,6 +130,7 @@ impl PortalServer {
             .expect("oidc config"),
             payments: std::sync::Arc::new(test.clone()),
             test_payments: Some(test),
+            mailer: std::sync::Arc::new(outbox.clone()),
             public_url: url.clone(),
         };
         let state = AppState::new(ledger.pool.clone(), settings).with_portal(portal);
@@ -135,6 +140,7 @@ impl PortalServer {
             ledger,
             url,
             provider,
+            outbox,
         }
     }
 
@@ -194,13 +200,11 @@ impl Browser {
                 ],
             }),
         );
-        let client = ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(caps)
-        .connect(&url)
-        .await
-        .expect("a chromium session");
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .expect("a chromium session");
         Browser {
             client,
             _driver: driver,
@@ -308,4 +312,3 @@ impl Browser {
         path
     }
 }
-

@@ -5,16 +5,25 @@
 //! - [`session`]: the session cookie and the CSRF token of every form
 //! - [`payment`]: the payment provider behind top-ups
 //! - [`layout`]: the page frame, the language, money the Danish way
-//! - one module per page: [`login`], [`overview`], [`topup`]
+//! - [`mail`]: e-mail to parents (the low-balance warning)
+//! - one module per page: [`login`], [`overview`], [`topup`], [`history`],
+//!   [`withdraw`], [`card`], [`limits`], [`support`], [`office`]
 
+pub mod card;
+pub mod history;
 pub mod layout;
+pub mod limits;
 pub mod login;
+pub mod mail;
+pub mod office;
 pub mod oidc;
 pub mod overview;
 pub mod payment;
 pub mod queries;
 pub mod session;
+pub mod support;
 pub mod topup;
+pub mod withdraw;
 
 use std::sync::Arc;
 
@@ -35,6 +44,7 @@ pub struct Portal {
     pub payments: Arc<dyn PaymentProvider>,
     /// Set when the test provider is the one in use: its pay page is served.
     pub test_payments: Option<TestProvider>,
+    pub mailer: Arc<dyn mail::Mailer>,
     /// The portal's address as the browser sees it, e.g.
     /// `https://kasse.kommune.dk`, for the provider's return address.
     pub public_url: String,
@@ -132,6 +142,23 @@ pub fn router() -> Router<AppState> {
             get(topup::form).post(topup::start),
         )
         .route("/portal/payments/{id}/return", get(topup::back))
+        .route("/portal/children/{id}/history", get(history::page))
+        .route(
+            "/portal/children/{id}/withdraw",
+            get(withdraw::form).post(withdraw::submit),
+        )
+        .route("/portal/children/{id}/card", get(card::page))
+        .route("/portal/children/{id}/card/block", post(card::block))
+        .route("/portal/children/{id}/card/order", post(card::order))
+        .route(
+            "/portal/children/{id}/limits",
+            get(limits::page).post(limits::save),
+        )
+        .route("/portal/support", get(support::page).post(support::send))
+        .route("/portal/office", get(office::page))
+        .route("/portal/office/payouts/{id}", post(office::payout_paid))
+        .route("/portal/office/orders/{id}", post(office::order_status))
+        .route("/portal/office/support/{id}", post(office::answer))
         .route(
             "/portal/test-payment/{reference}",
             get(topup::test_page).post(topup::test_decide),

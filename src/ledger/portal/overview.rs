@@ -28,6 +28,10 @@ fn notice_text(lang: Lang, done: &str) -> Option<&'static str> {
             "Betalingen blev ikke gennemført. Der er ikke trukket penge.",
             "The payment was not completed. No money was taken.",
         ),
+        "withdrawn" => lang.t(
+            "Pengene er trukket fra kortet. Kontoret overfører dem til din bankkonto.",
+            "The money has left the card. The office transfers it to your bank account.",
+        ),
         _ => return None,
     })
 }
@@ -44,8 +48,7 @@ pub async fn page(
         Err(e) => return Err(e),
     };
     if session.role == Role::Office {
-        // The office's own pages come with the office view.
-        return Err(PortalError::NotFound);
+        return Ok(axum::response::Redirect::to("/portal/office").into_response());
     }
     let children =
         queries::overview(&state.pool, &session.children, &state.settings.time_zone).await?;
@@ -58,6 +61,7 @@ pub async fn page(
                 "No children are linked to you yet. Contact the club office."
             )) }
         }
+        p { a href="/portal/support" { (lang.t("Spørg kontoret om hjælp", "Ask the office for help")) } }
         @for child in &children {
             section.card data-child=(child.id) {
                 h2 { (child.name) }
@@ -78,6 +82,18 @@ pub async fn page(
                 div.actions {
                     a.button href={ "/portal/children/" (child.id) "/top-up" } {
                         (lang.t("Sæt penge ind", "Top up"))
+                    }
+                    a.button.secondary href={ "/portal/children/" (child.id) "/history" } {
+                        (lang.t("Historik", "History"))
+                    }
+                    a.button.secondary href={ "/portal/children/" (child.id) "/withdraw" } {
+                        (lang.t("Udbetal", "Withdraw"))
+                    }
+                    a.button.secondary href={ "/portal/children/" (child.id) "/card" } {
+                        (lang.t("Kort", "Card"))
+                    }
+                    a.button.secondary href={ "/portal/children/" (child.id) "/limits" } {
+                        (lang.t("Grænser", "Limits"))
                     }
                 }
             }

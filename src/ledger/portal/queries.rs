@@ -239,3 +239,364 @@ pub async fn settle_payment(
     .await
     .map(drop)
 }
+
+/// One line of a child's history, in the clubs' local time.
+#[derive(Debug, Clone)]
+pub struct HistoryLine {
+    pub at: chrono::NaiveDateTime,
+    pub kind: String,
+    pub amount: Money,
+    pub balance_after: Money,
+    /// What was bought, for a sale: "2 × Toast".
+    pub items: Vec<crate::domain::SaleLine>,
+}
+
+/// A child's entries on the local days `from..=to`, oldest first.
+pub async fn history(
+    pool: &PgPool,
+    child: ChildId,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    time_zone: &str,
+) -> Result<Vec<HistoryLine>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT at AT TIME ZONE $4 AS local_at, kind, amount, balance_after, lines::text AS lines
+         FROM entries
+         WHERE child_id = $1 AND (at AT TIME ZONE $4)::date BETWEEN $2 AND $3
+         ORDER BY at, id",
+    )
+    .bind(child.0)
+    .bind(from)
+    .bind(to)
+    .bind(time_zone)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let lines: Option<String> = row.try_get("lines")?;
+            Ok(HistoryLine {
+                at: row.try_get("local_at")?,
+                kind: row.try_get("kind")?,
+                amount: money(row.try_get::<Decimal, _>("amount")?),
+                balance_after: money(row.try_get::<Decimal, _>("balance_after")?),
+                items: lines
+                    .and_then(|l| serde_json::from_str(&l).ok())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Today in the clubs' time zone.
+pub async fn today(pool: &PgPool, time_zone: &str) -> Result<chrono::NaiveDate, sqlx::Error> {
+    sqlx::query_scalar("SELECT (now() AT TIME ZONE $1)::date")
+        .bind(time_zone)
+        .fetch_one(pool)
+        .await
+}
+
+/// Takes money off the card at once (so it cannot be spent too) and asks
+/// the office to pay it to the parent's bank account: both or neither.
+pub async fn request_payout(
+    pool: &PgPool,
+    settings: &crate::ledger::Settings,
+    person: Uuid,
+    child: ChildId,
+    amount: Money,
+    bank_account: &str,
+) -> Result<Uuid, crate::ledger::error::LedgerError> {
+    let mut tx = pool.begin().await?;
+    let id = Uuid::now_v7();
+    let (entry, _) = crate::ledger::db::money_entry_in(
+        &mut tx,
+        settings,
+        child,
+        false,
+        amount,
+        Some(id),
+        "parent",
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO payout_requests
+             (id, person_id, child_id, amount, bank_account, status, withdrawal_entry)
+         VALUES ($1, $2, $3, $4, $5, 'requested', $6)",
+    )
+    .bind(id)
+    .bind(person)
+    .bind(child.0)
+    .bind(amount.decimal())
+    .bind(bank_account)
+    .bind(entry.entry.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A payout request as the parent and the office see it.
+#[derive(Debug, Clone)]
+pub struct Payout {
+    pub id: Uuid,
+    pub child_name: String,
+    pub parent_name: String,
+    pub amount: Money,
+    pub bank_account: String,
+    pub status: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Payout requests: a child's (`Some`), or all still waiting (`None`).
+pub async fn payouts(pool: &PgPool, child: Option<ChildId>) -> Result<Vec<Payout>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT r.id, c.name AS child_name, p.name AS parent_name, r.amount, r.bank_account,
+                r.status, r.created_at
+         FROM payout_requests r JOIN children c ON c.id = r.child_id
+              JOIN people p ON p.id = r.person_id
+         WHERE CASE WHEN $1::uuid IS NULL THEN r.status = 'requested' ELSE r.child_id = $1 END
+         ORDER BY r.created_at DESC",
+    )
+    .bind(child.map(|c| c.0))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Payout {
+                id: row.try_get("id")?,
+                child_name: row.try_get("child_name")?,
+                parent_name: row.try_get("parent_name")?,
+                amount: money(row.try_get::<Decimal, _>("amount")?),
+                bank_account: row.try_get("bank_account")?,
+                status: row.try_get("status")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// The office paid it out.
+pub async fn mark_payout_paid(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payout_requests SET status = 'paid', decided_at = now()
+         WHERE id = $1 AND status = 'requested'",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A support request and its answer.
+#[derive(Debug, Clone)]
+pub struct Support {
+    pub id: Uuid,
+    pub parent_name: String,
+    pub child_name: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub answer: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn add_support(
+    pool: &PgPool,
+    person: Uuid,
+    child: Option<ChildId>,
+    subject: &str,
+    body: &str,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO support_requests (id, person_id, child_id, subject, body)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(person)
+    .bind(child.map(|c| c.0))
+    .bind(subject)
+    .bind(body)
+    .execute(pool)
+    .await?;
+    Ok(id)
+}
+
+/// A parent's requests (`Some`), or every request for the office (`None`),
+/// unanswered first.
+pub async fn support(pool: &PgPool, person: Option<Uuid>) -> Result<Vec<Support>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT s.id, p.name AS parent_name, c.name AS child_name, s.subject, s.body, s.answer,
+                s.created_at
+         FROM support_requests s JOIN people p ON p.id = s.person_id
+              LEFT JOIN children c ON c.id = s.child_id
+         WHERE $1::uuid IS NULL OR s.person_id = $1
+         ORDER BY s.answer IS NOT NULL, s.created_at DESC",
+    )
+    .bind(person)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Support {
+                id: row.try_get("id")?,
+                parent_name: row.try_get("parent_name")?,
+                child_name: row.try_get("child_name")?,
+                subject: row.try_get("subject")?,
+                body: row.try_get("body")?,
+                answer: row.try_get("answer")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn answer_support(pool: &PgPool, id: Uuid, answer: &str) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE support_requests SET answer = $2, answered_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(answer)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A parent's low-balance e-mail setting for a child.
+pub async fn low_balance(
+    pool: &PgPool,
+    person: Uuid,
+    child: ChildId,
+) -> Result<(Option<Money>, Option<String>), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT pc.low_balance, p.email FROM parent_children pc JOIN people p ON p.id = pc.person_id
+         WHERE pc.person_id = $1 AND pc.child_id = $2",
+    )
+    .bind(person)
+    .bind(child.0)
+    .fetch_optional(pool)
+    .await?;
+    match row {
+        Some(row) => Ok((
+            row.try_get::<Option<Decimal>, _>("low_balance")?.map(money),
+            row.try_get("email")?,
+        )),
+        None => Ok((None, None)),
+    }
+}
+
+pub async fn set_low_balance(
+    pool: &PgPool,
+    person: Uuid,
+    child: ChildId,
+    threshold: Option<Money>,
+    email: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "UPDATE parent_children SET low_balance = $3, low_balance_sent_at = NULL
+         WHERE person_id = $1 AND child_id = $2",
+    )
+    .bind(person)
+    .bind(child.0)
+    .bind(threshold.map(Money::decimal))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE people SET email = $2 WHERE id = $1")
+        .bind(person)
+        .bind(email)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// A low-balance e-mail to send: to whom, about which child.
+#[derive(Debug, Clone)]
+pub struct LowBalance {
+    pub person: Uuid,
+    pub child: ChildId,
+    pub email: String,
+    pub child_name: String,
+    pub balance: Money,
+    pub threshold: Money,
+}
+
+/// Claims the low-balance e-mails now due for these children: a balance
+/// below a parent's threshold with no e-mail since it went below. A
+/// balance back at or above the threshold makes the next fall count again.
+pub async fn claim_low_balance(
+    pool: &PgPool,
+    children: &[ChildId],
+) -> Result<Vec<LowBalance>, sqlx::Error> {
+    let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
+    sqlx::query(
+        "UPDATE parent_children pc SET low_balance_sent_at = NULL FROM children c
+         WHERE c.id = pc.child_id AND pc.child_id = ANY($1)
+           AND pc.low_balance_sent_at IS NOT NULL AND c.balance >= pc.low_balance",
+    )
+    .bind(&ids)
+    .execute(pool)
+    .await?;
+    let rows = sqlx::query(
+        "UPDATE parent_children pc SET low_balance_sent_at = now()
+         FROM children c, people p
+         WHERE c.id = pc.child_id AND p.id = pc.person_id AND pc.child_id = ANY($1)
+           AND pc.low_balance IS NOT NULL AND c.balance < pc.low_balance
+           AND pc.low_balance_sent_at IS NULL AND p.email IS NOT NULL
+         RETURNING pc.person_id, pc.child_id, p.email, c.name, c.balance, pc.low_balance",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(LowBalance {
+                person: row.try_get("person_id")?,
+                child: ChildId(row.try_get("child_id")?),
+                email: row.try_get("email")?,
+                child_name: row.try_get("name")?,
+                balance: money(row.try_get::<Decimal, _>("balance")?),
+                threshold: money(row.try_get::<Decimal, _>("low_balance")?),
+            })
+        })
+        .collect()
+}
+
+/// The categories of what the child has bought.
+pub async fn categories_bought(pool: &PgPool, child: ChildId) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT line->>'category' FROM entries, jsonb_array_elements(lines) AS line
+         WHERE child_id = $1 AND kind = 'sale' AND line->>'category' IS NOT NULL",
+    )
+    .bind(child.0)
+    .fetch_all(pool)
+    .await
+}
+
+/// A card order the office still has to act on.
+#[derive(Debug, Clone)]
+pub struct OpenOrder {
+    pub id: Uuid,
+    pub child_name: String,
+    pub address: Option<String>,
+    pub status: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn open_orders(pool: &PgPool) -> Result<Vec<OpenOrder>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT o.id, c.name, o.address, o.status, o.created_at
+         FROM card_orders o JOIN children c ON c.id = o.child_id
+         WHERE o.status <> 'handed_out' ORDER BY o.created_at",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(OpenOrder {
+                id: row.try_get("id")?,
+                child_name: row.try_get("name")?,
+                address: row.try_get("address")?,
+                status: row.try_get("status")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}

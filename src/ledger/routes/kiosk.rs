@@ -8,7 +8,7 @@ use crate::ledger::api::ChangesQuery;
 use crate::ledger::auth::Principal;
 use crate::ledger::error::{ApiJson, ApiQuery, LedgerError, Result};
 use crate::ledger::validate;
-use crate::ledger::{db, push};
+use crate::ledger::{db, portal, push};
 use crate::sync::protocol::{ApiError, CardAction, Changes, PushBatch, PushResult};
 
 #[utoipa::path(post, path = "/api/v1/kiosk/entries", tag = "kiosk",
@@ -27,6 +27,7 @@ pub async fn push(
 ) -> Result<ApiJson<PushResult>> {
     let counter = who.require_kiosk()?;
     let entries = validate::push_batch(counter, batch)?;
+    let children: Vec<_> = entries.iter().map(|e| e.child).collect();
     // On a task of its own: a counter that gives up waiting (its timeout)
     // drops this request, and the batch would roll back with it, to be sent
     // again and cut off again. Spawned, it commits, and the retry finds it.
@@ -38,6 +39,10 @@ pub async fn push(
     state
         .metrics
         .entries(new as u64, (result.results.len() - new) as u64);
+    if new > 0 {
+        // Parents' low-balance mails, after the answer, not before it.
+        tokio::spawn(async move { portal::mail::warn_low_balance(&state, &children).await });
+    }
     Ok(ApiJson(result))
 }
 

@@ -1,0 +1,204 @@
+//! The rules a parent sets for the counter: a daily limit, categories the
+//! child may not buy, a note for staff (an allergy), and the balance
+//! below which the parent gets an e-mail. The counters get them at their
+//! next pull.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::layout::{self, Lang};
+use super::session::Session;
+use super::{PortalError, queries};
+use crate::domain::{ChildId, Money};
+use crate::ledger::api::SettingsPatch;
+use crate::ledger::{AppState, db};
+
+/// The categories a parent may tick: those of the sample menu, those the
+/// child has bought from, and those already blocked.
+async fn categories(
+    state: &AppState,
+    child: ChildId,
+    blocked: &[String],
+) -> Result<Vec<String>, PortalError> {
+    let mut all: std::collections::BTreeSet<String> = crate::keymap::Keymap::load(None)
+        .ok()
+        .and_then(|keymap| crate::config::Menu::sample(&keymap).ok())
+        .map(|menu| menu.items.into_iter().map(|i| i.category).collect())
+        .unwrap_or_default();
+    all.extend(queries::categories_bought(&state.pool, child).await?);
+    all.extend(blocked.iter().cloned());
+    Ok(all.into_iter().collect())
+}
+
+#[derive(Default)]
+struct Filled {
+    limit: String,
+    note: String,
+    low: String,
+    email: String,
+    blocked: Vec<String>,
+}
+
+async fn draw(
+    state: &AppState,
+    lang: Lang,
+    session: &Session,
+    child: ChildId,
+    filled: Option<Filled>,
+    problem: Option<&str>,
+    saved: bool,
+) -> Result<Response, PortalError> {
+    let detail = db::detail(&state.pool, child).await?;
+    let filled = match filled {
+        Some(filled) => filled,
+        None => {
+            let (low, email) = queries::low_balance(&state.pool, session.person, child).await?;
+            Filled {
+                limit: detail
+                    .child
+                    .daily_limit
+                    .map(Money::danish_number)
+                    .unwrap_or_default(),
+                note: detail.child.note.clone().unwrap_or_default(),
+                low: low.map(Money::danish_number).unwrap_or_default(),
+                email: email.unwrap_or_default(),
+                blocked: detail.child.blocked_categories.clone(),
+            }
+        }
+    };
+    let categories = categories(state, child, &filled.blocked).await?;
+    let title = lang.t("Grænser", "Limits");
+    let body = html! {
+        (layout::problem(problem))
+        @if saved { (layout::notice(Some(lang.t("Gemt. Kassen får det ved næste opdatering.", "Saved. The counter gets it at its next update.")))) }
+        p { strong { (detail.child.name) } }
+        form method="post" {
+            (layout::csrf(session))
+            label for="limit" { (lang.t("Højst pr. dag (kr.)", "At most per day (kr.)")) }
+            input #limit name="limit" inputmode="decimal" value=(filled.limit)
+                placeholder=(lang.t("ingen grænse", "no limit"));
+            fieldset {
+                legend { (lang.t("Må ikke købe", "May not buy")) }
+                @for category in &categories {
+                    label {
+                        input type="checkbox" name="blocked" value=(category)
+                            checked[filled.blocked.contains(category)];
+                        " " (category)
+                    }
+                }
+            }
+            label for="note" { (lang.t("Besked til personalet (fx allergi)", "Note for staff (e.g. an allergy)")) }
+            textarea #note name="note" rows="2" maxlength="500" { (filled.note) }
+            label for="low" { (lang.t("Send mig en e-mail, når saldoen kommer under (kr.)", "E-mail me when the balance falls below (kr.)")) }
+            input #low name="low" inputmode="decimal" value=(filled.low)
+                placeholder=(lang.t("ingen e-mail", "no e-mail"));
+            label for="email" { (lang.t("Din e-mail", "Your e-mail")) }
+            input #email name="email" type="email" maxlength="200" value=(filled.email);
+            div.actions {
+                button.primary type="submit" { (lang.t("Gem", "Save")) }
+                a.button.secondary href="/portal" { (lang.t("Tilbage", "Back")) }
+            }
+        }
+    };
+    Ok(layout::page(lang, session, title, body).into_response())
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    lang: Lang,
+    session: Session,
+    Path(child): Path<ChildId>,
+) -> Result<Response, PortalError> {
+    session.may_see(child)?;
+    draw(&state, lang, &session, child, None, None, false).await
+}
+
+/// An empty field is "none"; anything else must be an amount of 0 or more.
+fn optional_money(text: &str) -> Result<Option<Money>, ()> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match Money::parse(text) {
+        Ok(m) if !m.is_negative() => Ok(Some(m)),
+        _ => Err(()),
+    }
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    lang: Lang,
+    session: Session,
+    Path(child): Path<ChildId>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PortalError> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    session.check_csrf(&field("csrf"))?;
+    session.may_see(child)?;
+    let filled = Filled {
+        limit: field("limit"),
+        note: field("note").trim().to_string(),
+        low: field("low"),
+        email: field("email").trim().to_string(),
+        blocked: form
+            .iter()
+            .filter(|(k, _)| k == "blocked")
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty() && v.chars().count() <= 40)
+            .collect(),
+    };
+    let (Ok(limit), Ok(low)) = (optional_money(&filled.limit), optional_money(&filled.low)) else {
+        let problem = lang.t(
+            "Beløb skrives som tal, fx 50 eller 50,50 (tomt felt: ingen).",
+            "Write amounts as numbers, e.g. 50 or 50.50 (empty: none).",
+        );
+        return draw(
+            &state,
+            lang,
+            &session,
+            child,
+            Some(filled),
+            Some(problem),
+            false,
+        )
+        .await;
+    };
+    if low.is_some() && !filled.email.contains('@') {
+        let problem = lang.t(
+            "Skriv din e-mail, så vi kan sende beskeden.",
+            "Write your e-mail so that we can send the message.",
+        );
+        return draw(
+            &state,
+            lang,
+            &session,
+            child,
+            Some(filled),
+            Some(problem),
+            false,
+        )
+        .await;
+    }
+    let note = (!filled.note.is_empty()).then(|| filled.note.clone());
+    db::update_settings(
+        &state.pool,
+        child,
+        &SettingsPatch {
+            daily_limit: Some(limit),
+            blocked_categories: Some(filled.blocked.clone()),
+            note: Some(note),
+        },
+    )
+    .await?;
+    let email = (!filled.email.is_empty()).then_some(filled.email.as_str());
+    queries::set_low_balance(&state.pool, session.person, child, low, email).await?;
+    super::mail::warn_low_balance(&state, &[child]).await;
+    draw(&state, lang, &session, child, None, None, true).await
+}

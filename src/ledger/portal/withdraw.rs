@@ -1,0 +1,159 @@
+//! Withdraw all or part of a balance to the parent's bank account: the
+//! money leaves the card at once, and the office pays it out.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+use super::layout::{self, Lang};
+use super::session::Session;
+use super::{PortalError, queries};
+use crate::domain::{ChildId, Money};
+use crate::ledger::error::LedgerError;
+use crate::ledger::{AppState, db};
+
+struct Filled<'a> {
+    amount: &'a str,
+    account: &'a str,
+    problem: Option<String>,
+}
+
+async fn draw(
+    state: &AppState,
+    lang: Lang,
+    session: &Session,
+    child: ChildId,
+    filled: Filled<'_>,
+) -> Result<Response, PortalError> {
+    let detail = db::detail(&state.pool, child).await?;
+    let payouts = queries::payouts(&state.pool, Some(child)).await?;
+    let balance = detail.balance.max(Money::ZERO);
+    let title = lang.t("Udbetal penge", "Withdraw money");
+    let body = html! {
+        (layout::problem(filled.problem.as_deref()))
+        p { strong { (detail.child.name) } " · " (lang.t("saldo ", "balance ")) (balance) }
+        @if balance.is_positive() {
+            form method="post" {
+                (layout::csrf(session))
+                label for="amount" { (lang.t("Beløb i kr.", "Amount in kr.")) }
+                input #amount name="amount" inputmode="decimal" required value=(filled.amount)
+                    placeholder=(balance.danish_number());
+                p.muted { (lang.t("Højst saldoen: ", "At most the balance: ")) (balance) }
+                label for="account" { (lang.t("Din bankkonto (reg.nr. og kontonr.)", "Your bank account (reg. no. and account no.)")) }
+                input #account name="account" required maxlength="40" value=(filled.account)
+                    placeholder="1234 12345678";
+                div.actions {
+                    button.primary type="submit" { (lang.t("Udbetal", "Withdraw")) }
+                    a.button.secondary href="/portal" { (lang.t("Fortryd", "Cancel")) }
+                }
+            }
+        } @else {
+            p { (lang.t("Der er ingen penge at udbetale.", "There is no money to withdraw.")) }
+        }
+        @if !payouts.is_empty() {
+            h2 { (lang.t("Udbetalinger", "Withdrawals")) }
+            table { tbody {
+                @for p in &payouts {
+                    tr {
+                        td { (p.created_at.format("%d.%m.%Y")) }
+                        td.amount { (p.amount) }
+                        td { (match p.status.as_str() {
+                            "paid" => lang.t("udbetalt", "paid out"),
+                            "rejected" => lang.t("afvist", "rejected"),
+                            _ => lang.t("venter på kontoret", "waiting for the office"),
+                        }) }
+                    }
+                }
+            } }
+        }
+    };
+    Ok(layout::page(lang, session, title, body).into_response())
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    lang: Lang,
+    session: Session,
+    Path(child): Path<ChildId>,
+) -> Result<Response, PortalError> {
+    session.may_see(child)?;
+    let filled = Filled {
+        amount: "",
+        account: "",
+        problem: None,
+    };
+    draw(&state, lang, &session, child, filled).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WithdrawForm {
+    csrf: String,
+    amount: String,
+    account: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    lang: Lang,
+    session: Session,
+    Path(child): Path<ChildId>,
+    Form(form): Form<WithdrawForm>,
+) -> Result<Response, PortalError> {
+    session.check_csrf(&form.csrf)?;
+    session.may_see(child)?;
+    let refuse = |problem: String| Filled {
+        amount: &form.amount,
+        account: &form.account,
+        problem: Some(problem),
+    };
+    let account = form.account.trim();
+    let amount = match Money::parse(&form.amount) {
+        Ok(amount) if amount.is_positive() => amount,
+        _ => {
+            let problem = lang.t(
+                "Skriv beløbet som et tal over 0, fx 50 eller 50,50.",
+                "Write the amount as a number above 0, e.g. 50 or 50.50.",
+            );
+            return draw(&state, lang, &session, child, refuse(problem.into())).await;
+        }
+    };
+    if account.is_empty() || account.chars().count() > 40 {
+        let problem = lang.t("Skriv dit kontonummer.", "Write your account number.");
+        return draw(&state, lang, &session, child, refuse(problem.into())).await;
+    }
+    match queries::request_payout(
+        &state.pool,
+        &state.settings,
+        session.person,
+        child,
+        amount,
+        account,
+    )
+    .await
+    {
+        Ok(_) => {
+            super::mail::warn_low_balance(&state, &[child]).await;
+            Ok(Redirect::to("/portal?done=withdrawn").into_response())
+        }
+        Err(LedgerError::Conflict {
+            code: "insufficient_funds",
+            ..
+        }) => {
+            let balance = db::detail(&state.pool, child)
+                .await?
+                .balance
+                .max(Money::ZERO);
+            let problem = format!(
+                "{} {} {} {}.",
+                lang.t("Du kan ikke udbetale", "You cannot withdraw"),
+                amount,
+                lang.t("— der står kun", "— the balance is only"),
+                balance
+            );
+            draw(&state, lang, &session, child, refuse(problem)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
