@@ -1,35 +1,347 @@
 //! The parents' portal in a real browser: Debian's chromium, a real
-//! OpenID provider on loopback, the ledger on a real PostgreSQL.
+//! OpenID provider on loopback, the ledger on a real PostgreSQL, and a
+//! counter with its own sled store syncing with it.
 
+#[path = "ledger_support/counter.rs"]
+mod counter;
 mod ledger_support;
 mod portal_support;
 
+use counter::Counter;
+use klubkasse::domain::{CardUid, ChildId, Connection, Money, Refusal};
+use klubkasse::ledger::db;
+use klubkasse::ledger::portal::queries::{self, PersonRole};
+use klubkasse::store::Recorded;
 use portal_support::{Browser, PortalServer};
+use sqlx::Row;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_parent_logs_in_tops_up_100_kr_and_sees_the_balance() {
-    let portal = PortalServer::start().await;
-    let child = portal.family("Åse Ørsted", "Mette Ørsted", "mette").await;
-    let browser = Browser::start().await;
+const CARD: &str = "04A1B2C3";
 
-    browser.log_in(&portal, "mette").await;
-    browser.wait_for_text("Mine børn").await;
-    browser.wait_for_text("Åse Ørsted").await;
-    browser.wait_for_text("0,00 kr.").await;
+/// A child with a card handed out, a parent who logs in as `subject`, and
+/// a counter that knows them.
+async fn family_with_card(portal: &PortalServer, subject: &str) -> (ChildId, Counter) {
+    let child = portal.family("Åse Ørsted", "Mette Ørsted", subject).await;
+    db::hand_out(&portal.ledger.pool, child, &CardUid::parse(CARD).unwrap())
+        .await
+        .unwrap();
+    let counter = Counter::new(&portal.ledger, &portal.url, "solsikken-1").await;
+    counter.sync().await.unwrap();
+    (child, counter)
+}
 
+fn refused(recorded: Recorded) -> Refusal {
+    match recorded {
+        Recorded::Refused(refusal) => refusal,
+        other => panic!("the counter sold: {other:?}"),
+    }
+}
+
+async fn top_up(browser: &Browser, kroner: &str) {
     browser.click_text("Sæt penge ind").await;
-    browser.fill("#amount", "100").await;
+    browser.fill("#amount", kroner).await;
     browser.click_text("Gå til betaling").await;
     browser.wait_for_text("Testbetaling").await;
-    browser.screenshot("payment").await;
     browser.click_text("Betal").await;
-
     browser.wait_for_text("Betalingen er modtaget").await;
+}
+
+/// Every step of the letter parents get, in order, with the counter in
+/// the loop where the portal's change must reach it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_uses_every_page_and_the_counter_follows() {
+    let portal = PortalServer::start().await;
+    let (child, counter) = family_with_card(&portal, "mette").await;
+    let browser = Browser::start().await;
+    let pool = &portal.ledger.pool;
+
+    // Log in, top up 100 kr, see the balance; the counter's pull shows it.
+    browser.log_in(&portal, "mette").await;
+    browser.wait_for_text("Åse Ørsted").await;
+    browser.wait_for_text("0,00 kr.").await;
+    browser.screenshot("login-overview-empty").await;
+    top_up(&browser, "100").await;
     browser.wait_for_text("100,00 kr.").await;
     browser.screenshot("overview").await;
-    let balance = klubkasse::ledger::db::detail(&portal.ledger.pool, child)
+    counter.sync().await.unwrap();
+    assert_eq!(counter.store.balance(child).unwrap(), Money::kroner(100));
+
+    // Buy at the counter; the items show in the history.
+    let (_, recorded) = counter.sell(CARD, 1200, Connection::Online);
+    assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
+    counter.sync().await.unwrap();
+    browser.click_text("Historik").await;
+    browser.wait_for_text("1 × Toast").await;
+    browser.wait_for_text("-12,00 kr.").await;
+    browser.wait_for_text("Indbetaling").await;
+    browser.screenshot("history").await;
+    browser.click_text("Hent som CSV").await; // a download: the page stays
+    browser.goto(&format!("{}/portal", portal.url)).await;
+
+    // Withdraw 50 kr; more than the balance is refused in plain words.
+    browser.click_text("Udbetal").await;
+    browser.fill("#amount", "50").await;
+    browser.fill("#account", "1234 12345678").await;
+    browser.click_text("Udbetal").await;
+    browser.wait_for_text("Pengene er trukket fra kortet").await;
+    browser.wait_for_text("38,00 kr.").await;
+    browser.click_text("Udbetal").await;
+    browser.fill("#amount", "500").await;
+    browser.fill("#account", "1234 12345678").await;
+    browser.click_text("Udbetal").await;
+    browser
+        .wait_for_text("Du kan ikke udbetale 500,00 kr. — der står kun 38,00 kr.")
+        .await;
+    browser.wait_for_text("venter på kontoret").await;
+    browser.screenshot("withdraw-refused").await;
+    assert_eq!(
+        db::detail(pool, child).await.unwrap().balance,
+        Money::kroner(38)
+    );
+
+    // A daily limit: the counter enforces it after its next pull (12 kr
+    // spent today, 20 kr a day: a 10 kr sale is too much).
+    browser.goto(&format!("{}/portal", portal.url)).await;
+    browser.click_text("Grænser").await;
+    browser.fill("#limit", "20").await;
+    browser.fill("#note", "Allergisk over nødder").await;
+    browser.click_text("Gem").await;
+    browser.wait_for_text("Gemt.").await;
+    browser.screenshot("limits").await;
+    counter.sync().await.unwrap();
+    let (_, recorded) = counter.sell(CARD, 1000, Connection::Online);
+    assert!(
+        matches!(refused(recorded), Refusal::DailyLimitReached { .. }),
+        "the daily limit was not enforced"
+    );
+    assert_eq!(
+        counter.store.child(child).unwrap().unwrap().note.as_deref(),
+        Some("Allergisk over nødder")
+    );
+
+    // A lost card: block it; the counter refuses it after its next pull.
+    browser.goto(&format!("{}/portal", portal.url)).await;
+    browser.click_text("Kort").await;
+    browser.click_text(&format!("Spær kort {CARD}")).await;
+    browser.wait_for_text("Der er intet aktivt kort").await;
+    counter.sync().await.unwrap();
+    let (_, recorded) = counter.sell(CARD, 500, Connection::Online);
+    assert!(
+        matches!(refused(recorded), Refusal::CardBlocked { .. }),
+        "the blocked card was sold to"
+    );
+
+    // Order a replacement: 45 kr, shown before; too little money first.
+    browser.wait_for_text("Pris: 45,00 kr.").await;
+    browser.fill("#address", "Nørregade 1\n8000 Aarhus C").await;
+    browser.click_text("Bestil for 45,00 kr.").await;
+    browser
+        .wait_for_text("Der er ikke penge nok på kortet")
+        .await;
+    browser.goto(&format!("{}/portal", portal.url)).await;
+    top_up(&browser, "100").await;
+    browser.click_text("Kort").await;
+    browser.fill("#address", "Nørregade 1\n8000 Aarhus C").await;
+    browser.click_text("Bestil for 45,00 kr.").await;
+    browser.wait_for_text("bestilt").await;
+    browser.wait_for_text("forventet").await;
+    browser.screenshot("card").await;
+    let fees: Vec<Money> =
+        sqlx::query("SELECT amount FROM entries WHERE child_id = $1 AND kind = 'card_fee'")
+            .bind(child.0)
+            .fetch_all(pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                Money::parse(&r.get::<rust_decimal::Decimal, _>("amount").to_string()).unwrap()
+            })
+            .collect();
+    assert_eq!(
+        fees,
+        vec![-Money::kroner(45)],
+        "one fee, for the replacement"
+    );
+    let free_first: rust_decimal::Decimal = sqlx::query_scalar(
+        "SELECT fee FROM card_orders WHERE child_id = $1 ORDER BY created_at LIMIT 1",
+    )
+    .bind(child.0)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert!(free_first.is_zero(), "the first card is free");
+
+    // Ask the office; the office sees it, answers, the parent reads it.
+    browser.goto(&format!("{}/portal", portal.url)).await;
+    browser.click_text("Spørg kontoret om hjælp").await;
+    browser.fill("#subject", "Hvornår kommer kortet?").await;
+    browser
+        .fill("#body", "Vi bestilte et nyt kort i dag.")
+        .await;
+    browser.click_text("Send").await;
+    browser.wait_for_text("Venter på svar.").await;
+    browser.click_text("Log ud").await;
+    browser.wait_for_text("Log ind med MitID").await;
+
+    queries::add_person(
+        pool,
+        &portal.provider.issuer,
+        "kontoret",
+        PersonRole::Office,
+        "Kontoret Solsikken",
+        None,
+        &[],
+    )
+    .await
+    .unwrap();
+    browser.log_in(&portal, "kontoret").await;
+    browser.wait_for_text("Hvornår kommer kortet?").await;
+    browser.wait_for_text("1234 12345678").await;
+    browser.screenshot("office").await;
+    browser
+        .fill("textarea[name=answer]", "Det sendes i morgen.")
+        .await;
+    browser.click_text("Send svar").await;
+    browser.click_text("Markér som udbetalt").await;
+    browser.click_text("Markér sendt").await;
+    browser.wait_for_text("Det sendes i morgen.").await;
+    browser.click_text("Log ud").await;
+
+    browser.log_in(&portal, "mette").await;
+    browser.click_text("Spørg kontoret om hjælp").await;
+    browser.wait_for_text("Svar: Det sendes i morgen.").await;
+    browser.screenshot("support").await;
+
+    // The books agree: the ledger's balance is the sum of its entries.
+    assert_eq!(
+        db::detail(pool, child).await.unwrap().balance,
+        db::sum_of_entries(pool, child).await.unwrap()
+    );
+}
+
+/// A parent cannot see or change another parent's child: not by editing
+/// the address, not with a form made elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_cannot_reach_another_parents_child() {
+    let portal = PortalServer::start().await;
+    let mine = portal.family("Åse Ørsted", "Mette Ørsted", "mette").await;
+    let theirs = portal.family("Bo Jensen", "Lars Jensen", "lars").await;
+    db::money_entry(
+        &portal.ledger.pool,
+        &klubkasse::ledger::Settings::default(),
+        theirs,
+        true,
+        Money::kroner(200),
+        None,
+        "office",
+    )
+    .await
+    .unwrap();
+    let browser = Browser::start().await;
+    browser.log_in(&portal, "mette").await;
+    browser.wait_for_text("Åse Ørsted").await;
+    assert!(!browser.text().await.contains("Bo Jensen"));
+
+    for page in ["history", "top-up", "withdraw", "card", "limits"] {
+        browser
+            .goto(&format!("{}/portal/children/{theirs}/{page}", portal.url))
+            .await;
+        browser.wait_for_text("Siden findes ikke.").await;
+        assert!(
+            !browser.text().await.contains("Bo Jensen"),
+            "{page} showed the other child"
+        );
+    }
+
+    // A form with my own valid token but their child: still not found.
+    browser.goto(&format!("{}/portal", portal.url)).await;
+    browser
+        .submit_form(
+            &format!("/portal/children/{theirs}/withdraw"),
+            &[("amount", "200"), ("account", "6666 66666666")],
+        )
+        .await;
+    browser.wait_for_text("Siden findes ikke.").await;
+
+    // A form made on another site, without the token: refused.
+    let attacker = portal_support::serve_page(format!(
+        "<form id=f method=post action='{}/portal/children/{mine}/withdraw'>\
+         <input name=csrf value='guessed'><input name=amount value=1>\
+         <input name=account value='6666 66666666'></form>\
+         <script>document.getElementById('f').submit()</script>",
+        portal.url
+    ))
+    .await;
+    browser.goto(&attacker).await;
+    browser
+        .wait_for_text("Formularen kom ikke fra portalen")
+        .await;
+    browser.screenshot("csrf-refused").await;
+
+    assert_eq!(
+        db::detail(&portal.ledger.pool, theirs)
+            .await
+            .unwrap()
+            .balance,
+        Money::kroner(200),
+        "their money is untouched"
+    );
+    let payouts: i64 = sqlx::query_scalar("SELECT count(*) FROM payout_requests")
+        .fetch_one(&portal.ledger.pool)
         .await
-        .unwrap()
-        .balance;
-    assert_eq!(balance, klubkasse::domain::Money::kroner(100));
+        .unwrap();
+    assert_eq!(payouts, 0);
+}
+
+/// The English pages, and the low-balance e-mail when a sale at the
+/// counter takes the balance under the parent's threshold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn english_pages_and_a_low_balance_mail_after_a_counter_sale() {
+    let portal = PortalServer::start().await;
+    let (child, counter) = family_with_card(&portal, "mette").await;
+    let browser = Browser::start().await;
+    browser.log_in(&portal, "mette").await;
+    browser.click_text("English").await;
+    browser.wait_for_text("My children").await;
+    db::money_entry(
+        &portal.ledger.pool,
+        &klubkasse::ledger::Settings::default(),
+        child,
+        true,
+        Money::kroner(50),
+        None,
+        "office",
+    )
+    .await
+    .unwrap();
+    browser.click_text("Limits").await;
+    browser.fill("#low", "30").await;
+    browser.fill("#email", "mette@example.dk").await;
+    browser.click_text("Save").await;
+    browser.wait_for_text("Saved.").await;
+    assert!(portal.outbox.sent().is_empty(), "50 kr. is not low");
+
+    counter.sync().await.unwrap();
+    let (_, recorded) = counter.sell(CARD, 2500, Connection::Online);
+    assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
+    counter.sync().await.unwrap();
+    let mail = wait_for_mail(&portal).await;
+    assert_eq!(mail.to, "mette@example.dk");
+    assert!(mail.body.contains("25,00 kr."), "{}", mail.body);
+    // Once per fall below, not once per sale.
+    let (_, recorded) = counter.sell(CARD, 100, Connection::Online);
+    assert!(matches!(recorded, Recorded::Saved { .. }));
+    counter.sync().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(portal.outbox.sent().len(), 1);
+}
+
+/// The mail goes after the counter's push is answered: wait for it.
+async fn wait_for_mail(portal: &PortalServer) -> klubkasse::ledger::portal::mail::Mail {
+    for _ in 0..100 {
+        if let Some(mail) = portal.outbox.sent().into_iter().next() {
+            return mail;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no low-balance mail was sent");
 }

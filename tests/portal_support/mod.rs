@@ -268,15 +268,20 @@ impl Browser {
             .unwrap_or_default()
     }
 
-    /// The page's visible text.
+    /// The page's visible text (empty while a page is loading: asked in
+    /// one script call, so no element can go stale under it).
     pub async fn text(&self) -> String {
-        self.client
-            .find(Locator::Css("body"))
+        match self
+            .client
+            .execute(
+                "return document.body ? document.body.innerText : ''",
+                vec![],
+            )
             .await
-            .expect("a body")
-            .text()
-            .await
-            .expect("text")
+        {
+            Ok(serde_json::Value::String(text)) => text,
+            _ => String::new(),
+        }
     }
 
     /// Waits until the page's text holds `wanted`; panics with the page.
@@ -302,6 +307,30 @@ impl Browser {
         self.click_text("Authorize").await;
     }
 
+    /// Submits a form made up in the page, with this page's CSRF token: a
+    /// forged request from a logged-in browser.
+    pub async fn submit_form(&self, action: &str, fields: &[(&str, &str)]) {
+        let fields: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        self.client
+            .execute(
+                "const [action, fields] = arguments;
+                 const form = document.createElement('form');
+                 form.method = 'post'; form.action = action;
+                 const token = document.querySelector('input[name=csrf]').value;
+                 for (const [name, value] of Object.entries({csrf: token, ...fields})) {
+                     const input = document.createElement('input');
+                     input.name = name; input.value = value; form.appendChild(input);
+                 }
+                 document.body.appendChild(form); form.submit();",
+                vec![json!(action), json!(fields)],
+            )
+            .await
+            .expect("submit a forged form");
+    }
+
     /// Saves a screenshot as an artefact: target/portal-screenshots/NAME.png.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/portal-screenshots");
@@ -311,4 +340,21 @@ impl Browser {
         std::fs::write(&path, png).expect("write screenshot");
         path
     }
+}
+
+/// A page on another port of this machine: a site an attacker could run.
+pub async fn serve_page(html: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
 }

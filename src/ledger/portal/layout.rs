@@ -64,7 +64,7 @@ h1{font-size:1.4rem;margin:.5rem 0 1rem}
 .balance{font-size:2rem;font-weight:700;margin:.2rem 0}
 .muted{color:#5b6775;font-size:.95rem}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.7rem}
-.button,button.primary{display:inline-block;background:#1f4e79;color:#fff;border:0;border-radius:.4rem;padding:.55rem 1rem;font-size:1rem;text-decoration:none;cursor:pointer}
+.button,button.primary,button.secondary{display:inline-block;background:#1f4e79;color:#fff;border:0;border-radius:.4rem;padding:.55rem 1rem;font-size:1rem;text-decoration:none;cursor:pointer}
 .button.secondary,button.secondary{background:#e4e9ef;color:#1c2430}
 label{display:block;margin:.6rem 0 .2rem;font-weight:600}
 input,select,textarea{font-size:1rem;padding:.45rem;border:1px solid #9aa5b1;border-radius:.3rem;width:100%;max-width:20rem}

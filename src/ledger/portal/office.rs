@@ -77,7 +77,9 @@ pub async fn page(
             @for o in &orders {
                 form method="post" action={ "/portal/office/orders/" (o.id) } data-order {
                     (layout::csrf(&session))
-                    p { strong { (o.child_name) } " · " (o.created_at.format("%d.%m.%Y")) " · " (o.status)
+                    p { strong { (o.child_name) } " · " (o.created_at.format("%d.%m.%Y")) " · "
+                        (if o.status == "sent" { lang.t("sendt", "sent") } else { lang.t("bestilt", "ordered") })
+                        @if o.address.is_none() { " · " (lang.t("første kort, udleveres i klubben", "first card, handed out at the club")) }
                         @if let Some(a) = &o.address { br; span.muted { (a) } } }
                     @if o.status == "ordered" {
                         button.primary type="submit" name="status" value="sent" { (lang.t("Markér sendt", "Mark sent")) }
