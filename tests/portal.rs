@@ -345,3 +345,67 @@ async fn wait_for_mail(portal: &PortalServer) -> klubkasse::ledger::portal::mail
     }
     panic!("no low-balance mail was sent");
 }
+
+/// The login asks for PKCE (S256) and a nonce; a callback that is not the
+/// browser's own login is refused; a session ends when idle too long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_uses_pkce_checks_the_state_and_sessions_expire() {
+    let portal = PortalServer::start().await;
+    portal.family("Åse Ørsted", "Mette Ørsted", "mette").await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let started = http
+        .get(format!("{}/portal/login", portal.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 303);
+    let to = started.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with(&portal.provider.issuer), "{to}");
+    for wanted in ["code_challenge=", "code_challenge_method=S256", "nonce=", "state="] {
+        assert!(to.contains(wanted), "{wanted} missing in {to}");
+    }
+    let cookie = started.headers()["set-cookie"].to_str().unwrap().to_string();
+    for flag in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/portal"] {
+        assert!(cookie.contains(flag), "{flag} missing in {cookie}");
+    }
+
+    // A callback with a state this browser did not start: refused.
+    let forged = http
+        .get(format!(
+            "{}/portal/callback?code=whatever&state=not-mine",
+            portal.url
+        ))
+        .header("cookie", "kk_login=someone-elses")
+        .send()
+        .await
+        .unwrap();
+    let text = forged.text().await.unwrap();
+    assert!(text.contains("Login blev ikke gennemført"), "{text}");
+
+    // A real login, then an idle session: the portal asks to log in again.
+    let browser = Browser::start().await;
+    browser.log_in(&portal, "mette").await;
+    browser.wait_for_text("Åse Ørsted").await;
+    sqlx::query("UPDATE portal_sessions SET last_seen = now() - interval '31 minutes'")
+        .execute(&portal.ledger.pool)
+        .await
+        .unwrap();
+    browser.goto(&format!("{}/portal", portal.url)).await;
+    browser.wait_for_text("Log ind med MitID").await;
+    assert!(!browser.text().await.contains("Åse Ørsted"));
+
+    // Someone the office has not added: told so, no session.
+    browser.log_in(&portal, "stranger").await;
+    browser.wait_for_text("vi kender dig ikke").await;
+    let sessions: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM portal_sessions s JOIN people p ON p.id = s.person_id
+         WHERE p.subject = 'stranger'",
+    )
+    .fetch_one(&portal.ledger.pool)
+    .await
+    .unwrap();
+    assert_eq!(sessions, 0);
+}
