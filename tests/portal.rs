@@ -364,10 +364,18 @@ async fn login_uses_pkce_checks_the_state_and_sessions_expire() {
     assert_eq!(started.status(), 303);
     let to = started.headers()["location"].to_str().unwrap().to_string();
     assert!(to.starts_with(&portal.provider.issuer), "{to}");
-    for wanted in ["code_challenge=", "code_challenge_method=S256", "nonce=", "state="] {
+    for wanted in [
+        "code_challenge=",
+        "code_challenge_method=S256",
+        "nonce=",
+        "state=",
+    ] {
         assert!(to.contains(wanted), "{wanted} missing in {to}");
     }
-    let cookie = started.headers()["set-cookie"].to_str().unwrap().to_string();
+    let cookie = started.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
     for flag in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/portal"] {
         assert!(cookie.contains(flag), "{flag} missing in {cookie}");
     }
@@ -408,4 +416,51 @@ async fn login_uses_pkce_checks_the_state_and_sessions_expire() {
     .await
     .unwrap();
     assert_eq!(sessions, 0);
+}
+
+/// Paid, but the tab was closed before the provider sent it back: the
+/// next visit to the overview asks the provider and the money arrives,
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_whose_browser_never_came_back_still_reaches_the_card() {
+    let portal = PortalServer::start().await;
+    let child = portal.family("Åse Ørsted", "Mette Ørsted", "mette").await;
+    let browser = Browser::start().await;
+    browser.log_in(&portal, "mette").await;
+    browser.click_text("Sæt penge ind").await;
+    browser.fill("#amount", "75").await;
+    browser.click_text("Gå til betaling").await;
+    browser.wait_for_text("Testbetaling").await;
+    // The parent pays, and the answer never reaches the browser.
+    let pay_page = browser.url().await;
+    let paid = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(&pay_page)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("decision=pay")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 303);
+    assert_eq!(
+        db::detail(&portal.ledger.pool, child)
+            .await
+            .unwrap()
+            .balance,
+        Money::ZERO
+    );
+    for _ in 0..2 {
+        browser.goto(&format!("{}/portal", portal.url)).await;
+        browser.wait_for_text("75,00 kr.").await;
+    }
+    assert_eq!(
+        db::detail(&portal.ledger.pool, child)
+            .await
+            .unwrap()
+            .balance,
+        Money::kroner(75),
+        "one deposit, however often the overview is seen"
+    );
 }

@@ -124,6 +124,15 @@ impl PortalArgs {
             return Ok(None);
         };
         let public_url = public_url.trim_end_matches('/').to_string();
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|l| public_url.starts_with(l));
+        if !public_url.starts_with("https://") && !loopback {
+            bail!(
+                "--portal-url {public_url}: the portal needs HTTPS (its cookies are Secure); \
+                 serve it with --tls-cert/--tls-key or behind an HTTPS proxy"
+            );
+        }
         let oidc = portal::oidc::Oidc::new(portal::oidc::OidcConfig {
             issuer: self.oidc_issuer.unwrap_or_default(),
             client_id: self.oidc_client_id.unwrap_or_default(),

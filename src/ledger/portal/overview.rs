@@ -50,6 +50,12 @@ pub async fn page(
     if session.role == Role::Office {
         return Ok(axum::response::Redirect::to("/portal/office").into_response());
     }
+    for payment in queries::open_payments(&state.pool, session.person).await? {
+        // A provider that does not answer now is asked again next time.
+        if let Err(e) = super::topup::settle(&state, &payment).await {
+            tracing::warn!(payment = %payment.id, error = %e, "an open payment could not be settled");
+        }
+    }
     let children =
         queries::overview(&state.pool, &session.children, &state.settings.time_zone).await?;
     let notice = notice.done.as_deref().and_then(|d| notice_text(lang, d));

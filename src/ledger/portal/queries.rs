@@ -600,3 +600,19 @@ pub async fn open_orders(pool: &PgPool) -> Result<Vec<OpenOrder>, sqlx::Error> {
         })
         .collect()
 }
+
+/// A person's payments still open, from the last day.
+pub async fn open_payments(pool: &PgPool, person: Uuid) -> Result<Vec<Payment>, sqlx::Error> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM payments WHERE person_id = $1 AND status = 'started'
+           AND created_at > now() - interval '1 day' ORDER BY created_at",
+    )
+    .bind(person)
+    .fetch_all(pool)
+    .await?;
+    let mut open = Vec::with_capacity(ids.len());
+    for id in ids {
+        open.extend(payment(pool, id).await?);
+    }
+    Ok(open)
+}

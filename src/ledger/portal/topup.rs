@@ -156,38 +156,53 @@ pub async fn back(
     session: Session,
     Path(id): Path<Uuid>,
 ) -> Result<Response, PortalError> {
-    let portal = portal(&state)?;
     let payment = queries::payment(&state.pool, id)
         .await?
         .filter(|p| p.person == session.person)
         .ok_or(PortalError::NotFound)?;
-    let done = match payment.status.as_str() {
-        "paid" => "paid",
-        "failed" => "not-paid",
-        _ => match portal.payments.status(&payment.provider_ref).await? {
-            PaymentStatus::Paid => {
-                // The payment's id is the deposit's: asked twice, one deposit.
-                let (entry, _) = db::money_entry(
-                    &state.pool,
-                    &state.settings,
-                    payment.child,
-                    true,
-                    payment.amount,
-                    Some(payment.id),
-                    "parent",
-                )
-                .await?;
-                queries::settle_payment(&state.pool, id, Some(entry.entry.id)).await?;
-                "paid"
-            }
-            PaymentStatus::Failed => {
-                queries::settle_payment(&state.pool, id, None).await?;
-                "not-paid"
-            }
-            PaymentStatus::Open => "not-paid",
-        },
+    let done = match settle(&state, &payment).await? {
+        PaymentStatus::Paid => "paid",
+        PaymentStatus::Failed | PaymentStatus::Open => "not-paid",
     };
     Ok(Redirect::to(&format!("/portal?done={done}")).into_response())
+}
+
+/// Asks the provider about a started payment and records what it says: a
+/// paid one becomes a deposit (its id is the payment's: asked twice, one
+/// deposit). Also run for a parent's open payments on the overview, so a
+/// payment whose browser never came back (a closed tab, an expired
+/// session) still reaches the card.
+pub async fn settle(
+    state: &AppState,
+    payment: &queries::Payment,
+) -> Result<PaymentStatus, PortalError> {
+    match payment.status.as_str() {
+        "paid" => return Ok(PaymentStatus::Paid),
+        "failed" => return Ok(PaymentStatus::Failed),
+        _ => {}
+    }
+    let status = portal(state)?
+        .payments
+        .status(&payment.provider_ref)
+        .await?;
+    match status {
+        PaymentStatus::Paid => {
+            let (entry, _) = db::money_entry(
+                &state.pool,
+                &state.settings,
+                payment.child,
+                true,
+                payment.amount,
+                Some(payment.id),
+                "parent",
+            )
+            .await?;
+            queries::settle_payment(&state.pool, payment.id, Some(entry.entry.id)).await?;
+        }
+        PaymentStatus::Failed => queries::settle_payment(&state.pool, payment.id, None).await?,
+        PaymentStatus::Open => {}
+    }
+    Ok(status)
 }
 
 /// The test provider's pay page (a real provider has its own site).
