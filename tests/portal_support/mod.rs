@@ -30,12 +30,21 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A child process that dies with the test.
+/// A child process that dies with the test, and everything it started
+/// (chromedriver's chromium): it leads a process group of its own.
 struct Process(Child);
+
+impl Process {
+    fn spawn(command: &mut Command) -> std::io::Result<Process> {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0).spawn().map(Process)
+    }
+}
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.wait();
     }
 }
@@ -81,18 +90,19 @@ impl Provider {
             command.display()
         );
         let port = free_port();
-        let process = Command::new(&command)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--require-nonce"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {}: {e}", command.display()));
+        let process = Process::spawn(
+            Command::new(&command)
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--require-nonce"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .unwrap_or_else(|e| panic!("could not start {}: {e}", command.display()));
         let issuer = format!("http://127.0.0.1:{port}");
         wait_for(&issuer, "the OpenID provider");
         Provider {
             issuer,
-            _process: Process(process),
+            _process: process,
         }
     }
 }
@@ -175,15 +185,15 @@ pub struct Browser {
 impl Browser {
     pub async fn start() -> Browser {
         let port = free_port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "chromedriver could not start: run ./install.sh --test (it installs chromium-driver)",
-            );
-        let driver = Process(driver);
+        let driver = Process::spawn(
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .expect(
+            "chromedriver could not start: run ./install.sh --test (it installs chromium-driver)",
+        );
         let url = format!("http://127.0.0.1:{port}");
         wait_for(&url, "chromedriver");
         let profile = tempfile::TempDir::new().expect("profile dir");
