@@ -74,7 +74,15 @@ async fn a_parent_uses_every_page_and_the_counter_follows() {
     browser.wait_for_text("-12,00 kr.").await;
     browser.wait_for_text("Indbetaling").await;
     browser.screenshot("history").await;
-    browser.click_text("Hent som CSV").await; // a download: the page stays
+    let csv = browser
+        .fetch_text(&format!("/portal/children/{child}/history?format=csv"))
+        .await;
+    assert!(
+        csv.starts_with("tidspunkt;type;varer;beløb;saldo\n")
+            && csv.contains(";sale;1 × Toast;-12,00;88,00\n")
+            && csv.contains(";deposit;;100,00;100,00\n"),
+        "{csv}"
+    );
     browser.goto(&format!("{}/portal", portal.url)).await;
 
     // Withdraw 50 kr; more than the balance is refused in plain words.

@@ -341,6 +341,23 @@ impl Browser {
             .expect("submit a forged form");
     }
 
+    /// What the browser gets from a path of the page's site, with its
+    /// cookies (a download, read as text).
+    pub async fn fetch_text(&self, path: &str) -> String {
+        match self
+            .client
+            .execute(
+                "return fetch(arguments[0]).then(r => r.text())",
+                vec![json!(path)],
+            )
+            .await
+            .expect("fetch in the page")
+        {
+            serde_json::Value::String(text) => text,
+            other => panic!("fetch gave {other}"),
+        }
+    }
+
     /// Saves a screenshot as an artefact: target/portal-screenshots/NAME.png.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/portal-screenshots");
