@@ -219,6 +219,20 @@ async fn a_parent_uses_every_page_and_the_counter_follows() {
     browser.wait_for_text("Svar: Det sendes i morgen.").await;
     browser.screenshot("support").await;
 
+    let payout: String = sqlx::query_scalar("SELECT status FROM payout_requests")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(payout, "paid", "the office marked the withdrawal paid out");
+    let order: String = sqlx::query_scalar(
+        "SELECT status FROM card_orders WHERE child_id = $1 AND address IS NOT NULL",
+    )
+    .bind(child.0)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(order, "sent");
+
     // The books agree: the ledger's balance is the sum of its entries.
     assert_eq!(
         db::detail(pool, child).await.unwrap().balance,

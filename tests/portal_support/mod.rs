@@ -244,24 +244,62 @@ impl Browser {
         }
     }
 
-    pub async fn click(&self, css: &str) {
-        let element = self.element(Locator::Css(css), css).await;
-        element
-            .click()
+    /// Clicks what `locator` finds, and waits for the page it leads to:
+    /// every click here submits a form or follows a link, and the next
+    /// step must not find its text on the page being left.
+    async fn click_and_wait(&self, locator: Locator<'_>, what: &str) {
+        let old = self.mark_page().await;
+        for attempt in 0.. {
+            let element = self.element(locator, what).await;
+            match element.click().await {
+                Ok(()) => break,
+                // The page was still being replaced when it was found.
+                Err(e) if attempt < 5 && e.to_string().contains("stale") => continue,
+                Err(e) => panic!("could not click {what}: {e}"),
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.page_mark().await == Some(old) {
+            assert!(
+                Instant::now() < deadline,
+                "clicking {what} led nowhere from {}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Marks the page now shown; a new page has no mark.
+    async fn mark_page(&self) -> u64 {
+        let mark = rand::random::<u32>() as u64;
+        self.client
+            .execute("window.__klubkasse_page = arguments[0]", vec![json!(mark)])
             .await
-            .unwrap_or_else(|e| panic!("could not click {css}: {e}"));
+            .expect("mark the page");
+        mark
+    }
+
+    async fn page_mark(&self) -> Option<u64> {
+        match self
+            .client
+            .execute("return window.__klubkasse_page || null", vec![])
+            .await
+        {
+            Ok(value) => value.as_u64(),
+            // Between pages: not the old one any more.
+            Err(_) => None,
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.click_and_wait(Locator::Css(css), css).await;
     }
 
     /// Clicks the button or link whose text is exactly this.
     pub async fn click_text(&self, text: &str) {
         let xpath = format!("//*[self::a or self::button][normalize-space(.)='{text}']");
-        let element = self
-            .element(Locator::XPath(&xpath), &format!("«{text}»"))
+        self.click_and_wait(Locator::XPath(&xpath), &format!("«{text}»"))
             .await;
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("could not click «{text}»: {e}"));
     }
 
     pub async fn fill(&self, css: &str, text: &str) {
