@@ -112,6 +112,7 @@ async fn a_parent_uses_every_page_and_the_counter_follows() {
     browser.click_text("Grænser").await;
     browser.fill("#limit", "20").await;
     browser.fill("#note", "Allergisk over nødder").await;
+    browser.tick("input[name=blocked][value=slik]").await;
     browser.click_text("Gem").await;
     browser.wait_for_text("Gemt.").await;
     browser.screenshot("limits").await;
@@ -121,10 +122,9 @@ async fn a_parent_uses_every_page_and_the_counter_follows() {
         matches!(refused(recorded), Refusal::DailyLimitReached { .. }),
         "the daily limit was not enforced"
     );
-    assert_eq!(
-        counter.store.child(child).unwrap().unwrap().note.as_deref(),
-        Some("Allergisk over nødder")
-    );
+    let at_counter = counter.store.child(child).unwrap().unwrap();
+    assert_eq!(at_counter.note.as_deref(), Some("Allergisk over nødder"));
+    assert_eq!(at_counter.blocked_categories, vec!["slik".to_string()]);
 
     // A lost card: block it; the counter refuses it after its next pull.
     browser.goto(&format!("{}/portal", portal.url)).await;

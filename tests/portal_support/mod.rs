@@ -302,6 +302,15 @@ impl Browser {
             .await;
     }
 
+    /// Ticks (or unticks) a box: a click that stays on the page.
+    pub async fn tick(&self, css: &str) {
+        let element = self.element(Locator::Css(css), css).await;
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("could not tick {css}: {e}"));
+    }
+
     pub async fn fill(&self, css: &str, text: &str) {
         let field = self.element(Locator::Css(css), css).await;
         field.clear().await.expect("clear");

@@ -2,8 +2,7 @@
 //! parent types, with the fee shown before it is confirmed (the first
 //! card is free), and the orders' status and expected arrival.
 
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::TimeDelta;
 use maud::html;
@@ -11,7 +10,7 @@ use serde::Deserialize;
 
 use super::PortalError;
 use super::layout::{self, Lang};
-use super::session::Session;
+use super::session::{OwnChild, Posted, Session};
 use crate::domain::{CardState, CardUid, ChildId, Money};
 use crate::ledger::api::OrderStatus;
 use crate::ledger::error::LedgerError;
@@ -111,27 +110,21 @@ async fn draw(
 pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
-    session: Session,
-    Path(child): Path<ChildId>,
+    OwnChild { session, child }: OwnChild,
 ) -> Result<Response, PortalError> {
-    session.may_see(child)?;
     draw(&state, lang, &session, child, "", None).await
 }
 
 #[derive(Debug, Deserialize)]
 pub struct BlockForm {
-    csrf: String,
     uid: String,
 }
 
 pub async fn block(
     State(state): State<AppState>,
-    session: Session,
-    Path(child): Path<ChildId>,
-    Form(form): Form<BlockForm>,
+    OwnChild { child, .. }: OwnChild,
+    Posted(form): Posted<BlockForm>,
 ) -> Result<Response, PortalError> {
-    session.check_csrf(&form.csrf)?;
-    session.may_see(child)?;
     let uid = CardUid::parse(&form.uid).map_err(|_| PortalError::NotFound)?;
     // Only a card of this child: a forged uid must not block another's.
     if db::card_owner(&state.pool, &uid).await? != Some(child) {
@@ -143,7 +136,6 @@ pub async fn block(
 
 #[derive(Debug, Deserialize)]
 pub struct OrderForm {
-    csrf: String,
     address: String,
     /// The fee the parent was shown: if it changed since, ask again.
     fee: String,
@@ -152,12 +144,9 @@ pub struct OrderForm {
 pub async fn order(
     State(state): State<AppState>,
     lang: Lang,
-    session: Session,
-    Path(child): Path<ChildId>,
-    Form(form): Form<OrderForm>,
+    OwnChild { session, child }: OwnChild,
+    Posted(form): Posted<OrderForm>,
 ) -> Result<Response, PortalError> {
-    session.check_csrf(&form.csrf)?;
-    session.may_see(child)?;
     let address = form.address.trim();
     if address.is_empty() || address.chars().count() > 300 {
         let problem = lang.t(

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate, TimeDelta};
@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::PortalError;
 use super::layout::{self, Lang};
 use super::queries::{self, HistoryLine};
-use super::session::Session;
-use crate::domain::{ChildId, Money};
+use super::session::OwnChild;
+use crate::domain::Money;
 use crate::ledger::{AppState, db};
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,11 +114,9 @@ fn csv(lines: &[HistoryLine]) -> String {
 pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
-    session: Session,
-    Path(child): Path<ChildId>,
+    OwnChild { session, child }: OwnChild,
     Query(range): Query<Range>,
 ) -> Result<Response, PortalError> {
-    session.may_see(child)?;
     let today = queries::today(&state.pool, &state.settings.time_zone).await?;
     let to = range.to.unwrap_or(today);
     let from = range.from.unwrap_or(to - TimeDelta::days(27));

@@ -3,13 +3,12 @@
 //! below which the parent gets an e-mail. The counters get them at their
 //! next pull.
 
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::layout::{self, Lang};
-use super::session::Session;
+use super::session::{OwnChild, Posted, Session};
 use super::{PortalError, queries};
 use crate::domain::{ChildId, Money};
 use crate::ledger::api::SettingsPatch;
@@ -108,10 +107,8 @@ async fn draw(
 pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
-    session: Session,
-    Path(child): Path<ChildId>,
+    OwnChild { session, child }: OwnChild,
 ) -> Result<Response, PortalError> {
-    session.may_see(child)?;
     draw(&state, lang, &session, child, None, None, false).await
 }
 
@@ -127,30 +124,32 @@ fn optional_money(text: &str) -> Result<Option<Money>, ()> {
     }
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub struct LimitsForm {
+    limit: String,
+    note: String,
+    low: String,
+    email: String,
+    /// One per ticked box; none ticked sends none.
+    #[serde(default)]
+    blocked: Vec<String>,
+}
+
 pub async fn save(
     State(state): State<AppState>,
     lang: Lang,
-    session: Session,
-    Path(child): Path<ChildId>,
-    Form(form): Form<Vec<(String, String)>>,
+    OwnChild { session, child }: OwnChild,
+    Posted(form): Posted<LimitsForm>,
 ) -> Result<Response, PortalError> {
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    session.check_csrf(&field("csrf"))?;
-    session.may_see(child)?;
     let filled = Filled {
-        limit: field("limit"),
-        note: field("note").trim().to_string(),
-        low: field("low"),
-        email: field("email").trim().to_string(),
+        limit: form.limit,
+        note: form.note.trim().to_string(),
+        low: form.low,
+        email: form.email.trim().to_string(),
         blocked: form
-            .iter()
-            .filter(|(k, _)| k == "blocked")
-            .map(|(_, v)| v.trim().to_string())
+            .blocked
+            .into_iter()
+            .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty() && v.chars().count() <= 40)
             .collect(),
     };

@@ -1,6 +1,5 @@
 //! Logging in and out, and the language switch.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -9,7 +8,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::layout::{self, LANG_COOKIE, Lang};
-use super::session::{self, LOGIN_COOKIE, SESSION_COOKIE, Session, sha256};
+use super::session::{self, LOGIN_COOKIE, NoFields, Posted, SESSION_COOKIE, Session, sha256};
 use super::{PortalError, portal, queries};
 use crate::ledger::AppState;
 
@@ -95,18 +94,12 @@ fn unknown_person(lang: Lang) -> maud::Markup {
     )
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,
     jar: CookieJar,
-    Form(form): Form<CsrfOnly>,
+    Posted(NoFields {}): Posted<NoFields>,
 ) -> Result<Response, PortalError> {
-    session.check_csrf(&form.csrf)?;
     session.end(&state.pool).await?;
     let jar = jar.remove(session::removal(SESSION_COOKIE));
     Ok((jar, Redirect::to("/portal")).into_response())
@@ -114,16 +107,13 @@ pub async fn logout(
 
 #[derive(Debug, Deserialize)]
 pub struct LanguageForm {
-    csrf: String,
     lang: String,
 }
 
 pub async fn language(
-    session: Session,
     jar: CookieJar,
-    Form(form): Form<LanguageForm>,
+    Posted(form): Posted<LanguageForm>,
 ) -> Result<Response, PortalError> {
-    session.check_csrf(&form.csrf)?;
     let code = if form.lang == "en" { "en" } else { "da" };
     let jar = jar.add(session::cookie(
         LANG_COOKIE,

@@ -62,6 +62,9 @@ pub enum PortalError {
     Csrf,
     #[error("the portal is not set up on this ledger")]
     NotConfigured,
+    /// A form with the right token but fields no page of ours sends.
+    #[error("a form that could not be read: {0}")]
+    BadForm(String),
     #[error(transparent)]
     Oidc(#[from] OidcError),
     #[error(transparent)]
@@ -92,6 +95,11 @@ impl IntoResponse for PortalError {
                 "Formularen kom ikke fra portalen. Gå tilbage, genindlæs siden og prøv igen.",
                 "The form did not come from the portal. Go back, reload the page and try again.",
             ),
+            PortalError::BadForm(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Formularen kunne ikke læses. Gå tilbage, genindlæs siden og prøv igen.",
+                "The form could not be read. Go back, reload the page and try again.",
+            ),
             PortalError::NotConfigured => (
                 StatusCode::NOT_FOUND,
                 "Portalen er ikke sat op på denne server.",
@@ -113,7 +121,7 @@ impl IntoResponse for PortalError {
                 "Something went wrong on our side. Try again in a moment.",
             ),
         };
-        if status.is_server_error() || matches!(self, PortalError::Csrf) {
+        if status.is_server_error() || matches!(self, PortalError::Csrf | PortalError::BadForm(_)) {
             tracing::warn!(error = %self, "portal page failed");
         }
         let page = layout::bare(

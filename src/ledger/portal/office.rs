@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
@@ -12,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{self, Lang};
-use super::session::Session;
+use super::session::{NoFields, Posted, Session};
 use super::{PortalError, queries};
 use crate::domain::Money;
 use crate::ledger::api::OrderStatus;
@@ -120,18 +119,12 @@ pub async fn page(
     Ok(layout::page(lang, &session, title, body).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 pub async fn payout_paid(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfOnly>,
+    Posted(NoFields {}): Posted<NoFields>,
 ) -> Result<Response, PortalError> {
-    session.check_csrf(&form.csrf)?;
     session.require_office()?;
     queries::mark_payout_paid(&state.pool, id).await?;
     Ok(Redirect::to("/portal/office").into_response())
@@ -139,7 +132,6 @@ pub async fn payout_paid(
 
 #[derive(Debug, Deserialize)]
 pub struct OrderForm {
-    csrf: String,
     status: String,
 }
 
@@ -147,9 +139,8 @@ pub async fn order_status(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<Uuid>,
-    Form(form): Form<OrderForm>,
+    Posted(form): Posted<OrderForm>,
 ) -> Result<Response, PortalError> {
-    session.check_csrf(&form.csrf)?;
     session.require_office()?;
     let status = match form.status.as_str() {
         "sent" => OrderStatus::Sent,
@@ -162,7 +153,6 @@ pub async fn order_status(
 
 #[derive(Debug, Deserialize)]
 pub struct AnswerForm {
-    csrf: String,
     answer: String,
 }
 
@@ -170,9 +160,8 @@ pub async fn answer(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<Uuid>,
-    Form(form): Form<AnswerForm>,
+    Posted(form): Posted<AnswerForm>,
 ) -> Result<Response, PortalError> {
-    session.check_csrf(&form.csrf)?;
     session.require_office()?;
     let answer = form.answer.trim();
     if !answer.is_empty() && answer.chars().count() <= 5000 {

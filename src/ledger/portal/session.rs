@@ -7,7 +7,7 @@
 //! on the first page. Cross-site POSTs get no cookie under Lax, and the
 //! CSRF token stops a forged form even where a browser would send it.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -171,17 +171,82 @@ async fn find(pool: &PgPool, id: &str) -> Result<Option<Session>, sqlx::Error> {
 impl FromRequestParts<AppState> for Session {
     type Rejection = PortalError;
 
+    /// Looked up once per request, however many extractors ask.
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Session, PortalError> {
+        if let Some(session) = parts.extensions.get::<Session>() {
+            return Ok(session.clone());
+        }
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(id) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
             return Err(PortalError::LoginNeeded);
         };
-        find(&state.pool, &id)
+        let session = find(&state.pool, &id)
             .await
             .map_err(|e| PortalError::Internal(e.to_string()))?
-            .ok_or(PortalError::LoginNeeded)
+            .ok_or(PortalError::LoginNeeded)?;
+        parts.extensions.insert(session.clone());
+        Ok(session)
     }
 }
+
+/// A child named in the path that the logged-in person may see: a
+/// parent's own child, or any child for the office. Every page about a
+/// child takes this, so none can forget the check.
+pub struct OwnChild {
+    pub session: Session,
+    pub child: ChildId,
+}
+
+impl FromRequestParts<AppState> for OwnChild {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<OwnChild, PortalError> {
+        let session = Session::from_request_parts(parts, state).await?;
+        let Path(child) = Path::<ChildId>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| PortalError::NotFound)?;
+        session.may_see(child)?;
+        Ok(OwnChild { session, child })
+    }
+}
+
+/// A form posted from one of the logged-in person's pages: its CSRF
+/// token is checked before anything reads the rest. Every form handler
+/// takes this, so none can forget the check.
+pub struct Posted<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Posted<T> {
+    type Rejection = PortalError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Posted<T>, PortalError> {
+        let (mut parts, body) = request.into_parts();
+        let session = Session::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, FORM_BYTES)
+            .await
+            .map_err(|_| PortalError::Csrf)?;
+        let fields: Vec<(String, String)> =
+            serde_html_form::from_bytes(&bytes).map_err(|_| PortalError::Csrf)?;
+        let token = fields
+            .iter()
+            .find(|(name, _)| name == "csrf")
+            .map(|(_, value)| value.as_str())
+            .unwrap_or("");
+        session.check_csrf(token)?;
+        serde_html_form::from_bytes(&bytes)
+            .map(Posted)
+            .map_err(|e| PortalError::BadForm(e.to_string()))
+    }
+}
+
+/// A form with nothing but its token (log out, mark as paid).
+#[derive(Debug, serde::Deserialize)]
+pub struct NoFields {}
+
+/// The largest form: a support request's 5,000 characters and then some.
+const FORM_BYTES: usize = 64 * 1024;

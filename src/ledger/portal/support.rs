@@ -1,14 +1,13 @@
 //! Asking the club office for help: a parent writes, the office answers
 //! in its view, and the parent sees the answer here.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
 use super::layout::{self, Lang};
-use super::session::Session;
+use super::session::{Posted, Session};
 use super::{PortalError, queries};
 use crate::domain::ChildId;
 use crate::ledger::AppState;
@@ -71,7 +70,6 @@ pub async fn page(
 
 #[derive(Debug, Deserialize)]
 pub struct SupportForm {
-    csrf: String,
     child: String,
     subject: String,
     body: String,
@@ -81,9 +79,8 @@ pub async fn send(
     State(state): State<AppState>,
     lang: Lang,
     session: Session,
-    Form(form): Form<SupportForm>,
+    Posted(form): Posted<SupportForm>,
 ) -> Result<Response, PortalError> {
-    session.check_csrf(&form.csrf)?;
     let child = match form.child.parse::<uuid::Uuid>() {
         Ok(id) => {
             session.may_see(ChildId(id))?;

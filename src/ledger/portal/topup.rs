@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::layout::{self, Lang};
 use super::payment::{NewPayment, PaymentStatus};
-use super::session::Session;
+use super::session::{OwnChild, Posted, Session};
 use super::{PortalError, portal, queries};
 use crate::domain::{ChildId, Money};
 use crate::ledger::{AppState, db};
@@ -33,10 +33,8 @@ async fn child_name_and_room(
 pub async fn form(
     State(state): State<AppState>,
     lang: Lang,
-    session: Session,
-    Path(child): Path<ChildId>,
+    OwnChild { session, child }: OwnChild,
 ) -> Result<Response, PortalError> {
-    session.may_see(child)?;
     let (name, room) = child_name_and_room(&state, child).await?;
     Ok(page(lang, &session, &name, room, None, "").into_response())
 }
@@ -84,7 +82,6 @@ fn page(
 
 #[derive(Debug, Deserialize)]
 pub struct TopUpForm {
-    csrf: String,
     amount: String,
 }
 
@@ -92,12 +89,9 @@ pub struct TopUpForm {
 pub async fn start(
     State(state): State<AppState>,
     lang: Lang,
-    session: Session,
-    Path(child): Path<ChildId>,
-    Form(form): Form<TopUpForm>,
+    OwnChild { session, child }: OwnChild,
+    Posted(form): Posted<TopUpForm>,
 ) -> Result<Response, PortalError> {
-    session.check_csrf(&form.csrf)?;
-    session.may_see(child)?;
     let portal = portal(&state)?;
     let (name, room) = child_name_and_room(&state, child).await?;
     let refuse = |problem: String| {

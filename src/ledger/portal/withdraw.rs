@@ -1,14 +1,13 @@
 //! Withdraw all or part of a balance to the parent's bank account: the
 //! money leaves the card at once, and the office pays it out.
 
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
 use super::layout::{self, Lang};
-use super::session::Session;
+use super::session::{OwnChild, Posted, Session};
 use super::{PortalError, queries};
 use crate::domain::{ChildId, Money};
 use crate::ledger::error::LedgerError;
@@ -75,10 +74,8 @@ async fn draw(
 pub async fn form(
     State(state): State<AppState>,
     lang: Lang,
-    session: Session,
-    Path(child): Path<ChildId>,
+    OwnChild { session, child }: OwnChild,
 ) -> Result<Response, PortalError> {
-    session.may_see(child)?;
     let filled = Filled {
         amount: "",
         account: "",
@@ -89,7 +86,6 @@ pub async fn form(
 
 #[derive(Debug, Deserialize)]
 pub struct WithdrawForm {
-    csrf: String,
     amount: String,
     account: String,
 }
@@ -97,12 +93,9 @@ pub struct WithdrawForm {
 pub async fn submit(
     State(state): State<AppState>,
     lang: Lang,
-    session: Session,
-    Path(child): Path<ChildId>,
-    Form(form): Form<WithdrawForm>,
+    OwnChild { session, child }: OwnChild,
+    Posted(form): Posted<WithdrawForm>,
 ) -> Result<Response, PortalError> {
-    session.check_csrf(&form.csrf)?;
-    session.may_see(child)?;
     let refuse = |problem: String| Filled {
         amount: &form.amount,
         account: &form.account,
