@@ -485,4 +485,22 @@ async fn a_payment_whose_browser_never_came_back_still_reaches_the_card() {
         Money::kroner(75),
         "one deposit, however often the overview is seen"
     );
+
+    // And all of it back to the bank.
+    browser.click_text("Udbetal").await;
+    browser.fill("#account", "1234 12345678").await;
+    browser.click_text("Udbetal alt").await;
+    browser.wait_for_text("Pengene er trukket fra kortet").await;
+    let requested: rust_decimal::Decimal = sqlx::query_scalar("SELECT amount FROM payout_requests")
+        .fetch_one(&portal.ledger.pool)
+        .await
+        .unwrap();
+    assert_eq!(requested.to_string(), "75.00");
+    assert_eq!(
+        db::detail(&portal.ledger.pool, child)
+            .await
+            .unwrap()
+            .balance,
+        Money::ZERO
+    );
 }

@@ -135,6 +135,24 @@ pub struct LimitsForm {
     blocked: Vec<String>,
 }
 
+/// The daily limit and the low-balance threshold, if the form is right;
+/// else what to tell the parent.
+fn checked(lang: Lang, filled: &Filled) -> Result<(Option<Money>, Option<Money>), &'static str> {
+    let (Ok(limit), Ok(low)) = (optional_money(&filled.limit), optional_money(&filled.low)) else {
+        return Err(lang.t(
+            "Beløb skrives som tal, fx 50 eller 50,50 (tomt felt: ingen).",
+            "Write amounts as numbers, e.g. 50 or 50.50 (empty: none).",
+        ));
+    };
+    if low.is_some() && !filled.email.contains('@') {
+        return Err(lang.t(
+            "Skriv din e-mail, så vi kan sende beskeden.",
+            "Write your e-mail so that we can send the message.",
+        ));
+    }
+    Ok((limit, low))
+}
+
 pub async fn save(
     State(state): State<AppState>,
     lang: Lang,
@@ -153,38 +171,13 @@ pub async fn save(
             .filter(|v| !v.is_empty() && v.chars().count() <= 40)
             .collect(),
     };
-    let (Ok(limit), Ok(low)) = (optional_money(&filled.limit), optional_money(&filled.low)) else {
-        let problem = lang.t(
-            "Beløb skrives som tal, fx 50 eller 50,50 (tomt felt: ingen).",
-            "Write amounts as numbers, e.g. 50 or 50.50 (empty: none).",
-        );
-        return draw(
-            &state,
-            lang,
-            &session,
-            child,
-            Some(filled),
-            Some(problem),
-            false,
-        )
-        .await;
+    let (limit, low) = match checked(lang, &filled) {
+        Ok(amounts) => amounts,
+        Err(problem) => {
+            let filled = Some(filled);
+            return draw(&state, lang, &session, child, filled, Some(problem), false).await;
+        }
     };
-    if low.is_some() && !filled.email.contains('@') {
-        let problem = lang.t(
-            "Skriv din e-mail, så vi kan sende beskeden.",
-            "Write your e-mail so that we can send the message.",
-        );
-        return draw(
-            &state,
-            lang,
-            &session,
-            child,
-            Some(filled),
-            Some(problem),
-            false,
-        )
-        .await;
-    }
     let note = (!filled.note.is_empty()).then(|| filled.note.clone());
     db::update_settings(
         &state.pool,
@@ -200,4 +193,42 @@ pub async fn save(
     queries::set_low_balance(&state.pool, session.person, child, low, email).await?;
     super::mail::warn_low_balance(&state, &[child]).await;
     draw(&state, lang, &session, child, None, None, true).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled(limit: &str, low: &str, email: &str) -> Filled {
+        Filled {
+            limit: limit.into(),
+            low: low.into(),
+            email: email.into(),
+            ..Filled::default()
+        }
+    }
+
+    #[test]
+    fn empty_fields_are_none_and_amounts_are_danish_or_plain() {
+        assert_eq!(checked(Lang::Da, &filled("", "", "")), Ok((None, None)));
+        assert_eq!(
+            checked(Lang::Da, &filled("20,50", "30", "a@b.dk")),
+            Ok((Some(Money::from_ore(2050)), Some(Money::kroner(30))))
+        );
+    }
+
+    #[test]
+    fn a_bad_amount_or_a_threshold_without_an_email_is_said_so() {
+        assert!(
+            checked(Lang::En, &filled("-5", "", ""))
+                .unwrap_err()
+                .contains("numbers")
+        );
+        assert!(checked(Lang::En, &filled("tyve", "", "")).is_err());
+        assert!(
+            checked(Lang::En, &filled("", "30", ""))
+                .unwrap_err()
+                .contains("e-mail")
+        );
+    }
 }

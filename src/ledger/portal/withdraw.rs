@@ -45,6 +45,9 @@ async fn draw(
                     placeholder="1234 12345678";
                 div.actions {
                     button.primary type="submit" { (lang.t("Udbetal", "Withdraw")) }
+                    button.secondary type="submit" name="all" value="yes" formnovalidate {
+                        (lang.t("Udbetal alt", "Withdraw all"))
+                    }
                     a.button.secondary href="/portal" { (lang.t("Fortryd", "Cancel")) }
                 }
             }
@@ -86,8 +89,12 @@ pub async fn form(
 
 #[derive(Debug, Deserialize)]
 pub struct WithdrawForm {
+    #[serde(default)]
     amount: String,
     account: String,
+    /// "Withdraw all": the balance as it is when the request arrives.
+    #[serde(default)]
+    all: Option<String>,
 }
 
 pub async fn submit(
@@ -102,7 +109,14 @@ pub async fn submit(
         problem: Some(problem),
     };
     let account = form.account.trim();
-    let amount = match Money::parse(&form.amount) {
+    let typed = match form.all {
+        Some(_) => db::detail(&state.pool, child)
+            .await?
+            .balance
+            .to_plain_string(),
+        None => form.amount.clone(),
+    };
+    let amount = match Money::parse(&typed) {
         Ok(amount) if amount.is_positive() => amount,
         _ => {
             let problem = lang.t(
