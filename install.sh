@@ -289,7 +289,11 @@ install_ledger() {
         printf '%s\n' '# klubkasse-ledger settings (read by the systemd unit)' \
             'DATABASE_URL=postgres://klubkasse@localhost/klubkasse' \
             'LEDGER_LISTEN=127.0.0.1:8080' \
-            'LEDGER_ARGS=' | as_root install -m 0640 /dev/stdin /etc/klubkasse/ledger.env
+            'LEDGER_ARGS=' \
+            '# The parents'"'"' portal (HTTPS only): add to LEDGER_ARGS' \
+            '#   --portal-url https://kasse.example.dk --oidc-issuer https://broker.example.dk --oidc-client-id klubkasse' \
+            '# and the client secret here:' \
+            '#OIDC_CLIENT_SECRET=' | as_root install -m 0640 /dev/stdin /etc/klubkasse/ledger.env
         note "wrote /etc/klubkasse/ledger.env: set DATABASE_URL there"
     fi
     if command -v systemctl >/dev/null 2>&1; then
