@@ -274,6 +274,10 @@ async fn a_parent_cannot_reach_another_parents_child() {
         );
     }
 
+    // The office's pages are not a parent's.
+    browser.goto(&format!("{}/portal/office", portal.url)).await;
+    browser.wait_for_text("Siden findes ikke.").await;
+
     // A form with my own valid token but their child: still not found.
     browser.goto(&format!("{}/portal", portal.url)).await;
     browser
