@@ -959,12 +959,17 @@ impl Store {
     }
 
     /// The store's lock (see [`Store::lock`]), with the archive's days.
+    /// A panic while the lock was held (mid-sale, say) may have left the
+    /// trees half written in memory: the store then refuses more, like
+    /// after a failed write, and the next start puts it right (the sale
+    /// journal). The days set itself is only added to after its file is
+    /// written, so it stays right.
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<NaiveDate>> {
-        // The days are only added to after the file is written, so a panic
-        // elsewhere cannot leave them wrong.
-        self.lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.lock.lock().unwrap_or_else(|poisoned| {
+            tracing::error!("a panic interrupted a store write; the store is closed for this run");
+            self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
+            poisoned.into_inner()
+        })
     }
 
     /// Entries waiting for the ledger.
@@ -1100,6 +1105,8 @@ impl Store {
     }
 
     pub fn set_pin_guard(&self, guard: &PinGuard) -> Result<(), StoreError> {
+        self.usable()?;
+        let _lock = self.lock();
         self.meta.insert("pin_guard", encode(guard))?;
         self.flush()
     }

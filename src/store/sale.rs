@@ -36,10 +36,14 @@ use crate::domain::{
 /// The `meta` key of the sale being written.
 pub(super) const JOURNAL: &str = "sale_journal";
 
-/// What a sale's keys held before it: enough to take it back.
+/// What a sale's keys held before it: enough to take it back. The days
+/// of its trees are kept, not worked out again: the clock's time zone may
+/// differ at the next start.
 #[derive(Debug, Serialize, Deserialize)]
 struct Journal {
     sale: Entry,
+    entries_day: NaiveDate,
+    spent_day: NaiveDate,
     balance: Option<Money>,
     spent: Option<Money>,
     pending: Option<Money>,
@@ -57,16 +61,6 @@ pub(super) struct SalePlan {
     pub(super) writes: Vec<(sled::Tree, Vec<u8>, Vec<u8>)>,
     /// The child's balance once written.
     balance: Money,
-}
-
-impl Journal {
-    fn entries_day(&self) -> NaiveDate {
-        id_day(self.sale.id.as_bytes())
-    }
-
-    fn spent_day(&self) -> NaiveDate {
-        local_day(self.sale.at)
-    }
 }
 
 fn get<T: serde::de::DeserializeOwned>(
@@ -88,6 +82,8 @@ impl Store {
     ) -> Result<Recorded, StoreError> {
         self.usable()?;
         let archived = self.lock();
+        // Again under the lock: a write may have failed while we waited.
+        self.usable()?;
         let plan = match self.plan_sale(&archived, sale, connection)? {
             Planned::Answer(recorded) => return Ok(recorded),
             Planned::Write(plan) => plan,
@@ -113,6 +109,11 @@ impl Store {
             }
             return Err(e);
         }
+        // Whole and durable: the journal has done its work. Removed without
+        // a flush: if this is lost, the entry is on disk and says "whole".
+        if let Err(e) = self.meta.remove(JOURNAL) {
+            return Err(self.write_failed(e));
+        }
         Ok(Recorded::Saved {
             balance: plan.balance,
         })
@@ -134,7 +135,8 @@ impl Store {
         };
         let child_key = sale.child.0.as_bytes();
         let balance = get::<Money>(&self.balances, child_key, "balance")?;
-        let entries = self.day_tree(id_day(sale.id.as_bytes()))?;
+        let entries_day = id_day(sale.id.as_bytes());
+        let entries = self.day_tree(entries_day)?;
         // A retried sale from a day since closed is in the archive.
         if entries.contains_key(sale.id.as_bytes())? || self.archived(archived, sale.id)? {
             return Ok(Planned::Answer(Recorded::AlreadySaved {
@@ -152,9 +154,12 @@ impl Store {
         if card.child != child.id {
             return Ok(unknown());
         }
-        let spent = self.spent_tree(local_day(sale.at))?;
+        let spent_day = local_day(sale.at);
+        let spent = self.spent_tree(spent_day)?;
         let journal = Journal {
             sale: sale.clone(),
+            entries_day,
+            spent_day,
             balance,
             spent: get(&spent, child_key, "day spending")?,
             pending: get(&self.pending, child_key, "pending")?,
@@ -205,7 +210,7 @@ impl Store {
             return Ok(());
         };
         let journal: Journal = decode(&bytes, "sale journal")?;
-        let day = journal.entries_day();
+        let day = journal.entries_day;
         let whole = match self.existing_day_tree(day)? {
             Some(tree) if tree.contains_key(journal.sale.id.as_bytes())? => true,
             _ => self.archive.find(day, journal.sale.id)?.is_some(),
@@ -222,8 +227,8 @@ impl Store {
     /// Puts every key the sale wrote back as the journal found it, and
     /// removes the entry and the journal: one transaction, so all or none.
     fn take_back(&self, journal: &Journal) -> Result<(), StoreError> {
-        let entries = self.day_tree(journal.entries_day())?;
-        let spent = self.spent_tree(journal.spent_day())?;
+        let entries = self.day_tree(journal.entries_day)?;
+        let spent = self.spent_tree(journal.spent_day)?;
         let trees = (
             &entries,
             &self.balances,

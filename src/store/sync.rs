@@ -70,6 +70,8 @@ impl Store {
     /// the cursor to pull from next, together. Applying it twice is harmless.
     pub fn apply_changes(&self, changes: &Changes) -> Result<(), StoreError> {
         self.usable()?;
+        // Under the lock: a card blocked by staff a moment ago is waiting.
+        let _lock = self.lock();
         // A card with a staff action still on its way keeps what staff did:
         // the ledger has not heard of it yet.
         let waiting: Vec<String> = self
@@ -81,7 +83,6 @@ impl Store {
                 }
             })
             .collect();
-        let _lock = self.lock();
         let trees = (
             &self.children,
             &self.cards,
@@ -125,6 +126,8 @@ impl Store {
     }
 
     pub fn card_action_done(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.usable()?;
+        let _lock = self.lock();
         self.card_outbox.remove(key)?;
         self.flush()
     }

@@ -412,6 +412,10 @@ fn a_sale_cut_short_at_any_write_is_taken_back_at_the_next_start() {
         // An earlier sale, so that every key has a value to go back to.
         let first = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
         store.record_sale(&first, Connection::Online).unwrap();
+        assert!(
+            store.meta.get(sale::JOURNAL).unwrap().is_none(),
+            "a whole sale leaves no journal behind"
+        );
         let before = contents(&store, &c);
         let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(2), "test", Utc::now());
         {
@@ -445,6 +449,31 @@ fn a_sale_cut_short_at_any_write_is_taken_back_at_the_next_start() {
         }
         assert!(store.balance_mismatches().unwrap().is_empty());
     }
+}
+
+#[test]
+fn a_panic_during_a_store_write_closes_the_store_until_it_is_reopened() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 100);
+    let panicked = std::thread::scope(|s| {
+        s.spawn(|| {
+            let _lock = store.lock();
+            panic!("a bug in the middle of a sale");
+        })
+        .join()
+    });
+    assert!(panicked.is_err());
+    let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
+    assert!(matches!(
+        store.record_sale(&sale, Connection::Standalone),
+        Err(StoreError::Failed)
+    ));
+    drop(store);
+    let store = Store::open(tmp.path()).unwrap();
+    assert!(matches!(
+        store.record_sale(&sale, Connection::Standalone),
+        Ok(Recorded::Saved { .. })
+    ));
 }
 
 #[test]
