@@ -52,7 +52,7 @@ struct Journal {
 /// What [`Store::plan_sale`] found: an answer at once, or keys to write.
 pub(super) enum Planned {
     Answer(Recorded),
-    Write(SalePlan),
+    Write(Box<SalePlan>),
 }
 
 pub(super) struct SalePlan {
@@ -196,11 +196,11 @@ impl Store {
         }
         // Last: the entry's presence says the sale is whole.
         writes.push((entries, sale.id.as_bytes().to_vec(), encode(sale)));
-        Ok(Planned::Write(SalePlan {
+        Ok(Planned::Write(Box::new(SalePlan {
             journal,
             writes,
             balance,
-        }))
+        })))
     }
 
     /// At open: a sale cut short by a crash (its journal there, its entry
