@@ -508,3 +508,154 @@ async fn a_payment_whose_browser_never_came_back_still_reaches_the_card() {
         Money::ZERO
     );
 }
+
+/// Money taken from a parent always reaches the card: a deposit that came
+/// in while the parent was paying may take the balance over the cap, and
+/// the paid top-up still lands. A form sent twice acts once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_top_up_is_never_lost_and_a_form_sent_twice_acts_once() {
+    let portal = PortalServer::start().await;
+    let child = portal.family("Åse Ørsted", "Mette Ørsted", "mette").await;
+    let pool = &portal.ledger.pool;
+    let settings = klubkasse::ledger::Settings::default();
+    db::money_entry(
+        pool,
+        &settings,
+        child,
+        true,
+        Money::kroner(950),
+        None,
+        "office",
+    )
+    .await
+    .unwrap();
+    let browser = Browser::start().await;
+    browser.log_in(&portal, "mette").await;
+    browser.click_text("Sæt penge ind").await;
+    browser.fill("#amount", "40").await;
+    browser.click_text("Gå til betaling").await;
+    browser.wait_for_text("Testbetaling").await;
+    // Meanwhile the office puts 40 kr in: the cap (1.000 kr) is reached.
+    db::money_entry(
+        pool,
+        &settings,
+        child,
+        true,
+        Money::kroner(40),
+        None,
+        "office",
+    )
+    .await
+    .unwrap();
+    browser.click_text("Betal").await;
+    browser.wait_for_text("Betalingen er modtaget").await;
+    browser.wait_for_text("1.030,00 kr.").await;
+
+    // The same withdrawal form, sent twice: one request, once off the card.
+    let request = uuid::Uuid::now_v7().to_string();
+    for _ in 0..2 {
+        browser
+            .submit_form(
+                &format!("/portal/children/{child}/withdraw"),
+                &[
+                    ("request", &request),
+                    ("amount", "30"),
+                    ("account", "1234 12345678"),
+                ],
+            )
+            .await;
+        browser.wait_for_text("Pengene er trukket fra kortet").await;
+        browser.goto(&format!("{}/portal", portal.url)).await;
+    }
+    assert_eq!(
+        db::detail(pool, child).await.unwrap().balance,
+        Money::kroner(1000)
+    );
+    let payouts: i64 = sqlx::query_scalar("SELECT count(*) FROM payout_requests")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(payouts, 1);
+
+    // The same card order, sent twice: one order, one fee.
+    let order = uuid::Uuid::now_v7().to_string();
+    for _ in 0..2 {
+        browser
+            .submit_form(
+                &format!("/portal/children/{child}/card/order"),
+                &[
+                    ("order", &order),
+                    ("address", "Nørregade 1"),
+                    ("fee", "45.00"),
+                ],
+            )
+            .await;
+        browser.wait_for_text("Bestillinger").await;
+        browser.goto(&format!("{}/portal", portal.url)).await;
+    }
+    let fees: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM entries WHERE child_id = $1 AND kind = 'card_fee'",
+    )
+    .bind(child.0)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(fees, 1);
+
+    // A fee the parent was not shown is not charged.
+    browser
+        .submit_form(
+            &format!("/portal/children/{child}/card/order"),
+            &[
+                ("order", &uuid::Uuid::now_v7().to_string()),
+                ("address", "Nørregade 1"),
+                ("fee", "0.00"),
+            ],
+        )
+        .await;
+    browser.wait_for_text("Prisen er ændret").await;
+    assert_eq!(
+        db::detail(pool, child).await.unwrap().balance,
+        Money::kroner(955)
+    );
+}
+
+/// The test provider takes no money: `serve` will not offer it anywhere
+/// but on this machine, and will not start a portal without a provider.
+#[test]
+fn serve_refuses_the_test_provider_off_loopback_and_a_portal_without_a_provider() {
+    let serve = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_klubkasse-ledger"))
+            .args([
+                "serve",
+                "--database-url",
+                "postgres://nobody@127.0.0.1:1/none",
+            ])
+            .args(["--oidc-issuer", "https://broker.example.dk"])
+            .args(["--oidc-client-id", "klubkasse", "--oidc-client-secret", "s"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let public = serve(&[
+        "--portal-url",
+        "https://kasse.example.dk",
+        "--payment-provider",
+        "test",
+    ]);
+    assert!(
+        public.contains("only for a portal on a loopback address"),
+        "{public}"
+    );
+    let none = serve(&["--portal-url", "http://127.0.0.1:8080"]);
+    assert!(none.contains("needs --payment-provider"), "{none}");
+    let plain = serve(&[
+        "--portal-url",
+        "http://kasse.example.dk",
+        "--payment-provider",
+        "test",
+    ]);
+    assert!(plain.contains("needs HTTPS"), "{plain}");
+}

@@ -107,10 +107,12 @@ struct PortalArgs {
     oidc_client_id: Option<String>,
     #[arg(long, env = "OIDC_CLIENT_SECRET", hide_env_values = true)]
     oidc_client_secret: Option<String>,
-    /// Who collects top-ups. Only `test` (no real money: tests and demos)
-    /// is built in; a card-payment gateway plugs in behind the same trait.
-    #[arg(long, value_enum, default_value = "test")]
-    payment_provider: PaymentProviderArg,
+    /// Who collects top-ups; required with --portal-url. Only `test` is
+    /// built in: it takes no money, so it is refused off loopback (anyone
+    /// logged in could put money on a card for nothing). A card-payment
+    /// gateway plugs in behind the same trait.
+    #[arg(long, value_enum)]
+    payment_provider: Option<PaymentProviderArg>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -140,7 +142,15 @@ impl PortalArgs {
             redirect_url: format!("{public_url}/portal/callback"),
         })?;
         let test = match self.payment_provider {
-            PaymentProviderArg::Test => portal::payment::TestProvider::default(),
+            None => bail!(
+                "--portal-url needs --payment-provider: who collects the parents' top-ups \
+                 (only `test` is built in, for a portal on this machine)"
+            ),
+            Some(PaymentProviderArg::Test) if !loopback => bail!(
+                "--payment-provider test takes no money, so anyone logged in could top up \
+                 for nothing: it is only for a portal on a loopback address, not {public_url}"
+            ),
+            Some(PaymentProviderArg::Test) => portal::payment::TestProvider::default(),
         };
         tracing::warn!("the portal takes payments with the test provider: no real money moves");
         Ok(Some(portal::Portal {

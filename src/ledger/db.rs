@@ -410,16 +410,19 @@ pub async fn money_entry(
     counter: &str,
 ) -> Result<(EntryRecord, bool)> {
     let mut tx = pool.begin().await?;
-    let made = money_entry_in(&mut tx, settings, child, deposit, amount, id, counter).await?;
+    let cap = Some(settings.balance_cap);
+    let made = money_entry_in(&mut tx, cap, child, deposit, amount, id, counter).await?;
     tx.commit().await?;
     Ok(made)
 }
 
 /// [`money_entry`] inside the caller's transaction, for what must be
-/// written with it (a parent's payout request).
+/// written with it (a parent's payout request). `cap`: no deposit takes
+/// the balance above it; None for money already taken from a parent (a
+/// paid top-up, checked against the cap when it started).
 pub async fn money_entry_in(
     tx: &mut PgConnection,
-    settings: &Settings,
+    cap: Option<Money>,
     child: ChildId,
     deposit: bool,
     amount: Money,
@@ -441,7 +444,9 @@ pub async fn money_entry_in(
         return Ok((existing, false));
     }
     let signed = if deposit {
-        if locked.balance + amount > settings.balance_cap {
+        if let Some(cap) = cap
+            && locked.balance + amount > cap
+        {
             return Err(LedgerError::conflict(
                 "balance_cap",
                 format!(
@@ -449,10 +454,8 @@ pub async fn money_entry_in(
                      at most {} can be deposited now",
                     amount.to_plain_string(),
                     (locked.balance + amount).to_plain_string(),
-                    settings.balance_cap.to_plain_string(),
-                    (settings.balance_cap - locked.balance)
-                        .max(Money::ZERO)
-                        .to_plain_string()
+                    cap.to_plain_string(),
+                    (cap - locked.balance).max(Money::ZERO).to_plain_string()
                 ),
             ));
         }
@@ -570,7 +573,8 @@ async fn card_owner_in(conn: &mut PgConnection, uid: &CardUid) -> Result<ChildId
 }
 
 /// Orders a replacement card: blocks the child's cards at once and charges
-/// the card fee (nothing if this is the child's first order).
+/// the card fee (nothing if this is the child's first order). `shown`: the
+/// fee the orderer was shown; if it is not the fee now, nothing is done.
 pub async fn order_card(
     pool: &PgPool,
     settings: &Settings,
@@ -578,6 +582,7 @@ pub async fn order_card(
     address: &str,
     id: Option<Uuid>,
     counter: &str,
+    shown: Option<Money>,
 ) -> Result<(CardOrder, bool)> {
     let mut tx = pool.begin().await?;
     let mut locked = lock_child(&mut tx, child).await?;
@@ -608,6 +613,12 @@ pub async fn order_card(
     } else {
         settings.card_fee
     };
+    if shown.is_some_and(|shown| shown != fee) {
+        return Err(LedgerError::conflict(
+            "fee_changed",
+            format!("the card fee is now {}", fee.to_plain_string()),
+        ));
+    }
     if fee > locked.balance {
         return Err(LedgerError::conflict(
             "insufficient_funds",

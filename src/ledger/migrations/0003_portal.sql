@@ -34,6 +34,7 @@ CREATE TABLE portal_logins (
     pkce_verifier text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX portal_logins_created ON portal_logins (created_at);
 
 -- A logged-in browser. Only the SHA-256 of the cookie's value is kept.
 CREATE TABLE portal_sessions (
@@ -46,6 +47,7 @@ CREATE TABLE portal_sessions (
     ended_at timestamptz
 );
 CREATE INDEX portal_sessions_person ON portal_sessions (person_id);
+CREATE INDEX portal_sessions_created ON portal_sessions (created_at);
 
 -- A top-up through the payment provider: started, then paid (and the
 -- deposit recorded, with the payment's id as the entry's) or failed.

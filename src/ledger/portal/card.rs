@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::TimeDelta;
 use maud::html;
 use serde::Deserialize;
+use uuid::Uuid;
 
 use super::PortalError;
 use super::layout::{self, Lang};
@@ -72,6 +73,7 @@ async fn draw(
             form method="post" action={ "/portal/children/" (child) "/card/order" } {
                 (layout::csrf(session))
                 input type="hidden" name="fee" value=(fee.to_plain_string());
+                input type="hidden" name="order" value=(Uuid::now_v7());
                 label for="address" { (lang.t("Adresse", "Address")) }
                 textarea #address name="address" rows="3" required maxlength="300" { (address) }
                 div.actions {
@@ -136,8 +138,10 @@ pub async fn block(
 
 #[derive(Debug, Deserialize)]
 pub struct OrderForm {
+    /// Made with the form: sent twice, it orders once.
+    order: Uuid,
     address: String,
-    /// The fee the parent was shown: if it changed since, ask again.
+    /// The fee the parent was shown: if it is not the fee now, ask again.
     fee: String,
 }
 
@@ -155,21 +159,20 @@ pub async fn order(
         );
         return draw(&state, lang, &session, child, address, Some(problem.into())).await;
     }
-    let shown = Money::parse(&form.fee).ok();
-    let detail = db::detail(&state.pool, child).await?;
-    let fee = if detail.orders.is_empty() {
-        Money::ZERO
-    } else {
-        state.settings.card_fee
+    let Ok(fee) = Money::parse(&form.fee) else {
+        return Err(PortalError::BadForm("the fee shown".into()));
     };
-    if shown != Some(fee) {
-        let problem = lang.t(
-            "Prisen er ændret. Se den nye pris og bestil igen.",
-            "The price has changed. See the new price and order again.",
-        );
-        return draw(&state, lang, &session, child, address, Some(problem.into())).await;
-    }
-    match db::order_card(&state.pool, &state.settings, child, address, None, "parent").await {
+    let ordered = db::order_card(
+        &state.pool,
+        &state.settings,
+        child,
+        address,
+        Some(form.order),
+        "parent",
+        Some(fee),
+    )
+    .await;
+    match ordered {
         Ok(_) => {
             super::mail::warn_low_balance(&state, &[child]).await;
             Ok(Redirect::to(&format!("/portal/children/{child}/card")).into_response())
@@ -191,6 +194,16 @@ pub async fn order(
                 ),
             );
             draw(&state, lang, &session, child, address, Some(problem)).await
+        }
+        Err(LedgerError::Conflict {
+            code: "fee_changed",
+            ..
+        }) => {
+            let problem = lang.t(
+                "Prisen er ændret. Se den nye pris og bestil igen.",
+                "The price has changed. See the new price and order again.",
+            );
+            draw(&state, lang, &session, child, address, Some(problem.into())).await
         }
         Err(e) => Err(e.into()),
     }

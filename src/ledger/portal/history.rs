@@ -43,6 +43,23 @@ fn items_text(line: &HistoryLine) -> String {
         .join(", ")
 }
 
+/// The longest period one page shows: a year of weeks is a readable chart.
+const LONGEST: TimeDelta = TimeDelta::days(366);
+
+/// The days to show: the last four weeks unless asked for others, in
+/// order, and never more than [`LONGEST`] (counted back from `to`).
+pub fn period(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    today: NaiveDate,
+) -> (NaiveDate, NaiveDate) {
+    let back = |day: NaiveDate, by: TimeDelta| day.checked_sub_signed(by).unwrap_or(NaiveDate::MIN);
+    let to = to.unwrap_or(today);
+    let from = from.unwrap_or_else(|| back(to, TimeDelta::days(27)));
+    let (from, to) = (from.min(to), from.max(to));
+    (from.max(back(to, LONGEST)), to)
+}
+
 /// What was spent (sales less refunds) in each week that has a day in
 /// the range, by the week's Monday.
 pub fn spending_per_week(
@@ -50,12 +67,16 @@ pub fn spending_per_week(
     from: NaiveDate,
     to: NaiveDate,
 ) -> BTreeMap<NaiveDate, Money> {
-    let monday = |d: NaiveDate| d - TimeDelta::days(d.weekday().num_days_from_monday().into());
+    // Checked: the calendar's ends are reachable from the address bar.
+    let monday = |d: NaiveDate| {
+        d.checked_sub_signed(TimeDelta::days(d.weekday().num_days_from_monday().into()))
+            .unwrap_or(d)
+    };
     let mut weeks = BTreeMap::new();
-    let mut week = monday(from);
-    while week <= to {
-        weeks.insert(week, Money::ZERO);
-        week += TimeDelta::days(7);
+    let mut week = Some(monday(from));
+    while let Some(day) = week.filter(|day| *day <= to) {
+        weeks.insert(day, Money::ZERO);
+        week = day.checked_add_signed(TimeDelta::days(7));
     }
     for line in lines
         .iter()
@@ -118,9 +139,7 @@ pub async fn page(
     Query(range): Query<Range>,
 ) -> Result<Response, PortalError> {
     let today = queries::today(&state.pool, &state.settings.time_zone).await?;
-    let to = range.to.unwrap_or(today);
-    let from = range.from.unwrap_or(to - TimeDelta::days(27));
-    let (from, to) = (from.min(to), from.max(to));
+    let (from, to) = period(range.from, range.to, today);
     let lines = queries::history(&state.pool, child, from, to, &state.settings.time_zone).await?;
     if range.format.as_deref() == Some("csv") {
         return Ok((
@@ -198,6 +217,24 @@ mod tests {
             balance_after: Money::ZERO,
             items: vec![],
         }
+    }
+
+    #[test]
+    fn a_period_is_ordered_at_most_a_year_and_never_overflows() {
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let today = d("2026-11-30");
+        assert_eq!(period(None, None, today), (d("2026-11-03"), today));
+        assert_eq!(
+            period(Some(today), Some(d("2026-11-01")), today),
+            (d("2026-11-01"), today)
+        );
+        let (from, to) = period(Some(NaiveDate::MIN), Some(NaiveDate::MAX), today);
+        assert_eq!((to - from).num_days(), 366);
+        let (from, to) = period(None, Some(NaiveDate::MIN), today);
+        assert_eq!(to, NaiveDate::MIN);
+        assert!(spending_per_week(&[], from, to).len() <= 1);
+        let (from, to) = period(Some(NaiveDate::MAX), None, today);
+        assert!(spending_per_week(&[], from, to).len() <= 54);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::session::{OwnChild, Posted, Session};
 use super::{PortalError, queries};
 use crate::domain::{ChildId, Money};
 use crate::ledger::api::SettingsPatch;
-use crate::ledger::{AppState, db};
+use crate::ledger::{AppState, db, validate};
 
 /// The categories a parent may tick: those of the sample menu, those the
 /// child has bought from, and those already blocked.
@@ -144,6 +144,12 @@ fn checked(lang: Lang, filled: &Filled) -> Result<(Option<Money>, Option<Money>)
             "Write amounts as numbers, e.g. 50 or 50.50 (empty: none).",
         ));
     };
+    if filled.email.chars().count() > 200 {
+        return Err(lang.t(
+            "E-mailadressen er for lang.",
+            "The e-mail address is too long.",
+        ));
+    }
     if low.is_some() && !filled.email.contains('@') {
         return Err(lang.t(
             "Skriv din e-mail, så vi kan sende beskeden.",
@@ -168,7 +174,7 @@ pub async fn save(
             .blocked
             .into_iter()
             .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty() && v.chars().count() <= 40)
+            .filter(|v| !v.is_empty())
             .collect(),
     };
     let (limit, low) = match checked(lang, &filled) {
@@ -178,17 +184,28 @@ pub async fn save(
             return draw(&state, lang, &session, child, filled, Some(problem), false).await;
         }
     };
-    let note = (!filled.note.is_empty()).then(|| filled.note.clone());
-    db::update_settings(
-        &state.pool,
-        child,
-        &SettingsPatch {
-            daily_limit: Some(limit),
-            blocked_categories: Some(filled.blocked.clone()),
-            note: Some(note),
-        },
-    )
-    .await?;
+    // The same checks as the office's API: lower-cased categories, no
+    // control characters, the same lengths.
+    let patch = validate::settings_patch(SettingsPatch {
+        daily_limit: Some(limit),
+        blocked_categories: Some(filled.blocked.clone()),
+        note: Some(Some(filled.note.clone())),
+    });
+    let patch = match patch {
+        Ok(patch) => patch,
+        Err(e) => {
+            tracing::info!(error = %e, "limits refused");
+            let problem = lang.t(
+                "Noget i formularen kan ikke bruges (for langt, eller tegn der ikke må stå der).",
+                "Something in the form cannot be used (too long, or characters not allowed).",
+            );
+            let filled = Some(filled);
+            return draw(&state, lang, &session, child, filled, Some(problem), false).await;
+        }
+    };
+    db::update_settings(&state.pool, child, &patch).await?;
+    // An empty e-mail field keeps the address the other children's
+    // warnings use; only a threshold needs one.
     let email = (!filled.email.is_empty()).then_some(filled.email.as_str());
     queries::set_low_balance(&state.pool, session.person, child, low, email).await?;
     super::mail::warn_low_balance(&state, &[child]).await;

@@ -4,13 +4,15 @@
 //!
 //! The broker's metadata and keys are fetched on the first login, not at
 //! start: a ledger must serve the counters even while the broker is away.
+//! They are fetched again when a token's signature does not check out: the
+//! broker may have rotated its keys.
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse, IssuerUrl,
     Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
 /// Where the broker is and who we are to it.
 #[derive(Debug, Clone)]
@@ -54,7 +56,7 @@ pub struct Identity {
 pub struct Oidc {
     config: OidcConfig,
     http: reqwest::Client,
-    metadata: OnceCell<CoreProviderMetadata>,
+    metadata: Mutex<Option<CoreProviderMetadata>>,
 }
 
 /// The broker's HTTP calls, through the reqwest the rest of the ledger
@@ -90,28 +92,32 @@ impl Oidc {
         Ok(Oidc {
             config,
             http,
-            metadata: OnceCell::new(),
+            metadata: Mutex::new(None),
         })
     }
 
-    async fn metadata(&self) -> Result<&CoreProviderMetadata, OidcError> {
-        self.metadata
-            .get_or_try_init(|| async {
-                let issuer = IssuerUrl::new(self.config.issuer.clone())
-                    .map_err(|e| OidcError::Config(e.to_string()))?;
-                let http = |r| send(self.http.clone(), r);
-                CoreProviderMetadata::discover_async(issuer, &http)
-                    .await
-                    .map_err(|e| OidcError::Discovery {
-                        issuer: self.config.issuer.clone(),
-                        detail: error_chain(&e),
-                    })
-            })
+    /// The broker's metadata and keys: kept, or fetched anew if `fresh`.
+    async fn metadata(&self, fresh: bool) -> Result<CoreProviderMetadata, OidcError> {
+        let mut kept = self.metadata.lock().await;
+        if let Some(metadata) = kept.as_ref().filter(|_| !fresh) {
+            return Ok(metadata.clone());
+        }
+        let issuer = IssuerUrl::new(self.config.issuer.clone())
+            .map_err(|e| OidcError::Config(e.to_string()))?;
+        let http = |r| send(self.http.clone(), r);
+        let metadata = CoreProviderMetadata::discover_async(issuer, &http)
             .await
+            .map_err(|e| OidcError::Discovery {
+                issuer: self.config.issuer.clone(),
+                detail: error_chain(&e),
+            })?;
+        *kept = Some(metadata.clone());
+        Ok(metadata)
     }
 
     async fn client(
         &self,
+        fresh: bool,
     ) -> Result<
         CoreClient<
             openidconnect::EndpointSet,
@@ -123,7 +129,7 @@ impl Oidc {
         >,
         OidcError,
     > {
-        let metadata = self.metadata().await?.clone();
+        let metadata = self.metadata(fresh).await?;
         let redirect = RedirectUrl::new(self.config.redirect_url.clone())
             .map_err(|e| OidcError::Config(e.to_string()))?;
         Ok(CoreClient::from_provider_metadata(
@@ -136,7 +142,7 @@ impl Oidc {
 
     /// Where to send the browser, with a fresh state, nonce and PKCE pair.
     pub async fn start(&self) -> Result<Started, OidcError> {
-        let client = self.client().await?;
+        let client = self.client(false).await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = client
             .authorize_url(
@@ -163,7 +169,7 @@ impl Oidc {
         nonce: String,
         pkce_verifier: String,
     ) -> Result<Identity, OidcError> {
-        let client = self.client().await?;
+        let client = self.client(false).await?;
         let http = |r| send(self.http.clone(), r);
         let tokens = client
             .exchange_code(AuthorizationCode::new(code))
@@ -175,9 +181,19 @@ impl Oidc {
         let id_token = tokens
             .id_token()
             .ok_or_else(|| OidcError::IdToken("the answer had no identity token".into()))?;
-        let claims = id_token
-            .claims(&client.id_token_verifier(), &Nonce::new(nonce))
-            .map_err(|e| OidcError::IdToken(error_chain(&e)))?;
+        let nonce = Nonce::new(nonce);
+        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+            Ok(claims) => claims.clone(),
+            Err(first) => {
+                // Perhaps new keys: fetch them once and check again.
+                tracing::info!(error = %first, "identity token not accepted; fetching the broker's keys again");
+                let client = self.client(true).await?;
+                id_token
+                    .claims(&client.id_token_verifier(), &nonce)
+                    .map_err(|e| OidcError::IdToken(error_chain(&e)))?
+                    .clone()
+            }
+        };
         Ok(Identity {
             issuer: claims.issuer().to_string(),
             subject: claims.subject().to_string(),

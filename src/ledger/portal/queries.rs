@@ -19,8 +19,9 @@ pub struct PendingLogin {
 }
 
 pub async fn begin_login(pool: &PgPool, started: &Started) -> Result<(), sqlx::Error> {
-    // Old, abandoned logins go as new ones come.
-    sqlx::query("DELETE FROM portal_logins WHERE created_at < now() - interval '1 day'")
+    // Abandoned logins go as new ones come: after ten minutes a callback
+    // is refused anyway (login::LOGIN_TIME).
+    sqlx::query("DELETE FROM portal_logins WHERE created_at < now() - interval '10 minutes'")
         .execute(pool)
         .await?;
     sqlx::query("INSERT INTO portal_logins (state_hash, nonce, pkce_verifier) VALUES ($1, $2, $3)")
@@ -89,7 +90,7 @@ pub async fn add_person(
     let id: Uuid = sqlx::query_scalar(
         "INSERT INTO people (id, issuer, subject, role, name, email) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (issuer, subject) DO UPDATE SET name = excluded.name,
-             email = coalesce(excluded.email, people.email)
+             role = excluded.role, email = coalesce(excluded.email, people.email)
          RETURNING id",
     )
     .bind(Uuid::now_v7())
@@ -223,7 +224,7 @@ pub async fn payment(pool: &PgPool, id: Uuid) -> Result<Option<Payment>, sqlx::E
 
 /// Marks a payment paid (with its deposit) or failed; only a started one.
 pub async fn settle_payment(
-    pool: &PgPool,
+    conn: &mut sqlx::PgConnection,
     id: Uuid,
     entry: Option<Uuid>,
 ) -> Result<(), sqlx::Error> {
@@ -235,7 +236,7 @@ pub async fn settle_payment(
     .bind(id)
     .bind(status)
     .bind(entry)
-    .execute(pool)
+    .execute(conn)
     .await
     .map(drop)
 }
@@ -297,26 +298,22 @@ pub async fn today(pool: &PgPool, time_zone: &str) -> Result<chrono::NaiveDate, 
 
 /// Takes money off the card at once (so it cannot be spent too) and asks
 /// the office to pay it to the parent's bank account: both or neither.
+/// `id` comes with the form: the same form sent twice asks once.
 pub async fn request_payout(
     pool: &PgPool,
-    settings: &crate::ledger::Settings,
+    id: Uuid,
     person: Uuid,
     child: ChildId,
     amount: Money,
     bank_account: &str,
 ) -> Result<Uuid, crate::ledger::error::LedgerError> {
     let mut tx = pool.begin().await?;
-    let id = Uuid::now_v7();
-    let (entry, _) = crate::ledger::db::money_entry_in(
-        &mut tx,
-        settings,
-        child,
-        false,
-        amount,
-        Some(id),
-        "parent",
-    )
-    .await?;
+    let (entry, new) =
+        crate::ledger::db::money_entry_in(&mut tx, None, child, false, amount, Some(id), "parent")
+            .await?;
+    if !new {
+        return Ok(id);
+    }
     sqlx::query(
         "INSERT INTO payout_requests
              (id, person_id, child_id, amount, bank_account, status, withdrawal_entry)
@@ -499,7 +496,7 @@ pub async fn set_low_balance(
     .bind(threshold.map(Money::decimal))
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE people SET email = $2 WHERE id = $1")
+    sqlx::query("UPDATE people SET email = coalesce($2, email) WHERE id = $1")
         .bind(person)
         .bind(email)
         .execute(&mut *tx)
@@ -601,11 +598,11 @@ pub async fn open_orders(pool: &PgPool) -> Result<Vec<OpenOrder>, sqlx::Error> {
         .collect()
 }
 
-/// A person's payments still open, from the last day.
+/// A person's payments still open.
 pub async fn open_payments(pool: &PgPool, person: Uuid) -> Result<Vec<Payment>, sqlx::Error> {
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT id FROM payments WHERE person_id = $1 AND status = 'started'
-           AND created_at > now() - interval '1 day' ORDER BY created_at",
+         ORDER BY created_at",
     )
     .bind(person)
     .fetch_all(pool)

@@ -122,6 +122,14 @@ impl Session {
 
 /// Starts a session for a person; returns the cookie's value.
 pub async fn begin(pool: &PgPool, person: Uuid) -> Result<String, sqlx::Error> {
+    // Sessions that can no longer be used go as new ones come.
+    sqlx::query(
+        "DELETE FROM portal_sessions
+         WHERE ended_at IS NOT NULL OR created_at < now() - make_interval(secs => $1)",
+    )
+    .bind(LIFETIME.num_seconds() as f64)
+    .execute(pool)
+    .await?;
     let id = random_token();
     sqlx::query("INSERT INTO portal_sessions (id_hash, person_id, csrf) VALUES ($1, $2, $3)")
         .bind(sha256(&id))

@@ -179,11 +179,15 @@ pub async fn settle(
         .payments
         .status(&payment.provider_ref)
         .await?;
+    let mut tx = state.pool.begin().await?;
     match status {
         PaymentStatus::Paid => {
-            let (entry, _) = db::money_entry(
-                &state.pool,
-                &state.settings,
+            // No cap now: the money is taken, and the cap was checked when
+            // the payment started. The deposit and the payment's new state
+            // are written together.
+            let (entry, _) = db::money_entry_in(
+                &mut tx,
+                None,
                 payment.child,
                 true,
                 payment.amount,
@@ -191,11 +195,12 @@ pub async fn settle(
                 "parent",
             )
             .await?;
-            queries::settle_payment(&state.pool, payment.id, Some(entry.entry.id)).await?;
+            queries::settle_payment(&mut tx, payment.id, Some(entry.entry.id)).await?;
         }
-        PaymentStatus::Failed => queries::settle_payment(&state.pool, payment.id, None).await?,
+        PaymentStatus::Failed => queries::settle_payment(&mut tx, payment.id, None).await?,
         PaymentStatus::Open => {}
     }
+    tx.commit().await?;
     Ok(status)
 }
 

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
+use uuid::Uuid;
 
 use super::layout::{self, Lang};
 use super::session::{OwnChild, Posted, Session};
@@ -14,6 +15,8 @@ use crate::ledger::error::LedgerError;
 use crate::ledger::{AppState, db};
 
 struct Filled<'a> {
+    /// The request's id, made with the form: sent twice, it asks once.
+    request: Uuid,
     amount: &'a str,
     account: &'a str,
     problem: Option<String>,
@@ -36,6 +39,7 @@ async fn draw(
         @if balance.is_positive() {
             form method="post" {
                 (layout::csrf(session))
+                input type="hidden" name="request" value=(filled.request);
                 label for="amount" { (lang.t("Beløb i kr.", "Amount in kr.")) }
                 input #amount name="amount" inputmode="decimal" required value=(filled.amount)
                     placeholder=(balance.danish_number());
@@ -80,6 +84,7 @@ pub async fn form(
     OwnChild { session, child }: OwnChild,
 ) -> Result<Response, PortalError> {
     let filled = Filled {
+        request: Uuid::now_v7(),
         amount: "",
         account: "",
         problem: None,
@@ -89,6 +94,7 @@ pub async fn form(
 
 #[derive(Debug, Deserialize)]
 pub struct WithdrawForm {
+    request: Uuid,
     #[serde(default)]
     amount: String,
     account: String,
@@ -104,6 +110,7 @@ pub async fn submit(
     Posted(form): Posted<WithdrawForm>,
 ) -> Result<Response, PortalError> {
     let refuse = |problem: String| Filled {
+        request: form.request,
         amount: &form.amount,
         account: &form.account,
         problem: Some(problem),
@@ -132,7 +139,7 @@ pub async fn submit(
     }
     match queries::request_payout(
         &state.pool,
-        &state.settings,
+        form.request,
         session.person,
         child,
         amount,

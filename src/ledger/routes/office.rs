@@ -213,6 +213,7 @@ pub async fn order(
         &address,
         body.id,
         who.counter_label(),
+        None,
     )
     .await?;
     Ok(created(new, order))
