@@ -618,6 +618,37 @@ async fn a_paid_top_up_is_never_lost_and_a_form_sent_twice_acts_once() {
         db::detail(pool, child).await.unwrap().balance,
         Money::kroner(955)
     );
+
+    // The office cannot pay the withdrawal out: rejected, the money is back.
+    queries::add_person(
+        pool,
+        &portal.provider.issuer,
+        "kontoret",
+        PersonRole::Office,
+        "Kontoret",
+        None,
+        &[],
+    )
+    .await
+    .unwrap();
+    browser.goto(&format!("{}/portal", portal.url)).await;
+    browser.click_text("Log ud").await;
+    browser.log_in(&portal, "kontoret").await;
+    browser.click_text("Afvis og sæt pengene tilbage").await;
+    browser.wait_for_text("Udbetalinger der venter").await;
+    let status: String = sqlx::query_scalar("SELECT status FROM payout_requests")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "rejected");
+    assert_eq!(
+        db::detail(pool, child).await.unwrap().balance,
+        Money::kroner(985)
+    );
+    assert_eq!(
+        db::detail(pool, child).await.unwrap().balance,
+        db::sum_of_entries(pool, child).await.unwrap()
+    );
 }
 
 /// The test provider takes no money: `serve` will not offer it anywhere

@@ -165,6 +165,10 @@ pub fn router() -> Router<AppState> {
         .route("/portal/support", get(support::page).post(support::send))
         .route("/portal/office", get(office::page))
         .route("/portal/office/payouts/{id}", post(office::payout_paid))
+        .route(
+            "/portal/office/payouts/{id}/reject",
+            post(office::payout_rejected),
+        )
         .route("/portal/office/orders/{id}", post(office::order_status))
         .route("/portal/office/support/{id}", post(office::answer))
         .route(

@@ -67,6 +67,10 @@ pub async fn page(
                     p { strong { (p.amount) } " · " (p.child_name) " · " (p.parent_name)
                         " · " (lang.t("konto ", "account ")) (p.bank_account) }
                     button.primary type="submit" { (lang.t("Markér som udbetalt", "Mark as paid out")) }
+                    " "
+                    button.secondary type="submit" formaction={ "/portal/office/payouts/" (p.id) "/reject" } {
+                        (lang.t("Afvis og sæt pengene tilbage", "Reject and put the money back"))
+                    }
                 }
             }
         }
@@ -117,6 +121,17 @@ pub async fn page(
         }
     };
     Ok(layout::page(lang, &session, title, body).into_response())
+}
+
+pub async fn payout_rejected(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    Posted(NoFields {}): Posted<NoFields>,
+) -> Result<Response, PortalError> {
+    session.require_office()?;
+    queries::reject_payout(&state.pool, id).await?;
+    Ok(Redirect::to("/portal/office").into_response())
 }
 
 pub async fn payout_paid(

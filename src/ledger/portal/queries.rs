@@ -371,6 +371,42 @@ pub async fn payouts(pool: &PgPool, child: Option<ChildId>) -> Result<Vec<Payout
         .collect()
 }
 
+/// The office cannot pay it out (a wrong account, say): the money goes
+/// back on the card, with the request's new state, in one transaction.
+/// Only a request still waiting; false if it was not.
+pub async fn reject_payout(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<bool, crate::ledger::error::LedgerError> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(
+        "SELECT child_id, amount FROM payout_requests WHERE id = $1 AND status = 'requested'
+         FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let child = ChildId(row.try_get("child_id")?);
+    let amount = money(row.try_get::<Decimal, _>("amount")?);
+    // Back whatever the cap: it was the card's money a moment ago.
+    let (entry, _) =
+        crate::ledger::db::money_entry_in(&mut tx, None, child, true, amount, None, "office")
+            .await?;
+    sqlx::query(
+        "UPDATE payout_requests SET status = 'rejected', reversal_entry = $2, decided_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(entry.entry.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// The office paid it out.
 pub async fn mark_payout_paid(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
