@@ -25,13 +25,10 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
-use sled::transaction::TransactionError;
 
 use super::codec::{decode, encode};
 use super::{Recorded, Store, StoreError, id_day, local_day, unconfirmed};
-use crate::domain::{
-    AccountView, Card, Child, Connection, Entry, EntryKind, Money, Refusal, authorize,
-};
+use crate::domain::{AccountView, Connection, Entry, EntryKind, Money, Refusal, authorize};
 
 /// The `meta` key of the sale being written.
 pub(super) const JOURNAL: &str = "sale_journal";
@@ -145,10 +142,10 @@ impl Store {
         }
         let unknown =
             || Planned::Answer(Recorded::Refused(Refusal::UnknownCard { uid: uid.clone() }));
-        let Some(card) = get::<Card>(&self.cards, uid.as_str().as_bytes(), "card")? else {
+        let Some(card) = self.card(uid)? else {
             return Ok(unknown());
         };
-        let Some(child) = get::<Child>(&self.children, child_key, "child")? else {
+        let Some(child) = self.child(sale.child)? else {
             return Err(StoreError::NoSuchChild(sale.child));
         };
         if card.child != child.id {
@@ -239,8 +236,8 @@ impl Store {
         );
         let id = journal.sale.id.as_bytes();
         let key = journal.sale.child.0.as_bytes();
-        trees
-            .transaction(|(entries, balances, spent, outbox, pending, meta)| {
+        self.unwrap_tx(
+            trees.transaction(|(entries, balances, spent, outbox, pending, meta)| {
                 entries.remove(id)?;
                 outbox.remove(id)?;
                 for (tree, before) in [
@@ -254,11 +251,8 @@ impl Store {
                     };
                 }
                 meta.remove(JOURNAL)?;
-                Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Abort(e) => e,
-                TransactionError::Storage(e) => StoreError::Write(e),
-            })
+                Ok(())
+            }),
+        )
     }
 }
