@@ -10,7 +10,6 @@ mod portal_support;
 use counter::Counter;
 use klubkasse::domain::{CardUid, ChildId, Connection, Money, Refusal};
 use klubkasse::ledger::db;
-use klubkasse::ledger::portal::queries::{self, PersonRole};
 use klubkasse::store::Recorded;
 use portal_support::{Browser, PortalServer};
 use sqlx::Row;
@@ -190,17 +189,7 @@ async fn a_parent_uses_every_page_and_the_counter_follows() {
     browser.click_text("Log ud").await;
     browser.wait_for_text("Log ind med MitID").await;
 
-    queries::add_person(
-        pool,
-        &portal.provider.issuer,
-        "kontoret",
-        PersonRole::Office,
-        "Kontoret Solsikken",
-        None,
-        &[],
-    )
-    .await
-    .unwrap();
+    portal.office("kontoret").await;
     browser.log_in(&portal, "kontoret").await;
     browser.wait_for_text("Hvornår kommer kortet?").await;
     browser.wait_for_text("1234 12345678").await;
@@ -247,17 +236,7 @@ async fn a_parent_cannot_reach_another_parents_child() {
     let portal = PortalServer::start().await;
     let mine = portal.family("Åse Ørsted", "Mette Ørsted", "mette").await;
     let theirs = portal.family("Bo Jensen", "Lars Jensen", "lars").await;
-    db::money_entry(
-        &portal.ledger.pool,
-        &klubkasse::ledger::Settings::default(),
-        theirs,
-        true,
-        Money::kroner(200),
-        None,
-        "office",
-    )
-    .await
-    .unwrap();
+    portal.deposit(theirs, 200).await;
     let browser = Browser::start().await;
     browser.log_in(&portal, "mette").await;
     browser.wait_for_text("Åse Ørsted").await;
@@ -328,17 +307,7 @@ async fn english_pages_and_a_low_balance_mail_after_a_counter_sale() {
     browser.log_in(&portal, "mette").await;
     browser.click_text("English").await;
     browser.wait_for_text("My children").await;
-    db::money_entry(
-        &portal.ledger.pool,
-        &klubkasse::ledger::Settings::default(),
-        child,
-        true,
-        Money::kroner(50),
-        None,
-        "office",
-    )
-    .await
-    .unwrap();
+    portal.deposit(child, 50).await;
     browser.click_text("Limits").await;
     browser.fill("#low", "30").await;
     browser.fill("#email", "mette@example.dk").await;
@@ -517,18 +486,7 @@ async fn a_paid_top_up_is_never_lost_and_a_form_sent_twice_acts_once() {
     let portal = PortalServer::start().await;
     let child = portal.family("Åse Ørsted", "Mette Ørsted", "mette").await;
     let pool = &portal.ledger.pool;
-    let settings = klubkasse::ledger::Settings::default();
-    db::money_entry(
-        pool,
-        &settings,
-        child,
-        true,
-        Money::kroner(950),
-        None,
-        "office",
-    )
-    .await
-    .unwrap();
+    portal.deposit(child, 950).await;
     let browser = Browser::start().await;
     browser.log_in(&portal, "mette").await;
     browser.click_text("Sæt penge ind").await;
@@ -536,17 +494,7 @@ async fn a_paid_top_up_is_never_lost_and_a_form_sent_twice_acts_once() {
     browser.click_text("Gå til betaling").await;
     browser.wait_for_text("Testbetaling").await;
     // Meanwhile the office puts 40 kr in: the cap (1.000 kr) is reached.
-    db::money_entry(
-        pool,
-        &settings,
-        child,
-        true,
-        Money::kroner(40),
-        None,
-        "office",
-    )
-    .await
-    .unwrap();
+    portal.deposit(child, 40).await;
     browser.click_text("Betal").await;
     browser.wait_for_text("Betalingen er modtaget").await;
     browser.wait_for_text("1.030,00 kr.").await;
@@ -620,17 +568,7 @@ async fn a_paid_top_up_is_never_lost_and_a_form_sent_twice_acts_once() {
     );
 
     // The office cannot pay the withdrawal out: rejected, the money is back.
-    queries::add_person(
-        pool,
-        &portal.provider.issuer,
-        "kontoret",
-        PersonRole::Office,
-        "Kontoret",
-        None,
-        &[],
-    )
-    .await
-    .unwrap();
+    portal.office("kontoret").await;
     browser.goto(&format!("{}/portal", portal.url)).await;
     browser.click_text("Log ud").await;
     browser.log_in(&portal, "kontoret").await;

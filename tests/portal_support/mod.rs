@@ -175,6 +175,38 @@ impl PortalServer {
     }
 }
 
+impl PortalServer {
+    /// Office staff who may log in as `subject`.
+    pub async fn office(&self, subject: &str) {
+        queries::add_person(
+            &self.ledger.pool,
+            &self.provider.issuer,
+            subject,
+            PersonRole::Office,
+            "Kontoret Solsikken",
+            None,
+            &[],
+        )
+        .await
+        .expect("add office staff");
+    }
+
+    /// Cash paid in at the office.
+    pub async fn deposit(&self, child: ChildId, kroner: i64) {
+        klubkasse::ledger::db::money_entry(
+            &self.ledger.pool,
+            &Settings::default(),
+            child,
+            true,
+            klubkasse::domain::Money::kroner(kroner),
+            None,
+            "office",
+        )
+        .await
+        .expect("deposit");
+    }
+}
+
 /// Debian's chromium, headless, with a profile of its own.
 pub struct Browser {
     pub client: Client,

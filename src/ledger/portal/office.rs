@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{self, Lang};
-use super::session::{NoFields, Posted, Session};
+use super::session::{NoFields, Office, Posted};
 use super::{PortalError, queries};
 use crate::domain::Money;
 use crate::ledger::api::OrderStatus;
@@ -39,9 +39,8 @@ fn bars(rows: &BTreeMap<String, Money>) -> Markup {
 pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
-    session: Session,
+    Office(session): Office,
 ) -> Result<Response, PortalError> {
-    session.require_office()?;
     let payouts = queries::payouts(&state.pool, None).await?;
     let orders = queries::open_orders(&state.pool).await?;
     let support = queries::support(&state.pool, None).await?;
@@ -125,22 +124,20 @@ pub async fn page(
 
 pub async fn payout_rejected(
     State(state): State<AppState>,
-    session: Session,
+    _: Office,
     Path(id): Path<Uuid>,
     Posted(NoFields {}): Posted<NoFields>,
 ) -> Result<Response, PortalError> {
-    session.require_office()?;
     queries::reject_payout(&state.pool, id).await?;
     Ok(Redirect::to("/portal/office").into_response())
 }
 
 pub async fn payout_paid(
     State(state): State<AppState>,
-    session: Session,
+    _: Office,
     Path(id): Path<Uuid>,
     Posted(NoFields {}): Posted<NoFields>,
 ) -> Result<Response, PortalError> {
-    session.require_office()?;
     queries::mark_payout_paid(&state.pool, id).await?;
     Ok(Redirect::to("/portal/office").into_response())
 }
@@ -152,11 +149,10 @@ pub struct OrderForm {
 
 pub async fn order_status(
     State(state): State<AppState>,
-    session: Session,
+    _: Office,
     Path(id): Path<Uuid>,
     Posted(form): Posted<OrderForm>,
 ) -> Result<Response, PortalError> {
-    session.require_office()?;
     let status = match form.status.as_str() {
         "sent" => OrderStatus::Sent,
         "handed_out" => OrderStatus::HandedOut,
@@ -173,11 +169,10 @@ pub struct AnswerForm {
 
 pub async fn answer(
     State(state): State<AppState>,
-    session: Session,
+    _: Office,
     Path(id): Path<Uuid>,
     Posted(form): Posted<AnswerForm>,
 ) -> Result<Response, PortalError> {
-    session.require_office()?;
     let answer = form.answer.trim();
     if !answer.is_empty() && answer.chars().count() <= 5000 {
         queries::answer_support(&state.pool, id, answer).await?;

@@ -104,13 +104,6 @@ impl Session {
         }
     }
 
-    pub fn require_office(&self) -> Result<(), PortalError> {
-        match self.role {
-            Role::Office => Ok(()),
-            Role::Parent => Err(PortalError::NotFound),
-        }
-    }
-
     pub async fn end(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE portal_sessions SET ended_at = now() WHERE id_hash = $1")
             .bind(&self.id_hash)
@@ -221,6 +214,25 @@ impl FromRequestParts<AppState> for OwnChild {
             .map_err(|_| PortalError::NotFound)?;
         session.may_see(child)?;
         Ok(OwnChild { session, child })
+    }
+}
+
+/// Office staff: every office page takes this, so none can forget the
+/// check. A parent gets "not found".
+pub struct Office(pub Session);
+
+impl FromRequestParts<AppState> for Office {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Office, PortalError> {
+        let session = Session::from_request_parts(parts, state).await?;
+        match session.role {
+            Role::Office => Ok(Office(session)),
+            Role::Parent => Err(PortalError::NotFound),
+        }
     }
 }
 
