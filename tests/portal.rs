@@ -422,6 +422,16 @@ async fn a_payment_whose_browser_never_came_back_still_reaches_the_card() {
     let child = portal.family("Åse Ørsted", "Mette Ørsted", "mette").await;
     let browser = Browser::start().await;
     browser.log_in(&portal, "mette").await;
+    // Cancelled at the provider: nothing taken, nothing deposited.
+    browser.click_text("Sæt penge ind").await;
+    browser.fill("#amount", "75").await;
+    browser.click_text("Gå til betaling").await;
+    browser.click_text("Afbryd").await;
+    browser
+        .wait_for_text("Betalingen blev ikke gennemført")
+        .await;
+    browser.wait_for_text("0,00 kr.").await;
+
     browser.click_text("Sæt penge ind").await;
     browser.fill("#amount", "75").await;
     browser.click_text("Gå til betaling").await;
@@ -501,20 +511,20 @@ async fn a_paid_top_up_is_never_lost_and_a_form_sent_twice_acts_once() {
 
     // The same withdrawal form, sent twice: one request, once off the card.
     let request = uuid::Uuid::now_v7().to_string();
-    for _ in 0..2 {
-        browser
-            .submit_form(
-                &format!("/portal/children/{child}/withdraw"),
-                &[
-                    ("request", &request),
-                    ("amount", "30"),
-                    ("account", "1234 12345678"),
-                ],
-            )
-            .await;
-        browser.wait_for_text("Pengene er trukket fra kortet").await;
-        browser.goto(&format!("{}/portal", portal.url)).await;
-    }
+    let withdrawal = [
+        ("request", request.as_str()),
+        ("amount", "30"),
+        ("account", "1234 12345678"),
+    ];
+    let path = format!("/portal/children/{child}/withdraw");
+    send_twice(
+        &browser,
+        &portal,
+        &path,
+        &withdrawal,
+        "Pengene er trukket fra kortet",
+    )
+    .await;
     assert_eq!(
         db::detail(pool, child).await.unwrap().balance,
         Money::kroner(1000)
@@ -527,20 +537,13 @@ async fn a_paid_top_up_is_never_lost_and_a_form_sent_twice_acts_once() {
 
     // The same card order, sent twice: one order, one fee.
     let order = uuid::Uuid::now_v7().to_string();
-    for _ in 0..2 {
-        browser
-            .submit_form(
-                &format!("/portal/children/{child}/card/order"),
-                &[
-                    ("order", &order),
-                    ("address", "Nørregade 1"),
-                    ("fee", "45.00"),
-                ],
-            )
-            .await;
-        browser.wait_for_text("Bestillinger").await;
-        browser.goto(&format!("{}/portal", portal.url)).await;
-    }
+    let ordering = [
+        ("order", order.as_str()),
+        ("address", "Nørregade 1"),
+        ("fee", "45.00"),
+    ];
+    let path = format!("/portal/children/{child}/card/order");
+    send_twice(&browser, &portal, &path, &ordering, "Bestillinger").await;
     let fees: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM entries WHERE child_id = $1 AND kind = 'card_fee'",
     )
@@ -587,6 +590,22 @@ async fn a_paid_top_up_is_never_lost_and_a_form_sent_twice_acts_once() {
         db::detail(pool, child).await.unwrap().balance,
         db::sum_of_entries(pool, child).await.unwrap()
     );
+}
+
+/// Sends the same form twice, as a double click does, each time waiting
+/// for the page that says it was done.
+async fn send_twice(
+    browser: &Browser,
+    portal: &PortalServer,
+    path: &str,
+    fields: &[(&str, &str)],
+    done: &str,
+) {
+    for _ in 0..2 {
+        browser.submit_form(path, fields).await;
+        browser.wait_for_text(done).await;
+        browser.goto(&format!("{}/portal", portal.url)).await;
+    }
 }
 
 /// The test provider takes no money: `serve` will not offer it anywhere
