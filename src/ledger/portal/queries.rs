@@ -202,23 +202,28 @@ pub async fn add_payment(
     .map(drop)
 }
 
+const PAYMENT_COLUMNS: &str = "id, person_id, child_id, amount, provider_ref, status";
+
+fn payment_of(row: &sqlx::postgres::PgRow) -> Result<Payment, sqlx::Error> {
+    Ok(Payment {
+        id: row.try_get("id")?,
+        person: row.try_get("person_id")?,
+        child: ChildId(row.try_get("child_id")?),
+        amount: money(row.try_get::<Decimal, _>("amount")?),
+        provider_ref: row.try_get("provider_ref")?,
+        status: row.try_get("status")?,
+    })
+}
+
 pub async fn payment(pool: &PgPool, id: Uuid) -> Result<Option<Payment>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT id, person_id, child_id, amount, provider_ref, status FROM payments WHERE id = $1",
-    )
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"
+    )))
     .bind(id)
     .fetch_optional(pool)
-    .await?;
-    row.map(|row| {
-        Ok(Payment {
-            id: row.try_get("id")?,
-            person: row.try_get("person_id")?,
-            child: ChildId(row.try_get("child_id")?),
-            amount: money(row.try_get::<Decimal, _>("amount")?),
-            provider_ref: row.try_get("provider_ref")?,
-            status: row.try_get("status")?,
-        })
-    })
+    .await?
+    .as_ref()
+    .map(payment_of)
     .transpose()
 }
 
@@ -636,16 +641,14 @@ pub async fn open_orders(pool: &PgPool) -> Result<Vec<OpenOrder>, sqlx::Error> {
 
 /// A person's payments still open.
 pub async fn open_payments(pool: &PgPool, person: Uuid) -> Result<Vec<Payment>, sqlx::Error> {
-    let ids: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM payments WHERE person_id = $1 AND status = 'started'
-         ORDER BY created_at",
-    )
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE person_id = $1 AND status = 'started'
+         ORDER BY created_at"
+    )))
     .bind(person)
     .fetch_all(pool)
-    .await?;
-    let mut open = Vec::with_capacity(ids.len());
-    for id in ids {
-        open.extend(payment(pool, id).await?);
-    }
-    Ok(open)
+    .await?
+    .iter()
+    .map(payment_of)
+    .collect()
 }
