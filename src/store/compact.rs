@@ -20,7 +20,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::StoreError;
+use super::{StoreError, files};
 
 /// Compact when the files are this many times their compacted size, or
 /// days have left for the archive since…
@@ -79,12 +79,11 @@ pub fn finish_interrupted(data_dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Copies every tree of `old` into a fresh db made by `fresh` in
-/// `store.compact`, records its size, and swaps it in. `old` must be the
-/// only handle on the store, and is consumed: the caller reopens.
-pub fn compact(
+/// Step 1: copies every tree of `old` into a fresh db made by `fresh` in
+/// `store.compact`, records its size there, flushes and closes it.
+pub fn copy(
     data_dir: &Path,
-    old: sled::Db,
+    old: &sled::Db,
     fresh: impl Fn(&Path) -> sled::Config,
 ) -> Result<u64, StoreError> {
     let target = compact_dir(data_dir);
@@ -107,13 +106,24 @@ pub fn compact(
     meta.insert(SIZE_KEY, size.to_string().as_bytes())?;
     meta.remove(DAYS_LEFT_KEY)?;
     new.flush()?;
-    drop((old, new));
-    let (store, before) = (data_dir.join("store"), before_dir(data_dir));
+    drop(meta);
+    files::close(new, &target);
+    Ok(size)
+}
+
+/// Steps 2 to 4: swaps the fresh copy in. Every handle on the old store
+/// must have been dropped and its files let go.
+pub fn swap(data_dir: &Path) -> Result<(), StoreError> {
+    let (store, target, before) = (
+        data_dir.join("store"),
+        compact_dir(data_dir),
+        before_dir(data_dir),
+    );
     fs::rename(&store, &before).map_err(io_error(&store))?;
     fs::rename(&target, &store).map_err(io_error(&target))?;
     sync_dir(data_dir).map_err(io_error(data_dir))?;
     fs::remove_dir_all(&before).map_err(io_error(&before))?;
-    Ok(size)
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {

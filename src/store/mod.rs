@@ -34,6 +34,7 @@ mod archive;
 mod backup;
 mod codec;
 mod compact;
+mod files;
 mod sale;
 mod sync;
 
@@ -182,6 +183,10 @@ pub struct Store {
     outbox: Tree,
     pending: Tree,
     card_outbox: Tree,
+    /// Last, so dropped after every sled handle above: waits until sled
+    /// has closed the files, so that the store can be opened again at once
+    /// (see [`files`]).
+    _released: files::Released,
 }
 
 /// This counter's sales the ledger has not confirmed, from the sum of the
@@ -191,16 +196,6 @@ fn unconfirmed(connection: Connection, pending: Money) -> Money {
         Connection::Standalone => Money::ZERO,
         Connection::Online | Connection::Offline { .. } => (-pending).max(Money::ZERO),
     }
-}
-
-/// No background flush: durability comes only from our explicit flushes,
-/// so nothing is made durable behind the store's back after a failure.
-/// (sled also cleans its log only from that flusher: see [`compact`].)
-fn sled_config(dir: &Path) -> sled::Config {
-    sled::Config::new()
-        .path(dir)
-        .cache_capacity(CACHE_BYTES)
-        .flush_every_ms(None)
 }
 
 /// The local calendar day an instant falls on: reports and daily limits
@@ -349,7 +344,7 @@ impl Store {
         if !fresh && !dir.join("conf").exists() {
             return Err(unreadable("its files are missing".into()));
         }
-        let config = sled_config(&dir);
+        let config = files::sled_config(&dir);
         // sled has been seen to panic on damaged files rather than say so.
         let db = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
             .map_err(|_| unreadable("the storage engine failed on its files".into()))?
@@ -372,6 +367,7 @@ impl Store {
             pending: open("pending")?,
             card_outbox: open("card_outbox")?,
             db,
+            _released: files::Released(dir.clone()),
             dir: dir.clone(),
             lock: std::sync::Mutex::new(archive.days()?.into_iter().collect()),
             archive,
@@ -420,9 +416,10 @@ impl Store {
         let started = std::time::Instant::now();
         let before = self.db.size_on_disk()?;
         let data_dir = self.dir.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let db = self.db.clone();
+        let after = compact::copy(&data_dir, &self.db, files::sled_config)?;
+        // The old files must be let go before the folders are swapped.
         drop(self);
-        let after = compact::compact(&data_dir, db, sled_config)?;
+        compact::swap(&data_dir)?;
         tracing::info!(
             before,
             after,

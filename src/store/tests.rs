@@ -306,6 +306,51 @@ fn a_store_in_use_says_so() {
     assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
 }
 
+/// A dropped store can be opened again at once, however busy the machine:
+/// the drop waits until sled has let go of the files (see `files`).
+#[test]
+fn a_dropped_store_reopens_at_once_while_other_stores_work() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Other threads keep sled's I/O threads and the cores busy with stores
+    // of their own, as the rest of a test run does.
+    let others: Vec<_> = (0..3)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let tmp = TempDir::new().unwrap();
+                let (mut store, c) = store_with_child(tmp.path(), 1_000_000);
+                let mut rounds = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    sell_at(&store, &c, Utc::now(), Connection::Standalone);
+                    rounds += 1;
+                    if rounds % 20 == 0 {
+                        drop(store);
+                        store = Store::open(tmp.path()).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 0);
+    drop(store);
+    for round in 1..=1000 {
+        let store = match Store::open(tmp.path()) {
+            Ok(store) => store,
+            Err(e) => panic!("round {round}: {e:?}"),
+        };
+        store
+            .deposit(c.id, Money::kroner(1), "test", Utc::now())
+            .unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for other in others {
+        other.join().unwrap();
+    }
+    let store = Store::open(tmp.path()).unwrap();
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(1000));
+}
+
 #[test]
 fn store_without_version_is_refused() {
     let tmp = TempDir::new().unwrap();
@@ -761,7 +806,8 @@ fn a_version_1_store_is_moved_to_day_trees_once_and_keeps_everything() {
     drop(store);
     // Rewrite it as version 1 had it: every entry in one `entries` tree.
     {
-        let db = sled::open(tmp.path().join("store")).unwrap();
+        let dir = tmp.path().join("store");
+        let db = files::sled_config(&dir).open().unwrap();
         let old = db.open_tree("entries").unwrap();
         for name in db.tree_names() {
             if name.starts_with(DAY_TREE_PREFIX.as_bytes()) {
@@ -787,6 +833,9 @@ fn a_version_1_store_is_moved_to_day_trees_once_and_keeps_everything() {
             .insert("schema_version", "1")
             .unwrap();
         db.flush().unwrap();
+        drop(old);
+        drop(old_spent);
+        files::close(db, &dir);
     }
     let store = Store::open(tmp.path()).unwrap();
     assert_eq!(store.all_entries().unwrap(), all);

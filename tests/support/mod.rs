@@ -14,7 +14,7 @@ use klubkasse::domain::{CardUid, Connection, PinGuard};
 use klubkasse::i18n::Language;
 use klubkasse::keymap::Keymap;
 use klubkasse::reader::{DEMO_PIN, DemoCards};
-use klubkasse::store::{Store, StoreError};
+use klubkasse::store::Store;
 use klubkasse::ui::{Action, App, Effect, EffectContext, Settings, update};
 
 pub struct Kiosk {
@@ -42,19 +42,10 @@ pub fn noon() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
 }
 
-/// Opens a store, also one this process had open a moment ago: sled lets
-/// go of its file lock from a background thread a little after the last
-/// handle is dropped (a restarted kiosk, a new process, never waits).
+/// Opens a store, also one this process had open a moment ago (a dropped
+/// store has let go of its files when the drop returns).
 pub fn open_store(data_dir: &Path) -> Store {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match Store::open(data_dir) {
-            Err(StoreError::InUse { .. }) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => return other.expect("the store opens"),
-        }
-    }
+    Store::open(data_dir).expect("the store opens")
 }
 
 impl Kiosk {
