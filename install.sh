@@ -47,7 +47,8 @@ Modes:
              PostgreSQL on 127.0.0.1:55432 for the ledger's tests and pcscd
              with the vpcd virtual reader for the card reader tests (unless
              one already runs), then run in order: cargo fmt --check,
-             cargo clippy (warnings are errors), cargo test. What was
+             cargo clippy (warnings are errors), cargo build --bins (the
+             tests run them), cargo test; each over the whole workspace. What was
              started is stopped on exit. Exits non-zero if any step fails.
   --bench    Install what --test installs, start PostgreSQL and pcscd the same
              way, and run the benchmark suite (cargo bench: domain, store,
@@ -184,9 +185,15 @@ fi
 TARGET_DIR="${CARGO_TARGET_DIR:-${ROOT}/target}"
 BINARY="${TARGET_DIR}/release/klubkasse"
 
+# Builds the counter, and with --ledger the ledger: each package builds only
+# what its role needs (the counter no web server, the ledger no card stack).
 build_release() {
-    heading "cargo build --release ${LOCKED[*]}"
-    cargo build --release "${LOCKED[@]}"
+    local packages=(-p klubkasse)
+    if ((${1:-0})); then
+        packages+=(-p klubkasse-ledger)
+    fi
+    heading "cargo build --release ${LOCKED[*]} ${packages[*]}"
+    cargo build --release "${LOCKED[@]}" "${packages[@]}"
     [[ -x "$BINARY" ]] || die "build finished but ${BINARY} is missing"
 }
 
@@ -223,7 +230,7 @@ add_exit_hook() {
 }
 
 # ---- PostgreSQL for the ledger's tests: a throwaway cluster in a temp dir,
-# run as the postgres user on a loopback port, as DESIGN.md shows. ----
+# run as the postgres user on a loopback port, as ARCHITECTURE.md shows. ----
 readonly PG_TEST_PORT=55432
 PG_TEST_DIR=""
 PG_BIN=""
@@ -396,6 +403,10 @@ run_tests() {
     cargo fmt --check || failed+=("cargo fmt --check")
     heading "cargo clippy --all-targets ${LOCKED[*]} -- -D warnings"
     cargo clippy --all-targets "${LOCKED[@]}" -- -D warnings || failed+=("cargo clippy")
+    # Tests run the workspace's binaries (the kiosk, the ledger, the virtual
+    # card); cargo builds only a test's own package's binaries for it.
+    heading "cargo build --workspace --bins ${LOCKED[*]}"
+    cargo build --workspace --bins "${LOCKED[@]}" || failed+=("cargo build")
     add_exit_hook stop_test_pcscd
     start_test_pcscd
     heading "cargo test ${LOCKED[*]}"
@@ -417,6 +428,8 @@ run_benchmarks() {
     add_exit_hook stop_test_pcscd
     start_test_pcscd
     export KLUBKASSE_BENCH_DATABASE_URL="${KLUBKASSE_TEST_DATABASE_URL}"
+    heading "cargo build --release --workspace --bins ${LOCKED[*]}"
+    cargo build --release --workspace --bins "${LOCKED[@]}" || die "the release build failed"
     local bench
     for bench in domain store tap_latency ledger; do
         heading "cargo bench --bench ${bench}"
@@ -479,7 +492,7 @@ main() {
         run_benchmarks
     fi
     if ((demo || system)); then
-        build_release
+        build_release "$ledger"
     fi
     if ((system)); then
         install_system

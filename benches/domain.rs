@@ -17,11 +17,11 @@ use std::hint::black_box;
 
 use chrono::Utc;
 use criterion::Criterion;
-use klubkasse::domain::{
+use klubkasse::reader::apdu::parse_uid_answer;
+use klubkasse_core::domain::{
     AccountView, Card, CardState, CardUid, Child, ChildId, Connection, DayReport, Entry, Money,
     SaleLine, authorize,
 };
-use klubkasse::reader::apdu::parse_uid_answer;
 use uuid::Uuid;
 
 /// (criterion group, baseline, subject)

@@ -16,25 +16,22 @@
 //! part gets a fresh database of its own. The ledger runs as the real
 //! `klubkasse-ledger serve` process, so its memory is its own.
 
-mod common;
-
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use klubkasse::domain::{CardUid, ChildId, Connection, Entry, EntryKind, Money, SaleLine};
-use klubkasse::ledger::auth::{TokenRole, create_token};
-use klubkasse::ledger::{MIGRATOR, Settings, db};
 use klubkasse::store::{Recorded, Store};
 use klubkasse::sync::{LedgerClient, SyncTask};
+use klubkasse_core::domain::{CardUid, ChildId, Connection, Entry, EntryKind, Money, SaleLine};
+use klubkasse_ledger::auth::{TokenRole, create_token};
+use klubkasse_ledger::{MIGRATOR, Settings, db};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use common::{mib, ms, peak_rss_kib, percentile};
+use klubkasse_testkit::bench::{mib, ms, peak_rss_kib, percentile};
 
-const LEDGER: &str = env!("CARGO_BIN_EXE_klubkasse-ledger");
 /// Counters pushing at once, and the sales in each push (the load).
 const COUNTERS: usize = 4;
 const BATCH: usize = 100;
@@ -297,7 +294,7 @@ impl LedgerProcess {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let process = Command::new(LEDGER)
+        let process = Command::new(&*klubkasse_testkit::bin::LEDGER)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--balance-cap", "10000000"])
             .env("DATABASE_URL", database_url)

@@ -17,26 +17,22 @@
 //! The store is generated each run from a fixed seed (10,000 children),
 //! never committed; KLUBKASSE_BENCH_STORE_DIR keeps it for another run.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
-use common::{ms, peak_rss_kib, percentile};
-use klubkasse::commands::report::day_report;
-use klubkasse::domain::{
+use klubkasse::store::{Archive, Recorded, Store, day_bounds, local_day};
+use klubkasse_core::domain::{
     Card, CardState, CardUid, Child, ChildId, Connection, Entry, EntryKind, Money, SaleLine,
 };
-use klubkasse::store::{Archive, Recorded, Store, day_bounds, local_day};
+use klubkasse_testkit::bench::{ms, peak_rss_kib, percentile};
 use uuid::Uuid;
 
 const CHILDREN: usize = 10_000;
 const DAYS: u64 = 365;
 const REPS: usize = 300;
-const KIOSK: &str = env!("CARGO_BIN_EXE_klubkasse");
 /// The idle screen's last words on the terminal (its status bar, drawn
 /// after the big "Hold dit kort" letters): the whole frame has arrived.
 const IDLE_TEXT: &[u8] = b"Personale";
@@ -205,7 +201,8 @@ fn start_to_idle_drawn(config: &Path) -> Duration {
     let mut script = Command::new("script")
         .args(["-q", "-c"])
         .arg(format!(
-            "stty cols 100 rows 30; exec {KIOSK} run --config {}",
+            "stty cols 100 rows 30; exec {} run --config {}",
+            klubkasse_testkit::bin::KIOSK.display(),
             config.display()
         ))
         .arg("/dev/null")
@@ -253,7 +250,7 @@ fn start_to_idle_drawn(config: &Path) -> Duration {
 /// The real kiosk, headless, sells `sales` times (tap, an item, Enter, each
 /// waited for to "paid"); its peak RSS after opening and after the sales.
 fn kiosk_memory(config: &Path, sales: usize) -> (u64, u64) {
-    let mut kiosk = Command::new(KIOSK)
+    let mut kiosk = Command::new(&*klubkasse_testkit::bin::KIOSK)
         .args(["run", "--headless", "--config"])
         .arg(config)
         .stdin(Stdio::piped())
@@ -401,7 +398,7 @@ fn main() {
     let mut day_sales = 0;
     for _ in 0..REPS {
         let t = Instant::now();
-        let report = day_report(&store, day).expect("a report");
+        let report = store.day_report(day).expect("a report");
         report_t.push(t.elapsed());
         day_sales = report.sales;
     }

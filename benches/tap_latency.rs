@@ -11,8 +11,6 @@
 //! between the two, so both meet the same machine at the same time. The
 //! clock starts when the virtual card is started (it connects at once).
 
-mod common;
-
 use std::ffi::CString;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -21,17 +19,17 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use klubkasse::commands::import;
 use klubkasse::config::Menu;
-use klubkasse::domain::{Connection, PinGuard};
 use klubkasse::i18n::Language;
 use klubkasse::keymap::Keymap;
 use klubkasse::reader::{CardEvent, DemoCards, PcscSource};
 use klubkasse::store::Store;
 use klubkasse::ui::{Action, App, Effect, EffectContext, Screen, Settings, update, view};
+use klubkasse_core::domain::{Connection, PinGuard};
 use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use common::ms;
+use klubkasse_testkit::bench::ms;
 
 const BARE_READER: &str = "Virtual PCD 00 00";
 const BARE_PORT: &str = "35963";
@@ -41,7 +39,7 @@ const UID: &str = "04A1B2C3"; // Freja Nielsen in the demo data
 const GET_UID: [u8; 5] = [0xFF, 0xCA, 0x00, 0x00, 0x00];
 
 fn vcard(port: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_klubkasse-vcard"))
+    Command::new(&*klubkasse_testkit::bin::VCARD)
         .args(["tap", UID, "--port", port, "--hold", "0.05"])
         .stdout(Stdio::null())
         .spawn()
@@ -92,7 +90,7 @@ struct Figures {
 
 impl Figures {
     fn percentile(&self, p: f64) -> Duration {
-        common::percentile(&self.samples, p)
+        klubkasse_testkit::bench::percentile(&self.samples, p)
     }
 }
 
@@ -112,7 +110,7 @@ fn main() {
         counter: "bench".into(),
         language: Language::Da,
         connection: Connection::Standalone,
-        offline_allowance: klubkasse::domain::Money::ZERO,
+        offline_allowance: klubkasse_core::domain::Money::ZERO,
         sale_timeout: Duration::from_secs(60),
         result_time: Duration::from_secs(4),
         has_pin: false,

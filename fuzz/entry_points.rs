@@ -12,15 +12,15 @@ use axum::extract::FromRequest;
 use axum::http::Request;
 use klubkasse::config::{Config, Menu};
 use klubkasse::keymap::Keymap;
-use klubkasse::ledger::api::{
+use klubkasse::reader::apdu::parse_uid_answer;
+use klubkasse::sync::client::{decode_answer, decode_push_answer};
+use klubkasse_core::protocol::{CardAction, Changes, PushBatch};
+use klubkasse_ledger::api::{
     EnrolRequest, HandOutRequest, MAX_ADDRESS, MAX_NAME, MoneyRequest, OrderPatch, OrderRequest,
     SettingsPatch,
 };
-use klubkasse::ledger::error::ApiJson;
-use klubkasse::ledger::validate;
-use klubkasse::reader::apdu::parse_uid_answer;
-use klubkasse::sync::client::{decode_answer, decode_push_answer};
-use klubkasse::sync::protocol::{CardAction, Changes, PushBatch};
+use klubkasse_ledger::error::ApiJson;
+use klubkasse_ledger::validate;
 use serde::de::DeserializeOwned;
 
 /// What a fuzz target does with one input.

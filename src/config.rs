@@ -8,10 +8,10 @@ use ratatui::crossterm::event::KeyCode;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::domain::{MenuItem, Money};
 use crate::i18n::Language;
 use crate::keymap::{Key, Keymap};
 use crate::source_error::FileError;
+use klubkasse_core::domain::{MenuItem, Money};
 
 /// Where card taps come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -14,8 +14,8 @@ use serde::de::IntoDeserializer;
 use serde::de::value::StrDeserializer;
 use toml::Spanned;
 
+use crate::action::Action;
 use crate::source_error::FileError;
-use crate::ui::Action;
 
 pub const DEFAULT_KEYMAP: &str = include_str!("../keymaps/default.toml");
 const DEFAULT_NAME: &str = "keymaps/default.toml (built in)";

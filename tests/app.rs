@@ -1,12 +1,10 @@
 //! The kiosk headless: real update(), real effects on a real sled store.
 
-mod support;
-
-use klubkasse::domain::{CardState, EntryKind, Money, Refusal};
 use klubkasse::ui::screens::result::ResultScreen;
 use klubkasse::ui::screens::staff::Page;
 use klubkasse::ui::{Action, Effect, Screen};
-use support::*;
+use klubkasse_core::domain::{CardState, EntryKind, Money, Refusal};
+use klubkasse_testkit::kiosk::*;
 
 fn result(kiosk: &Kiosk) -> &ResultScreen {
     match &kiosk.app.screen {
@@ -222,7 +220,7 @@ fn wrong_pin_five_times_locks_and_the_lock_is_stored() {
     assert!(matches!(&k.app.screen, Screen::Staff(s) if matches!(s.page, Page::Pin { .. })));
     assert!(matches!(
         k.store().pin_guard().unwrap().state(chrono::Utc::now()),
-        klubkasse::domain::PinCheck::Locked { .. }
+        klubkasse_core::domain::PinCheck::Locked { .. }
     ));
 }
 
@@ -494,10 +492,10 @@ fn each_day_closes_past_days_a_step_a_tick_then_writes_the_backup() {
     let (before, _) = klubkasse::store::day_bounds(today - chrono::Days::new(2));
     for at in [before, yesterday] {
         let card = k.store().card(&uid(FREJA)).unwrap().unwrap();
-        let sale = klubkasse::domain::Entry::sale(
+        let sale = klubkasse_core::domain::Entry::sale(
             card.child,
             card.uid,
-            vec![klubkasse::domain::SaleLine {
+            vec![klubkasse_core::domain::SaleLine {
                 name: "Toast".into(),
                 category: "mad".into(),
                 unit_price: Money::kroner(12),
@@ -507,7 +505,7 @@ fn each_day_closes_past_days_a_step_a_tick_then_writes_the_backup() {
             at + chrono::Duration::hours(12),
         );
         k.store()
-            .record_sale(&sale, klubkasse::domain::Connection::Standalone)
+            .record_sale(&sale, klubkasse_core::domain::Connection::Standalone)
             .unwrap();
     }
     k.app.now = chrono::Utc::now();

@@ -4,12 +4,9 @@
 //! `restore` is tested end to end in `tests/terminal.rs`, where a demo run
 //! in a real terminal writes the daily backup it restores.
 
-#[path = "support/run.rs"]
-mod run;
-
 use std::path::Path;
 
-use run::{Run, klubkasse};
+use klubkasse_testkit::run::{Run, klubkasse};
 use tempfile::TempDir;
 
 const MENU: &str = include_str!("../assets/menu.toml");
@@ -217,7 +214,7 @@ fn import(dir: &Path, csv: &str) -> Run {
 
 /// The `deposits` total of today's CSV report.
 fn deposits(dir: &Path) -> String {
-    let run = run::report(&dir.join("data"), true);
+    let run = klubkasse_testkit::run::report(&dir.join("data"), true);
     run.ok()
         .lines()
         .find_map(|l| {
@@ -255,7 +252,7 @@ fn import_children_is_all_rows_or_none() {
 fn report_on_a_missing_folder_says_so() {
     let dir = TempDir::new().unwrap();
     let missing = dir.path().join("nowhere");
-    let run = run::report(&missing, false);
+    let run = klubkasse_testkit::run::report(&missing, false);
     let expect = format!(
         "there is no store in {} (is the data folder right?)",
         missing.join("store").display()
@@ -303,7 +300,7 @@ fn a_damaged_store_stops_the_kiosk_with_a_clear_message_and_is_left_alone() {
 
     for run in [
         run_kiosk(dir.path()),
-        run::report(&dir.path().join("data"), false),
+        klubkasse_testkit::run::report(&dir.path().join("data"), false),
     ] {
         let err = run.failed();
         assert!(err.contains("cannot be read"), "{run}");

@@ -14,8 +14,7 @@
 //! RELIABILITY.md records a 10,000-sale run), `KLUBKASSE_CRASH_SEED` the
 //! random seed (printed, for replaying a failure).
 
-mod ledger_support;
-
+use klubkasse_testkit::bin::{KIOSK, LEDGER};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -26,17 +25,15 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use klubkasse::domain::{ChildId, EntryKind, Money};
-use klubkasse::ledger::Settings;
-use klubkasse::ledger::auth::TokenRole;
 use klubkasse::store::Store;
+use klubkasse_core::domain::{ChildId, EntryKind, Money};
+use klubkasse_ledger::Settings;
+use klubkasse_ledger::auth::TokenRole;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use uuid::Uuid;
 
-const KIOSK: &str = env!("CARGO_BIN_EXE_klubkasse");
-const LEDGER: &str = env!("CARGO_BIN_EXE_klubkasse-ledger");
 const COUNTER: &str = "crash-cafe";
 const CHILDREN: usize = 12;
 /// The menu's hotkeys (assets/menu.toml's first four items).
@@ -73,7 +70,7 @@ impl LedgerProcess {
             .append(true)
             .open(&self.log)
             .expect("ledger log");
-        let process = Command::new(LEDGER)
+        let process = Command::new(&*LEDGER)
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
             .args(["--balance-cap", "10000000", "--time-zone", TIME_ZONE])
             .env("DATABASE_URL", &self.database_url)
@@ -134,7 +131,7 @@ impl KioskProcess {
             .append(true)
             .open(log)
             .expect("kiosk log");
-        let mut process = Command::new(KIOSK)
+        let mut process = Command::new(&*KIOSK)
             .args(["run", "--headless", "--config"])
             .arg(config)
             .env("TZ", TIME_ZONE)
@@ -281,7 +278,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn set_up(ledger: &ledger_support::Ledger, sales: usize) -> World {
+async fn set_up(ledger: &klubkasse_testkit::ledger::Ledger, sales: usize) -> World {
     let dir = tempfile::TempDir::new().expect("temp dir");
     // Enough money that refusals stay rare: at most 3 × 18 kr a sale.
     let each = Money::kroner(i64::try_from(sales * 60 / CHILDREN + 100).expect("fits"));
@@ -429,7 +426,7 @@ fn tail(text: &str) -> String {
 
 /// The kiosk's `report --csv`: the day's sales count and total.
 fn kiosk_report(world: &World, day: &str) -> (i64, Money) {
-    let out = Command::new(KIOSK)
+    let out = Command::new(&*KIOSK)
         .args(["report", "--csv", "--date", day, "--data-dir"])
         .arg(world.data_dir())
         .env("TZ", TIME_ZONE)
@@ -458,7 +455,7 @@ fn sales_survive_sigkill_of_kiosk_and_ledger_with_nothing_lost_or_doubled() {
     let seed = env_number("KLUBKASSE_CRASH_SEED", rand::random::<u32>().into());
     println!("crash test: {sales} sales, KLUBKASSE_CRASH_SEED={seed}");
     let runtime = tokio::runtime::Runtime::new().expect("tokio");
-    let ledger = runtime.block_on(ledger_support::ledger_with(Settings {
+    let ledger = runtime.block_on(klubkasse_testkit::ledger::ledger_with(Settings {
         balance_cap: Money::kroner(10_000_000),
         time_zone: TIME_ZONE.into(),
         ..Settings::default()

@@ -2,18 +2,16 @@
 //! clear message and nothing is half written. Runs on a real, small tmpfs
 //! (needs root, as the test command and CI run).
 
-mod support;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use klubkasse::domain::Money;
 use klubkasse::i18n::Language;
 use klubkasse::ui::Action;
 use klubkasse::ui::screens::result::ResultScreen;
 use klubkasse::ui::{Effect, Screen};
-use support::*;
+use klubkasse_core::domain::Money;
+use klubkasse_testkit::kiosk::*;
 
 /// A small tmpfs, unmounted again when dropped.
 struct SmallDisk {

@@ -5,24 +5,20 @@
 //! uses, and times every answer. Prints the figures as a table for the
 //! closing note.
 
-#[path = "ledger_support/counter.rs"]
-mod counter;
-mod ledger_support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
-use counter::{
+use klubkasse::store::Recorded;
+use klubkasse::sync::SyncStatus;
+use klubkasse_core::domain::{ChildId, Money, Refusal};
+use klubkasse_ledger::{self as ledger, AppState, Settings};
+use klubkasse_testkit::counter::{
     Counter, Exchange, PULL_ROUTE, PUSH_ROUTE, Syncing, assert_books_agree, drained, serve_router,
     timed,
 };
-use klubkasse::domain::{ChildId, Money, Refusal};
-use klubkasse::ledger::{self, AppState, Settings};
-use klubkasse::store::Recorded;
-use klubkasse::sync::SyncStatus;
-use ledger_support::{Ledger, ledger_with};
+use klubkasse_testkit::ledger::{Ledger, ledger_with};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -3,24 +3,16 @@
 //! with the `pcsc` crate, as the kiosk reads a card.
 //!
 //! EVERY test that uses pcscd lives in this file and holds
-//! `pcscd::lock()`: there is one pcscd per machine, and tests restart it.
-//! See tests/support/pcscd.rs. Needs pcscd and vsmartcard-vpcd
+//! `klubkasse_testkit::pcscd::lock()`: there is one pcscd per machine, and tests restart it.
+//! See crates/testkit/src/pcscd.rs. Needs pcscd and vsmartcard-vpcd
 //! (`./install.sh --test` installs them); without them these tests fail,
 //! they do not skip.
-
-#[path = "support/pcscd.rs"]
-mod pcscd;
-#[path = "support/run.rs"]
-mod run;
-#[path = "support/tmux.rs"]
-#[allow(dead_code)] // terminal.rs uses the rest
-mod tmux;
 
 use std::ffi::CString;
 use std::time::{Duration, Instant};
 
+use klubkasse_testkit::pcscd::{SLOT_0, SLOT_1, Slot, VirtualCard};
 use pcsc::{Context, Protocols, ReaderState, Scope, ShareMode, State};
-use pcscd::{SLOT_0, SLOT_1, Slot, VirtualCard};
 
 /// pcscd polls a reader about every 400 ms; a second per event is plenty.
 const EVENT: Duration = Duration::from_secs(1);
@@ -67,7 +59,7 @@ fn read_uid(ctx: &Context, slot: Slot) -> Vec<u8> {
 /// pcscd running, a context, and no card left on the slot by an earlier
 /// test.
 fn ready(slot: Slot) -> Context {
-    pcscd::ensure_running();
+    klubkasse_testkit::pcscd::ensure_running();
     let ctx = Context::establish(Scope::User).expect("establish a PC/SC context");
     wait_for(&ctx, slot, State::EMPTY, 3 * EVENT);
     ctx
@@ -75,7 +67,7 @@ fn ready(slot: Slot) -> Context {
 
 #[test]
 fn vcard_is_read_through_pcscd_and_held_then_removed() {
-    let _pcscd = pcscd::lock();
+    let _pcscd = klubkasse_testkit::pcscd::lock();
     let ctx = ready(SLOT_0);
 
     let hold = Duration::from_secs(1);
@@ -97,7 +89,7 @@ fn vcard_is_read_through_pcscd_and_held_then_removed() {
 
 #[test]
 fn vcard_on_the_second_slot_with_a_seven_byte_uid() {
-    let _pcscd = pcscd::lock();
+    let _pcscd = klubkasse_testkit::pcscd::lock();
     let ctx = ready(SLOT_1);
 
     let tap = VirtualCard::new("04112233445566").slot(SLOT_1).tap();
@@ -113,7 +105,7 @@ fn vcard_on_the_second_slot_with_a_seven_byte_uid() {
 
 #[test]
 fn vcard_with_another_status_word_answers_it_alone() {
-    let _pcscd = pcscd::lock();
+    let _pcscd = klubkasse_testkit::pcscd::lock();
     let ctx = ready(SLOT_0);
 
     let tap = VirtualCard::new("04B2C3D4").status("6A81").tap();
@@ -124,7 +116,7 @@ fn vcard_with_another_status_word_answers_it_alone() {
 
 #[test]
 fn vcard_gives_up_when_nobody_reads_it() {
-    let _pcscd = pcscd::lock();
+    let _pcscd = klubkasse_testkit::pcscd::lock();
     ready(SLOT_0);
 
     // pcscd powers the card and asks its ATR, but no client sends FF CA.
@@ -139,11 +131,11 @@ fn vcard_gives_up_when_nobody_reads_it() {
 
 #[test]
 fn vcard_without_pcscd_says_what_is_missing() {
-    let _pcscd = pcscd::lock();
-    pcscd::stop();
+    let _pcscd = klubkasse_testkit::pcscd::lock();
+    klubkasse_testkit::pcscd::stop();
 
     let out = VirtualCard::new("04D4E5F6").tap().wait();
-    pcscd::ensure_running(); // before asserting: the other tests need it
+    klubkasse_testkit::pcscd::ensure_running(); // before asserting: the other tests need it
     assert_eq!(out.code, Some(2), "{out}");
     assert!(
         out.stderr
@@ -154,18 +146,18 @@ fn vcard_without_pcscd_says_what_is_missing() {
 
 #[test]
 fn restart_brings_the_readers_back_and_cards_read_again() {
-    let _pcscd = pcscd::lock();
-    pcscd::ensure_running();
-    let before = pcscd::pids();
+    let _pcscd = klubkasse_testkit::pcscd::lock();
+    klubkasse_testkit::pcscd::ensure_running();
+    let before = klubkasse_testkit::pcscd::pids();
 
-    pcscd::restart();
-    let after = pcscd::pids();
+    klubkasse_testkit::pcscd::restart();
+    let after = klubkasse_testkit::pcscd::pids();
     assert_eq!(after.len(), 1, "one pcscd after the restart: {after:?}");
     assert!(
         !before.contains(&after[0]),
         "a new pcscd: {before:?} → {after:?}"
     );
-    let readers = pcscd::list_readers().expect("list readers after the restart");
+    let readers = klubkasse_testkit::pcscd::list_readers().expect("list readers after the restart");
     assert!(readers.iter().any(|r| r == SLOT_0.reader), "{readers:?}");
     assert!(readers.iter().any(|r| r == SLOT_1.reader), "{readers:?}");
 
@@ -185,7 +177,7 @@ mod source {
     use klubkasse::reader::{CardEvent, PcscSource, ReaderHandle, ReaderStatus};
 
     use super::EVENT;
-    use super::pcscd::{self, SLOT_0, SLOT_1, VirtualCard};
+    use klubkasse_testkit::pcscd::{SLOT_0, SLOT_1, VirtualCard};
 
     /// The kiosk's card source, running, its events in a channel.
     pub struct Source {
@@ -271,7 +263,7 @@ mod source {
 
     #[test]
     fn a_tap_is_one_event_even_when_the_card_is_held() {
-        let _pcscd = pcscd::lock();
+        let _pcscd = klubkasse_testkit::pcscd::lock();
         let source = Source::start();
         let card = VirtualCard::new("04A1B2C3")
             .hold(Duration::from_secs(3))
@@ -299,7 +291,7 @@ mod source {
 
     #[test]
     fn two_cards_one_after_another_and_the_second_slot() {
-        let _pcscd = pcscd::lock();
+        let _pcscd = klubkasse_testkit::pcscd::lock();
         let source = Source::start();
         for (uid, slot) in [
             ("04A1B2C3", SLOT_0),
@@ -323,7 +315,7 @@ mod source {
 
     #[test]
     fn a_card_that_does_not_answer_is_unreadable_not_a_tap() {
-        let _pcscd = pcscd::lock();
+        let _pcscd = klubkasse_testkit::pcscd::lock();
         let source = Source::start();
         let card = VirtualCard::new("04A1B2C3").status("6A81").tap();
         let before = source.expect(
@@ -339,14 +331,14 @@ mod source {
 
     #[test]
     fn pcscd_restarted_under_the_source_and_the_next_tap_works() {
-        let _pcscd = pcscd::lock();
+        let _pcscd = klubkasse_testkit::pcscd::lock();
         let source = Source::start();
-        pcscd::stop();
+        klubkasse_testkit::pcscd::stop();
         source.expect(
             |e| matches!(e, CardEvent::Status(ReaderStatus::Missing)),
             3 * EVENT,
         );
-        pcscd::restart();
+        klubkasse_testkit::pcscd::restart();
         // The source finds the new pcscd by itself (its retries grow to 5 s).
         source.expect(
             |e| matches!(e, CardEvent::Status(ReaderStatus::Ready { .. })),
@@ -365,9 +357,8 @@ mod kiosk {
     use std::ffi::OsStr;
     use std::path::Path;
 
-    use super::pcscd::{self, VirtualCard};
-    use super::run;
-    use super::tmux::Tmux;
+    use klubkasse_testkit::pcscd::VirtualCard;
+    use klubkasse_testkit::tmux::Tmux;
 
     /// The idle screen with a reader found: the status bar says so.
     const READY: &str = "Kortlæser klar";
@@ -401,22 +392,28 @@ mod kiosk {
 
     #[test]
     fn demo_with_the_pcsc_reader_sells_and_refuses_unknown_cards() {
-        let _pcscd = pcscd::lock();
-        pcscd::ensure_running();
+        let _pcscd = klubkasse_testkit::pcscd::lock();
+        klubkasse_testkit::pcscd::ensure_running();
         let dir = tempfile::TempDir::new().unwrap();
         let data = dir.path().to_str().unwrap();
-        let kiosk = Tmux::start(run::BIN, &["demo", "--reader", "pcsc", "--data-dir", data]);
+        let kiosk = Tmux::start(
+            &klubkasse_testkit::bin::KIOSK,
+            &["demo", "--reader", "pcsc", "--data-dir", data],
+        );
         sell_with_the_reader(&kiosk);
         stop(kiosk);
     }
 
     #[test]
     fn a_card_held_through_a_sale_does_not_start_another() {
-        let _pcscd = pcscd::lock();
-        pcscd::ensure_running();
+        let _pcscd = klubkasse_testkit::pcscd::lock();
+        klubkasse_testkit::pcscd::ensure_running();
         let dir = tempfile::TempDir::new().unwrap();
         let data = dir.path().to_str().unwrap();
-        let kiosk = Tmux::start(run::BIN, &["demo", "--reader", "pcsc", "--data-dir", data]);
+        let kiosk = Tmux::start(
+            &klubkasse_testkit::bin::KIOSK,
+            &["demo", "--reader", "pcsc", "--data-dir", data],
+        );
         kiosk.wait_for(READY);
         // Held long past the sale and its 4 s result screen.
         let hold = std::time::Duration::from_secs(10);
@@ -426,7 +423,9 @@ mod kiosk {
         kiosk.send_keys(&["1", "Enter"]);
         kiosk.wait_for("Du har nu 238,00 kr.");
         // Back to idle with the card still on the reader, and it stays so.
-        assert!(pcscd::poll(hold, || !kiosk.screen().contains("Du har nu")));
+        assert!(klubkasse_testkit::pcscd::poll(hold, || !kiosk
+            .screen()
+            .contains("Du har nu")));
         while tapped.elapsed() < hold {
             let screen = kiosk.screen();
             assert!(
@@ -440,7 +439,7 @@ mod kiosk {
         tap("04A1B2C3");
         kiosk.wait_for("Saldo: 238,00 kr.");
         stop(kiosk);
-        let report = run::report(dir.path(), true);
+        let report = klubkasse_testkit::run::report(dir.path(), true);
         assert!(
             report.ok().contains(",total,sales_total,,1,12.00"),
             "{report}"
@@ -449,8 +448,8 @@ mod kiosk {
 
     #[test]
     fn run_with_reader_pcsc_from_the_config() {
-        let _pcscd = pcscd::lock();
-        pcscd::ensure_running();
+        let _pcscd = klubkasse_testkit::pcscd::lock();
+        klubkasse_testkit::pcscd::ensure_running();
         let dir = tempfile::TempDir::new().unwrap();
         let data = dir.path().join("data");
         // The demo children, imported as an office would.
@@ -462,7 +461,7 @@ mod kiosk {
             OsStr::new("--data-dir"),
             data.as_os_str(),
         ];
-        run::klubkasse(&import, None).ok();
+        klubkasse_testkit::run::klubkasse(&import, None).ok();
         let menu = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/menu.toml");
         let config = dir.path().join("kiosk.toml");
         std::fs::write(
@@ -473,7 +472,10 @@ mod kiosk {
             ),
         )
         .unwrap();
-        let kiosk = Tmux::start(run::BIN, &["run", "--config", config.to_str().unwrap()]);
+        let kiosk = Tmux::start(
+            &klubkasse_testkit::bin::KIOSK,
+            &["run", "--config", config.to_str().unwrap()],
+        );
         sell_with_the_reader(&kiosk);
         stop(kiosk);
     }

@@ -2,16 +2,11 @@
 //! OpenID provider on loopback, the ledger on a real PostgreSQL, and a
 //! counter with its own sled store syncing with it.
 
-#[path = "ledger_support/counter.rs"]
-mod counter;
-mod ledger_support;
-mod portal_support;
-
-use counter::Counter;
-use klubkasse::domain::{CardUid, ChildId, Connection, Money, Refusal};
-use klubkasse::ledger::db;
 use klubkasse::store::Recorded;
-use portal_support::{Browser, PortalServer};
+use klubkasse_core::domain::{CardUid, ChildId, Connection, Money, Refusal};
+use klubkasse_ledger::db;
+use klubkasse_testkit::counter::Counter;
+use klubkasse_testkit::portal::{Browser, PortalServer};
 use sqlx::Row;
 
 const CARD: &str = "04A1B2C3";
@@ -268,7 +263,7 @@ async fn a_parent_cannot_reach_another_parents_child() {
     browser.wait_for_text("Siden findes ikke.").await;
 
     // A form made on another site, without the token: refused.
-    let attacker = portal_support::serve_page(format!(
+    let attacker = klubkasse_testkit::portal::serve_page(format!(
         "<form id=f method=post action='{}/portal/children/{mine}/withdraw'>\
          <input name=csrf value='guessed'><input name=amount value=1>\
          <input name=account value='6666 66666666'></form>\
@@ -331,7 +326,7 @@ async fn english_pages_and_a_low_balance_mail_after_a_counter_sale() {
 }
 
 /// The mail goes after the counter's push is answered: wait for it.
-async fn wait_for_mail(portal: &PortalServer) -> klubkasse::ledger::portal::mail::Mail {
+async fn wait_for_mail(portal: &PortalServer) -> klubkasse_ledger::portal::mail::Mail {
     for _ in 0..100 {
         if let Some(mail) = portal.outbox.sent().into_iter().next() {
             return mail;
@@ -613,7 +608,7 @@ async fn send_twice(
 #[test]
 fn serve_refuses_the_test_provider_off_loopback_and_a_portal_without_a_provider() {
     let serve = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_klubkasse-ledger"))
+        let out = std::process::Command::new(&*klubkasse_testkit::bin::LEDGER)
             .args([
                 "serve",
                 "--database-url",

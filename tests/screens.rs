@@ -1,14 +1,12 @@
 //! Every screen drawn on ratatui's TestBackend and compared with a reviewed
 //! snapshot (`tests/snapshots/`). Clock times and dates are masked.
 
-mod support;
-
 use klubkasse::i18n::Language;
 use klubkasse::ui::{Action, App, view};
+use klubkasse_testkit::kiosk::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
-use support::*;
 
 fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
@@ -187,8 +185,8 @@ fn paid_is_green_and_refused_is_red() {
 /// The demo kiosk as a connected counter, with this word from the sync task.
 fn connected(status: klubkasse::sync::SyncStatus) -> Kiosk {
     let mut k = Kiosk::demo();
-    let offline = klubkasse::domain::Connection::Offline {
-        allowance: klubkasse::domain::Money::kroner(50),
+    let offline = klubkasse_core::domain::Connection::Offline {
+        allowance: klubkasse_core::domain::Money::kroner(50),
     };
     k.app.settings.connection = offline;
     k.app.connection = offline;

@@ -3,26 +3,20 @@
 //! PostgreSQL on the other, with a proxy between them that can cut the
 //! line, as a dead network would.
 
-#[path = "ledger_support/counter.rs"]
-mod counter;
-mod ledger_support;
-#[path = "ledger_support/proxy.rs"]
-mod proxy;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Method;
 use chrono::Utc;
-use counter::{
-    Counter, PUSH_ROUTE, Syncing, assert_books_agree, drained, serve, serve_router, timed,
-};
-use klubkasse::domain::{CardState, CardUid, ChildId, Connection, Money, Refusal};
-use klubkasse::ledger::auth::TokenRole;
 use klubkasse::store::Recorded;
 use klubkasse::sync::{LedgerClient, SyncStatus};
-use ledger_support::{CARD_A, Ledger, ledger};
-use proxy::{Fault, Proxy, Rng, fault_seed};
+use klubkasse_core::domain::{CardState, CardUid, ChildId, Connection, Money, Refusal};
+use klubkasse_ledger::auth::TokenRole;
+use klubkasse_testkit::counter::{
+    Counter, PUSH_ROUTE, Syncing, assert_books_agree, drained, serve, serve_router, timed,
+};
+use klubkasse_testkit::ledger::{CARD_A, Ledger, ledger};
+use klubkasse_testkit::proxy::{Fault, Proxy, Rng, fault_seed};
 
 const COUNTER: &str = "cafe-1";
 /// Offline with room for every sale of the test.
@@ -329,7 +323,7 @@ async fn the_ledger_over_tls_with_its_own_certificate() {
     std::fs::write(&cert, certified.cert.pem()).unwrap();
     std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
     let port = free_port();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_klubkasse-ledger"))
+    let mut server = std::process::Command::new(&*klubkasse_testkit::bin::LEDGER)
         .args([
             "serve",
             "--listen",

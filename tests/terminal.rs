@@ -6,16 +6,11 @@
 //! Needs tmux (`./install.sh --test` installs it); without it these tests
 //! fail, they do not skip.
 
-#[path = "support/run.rs"]
-mod run;
-#[path = "support/tmux.rs"]
-mod tmux;
-
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use klubkasse_testkit::tmux::{Ended, Tmux};
 use tempfile::TempDir;
-use tmux::{Ended, Tmux};
 
 /// The demo legend under the big "tap your card" prompt: the idle screen.
 const IDLE: &str = "Demo — tryk en tast";
@@ -25,7 +20,7 @@ const SALE_READY: &str = "Tryk på en vares tast";
 /// `klubkasse demo` on `dir`, waited for until its idle screen shows.
 fn demo(dir: &Path) -> Tmux {
     let kiosk = Tmux::start(
-        run::BIN,
+        &klubkasse_testkit::bin::KIOSK,
         &["demo", "--data-dir", dir.to_str().expect("UTF-8 temp path")],
     );
     kiosk.wait_for(IDLE);
@@ -165,7 +160,7 @@ fn a_paid_sale_survives_sigkill_and_shows_in_the_report() {
     back_to_idle(&kiosk);
     quit(&kiosk);
 
-    let text = run::report(dir.path(), false);
+    let text = klubkasse_testkit::run::report(dir.path(), false);
     let text = text.ok();
     assert_eq!(
         row(text, "Toast")[..4],
@@ -188,7 +183,7 @@ fn a_paid_sale_survives_sigkill_and_shows_in_the_report() {
         "{text}"
     );
 
-    let csv = run::report(dir.path(), true);
+    let csv = klubkasse_testkit::run::report(dir.path(), true);
     let csv = csv.ok();
     for line in [
         ",item,Toast,2,,24.00",
@@ -258,7 +253,10 @@ fn a_too_small_terminal_says_so_and_the_sale_survives_it() {
     press(&kiosk, &["1", "4"], "I alt: 17,00 kr.");
     kiosk.resize(40, 12);
     kiosk.wait_for("Vinduet er for lille (40×12)");
-    kiosk.resize(tmux::WIDTH, tmux::HEIGHT);
+    kiosk.resize(
+        klubkasse_testkit::tmux::WIDTH,
+        klubkasse_testkit::tmux::HEIGHT,
+    );
     let screen = kiosk.wait_for("I alt: 17,00 kr.");
     assert!(!screen.contains("Vinduet er for lille"), "{screen}");
     assert!(screen.contains("1 ×  Toast"), "{screen}");
@@ -271,7 +269,7 @@ fn a_too_small_terminal_says_so_and_the_sale_survives_it() {
 fn the_demo_speaks_english_when_asked() {
     let dir = TempDir::new().unwrap();
     let kiosk = Tmux::start(
-        run::BIN,
+        &klubkasse_testkit::bin::KIOSK,
         &[
             "demo",
             "--language",
@@ -299,7 +297,10 @@ fn wait_for_backup(dir: &Path) -> PathBuf {
         if let Some(path) = found {
             return path;
         }
-        assert!(start.elapsed() < tmux::TIMEOUT, "no backup in {dir:?}");
+        assert!(
+            start.elapsed() < klubkasse_testkit::tmux::TIMEOUT,
+            "no backup in {dir:?}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
@@ -317,9 +318,13 @@ fn restore_puts_the_daily_backup_back_and_keeps_the_old_store() {
     // A sale after the backup: the restore takes it away again.
     buy(&kiosk, "F1", &["1"], "12,00 kr.", "Du har nu 238,00 kr.");
     quit(&kiosk);
-    assert!(run::report(dir.path(), false).ok().contains("Toast"));
+    assert!(
+        klubkasse_testkit::run::report(dir.path(), false)
+            .ok()
+            .contains("Toast")
+    );
 
-    let restored = run::klubkasse(
+    let restored = klubkasse_testkit::run::klubkasse(
         &[
             "restore".as_ref(),
             backup.as_os_str(),
@@ -332,7 +337,7 @@ fn restore_puts_the_daily_backup_back_and_keeps_the_old_store() {
     assert!(out.contains("Restored 8 children"), "{restored}");
     assert!(out.contains("store.replaced-"), "{restored}");
 
-    let text = run::report(dir.path(), false);
+    let text = klubkasse_testkit::run::report(dir.path(), false);
     let text = text.ok();
     assert!(text.contains("Ingen salg denne dag."), "{text}");
     // The demo children's opening balances are back.

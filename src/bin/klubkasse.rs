@@ -10,15 +10,16 @@ use anyhow::{Context, Result, bail};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 
-use klubkasse::commands::{import, report};
+use klubkasse::commands::import;
 use klubkasse::config::{Config, LedgerConfig, Menu, ReaderKind, default_data_dir};
-use klubkasse::domain::{Connection, Money, PinGuard};
 use klubkasse::i18n::Language;
 use klubkasse::keymap::Keymap;
 use klubkasse::reader::{CardEvent, DEMO_PIN, DemoCards, PcscSource, ReaderStatus};
+use klubkasse::report;
 use klubkasse::store::{Store, local_day, restore_backup};
 use klubkasse::sync::{LedgerClient, SyncTask};
 use klubkasse::ui::{Action, App, EffectContext, Settings, runtime};
+use klubkasse_core::domain::{Connection, Money, PinGuard};
 
 #[derive(Parser)]
 #[command(
@@ -143,7 +144,7 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Report { date, csv, place } => {
             let store = Store::open_existing(&place.data_dir()?)?;
             let date = date.unwrap_or_else(|| local_day(Utc::now()));
-            let day = report::day_report(&store, date)?;
+            let day = store.day_report(date)?;
             if csv {
                 print!("{}", report::report_csv(&day, date)?);
             } else {

@@ -27,8 +27,8 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{CardState, CardUid, Child, ChildId, Money};
 use crate::store::{Store, StoreError};
+use klubkasse_core::domain::{CardState, CardUid, Child, ChildId, Money};
 
 /// The demo children, also a sample of the import format.
 pub const DEMO_CHILDREN_CSV: &str = include_str!("../../assets/demo-children.csv");
@@ -549,7 +549,7 @@ mod tests {
         CardUid::parse(hex).unwrap()
     }
 
-    fn owner(store: &Store, hex: &str) -> (Child, crate::domain::Card) {
+    fn owner(store: &Store, hex: &str) -> (Child, klubkasse_core::domain::Card) {
         let card = store.card(&uid(hex)).unwrap().unwrap();
         (store.child(card.child).unwrap().unwrap(), card)
     }

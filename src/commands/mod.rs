@@ -2,4 +2,3 @@
 //! parses arguments and calls these.
 
 pub mod import;
-pub mod report;

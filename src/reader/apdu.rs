@@ -1,6 +1,6 @@
 //! The one command the kiosk sends a card: PC/SC part 3 "get UID".
 
-use crate::domain::{CardUid, CardUidError};
+use klubkasse_core::domain::{CardUid, CardUidError};
 
 /// `FF CA 00 00 00`: get the card's UID, whatever its length.
 pub const GET_UID: [u8; 5] = [0xFF, 0xCA, 0x00, 0x00, 0x00];

@@ -5,7 +5,7 @@ pub mod apdu;
 pub mod pcsc;
 pub mod tracker;
 
-use crate::domain::{CardUid, Child};
+use klubkasse_core::domain::{CardUid, Child};
 
 pub use self::pcsc::{PcscSource, ReaderHandle};
 

@@ -272,7 +272,7 @@ impl<F: FnMut(CardEvent)> Watch<F> {
 /// only just arrived, or is half taken away, can fail to talk for a moment;
 /// such a failure is tried again briefly. An answer from the card, even a
 /// refusal, is final.
-fn read_uid(context: &Context, reader: &str) -> Result<crate::domain::CardUid, String> {
+fn read_uid(context: &Context, reader: &str) -> Result<klubkasse_core::domain::CardUid, String> {
     let name = CString::new(reader).map_err(|e| e.to_string())?;
     let mut last = String::new();
     for attempt in 0..READ_ATTEMPTS {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::domain::CardUid;
+use klubkasse_core::domain::CardUid;
 
 /// A card that leaves the reader and is back within this long with the
 /// same UID bounced on the reader: not a new tap.

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::codec::{decode, encode};
-use crate::domain::Entry;
+use klubkasse_core::domain::Entry;
 
 #[derive(Debug, Clone)]
 pub struct Archive {

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::codec::encode;
 use super::{Store, StoreError, local_day};
-use crate::domain::{Card, Child, Entry, EntryKind, Money};
+use klubkasse_core::domain::{Card, Child, Entry, EntryKind, Money};
 
 const FORMAT: &str = "klubkasse-backup";
 /// How many daily backups to keep.

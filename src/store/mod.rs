@@ -46,17 +46,17 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::{Transactional, Tree};
 use uuid::Uuid;
 
-use crate::domain::{
-    AccountView, Card, CardState, CardUid, Child, ChildId, Connection, Entry, EntryKind, Money,
-    PinGuard, Refusal,
-};
-use crate::sync::protocol::CardAction;
 pub use archive::Archive;
 pub use backup::{
     Backup, BackupError, Restored, backup_dir, newest_backup, read_backup, restore_backup,
     write_daily_backup,
 };
 use codec::{decode, encode};
+use klubkasse_core::domain::{
+    AccountView, Card, CardState, CardUid, Child, ChildId, Connection, DayReport, Entry, EntryKind,
+    Money, PinGuard, Refusal,
+};
+use klubkasse_core::protocol::CardAction;
 
 /// Bump when the stored format changes; an older binary must not guess.
 /// 2: entries in one tree per day (1 had them all in `entries`; opening
@@ -581,7 +581,7 @@ impl Store {
             cards.insert(card.uid.as_str().as_bytes(), encode(card))?;
             if let Some(action) = &action {
                 card_outbox.insert(
-                    crate::domain::new_entry_id(Utc::now()).as_bytes(),
+                    klubkasse_core::domain::new_entry_id(Utc::now()).as_bytes(),
                     encode(action),
                 )?;
             }
@@ -759,6 +759,20 @@ impl Store {
     fn archived(&self, days: &BTreeSet<NaiveDate>, id: Uuid) -> Result<bool, StoreError> {
         let day = id_day(id.as_bytes());
         Ok(days.contains(&day) && self.archive.find(day, id)?.is_some())
+    }
+
+    /// The report of one local day, with the children's names.
+    pub fn day_report(&self, date: NaiveDate) -> Result<DayReport, StoreError> {
+        let names: std::collections::HashMap<ChildId, String> = self
+            .children()?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let entries = self.entries_on(date)?;
+        Ok(DayReport::build(entries.iter(), |id| {
+            // A child the store lost is still counted, under its id.
+            names.get(&id).cloned().unwrap_or_else(|| id.to_string())
+        }))
     }
 
     /// The entries of a local day, oldest first: the day's file in the

@@ -28,7 +28,9 @@ use sled::Transactional;
 
 use super::codec::{decode, encode};
 use super::{Recorded, Store, StoreError, id_day, local_day, unconfirmed};
-use crate::domain::{AccountView, Connection, Entry, EntryKind, Money, Refusal, authorize};
+use klubkasse_core::domain::{
+    AccountView, Connection, Entry, EntryKind, Money, Refusal, authorize,
+};
 
 /// The `meta` key of the sale being written.
 pub(super) const JOURNAL: &str = "sale_journal";

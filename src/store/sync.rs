@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::codec::{decode, encode};
 use super::{Store, StoreError, tx_add, tx_get};
-use crate::domain::{Entry, Money};
-use crate::sync::protocol::{CardAction, Changes, Pushed};
+use klubkasse_core::domain::{Entry, Money};
+use klubkasse_core::protocol::{CardAction, Changes, Pushed};
 
 /// The key under which the pull cursor is kept in `meta`.
 const CURSOR: &str = "sync_cursor";

@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::{CardUid, Child, ChildId, SaleLine};
+use klubkasse_core::domain::{CardUid, Child, ChildId, SaleLine};
 use tempfile::TempDir;
 
 fn child(name: &str) -> Child {
@@ -523,7 +523,6 @@ fn a_panic_during_a_store_write_closes_the_store_until_it_is_reopened() {
 
 #[test]
 fn bulk_load_matches_one_by_one() {
-    use crate::commands::report::day_report;
     let (one_dir, bulk_dir) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     let one = Store::open(one_dir.path()).unwrap();
     let kids = [child("Freja"), child("Søren")];
@@ -578,10 +577,7 @@ fn bulk_load_matches_one_by_one() {
     assert!(bulk.is_refunded(sales[2].id).unwrap());
     for at in [day1, day2] {
         let day = local_day(at);
-        assert_eq!(
-            day_report(&bulk, day).unwrap(),
-            day_report(&one, day).unwrap()
-        );
+        assert_eq!(bulk.day_report(day).unwrap(), one.day_report(day).unwrap());
     }
 }
 
@@ -617,7 +613,7 @@ fn close_all(store: &Store, today: NaiveDate) -> Vec<NaiveDate> {
 /// The ledger confirms `entry`, with the child's balance there.
 fn ledger_has(store: &Store, entry: &Entry, balance_kroner: i64) {
     store
-        .acknowledge(&[crate::sync::protocol::Pushed {
+        .acknowledge(&[klubkasse_core::protocol::Pushed {
             id: entry.id,
             new: true,
             flags: vec![],

@@ -5,8 +5,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
-use super::protocol::{ApiError, CardAction, Changes, PushBatch, PushResult};
-use crate::domain::Entry;
+use klubkasse_core::domain::Entry;
+use klubkasse_core::protocol::{ApiError, CardAction, Changes, PushBatch, PushResult};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {

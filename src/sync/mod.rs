@@ -1,7 +1,6 @@
 //! Keeping a counter in step with the central ledger.
 
 pub mod client;
-pub mod protocol;
 pub mod task;
 
 pub use client::{LedgerClient, SyncError};

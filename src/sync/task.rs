@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::client::{LedgerClient, SyncError};
-use super::protocol::MAX_BATCH;
 use crate::store::Store;
+use klubkasse_core::protocol::MAX_BATCH;
 
 /// How many accounts one pull asks for.
 const PULL_LIMIT: u32 = 500;

@@ -6,7 +6,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::config::Menu;
-use crate::domain::{CardUid, Connection, Money, PinGuard};
 use crate::i18n::{Language, Texts};
 use crate::keymap::{Key, Keymap};
 use crate::reader::{DemoCards, ReaderStatus};
@@ -15,6 +14,7 @@ use crate::sync::SyncStatus;
 use crate::ui::Action;
 use crate::ui::effect::Effect;
 use crate::ui::screens::{result, sale, staff};
+use klubkasse_core::domain::{CardUid, Connection, Money, PinGuard};
 
 /// What the kiosk is configured to be, fixed while it runs.
 #[derive(Debug, Clone)]

@@ -7,11 +7,11 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::commands::report;
-use crate::domain::{CardState, CardUid, ChildId, Connection, Entry, Money, PinGuard};
 use crate::i18n::{Language, fill};
+use crate::report;
 use crate::store::{Recorded, Store, StoreError, local_day, write_daily_backup};
 use crate::ui::{Action, SaleRow};
+use klubkasse_core::domain::{CardState, CardUid, ChildId, Connection, Entry, Money, PinGuard};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -90,7 +90,7 @@ impl EffectContext {
         match effect {
             Effect::LookupCard { uid, connection } => {
                 Some(match self.store.lookup(&uid, Utc::now(), connection) {
-                    Ok(found) => Action::AccountLoaded(crate::domain::admit(found)),
+                    Ok(found) => Action::AccountLoaded(klubkasse_core::domain::admit(found)),
                     Err(e) => Action::SaleFailed(e.to_string()),
                 })
             }
@@ -158,7 +158,7 @@ impl EffectContext {
                     }),
             ),
             Effect::AddChild { name } => {
-                let child = crate::domain::Child {
+                let child = klubkasse_core::domain::Child {
                     id: ChildId::new(),
                     name: name.clone(),
                     daily_limit: None,
@@ -197,7 +197,7 @@ impl EffectContext {
                 }
                 Ok(done.join(" "))
             })),
-            Effect::LoadReport(day) => Some(match report::day_report(&self.store, day) {
+            Effect::LoadReport(day) => Some(match self.store.day_report(day) {
                 Ok(report) => Action::ReportLoaded(report),
                 Err(e) => Action::StaffDone(Err(e.to_string())),
             }),
@@ -286,7 +286,7 @@ impl EffectContext {
 
     fn export(&self, day: NaiveDate) -> Result<String, String> {
         let t = &self.language.texts().staff;
-        let day_report = report::day_report(&self.store, day).map_err(|e| e.to_string())?;
+        let day_report = self.store.day_report(day).map_err(|e| e.to_string())?;
         let csv = report::report_csv(&day_report, day).map_err(|e| e.to_string())?;
         let path = self.export_dir.join(format!("klubkasse-rapport-{day}.csv"));
         std::fs::create_dir_all(&self.export_dir)

@@ -18,11 +18,11 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::domain::{CardUid, Money};
 use crate::keymap::Key;
 use crate::sync::SyncStatus;
 use crate::ui::screens::result::{ResultScreen, refusal_text};
 use crate::ui::{Action, App, Screen};
+use klubkasse_core::domain::{CardUid, Money};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {

@@ -2,7 +2,6 @@
 //! become [`Action`]s, [`update`] changes the [`App`] and returns
 //! [`Effect`]s, [`view`] only draws, and the [`runtime`] runs the effects.
 
-mod action;
 pub mod app;
 pub mod effect;
 pub mod headless;
@@ -11,7 +10,7 @@ pub mod screens;
 pub mod theme;
 pub mod view;
 
-pub use action::{Action, SaleRow};
+pub use crate::action::{Action, SaleRow};
 pub use app::{App, Screen, Settings, update};
 pub use effect::{Effect, EffectContext};
 pub use view::view;

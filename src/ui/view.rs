@@ -6,13 +6,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::domain::Connection;
 use crate::i18n::fill;
 use crate::reader::ReaderStatus;
 use crate::sync::SyncStatus;
 use crate::ui::app::{App, Screen};
 use crate::ui::screens::{idle, result, sale, staff};
 use crate::ui::{Action, theme};
+use klubkasse_core::domain::Connection;
 
 /// Smallest terminal the screens are laid out for.
 pub const MIN_WIDTH: u16 = 80;

@@ -6,10 +6,10 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Paragraph};
 
-use crate::domain::DayReport;
 use crate::i18n::fill;
 use crate::ui::app::App;
 use crate::ui::theme;
+use klubkasse_core::domain::DayReport;
 
 pub fn draw(app: &App, report: &DayReport, date: NaiveDate, frame: &mut Frame, area: Rect) {
     let t = &app.texts().report;

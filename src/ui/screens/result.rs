@@ -6,13 +6,13 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use crate::domain::{Money, Refusal};
 use crate::i18n::{Texts, fill};
 use crate::ui::Action;
 use crate::ui::app::{App, Screen};
 use crate::ui::effect::Effect;
 use crate::ui::screens::{big_name, staff};
 use crate::ui::theme;
+use klubkasse_core::domain::{Money, Refusal};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResultScreen {

@@ -5,12 +5,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
-use crate::domain::{AccountView, Basket, Connection, Entry, authorize};
 use crate::ui::Action;
 use crate::ui::app::{App, Screen};
 use crate::ui::effect::Effect;
 use crate::ui::screens::{big_name, result};
 use crate::ui::theme;
+use klubkasse_core::domain::{AccountView, Basket, Connection, Entry, authorize};
 
 #[derive(Debug, Clone)]
 pub struct SaleScreen {

@@ -6,13 +6,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
-use crate::domain::{CardUid, Child, Connection, DayReport, Money, PinCheck};
 use crate::i18n::fill;
 use crate::store::local_day;
 use crate::ui::app::{App, Screen};
 use crate::ui::effect::Effect;
 use crate::ui::screens::report;
 use crate::ui::{Action, SaleRow, theme};
+use klubkasse_core::domain::{CardUid, Child, Connection, DayReport, Money, PinCheck};
 
 /// Largest cash top-up in one go: a typo must not put 50.000 kr. on a card.
 const MAX_TOP_UP_KRONER: i64 = 2_000;
@@ -602,7 +602,7 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
                 .map(|row| {
                     let time = row.sale.at.with_timezone(&chrono::Local).format("%H:%M");
                     let what: Vec<String> = match &row.sale.kind {
-                        crate::domain::EntryKind::Sale { lines, .. } => lines
+                        klubkasse_core::domain::EntryKind::Sale { lines, .. } => lines
                             .iter()
                             .map(|l| format!("{}×{}", l.quantity, l.name))
                             .collect(),

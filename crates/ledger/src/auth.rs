@@ -1,0 +1,346 @@
+//! Bearer tokens: 32 random bytes shown once as hex; only their SHA-256 is
+//! stored. Roles: `admin` (the office), `kiosk` (one counter), `parent`
+//! (only their own children). A token may expire (`expires_at`, NULL =
+//! never) and may be revoked at any time.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use chrono::TimeDelta;
+use sha2::{Digest, Sha256};
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::{LedgerError, Result};
+use klubkasse_core::domain::ChildId;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    /// Bound to one counter: every entry it pushes must name this counter.
+    Kiosk(String),
+    Parent(Vec<ChildId>),
+}
+
+impl Role {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Kiosk(_) => "kiosk",
+            Role::Parent(_) => "parent",
+        }
+    }
+}
+
+/// Who is asking, from a valid bearer token.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub token_id: Uuid,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn require_admin(&self) -> Result<()> {
+        match self.role {
+            Role::Admin => Ok(()),
+            _ => Err(LedgerError::forbidden(
+                "only the office (admin) may do this",
+            )),
+        }
+    }
+
+    /// The counter this token speaks for.
+    pub fn require_kiosk(&self) -> Result<&str> {
+        match &self.role {
+            Role::Kiosk(counter) => Ok(counter),
+            _ => Err(LedgerError::forbidden("only a counter (kiosk) may do this")),
+        }
+    }
+
+    /// The office, or a parent of this child.
+    pub fn require_child(&self, child: ChildId) -> Result<()> {
+        match &self.role {
+            Role::Admin => Ok(()),
+            Role::Parent(children) if children.contains(&child) => Ok(()),
+            Role::Parent(_) => Err(LedgerError::forbidden("this is not one of your children")),
+            Role::Kiosk(_) => Err(LedgerError::forbidden(
+                "a counter may not do this; use the kiosk endpoints",
+            )),
+        }
+    }
+
+    /// The office or a parent (which child is checked later).
+    pub fn require_admin_or_parent(&self) -> Result<()> {
+        match self.role {
+            Role::Admin | Role::Parent(_) => Ok(()),
+            Role::Kiosk(_) => Err(LedgerError::forbidden(
+                "a counter may not do this; use the kiosk endpoints",
+            )),
+        }
+    }
+
+    /// What entries made by this principal name as their counter.
+    pub fn counter_label(&self) -> &str {
+        match &self.role {
+            Role::Admin => "office",
+            Role::Kiosk(counter) => counter,
+            Role::Parent(_) => "parent",
+        }
+    }
+}
+
+pub fn hash_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// A fresh token: 32 bytes from the operating system, as 64 hex digits.
+pub fn new_token() -> std::result::Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(hex::encode(bytes))
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = LedgerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .ok_or(LedgerError::Unauthorized)?;
+        // The scheme's name is case-insensitive (RFC 9110 §11.1).
+        let token = header
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|t| !t.is_empty())
+            .ok_or(LedgerError::Unauthorized)?;
+        lookup(&state.pool, token)
+            .await?
+            .ok_or(LedgerError::Unauthorized)
+    }
+}
+
+/// The principal of a token that exists and is not revoked; an expired
+/// one is [`LedgerError::TokenExpired`].
+pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<Principal>> {
+    let row = sqlx::query(
+        "SELECT t.id, t.role, t.kiosk, coalesce(t.expires_at <= now(), false) AS expired,
+                ARRAY(SELECT child_id FROM token_children c WHERE c.token_id = t.id) AS children
+         FROM tokens t WHERE t.hash = $1 AND t.revoked_at IS NULL",
+    )
+    .bind(hash_token(token))
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.try_get::<bool, _>("expired")? {
+        return Err(LedgerError::TokenExpired);
+    }
+    let role: String = row.try_get("role")?;
+    let role = match role.as_str() {
+        "admin" => Role::Admin,
+        "kiosk" => Role::Kiosk(
+            row.try_get::<Option<String>, _>("kiosk")?
+                .unwrap_or_default(),
+        ),
+        "parent" => Role::Parent(
+            row.try_get::<Vec<Uuid>, _>("children")?
+                .into_iter()
+                .map(ChildId)
+                .collect(),
+        ),
+        // The table's CHECK allows nothing else; treat it as no token.
+        _ => return Ok(None),
+    };
+    Ok(Some(Principal {
+        token_id: row.try_get("id")?,
+        role,
+    }))
+}
+
+/// The role a new token gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenRole {
+    Admin,
+    Kiosk,
+    Parent,
+}
+
+impl TokenRole {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenRole::Admin => "admin",
+            TokenRole::Kiosk => "kiosk",
+            TokenRole::Parent => "parent",
+        }
+    }
+}
+
+/// What `token create` made: the token is shown once and never again.
+#[derive(Debug)]
+pub struct NewToken {
+    pub id: Uuid,
+    pub token: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("a kiosk token needs --kiosk COUNTER-ID (1 to 100 characters)")]
+    KioskIdNeeded,
+    #[error("only a kiosk token takes --kiosk")]
+    KioskIdNotAllowed,
+    #[error("a parent token needs at least one --child ID")]
+    ChildNeeded,
+    #[error("only a parent token takes --child")]
+    ChildNotAllowed,
+    #[error("no child with id {0}")]
+    UnknownChild(Uuid),
+    #[error("no token with id {0}")]
+    UnknownToken(Uuid),
+    #[error(transparent)]
+    Lifetime(#[from] LifetimeError),
+    #[error("the operating system gave no random bytes: {0}")]
+    Random(getrandom::Error),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Why `--expires-in` was not understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifetimeError {
+    #[error("«{0}» is not a lifetime: write a whole number and a unit, e.g. 90d, 12h, 30m or 2w")]
+    Unreadable(String),
+    #[error("a token lifetime must be at least one minute and at most {MAX_LIFETIME_DAYS} days")]
+    OutOfRange,
+}
+
+/// Ten years: longer is "never", which is the default anyway.
+pub const MAX_LIFETIME_DAYS: i64 = 3650;
+
+/// `90d`, `12h`, `30m`, `2w`: how long a new token stays valid.
+pub fn parse_lifetime(text: &str) -> Result<TimeDelta, LifetimeError> {
+    let text = text.trim();
+    let unreadable = || LifetimeError::Unreadable(text.to_string());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(unreadable)?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().map_err(|_| unreadable())?;
+    let minutes_per_unit = match unit {
+        "m" => 1,
+        "h" => 60,
+        "d" => 24 * 60,
+        "w" => 7 * 24 * 60,
+        _ => return Err(unreadable()),
+    };
+    let minutes = number
+        .checked_mul(minutes_per_unit)
+        .filter(|m| (1..=MAX_LIFETIME_DAYS * 24 * 60).contains(m))
+        .ok_or(LifetimeError::OutOfRange)?;
+    Ok(TimeDelta::minutes(minutes))
+}
+
+/// `lifetime`: the token expires that long from now; `None` never.
+pub async fn create_token(
+    pool: &PgPool,
+    role: TokenRole,
+    kiosk: Option<&str>,
+    children: &[Uuid],
+    lifetime: Option<TimeDelta>,
+) -> Result<NewToken, TokenError> {
+    if let Some(lifetime) = lifetime
+        && !(TimeDelta::minutes(1)..=TimeDelta::days(MAX_LIFETIME_DAYS)).contains(&lifetime)
+    {
+        return Err(LifetimeError::OutOfRange.into());
+    }
+    match (role, kiosk) {
+        (TokenRole::Kiosk, None) => return Err(TokenError::KioskIdNeeded),
+        (TokenRole::Kiosk, Some(k)) if k.trim().is_empty() || k.chars().count() > 100 => {
+            return Err(TokenError::KioskIdNeeded);
+        }
+        (TokenRole::Kiosk, Some(_)) => {}
+        (_, Some(_)) => return Err(TokenError::KioskIdNotAllowed),
+        _ => {}
+    }
+    match (role, children.is_empty()) {
+        (TokenRole::Parent, true) => return Err(TokenError::ChildNeeded),
+        (TokenRole::Parent, false) | (_, true) => {}
+        (_, false) => return Err(TokenError::ChildNotAllowed),
+    }
+    let token = new_token().map_err(TokenError::Random)?;
+    let id = Uuid::now_v7();
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO tokens (id, hash, role, kiosk, expires_at)
+         VALUES ($1, $2, $3, $4, now() + $5)",
+    )
+    .bind(id)
+    .bind(hash_token(&token))
+    .bind(role.as_str())
+    .bind(kiosk.map(str::trim))
+    .bind(lifetime)
+    .execute(&mut *tx)
+    .await?;
+    for child in children {
+        let known: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM children WHERE id = $1)")
+                .bind(child)
+                .fetch_one(&mut *tx)
+                .await?;
+        if !known {
+            return Err(TokenError::UnknownChild(*child));
+        }
+        sqlx::query(
+            "INSERT INTO token_children (token_id, child_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(child)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(NewToken { id, token })
+}
+
+pub async fn revoke_token(pool: &PgPool, id: Uuid) -> Result<(), TokenError> {
+    let done =
+        sqlx::query("UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(TokenError::UnknownToken(id));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_in_minutes_hours_days_and_weeks() {
+        assert_eq!(parse_lifetime("90d"), Ok(TimeDelta::days(90)));
+        assert_eq!(parse_lifetime("12h"), Ok(TimeDelta::hours(12)));
+        assert_eq!(parse_lifetime("30m"), Ok(TimeDelta::minutes(30)));
+        assert_eq!(parse_lifetime(" 2w "), Ok(TimeDelta::weeks(2)));
+        assert_eq!(parse_lifetime("3650d"), Ok(TimeDelta::days(3650)));
+    }
+
+    #[test]
+    fn unreadable_and_absurd_lifetimes_are_refused() {
+        for text in ["", "d", "90", "90 d", "-1d", "1.5h", "12x", "1dd", "h12"] {
+            assert_eq!(
+                parse_lifetime(text),
+                Err(LifetimeError::Unreadable(text.trim().to_string())),
+                "{text:?}"
+            );
+        }
+        for text in ["0m", "0d", "3651d", "99999999999999999w"] {
+            assert!(parse_lifetime(text).is_err(), "{text:?}");
+        }
+        assert_eq!(parse_lifetime("3651d"), Err(LifetimeError::OutOfRange));
+    }
+}

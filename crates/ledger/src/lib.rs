@@ -1,0 +1,209 @@
+//! `klubkasse-ledger`: the central ledger on PostgreSQL that every counter
+//! and the office and parents' portal share. See ARCHITECTURE.md.
+//!
+//! - [`db`]: the queries; every change of money is an entry written with the
+//!   child's balance in one transaction, the child's row locked.
+//! - [`routes`]: office (admin) and parents, counters (kiosk), operations.
+//! - [`auth`]: bearer tokens, stored as SHA-256 only.
+//! - [`portal`]: the parents' portal and the office's pages (HTML).
+
+pub mod api;
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod metrics;
+pub mod portal;
+pub mod push;
+pub mod routes;
+pub mod validate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, patch, post};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use error::LedgerError;
+use klubkasse_core::domain::Money;
+use metrics::Metrics;
+
+/// The schema, embedded: `klubkasse-ledger migrate` and the tests apply it.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// The largest request body: a full batch of sales fits with room to spare.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The rules an operator may set.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// No deposit takes a balance above this.
+    pub balance_cap: Money,
+    /// What a replacement card costs; the first card is free.
+    pub card_fee: Money,
+    /// The clubs' wall clock, for days in reports and daily limits
+    /// (a PostgreSQL time zone name).
+    pub time_zone: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            balance_cap: Money::kroner(1000),
+            card_fee: Money::kroner(45),
+            time_zone: "Europe/Copenhagen".to_string(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+    /// None: the ledger serves counters and the office API only.
+    pub portal: Option<Arc<portal::Portal>>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, settings: Settings) -> AppState {
+        AppState {
+            pool,
+            settings: Arc::new(settings),
+            metrics: Arc::new(Metrics::default()),
+            portal: None,
+        }
+    }
+
+    pub fn with_portal(self, portal: portal::Portal) -> AppState {
+        AppState {
+            portal: Some(Arc::new(portal)),
+            ..self
+        }
+    }
+}
+
+pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(20)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+}
+
+/// Checks that PostgreSQL knows the settings' time zone.
+pub async fn check_settings(pool: &PgPool, settings: &Settings) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT now() AT TIME ZONE $1")
+        .bind(&settings.time_zone)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "klubkasse-ledger", description = "The central ledger of klubkasse: children, cards, money, counters."),
+    paths(
+        routes::ops::health,
+        routes::ops::metrics,
+        routes::ops::openapi,
+        routes::office::enrol,
+        routes::office::list,
+        routes::office::read,
+        routes::office::settings,
+        routes::office::history,
+        routes::office::deposit,
+        routes::office::withdraw,
+        routes::office::hand_out,
+        routes::office::block,
+        routes::office::order,
+        routes::office::patch_order,
+        routes::office::day_report,
+        routes::office::month_report,
+        routes::kiosk::push,
+        routes::kiosk::changes,
+        routes::kiosk::cards,
+    ),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Counts every answer by method, route template and status.
+async fn count(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = request.method().as_str().to_string();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .request(&method, &route, response.status().as_u16());
+    response
+}
+
+async fn not_found() -> LedgerError {
+    LedgerError::not_found("no such endpoint; see /openapi.json")
+}
+
+async fn wrong_method() -> LedgerError {
+    LedgerError::Body {
+        status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        message: "this endpoint does not take that method; see /openapi.json".to_string(),
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    use routes::{kiosk, office, ops};
+    Router::new()
+        .route("/healthz", get(ops::health))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .route("/api/v1/children", post(office::enrol).get(office::list))
+        .route(
+            "/api/v1/children/{id}",
+            get(office::read).patch(office::settings),
+        )
+        .route("/api/v1/children/{id}/entries", get(office::history))
+        .route("/api/v1/children/{id}/deposits", post(office::deposit))
+        .route("/api/v1/children/{id}/withdrawals", post(office::withdraw))
+        .route("/api/v1/children/{id}/cards", post(office::hand_out))
+        .route("/api/v1/children/{id}/card-orders", post(office::order))
+        .route("/api/v1/cards/{uid}/block", post(office::block))
+        .route("/api/v1/card-orders/{id}", patch(office::patch_order))
+        .route("/api/v1/reports/day", get(office::day_report))
+        .route("/api/v1/reports/month", get(office::month_report))
+        .route("/api/v1/kiosk/entries", post(kiosk::push))
+        .route("/api/v1/kiosk/changes", get(kiosk::changes))
+        .route("/api/v1/kiosk/cards", post(kiosk::cards))
+        .merge(portal::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(middleware::from_fn_with_state(state.clone(), count))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // The default span names method and path only: never headers, so
+        // bearer tokens stay out of the log.
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

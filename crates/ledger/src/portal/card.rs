@@ -1,0 +1,210 @@
+//! A lost card: block it at once, then order a new one to an address the
+//! parent types, with the fee shown before it is confirmed (the first
+//! card is free), and the orders' status and expected arrival.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::TimeDelta;
+use maud::html;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::PortalError;
+use super::layout::{self, Lang};
+use super::session::{OwnChild, Posted, Session};
+use crate::api::OrderStatus;
+use crate::error::LedgerError;
+use crate::{AppState, db};
+use klubkasse_core::domain::{CardState, CardUid, ChildId, Money};
+
+/// How long a posted card takes to arrive.
+pub const DELIVERY: TimeDelta = TimeDelta::days(14);
+
+async fn draw(
+    state: &AppState,
+    lang: Lang,
+    session: &Session,
+    child: ChildId,
+    address: &str,
+    problem: Option<String>,
+) -> Result<Response, PortalError> {
+    let detail = db::detail(&state.pool, child).await?;
+    let fee = if detail.orders.is_empty() {
+        Money::ZERO
+    } else {
+        state.settings.card_fee
+    };
+    let active: Vec<&CardUid> = detail
+        .cards
+        .iter()
+        .filter(|c| c.state == CardState::Active)
+        .map(|c| &c.uid)
+        .collect();
+    let title = lang.t("Kort", "Card");
+    let body = html! {
+        (layout::problem(problem.as_deref()))
+        p { strong { (detail.child.name) } }
+        section.card {
+            h2 { (lang.t("Mistet kort?", "Lost card?")) }
+            @if active.is_empty() {
+                p { (lang.t("Der er intet aktivt kort. Et spærret kort kan ikke bruges.",
+                            "There is no active card. A blocked card cannot be used.")) }
+            } @else {
+                p { (lang.t("Spær kortet med det samme, så ingen andre kan bruge det.",
+                            "Block the card at once, so that no one else can use it.")) }
+                @for uid in &active {
+                    form method="post" action={ "/portal/children/" (child) "/card/block" } {
+                        (layout::csrf(session))
+                        input type="hidden" name="uid" value=(uid);
+                        button.primary type="submit" { (lang.t("Spær kort ", "Block card ")) (uid) }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { (lang.t("Bestil nyt kort", "Order a new card")) }
+            p { (lang.t("Kortet sendes til adressen herunder og er fremme om cirka 14 dage. ",
+                        "The card is posted to the address below and arrives in about 14 days. "))
+                (lang.t("Bestiller du, spærres det gamle kort.", "Ordering blocks the old card.")) }
+            p data-fee {
+                (lang.t("Pris: ", "Price: ")) strong { (fee) }
+                @if fee == Money::ZERO { " " (lang.t("(første kort er gratis)", "(the first card is free)")) }
+            }
+            form method="post" action={ "/portal/children/" (child) "/card/order" } {
+                (layout::csrf(session))
+                input type="hidden" name="fee" value=(fee.to_plain_string());
+                input type="hidden" name="order" value=(Uuid::now_v7());
+                label for="address" { (lang.t("Adresse", "Address")) }
+                textarea #address name="address" rows="3" required maxlength="300" { (address) }
+                div.actions {
+                    button.primary type="submit" {
+                        (lang.t("Bestil for ", "Order for ")) (fee)
+                    }
+                }
+            }
+        }
+        @if !detail.orders.is_empty() {
+            h2 { (lang.t("Bestillinger", "Orders")) }
+            table { tbody {
+                @for order in &detail.orders {
+                    tr {
+                        td { (order.created_at.format("%d.%m.%Y")) }
+                        td { (match order.status {
+                            OrderStatus::Ordered => lang.t("bestilt", "ordered"),
+                            OrderStatus::Sent => lang.t("sendt", "sent"),
+                            OrderStatus::HandedOut => lang.t("udleveret", "handed out"),
+                        }) }
+                        td {
+                            @if order.status != OrderStatus::HandedOut {
+                                (lang.t("forventet ", "expected "))
+                                ((order.created_at + DELIVERY).format("%d.%m.%Y"))
+                            }
+                        }
+                        td.amount { (order.fee) }
+                    }
+                }
+            } }
+        }
+    };
+    Ok(layout::page(lang, session, title, body).into_response())
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    lang: Lang,
+    OwnChild { session, child }: OwnChild,
+) -> Result<Response, PortalError> {
+    draw(&state, lang, &session, child, "", None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BlockForm {
+    uid: String,
+}
+
+pub async fn block(
+    State(state): State<AppState>,
+    OwnChild { child, .. }: OwnChild,
+    Posted(form): Posted<BlockForm>,
+) -> Result<Response, PortalError> {
+    let uid = CardUid::parse(&form.uid).map_err(|_| PortalError::NotFound)?;
+    // Only a card of this child: a forged uid must not block another's.
+    if db::card_owner(&state.pool, &uid).await? != Some(child) {
+        return Err(PortalError::NotFound);
+    }
+    db::block_card(&state.pool, &uid).await?;
+    Ok(Redirect::to(&format!("/portal/children/{child}/card")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OrderForm {
+    /// Made with the form: sent twice, it orders once.
+    order: Uuid,
+    address: String,
+    /// The fee the parent was shown: if it is not the fee now, ask again.
+    fee: String,
+}
+
+pub async fn order(
+    State(state): State<AppState>,
+    lang: Lang,
+    OwnChild { session, child }: OwnChild,
+    Posted(form): Posted<OrderForm>,
+) -> Result<Response, PortalError> {
+    let address = form.address.trim();
+    if address.is_empty() || address.chars().count() > 300 {
+        let problem = lang.t(
+            "Skriv adressen kortet skal sendes til.",
+            "Write the address to post the card to.",
+        );
+        return draw(&state, lang, &session, child, address, Some(problem.into())).await;
+    }
+    let Ok(fee) = Money::parse(&form.fee) else {
+        return Err(PortalError::BadForm("the fee shown".into()));
+    };
+    let ordered = db::order_card(
+        &state.pool,
+        &state.settings,
+        child,
+        address,
+        Some(form.order),
+        "parent",
+        Some(fee),
+    )
+    .await;
+    match ordered {
+        Ok(_) => {
+            super::mail::warn_low_balance(&state, &[child]).await;
+            Ok(Redirect::to(&format!("/portal/children/{child}/card")).into_response())
+        }
+        Err(LedgerError::Conflict {
+            code: "insufficient_funds",
+            ..
+        }) => {
+            let problem = format!(
+                "{} {}. {}",
+                lang.t(
+                    "Der er ikke penge nok på kortet til gebyret på",
+                    "There is not enough money on the card for the fee of"
+                ),
+                fee,
+                lang.t(
+                    "Sæt penge ind først. Kortet kan spærres uden at bestille.",
+                    "Top up first. The card can be blocked without ordering."
+                ),
+            );
+            draw(&state, lang, &session, child, address, Some(problem)).await
+        }
+        Err(LedgerError::Conflict {
+            code: "fee_changed",
+            ..
+        }) => {
+            let problem = lang.t(
+                "Prisen er ændret. Se den nye pris og bestil igen.",
+                "The price has changed. See the new price and order again.",
+            );
+            draw(&state, lang, &session, child, address, Some(problem.into())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,261 @@
+//! What a child's money went on: the entries of a date range with the
+//! items bought, a chart of spending per week, and the same as CSV.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{Datelike, NaiveDate, TimeDelta};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::PortalError;
+use super::layout::{self, Lang};
+use super::queries::{self, HistoryLine};
+use super::session::OwnChild;
+use crate::{AppState, db};
+use klubkasse_core::domain::Money;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Range {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    format: Option<String>,
+}
+
+fn kind_text(lang: Lang, kind: &str) -> &'static str {
+    match kind {
+        "deposit" => lang.t("Indbetaling", "Top-up"),
+        "withdrawal" => lang.t("Udbetaling", "Withdrawal"),
+        "sale" => lang.t("Køb", "Purchase"),
+        "refund" => lang.t("Tilbagebetalt køb", "Refunded purchase"),
+        "card_fee" => lang.t("Nyt kort", "New card"),
+        _ => lang.t("Andet", "Other"),
+    }
+}
+
+fn items_text(line: &HistoryLine) -> String {
+    line.items
+        .iter()
+        .map(|i| format!("{} × {}", i.quantity, i.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The longest period one page shows: a year of weeks is a readable chart.
+const LONGEST: TimeDelta = TimeDelta::days(366);
+
+/// The days to show: the last four weeks unless asked for others, in
+/// order, and never more than [`LONGEST`] (counted back from `to`).
+pub fn period(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    today: NaiveDate,
+) -> (NaiveDate, NaiveDate) {
+    let back = |day: NaiveDate, by: TimeDelta| day.checked_sub_signed(by).unwrap_or(NaiveDate::MIN);
+    let to = to.unwrap_or(today);
+    let from = from.unwrap_or_else(|| back(to, TimeDelta::days(27)));
+    let (from, to) = (from.min(to), from.max(to));
+    (from.max(back(to, LONGEST)), to)
+}
+
+/// What was spent (sales less refunds) in each week that has a day in
+/// the range, by the week's Monday.
+pub fn spending_per_week(
+    lines: &[HistoryLine],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> BTreeMap<NaiveDate, Money> {
+    // Checked: the calendar's ends are reachable from the address bar.
+    let monday = |d: NaiveDate| {
+        d.checked_sub_signed(TimeDelta::days(d.weekday().num_days_from_monday().into()))
+            .unwrap_or(d)
+    };
+    let mut weeks = BTreeMap::new();
+    let mut week = Some(monday(from));
+    while let Some(day) = week.filter(|day| *day <= to) {
+        weeks.insert(day, Money::ZERO);
+        week = day.checked_add_signed(TimeDelta::days(7));
+    }
+    for line in lines
+        .iter()
+        .filter(|l| l.kind == "sale" || l.kind == "refund")
+    {
+        *weeks.entry(monday(line.at.date())).or_insert(Money::ZERO) -= line.amount;
+    }
+    weeks
+}
+
+/// Bars as inline SVG: no script, readable on a phone.
+fn chart(lang: Lang, weeks: &BTreeMap<NaiveDate, Money>) -> Markup {
+    let most = weeks.values().copied().max().unwrap_or(Money::ZERO);
+    let (bar, gap, height) = (28, 8, 120);
+    let width = weeks.len() * (bar + gap);
+    html! {
+        figure {
+            svg role="img" aria-label=(lang.t("Forbrug pr. uge", "Spending per week"))
+                width=(width) height=(height + 34) viewBox={ "0 0 " (width) " " (height + 34) } {
+                @for (i, (monday, spent)) in weeks.iter().enumerate() {
+                    @let h = if most.is_positive() { (spent.ore().max(0) * height as i64 / most.ore()) as usize } else { 0 };
+                    @let x = i * (bar + gap);
+                    rect x=(x) y=(height - h) width=(bar) height=(h) fill="#1f4e79" {
+                        title { (lang.t("Uge ", "Week ")) (monday.iso_week().week()) ": " (spent) }
+                    }
+                    text x=(x + bar / 2) y=(height + 14) font-size="11" text-anchor="middle" {
+                        (monday.iso_week().week())
+                    }
+                }
+                text x="0" y=(height + 30) font-size="11" { (lang.t("uge", "week")) }
+            }
+            figcaption.muted {
+                (lang.t("Forbrug pr. uge; højeste uge ", "Spending per week; highest week "))
+                (most)
+            }
+        }
+    }
+}
+
+fn csv(lines: &[HistoryLine]) -> String {
+    // Semicolons and decimal commas: what a Danish spreadsheet opens as is.
+    let mut out = String::from("tidspunkt;type;varer;beløb;saldo\n");
+    for line in lines {
+        out.push_str(&format!(
+            "{};{};{};{};{}\n",
+            line.at.format("%Y-%m-%d %H:%M"),
+            line.kind,
+            items_text(line).replace(';', ","),
+            line.amount.danish_number(),
+            line.balance_after.danish_number()
+        ));
+    }
+    out
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    lang: Lang,
+    OwnChild { session, child }: OwnChild,
+    Query(range): Query<Range>,
+) -> Result<Response, PortalError> {
+    let today = queries::today(&state.pool, &state.settings.time_zone).await?;
+    let (from, to) = period(range.from, range.to, today);
+    let lines = queries::history(&state.pool, child, from, to, &state.settings.time_zone).await?;
+    if range.format.as_deref() == Some("csv") {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"klubkasse-{from}-{to}.csv\""),
+                ),
+            ],
+            csv(&lines),
+        )
+            .into_response());
+    }
+    let name = db::detail(&state.pool, child).await?.child.name;
+    let weeks = spending_per_week(&lines, from, to);
+    let title = lang.t("Historik", "History");
+    let body = html! {
+        p { strong { (name) } }
+        form method="get" {
+            label for="from" { (lang.t("Fra", "From")) }
+            input #from type="date" name="from" value=(from);
+            label for="to" { (lang.t("Til", "To")) }
+            input #to type="date" name="to" value=(to);
+            div.actions {
+                button.primary type="submit" { (lang.t("Vis", "Show")) }
+                a.button.secondary href={ "?from=" (from) "&to=" (to) "&format=csv" } {
+                    (lang.t("Hent som CSV", "Download CSV"))
+                }
+            }
+        }
+        section.card { (chart(lang, &weeks)) }
+        @if lines.is_empty() {
+            p { (lang.t("Ingen posteringer i perioden.", "Nothing in this period.")) }
+        } @else {
+            table {
+                thead { tr {
+                    th { (lang.t("Tid", "When")) }
+                    th { (lang.t("Hvad", "What")) }
+                    th.amount { (lang.t("Beløb", "Amount")) }
+                    th.amount { (lang.t("Saldo", "Balance")) }
+                } }
+                tbody {
+                    @for line in lines.iter().rev() {
+                        tr {
+                            td { (line.at.format("%d.%m. %H:%M")) }
+                            td {
+                                (kind_text(lang, &line.kind))
+                                @if !line.items.is_empty() { br; span.muted { (items_text(line)) } }
+                            }
+                            td.amount { (line.amount) }
+                            td.amount { (line.balance_after) }
+                        }
+                    }
+                }
+            }
+        }
+        p { a href="/portal" { (lang.t("Tilbage", "Back")) } }
+    };
+    Ok(layout::page(lang, &session, title, body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(day: &str, kind: &str, kroner: i64) -> HistoryLine {
+        HistoryLine {
+            at: NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .unwrap()
+                .and_hms_opt(12, 0, 0)
+                .unwrap(),
+            kind: kind.into(),
+            amount: Money::kroner(kroner),
+            balance_after: Money::ZERO,
+            items: vec![],
+        }
+    }
+
+    #[test]
+    fn a_period_is_ordered_at_most_a_year_and_never_overflows() {
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let today = d("2026-11-30");
+        assert_eq!(period(None, None, today), (d("2026-11-03"), today));
+        assert_eq!(
+            period(Some(today), Some(d("2026-11-01")), today),
+            (d("2026-11-01"), today)
+        );
+        let (from, to) = period(Some(NaiveDate::MIN), Some(NaiveDate::MAX), today);
+        assert_eq!((to - from).num_days(), 366);
+        let (from, to) = period(None, Some(NaiveDate::MIN), today);
+        assert_eq!(to, NaiveDate::MIN);
+        assert!(spending_per_week(&[], from, to).len() <= 1);
+        let (from, to) = period(Some(NaiveDate::MAX), None, today);
+        assert!(spending_per_week(&[], from, to).len() <= 54);
+    }
+
+    #[test]
+    fn weeks_sum_sales_less_refunds_and_show_empty_weeks() {
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let lines = [
+            line("2026-11-02", "sale", -12),
+            line("2026-11-04", "sale", -8),
+            line("2026-11-04", "refund", 8),
+            line("2026-11-05", "deposit", 100),
+            line("2026-11-18", "sale", -30),
+        ];
+        let weeks = spending_per_week(&lines, d("2026-11-01"), d("2026-11-20"));
+        assert_eq!(
+            weeks.into_iter().collect::<Vec<_>>(),
+            vec![
+                (d("2026-10-26"), Money::ZERO),
+                (d("2026-11-02"), Money::kroner(12)),
+                (d("2026-11-09"), Money::ZERO),
+                (d("2026-11-16"), Money::kroner(30)),
+            ]
+        );
+    }
+}

@@ -1,0 +1,250 @@
+//! The rules a parent sets for the counter: a daily limit, categories the
+//! child may not buy, a note for staff (an allergy), and the balance
+//! below which the parent gets an e-mail. The counters get them at their
+//! next pull.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::layout::{self, Lang};
+use super::session::{OwnChild, Posted, Session};
+use super::{PortalError, queries};
+use crate::api::SettingsPatch;
+use crate::{AppState, db, validate};
+use klubkasse_core::domain::{ChildId, Money};
+
+/// The categories a parent may tick: the ledger's list, those the child
+/// has bought from, and those already blocked.
+async fn categories(
+    state: &AppState,
+    child: ChildId,
+    blocked: &[String],
+) -> Result<Vec<String>, PortalError> {
+    let mut all: std::collections::BTreeSet<String> = queries::categories(&state.pool)
+        .await?
+        .into_iter()
+        .collect();
+    all.extend(queries::categories_bought(&state.pool, child).await?);
+    all.extend(blocked.iter().cloned());
+    Ok(all.into_iter().collect())
+}
+
+#[derive(Default)]
+struct Filled {
+    limit: String,
+    note: String,
+    low: String,
+    email: String,
+    blocked: Vec<String>,
+}
+
+async fn draw(
+    state: &AppState,
+    lang: Lang,
+    session: &Session,
+    child: ChildId,
+    filled: Option<Filled>,
+    problem: Option<&str>,
+    saved: bool,
+) -> Result<Response, PortalError> {
+    let detail = db::detail(&state.pool, child).await?;
+    let filled = match filled {
+        Some(filled) => filled,
+        None => {
+            let (low, email) = queries::low_balance(&state.pool, session.person, child).await?;
+            Filled {
+                limit: detail
+                    .child
+                    .daily_limit
+                    .map(Money::danish_number)
+                    .unwrap_or_default(),
+                note: detail.child.note.clone().unwrap_or_default(),
+                low: low.map(Money::danish_number).unwrap_or_default(),
+                email: email.unwrap_or_default(),
+                blocked: detail.child.blocked_categories.clone(),
+            }
+        }
+    };
+    let categories = categories(state, child, &filled.blocked).await?;
+    let title = lang.t("Grænser", "Limits");
+    let body = html! {
+        (layout::problem(problem))
+        @if saved { (layout::notice(Some(lang.t("Gemt. Kassen får det ved næste opdatering.", "Saved. The counter gets it at its next update.")))) }
+        p { strong { (detail.child.name) } }
+        form method="post" {
+            (layout::csrf(session))
+            label for="limit" { (lang.t("Højst pr. dag (kr.)", "At most per day (kr.)")) }
+            input #limit name="limit" inputmode="decimal" value=(filled.limit)
+                placeholder=(lang.t("ingen grænse", "no limit"));
+            fieldset {
+                legend { (lang.t("Må ikke købe", "May not buy")) }
+                @for category in &categories {
+                    label {
+                        input type="checkbox" name="blocked" value=(category)
+                            checked[filled.blocked.contains(category)];
+                        " " (category)
+                    }
+                }
+            }
+            label for="note" { (lang.t("Besked til personalet (fx allergi)", "Note for staff (e.g. an allergy)")) }
+            textarea #note name="note" rows="2" maxlength="500" { (filled.note) }
+            label for="low" { (lang.t("Send mig en e-mail, når saldoen kommer under (kr.)", "E-mail me when the balance falls below (kr.)")) }
+            input #low name="low" inputmode="decimal" value=(filled.low)
+                placeholder=(lang.t("ingen e-mail", "no e-mail"));
+            label for="email" { (lang.t("Din e-mail", "Your e-mail")) }
+            input #email name="email" type="email" maxlength="200" value=(filled.email);
+            div.actions {
+                button.primary type="submit" { (lang.t("Gem", "Save")) }
+                a.button.secondary href="/portal" { (lang.t("Tilbage", "Back")) }
+            }
+        }
+    };
+    Ok(layout::page(lang, session, title, body).into_response())
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    lang: Lang,
+    OwnChild { session, child }: OwnChild,
+) -> Result<Response, PortalError> {
+    draw(&state, lang, &session, child, None, None, false).await
+}
+
+/// An empty field is "none"; anything else must be an amount of 0 or more.
+fn optional_money(text: &str) -> Result<Option<Money>, ()> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match Money::parse(text) {
+        Ok(m) if !m.is_negative() => Ok(Some(m)),
+        _ => Err(()),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct LimitsForm {
+    limit: String,
+    note: String,
+    low: String,
+    email: String,
+    /// One per ticked box; none ticked sends none.
+    #[serde(default)]
+    blocked: Vec<String>,
+}
+
+/// The daily limit and the low-balance threshold, if the form is right;
+/// else what to tell the parent.
+fn checked(lang: Lang, filled: &Filled) -> Result<(Option<Money>, Option<Money>), &'static str> {
+    let (Ok(limit), Ok(low)) = (optional_money(&filled.limit), optional_money(&filled.low)) else {
+        return Err(lang.t(
+            "Beløb skrives som tal, fx 50 eller 50,50 (tomt felt: ingen).",
+            "Write amounts as numbers, e.g. 50 or 50.50 (empty: none).",
+        ));
+    };
+    if filled.email.chars().count() > 200 {
+        return Err(lang.t(
+            "E-mailadressen er for lang.",
+            "The e-mail address is too long.",
+        ));
+    }
+    if low.is_some() && !filled.email.contains('@') {
+        return Err(lang.t(
+            "Skriv din e-mail, så vi kan sende beskeden.",
+            "Write your e-mail so that we can send the message.",
+        ));
+    }
+    Ok((limit, low))
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    lang: Lang,
+    OwnChild { session, child }: OwnChild,
+    Posted(form): Posted<LimitsForm>,
+) -> Result<Response, PortalError> {
+    let filled = Filled {
+        limit: form.limit,
+        note: form.note.trim().to_string(),
+        low: form.low,
+        email: form.email.trim().to_string(),
+        blocked: form
+            .blocked
+            .into_iter()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect(),
+    };
+    let (limit, low) = match checked(lang, &filled) {
+        Ok(amounts) => amounts,
+        Err(problem) => {
+            let filled = Some(filled);
+            return draw(&state, lang, &session, child, filled, Some(problem), false).await;
+        }
+    };
+    // The same checks as the office's API: lower-cased categories, no
+    // control characters, the same lengths.
+    let patch = validate::settings_patch(SettingsPatch {
+        daily_limit: Some(limit),
+        blocked_categories: Some(filled.blocked.clone()),
+        note: Some(Some(filled.note.clone())),
+    });
+    let patch = match patch {
+        Ok(patch) => patch,
+        Err(e) => {
+            tracing::info!(error = %e, "limits refused");
+            let problem = lang.t(
+                "Noget i formularen kan ikke bruges (for langt, eller tegn der ikke må stå der).",
+                "Something in the form cannot be used (too long, or characters not allowed).",
+            );
+            let filled = Some(filled);
+            return draw(&state, lang, &session, child, filled, Some(problem), false).await;
+        }
+    };
+    db::update_settings(&state.pool, child, &patch).await?;
+    // An empty e-mail field keeps the address the other children's
+    // warnings use; only a threshold needs one.
+    let email = (!filled.email.is_empty()).then_some(filled.email.as_str());
+    queries::set_low_balance(&state.pool, session.person, child, low, email).await?;
+    super::mail::warn_low_balance(&state, &[child]).await;
+    draw(&state, lang, &session, child, None, None, true).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled(limit: &str, low: &str, email: &str) -> Filled {
+        Filled {
+            limit: limit.into(),
+            low: low.into(),
+            email: email.into(),
+            ..Filled::default()
+        }
+    }
+
+    #[test]
+    fn empty_fields_are_none_and_amounts_are_danish_or_plain() {
+        assert_eq!(checked(Lang::Da, &filled("", "", "")), Ok((None, None)));
+        assert_eq!(
+            checked(Lang::Da, &filled("20,50", "30", "a@b.dk")),
+            Ok((Some(Money::from_ore(2050)), Some(Money::kroner(30))))
+        );
+    }
+
+    #[test]
+    fn a_bad_amount_or_a_threshold_without_an_email_is_said_so() {
+        assert!(
+            checked(Lang::En, &filled("-5", "", ""))
+                .unwrap_err()
+                .contains("numbers")
+        );
+        assert!(checked(Lang::En, &filled("tyve", "", "")).is_err());
+        assert!(
+            checked(Lang::En, &filled("", "30", ""))
+                .unwrap_err()
+                .contains("e-mail")
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! Logging in and out, and the language switch.
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use chrono::TimeDelta;
+use maud::html;
+use serde::Deserialize;
+
+use super::layout::{self, LANG_COOKIE, Lang};
+use super::session::{self, LOGIN_COOKIE, NoFields, Posted, SESSION_COOKIE, Session, sha256};
+use super::{PortalError, portal, queries};
+use crate::AppState;
+
+/// How long the browser may stay at the broker.
+const LOGIN_TIME: TimeDelta = TimeDelta::minutes(10);
+
+/// Sends the browser to the broker, remembering what must come back.
+pub async fn start(State(state): State<AppState>, jar: CookieJar) -> Result<Response, PortalError> {
+    let started = portal(&state)?.oidc.start().await?;
+    queries::begin_login(&state.pool, &started).await?;
+    let jar = jar.add(session::cookie(LOGIN_COOKIE, started.state, LOGIN_TIME));
+    Ok((jar, Redirect::to(&started.url)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// The broker sent the browser back: check it is the same browser and
+/// login, trade the code for the identity, and start a session.
+pub async fn callback(
+    State(state): State<AppState>,
+    lang: Lang,
+    jar: CookieJar,
+    Query(back): Query<Callback>,
+) -> Result<Response, PortalError> {
+    let portal = portal(&state)?;
+    let theirs = jar.get(LOGIN_COOKIE).map(|c| c.value().to_string());
+    let jar = jar.remove(session::removal(LOGIN_COOKIE));
+    let (Some(code), Some(returned), Some(ours)) = (back.code, back.state, theirs) else {
+        let why = back.error.unwrap_or_default();
+        tracing::info!(%why, "a login came back without a code or from another browser");
+        return Ok((jar, login_failed(lang)).into_response());
+    };
+    if sha256(&returned) != sha256(&ours) {
+        return Ok((jar, login_failed(lang)).into_response());
+    }
+    let Some(pending) = queries::take_login(&state.pool, &returned, LOGIN_TIME).await? else {
+        return Ok((jar, login_failed(lang)).into_response());
+    };
+    let identity = portal
+        .oidc
+        .finish(code, pending.nonce, pending.pkce_verifier)
+        .await?;
+    let Some(person) = queries::person_of(&state.pool, &identity).await? else {
+        tracing::info!(subject = %identity.subject, "a login with no person in the ledger");
+        return Ok((jar, unknown_person(lang)).into_response());
+    };
+    let id = session::begin(&state.pool, person).await?;
+    let jar = jar.add(session::cookie(SESSION_COOKIE, id, session::LIFETIME));
+    Ok((jar, Redirect::to("/portal")).into_response())
+}
+
+fn login_failed(lang: Lang) -> maud::Markup {
+    layout::bare(
+        lang,
+        lang.t("Login", "Login"),
+        html! {
+            p.problem { (lang.t(
+                "Login blev ikke gennemført, eller det tog for lang tid. Prøv igen.",
+                "The login was not completed, or it took too long. Try again."
+            )) }
+            p { a.button href="/portal/login" { (lang.t("Log ind med MitID", "Log in with MitID")) } }
+        },
+    )
+}
+
+fn unknown_person(lang: Lang) -> maud::Markup {
+    layout::bare(
+        lang,
+        lang.t("Login", "Login"),
+        html! {
+            p.problem { (lang.t(
+                "Du er logget ind, men vi kender dig ikke som forælder til et barn i klubben. \
+                 Kontakt klubbens kontor, så de kan knytte dig til dit barn.",
+                "You are logged in, but we do not know you as the parent of a child in the club. \
+                 Contact the club office so that they can link you to your child."
+            )) }
+        },
+    )
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    jar: CookieJar,
+    Posted(NoFields {}): Posted<NoFields>,
+) -> Result<Response, PortalError> {
+    session.end(&state.pool).await?;
+    let jar = jar.remove(session::removal(SESSION_COOKIE));
+    Ok((jar, Redirect::to("/portal")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LanguageForm {
+    lang: String,
+}
+
+pub async fn language(
+    jar: CookieJar,
+    Posted(form): Posted<LanguageForm>,
+) -> Result<Response, PortalError> {
+    let code = if form.lang == "en" { "en" } else { "da" };
+    let jar = jar.add(session::cookie(
+        LANG_COOKIE,
+        code.to_string(),
+        TimeDelta::days(365),
+    ));
+    Ok((jar, Redirect::to("/portal")).into_response())
+}

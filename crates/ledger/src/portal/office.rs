@@ -1,0 +1,181 @@
+//! The office's view: payout requests to pay, card orders to post and
+//! hand out, parents' questions to answer, and this month's money by club.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Datelike;
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::{self, Lang};
+use super::session::{NoFields, Office, Posted};
+use super::{PortalError, queries};
+use crate::api::OrderStatus;
+use crate::{AppState, db};
+use klubkasse_core::domain::Money;
+
+/// Horizontal bars: sales per club this month.
+fn bars(rows: &BTreeMap<String, Money>) -> Markup {
+    let most = rows.values().copied().max().unwrap_or(Money::ZERO);
+    html! {
+        table {
+            @for (club, total) in rows {
+                @let width = if most.is_positive() { total.ore().max(0) * 100 / most.ore() } else { 0 };
+                tr {
+                    td { (club) }
+                    td style="width:60%" {
+                        div style={ "background:#1f4e79;height:1rem;width:" (width) "%" } {}
+                    }
+                    td.amount { (total) }
+                }
+            }
+        }
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    lang: Lang,
+    Office(session): Office,
+) -> Result<Response, PortalError> {
+    let payouts = queries::payouts(&state.pool, None).await?;
+    let orders = queries::open_orders(&state.pool).await?;
+    let support = queries::support(&state.pool, None).await?;
+    let today = queries::today(&state.pool, &state.settings.time_zone).await?;
+    let first = today.with_day(1).unwrap_or(today);
+    let report = db::report(&state.pool, &state.settings, first, today, None).await?;
+    let mut sales: BTreeMap<String, Money> = BTreeMap::new();
+    for row in report
+        .rows
+        .iter()
+        .filter(|r| r.kind == "sale" || r.kind == "refund")
+    {
+        *sales.entry(row.club.clone()).or_insert(Money::ZERO) -= row.total;
+    }
+    let title = lang.t("Kontoret", "The office");
+    let body = html! {
+        section.card {
+            h2 { (lang.t("Udbetalinger der venter", "Withdrawals waiting")) }
+            @if payouts.is_empty() { p.muted { (lang.t("Ingen.", "None.")) } }
+            @for p in &payouts {
+                form method="post" action={ "/portal/office/payouts/" (p.id) } data-payout {
+                    (layout::csrf(&session))
+                    p { strong { (p.amount) } " · " (p.child_name) " · " (p.parent_name)
+                        " · " (lang.t("konto ", "account ")) (p.bank_account) }
+                    button.primary type="submit" { (lang.t("Markér som udbetalt", "Mark as paid out")) }
+                    " "
+                    button.secondary type="submit" formaction={ "/portal/office/payouts/" (p.id) "/reject" } {
+                        (lang.t("Afvis og sæt pengene tilbage", "Reject and put the money back"))
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { (lang.t("Kortbestillinger", "Card orders")) }
+            @if orders.is_empty() { p.muted { (lang.t("Ingen.", "None.")) } }
+            @for o in &orders {
+                form method="post" action={ "/portal/office/orders/" (o.id) } data-order {
+                    (layout::csrf(&session))
+                    p { strong { (o.child_name) } " · " (o.created_at.format("%d.%m.%Y")) " · "
+                        (if o.status == "sent" { lang.t("sendt", "sent") } else { lang.t("bestilt", "ordered") })
+                        @if o.address.is_none() { " · " (lang.t("første kort, udleveres i klubben", "first card, handed out at the club")) }
+                        @if let Some(a) = &o.address { br; span.muted { (a) } } }
+                    @if o.status == "ordered" {
+                        button.primary type="submit" name="status" value="sent" { (lang.t("Markér sendt", "Mark sent")) }
+                    }
+                    " "
+                    button.secondary type="submit" name="status" value="handed_out" { (lang.t("Markér udleveret", "Mark handed out")) }
+                }
+            }
+        }
+        section.card {
+            h2 { (lang.t("Henvendelser", "Requests")) }
+            @if support.is_empty() { p.muted { (lang.t("Ingen.", "None.")) } }
+            @for s in &support {
+                div data-support {
+                    p { strong { (s.subject) } " · " (s.parent_name)
+                        @if let Some(c) = &s.child_name { " · " (c) } }
+                    p { (s.body) }
+                    @match &s.answer {
+                        Some(answer) => { p.notice { (answer) } }
+                        None => {
+                            form method="post" action={ "/portal/office/support/" (s.id) } {
+                                (layout::csrf(&session))
+                                label for={ "answer-" (s.id) } { (lang.t("Svar", "Answer")) }
+                                textarea id={ "answer-" (s.id) } name="answer" rows="3" required maxlength="5000" {}
+                                div.actions { button.primary type="submit" { (lang.t("Send svar", "Send answer")) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { (lang.t("Salg denne måned pr. klub", "Sales this month by club")) }
+            @if sales.is_empty() { p.muted { (lang.t("Intet salg endnu.", "No sales yet.")) } }
+            @else { (bars(&sales)) }
+        }
+    };
+    Ok(layout::page(lang, &session, title, body).into_response())
+}
+
+pub async fn payout_rejected(
+    State(state): State<AppState>,
+    _: Office,
+    Path(id): Path<Uuid>,
+    Posted(NoFields {}): Posted<NoFields>,
+) -> Result<Response, PortalError> {
+    queries::reject_payout(&state.pool, id).await?;
+    Ok(Redirect::to("/portal/office").into_response())
+}
+
+pub async fn payout_paid(
+    State(state): State<AppState>,
+    _: Office,
+    Path(id): Path<Uuid>,
+    Posted(NoFields {}): Posted<NoFields>,
+) -> Result<Response, PortalError> {
+    queries::mark_payout_paid(&state.pool, id).await?;
+    Ok(Redirect::to("/portal/office").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OrderForm {
+    status: String,
+}
+
+pub async fn order_status(
+    State(state): State<AppState>,
+    _: Office,
+    Path(id): Path<Uuid>,
+    Posted(form): Posted<OrderForm>,
+) -> Result<Response, PortalError> {
+    let status = match form.status.as_str() {
+        "sent" => OrderStatus::Sent,
+        "handed_out" => OrderStatus::HandedOut,
+        _ => return Err(PortalError::NotFound),
+    };
+    db::set_order_status(&state.pool, id, status).await?;
+    Ok(Redirect::to("/portal/office").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AnswerForm {
+    answer: String,
+}
+
+pub async fn answer(
+    State(state): State<AppState>,
+    _: Office,
+    Path(id): Path<Uuid>,
+    Posted(form): Posted<AnswerForm>,
+) -> Result<Response, PortalError> {
+    let answer = form.answer.trim();
+    if !answer.is_empty() && answer.chars().count() <= 5000 {
+        queries::answer_support(&state.pool, id, answer).await?;
+    }
+    Ok(Redirect::to("/portal/office").into_response())
+}

@@ -1,0 +1,145 @@
+//! Top-ups are paid through a payment provider behind [`PaymentProvider`]:
+//! a card-payment gateway plugs in there. [`TestProvider`] stands in for
+//! one in the tests and the demo, with its own pay page under
+//! `/portal/test-payment`.
+//!
+//! The browser is never believed: when the parent comes back from the
+//! provider's page, the ledger asks the provider what became of the
+//! payment, and only a paid one becomes a deposit.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use uuid::Uuid;
+
+use klubkasse_core::domain::Money;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStatus {
+    /// The parent has not finished yet.
+    Open,
+    Paid,
+    /// Declined, cancelled or expired: no money moved.
+    Failed,
+}
+
+/// What the provider is told to collect.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    /// Ours; the provider echoes nothing back that we trust.
+    pub id: Uuid,
+    pub amount: Money,
+    /// Shown on the parent's card statement.
+    pub description: String,
+    /// Where the provider sends the browser when done, paid or not.
+    pub return_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StartedPayment {
+    /// The provider's reference, to ask about it later.
+    pub reference: String,
+    /// The provider's page where the parent pays.
+    pub pay_url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the payment provider failed: {0}")]
+pub struct PaymentError(pub String);
+
+pub trait PaymentProvider: Send + Sync {
+    /// A short name, stored with each payment.
+    fn name(&self) -> &'static str;
+
+    fn start<'a>(
+        &'a self,
+        payment: &'a NewPayment,
+    ) -> BoxFuture<'a, Result<StartedPayment, PaymentError>>;
+
+    fn status<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<PaymentStatus, PaymentError>>;
+}
+
+/// A payment the test provider holds.
+#[derive(Debug, Clone)]
+pub struct TestPayment {
+    pub amount: Money,
+    pub description: String,
+    pub return_url: String,
+    pub status: PaymentStatus,
+}
+
+/// A provider with no money behind it: its pay page has a "pay" and a
+/// "cancel" button. For tests and the demo only.
+#[derive(Debug, Default, Clone)]
+pub struct TestProvider {
+    payments: Arc<Mutex<HashMap<String, TestPayment>>>,
+}
+
+impl TestProvider {
+    pub fn payment(&self, reference: &str) -> Option<TestPayment> {
+        self.lock().get(reference).cloned()
+    }
+
+    /// The parent pressed pay or cancel; only an open payment changes.
+    pub fn decide(&self, reference: &str, paid: bool) -> Option<TestPayment> {
+        let mut payments = self.lock();
+        let payment = payments.get_mut(reference)?;
+        if payment.status == PaymentStatus::Open {
+            payment.status = if paid {
+                PaymentStatus::Paid
+            } else {
+                PaymentStatus::Failed
+            };
+        }
+        Some(payment.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, TestPayment>> {
+        self.payments
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl PaymentProvider for TestProvider {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+
+    fn start<'a>(
+        &'a self,
+        payment: &'a NewPayment,
+    ) -> BoxFuture<'a, Result<StartedPayment, PaymentError>> {
+        Box::pin(async move {
+            let reference = format!("test-{}", Uuid::now_v7().simple());
+            self.lock().insert(
+                reference.clone(),
+                TestPayment {
+                    amount: payment.amount,
+                    description: payment.description.clone(),
+                    return_url: payment.return_url.clone(),
+                    status: PaymentStatus::Open,
+                },
+            );
+            Ok(StartedPayment {
+                pay_url: format!("/portal/test-payment/{reference}"),
+                reference,
+            })
+        })
+    }
+
+    fn status<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<PaymentStatus, PaymentError>> {
+        Box::pin(async move {
+            self.payment(reference)
+                .map(|p| p.status)
+                .ok_or_else(|| PaymentError(format!("no payment {reference}")))
+        })
+    }
+}

@@ -1,0 +1,272 @@
+//! Who is logged in: a session cookie (HttpOnly, Secure, SameSite=Lax)
+//! whose SHA-256 names a row in `portal_sessions`, with a CSRF token that
+//! every form must carry back.
+//!
+//! SameSite=Lax, not Strict: the browser arrives from the login broker by
+//! a cross-site redirect, and a Strict cookie set there would be withheld
+//! on the first page. Cross-site POSTs get no cookie under Lax, and the
+//! CSRF token stops a forged form even where a browser would send it.
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use chrono::TimeDelta;
+use sha2::{Digest, Sha256};
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use super::PortalError;
+use crate::AppState;
+use klubkasse_core::domain::ChildId;
+
+pub const SESSION_COOKIE: &str = "kk_session";
+/// Holds the login's state while the browser is at the broker: the
+/// callback must come back to the browser that started it.
+pub const LOGIN_COOKIE: &str = "kk_login";
+
+/// A session ends after this long without a request…
+pub const IDLE: TimeDelta = TimeDelta::minutes(30);
+/// …and this long after the login, whatever happens.
+pub const LIFETIME: TimeDelta = TimeDelta::hours(12);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Parent,
+    Office,
+}
+
+/// Someone logged in.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub person: Uuid,
+    pub role: Role,
+    pub name: String,
+    /// A parent's children; none for the office.
+    pub children: Vec<ChildId>,
+    pub csrf: String,
+    id_hash: Vec<u8>,
+}
+
+pub fn sha256(text: &str) -> Vec<u8> {
+    Sha256::digest(text.as_bytes()).to_vec()
+}
+
+/// 32 random bytes as hex: session ids, CSRF tokens.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the system's random source works");
+    hex::encode(bytes)
+}
+
+/// A cookie only this site's pages get, only over HTTPS (browsers treat
+/// localhost as secure, so tests on loopback keep the flag too).
+pub fn cookie(name: &'static str, value: String, max_age: TimeDelta) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/portal")
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age.num_seconds()))
+        .build()
+}
+
+/// The removal of a cookie set by [`cookie`].
+pub fn removal(name: &'static str) -> Cookie<'static> {
+    let mut gone = Cookie::build((name, "")).path("/portal").build();
+    gone.make_removal();
+    gone
+}
+
+/// Equal in time whatever the texts: a CSRF token must not leak by timing.
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (sha256(a), sha256(b));
+    a.iter().zip(&b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+impl Session {
+    /// Refuses a form that does not carry this session's token.
+    pub fn check_csrf(&self, token: &str) -> Result<(), PortalError> {
+        if same(token, &self.csrf) {
+            Ok(())
+        } else {
+            Err(PortalError::Csrf)
+        }
+    }
+
+    /// A parent's own child, or the office; anything else is not found
+    /// (not "forbidden": a parent learns nothing of other children).
+    pub fn may_see(&self, child: ChildId) -> Result<(), PortalError> {
+        match self.role {
+            Role::Office => Ok(()),
+            Role::Parent if self.children.contains(&child) => Ok(()),
+            Role::Parent => Err(PortalError::NotFound),
+        }
+    }
+
+    pub async fn end(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE portal_sessions SET ended_at = now() WHERE id_hash = $1")
+            .bind(&self.id_hash)
+            .execute(pool)
+            .await
+            .map(drop)
+    }
+}
+
+/// Starts a session for a person; returns the cookie's value.
+pub async fn begin(pool: &PgPool, person: Uuid) -> Result<String, sqlx::Error> {
+    // Sessions that can no longer be used go as new ones come.
+    sqlx::query(
+        "DELETE FROM portal_sessions
+         WHERE ended_at IS NOT NULL OR created_at < now() - make_interval(secs => $1)",
+    )
+    .bind(LIFETIME.num_seconds() as f64)
+    .execute(pool)
+    .await?;
+    let id = random_token();
+    sqlx::query("INSERT INTO portal_sessions (id_hash, person_id, csrf) VALUES ($1, $2, $3)")
+        .bind(sha256(&id))
+        .bind(person)
+        .bind(random_token())
+        .execute(pool)
+        .await?;
+    Ok(id)
+}
+
+/// The session of a cookie's value, if it is live; touching it keeps it so.
+async fn find(pool: &PgPool, id: &str) -> Result<Option<Session>, sqlx::Error> {
+    let row = sqlx::query(
+        "UPDATE portal_sessions s SET last_seen = now()
+         FROM people p
+         WHERE s.id_hash = $1 AND p.id = s.person_id AND s.ended_at IS NULL
+           AND s.last_seen > now() - make_interval(secs => $2)
+           AND s.created_at > now() - make_interval(secs => $3)
+         RETURNING p.id, p.role, p.name, s.csrf,
+                   ARRAY(SELECT child_id FROM parent_children pc
+                         WHERE pc.person_id = p.id ORDER BY child_id) AS children",
+    )
+    .bind(sha256(id))
+    .bind(IDLE.num_seconds() as f64)
+    .bind(LIFETIME.num_seconds() as f64)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let role: String = row.try_get("role")?;
+    let children: Vec<Uuid> = row.try_get("children")?;
+    Ok(Some(Session {
+        person: row.try_get("id")?,
+        role: if role == "office" {
+            Role::Office
+        } else {
+            Role::Parent
+        },
+        name: row.try_get("name")?,
+        children: children.into_iter().map(ChildId).collect(),
+        csrf: row.try_get("csrf")?,
+        id_hash: sha256(id),
+    }))
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = PortalError;
+
+    /// Looked up once per request, however many extractors ask.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Session, PortalError> {
+        if let Some(session) = parts.extensions.get::<Session>() {
+            return Ok(session.clone());
+        }
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(id) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+            return Err(PortalError::LoginNeeded);
+        };
+        let session = find(&state.pool, &id)
+            .await
+            .map_err(|e| PortalError::Internal(e.to_string()))?
+            .ok_or(PortalError::LoginNeeded)?;
+        parts.extensions.insert(session.clone());
+        Ok(session)
+    }
+}
+
+/// A child named in the path that the logged-in person may see: a
+/// parent's own child, or any child for the office. Every page about a
+/// child takes this, so none can forget the check.
+pub struct OwnChild {
+    pub session: Session,
+    pub child: ChildId,
+}
+
+impl FromRequestParts<AppState> for OwnChild {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<OwnChild, PortalError> {
+        let session = Session::from_request_parts(parts, state).await?;
+        let Path(child) = Path::<ChildId>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| PortalError::NotFound)?;
+        session.may_see(child)?;
+        Ok(OwnChild { session, child })
+    }
+}
+
+/// Office staff: every office page takes this, so none can forget the
+/// check. A parent gets "not found".
+pub struct Office(pub Session);
+
+impl FromRequestParts<AppState> for Office {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Office, PortalError> {
+        let session = Session::from_request_parts(parts, state).await?;
+        match session.role {
+            Role::Office => Ok(Office(session)),
+            Role::Parent => Err(PortalError::NotFound),
+        }
+    }
+}
+
+/// A form posted from one of the logged-in person's pages: its CSRF
+/// token is checked before anything reads the rest. Every form handler
+/// takes this, so none can forget the check.
+pub struct Posted<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Posted<T> {
+    type Rejection = PortalError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Posted<T>, PortalError> {
+        let (mut parts, body) = request.into_parts();
+        let session = Session::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, FORM_BYTES)
+            .await
+            .map_err(|_| PortalError::Csrf)?;
+        let fields: Vec<(String, String)> =
+            serde_html_form::from_bytes(&bytes).map_err(|_| PortalError::Csrf)?;
+        let token = fields
+            .iter()
+            .find(|(name, _)| name == "csrf")
+            .map(|(_, value)| value.as_str())
+            .unwrap_or("");
+        session.check_csrf(token)?;
+        serde_html_form::from_bytes(&bytes)
+            .map(Posted)
+            .map_err(|e| PortalError::BadForm(e.to_string()))
+    }
+}
+
+/// A form with nothing but its token (log out, mark as paid).
+#[derive(Debug, serde::Deserialize)]
+pub struct NoFields {}
+
+/// The largest form: a support request's 5,000 characters and then some.
+const FORM_BYTES: usize = 64 * 1024;

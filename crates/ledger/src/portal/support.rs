@@ -1,0 +1,105 @@
+//! Asking the club office for help: a parent writes, the office answers
+//! in its view, and the parent sees the answer here.
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+use super::layout::{self, Lang};
+use super::session::{Posted, Session};
+use super::{PortalError, queries};
+use crate::AppState;
+use klubkasse_core::domain::ChildId;
+
+async fn draw(
+    state: &AppState,
+    lang: Lang,
+    session: &Session,
+    problem: Option<&str>,
+    sent: bool,
+) -> Result<Response, PortalError> {
+    let requests = queries::support(&state.pool, Some(session.person)).await?;
+    let children =
+        queries::overview(&state.pool, &session.children, &state.settings.time_zone).await?;
+    let title = lang.t("Hjælp", "Help");
+    let body = html! {
+        (layout::problem(problem))
+        @if sent { (layout::notice(Some(lang.t("Sendt. Kontoret svarer her.", "Sent. The office answers here.")))) }
+        form method="post" {
+            (layout::csrf(session))
+            label for="child" { (lang.t("Om", "About")) }
+            select #child name="child" {
+                option value="" { (lang.t("(generelt)", "(general)")) }
+                @for child in &children { option value=(child.id) { (child.name) } }
+            }
+            label for="subject" { (lang.t("Emne", "Subject")) }
+            input #subject name="subject" required maxlength="200";
+            label for="body" { (lang.t("Besked", "Message")) }
+            textarea #body name="body" rows="5" required maxlength="5000" {}
+            div.actions { button.primary type="submit" { (lang.t("Send", "Send")) } }
+        }
+        @for request in &requests {
+            section.card data-support {
+                h2 { (request.subject) }
+                p.muted { (request.created_at.format("%d.%m.%Y %H:%M")) @if let Some(c) = &request.child_name { " · " (c) } }
+                p { (request.body) }
+                @match &request.answer {
+                    Some(answer) => { p.notice { strong { (lang.t("Svar: ", "Answer: ")) } (answer) } }
+                    None => { p.muted { (lang.t("Venter på svar.", "Waiting for an answer.")) } }
+                }
+            }
+        }
+    };
+    Ok(layout::page(lang, session, title, body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Sent {
+    sent: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    lang: Lang,
+    session: Session,
+    Query(sent): Query<Sent>,
+) -> Result<Response, PortalError> {
+    draw(&state, lang, &session, None, sent.sent.is_some()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SupportForm {
+    child: String,
+    subject: String,
+    body: String,
+}
+
+pub async fn send(
+    State(state): State<AppState>,
+    lang: Lang,
+    session: Session,
+    Posted(form): Posted<SupportForm>,
+) -> Result<Response, PortalError> {
+    let child = match form.child.parse::<uuid::Uuid>() {
+        Ok(id) => {
+            session.may_see(ChildId(id))?;
+            Some(ChildId(id))
+        }
+        Err(_) => None,
+    };
+    let (subject, body) = (form.subject.trim(), form.body.trim());
+    if subject.is_empty()
+        || body.is_empty()
+        || subject.chars().count() > 200
+        || body.chars().count() > 5000
+    {
+        let problem = lang.t(
+            "Skriv et emne og en besked.",
+            "Write a subject and a message.",
+        );
+        return draw(&state, lang, &session, Some(problem), false).await;
+    }
+    queries::add_support(&state.pool, session.person, child, subject, body).await?;
+    Ok(Redirect::to("/portal/support?sent=1").into_response())
+}

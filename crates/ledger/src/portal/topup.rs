@@ -1,0 +1,258 @@
+//! Top up: an amount, the provider's pay page, and back: the ledger asks
+//! the provider, and a paid payment becomes a deposit (once: the deposit's
+//! id is the payment's).
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::{self, Lang};
+use super::payment::{NewPayment, PaymentStatus};
+use super::session::{OwnChild, Posted, Session};
+use super::{PortalError, portal, queries};
+use crate::{AppState, db};
+use klubkasse_core::domain::{ChildId, Money};
+
+/// The least a top-up may be: card fees make smaller ones pointless.
+fn smallest() -> Money {
+    Money::kroner(20)
+}
+
+async fn child_name_and_room(
+    state: &AppState,
+    child: ChildId,
+) -> Result<(String, Money), PortalError> {
+    let detail = db::detail(&state.pool, child).await?;
+    let room = (state.settings.balance_cap - detail.balance).max(Money::ZERO);
+    Ok((detail.child.name, room))
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    lang: Lang,
+    OwnChild { session, child }: OwnChild,
+) -> Result<Response, PortalError> {
+    let (name, room) = child_name_and_room(&state, child).await?;
+    Ok(page(lang, &session, &name, room, None, "").into_response())
+}
+
+fn page(
+    lang: Lang,
+    session: &Session,
+    name: &str,
+    room: Money,
+    problem: Option<&str>,
+    amount: &str,
+) -> maud::Markup {
+    let title = lang.t("Sæt penge ind", "Top up");
+    layout::page(
+        lang,
+        session,
+        title,
+        html! {
+            (layout::problem(problem))
+            p { (lang.t("Til ", "For ")) strong { (name) } }
+            @if room < smallest() {
+                p { (lang.t(
+                    "Kortet er fuldt: saldoen er ved loftet for, hvad der må stå på et kort.",
+                    "The card is full: the balance is at the most a card may hold."
+                )) }
+            } @else {
+                form method="post" {
+                    (layout::csrf(session))
+                    label for="amount" { (lang.t("Beløb i kr.", "Amount in kr.")) }
+                    input #amount name="amount" inputmode="decimal" required value=(amount)
+                        placeholder="100";
+                    p.muted {
+                        (lang.t("Mindst ", "At least ")) (smallest())
+                        (lang.t(", højst ", ", at most ")) (room) "."
+                    }
+                    div.actions {
+                        button.primary type="submit" { (lang.t("Gå til betaling", "Go to payment")) }
+                        a.button.secondary href="/portal" { (lang.t("Fortryd", "Cancel")) }
+                    }
+                }
+            }
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TopUpForm {
+    amount: String,
+}
+
+/// Checks the amount, records the payment, and sends the parent to pay.
+pub async fn start(
+    State(state): State<AppState>,
+    lang: Lang,
+    OwnChild { session, child }: OwnChild,
+    Posted(form): Posted<TopUpForm>,
+) -> Result<Response, PortalError> {
+    let portal = portal(&state)?;
+    let (name, room) = child_name_and_room(&state, child).await?;
+    let refuse = |problem: String| {
+        page(lang, &session, &name, room, Some(&problem), &form.amount).into_response()
+    };
+    let amount = match Money::parse(&form.amount) {
+        Ok(amount) => amount,
+        Err(_) => {
+            return Ok(refuse(
+                lang.t(
+                    "Skriv beløbet som et tal, fx 100 eller 100,50.",
+                    "Write the amount as a number, e.g. 100 or 100.50.",
+                )
+                .to_string(),
+            ));
+        }
+    };
+    if amount < smallest() || amount > room {
+        return Ok(refuse(format!(
+            "{} {} {} {}.",
+            lang.t("Beløbet skal være mellem", "The amount must be between"),
+            smallest(),
+            lang.t("og", "and"),
+            room
+        )));
+    }
+    let id = Uuid::now_v7();
+    let started = portal
+        .payments
+        .start(&NewPayment {
+            id,
+            amount,
+            description: format!("klubkasse: {name}"),
+            return_url: format!("{}/portal/payments/{id}/return", portal.public_url),
+        })
+        .await?;
+    queries::add_payment(
+        &state.pool,
+        &queries::Payment {
+            id,
+            person: session.person,
+            child,
+            amount,
+            provider_ref: started.reference,
+            status: "started".into(),
+        },
+        portal.payments.name(),
+    )
+    .await?;
+    Ok(Redirect::to(&started.pay_url).into_response())
+}
+
+/// Back from the provider: ask it, never the browser, whether it was paid.
+pub async fn back(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+) -> Result<Response, PortalError> {
+    let payment = queries::payment(&state.pool, id)
+        .await?
+        .filter(|p| p.person == session.person)
+        .ok_or(PortalError::NotFound)?;
+    let done = match settle(&state, &payment).await? {
+        PaymentStatus::Paid => "paid",
+        PaymentStatus::Failed | PaymentStatus::Open => "not-paid",
+    };
+    Ok(Redirect::to(&format!("/portal?done={done}")).into_response())
+}
+
+/// Asks the provider about a started payment and records what it says: a
+/// paid one becomes a deposit (its id is the payment's: asked twice, one
+/// deposit). Also run for a parent's open payments on the overview, so a
+/// payment whose browser never came back (a closed tab, an expired
+/// session) still reaches the card.
+pub async fn settle(
+    state: &AppState,
+    payment: &queries::Payment,
+) -> Result<PaymentStatus, PortalError> {
+    match payment.status.as_str() {
+        "paid" => return Ok(PaymentStatus::Paid),
+        "failed" => return Ok(PaymentStatus::Failed),
+        _ => {}
+    }
+    let status = portal(state)?
+        .payments
+        .status(&payment.provider_ref)
+        .await?;
+    let mut tx = state.pool.begin().await?;
+    match status {
+        PaymentStatus::Paid => {
+            // No cap now: the money is taken, and the cap was checked when
+            // the payment started. The deposit and the payment's new state
+            // are written together.
+            let (entry, _) = db::money_entry_in(
+                &mut tx,
+                None,
+                payment.child,
+                true,
+                payment.amount,
+                Some(payment.id),
+                "parent",
+            )
+            .await?;
+            queries::settle_payment(&mut tx, payment.id, Some(entry.entry.id)).await?;
+        }
+        PaymentStatus::Failed => queries::settle_payment(&mut tx, payment.id, None).await?,
+        PaymentStatus::Open => {}
+    }
+    tx.commit().await?;
+    Ok(status)
+}
+
+/// The test provider's pay page (a real provider has its own site).
+pub async fn test_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    Path(reference): Path<String>,
+) -> Result<Response, PortalError> {
+    let provider = portal(&state)?
+        .test_payments
+        .as_ref()
+        .ok_or(PortalError::NotFound)?;
+    let payment = provider.payment(&reference).ok_or(PortalError::NotFound)?;
+    Ok(layout::bare(
+        lang,
+        "Testbetaling",
+        html! {
+            h1 { "Testbetaling · Test payment" }
+            p.problem { (lang.t(
+                "Dette er en testbetaling: der trækkes ingen rigtige penge.",
+                "This is a test payment: no real money is taken."
+            )) }
+            p { (payment.description) }
+            p.balance { (payment.amount) }
+            form method="post" {
+                div.actions {
+                    button.primary type="submit" name="decision" value="pay" { (lang.t("Betal", "Pay")) }
+                    button.secondary type="submit" name="decision" value="cancel" { (lang.t("Afbryd", "Cancel")) }
+                }
+            }
+        },
+    )
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Decision {
+    decision: String,
+}
+
+pub async fn test_decide(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    Form(form): Form<Decision>,
+) -> Result<Response, PortalError> {
+    let provider = portal(&state)?
+        .test_payments
+        .as_ref()
+        .ok_or(PortalError::NotFound)?;
+    let payment = provider
+        .decide(&reference, form.decision == "pay")
+        .ok_or(PortalError::NotFound)?;
+    Ok(Redirect::to(&payment.return_url).into_response())
+}

@@ -1,0 +1,173 @@
+//! Withdraw all or part of a balance to the parent's bank account: the
+//! money leaves the card at once, and the office pays it out.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::{self, Lang};
+use super::session::{OwnChild, Posted, Session};
+use super::{PortalError, queries};
+use crate::error::LedgerError;
+use crate::{AppState, db};
+use klubkasse_core::domain::{ChildId, Money};
+
+struct Filled<'a> {
+    /// The request's id, made with the form: sent twice, it asks once.
+    request: Uuid,
+    amount: &'a str,
+    account: &'a str,
+    problem: Option<String>,
+}
+
+async fn draw(
+    state: &AppState,
+    lang: Lang,
+    session: &Session,
+    child: ChildId,
+    filled: Filled<'_>,
+) -> Result<Response, PortalError> {
+    let detail = db::detail(&state.pool, child).await?;
+    let payouts = queries::payouts(&state.pool, Some(child)).await?;
+    let balance = detail.balance.max(Money::ZERO);
+    let title = lang.t("Udbetal penge", "Withdraw money");
+    let body = html! {
+        (layout::problem(filled.problem.as_deref()))
+        p { strong { (detail.child.name) } " · " (lang.t("saldo ", "balance ")) (balance) }
+        @if balance.is_positive() {
+            form method="post" {
+                (layout::csrf(session))
+                input type="hidden" name="request" value=(filled.request);
+                label for="amount" { (lang.t("Beløb i kr.", "Amount in kr.")) }
+                input #amount name="amount" inputmode="decimal" required value=(filled.amount)
+                    placeholder=(balance.danish_number());
+                p.muted { (lang.t("Højst saldoen: ", "At most the balance: ")) (balance) }
+                label for="account" { (lang.t("Din bankkonto (reg.nr. og kontonr.)", "Your bank account (reg. no. and account no.)")) }
+                input #account name="account" required maxlength="40" value=(filled.account)
+                    placeholder="1234 12345678";
+                div.actions {
+                    button.primary type="submit" { (lang.t("Udbetal", "Withdraw")) }
+                    button.secondary type="submit" name="all" value="yes" formnovalidate {
+                        (lang.t("Udbetal alt", "Withdraw all"))
+                    }
+                    a.button.secondary href="/portal" { (lang.t("Fortryd", "Cancel")) }
+                }
+            }
+        } @else {
+            p { (lang.t("Der er ingen penge at udbetale.", "There is no money to withdraw.")) }
+        }
+        @if !payouts.is_empty() {
+            h2 { (lang.t("Udbetalinger", "Withdrawals")) }
+            table { tbody {
+                @for p in &payouts {
+                    tr {
+                        td { (p.created_at.format("%d.%m.%Y")) }
+                        td.amount { (p.amount) }
+                        td { (match p.status.as_str() {
+                            "paid" => lang.t("udbetalt", "paid out"),
+                            "rejected" => lang.t("afvist", "rejected"),
+                            _ => lang.t("venter på kontoret", "waiting for the office"),
+                        }) }
+                    }
+                }
+            } }
+        }
+    };
+    Ok(layout::page(lang, session, title, body).into_response())
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    lang: Lang,
+    OwnChild { session, child }: OwnChild,
+) -> Result<Response, PortalError> {
+    let filled = Filled {
+        request: Uuid::now_v7(),
+        amount: "",
+        account: "",
+        problem: None,
+    };
+    draw(&state, lang, &session, child, filled).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WithdrawForm {
+    request: Uuid,
+    #[serde(default)]
+    amount: String,
+    account: String,
+    /// "Withdraw all": the balance as it is when the request arrives.
+    #[serde(default)]
+    all: Option<String>,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    lang: Lang,
+    OwnChild { session, child }: OwnChild,
+    Posted(form): Posted<WithdrawForm>,
+) -> Result<Response, PortalError> {
+    let refuse = |problem: String| Filled {
+        request: form.request,
+        amount: &form.amount,
+        account: &form.account,
+        problem: Some(problem),
+    };
+    let account = form.account.trim();
+    let typed = match form.all {
+        Some(_) => db::detail(&state.pool, child)
+            .await?
+            .balance
+            .to_plain_string(),
+        None => form.amount.clone(),
+    };
+    let amount = match Money::parse(&typed) {
+        Ok(amount) if amount.is_positive() => amount,
+        _ => {
+            let problem = lang.t(
+                "Skriv beløbet som et tal over 0, fx 50 eller 50,50.",
+                "Write the amount as a number above 0, e.g. 50 or 50.50.",
+            );
+            return draw(&state, lang, &session, child, refuse(problem.into())).await;
+        }
+    };
+    if account.is_empty() || account.chars().count() > 40 {
+        let problem = lang.t("Skriv dit kontonummer.", "Write your account number.");
+        return draw(&state, lang, &session, child, refuse(problem.into())).await;
+    }
+    match queries::request_payout(
+        &state.pool,
+        form.request,
+        session.person,
+        child,
+        amount,
+        account,
+    )
+    .await
+    {
+        Ok(_) => {
+            super::mail::warn_low_balance(&state, &[child]).await;
+            Ok(Redirect::to("/portal?done=withdrawn").into_response())
+        }
+        Err(LedgerError::Conflict {
+            code: "insufficient_funds",
+            ..
+        }) => {
+            let balance = db::detail(&state.pool, child)
+                .await?
+                .balance
+                .max(Money::ZERO);
+            let problem = format!(
+                "{} {} {} {}.",
+                lang.t("Du kan ikke udbetale", "You cannot withdraw"),
+                amount,
+                lang.t("— der står kun", "— the balance is only"),
+                balance
+            );
+            draw(&state, lang, &session, child, refuse(problem)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

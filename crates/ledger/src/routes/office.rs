@@ -1,0 +1,311 @@
+//! The office (admin) and parents: children, money, cards, orders, reports.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::api::*;
+use crate::auth::Principal;
+use crate::db;
+use crate::error::{ApiJson, ApiPath, ApiQuery, LedgerError, Result};
+use crate::validate;
+use klubkasse_core::domain::{Card, CardUid, ChildId};
+use klubkasse_core::protocol::ApiError;
+
+fn created<T: serde::Serialize>(new: bool, body: T) -> Response {
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    (status, ApiJson(body)).into_response()
+}
+
+#[utoipa::path(post, path = "/api/v1/children", tag = "office",
+    request_body = EnrolRequest,
+    responses((status = 201, body = ChildDetail), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+/// Enrol a child (admin). The first card is ordered with it, free.
+pub async fn enrol(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(body): ApiJson<EnrolRequest>,
+) -> Result<Response> {
+    who.require_admin()?;
+    let name = validate::text("name", &body.name, MAX_NAME)?;
+    let club = validate::text("club", &body.club, MAX_NAME)?;
+    let detail = db::enrol(&state.pool, &name, &club).await?;
+    Ok(created(true, detail))
+}
+
+#[utoipa::path(get, path = "/api/v1/children", tag = "office", params(ListQuery),
+    responses((status = 200, body = Vec<ChildSummary>)), security(("bearer" = [])))]
+/// List children (admin), optionally of one club.
+pub async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<ApiJson<Vec<ChildSummary>>> {
+    who.require_admin()?;
+    Ok(ApiJson(
+        db::list_children(&state.pool, query.club.as_deref()).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/children/{id}", tag = "office",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ChildDetail), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]
+/// A child: balance, cards, card orders (admin, or the child's parent).
+pub async fn read(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<ApiJson<ChildDetail>> {
+    who.require_child(ChildId(id))?;
+    Ok(ApiJson(db::detail(&state.pool, ChildId(id)).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/children/{id}", tag = "office",
+    params(("id" = Uuid, Path)), request_body = SettingsPatch,
+    responses((status = 200, body = ChildDetail), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+/// Set the daily limit, blocked categories and staff note (admin, parent).
+pub async fn settings(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(patch): ApiJson<SettingsPatch>,
+) -> Result<ApiJson<ChildDetail>> {
+    who.require_child(ChildId(id))?;
+    let patch = validate::settings_patch(patch)?;
+    Ok(ApiJson(
+        db::update_settings(&state.pool, ChildId(id), &patch).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/children/{id}/entries", tag = "office",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<EntryRecord>)), security(("bearer" = [])))]
+/// Every entry of a child, oldest first, with the items of each sale.
+pub async fn history(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<ApiJson<Vec<EntryRecord>>> {
+    who.require_child(ChildId(id))?;
+    Ok(ApiJson(db::history(&state.pool, ChildId(id)).await?))
+}
+
+async fn money_entry(
+    state: AppState,
+    who: Principal,
+    id: Uuid,
+    body: MoneyRequest,
+    deposit: bool,
+) -> Result<Response> {
+    who.require_child(ChildId(id))?;
+    let amount = validate::positive("amount", body.amount)?;
+    let (record, new) = db::money_entry(
+        &state.pool,
+        &state.settings,
+        ChildId(id),
+        deposit,
+        amount,
+        body.id,
+        who.counter_label(),
+    )
+    .await?;
+    Ok(created(new, record))
+}
+
+#[utoipa::path(post, path = "/api/v1/children/{id}/deposits", tag = "office",
+    params(("id" = Uuid, Path)), request_body = MoneyRequest,
+    responses((status = 201, body = EntryRecord), (status = 200, body = EntryRecord, description = "a repeat of an id"),
+        (status = 409, body = ApiError, description = "above the balance cap")),
+    security(("bearer" = [])))]
+/// Put money on the card (admin, parent); never above the balance cap.
+pub async fn deposit(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<MoneyRequest>,
+) -> Result<Response> {
+    money_entry(state, who, id, body, true).await
+}
+
+#[utoipa::path(post, path = "/api/v1/children/{id}/withdrawals", tag = "office",
+    params(("id" = Uuid, Path)), request_body = MoneyRequest,
+    responses((status = 201, body = EntryRecord),
+        (status = 409, body = ApiError, description = "more than the balance")),
+    security(("bearer" = [])))]
+/// Take money back off the card (admin, parent); never below zero.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<MoneyRequest>,
+) -> Result<Response> {
+    money_entry(state, who, id, body, false).await
+}
+
+#[utoipa::path(post, path = "/api/v1/children/{id}/cards", tag = "office",
+    params(("id" = Uuid, Path)), request_body = HandOutRequest,
+    responses((status = 201, body = Card), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]
+/// Hand out a card: bind its UID to the child (admin).
+pub async fn hand_out(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<HandOutRequest>,
+) -> Result<Response> {
+    who.require_admin()?;
+    let uid = validate::uid("uid", &body.uid)?;
+    let card = db::hand_out(&state.pool, ChildId(id), &uid).await?;
+    Ok(created(true, card))
+}
+
+#[utoipa::path(post, path = "/api/v1/cards/{uid}/block", tag = "office",
+    params(("uid" = String, Path, description = "the card UID in hex")),
+    responses((status = 200, body = Card), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]
+/// Block a card at once (admin, or the parent of its child).
+pub async fn block(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(uid): ApiPath<String>,
+) -> Result<ApiJson<Card>> {
+    who.require_admin_or_parent()?;
+    let uid = CardUid::parse(&uid).map_err(|e| LedgerError::not_found(e.to_string()))?;
+    match db::card_owner(&state.pool, &uid).await? {
+        Some(owner) => who.require_child(owner)?,
+        // A parent learns nothing about cards that are not theirs.
+        None => {
+            who.require_admin()?;
+            return Err(LedgerError::not_found(format!("no card with UID {uid}")));
+        }
+    }
+    Ok(ApiJson(db::block_card(&state.pool, &uid).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/children/{id}/card-orders", tag = "office",
+    params(("id" = Uuid, Path)), request_body = OrderRequest,
+    responses((status = 201, body = CardOrder),
+        (status = 409, body = ApiError, description = "the balance does not cover the fee")),
+    security(("bearer" = [])))]
+/// Order a replacement card by post (admin, parent): blocks the child's
+/// cards at once and charges the card fee.
+pub async fn order(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<OrderRequest>,
+) -> Result<Response> {
+    who.require_child(ChildId(id))?;
+    let address = validate::text("address", &body.address, MAX_ADDRESS)?;
+    let (order, new) = db::order_card(
+        &state.pool,
+        &state.settings,
+        ChildId(id),
+        &address,
+        body.id,
+        who.counter_label(),
+        None,
+    )
+    .await?;
+    Ok(created(new, order))
+}
+
+#[utoipa::path(patch, path = "/api/v1/card-orders/{id}", tag = "office",
+    params(("id" = Uuid, Path)), request_body = OrderPatch,
+    responses((status = 200, body = CardOrder), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]
+/// Move a card order on: ordered → sent → handed_out (admin).
+pub async fn patch_order(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<OrderPatch>,
+) -> Result<ApiJson<CardOrder>> {
+    who.require_admin()?;
+    Ok(ApiJson(
+        db::set_order_status(&state.pool, id, body.status).await?,
+    ))
+}
+
+fn report_response(report: Report, format: Format) -> Result<Response> {
+    match format {
+        Format::Json => Ok(ApiJson(report).into_response()),
+        Format::Csv => {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<Vec<u8>, csv::Error> {
+                w.write_record(["club", "counter", "kind", "count", "total"])?;
+                for row in &report.rows {
+                    w.write_record([
+                        row.club.as_str(),
+                        row.counter.as_str(),
+                        row.kind.as_str(),
+                        &row.count.to_string(),
+                        &row.total.to_plain_string(),
+                    ])?;
+                }
+                w.flush()?;
+                Ok(w.get_ref().clone())
+            };
+            let body = write(&mut writer)
+                .map_err(|e| LedgerError::invalid(format!("could not write CSV: {e}")))?;
+            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/day", tag = "reports", params(DayQuery),
+    responses((status = 200, body = Report, description = "JSON, or CSV with format=csv")),
+    security(("bearer" = [])))]
+/// Totals of one day per club, counter and kind (admin).
+pub async fn day_report(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(query): ApiQuery<DayQuery>,
+) -> Result<Response> {
+    who.require_admin()?;
+    let report = db::report(
+        &state.pool,
+        &state.settings,
+        query.date,
+        query.date,
+        query.club.as_deref(),
+    )
+    .await?;
+    report_response(report, query.format)
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/month", tag = "reports", params(MonthQuery),
+    responses((status = 200, body = Report, description = "JSON, or CSV with format=csv")),
+    security(("bearer" = [])))]
+/// Totals of one month per club, counter and kind (admin).
+pub async fn month_report(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(query): ApiQuery<MonthQuery>,
+) -> Result<Response> {
+    who.require_admin()?;
+    let from = chrono::NaiveDate::parse_from_str(&format!("{}-01", query.month), "%Y-%m-%d")
+        .map_err(|_| LedgerError::invalid("month must look like 2025-03"))?;
+    let to = from
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .ok_or_else(|| LedgerError::invalid("month is out of range"))?;
+    let report = db::report(
+        &state.pool,
+        &state.settings,
+        from,
+        to,
+        query.club.as_deref(),
+    )
+    .await?;
+    report_response(report, query.format)
+}

@@ -1,0 +1,343 @@
+//! A ledger on a fresh PostgreSQL database per test, driven through its
+//! router (`tower::ServiceExt::oneshot`) or a real socket.
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Method, Request, StatusCode};
+use klubkasse_core::domain::{ChildId, Entry, EntryKind, Money, SaleLine};
+use klubkasse_ledger::auth::{TokenRole, create_token, revoke_token};
+use klubkasse_ledger::{self as ledger, AppState, MIGRATOR, Settings};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const CARD_A: &str = "04A1B2C3";
+pub const CARD_A2: &str = "04A1B2C4";
+pub const CARD_B: &str = "04B2C3D4";
+
+pub fn server_url() -> String {
+    std::env::var("KLUBKASSE_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "KLUBKASSE_TEST_DATABASE_URL is not set: the ledger's tests need a real PostgreSQL. \
+             Run ./install.sh --test (it starts one on 127.0.0.1:55432 and sets the variable)."
+        )
+    })
+}
+
+pub struct Ledger {
+    pub app: Router,
+    pub pool: PgPool,
+    pub admin: String,
+    pub url: String,
+}
+
+/// A fresh database of its own, migrated, so tests run in parallel.
+pub async fn ledger() -> Ledger {
+    ledger_with(Settings::default()).await
+}
+
+pub async fn ledger_with(settings: Settings) -> Ledger {
+    let server = server_url();
+    let admin_pool = sqlx::PgPool::connect(&server).await.expect("connect");
+    let name = format!("test_{}", Uuid::now_v7().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin_pool)
+        .await
+        .expect("create database");
+    admin_pool.close().await;
+    let (base, _) = server.rsplit_once('/').expect("url has a database");
+    let url = format!("{base}/{name}");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .connect(&url)
+        .await
+        .expect("connect to test database");
+    MIGRATOR.run(&pool).await.expect("migrate");
+    let admin = create_token(&pool, TokenRole::Admin, None, &[], None)
+        .await
+        .expect("admin token")
+        .token;
+    Ledger {
+        app: ledger::router(AppState::new(pool.clone(), settings)),
+        pool,
+        admin,
+        url,
+    }
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    /// Every 4xx and 5xx answer has an ApiError body.
+    pub fn error_code(&self) -> &str {
+        self.body["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no ApiError body in {} {}", self.status, self.text))
+    }
+}
+
+impl Ledger {
+    pub async fn token(
+        &self,
+        role: TokenRole,
+        kiosk: Option<&str>,
+        children: &[ChildId],
+    ) -> String {
+        let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
+        create_token(&self.pool, role, kiosk, &ids, None)
+            .await
+            .expect("token")
+            .token
+    }
+
+    /// A token whose lifetime has run out.
+    pub async fn expired_token(&self) -> String {
+        let made = create_token(
+            &self.pool,
+            TokenRole::Admin,
+            None,
+            &[],
+            Some(chrono::TimeDelta::minutes(1)),
+        )
+        .await
+        .expect("token");
+        // Lets the clock run: the token expired a second ago.
+        sqlx::query("UPDATE tokens SET expires_at = now() - interval '1 second' WHERE id = $1")
+            .bind(made.id)
+            .execute(&self.pool)
+            .await
+            .expect("expire");
+        made.token
+    }
+
+    pub async fn revoked_token(&self) -> String {
+        let made = create_token(&self.pool, TokenRole::Admin, None, &[], None)
+            .await
+            .expect("token");
+        revoke_token(&self.pool, made.id).await.expect("revoke");
+        made.token
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Answer {
+        let authorization = token.map(|token| format!("Bearer {token}"));
+        self.with_authorization(method, path, authorization.as_deref(), body)
+            .await
+    }
+
+    /// A request with this `Authorization` header, however it is written.
+    pub async fn with_authorization(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
+        }
+        let request = match body {
+            Some((content_type, bytes)) => request
+                .header("content-type", content_type)
+                .body(Body::from(bytes)),
+            None => request.body(Body::empty()),
+        }
+        .expect("request");
+        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, body, text }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let body = body.map(|b| ("application/json", serde_json::to_vec(&b).expect("json")));
+        self.raw(method, path, token, body).await
+    }
+
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let admin = self.admin.clone();
+        self.call(method, path, Some(&admin), body).await
+    }
+
+    pub async fn enrol(&self, name: &str) -> ChildId {
+        let answer = self
+            .admin(
+                Method::POST,
+                "/api/v1/children",
+                Some(json!({"name": name, "club": "Kastanjen"})),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        serde_json::from_value(answer.body["child"]["id"].clone()).expect("child id")
+    }
+
+    pub async fn hand_out(&self, child: ChildId, uid: &str) {
+        let answer = self
+            .admin(
+                Method::POST,
+                &format!("/api/v1/children/{child}/cards"),
+                Some(json!({"uid": uid})),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    }
+
+    pub async fn deposit(&self, child: ChildId, amount: &str) -> Answer {
+        self.admin(
+            Method::POST,
+            &format!("/api/v1/children/{child}/deposits"),
+            Some(json!({"amount": amount})),
+        )
+        .await
+    }
+
+    /// A child for each amount, with a card of its own and that amount on it.
+    pub async fn children_with_cards(&self, kroner: &[&str]) -> Vec<(ChildId, String)> {
+        let mut children = Vec::with_capacity(kroner.len());
+        for (n, amount) in kroner.iter().enumerate() {
+            let child = self.enrol(&format!("Barn {n}")).await;
+            let card = format!("05{n:06X}");
+            self.hand_out(child, &card).await;
+            let answer = self.deposit(child, amount).await;
+            assert!(answer.status.is_success(), "{}", answer.text);
+            children.push((child, card));
+        }
+        children
+    }
+
+    pub async fn balance(&self, child: ChildId) -> Money {
+        let answer = self
+            .admin(Method::GET, &format!("/api/v1/children/{child}"), None)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        serde_json::from_value(answer.body["balance"].clone()).expect("balance")
+    }
+
+    /// The stored balance and the sum of the child's entries, from the database.
+    pub async fn balance_and_sum(&self, child: ChildId) -> (Money, Money) {
+        let stored: rust_decimal::Decimal =
+            sqlx::query_scalar("SELECT balance FROM children WHERE id = $1")
+                .bind(child.0)
+                .fetch_one(&self.pool)
+                .await
+                .expect("balance");
+        let sum = ledger::db::sum_of_entries(&self.pool, child)
+            .await
+            .expect("sum");
+        (Money::parse(&stored.to_string()).expect("money"), sum)
+    }
+
+    /// A counter without labels from the ledger's `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let answer = self.admin(Method::GET, "/metrics", None).await;
+        answer
+            .text
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /metrics:\n{}", answer.text))
+    }
+
+    pub async fn sale_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM entries WHERE kind = 'sale'")
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+
+    pub async fn entry_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM entries")
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+
+    /// The ledger's day report for one counter and kind: the count and the
+    /// total, signed as entries move balances (sales are negative).
+    pub async fn day_total(
+        &self,
+        day: chrono::NaiveDate,
+        counter: &str,
+        kind: &str,
+    ) -> (i64, Money) {
+        let answer = self
+            .admin(
+                Method::GET,
+                &format!("/api/v1/reports/day?date={day}"),
+                None,
+            )
+            .await;
+        assert!(answer.status.is_success(), "{}", answer.text);
+        let report: ledger::api::Report = serde_json::from_value(answer.body).expect("a report");
+        report
+            .rows
+            .iter()
+            .filter(|r| r.counter == counter && r.kind == kind)
+            .fold((0, Money::ZERO), |(count, total), r| {
+                (count + r.count, total + r.total)
+            })
+    }
+
+    /// Everything that can change, as one value, to show nothing changed.
+    pub async fn fingerprint(&self) -> String {
+        sqlx::query_scalar(
+            "SELECT concat_ws('|',
+                (SELECT string_agg(id::text || balance::text || coalesce(note, '') || change_seq::text, ',' ORDER BY id) FROM children),
+                (SELECT string_agg(uid || state, ',' ORDER BY uid) FROM cards),
+                (SELECT string_agg(id::text, ',' ORDER BY id) FROM entries),
+                (SELECT string_agg(id::text || status, ',' ORDER BY id) FROM card_orders))",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("fingerprint")
+    }
+}
+
+pub fn sale(child: ChildId, card: &str, counter: &str, price_ore: i64, quantity: u32) -> Entry {
+    Entry::sale(
+        child,
+        klubkasse_core::domain::CardUid::parse(card).expect("uid"),
+        vec![SaleLine {
+            name: "Toast".into(),
+            category: "mad".into(),
+            unit_price: Money::from_ore(price_ore),
+            quantity,
+        }],
+        counter,
+        chrono::Utc::now(),
+    )
+}
+
+pub fn refund(of: &Entry) -> Entry {
+    Entry::new(
+        of.child,
+        EntryKind::Refund { sale: of.id },
+        -of.amount,
+        &of.counter,
+        chrono::Utc::now(),
+    )
+}
+
+pub fn batch(entries: &[Entry]) -> Value {
+    json!({ "entries": entries })
+}

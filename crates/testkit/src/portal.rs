@@ -1,0 +1,464 @@
+//! The portal end to end: the ledger on a real socket with the portal on,
+//! a real OpenID provider on loopback (oidc-provider-mock, a separate
+//! implementation, so our client meets someone else's server), and
+//! Debian's chromium driven through chromedriver.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use klubkasse_core::domain::ChildId;
+use klubkasse_ledger::portal::Portal;
+use klubkasse_ledger::portal::mail::TestOutbox;
+use klubkasse_ledger::portal::oidc::{Oidc, OidcConfig};
+use klubkasse_ledger::portal::payment::TestProvider;
+use klubkasse_ledger::portal::queries::{self, PersonRole};
+use klubkasse_ledger::{AppState, Settings};
+use serde_json::json;
+
+use crate::ledger::Ledger;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A child process that dies with the test, and everything it started
+/// (chromedriver's chromium): it leads a process group of its own.
+struct Process(Child);
+
+impl Process {
+    fn spawn(command: &mut Command) -> std::io::Result<Process> {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0).spawn().map(Process)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(url: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let port_open = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .and_then(|host| std::net::TcpStream::connect(host).ok())
+            .is_some();
+        if port_open {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} did not start at {url}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The OpenID provider on loopback.
+pub struct Provider {
+    pub issuer: String,
+    _process: Process,
+}
+
+fn provider_command() -> PathBuf {
+    if let Ok(path) = std::env::var("KLUBKASSE_OIDC_PROVIDER") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    PathBuf::from(home).join(".cache/klubkasse/oidc-venv/bin/oidc-provider-mock")
+}
+
+impl Provider {
+    pub fn start() -> Provider {
+        let command = provider_command();
+        assert!(
+            command.exists(),
+            "{} is missing: the portal's tests need the OpenID provider. \
+             Run ./install.sh --test (it installs it), or set KLUBKASSE_OIDC_PROVIDER.",
+            command.display()
+        );
+        let port = free_port();
+        let process = Process::spawn(
+            Command::new(&command)
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--require-nonce"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .unwrap_or_else(|e| panic!("could not start {}: {e}", command.display()));
+        let issuer = format!("http://127.0.0.1:{port}");
+        wait_for(&issuer, "the OpenID provider");
+        Provider {
+            issuer,
+            _process: process,
+        }
+    }
+}
+
+/// The ledger with the portal on, on a real socket.
+pub struct PortalServer {
+    pub ledger: Ledger,
+    pub url: String,
+    pub provider: Provider,
+    /// The mails the portal sent.
+    pub outbox: TestOutbox,
+}
+
+impl PortalServer {
+    pub async fn start() -> PortalServer {
+        Self::start_with(Settings::default()).await
+    }
+
+    pub async fn start_with(settings: Settings) -> PortalServer {
+        let provider = Provider::start();
+        let ledger = crate::ledger::ledger_with(settings.clone()).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let test = TestProvider::default();
+        let outbox = TestOutbox::default();
+        let portal = Portal {
+            oidc: Oidc::new(OidcConfig {
+                issuer: provider.issuer.clone(),
+                client_id: "klubkasse-test".into(),
+                client_secret: "test-secret".into(),
+                redirect_url: format!("{url}/portal/callback"),
+            })
+            .expect("oidc config"),
+            payments: std::sync::Arc::new(test.clone()),
+            test_payments: Some(test),
+            mailer: std::sync::Arc::new(outbox.clone()),
+            public_url: url.clone(),
+        };
+        let state = AppState::new(ledger.pool.clone(), settings).with_portal(portal);
+        let app = klubkasse_ledger::router(state);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        PortalServer {
+            ledger,
+            url,
+            provider,
+            outbox,
+        }
+    }
+
+    /// A child enrolled at the office, with a parent who may log in as
+    /// `subject`.
+    pub async fn family(&self, child: &str, parent: &str, subject: &str) -> ChildId {
+        let detail = klubkasse_ledger::db::enrol(&self.ledger.pool, child, "Solsikken")
+            .await
+            .expect("enrol");
+        queries::add_person(
+            &self.ledger.pool,
+            &self.provider.issuer,
+            subject,
+            PersonRole::Parent,
+            parent,
+            None,
+            &[detail.child.id],
+        )
+        .await
+        .expect("add parent");
+        detail.child.id
+    }
+}
+
+impl PortalServer {
+    /// Office staff who may log in as `subject`.
+    pub async fn office(&self, subject: &str) {
+        queries::add_person(
+            &self.ledger.pool,
+            &self.provider.issuer,
+            subject,
+            PersonRole::Office,
+            "Kontoret Solsikken",
+            None,
+            &[],
+        )
+        .await
+        .expect("add office staff");
+    }
+
+    /// Cash paid in at the office.
+    pub async fn deposit(&self, child: ChildId, kroner: i64) {
+        klubkasse_ledger::db::money_entry(
+            &self.ledger.pool,
+            &Settings::default(),
+            child,
+            true,
+            klubkasse_core::domain::Money::kroner(kroner),
+            None,
+            "office",
+        )
+        .await
+        .expect("deposit");
+    }
+}
+
+/// Debian's chromium, headless, with a profile of its own.
+pub struct Browser {
+    pub client: Client,
+    _driver: Process,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let driver = Process::spawn(
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .expect(
+            "chromedriver could not start: run ./install.sh --test (it installs chromium-driver)",
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        wait_for(&url, "chromedriver");
+        let profile = tempfile::TempDir::new().expect("profile dir");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--window-size=430,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .expect("a chromium session");
+        Browser {
+            client,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+    }
+
+    /// The element, waited for; a missing one fails with the page shown.
+    async fn element(&self, locator: Locator<'_>, what: &str) -> fantoccini::elements::Element {
+        match self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(locator)
+            .await
+        {
+            Ok(element) => element,
+            Err(e) => panic!(
+                "no {what} on {}: {e}\n{}",
+                self.url().await,
+                self.text().await
+            ),
+        }
+    }
+
+    /// Clicks what `locator` finds, and waits for the page it leads to:
+    /// every click here submits a form or follows a link, and the next
+    /// step must not find its text on the page being left.
+    async fn click_and_wait(&self, locator: Locator<'_>, what: &str) {
+        let old = self.mark_page().await;
+        for attempt in 0.. {
+            let element = self.element(locator, what).await;
+            match element.click().await {
+                Ok(()) => break,
+                // The page was still being replaced when it was found.
+                Err(e) if attempt < 5 && e.to_string().contains("stale") => continue,
+                Err(e) => panic!("could not click {what}: {e}"),
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.page_mark().await == Some(old) {
+            assert!(
+                Instant::now() < deadline,
+                "clicking {what} led nowhere from {}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Marks the page now shown; a new page has no mark.
+    async fn mark_page(&self) -> u64 {
+        let mark = rand::random::<u32>() as u64;
+        self.client
+            .execute("window.__klubkasse_page = arguments[0]", vec![json!(mark)])
+            .await
+            .expect("mark the page");
+        mark
+    }
+
+    async fn page_mark(&self) -> Option<u64> {
+        match self
+            .client
+            .execute("return window.__klubkasse_page || null", vec![])
+            .await
+        {
+            Ok(value) => value.as_u64(),
+            // Between pages: not the old one any more.
+            Err(_) => None,
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.click_and_wait(Locator::Css(css), css).await;
+    }
+
+    /// Clicks the button or link whose text is exactly this.
+    pub async fn click_text(&self, text: &str) {
+        let xpath = format!("//*[self::a or self::button][normalize-space(.)='{text}']");
+        self.click_and_wait(Locator::XPath(&xpath), &format!("«{text}»"))
+            .await;
+    }
+
+    /// Ticks (or unticks) a box: a click that stays on the page.
+    pub async fn tick(&self, css: &str) {
+        let element = self.element(Locator::Css(css), css).await;
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("could not tick {css}: {e}"));
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.element(Locator::Css(css), css).await;
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    pub async fn url(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default()
+    }
+
+    /// The page's visible text (empty while a page is loading: asked in
+    /// one script call, so no element can go stale under it).
+    pub async fn text(&self) -> String {
+        match self
+            .client
+            .execute(
+                "return document.body ? document.body.innerText : ''",
+                vec![],
+            )
+            .await
+        {
+            Ok(serde_json::Value::String(text)) => text,
+            _ => String::new(),
+        }
+    }
+
+    /// Waits until the page's text holds `wanted`; panics with the page.
+    pub async fn wait_for_text(&self, wanted: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.text().await;
+            if text.contains(wanted) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("«{wanted}» never showed on {}:\n{text}", self.url().await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Logs in at the provider's form as `subject`.
+    pub async fn log_in(&self, portal: &PortalServer, subject: &str) {
+        self.goto(&format!("{}/portal", portal.url)).await;
+        self.click("a[href='/portal/login']").await;
+        self.fill("input[name=sub]", subject).await;
+        self.click_text("Authorize").await;
+    }
+
+    /// Submits a form made up in the page, with this page's CSRF token: a
+    /// forged request from a logged-in browser.
+    pub async fn submit_form(&self, action: &str, fields: &[(&str, &str)]) {
+        let fields: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        self.client
+            .execute(
+                "const [action, fields] = arguments;
+                 const form = document.createElement('form');
+                 form.method = 'post'; form.action = action;
+                 const token = document.querySelector('input[name=csrf]').value;
+                 for (const [name, value] of Object.entries({csrf: token, ...fields})) {
+                     const input = document.createElement('input');
+                     input.name = name; input.value = value; form.appendChild(input);
+                 }
+                 document.body.appendChild(form); form.submit();",
+                vec![json!(action), json!(fields)],
+            )
+            .await
+            .expect("submit a forged form");
+    }
+
+    /// What the browser gets from a path of the page's site, with its
+    /// cookies (a download, read as text).
+    pub async fn fetch_text(&self, path: &str) -> String {
+        match self
+            .client
+            .execute(
+                "return fetch(arguments[0]).then(r => r.text())",
+                vec![json!(path)],
+            )
+            .await
+            .expect("fetch in the page")
+        {
+            serde_json::Value::String(text) => text,
+            other => panic!("fetch gave {other}"),
+        }
+    }
+
+    /// Saves a screenshot as an artefact: target/portal-screenshots/NAME.png.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/portal-screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let path = dir.join(format!("{name}.png"));
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+}
+
+/// A page on another port of this machine: a site an attacker could run.
+pub async fn serve_page(html: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}

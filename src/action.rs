@@ -1,0 +1,113 @@
+//! Everything that can happen to the kiosk, as one enum.
+//!
+//! The bindable actions are named in `keymaps/*.toml` (snake_case); the
+//! rest come from the card reader, the clock and finished effects.
+
+use serde::Deserialize;
+
+use crate::reader::ReaderStatus;
+use klubkasse_core::domain::{
+    AccountView, CardUid, Child, DayReport, Entry, Money, PinGuard, Refusal,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Enter: charge the basket, choose, accept.
+    Confirm,
+    /// Esc: cancel the sale, go back.
+    Cancel,
+    /// Open the staff menu (behind the PIN).
+    Staff,
+    QuantityUp,
+    QuantityDown,
+    RemoveLine,
+    Up,
+    Down,
+    /// On the day report: save it as CSV.
+    ExportReport,
+
+    // ---- not bindable: input, cards, clock, finished effects ----
+    #[serde(skip)]
+    AddItem(char),
+    /// A character typed into a text field (PIN, name, amount).
+    #[serde(skip)]
+    Input(char),
+    #[serde(skip)]
+    DeleteChar,
+    #[serde(skip)]
+    CardTapped(CardUid),
+    #[serde(skip)]
+    CardUnreadable,
+    /// News from the sync task.
+    #[serde(skip)]
+    Sync(crate::sync::SyncStatus),
+    /// Something staff should see on the idle screen (e.g. a failed backup).
+    #[serde(skip)]
+    Notice(String),
+    #[serde(skip)]
+    Reader(ReaderStatus),
+    #[serde(skip)]
+    Tick,
+    /// A step of the day's closing is done: `Ok(true)` asks for another;
+    /// an error is shown, and the closing is tried again the next day.
+    #[serde(skip)]
+    DayClosed {
+        today: chrono::NaiveDate,
+        more: Result<bool, String>,
+    },
+    #[serde(skip)]
+    AccountLoaded(Result<AccountView, Refusal>),
+    #[serde(skip)]
+    SaleSaved {
+        sale: Box<Entry>,
+        balance: Money,
+    },
+    #[serde(skip)]
+    SaleRefused(Refusal),
+    #[serde(skip)]
+    SaleFailed(String),
+    #[serde(skip)]
+    PinChecked {
+        ok: bool,
+        guard: PinGuard,
+    },
+    #[serde(skip)]
+    ChildrenLoaded(Vec<Child>),
+    #[serde(skip)]
+    SalesLoaded(Vec<SaleRow>),
+    #[serde(skip)]
+    ReportLoaded(DayReport),
+    /// A staff task finished: what to tell staff.
+    #[serde(skip)]
+    StaffDone(Result<String, String>),
+    /// A card tapped while staff wait for one, with its owner if known.
+    #[serde(skip)]
+    StaffCard {
+        uid: CardUid,
+        owner: Option<Child>,
+    },
+}
+
+/// One of today's sales, as the refund list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleRow {
+    pub sale: Entry,
+    pub child_name: String,
+    pub refunded: bool,
+}
+
+impl Action {
+    /// The actions a keymap may name, for messages and docs.
+    pub const BINDABLE: &'static [&'static str] = &[
+        "confirm",
+        "cancel",
+        "staff",
+        "quantity_up",
+        "quantity_down",
+        "remove_line",
+        "up",
+        "down",
+        "export_report",
+    ];
+}
