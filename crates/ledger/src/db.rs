@@ -843,3 +843,17 @@ pub async fn sum_of_entries(pool: &PgPool, child: ChildId) -> Result<Money> {
             .await?;
     Ok(sum.map(money).unwrap_or(Money::ZERO))
 }
+
+/// Whether every migration of `migrator` has been applied (the ledger
+/// refuses to serve on an older schema). No migrations table: none applied.
+pub async fn schema_is_current(pool: &PgPool, migrator: &sqlx::migrate::Migrator) -> bool {
+    let wanted = migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .count() as i64;
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(pool)
+        .await
+        .unwrap_or(0);
+    applied >= wanted
+}

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod portal;
 pub mod push;
 pub mod routes;
+pub mod serve;
 pub mod validate;
 
 use std::sync::Arc;

@@ -2,12 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use klubkasse_core::domain::Money;
-use klubkasse_ledger::{AppState, MIGRATOR, Settings, auth, portal};
+use klubkasse_ledger::serve::{PaymentProviderChoice, PortalConfig, ServeConfig, serve};
+use klubkasse_ledger::{MIGRATOR, Settings, auth, portal};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -121,45 +121,16 @@ enum PaymentProviderArg {
 }
 
 impl PortalArgs {
-    fn portal(self) -> Result<Option<portal::Portal>> {
-        let Some(public_url) = self.portal_url else {
-            return Ok(None);
-        };
-        let public_url = public_url.trim_end_matches('/').to_string();
-        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-            .iter()
-            .any(|l| public_url.starts_with(l));
-        if !public_url.starts_with("https://") && !loopback {
-            bail!(
-                "--portal-url {public_url}: the portal needs HTTPS (its cookies are Secure); \
-                 serve it with --tls-cert/--tls-key or behind an HTTPS proxy"
-            );
-        }
-        let oidc = portal::oidc::Oidc::new(portal::oidc::OidcConfig {
-            issuer: self.oidc_issuer.unwrap_or_default(),
-            client_id: self.oidc_client_id.unwrap_or_default(),
-            client_secret: self.oidc_client_secret.unwrap_or_default(),
-            redirect_url: format!("{public_url}/portal/callback"),
-        })?;
-        let test = match self.payment_provider {
-            None => bail!(
-                "--portal-url needs --payment-provider: who collects the parents' top-ups \
-                 (only `test` is built in, for a portal on this machine)"
-            ),
-            Some(PaymentProviderArg::Test) if !loopback => bail!(
-                "--payment-provider test takes no money, so anyone logged in could top up \
-                 for nothing: it is only for a portal on a loopback address, not {public_url}"
-            ),
-            Some(PaymentProviderArg::Test) => portal::payment::TestProvider::default(),
-        };
-        tracing::warn!("the portal takes payments with the test provider: no real money moves");
-        Ok(Some(portal::Portal {
-            oidc,
-            payments: std::sync::Arc::new(test.clone()),
-            test_payments: Some(test),
-            mailer: std::sync::Arc::new(portal::mail::LogMailer),
-            public_url,
-        }))
+    fn config(self) -> Option<PortalConfig> {
+        Some(PortalConfig {
+            public_url: self.portal_url?,
+            oidc_issuer: self.oidc_issuer.unwrap_or_default(),
+            oidc_client_id: self.oidc_client_id.unwrap_or_default(),
+            oidc_client_secret: self.oidc_client_secret.unwrap_or_default(),
+            payment_provider: self.payment_provider.map(|p| match p {
+                PaymentProviderArg::Test => PaymentProviderChoice::Test,
+            }),
+        })
     }
 }
 
@@ -259,69 +230,18 @@ async fn main() -> Result<()> {
             time_zone,
             portal,
         } => {
-            let portal = portal.portal()?;
-            let settings = Settings {
-                balance_cap,
-                card_fee,
-                time_zone,
-            };
-            let pool = klubkasse_ledger::connect(&db.database_url)
-                .await
-                .context("could not connect to PostgreSQL")?;
-            klubkasse_ledger::check_settings(&pool, &settings)
-                .await
-                .with_context(|| {
-                    format!(
-                        "PostgreSQL does not know the time zone «{}»",
-                        settings.time_zone
-                    )
-                })?;
-            let pending = MIGRATOR
-                .iter()
-                .filter(|m| m.migration_type.is_up_migration())
-                .count() as i64;
-            let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
-                .fetch_one(&pool)
-                .await
-                .unwrap_or(0);
-            if applied < pending {
-                bail!(
-                    "the database schema is not up to date: run `klubkasse-ledger migrate` first"
-                );
-            }
-            let mut state = AppState::new(pool, settings);
-            if let Some(portal) = portal {
-                tracing::info!(url = %portal.public_url, "serving the parents' portal under /portal");
-                state = state.with_portal(portal);
-            }
-            let app = klubkasse_ledger::router(state);
-            let handle = axum_server::Handle::new();
-            tokio::spawn(shutdown_on_signal(handle.clone()));
-            match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => {
-                    // ring, the same provider sqlx and the kiosk use: one crypto library.
-                    let _ = rustls::crypto::ring::default_provider().install_default();
-                    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
-                        .await
-                        .with_context(|| {
-                            format!("could not load {} and {}", cert.display(), key.display())
-                        })?;
-                    tracing::info!(%listen, "serving HTTPS");
-                    axum_server::bind_rustls(listen, config)
-                        .handle(handle)
-                        .serve(app.into_make_service())
-                        .await
-                        .context("the server stopped")?;
-                }
-                _ => {
-                    tracing::info!(%listen, "serving HTTP");
-                    axum_server::bind(listen)
-                        .handle(handle)
-                        .serve(app.into_make_service())
-                        .await
-                        .context("the server stopped")?;
-                }
-            }
+            serve(ServeConfig {
+                listen,
+                database_url: db.database_url,
+                tls: tls_cert.zip(tls_key),
+                settings: Settings {
+                    balance_cap,
+                    card_fee,
+                    time_zone,
+                },
+                portal: portal.config(),
+            })
+            .await?
         }
     }
     Ok(())
@@ -356,29 +276,4 @@ async fn token(command: TokenCommand) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM (systemd): stop taking requests, finish the running ones.
-async fn shutdown_on_signal(handle: axum_server::Handle<SocketAddr>) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    handle.graceful_shutdown(Some(Duration::from_secs(10)));
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutting down");
-    handle.graceful_shutdown(Some(Duration::from_secs(10)));
 }

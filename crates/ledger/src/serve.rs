@@ -1,0 +1,280 @@
+//! `klubkasse-ledger serve`: the ledger's entry point. The binary parses
+//! its arguments into a [`ServeConfig`] and calls [`serve`].
+//!
+//! What may be served where is one pure function, [`portal_policy`]: the
+//! portal's cookies are Secure, so it needs HTTPS off loopback; and the
+//! built-in test payment provider takes no money, so off loopback anyone
+//! logged in could top up for nothing.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::portal::{self, Portal};
+use crate::{AppState, MIGRATOR, Settings};
+
+/// Who collects the parents' top-ups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentProviderChoice {
+    /// No real money: for a portal on this machine only.
+    Test,
+}
+
+/// The parents' portal, when it is turned on.
+#[derive(Debug, Clone)]
+pub struct PortalConfig {
+    /// The address as parents' browsers reach it.
+    pub public_url: String,
+    pub oidc_issuer: String,
+    pub oidc_client_id: String,
+    pub oidc_client_secret: String,
+    pub payment_provider: Option<PaymentProviderChoice>,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    /// PEM certificate chain and key: serve HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub settings: Settings,
+    pub portal: Option<PortalConfig>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "--portal-url {0}: the portal needs HTTPS (its cookies are Secure); \
+         serve it with --tls-cert/--tls-key or behind an HTTPS proxy"
+    )]
+    PortalNeedsHttps(String),
+    #[error(
+        "--portal-url needs --payment-provider: who collects the parents' top-ups \
+         (only `test` is built in, for a portal on this machine)"
+    )]
+    NoPaymentProvider,
+    #[error(
+        "--payment-provider test takes no money, so anyone logged in could top up \
+         for nothing: it is only for a portal on a loopback address, not {0}"
+    )]
+    TestProviderOffLoopback(String),
+    #[error("the portal's login: {0}")]
+    Login(String),
+    #[error("could not connect to PostgreSQL: {0}")]
+    Connect(sqlx::Error),
+    #[error("PostgreSQL does not know the time zone «{zone}»: {source}")]
+    TimeZone { zone: String, source: sqlx::Error },
+    #[error("the database schema is not up to date: run `klubkasse-ledger migrate` first")]
+    SchemaBehind,
+    #[error("could not load {cert} and {key}: {source}")]
+    Tls {
+        cert: String,
+        key: String,
+        source: std::io::Error,
+    },
+    #[error("the server stopped: {0}")]
+    Stopped(std::io::Error),
+}
+
+/// The portal as it may be served: its address without a trailing slash
+/// and the provider that collects top-ups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalPlan {
+    pub public_url: String,
+    pub payment_provider: PaymentProviderChoice,
+}
+
+/// Whether the portal may be served at `public_url` with `provider`.
+pub fn portal_policy(
+    public_url: &str,
+    provider: Option<PaymentProviderChoice>,
+) -> Result<PortalPlan, ServeError> {
+    let public_url = public_url.trim_end_matches('/').to_string();
+    let loopback = is_loopback(&public_url);
+    if !public_url.starts_with("https://") && !loopback {
+        return Err(ServeError::PortalNeedsHttps(public_url));
+    }
+    match provider {
+        None => Err(ServeError::NoPaymentProvider),
+        Some(PaymentProviderChoice::Test) if !loopback => {
+            Err(ServeError::TestProviderOffLoopback(public_url))
+        }
+        Some(payment_provider) => Ok(PortalPlan {
+            public_url,
+            payment_provider,
+        }),
+    }
+}
+
+/// An address only this machine reaches: `http://127.0.0.1`, `localhost`
+/// or `[::1]`, with an optional port and path (not `127.0.0.1.example.dk`).
+fn is_loopback(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..host_end];
+    let host = match authority.strip_prefix("[::1]") {
+        Some(after) => return after.is_empty() || is_port(after),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    let after = &authority[host.len()..];
+    matches!(host, "127.0.0.1" | "localhost") && (after.is_empty() || is_port(after))
+}
+
+fn is_port(text: &str) -> bool {
+    text.strip_prefix(':')
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn portal(config: PortalConfig) -> Result<Portal, ServeError> {
+    let plan = portal_policy(&config.public_url, config.payment_provider)?;
+    let oidc = portal::oidc::Oidc::new(portal::oidc::OidcConfig {
+        issuer: config.oidc_issuer,
+        client_id: config.oidc_client_id,
+        client_secret: config.oidc_client_secret,
+        redirect_url: format!("{}/portal/callback", plan.public_url),
+    })
+    .map_err(|e| ServeError::Login(e.to_string()))?;
+    let test = match plan.payment_provider {
+        PaymentProviderChoice::Test => portal::payment::TestProvider::default(),
+    };
+    tracing::warn!("the portal takes payments with the test provider: no real money moves");
+    Ok(Portal {
+        oidc,
+        payments: Arc::new(test.clone()),
+        test_payments: Some(test),
+        mailer: Arc::new(portal::mail::LogMailer),
+        public_url: plan.public_url,
+    })
+}
+
+/// Serves the ledger until Ctrl-C or SIGTERM. The portal's configuration
+/// is checked before the database is touched.
+pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    let portal = config.portal.map(portal).transpose()?;
+    let pool = crate::connect(&config.database_url)
+        .await
+        .map_err(ServeError::Connect)?;
+    crate::check_settings(&pool, &config.settings)
+        .await
+        .map_err(|source| ServeError::TimeZone {
+            zone: config.settings.time_zone.clone(),
+            source,
+        })?;
+    if !crate::db::schema_is_current(&pool, &MIGRATOR).await {
+        return Err(ServeError::SchemaBehind);
+    }
+    let mut state = AppState::new(pool, config.settings);
+    if let Some(portal) = portal {
+        tracing::info!(url = %portal.public_url, "serving the parents' portal under /portal");
+        state = state.with_portal(portal);
+    }
+    let app = crate::router(state).into_make_service();
+    let handle = axum_server::Handle::new();
+    tokio::spawn(shutdown_on_signal(handle.clone()));
+    let listen = config.listen;
+    match config.tls {
+        Some((cert, key)) => {
+            // ring, the same provider sqlx and the kiosk use: one crypto library.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(|source| ServeError::Tls {
+                    cert: cert.display().to_string(),
+                    key: key.display().to_string(),
+                    source,
+                })?;
+            tracing::info!(%listen, "serving HTTPS");
+            axum_server::bind_rustls(listen, tls)
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+        None => {
+            tracing::info!(%listen, "serving HTTP");
+            axum_server::bind(listen).handle(handle).serve(app).await
+        }
+    }
+    .map_err(ServeError::Stopped)
+}
+
+/// Ctrl-C or SIGTERM (systemd): stop taking requests, finish the running ones.
+async fn shutdown_on_signal(handle: axum_server::Handle<SocketAddr>) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+    tracing::info!("shutting down");
+    handle.graceful_shutdown(Some(Duration::from_secs(10)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEST: Option<PaymentProviderChoice> = Some(PaymentProviderChoice::Test);
+
+    #[test]
+    fn the_test_provider_is_for_loopback_only() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080/",
+            "http://[::1]:8080",
+            "http://localhost",
+        ] {
+            let plan = portal_policy(url, TEST).unwrap();
+            assert_eq!(plan.public_url, url.trim_end_matches('/'));
+        }
+    }
+
+    #[test]
+    fn off_loopback_the_portal_needs_https_and_a_provider_that_takes_money() {
+        let https = ServeError::PortalNeedsHttps(String::new());
+        let money = ServeError::TestProviderOffLoopback(String::new());
+        for (url, expected) in [
+            ("https://kasse.example.dk", &money),
+            ("https://127.0.0.1.example.dk", &money),
+            ("https://localhost.example.dk:443", &money),
+            ("http://kasse.example.dk", &https),
+            ("http://127.0.0.1.example.dk", &https),
+            ("http://localhost.example.dk", &https),
+            ("http://localhost@evil.example", &https),
+            ("kasse.example.dk", &https),
+        ] {
+            let refusal = portal_policy(url, TEST).expect_err(url);
+            assert_eq!(
+                std::mem::discriminant(&refusal),
+                std::mem::discriminant(expected),
+                "{url}: {refusal}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_portal_needs_a_payment_provider() {
+        assert!(matches!(
+            portal_policy("http://127.0.0.1:8080", None),
+            Err(ServeError::NoPaymentProvider)
+        ));
+    }
+
+    #[test]
+    fn the_address_loses_its_trailing_slash() {
+        let plan = portal_policy("http://127.0.0.1:8080/", TEST).unwrap();
+        assert_eq!(plan.public_url, "http://127.0.0.1:8080");
+    }
+}
