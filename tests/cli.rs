@@ -198,7 +198,16 @@ fn pin_hash_reads_the_pin_from_stdin_and_the_hash_passes_check() {
     assert!(run.ok().contains("staff PIN: set"), "{run}");
 }
 
+/// A store in `dir/data`, as the kiosk's first start makes it.
+fn first_start(dir: &Path) {
+    klubkasse::store::Store::open(&dir.join("data")).unwrap();
+}
+
 fn import(dir: &Path, csv: &str) -> Run {
+    import_bytes(dir, csv.as_bytes())
+}
+
+fn import_bytes(dir: &Path, csv: &[u8]) -> Run {
     let file = dir.join("children.csv");
     std::fs::write(&file, csv).unwrap();
     klubkasse(
@@ -227,6 +236,7 @@ fn deposits(dir: &Path) -> String {
 #[test]
 fn import_children_is_all_rows_or_none() {
     let dir = TempDir::new().unwrap();
+    first_start(dir.path());
     let run = import(
         dir.path(),
         "name,card_uid,opening_balance\nAnna Berg,04010203,10.00\nBo Holm,04020304,20.50\n",
@@ -246,6 +256,37 @@ fn import_children_is_all_rows_or_none() {
     );
     assert!(err.contains("Nothing was imported."), "{run}");
     assert_eq!(deposits(dir.path()), "30.50");
+}
+
+#[test]
+fn import_children_into_a_mistyped_folder_creates_nothing() {
+    let dir = TempDir::new().unwrap();
+    let run = import(
+        dir.path(),
+        "name,card_uid,opening_balance\nAnna Berg,04010203,10.00\n",
+    );
+    let expect = format!(
+        "there is no store in {} (is the data folder right?)",
+        dir.path().join("data/store").display()
+    );
+    assert!(run.failed().contains(&expect), "{run}");
+    assert!(!dir.path().join("data").exists(), "{run}");
+}
+
+#[test]
+fn import_children_from_a_latin_1_file_says_how_to_save_it() {
+    let dir = TempDir::new().unwrap();
+    first_start(dir.path());
+    // "Søren" as Excel's old «CSV (semikolonsepareret)» saves it: ø is 0xF8.
+    let run = import_bytes(
+        dir.path(),
+        b"name,card_uid,opening_balance\nS\xf8ren Holm,04010203,10.00\n",
+    );
+    let err = run.failed();
+    assert!(err.contains("children.csv is not UTF-8 text"), "{run}");
+    assert!(err.contains("save it as «CSV UTF-8»"), "{run}");
+    let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
+    assert!(store.children().unwrap().is_empty(), "{run}");
 }
 
 #[test]
@@ -291,6 +332,7 @@ fn run_kiosk(dir: &Path) -> Run {
 #[test]
 fn a_damaged_store_stops_the_kiosk_with_a_clear_message_and_is_left_alone() {
     let dir = folder(&[]);
+    first_start(dir.path());
     import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
     let store = dir.path().join("data/store");
     for (path, _) in snapshot(&store) {
@@ -314,6 +356,7 @@ fn a_damaged_store_stops_the_kiosk_with_a_clear_message_and_is_left_alone() {
 #[test]
 fn a_missing_store_with_backups_is_not_started_empty() {
     let dir = folder(&[]);
+    first_start(dir.path());
     import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
     let data = dir.path().join("data");
     {

@@ -160,11 +160,11 @@ fn dispatch(command: Command) -> Result<()> {
         }
         Command::ImportChildren { file, place } => {
             let dir = place.data_dir()?;
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            // Rows are checked before the store is touched.
+            let text = import::read_children_file(&file)?;
+            // Rows are checked before the store is touched; a tool never
+            // creates a store (a mistyped folder is an error).
             let rows = import::parse_children_csv(&text, &file)?;
-            let store = Store::open(&dir)?;
+            let store = Store::open_existing(&dir)?;
             let summary = import::import_children(&store, &rows, "import", Utc::now())?;
             println!("{summary}");
             Ok(())
