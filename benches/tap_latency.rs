@@ -16,15 +16,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use klubkasse::commands::import;
-use klubkasse::config::Menu;
 use klubkasse::i18n::Language;
-use klubkasse::keymap::Keymap;
-use klubkasse::reader::{CardEvent, DemoCards, PcscSource};
-use klubkasse::store::Store;
-use klubkasse::ui::{Action, App, Effect, EffectContext, Screen, Settings, update, view};
-use klubkasse_core::domain::{Connection, PinGuard};
+use klubkasse::kiosk::Kiosk;
+use klubkasse::reader::{CardEvent, PcscSource};
+use klubkasse::ui::{Action, Effect, Screen, update, view};
 use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -100,39 +95,12 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(100);
 
-    // The kiosk as it runs: demo data in a real store, the real source.
+    // The kiosk as it runs: demo data in a real store, through the entry
+    // point the binary uses (its taps come from the source below).
     let dir = tempfile::TempDir::new().expect("a temp dir");
-    let store = Store::open(dir.path()).expect("a store");
-    import::seed_demo(&store, Utc::now()).expect("demo children");
-    let keymap = Keymap::load(None).expect("keymap");
-    let menu = Menu::sample(&keymap).expect("menu");
-    let settings = Settings {
-        counter: "bench".into(),
-        language: Language::Da,
-        connection: Connection::Standalone,
-        offline_allowance: klubkasse_core::domain::Money::ZERO,
-        sale_timeout: Duration::from_secs(60),
-        result_time: Duration::from_secs(4),
-        has_pin: false,
-    };
-    let mut app = App::new(
-        settings,
-        menu,
-        keymap,
-        DemoCards::default(),
-        PinGuard::default(),
-        Utc::now(),
-    );
-    let ctx = EffectContext {
-        store: std::sync::Arc::new(store),
-        counter: "bench".into(),
-        language: Language::Da,
-        connected: false,
-        pin_hash: None,
-        undo_window: Duration::from_secs(300),
-        export_dir: dir.path().join("reports"),
-        data_dir: dir.path().to_path_buf(),
-    };
+    let (mut app, ctx) = Kiosk::demo(dir.path(), Language::Da, true)
+        .and_then(Kiosk::into_app)
+        .expect("the demo kiosk");
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("a test terminal");
 
     let (tap_tx, tap_rx) = mpsc::channel();

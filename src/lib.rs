@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod i18n;
 pub mod keymap;
+pub mod kiosk;
 pub mod pin;
 pub mod reader;
 pub mod report;

@@ -3,23 +3,17 @@
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 
-use klubkasse::commands::import;
-use klubkasse::config::{Config, LedgerConfig, Menu, ReaderKind, default_data_dir};
+use klubkasse::commands::{check, import, readers};
+use klubkasse::config::{Config, default_data_dir};
 use klubkasse::i18n::Language;
-use klubkasse::keymap::Keymap;
-use klubkasse::reader::{CardEvent, DEMO_PIN, DemoCards, PcscSource, ReaderStatus};
+use klubkasse::kiosk::{Display, Kiosk};
 use klubkasse::report;
 use klubkasse::store::{Store, local_day, restore_backup};
-use klubkasse::sync::{LedgerClient, SyncTask};
-use klubkasse::ui::{Action, App, EffectContext, Settings, runtime};
-use klubkasse_core::domain::{Connection, Money, PinGuard};
 
 #[derive(Parser)]
 #[command(
@@ -140,7 +134,10 @@ fn dispatch(command: Command) -> Result<()> {
             reader,
         } => demo(data_dir, &language, reader),
         Command::Run { config, headless } => run(&config, headless),
-        Command::Check { config } => check(&config),
+        Command::Check { config } => {
+            print!("{}", check::check(&config)?);
+            Ok(())
+        }
         Command::Report { date, csv, place } => {
             let store = Store::open_existing(&place.data_dir()?)?;
             let date = date.unwrap_or_else(|| local_day(Utc::now()));
@@ -152,7 +149,7 @@ fn dispatch(command: Command) -> Result<()> {
             }
             Ok(())
         }
-        Command::Readers { reader_name } => readers(reader_name),
+        Command::Readers { reader_name } => Ok(readers::watch(reader_name, std::io::stdout())?),
         Command::PinHash => {
             let pin = read_pin()?;
             println!("{}", klubkasse::pin::hash(&pin)?);
@@ -195,276 +192,20 @@ fn demo(data_dir: Option<PathBuf>, language: &str, reader: ReaderArg) -> Result<
     };
     let dir = data_dir.unwrap_or_else(|| default_data_dir().join("demo"));
     let _log = init_logging(&dir)?;
-    let store = Store::open(&dir)?;
-    import::seed_demo(&store, Utc::now())?;
-    let cards = match reader {
-        ReaderArg::Demo => {
-            let rows = import::parse_children_csv(
-                import::DEMO_CHILDREN_CSV,
-                Path::new("demo-children.csv"),
-            )?;
-            let mut cards = Vec::new();
-            for row in rows {
-                if let Some(card) = store.card(&row.card_uid)?
-                    && let Some(child) = store.child(card.child)?
-                {
-                    cards.push((row.card_uid, child));
-                }
-            }
-            Cards::Demo(DemoCards::new(&cards))
-        }
-        ReaderArg::Pcsc => Cards::Pcsc(PcscSource::default()),
-    };
-    let keymap = Keymap::load(None)?;
-    let menu = Menu::sample(&keymap)?;
-    let settings = Settings {
-        counter: "Demo — Klub Kastanjen".into(),
-        language,
-        connection: Connection::Standalone,
-        offline_allowance: Money::ZERO,
-        sale_timeout: Duration::from_secs(60),
-        result_time: Duration::from_secs(4),
-        has_pin: true,
-    };
-    let pin_hash = klubkasse::pin::hash(DEMO_PIN)?;
-    kiosk(Kiosk {
-        store,
-        data_dir: dir,
-        settings,
-        menu,
-        keymap,
-        cards,
-        pin_hash: Some(pin_hash),
-        undo_window: Duration::from_secs(300),
-        ledger: None,
-        headless: false,
-    })
+    let pcsc = matches!(reader, ReaderArg::Pcsc);
+    Kiosk::demo(&dir, language, pcsc)?.run(Display::Terminal)?;
+    Ok(())
 }
 
 fn run(config_path: &Path, headless: bool) -> Result<()> {
     let config = Config::load(config_path)?;
     let _log = init_logging(&config.data_dir)?;
-    let store = Store::open(&config.data_dir)?;
-    let cards = match config.reader {
-        // F1–F8 tap the first eight children's cards: for trying a set-up.
-        ReaderKind::Demo => {
-            // Eight are enough, and a scan of every card per child would
-            // keep a kiosk with thousands of children from starting.
-            let mut cards = Vec::new();
-            for child in store.children()? {
-                if cards.len() == 8 {
-                    break;
-                }
-                if let Some(card) = store.cards_of(child.id)?.into_iter().next() {
-                    cards.push((card.uid, child));
-                }
-            }
-            Cards::Demo(DemoCards::new(&cards))
-        }
-        ReaderKind::Pcsc => Cards::Pcsc(PcscSource {
-            reader_name: config.reader_name.clone(),
-        }),
-    };
-    let settings = Settings {
-        counter: config.counter.clone(),
-        language: config.language,
-        // Connected, the counter counts as offline until the ledger answers.
-        connection: match config.ledger {
-            Some(_) => Connection::Offline {
-                allowance: config.offline_allowance,
-            },
-            None => Connection::Standalone,
-        },
-        offline_allowance: config.offline_allowance,
-        sale_timeout: config.sale_timeout,
-        result_time: config.result_time,
-        has_pin: config.staff_pin_hash.is_some(),
-    };
-    kiosk(Kiosk {
-        store,
-        data_dir: config.data_dir,
-        settings,
-        menu: config.menu,
-        keymap: config.keymap,
-        cards,
-        pin_hash: config.staff_pin_hash,
-        undo_window: config.undo_window,
-        ledger: config.ledger,
-        headless,
-    })
-}
-
-/// Where the kiosk's taps come from.
-enum Cards {
-    Demo(DemoCards),
-    Pcsc(PcscSource),
-}
-
-/// Everything a kiosk is started with.
-struct Kiosk {
-    store: Store,
-    data_dir: PathBuf,
-    settings: Settings,
-    menu: Menu,
-    keymap: Keymap,
-    cards: Cards,
-    pin_hash: Option<String>,
-    undo_window: Duration,
-    ledger: Option<LedgerConfig>,
-    headless: bool,
-}
-
-fn kiosk(k: Kiosk) -> Result<()> {
-    if !k.headless && !std::io::stdout().is_terminal() {
-        bail!("the kiosk needs a terminal");
-    }
-    let pin_guard: PinGuard = k.store.pin_guard()?;
-    let (taps_tx, taps_rx) = tokio::sync::mpsc::unbounded_channel();
-    let source_tx = taps_tx.clone();
-    let (demo, reader) = match k.cards {
-        Cards::Demo(demo) => (demo, None),
-        Cards::Pcsc(source) => {
-            let watch = source.spawn(move |event| {
-                let action = match event {
-                    CardEvent::Tapped { uid, .. } => Action::CardTapped(uid),
-                    CardEvent::Unreadable { .. } => Action::CardUnreadable,
-                    CardEvent::Status(status) => Action::Reader(status),
-                    CardEvent::Removed { .. } => return,
-                };
-                let _ = source_tx.send(action);
-            })?;
-            (DemoCards::default(), Some(watch))
-        }
-    };
-    let app = App::new(
-        k.settings.clone(),
-        k.menu,
-        k.keymap,
-        demo,
-        pin_guard,
-        Utc::now(),
-    );
-    let ctx = EffectContext {
-        store: Arc::new(k.store),
-        counter: k.settings.counter,
-        language: k.settings.language,
-        connected: k.ledger.is_some(),
-        pin_hash: k.pin_hash,
-        undo_window: k.undo_window,
-        export_dir: k.data_dir.join("reports"),
-        data_dir: k.data_dir.clone(),
-    };
-    tracing::info!(data_dir = %k.data_dir.display(), "kiosk starting");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let nudge = match k.ledger {
-        Some(ledger) => {
-            let client = LedgerClient::new(
-                &ledger.url,
-                ledger.token,
-                ledger.timeout,
-                ledger.ca_pem.as_deref(),
-            )?;
-            let (nudge_tx, nudge_rx) = tokio::sync::mpsc::unbounded_channel();
-            let news = taps_tx.clone();
-            let task = SyncTask {
-                store: ctx.store.clone(),
-                client,
-                pull_every: ledger.pull_every,
-                status: Box::new(move |status| {
-                    let _ = news.send(Action::Sync(status));
-                }),
-            };
-            tracing::info!(ledger = %ledger.url, "syncing with the ledger");
-            runtime.spawn(task.run(nudge_rx));
-            Some(nudge_tx)
-        }
-        None => None,
-    };
-    if k.headless {
-        runtime.block_on(runtime::run_headless(app, ctx, taps_rx, nudge))?;
+    let display = if headless {
+        Display::Headless
     } else {
-        runtime.block_on(runtime::run(app, ctx, taps_rx, nudge))?;
-    }
-    if let Some(watch) = reader {
-        watch.stop();
-    }
-    tracing::info!("kiosk stopped");
-    Ok(())
-}
-
-fn check(config_path: &Path) -> Result<()> {
-    let config = Config::load(config_path)?;
-    println!("{}: OK", config_path.display());
-    println!("  counter: {}", config.counter);
-    println!("  menu: {} items", config.menu.items.len());
-    println!("  reader: {:?}", config.reader);
-    println!(
-        "  staff PIN: {}",
-        if config.staff_pin_hash.is_some() {
-            "set"
-        } else {
-            "NOT set (staff menu closed)"
-        }
-    );
-    println!("  data: {}", config.data_dir.display());
-    match &config.ledger {
-        Some(ledger) => println!(
-            "  ledger: {} (token from {}), offline allowance {}",
-            ledger.url,
-            ledger.token_file.display(),
-            config.offline_allowance
-        ),
-        None => println!("  ledger: none (standalone)"),
-    }
-    match Store::open_existing(&config.data_dir) {
-        Ok(store) => {
-            let wrong = store.balance_mismatches()?;
-            if !wrong.is_empty() {
-                bail!(
-                    "{} children's balances differ from the sum of their entries",
-                    wrong.len()
-                );
-            }
-            println!(
-                "  store: {} children, balances match their entries",
-                store.children()?.len()
-            );
-        }
-        Err(klubkasse::store::StoreError::Missing { .. }) => {
-            println!("  store: not created yet (made at first start)")
-        }
-        Err(e) => return Err(e.into()),
-    }
-    Ok(())
-}
-
-/// Like `pcsc_scan`, in our terms: for staff setting up a counter.
-fn readers(reader_name: Option<String>) -> Result<()> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let _watch = PcscSource { reader_name }.spawn(move |event| {
-        let _ = tx.send(event);
-    })?;
-    println!("Watching card readers (Ctrl-C to stop) …");
-    for event in rx {
-        let time = chrono::Local::now().format("%H:%M:%S");
-        match event {
-            CardEvent::Status(ReaderStatus::Ready { name }) => {
-                println!("{time}  reader ready: {name}")
-            }
-            CardEvent::Status(ReaderStatus::Missing) => {
-                println!("{time}  no card reader (is one plugged in, and is pcscd running?)")
-            }
-            CardEvent::Status(ReaderStatus::Demo) => {}
-            CardEvent::Tapped { uid, reader } => println!("{time}  {reader}: card {uid}"),
-            CardEvent::Removed { reader } => println!("{time}  {reader}: card removed"),
-            CardEvent::Unreadable { reader, why } => {
-                println!("{time}  {reader}: card could not be read ({why})")
-            }
-        }
-    }
+        Display::Terminal
+    };
+    Kiosk::from_config(config)?.run(display)?;
     Ok(())
 }
 

@@ -2,18 +2,14 @@
 //! against a real sled store on disk, their outcomes fed back in.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use klubkasse::commands::import;
-use klubkasse::config::Menu;
 use klubkasse::i18n::Language;
-use klubkasse::keymap::Keymap;
+use klubkasse::kiosk::Cards;
 use klubkasse::reader::{DEMO_PIN, DemoCards};
 use klubkasse::store::Store;
-use klubkasse::ui::{Action, App, Effect, EffectContext, Settings, update};
-use klubkasse_core::domain::{CardUid, Connection, PinGuard};
+use klubkasse::ui::{Action, App, Effect, EffectContext, update};
+use klubkasse_core::domain::CardUid;
 
 pub struct Kiosk {
     pub app: App,
@@ -55,45 +51,20 @@ impl Kiosk {
         kiosk
     }
 
+    /// The demo kiosk through the binary's own entry point, named
+    /// "Testklubben" and with seven of the demo cards on F1–F7.
     pub fn open(data_dir: &Path, language: Language) -> Kiosk {
-        let store = open_store(data_dir);
-        import::seed_demo(&store, Utc::now()).unwrap();
-        let keymap = Keymap::load(None).unwrap();
-        let menu = Menu::sample(&keymap).unwrap();
+        let mut start = klubkasse::kiosk::Kiosk::demo(data_dir, language, false).unwrap();
+        start.settings.counter = "Testklubben".into();
         let cards: Vec<_> = [FREJA, OSCAR, IDA, WILLIAM, ALMA, NOAH, SOREN]
             .iter()
             .map(|hex| {
-                let card = store.card(&uid(hex)).unwrap().unwrap();
-                (card.uid, store.child(card.child).unwrap().unwrap())
+                let card = start.store.card(&uid(hex)).unwrap().unwrap();
+                (card.uid, start.store.child(card.child).unwrap().unwrap())
             })
             .collect();
-        let settings = Settings {
-            counter: "Testklubben".into(),
-            language,
-            connection: Connection::Standalone,
-            offline_allowance: klubkasse_core::domain::Money::ZERO,
-            sale_timeout: Duration::from_secs(60),
-            result_time: Duration::from_secs(4),
-            has_pin: true,
-        };
-        let app = App::new(
-            settings,
-            menu,
-            keymap,
-            DemoCards::new(&cards),
-            PinGuard::default(),
-            Utc::now(),
-        );
-        let ctx = EffectContext {
-            store: Arc::new(store),
-            counter: "Testklubben".into(),
-            language,
-            connected: false,
-            pin_hash: Some(klubkasse::pin::hash(DEMO_PIN).unwrap()),
-            undo_window: Duration::from_secs(300),
-            export_dir: data_dir.join("reports"),
-            data_dir: data_dir.to_path_buf(),
-        };
+        start.cards = Cards::Demo(DemoCards::new(&cards));
+        let (app, ctx) = start.into_app().unwrap();
         Kiosk {
             app,
             ctx,
