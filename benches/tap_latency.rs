@@ -98,7 +98,7 @@ fn main() {
     // The kiosk as it runs: demo data in a real store, through the entry
     // point the binary uses (its taps come from the source below).
     let dir = tempfile::TempDir::new().expect("a temp dir");
-    let (mut app, ctx) = Kiosk::demo(dir.path(), Language::Da, true)
+    let (mut app, ctx) = Kiosk::demo(dir.path(), Language::DA, true)
         .and_then(Kiosk::into_app)
         .expect("the demo kiosk");
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("a test terminal");

@@ -1,40 +1,39 @@
-//! What the kiosk says, in Danish (the default) or English.
+//! What the kiosk says, in each language of the catalogues (Danish first).
 //!
-//! The texts live in `assets/i18n/{da,en}.toml`, embedded in the binary.
-//! Every key is a field below: a missing or misspelt key fails the tests,
-//! never a child's screen. `{name}` placeholders are filled by [`fill`].
+//! The texts live under `[kiosk]` in the catalogues of `assets/i18n/`
+//! (see `klubkasse_core::i18n`), embedded in the binary. Every key is a
+//! field below: a missing or misspelt key fails the tests, never a child's
+//! screen. `{name}` placeholders are filled by [`fill`].
 
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    #[default]
-    Da,
-    En,
-}
+pub use klubkasse_core::i18n::{Language, fill};
 
-impl Language {
-    pub fn texts(self) -> &'static Texts {
+impl Texts {
+    /// The kiosk's texts in `language`: the `[kiosk]` part of its catalogue.
+    pub fn of(language: Language) -> &'static Texts {
         use std::sync::OnceLock;
-        static DA: OnceLock<Texts> = OnceLock::new();
-        static EN: OnceLock<Texts> = OnceLock::new();
-        let (cell, source) = match self {
-            Language::Da => (&DA, include_str!("../assets/i18n/da.toml")),
-            Language::En => (&EN, include_str!("../assets/i18n/en.toml")),
-        };
-        // The files are part of the binary and checked by the tests below.
-        cell.get_or_init(|| toml::from_str(source).expect("embedded translations are valid"))
+        static ALL: OnceLock<Vec<(Language, Texts)>> = OnceLock::new();
+        let all = ALL.get_or_init(|| {
+            Language::all()
+                .map(|language| {
+                    let kiosk = language.catalogue().get("kiosk").cloned();
+                    // Embedded and checked by the tests below: a wrong
+                    // catalogue fails the tests, never a child's screen.
+                    let texts = kiosk
+                        .map(toml::Value::try_into)
+                        .unwrap_or_else(|| panic!("assets/i18n/{language}.toml has no [kiosk]"))
+                        .unwrap_or_else(|e| panic!("assets/i18n/{language}.toml: {e}"));
+                    (language, texts)
+                })
+                .collect()
+        });
+        all.iter()
+            .find(|(l, _)| *l == language)
+            .or_else(|| all.iter().find(|(l, _)| *l == Language::DA))
+            .map(|(_, texts)| texts)
+            .expect("the Danish catalogue is embedded")
     }
-}
-
-/// Replaces each `{key}` in `template` with its value.
-pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (key, value) in values {
-        out = out.replace(&format!("{{{key}}}"), value);
-    }
-    out
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,58 +169,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_languages_load_with_every_key() {
+    fn every_language_has_the_kiosks_texts() {
+        for language in Language::all() {
+            // Panics with the file and the key if one is missing or extra.
+            let _ = Texts::of(language);
+        }
         assert_eq!(
-            Language::Da.texts().idle.tap_card,
+            Texts::of(Language::DA).idle.tap_card,
             "Hold dit kort på læseren"
         );
-        assert_eq!(Language::En.texts().result.paid, "Paid");
-    }
-
-    #[test]
-    fn placeholders_are_the_same_in_both_languages() {
-        let placeholders = |lang: Language| {
-            let source = match lang {
-                Language::Da => include_str!("../assets/i18n/da.toml"),
-                Language::En => include_str!("../assets/i18n/en.toml"),
-            };
-            let table: toml::Table = toml::from_str(source).unwrap();
-            let mut found = Vec::new();
-            collect(&table, "", &mut found);
-            found
-        };
-        fn collect(table: &toml::Table, prefix: &str, out: &mut Vec<(String, Vec<String>)>) {
-            for (key, value) in table {
-                let path = format!("{prefix}{key}");
-                match value {
-                    toml::Value::Table(t) => collect(t, &format!("{path}."), out),
-                    toml::Value::String(s) => {
-                        let mut names: Vec<String> = s
-                            .split('{')
-                            .skip(1)
-                            .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_string()))
-                            .collect();
-                        names.sort();
-                        out.push((path, names));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let (mut da, mut en) = (placeholders(Language::Da), placeholders(Language::En));
-        da.sort();
-        en.sort();
-        assert_eq!(da, en);
-    }
-
-    #[test]
-    fn fill_replaces_every_placeholder() {
-        assert_eq!(
-            fill(
-                "Ikke penge nok — du har {available}",
-                &[("available", "12,50 kr.")]
-            ),
-            "Ikke penge nok — du har 12,50 kr."
-        );
+        assert_eq!(Texts::of(Language::EN).result.paid, "Paid");
     }
 }

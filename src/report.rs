@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use unicode_width::UnicodeWidthStr;
 
-use crate::i18n::{Language, fill};
+use crate::i18n::{Language, Texts, fill};
 use klubkasse_core::domain::{DayReport, Money};
 
 /// The longest bar in the item section, in characters.
@@ -74,7 +74,7 @@ struct Section<'a> {
 /// The day report as a plain-text table: per item, per child, totals. All
 /// sections share their columns, so the amounts line up down the page.
 pub fn report_text(report: &DayReport, date: NaiveDate, lang: Language) -> String {
-    let t = &lang.texts().report;
+    let t = &Texts::of(lang).report;
     let title = fill(&t.title, &[("date", &date.format("%Y-%m-%d").to_string())]);
     let mut out = format!("{title}\n{}\n", "=".repeat(width(&title)));
 
@@ -318,7 +318,7 @@ mod tests {
         let tmp = TempDir::new().unwrap();
         let store = busy_day(tmp.path());
         let report = store.day_report(day()).unwrap();
-        let text = report_text(&report, day(), Language::Da);
+        let text = report_text(&report, day(), Language::DA);
         insta::assert_snapshot!(text);
 
         assert!(text.contains("Solgt i alt"));
@@ -346,14 +346,14 @@ mod tests {
         let tmp = TempDir::new().unwrap();
         let store = busy_day(tmp.path());
         let report = store.day_report(day()).unwrap();
-        let text = report_text(&report, day(), Language::En);
+        let text = report_text(&report, day(), Language::EN);
         assert!(text.starts_with("Day report 2025-03-14\n"));
         assert!(text.contains("Sold in total") && text.contains("Søren Ærø Østergård"));
 
         let quiet = day().succ_opt().unwrap();
         let empty = store.day_report(quiet).unwrap();
         assert_eq!(
-            report_text(&empty, quiet, Language::Da),
+            report_text(&empty, quiet, Language::DA),
             "Dagsrapport 2025-03-15\n======================\n\nIngen salg denne dag.\n"
         );
         // Deposits without sales still show.
@@ -361,7 +361,7 @@ mod tests {
             deposits_total: Money::kroner(50),
             ..DayReport::default()
         };
-        let text = report_text(&deposits_only, quiet, Language::Da);
+        let text = report_text(&deposits_only, quiet, Language::DA);
         assert!(
             text.ends_with("Ingen salg denne dag.\n\nIndbetalt    50,00 kr.\n"),
             "{text}"

@@ -232,7 +232,7 @@ fn wrong_pin_five_times_locks_and_the_lock_is_stored() {
 fn no_pin_typed_at_the_counter_is_stored() {
     const WRONG_PIN: &str = "80417263";
     let dir = tempfile::TempDir::new().unwrap();
-    let mut k = Kiosk::open(dir.path(), klubkasse::i18n::Language::Da);
+    let mut k = Kiosk::open(dir.path(), klubkasse::i18n::Language::DA);
     k.send(Action::Staff);
     for _ in 0..4 {
         k.type_text(WRONG_PIN);
@@ -475,12 +475,12 @@ fn staff_quit_and_esc_out() {
 fn reopening_the_store_shows_what_was_paid() {
     let dir = tempfile::TempDir::new().unwrap();
     {
-        let mut k = Kiosk::open(dir.path(), klubkasse::i18n::Language::Da);
+        let mut k = Kiosk::open(dir.path(), klubkasse::i18n::Language::DA);
         k.tap(FREJA);
         k.keys("1");
         k.send(Action::Confirm);
     }
-    let k = Kiosk::open(dir.path(), klubkasse::i18n::Language::Da);
+    let k = Kiosk::open(dir.path(), klubkasse::i18n::Language::DA);
     assert_eq!(k.balance(FREJA), Money::kroner(238));
 }
 

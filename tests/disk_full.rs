@@ -63,7 +63,7 @@ impl Drop for SmallDisk {
 fn a_full_disk_refuses_the_sale_and_writes_nothing() {
     let disk = SmallDisk::mount(16);
     let data = disk.path().join("data");
-    let mut kiosk = Kiosk::open(&data, Language::Da);
+    let mut kiosk = Kiosk::open(&data, Language::DA);
     kiosk.tap(FREJA);
     kiosk.keys("1");
     kiosk.send(Action::Confirm);

@@ -36,7 +36,7 @@ fn idle_demo() {
 #[test]
 fn idle_english() {
     let dir = tempfile::TempDir::new().unwrap();
-    snapshot("idle_english", &mut Kiosk::open(dir.path(), Language::En));
+    snapshot("idle_english", &mut Kiosk::open(dir.path(), Language::EN));
 }
 
 #[test]
@@ -59,7 +59,7 @@ fn sale_blocked_category_dimmed_and_saving() {
 #[test]
 fn sale_english() {
     let dir = tempfile::TempDir::new().unwrap();
-    let mut k = Kiosk::open(dir.path(), Language::En);
+    let mut k = Kiosk::open(dir.path(), Language::EN);
     k.tap(FREJA);
     k.keys("3");
     snapshot("sale_english", &mut k);

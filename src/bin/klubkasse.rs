@@ -33,7 +33,7 @@ enum Command {
         /// Where the demo's store lives (default: a per-user data folder).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// Language of the screens: da or en.
+        /// Language of the screens: da, en or another of assets/i18n/.
         #[arg(long, default_value = "da")]
         language: String,
         /// Where taps come from: demo (F1–F8) or pcsc (a card reader).
@@ -145,7 +145,7 @@ fn dispatch(command: Command) -> Result<()> {
             if csv {
                 print!("{}", report::report_csv(&day, date)?);
             } else {
-                print!("{}", report::report_text(&day, date, Language::Da));
+                print!("{}", report::report_text(&day, date, Language::DA));
             }
             Ok(())
         }
@@ -185,10 +185,11 @@ fn dispatch(command: Command) -> Result<()> {
 }
 
 fn demo(data_dir: Option<PathBuf>, language: &str, reader: ReaderArg) -> Result<()> {
-    let language = match language {
-        "da" => Language::Da,
-        "en" => Language::En,
-        other => bail!("--language {other}: choose da or en"),
+    let Some(language) = Language::parse(language) else {
+        bail!(
+            "--language {language}: choose {}",
+            klubkasse_core::i18n::codes()
+        );
     };
     let dir = data_dir.unwrap_or_else(|| default_data_dir().join("demo"));
     let _log = init_logging(&dir)?;

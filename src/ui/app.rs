@@ -110,7 +110,7 @@ impl App {
     }
 
     pub fn texts(&self) -> &'static Texts {
-        self.settings.language.texts()
+        Texts::of(self.settings.language)
     }
 
     fn idle_for(&self) -> Duration {

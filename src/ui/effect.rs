@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::i18n::{Language, fill};
+use crate::i18n::{Language, Texts, fill};
 use crate::report;
 use crate::store::{Recorded, Store, StoreError, local_day, write_daily_backup};
 use crate::ui::{Action, SaleRow};
@@ -81,7 +81,7 @@ impl EffectContext {
     /// Runs one effect to its end. Blocking (disk, argon2): the runtime
     /// calls it off the UI task. `Bell` and `NudgeSync` are the runtime's own.
     pub fn execute(&self, effect: Effect) -> Option<Action> {
-        let t = &self.language.texts().staff;
+        let t = &Texts::of(self.language).staff;
         let staff = |r: Result<String, StoreError>| {
             Some(Action::StaffDone(
                 r.map_err(|e| fill(&t.error, &[("error", &e.to_string())])),
@@ -237,7 +237,7 @@ impl EffectContext {
         let name = self.child_name(card.child)?;
         tracing::info!(card = %uid, "card blocked at the counter");
         Ok(fill(
-            &self.language.texts().staff.card_blocked,
+            &Texts::of(self.language).staff.card_blocked,
             &[("uid", uid.as_str()), ("name", &name)],
         ))
     }
@@ -260,7 +260,7 @@ impl EffectContext {
     }
 
     fn undo_last(&self) -> Result<String, StoreError> {
-        let t = &self.language.texts().staff;
+        let t = &Texts::of(self.language).staff;
         let Some(last) = self.sales_today()?.into_iter().next() else {
             return Ok(t.nothing_to_undo.clone());
         };
@@ -285,7 +285,7 @@ impl EffectContext {
     }
 
     fn export(&self, day: NaiveDate) -> Result<String, String> {
-        let t = &self.language.texts().staff;
+        let t = &Texts::of(self.language).staff;
         let day_report = self.store.day_report(day).map_err(|e| e.to_string())?;
         let csv = report::report_csv(&day_report, day).map_err(|e| e.to_string())?;
         let path = self.export_dir.join(format!("klubkasse-rapport-{day}.csv"));

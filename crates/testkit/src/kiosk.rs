@@ -46,7 +46,7 @@ impl Kiosk {
     /// The demo kiosk (sample menu, demo children) on a fresh store.
     pub fn demo() -> Kiosk {
         let dir = tempfile::TempDir::new().unwrap();
-        let mut kiosk = Kiosk::open(dir.path(), Language::Da);
+        let mut kiosk = Kiosk::open(dir.path(), Language::DA);
         kiosk._dir = Some(dir);
         kiosk
     }
