@@ -2,11 +2,13 @@
 //! personal prepaid card. See README.md and ARCHITECTURE.md.
 
 pub mod action;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod i18n;
 pub mod keymap;
 pub mod kiosk;
+pub mod logging;
 pub mod pin;
 pub mod reader;
 pub mod report;

@@ -1,5 +1,7 @@
 //! The staff PIN: only its argon2 hash is ever stored.
 
+use std::io::{BufRead, IsTerminal};
+
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 
@@ -9,6 +11,10 @@ pub enum PinError {
     NotDigits,
     #[error("could not hash the PIN: {0}")]
     Hash(String),
+    #[error("the two PINs differ")]
+    Differ,
+    #[error("could not read the PIN: {0}")]
+    Read(std::io::Error),
 }
 
 /// The argon2id hash for the config's `staff_pin_hash`.
@@ -29,6 +35,26 @@ pub fn verify(pin: &str, hash: &str) -> bool {
             .verify_password(pin.as_bytes(), &parsed)
             .is_ok()
     })
+}
+
+/// Reads the PIN twice without echo at a terminal, once from a pipe.
+pub fn read_new_pin() -> Result<String, PinError> {
+    if std::io::stdin().is_terminal() {
+        let pin =
+            rpassword::prompt_password("New staff PIN (4–12 digits): ").map_err(PinError::Read)?;
+        let again = rpassword::prompt_password("The same PIN again: ").map_err(PinError::Read)?;
+        if pin != again {
+            return Err(PinError::Differ);
+        }
+        Ok(pin)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(PinError::Read)?;
+        Ok(line.trim().to_string())
+    }
 }
 
 #[cfg(test)]
