@@ -126,7 +126,6 @@ fn main() {
     let ctx = EffectContext {
         store: std::sync::Arc::new(store),
         counter: "bench".into(),
-        language: Language::Da,
         connected: false,
         pin_hash: None,
         undo_window: Duration::from_secs(300),

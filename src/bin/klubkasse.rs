@@ -347,7 +347,6 @@ fn kiosk(k: Kiosk) -> Result<()> {
     let ctx = EffectContext {
         store: Arc::new(k.store),
         counter: k.settings.counter,
-        language: k.settings.language,
         connected: k.ledger.is_some(),
         pin_hash: k.pin_hash,
         undo_window: k.undo_window,

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::keymap::Key;
 use crate::sync::SyncStatus;
 use crate::ui::screens::result::{ResultScreen, refusal_text};
+use crate::ui::screens::staff::outcome_text;
 use crate::ui::{Action, App, Screen};
 use klubkasse_core::domain::{CardUid, Money};
 
@@ -117,15 +118,9 @@ impl Seen {
     pub fn of(app: &App, action: &Action) -> Seen {
         let news = match action {
             Action::Sync(status) => Some(sync_event(status)),
-            Action::StaffDone(done) => Some(match done {
-                Ok(message) => Event::Staff {
-                    ok: true,
-                    message: message.clone(),
-                },
-                Err(message) => Event::Staff {
-                    ok: false,
-                    message: message.clone(),
-                },
+            Action::StaffDone(done) => Some(Event::Staff {
+                ok: done.succeeded(),
+                message: outcome_text(&app.texts().staff, done),
             }),
             Action::Notice(message)
             | Action::DayClosed {

@@ -87,7 +87,6 @@ impl Kiosk {
         let ctx = EffectContext {
             store: Arc::new(store),
             counter: "Testklubben".into(),
-            language,
             connected: false,
             pin_hash: Some(klubkasse::pin::hash(DEMO_PIN).unwrap()),
             undo_window: Duration::from_secs(300),
