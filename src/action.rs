@@ -3,6 +3,8 @@
 //! The bindable actions are named in `keymaps/*.toml` (snake_case); the
 //! rest come from the card reader, the clock and finished effects.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 
 use crate::reader::ReaderStatus;
@@ -78,15 +80,71 @@ pub enum Action {
     SalesLoaded(Vec<SaleRow>),
     #[serde(skip)]
     ReportLoaded(DayReport),
-    /// A staff task finished: what to tell staff.
+    /// A staff task finished: what happened.
     #[serde(skip)]
-    StaffDone(Result<String, String>),
+    StaffDone(StaffOutcome),
     /// A card tapped while staff wait for one, with its owner if known.
     #[serde(skip)]
     StaffCard {
         uid: CardUid,
         owner: Option<Child>,
     },
+}
+
+/// What a staff task did, in values: the staff screen puts it in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffOutcome {
+    /// The last sale was refunded.
+    Undone {
+        name: String,
+        amount: Money,
+    },
+    NothingToUndo,
+    /// The last sale is older than the undo window (in minutes).
+    TooOldToUndo {
+        minutes: u64,
+    },
+    Refunded {
+        name: String,
+        amount: Money,
+    },
+    ToppedUp {
+        name: String,
+        amount: Money,
+        balance: Money,
+    },
+    ChildAdded {
+        name: String,
+    },
+    CardHandedOut {
+        uid: CardUid,
+        name: String,
+    },
+    /// The cards blocked, with their owners' names (none: nothing to block).
+    CardsBlocked(Vec<(CardUid, String)>),
+    Exported {
+        path: PathBuf,
+    },
+    Failed(StaffFailure),
+}
+
+impl StaffOutcome {
+    pub fn succeeded(&self) -> bool {
+        !matches!(self, StaffOutcome::Failed(_))
+    }
+}
+
+/// Why a staff task failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffFailure {
+    /// The store could not make the change.
+    Store(String),
+    /// What the task or the page needed could not be read.
+    Read(String),
+    /// The report could not be written to `path`.
+    Export { path: PathBuf, error: String },
+    /// The task panicked (the log has the rest).
+    Internal,
 }
 
 /// One of today's sales, as the refund list shows it.

@@ -202,7 +202,7 @@ impl Kiosk {
         let ctx = EffectContext {
             store: Arc::new(self.store),
             counter: self.settings.counter,
-            language: self.settings.language,
+
             connected: self.ledger.is_some(),
             pin_hash: self.pin_hash,
             undo_window: self.undo_window,

@@ -13,8 +13,9 @@ use crate::store::local_day;
 use crate::sync::SyncStatus;
 use crate::ui::Action;
 use crate::ui::effect::Effect;
-use crate::ui::screens::{result, sale, staff};
-use klubkasse_core::domain::{CardUid, Connection, Money, PinGuard};
+use crate::ui::screens::{idle, result, sale, staff};
+use crate::ui::transition::{Context, Notice, Request, Transition};
+use klubkasse_core::domain::{Connection, Money, PinGuard};
 
 /// What the kiosk is configured to be, fixed while it runs.
 #[derive(Debug, Clone)]
@@ -56,7 +57,7 @@ pub struct App {
     /// The last word from the sync task (connected mode).
     pub sync: Option<SyncStatus>,
     /// A passing message on the idle screen (e.g. a card that could not be read).
-    pub notice: Option<String>,
+    pub notice: Option<Notice>,
     pub pin_guard: PinGuard,
     pub now: DateTime<Utc>,
     /// When someone last did something: for the timeouts.
@@ -98,14 +99,6 @@ impl App {
             closed_day: None,
             closing: false,
             quit: false,
-        }
-    }
-
-    /// The effect that looks a tapped card up.
-    pub fn lookup(&self, uid: CardUid) -> Effect {
-        Effect::LookupCard {
-            uid,
-            connection: self.connection,
         }
     }
 
@@ -189,11 +182,11 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             return vec![];
         }
         Action::CardUnreadable => {
-            app.notice = Some(app.texts().status.card_unreadable.clone());
+            app.notice = Some(Notice::CardUnreadable);
             return vec![];
         }
         Action::Notice(text) => {
-            app.notice = Some(text);
+            app.notice = Some(Notice::Text(text));
             return vec![];
         }
         Action::DayClosed { today, more } => {
@@ -201,7 +194,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             match more {
                 Ok(true) => app.closed_day = None,
                 Ok(false) => app.closed_day = Some(today),
-                Err(e) => app.notice = Some(e),
+                Err(e) => app.notice = Some(Notice::Text(e)),
             }
             return vec![];
         }
@@ -217,30 +210,36 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         _ => {}
     }
-    let screen = std::mem::replace(&mut app.screen, Screen::Idle);
-    let (next, effects) = match screen {
-        Screen::Idle => idle(app, action),
-        Screen::Sale(s) => sale::update(app, s, action),
-        Screen::Result(r) => result::update(app, r, action),
-        Screen::Staff(s) => staff::update(app, s, action),
+    let ctx = Context {
+        settings: &app.settings,
+        menu: &app.menu,
+        connection: app.connection,
+        pin_guard: &app.pin_guard,
+        now: app.now,
     };
-    app.screen = next;
-    effects
+    let transition = match &mut app.screen {
+        Screen::Idle => idle::update(&ctx, action),
+        Screen::Sale(s) => s.update(&ctx, action),
+        Screen::Result(r) => r.update(&ctx, action),
+        Screen::Staff(s) => s.update(&ctx, action),
+    };
+    apply(app, transition)
 }
 
-/// The idle screen: a tap starts a sale, the staff key asks for the PIN.
-fn idle(app: &mut App, action: Action) -> (Screen, Vec<Effect>) {
-    match action {
-        Action::CardTapped(uid) => {
-            app.notice = None;
-            (Screen::Idle, vec![app.lookup(uid)])
+/// The one place a screen's wishes change the rest of the kiosk.
+fn apply(app: &mut App, transition: Transition) -> Vec<Effect> {
+    for request in transition.requests {
+        match request {
+            Request::Notice(notice) => app.notice = Some(notice),
+            Request::ClearNotice => app.notice = None,
+            Request::PinGuard(guard) => app.pin_guard = guard,
+            Request::Quit => app.quit = true,
         }
-        Action::AccountLoaded(Ok(view)) => (Screen::Sale(sale::SaleScreen::new(view)), vec![]),
-        Action::AccountLoaded(Err(refusal)) => result::refused(app, refusal),
-        Action::SaleFailed(error) => result::failed(app, error),
-        Action::Staff => staff::open(app),
-        _ => (Screen::Idle, vec![]),
     }
+    if let Some(next) = transition.next {
+        app.screen = next;
+    }
+    transition.effects
 }
 
 fn tick(app: &mut App) -> Vec<Effect> {

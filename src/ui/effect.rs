@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::i18n::{Language, Texts, fill};
+use crate::action::{StaffFailure, StaffOutcome};
 use crate::report;
 use crate::store::{Recorded, Store, StoreError, local_day, write_daily_backup};
 use crate::ui::{Action, SaleRow};
@@ -62,11 +62,13 @@ pub enum Effect {
     Bell,
 }
 
+/// What staff and the child are told when an effect panicked.
+pub const INTERNAL_ERROR: &str = "internal error (see the log)";
+
 /// What effects need from the world around the kiosk.
 pub struct EffectContext {
     pub store: std::sync::Arc<Store>,
     pub counter: String,
-    pub language: Language,
     /// Connected to a ledger: card actions go to it too.
     pub connected: bool,
     pub pin_hash: Option<String>,
@@ -81,11 +83,13 @@ impl EffectContext {
     /// Runs one effect to its end. Blocking (disk, argon2): the runtime
     /// calls it off the UI task. `Bell` and `NudgeSync` are the runtime's own.
     pub fn execute(&self, effect: Effect) -> Option<Action> {
-        let t = &Texts::of(self.language).staff;
-        let staff = |r: Result<String, StoreError>| {
-            Some(Action::StaffDone(
-                r.map_err(|e| fill(&t.error, &[("error", &e.to_string())])),
-            ))
+        let staff = |r: Result<StaffOutcome, StoreError>| {
+            Some(Action::StaffDone(r.unwrap_or_else(|e| {
+                StaffOutcome::Failed(StaffFailure::Store(e.to_string()))
+            })))
+        };
+        let unreadable = |e: StoreError| {
+            Action::StaffDone(StaffOutcome::Failed(StaffFailure::Read(e.to_string())))
         };
         match effect {
             Effect::LookupCard { uid, connection } => {
@@ -123,38 +127,34 @@ impl EffectContext {
                 Some(Action::PinChecked { ok, guard })
             }
             Effect::UndoLast => staff(self.undo_last()),
-            Effect::LoadSales => Some(match self.sales_today() {
-                Ok(rows) => Action::SalesLoaded(rows),
-                Err(e) => Action::StaffDone(Err(e.to_string())),
-            }),
+            Effect::LoadSales => Some(
+                self.sales_today()
+                    .map_or_else(unreadable, Action::SalesLoaded),
+            ),
             Effect::Refund(id) => staff(
                 self.store
                     .refund(id, &self.counter, Utc::now(), self.connected)
                     .and_then(|refund| {
-                        let name = self.child_name(refund.child)?;
-                        Ok(fill(
-                            &t.refunded,
-                            &[("amount", &refund.amount.to_string()), ("name", &name)],
-                        ))
+                        Ok(StaffOutcome::Refunded {
+                            name: self.child_name(refund.child)?,
+                            amount: refund.amount,
+                        })
                     }),
             ),
-            Effect::LoadChildren => Some(match self.store.children() {
-                Ok(children) => Action::ChildrenLoaded(children),
-                Err(e) => Action::StaffDone(Err(e.to_string())),
-            }),
+            Effect::LoadChildren => Some(
+                self.store
+                    .children()
+                    .map_or_else(unreadable, Action::ChildrenLoaded),
+            ),
             Effect::Deposit { child, amount } => staff(
                 self.store
                     .deposit(child, amount, &self.counter, Utc::now())
                     .and_then(|balance| {
-                        let name = self.child_name(child)?;
-                        Ok(fill(
-                            &t.topped_up,
-                            &[
-                                ("amount", &amount.to_string()),
-                                ("name", &name),
-                                ("balance", &balance.to_string()),
-                            ],
-                        ))
+                        Ok(StaffOutcome::ToppedUp {
+                            name: self.child_name(child)?,
+                            amount,
+                            balance,
+                        })
                     }),
             ),
             Effect::AddChild { name } => {
@@ -168,7 +168,7 @@ impl EffectContext {
                 staff(
                     self.store
                         .put_child(&child)
-                        .map(|()| fill(&t.child_added, &[("name", &name)])),
+                        .map(|()| StaffOutcome::ChildAdded { name }),
                 )
             }
             Effect::IdentifyCard(uid) => Some(match self.store.card(&uid) {
@@ -176,32 +176,37 @@ impl EffectContext {
                     owner: card.and_then(|c| self.store.child(c.child).ok().flatten()),
                     uid,
                 },
-                Err(e) => Action::StaffDone(Err(e.to_string())),
+                Err(e) => unreadable(e),
             }),
             Effect::BindCard { uid, child } => staff(
                 self.store
                     .bind_card(&uid, child, self.connected)
                     .and_then(|card| {
-                        let name = self.child_name(card.child)?;
-                        Ok(fill(
-                            &t.card_handed_out,
-                            &[("uid", uid.as_str()), ("name", &name)],
-                        ))
+                        Ok(StaffOutcome::CardHandedOut {
+                            name: self.child_name(card.child)?,
+                            uid,
+                        })
                     }),
             ),
-            Effect::BlockCard(uid) => staff(self.block(&uid)),
+            Effect::BlockCard(uid) => staff(
+                self.block(&uid)
+                    .map(|blocked| StaffOutcome::CardsBlocked(vec![blocked])),
+            ),
             Effect::BlockChildCards(child) => staff(self.store.cards_of(child).and_then(|cards| {
-                let mut done = Vec::new();
-                for card in cards.iter().filter(|c| c.state == CardState::Active) {
-                    done.push(self.block(&card.uid)?);
-                }
-                Ok(done.join(" "))
+                let active = cards.iter().filter(|c| c.state == CardState::Active);
+                let blocked = active.map(|card| self.block(&card.uid));
+                Ok(StaffOutcome::CardsBlocked(
+                    blocked.collect::<Result<_, _>>()?,
+                ))
             })),
-            Effect::LoadReport(day) => Some(match self.store.day_report(day) {
-                Ok(report) => Action::ReportLoaded(report),
-                Err(e) => Action::StaffDone(Err(e.to_string())),
-            }),
-            Effect::ExportReport(day) => Some(Action::StaffDone(self.export(day))),
+            Effect::LoadReport(day) => Some(
+                self.store
+                    .day_report(day)
+                    .map_or_else(unreadable, Action::ReportLoaded),
+            ),
+            Effect::ExportReport(day) => Some(Action::StaffDone(
+                self.export(day).unwrap_or_else(StaffOutcome::Failed),
+            )),
             Effect::CloseDay { today, backup } => Some(self.close_day(today, backup)),
             Effect::Bell | Effect::NudgeSync => None,
         }
@@ -230,16 +235,14 @@ impl EffectContext {
             .map_or_else(|| id.to_string(), |c| c.name))
     }
 
-    fn block(&self, uid: &CardUid) -> Result<String, StoreError> {
+    /// Blocks a card: its UID and its owner's name.
+    fn block(&self, uid: &CardUid) -> Result<(CardUid, String), StoreError> {
         let card = self
             .store
             .set_card_state(uid, CardState::Blocked, self.connected)?;
         let name = self.child_name(card.child)?;
         tracing::info!(card = %uid, "card blocked at the counter");
-        Ok(fill(
-            &Texts::of(self.language).staff.card_blocked,
-            &[("uid", uid.as_str()), ("name", &name)],
-        ))
+        Ok((uid.clone(), name))
     }
 
     /// Today's sales at this counter, newest first.
@@ -259,39 +262,39 @@ impl EffectContext {
         Ok(rows)
     }
 
-    fn undo_last(&self) -> Result<String, StoreError> {
-        let t = &Texts::of(self.language).staff;
+    fn undo_last(&self) -> Result<StaffOutcome, StoreError> {
         let Some(last) = self.sales_today()?.into_iter().next() else {
-            return Ok(t.nothing_to_undo.clone());
+            return Ok(StaffOutcome::NothingToUndo);
         };
         let age = (Utc::now() - last.sale.at).to_std().unwrap_or_default();
         if last.refunded {
-            return Ok(t.nothing_to_undo.clone());
+            return Ok(StaffOutcome::NothingToUndo);
         }
         if age > self.undo_window {
-            let minutes = (self.undo_window.as_secs() / 60).to_string();
-            return Ok(fill(&t.too_old_to_undo, &[("minutes", &minutes)]));
+            return Ok(StaffOutcome::TooOldToUndo {
+                minutes: self.undo_window.as_secs() / 60,
+            });
         }
         let refund = self
             .store
             .refund(last.sale.id, &self.counter, Utc::now(), self.connected)?;
-        Ok(fill(
-            &t.undone,
-            &[
-                ("name", &last.child_name),
-                ("amount", &refund.amount.to_string()),
-            ],
-        ))
+        Ok(StaffOutcome::Undone {
+            name: last.child_name,
+            amount: refund.amount,
+        })
     }
 
-    fn export(&self, day: NaiveDate) -> Result<String, String> {
-        let t = &Texts::of(self.language).staff;
-        let day_report = self.store.day_report(day).map_err(|e| e.to_string())?;
-        let csv = report::report_csv(&day_report, day).map_err(|e| e.to_string())?;
+    fn export(&self, day: NaiveDate) -> Result<StaffOutcome, StaffFailure> {
+        let read = |e: &dyn std::fmt::Display| StaffFailure::Read(e.to_string());
+        let day_report = self.store.day_report(day).map_err(|e| read(&e))?;
+        let csv = report::report_csv(&day_report, day).map_err(|e| read(&e))?;
         let path = self.export_dir.join(format!("klubkasse-rapport-{day}.csv"));
-        std::fs::create_dir_all(&self.export_dir)
-            .and_then(|()| std::fs::write(&path, csv))
-            .map_err(|e| fill(&t.error, &[("error", &format!("{}: {e}", path.display()))]))?;
-        Ok(fill(&t.exported, &[("path", &path.display().to_string())]))
+        match std::fs::create_dir_all(&self.export_dir).and_then(|()| std::fs::write(&path, csv)) {
+            Ok(()) => Ok(StaffOutcome::Exported { path }),
+            Err(e) => Err(StaffFailure::Export {
+                path,
+                error: e.to_string(),
+            }),
+        }
     }
 }

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::keymap::Key;
 use crate::sync::SyncStatus;
 use crate::ui::screens::result::{ResultScreen, refusal_text};
+use crate::ui::screens::staff::outcome_text;
 use crate::ui::{Action, App, Screen};
 use klubkasse_core::domain::{CardUid, Money};
 
@@ -117,15 +118,9 @@ impl Seen {
     pub fn of(app: &App, action: &Action) -> Seen {
         let news = match action {
             Action::Sync(status) => Some(sync_event(status)),
-            Action::StaffDone(done) => Some(match done {
-                Ok(message) => Event::Staff {
-                    ok: true,
-                    message: message.clone(),
-                },
-                Err(message) => Event::Staff {
-                    ok: false,
-                    message: message.clone(),
-                },
+            Action::StaffDone(done) => Some(Event::Staff {
+                ok: done.succeeded(),
+                message: outcome_text(&app.texts().staff, done),
             }),
             Action::Notice(message)
             | Action::DayClosed {
@@ -269,6 +264,53 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\"event\":\"paid\",\"sale\":null,\"child\":\"Noah\",\"total\":\"12.00\",\"balance\":\"88.00\"}\n"
+        );
+    }
+
+    /// A finished staff task is told in the counter's words, as before
+    /// the outcomes were values: what a driving program reads is the same.
+    #[test]
+    fn staff_outcomes_are_told_in_words() {
+        use crate::action::{StaffFailure, StaffOutcome};
+        let keymap = crate::keymap::Keymap::load(None).unwrap();
+        let settings = crate::ui::Settings {
+            counter: "Testklubben".into(),
+            language: crate::i18n::Language::DA,
+            connection: klubkasse_core::domain::Connection::Standalone,
+            offline_allowance: Money::ZERO,
+            sale_timeout: std::time::Duration::from_secs(60),
+            result_time: std::time::Duration::from_secs(4),
+            has_pin: true,
+        };
+        let app = App::new(
+            settings,
+            crate::config::Menu::sample(&keymap).unwrap(),
+            keymap,
+            crate::reader::DemoCards::default(),
+            klubkasse_core::domain::PinGuard::default(),
+            chrono::Utc::now(),
+        );
+        let told = |outcome| {
+            let action = Action::StaffDone(outcome);
+            Seen::of(&app, &action).outcome(&app)
+        };
+        assert_eq!(
+            told(StaffOutcome::ChildAdded {
+                name: "Æble Åsen".into()
+            }),
+            Some(Event::Staff {
+                ok: true,
+                message: "Æble Åsen er tilføjet.".into()
+            })
+        );
+        assert_eq!(
+            told(StaffOutcome::Failed(StaffFailure::Store(
+                "disk full".into()
+            ))),
+            Some(Event::Staff {
+                ok: false,
+                message: "Fejl: disk full".into()
+            })
         );
     }
 }

@@ -15,7 +15,8 @@ use futures::StreamExt;
 use ratatui::crossterm::event::{Event, EventStream, KeyEvent, KeyEventKind};
 use tokio::sync::mpsc;
 
-use crate::ui::effect::{Effect, EffectContext};
+use crate::action::{StaffFailure, StaffOutcome};
+use crate::ui::effect::{Effect, EffectContext, INTERNAL_ERROR};
 use crate::ui::headless::{self, Command};
 use crate::ui::{Action, App, update, view};
 
@@ -205,11 +206,10 @@ fn execute_guarded(ctx: &EffectContext, effect: Effect) -> Option<Action> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.execute(effect))).unwrap_or_else(
         |_| {
             tracing::error!("an effect panicked");
-            let message = "internal error (see the log)".to_string();
             Some(if is_sale {
-                Action::SaleFailed(message)
+                Action::SaleFailed(INTERNAL_ERROR.to_string())
             } else {
-                Action::StaffDone(Err(message))
+                Action::StaffDone(StaffOutcome::Failed(StaffFailure::Internal))
             })
         },
     )

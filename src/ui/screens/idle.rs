@@ -1,5 +1,5 @@
-//! Waiting for a card: "Hold dit kort på læseren", and in the demo which
-//! key taps which child's card.
+//! Waiting for a card: "Hold dit kort på læseren", a passing notice, and
+//! in the demo which key taps which child's card.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,14 +9,30 @@ use ratatui::widgets::Paragraph;
 use crate::i18n::fill;
 use crate::reader::DEMO_PIN;
 use crate::ui::Action;
-use crate::ui::app::App;
-use crate::ui::screens::big_name;
+use crate::ui::app::{App, Screen};
+use crate::ui::screens::sale::SaleScreen;
+use crate::ui::screens::{big_name, result, staff};
 use crate::ui::theme;
+use crate::ui::transition::{Context, Notice, Request, Transition};
+
+/// A tap starts a sale, the staff key asks for the PIN.
+pub fn update(ctx: &Context, action: Action) -> Transition {
+    match action {
+        Action::CardTapped(uid) => Transition::stay()
+            .request(Request::ClearNotice)
+            .effect(ctx.lookup(uid)),
+        Action::AccountLoaded(Ok(view)) => Transition::go(Screen::Sale(SaleScreen::new(view))),
+        Action::AccountLoaded(Err(refusal)) => result::refused(refusal),
+        Action::SaleFailed(error) => result::failed(error),
+        Action::Staff => staff::open(ctx),
+        _ => Transition::stay(),
+    }
+}
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.texts().idle;
     let legend_height = if app.demo.is_empty() { 0 } else { 11 };
-    let [_, prompt, notice, legend] = Layout::vertical([
+    let [_, prompt, notice_area, legend] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(4),
         Constraint::Length(2),
@@ -24,10 +40,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     ])
     .areas(area);
     big_name(frame, prompt, &t.tap_card, theme::NAME);
-    if let Some(text) = &app.notice {
+    if let Some(notice) = &app.notice {
+        let text = match notice {
+            Notice::CardUnreadable => &app.texts().status.card_unreadable,
+            Notice::NoPin => &app.texts().staff.no_pin,
+            Notice::Text(text) => text,
+        };
         frame.render_widget(
             Paragraph::new(Line::from(Span::styled(text.clone(), theme::WARNING)).centered()),
-            notice,
+            notice_area,
         );
     }
     if !app.demo.is_empty() {

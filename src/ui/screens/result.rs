@@ -12,6 +12,7 @@ use crate::ui::app::{App, Screen};
 use crate::ui::effect::Effect;
 use crate::ui::screens::{big_name, staff};
 use crate::ui::theme;
+use crate::ui::transition::{Context, Transition};
 use klubkasse_core::domain::{Money, Refusal};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,36 +27,31 @@ pub enum ResultScreen {
     NotSaved(String),
 }
 
-pub fn paid(_app: &App, name: &str, total: Money, balance: Money) -> (Screen, Vec<Effect>) {
-    let screen = ResultScreen::Paid {
+pub fn paid(name: &str, total: Money, balance: Money) -> Transition {
+    Transition::go(Screen::Result(ResultScreen::Paid {
         name: name.to_string(),
         total,
         balance,
-    };
-    (Screen::Result(screen), vec![])
+    }))
 }
 
-pub fn refused(_app: &App, refusal: Refusal) -> (Screen, Vec<Effect>) {
-    (
-        Screen::Result(ResultScreen::Refused(refusal)),
-        vec![Effect::Bell],
-    )
+pub fn refused(refusal: Refusal) -> Transition {
+    Transition::go(Screen::Result(ResultScreen::Refused(refusal))).effect(Effect::Bell)
 }
 
-pub fn failed(_app: &App, error: String) -> (Screen, Vec<Effect>) {
-    (
-        Screen::Result(ResultScreen::NotSaved(error)),
-        vec![Effect::Bell],
-    )
+pub fn failed(error: String) -> Transition {
+    Transition::go(Screen::Result(ResultScreen::NotSaved(error))).effect(Effect::Bell)
 }
 
-pub fn update(app: &mut App, r: ResultScreen, action: Action) -> (Screen, Vec<Effect>) {
-    match action {
-        // The next child need not wait for the message to go away.
-        Action::CardTapped(uid) => (Screen::Idle, vec![app.lookup(uid)]),
-        Action::Confirm | Action::Cancel => (Screen::Idle, vec![]),
-        Action::Staff => staff::open(app),
-        _ => (Screen::Result(r), vec![]),
+impl ResultScreen {
+    pub fn update(&self, ctx: &Context, action: Action) -> Transition {
+        match action {
+            // The next child need not wait for the message to go away.
+            Action::CardTapped(uid) => Transition::go(Screen::Idle).effect(ctx.lookup(uid)),
+            Action::Confirm | Action::Cancel => Transition::go(Screen::Idle),
+            Action::Staff => staff::open(ctx),
+            _ => Transition::stay(),
+        }
     }
 }
 

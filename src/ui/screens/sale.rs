@@ -10,6 +10,7 @@ use crate::ui::app::{App, Screen};
 use crate::ui::effect::Effect;
 use crate::ui::screens::{big_name, result};
 use crate::ui::theme;
+use crate::ui::transition::{Context, Transition};
 use klubkasse_core::domain::{AccountView, Basket, Connection, Entry, authorize};
 
 #[derive(Debug, Clone)]
@@ -28,57 +29,55 @@ impl SaleScreen {
             saving: false,
         }
     }
-}
 
-pub fn update(app: &mut App, mut s: SaleScreen, action: Action) -> (Screen, Vec<Effect>) {
-    if s.saving {
-        return match action {
-            Action::SaleSaved { sale, balance } if app.connection != Connection::Standalone => {
-                let (screen, mut effects) =
-                    result::paid(app, &s.view.child.name, -sale.amount, balance);
-                effects.push(Effect::NudgeSync);
-                (screen, effects)
-            }
-            Action::SaleSaved { sale, balance } => {
-                result::paid(app, &s.view.child.name, -sale.amount, balance)
-            }
-            Action::SaleRefused(refusal) => result::refused(app, refusal),
-            Action::SaleFailed(error) => result::failed(app, error),
-            _ => (Screen::Sale(s), vec![]),
-        };
-    }
-    match action {
-        Action::AddItem(key) => {
-            if let Some(item) = app.menu.item(key) {
-                s.basket.add(item);
-            }
-        }
-        Action::QuantityUp => s.basket.increment(),
-        Action::QuantityDown => s.basket.decrement(),
-        Action::RemoveLine => s.basket.remove_last(),
-        Action::Cancel => return (Screen::Idle, vec![]),
-        Action::Confirm if !s.basket.is_empty() => {
-            let lines = s.basket.sale_lines();
-            if let Err(refusal) = authorize(&s.view, &lines, app.connection) {
-                return result::refused(app, refusal);
-            }
-            let sale = Entry::sale(
-                s.view.child.id,
-                s.view.card.uid.clone(),
-                lines,
-                &app.settings.counter,
-                app.now,
-            );
-            s.saving = true;
-            let record = Effect::RecordSale {
-                sale: Box::new(sale),
-                connection: app.connection,
+    pub fn update(&mut self, ctx: &Context, action: Action) -> Transition {
+        if self.saving {
+            return match action {
+                Action::SaleSaved { sale, balance } => {
+                    let paid = result::paid(&self.view.child.name, -sale.amount, balance);
+                    if ctx.connection == Connection::Standalone {
+                        paid
+                    } else {
+                        paid.effect(Effect::NudgeSync)
+                    }
+                }
+                Action::SaleRefused(refusal) => result::refused(refusal),
+                Action::SaleFailed(error) => result::failed(error),
+                _ => Transition::stay(),
             };
-            return (Screen::Sale(s), vec![record]);
         }
-        _ => {}
+        match action {
+            Action::AddItem(key) => {
+                if let Some(item) = ctx.menu.item(key) {
+                    self.basket.add(item);
+                }
+            }
+            Action::QuantityUp => self.basket.increment(),
+            Action::QuantityDown => self.basket.decrement(),
+            Action::RemoveLine => self.basket.remove_last(),
+            Action::Cancel => return Transition::go(Screen::Idle),
+            Action::Confirm if !self.basket.is_empty() => {
+                let lines = self.basket.sale_lines();
+                if let Err(refusal) = authorize(&self.view, &lines, ctx.connection) {
+                    return result::refused(refusal);
+                }
+                let sale = Entry::sale(
+                    self.view.child.id,
+                    self.view.card.uid.clone(),
+                    lines,
+                    &ctx.settings.counter,
+                    ctx.now,
+                );
+                self.saving = true;
+                return Transition::stay().effect(Effect::RecordSale {
+                    sale: Box::new(sale),
+                    connection: ctx.connection,
+                });
+            }
+            _ => {}
+        }
+        Transition::stay()
     }
-    (Screen::Sale(s), vec![])
 }
 
 /// What the child must see at once, big: name, balance, balance after.

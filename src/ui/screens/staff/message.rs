@@ -1,0 +1,220 @@
+//! What the staff screen tells staff: values while the kiosk runs, words
+//! (from the text catalogue) only when drawn.
+
+use super::AmountError;
+use crate::action::{StaffFailure, StaffOutcome};
+use crate::i18n::{StaffTexts, fill};
+use crate::ui::effect::INTERNAL_ERROR;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A task finished.
+    Done(StaffOutcome),
+    PinLocked {
+        seconds: u64,
+    },
+    PinWrong {
+        tries: u32,
+    },
+    AlreadyRefunded,
+    NoSalesToday,
+    BadAmount(AmountError),
+    CardTaken {
+        owner: String,
+    },
+}
+
+impl Message {
+    /// Good news (green) or not (red).
+    pub fn is_good(&self) -> bool {
+        match self {
+            Message::Done(outcome) => outcome.succeeded(),
+            Message::NoSalesToday => true,
+            _ => false,
+        }
+    }
+
+    pub fn text(&self, t: &StaffTexts) -> String {
+        match self {
+            Message::Done(outcome) => outcome_text(t, outcome),
+            Message::PinLocked { seconds } => {
+                fill(&t.pin_locked, &[("seconds", &seconds.to_string())])
+            }
+            Message::PinWrong { tries } => fill(&t.pin_wrong, &[("tries", &tries.to_string())]),
+            Message::AlreadyRefunded => t.already_refunded.clone(),
+            Message::NoSalesToday => t.no_sales_today.clone(),
+            Message::BadAmount(e) => {
+                let error = match e {
+                    AmountError::NotAnAmount(e) => e.to_string(),
+                    AmountError::OutOfRange { max } => format!("1–{max}"),
+                };
+                fill(&t.bad_amount, &[("error", &error)])
+            }
+            Message::CardTaken { owner } => fill(&t.card_taken, &[("name", owner)]),
+        }
+    }
+}
+
+/// A finished task in words (also for the headless front end).
+pub fn outcome_text(t: &StaffTexts, outcome: &StaffOutcome) -> String {
+    match outcome {
+        StaffOutcome::Undone { name, amount } => fill(
+            &t.undone,
+            &[("name", name), ("amount", &amount.to_string())],
+        ),
+        StaffOutcome::NothingToUndo => t.nothing_to_undo.clone(),
+        StaffOutcome::TooOldToUndo { minutes } => {
+            fill(&t.too_old_to_undo, &[("minutes", &minutes.to_string())])
+        }
+        StaffOutcome::Refunded { name, amount } => fill(
+            &t.refunded,
+            &[("amount", &amount.to_string()), ("name", name)],
+        ),
+        StaffOutcome::ToppedUp {
+            name,
+            amount,
+            balance,
+        } => fill(
+            &t.topped_up,
+            &[
+                ("amount", &amount.to_string()),
+                ("name", name),
+                ("balance", &balance.to_string()),
+            ],
+        ),
+        StaffOutcome::ChildAdded { name } => fill(&t.child_added, &[("name", name)]),
+        StaffOutcome::CardHandedOut { uid, name } => {
+            fill(&t.card_handed_out, &[("uid", uid.as_str()), ("name", name)])
+        }
+        StaffOutcome::CardsBlocked(cards) => {
+            let blocked = cards
+                .iter()
+                .map(|(uid, name)| fill(&t.card_blocked, &[("uid", uid.as_str()), ("name", name)]));
+            blocked.collect::<Vec<_>>().join(" ")
+        }
+        StaffOutcome::Exported { path } => {
+            fill(&t.exported, &[("path", &path.display().to_string())])
+        }
+        StaffOutcome::Failed(failure) => match failure {
+            StaffFailure::Store(error) => fill(&t.error, &[("error", error)]),
+            StaffFailure::Read(error) => error.clone(),
+            StaffFailure::Export { path, error } => fill(
+                &t.error,
+                &[("error", &format!("{}: {error}", path.display()))],
+            ),
+            StaffFailure::Internal => INTERNAL_ERROR.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::i18n::{Language, Texts};
+    use klubkasse_core::domain::{CardUid, Money, MoneyError};
+
+    /// The words staff read, for the values tests/app.rs asserts on.
+    #[test]
+    fn messages_in_danish() {
+        let t = &Texts::of(Language::DA).staff;
+        let uid = |hex| CardUid::parse(hex).unwrap();
+        let done = |outcome| Message::Done(outcome);
+        let cases = [
+            (
+                done(StaffOutcome::Undone {
+                    name: "Freja Nielsen".into(),
+                    amount: Money::kroner(24),
+                }),
+                "Salget til Freja Nielsen på 24,00 kr. er fortrudt.",
+            ),
+            (
+                done(StaffOutcome::NothingToUndo),
+                "Der er intet salg at fortryde.",
+            ),
+            (
+                done(StaffOutcome::ToppedUp {
+                    name: "Oscar Hansen".into(),
+                    amount: Money::from_ore(1250),
+                    balance: Money::from_ore(1600),
+                }),
+                // Sic: the template's full stop follows the amount's "kr.".
+                "12,50 kr. indbetalt til Oscar Hansen. Saldo nu 16,00 kr..",
+            ),
+            (
+                done(StaffOutcome::ChildAdded {
+                    name: "Æble Åsen".into(),
+                }),
+                "Æble Åsen er tilføjet.",
+            ),
+            (
+                done(StaffOutcome::CardHandedOut {
+                    uid: uid("0A0B0C0D"),
+                    name: "Æble Åsen".into(),
+                }),
+                "Kort 0A0B0C0D er givet til Æble Åsen.",
+            ),
+            (
+                done(StaffOutcome::CardsBlocked(vec![
+                    (uid("04F6A7B8"), "Noah Sørensen".into()),
+                    (uid("0A0B0C0D"), "Noah Sørensen".into()),
+                ])),
+                "Kort 04F6A7B8 (Noah Sørensen) er spærret. \
+                 Kort 0A0B0C0D (Noah Sørensen) er spærret.",
+            ),
+            (
+                done(StaffOutcome::Exported {
+                    path: PathBuf::from("/data/reports/r.csv"),
+                }),
+                "Rapporten er gemt i /data/reports/r.csv",
+            ),
+            (
+                done(StaffOutcome::Failed(StaffFailure::Store(
+                    "disk full".into(),
+                ))),
+                "Fejl: disk full",
+            ),
+            (
+                done(StaffOutcome::Failed(StaffFailure::Read("disk full".into()))),
+                "disk full",
+            ),
+            (
+                Message::CardTaken {
+                    owner: "Freja Nielsen".into(),
+                },
+                "Kortet tilhører allerede Freja Nielsen.",
+            ),
+            (
+                Message::PinLocked { seconds: 60 },
+                "For mange forkerte forsøg. Låst i 60 s.",
+            ),
+            (
+                Message::PinWrong { tries: 2 },
+                "Forkert PIN — 2 forsøg tilbage",
+            ),
+            (
+                Message::BadAmount(AmountError::OutOfRange {
+                    max: Money::kroner(2_000),
+                }),
+                "Ugyldigt beløb: 1–2.000,00 kr.",
+            ),
+            (
+                Message::BadAmount(AmountError::NotAnAmount(MoneyError::NotANumber(",".into()))),
+                "Ugyldigt beløb: «,» is not an amount (write kroner like \"12.50\")",
+            ),
+        ];
+        for (message, words) in cases {
+            assert_eq!(message.text(t), words, "{message:?}");
+        }
+    }
+
+    #[test]
+    fn only_what_went_well_is_good_news() {
+        assert!(Message::Done(StaffOutcome::NothingToUndo).is_good());
+        assert!(Message::NoSalesToday.is_good());
+        assert!(!Message::Done(StaffOutcome::Failed(StaffFailure::Internal)).is_good());
+        assert!(!Message::AlreadyRefunded.is_good());
+        assert!(!Message::PinWrong { tries: 1 }.is_good());
+    }
+}

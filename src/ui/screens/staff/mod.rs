@@ -1,0 +1,243 @@
+//! The staff menu, behind the PIN: undo, refund, top-up, children, cards,
+//! the day report, quit. One module per page; this one holds what the
+//! pages share (the message line, a task under way) and routes to them.
+
+mod amount;
+mod day_report;
+mod input;
+mod menu;
+mod message;
+mod name;
+mod pick_child;
+mod pin;
+mod refund;
+mod wait_card;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+
+use crate::store::local_day;
+use crate::ui::app::{App, Screen};
+use crate::ui::effect::Effect;
+use crate::ui::transition::{Context, Notice, Request, Transition};
+use crate::ui::{Action, theme};
+
+pub use amount::{AmountError, AmountPage};
+pub use day_report::ReportPage;
+pub use menu::{MenuPage, Task};
+pub use message::{Message, outcome_text};
+pub use name::NamePage;
+pub use pick_child::{PickChildPage, Purpose};
+pub use pin::PinPage;
+pub use refund::RefundPage;
+pub use wait_card::WaitCardPage;
+
+#[derive(Debug, Clone)]
+pub struct StaffScreen {
+    pub page: Page,
+    /// The outcome of the last task, shown until the next.
+    pub message: Option<Message>,
+    /// Waiting for an effect to finish.
+    pub pending: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Page {
+    Pin(PinPage),
+    Menu(MenuPage),
+    Refund(RefundPage),
+    PickChild(PickChildPage),
+    Amount(AmountPage),
+    Name(NamePage),
+    WaitCard(WaitCardPage),
+    Report(ReportPage),
+}
+
+/// What a page asks of the staff screen after an action.
+#[derive(Debug)]
+enum Step {
+    /// Nothing beyond what the page changed in itself.
+    Stay,
+    Say(Message),
+    /// Start a task: keys wait until its outcome comes back.
+    Run(Effect),
+    /// Another page (the message stays), with what it needs loaded.
+    Open(Page, Option<Effect>),
+    /// Back to the menu, saying this.
+    Menu(Option<Message>),
+    /// A task chosen in the menu: what was said before goes.
+    Start(Task),
+    /// Out of the staff screen.
+    Leave,
+    Quit,
+    /// Not an action of this page: Esc goes back to the menu, the rest
+    /// does nothing.
+    Pass,
+}
+
+/// The staff key: ask for the PIN, unless there is none or it is locked.
+pub fn open(ctx: &Context) -> Transition {
+    if !ctx.settings.has_pin {
+        return Transition::go(Screen::Idle).request(Request::Notice(Notice::NoPin));
+    }
+    let mut s = StaffScreen::at(Page::Pin(PinPage::default()));
+    s.message = pin::locked(ctx.pin_guard, ctx.now);
+    Transition::go(Screen::Staff(s))
+}
+
+impl StaffScreen {
+    fn at(page: Page) -> StaffScreen {
+        StaffScreen {
+            page,
+            message: None,
+            pending: false,
+        }
+    }
+
+    pub fn wants_text(&self) -> bool {
+        matches!(
+            self.page,
+            Page::Pin(_) | Page::PickChild(_) | Page::Amount(_) | Page::Name(_)
+        )
+    }
+
+    pub fn busy(&self) -> bool {
+        self.pending
+    }
+
+    pub fn update(&mut self, ctx: &Context, action: Action) -> Transition {
+        // Outcomes of effects first: they arrive whatever the page.
+        match action {
+            Action::StaffDone(outcome) => {
+                self.pending = false;
+                self.message = Some(Message::Done(outcome));
+                if !matches!(self.page, Page::Report(_)) {
+                    self.page = Page::Menu(MenuPage::default());
+                }
+                return Transition::stay();
+            }
+            Action::PinChecked { ok, guard } => {
+                if ok {
+                    *self = StaffScreen::at(Page::Menu(MenuPage::default()));
+                } else {
+                    self.pending = false;
+                    self.message = Some(pin::refused(&guard, ctx.now));
+                }
+                return Transition::stay().request(Request::PinGuard(guard));
+            }
+            Action::StaffCard { .. }
+            | Action::ChildrenLoaded(_)
+            | Action::SalesLoaded(_)
+            | Action::ReportLoaded(_) => self.pending = false,
+            // While a task runs, keys wait: no second refund by a double Enter.
+            _ if self.pending => return Transition::stay(),
+            _ => {}
+        }
+        let cancel = action == Action::Cancel;
+        let step = match &mut self.page {
+            Page::Pin(page) => page.update(ctx, action),
+            Page::Menu(page) => page.update(ctx, action),
+            Page::Refund(page) => page.update(action),
+            Page::PickChild(page) => page.update(action),
+            Page::Amount(page) => page.update(action),
+            Page::Name(page) => page.update(action),
+            Page::WaitCard(page) => page.update(action),
+            Page::Report(page) => page.update(action),
+        };
+        self.apply(ctx, step, cancel)
+    }
+
+    fn apply(&mut self, ctx: &Context, step: Step, cancel: bool) -> Transition {
+        match step {
+            Step::Stay => {}
+            Step::Say(message) => self.message = Some(message),
+            Step::Run(effect) => {
+                self.pending = true;
+                return Transition::stay().effect(effect);
+            }
+            Step::Open(page, load) => {
+                self.page = page;
+                return Transition::stay().effects(load);
+            }
+            Step::Menu(message) => {
+                *self = StaffScreen {
+                    message,
+                    ..StaffScreen::at(Page::Menu(MenuPage::default()))
+                }
+            }
+            Step::Start(task) => {
+                self.message = None;
+                return self.apply(ctx, task.start(local_day(ctx.now)), false);
+            }
+            Step::Leave => return Transition::go(Screen::Idle),
+            Step::Quit => return Transition::go(Screen::Idle).request(Request::Quit),
+            Step::Pass if cancel => {
+                let message = self.message.take();
+                return self.apply(ctx, Step::Menu(message), false);
+            }
+            Step::Pass => {}
+        }
+        Transition::stay()
+    }
+}
+
+pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
+    let t = &app.texts().staff;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(t.title.clone(), theme::HEADER));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [body, message_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(inner);
+    match &s.page {
+        Page::Pin(page) => page.draw(app, frame, body),
+        Page::Menu(page) => page.draw(app, frame, body),
+        Page::Refund(page) => page.draw(app, frame, body),
+        Page::PickChild(page) => page.draw(app, frame, body),
+        Page::Amount(page) => page.draw(app, frame, body),
+        Page::Name(page) => page.draw(app, frame, body),
+        Page::WaitCard(page) => page.draw(app, frame, body),
+        Page::Report(page) => page.draw(app, frame, body),
+    }
+    if let Some(message) = &s.message {
+        let style = if message.is_good() {
+            theme::GOOD
+        } else {
+            theme::BAD
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(message.text(t), style)).wrap(Wrap { trim: true }),
+            message_area,
+        );
+    }
+}
+
+/// A page's list, with the selected row marked.
+fn draw_list(
+    frame: &mut Frame,
+    area: Rect,
+    items: Vec<ListItem>,
+    selected: usize,
+    title: Option<String>,
+) {
+    let mut list = List::new(items)
+        .highlight_style(theme::SELECTED)
+        .highlight_symbol("▶ ");
+    if let Some(title) = title {
+        list = list.block(Block::default().title(title));
+    }
+    let mut state = ListState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+pub fn hints(app: &App, s: &StaffScreen) -> Vec<(String, String)> {
+    let k = &app.keymap;
+    let t = &app.texts().staff;
+    match s.page {
+        Page::Report(_) => vec![(k.hint(&Action::ExportReport), t.export_hint.clone())],
+        _ => vec![(String::new(), t.hint.clone())],
+    }
+}
