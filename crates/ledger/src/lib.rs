@@ -1,10 +1,13 @@
 //! `klubkasse-ledger`: the central ledger on PostgreSQL that every counter
 //! and the office and parents' portal share. See ARCHITECTURE.md.
 //!
-//! - [`db`]: the queries; every change of money is an entry written with the
-//!   child's balance in one transaction, the child's row locked.
+//! - [`db`]: every query, by concern; every change of money is an entry
+//!   written with the child's balance in one transaction, the child's row
+//!   locked. Its errors know nothing of HTTP; [`error`] maps them.
 //! - [`routes`]: office (admin) and parents, counters (kiosk), operations.
-//! - [`auth`]: bearer tokens, stored as SHA-256 only.
+//! - [`auth`]: bearer tokens, stored as SHA-256 only, and the extractors
+//!   (`Admin`, `Kiosk`, `ChildAccess`, `OfficeOrParent`) every endpoint
+//!   takes, so none can forget its role check.
 //! - [`portal`]: the parents' portal and the office's pages (HTML).
 
 pub mod api;
@@ -98,15 +101,6 @@ pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
         .acquire_timeout(Duration::from_secs(10))
         .connect(url)
         .await
-}
-
-/// Checks that PostgreSQL knows the settings' time zone.
-pub async fn check_settings(pool: &PgPool, settings: &Settings) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT now() AT TIME ZONE $1")
-        .bind(&settings.time_zone)
-        .execute(pool)
-        .await
-        .map(|_| ())
 }
 
 #[derive(OpenApi)]
