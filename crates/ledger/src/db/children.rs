@@ -238,27 +238,22 @@ pub async fn update_settings(
 ) -> Result<ChildDetail> {
     let mut tx = pool.begin().await?;
     lock_child(&mut tx, child).await?;
-    if let Some(limit) = &patch.daily_limit {
-        sqlx::query("UPDATE children SET daily_limit = $2 WHERE id = $1")
-            .bind(child.0)
-            .bind(limit.map(Money::decimal))
-            .execute(&mut *tx)
-            .await?;
-    }
-    if let Some(categories) = &patch.blocked_categories {
-        sqlx::query("UPDATE children SET blocked_categories = $2 WHERE id = $1")
-            .bind(child.0)
-            .bind(categories)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if let Some(note) = &patch.note {
-        sqlx::query("UPDATE children SET note = $2 WHERE id = $1")
-            .bind(child.0)
-            .bind(note)
-            .execute(&mut *tx)
-            .await?;
-    }
+    // One statement: a field the patch leaves out keeps its value.
+    sqlx::query(
+        "UPDATE children SET
+             daily_limit = CASE WHEN $2 THEN $3 ELSE daily_limit END,
+             blocked_categories = coalesce($4, blocked_categories),
+             note = CASE WHEN $5 THEN $6 ELSE note END
+         WHERE id = $1",
+    )
+    .bind(child.0)
+    .bind(patch.daily_limit.is_some())
+    .bind(patch.daily_limit.flatten().map(Money::decimal))
+    .bind(&patch.blocked_categories)
+    .bind(patch.note.is_some())
+    .bind(patch.note.clone().flatten())
+    .execute(&mut *tx)
+    .await?;
     bump_change(&mut tx, child).await?;
     let detail = child_detail(&mut tx, child).await?;
     tx.commit().await?;
