@@ -8,11 +8,11 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::TimeDelta;
 use sha2::{Digest, Sha256};
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::AppState;
-use super::error::{LedgerError, Result};
+use super::error::{ApiPath, LedgerError, Result};
+use super::{AppState, db};
 use klubkasse_core::domain::ChildId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,42 +41,13 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn require_admin(&self) -> Result<()> {
-        match self.role {
-            Role::Admin => Ok(()),
-            _ => Err(LedgerError::forbidden(
-                "only the office (admin) may do this",
-            )),
-        }
-    }
-
-    /// The counter this token speaks for.
-    pub fn require_kiosk(&self) -> Result<&str> {
-        match &self.role {
-            Role::Kiosk(counter) => Ok(counter),
-            _ => Err(LedgerError::forbidden("only a counter (kiosk) may do this")),
-        }
-    }
-
     /// The office, or a parent of this child.
-    pub fn require_child(&self, child: ChildId) -> Result<()> {
+    pub fn may_act_for(&self, child: ChildId) -> Result<()> {
         match &self.role {
             Role::Admin => Ok(()),
             Role::Parent(children) if children.contains(&child) => Ok(()),
             Role::Parent(_) => Err(LedgerError::forbidden("this is not one of your children")),
-            Role::Kiosk(_) => Err(LedgerError::forbidden(
-                "a counter may not do this; use the kiosk endpoints",
-            )),
-        }
-    }
-
-    /// The office or a parent (which child is checked later).
-    pub fn require_admin_or_parent(&self) -> Result<()> {
-        match self.role {
-            Role::Admin | Role::Parent(_) => Ok(()),
-            Role::Kiosk(_) => Err(LedgerError::forbidden(
-                "a counter may not do this; use the kiosk endpoints",
-            )),
+            Role::Kiosk(_) => Err(not_for_counters()),
         }
     }
 
@@ -87,6 +58,80 @@ impl Principal {
             Role::Kiosk(counter) => counter,
             Role::Parent(_) => "parent",
         }
+    }
+}
+
+pub(crate) fn admin_only() -> LedgerError {
+    LedgerError::forbidden("only the office (admin) may do this")
+}
+
+fn not_for_counters() -> LedgerError {
+    LedgerError::forbidden("a counter may not do this; use the kiosk endpoints")
+}
+
+/// The office's token: every admin endpoint takes this, so none can
+/// forget the check.
+pub struct Admin(pub Principal);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = LedgerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let who = Principal::from_request_parts(parts, state).await?;
+        match who.role {
+            Role::Admin => Ok(Admin(who)),
+            _ => Err(admin_only()),
+        }
+    }
+}
+
+/// A counter's token, with the counter it speaks for: every kiosk
+/// endpoint takes this.
+pub struct Kiosk(pub String);
+
+impl FromRequestParts<AppState> for Kiosk {
+    type Rejection = LedgerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        match Principal::from_request_parts(parts, state).await?.role {
+            Role::Kiosk(counter) => Ok(Kiosk(counter)),
+            _ => Err(LedgerError::forbidden("only a counter (kiosk) may do this")),
+        }
+    }
+}
+
+/// The office or a parent, for what names a child only later (a card's
+/// owner); the caller checks that child with [`Principal::may_act_for`].
+pub struct OfficeOrParent(pub Principal);
+
+impl FromRequestParts<AppState> for OfficeOrParent {
+    type Rejection = LedgerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let who = Principal::from_request_parts(parts, state).await?;
+        match who.role {
+            Role::Admin | Role::Parent(_) => Ok(OfficeOrParent(who)),
+            Role::Kiosk(_) => Err(not_for_counters()),
+        }
+    }
+}
+
+/// The child in the path (`{id}`) and who asks for it: the office, or a
+/// parent of that child. Every endpoint about one child takes this.
+pub struct ChildAccess {
+    pub who: Principal,
+    pub child: ChildId,
+}
+
+impl FromRequestParts<AppState> for ChildAccess {
+    type Rejection = LedgerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let who = Principal::from_request_parts(parts, state).await?;
+        let ApiPath(id) = ApiPath::<Uuid>::from_request_parts(parts, state).await?;
+        let child = ChildId(id);
+        who.may_act_for(child)?;
+        Ok(ChildAccess { who, child })
     }
 }
 
@@ -126,36 +171,21 @@ impl FromRequestParts<AppState> for Principal {
 /// The principal of a token that exists and is not revoked; an expired
 /// one is [`LedgerError::TokenExpired`].
 pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<Principal>> {
-    let row = sqlx::query(
-        "SELECT t.id, t.role, t.kiosk, coalesce(t.expires_at <= now(), false) AS expired,
-                ARRAY(SELECT child_id FROM token_children c WHERE c.token_id = t.id) AS children
-         FROM tokens t WHERE t.hash = $1 AND t.revoked_at IS NULL",
-    )
-    .bind(hash_token(token))
-    .fetch_optional(pool)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    if row.try_get::<bool, _>("expired")? {
+    let Some(row) = db::tokens::by_hash(pool, &hash_token(token)).await? else {
+        return Ok(None);
+    };
+    if row.expired {
         return Err(LedgerError::TokenExpired);
     }
-    let role: String = row.try_get("role")?;
-    let role = match role.as_str() {
+    let role = match row.role.as_str() {
         "admin" => Role::Admin,
-        "kiosk" => Role::Kiosk(
-            row.try_get::<Option<String>, _>("kiosk")?
-                .unwrap_or_default(),
-        ),
-        "parent" => Role::Parent(
-            row.try_get::<Vec<Uuid>, _>("children")?
-                .into_iter()
-                .map(ChildId)
-                .collect(),
-        ),
+        "kiosk" => Role::Kiosk(row.kiosk.unwrap_or_default()),
+        "parent" => Role::Parent(row.children.into_iter().map(ChildId).collect()),
         // The table's CHECK allows nothing else; treat it as no token.
         _ => return Ok(None),
     };
     Ok(Some(Principal {
-        token_id: row.try_get("id")?,
+        token_id: row.id,
         role,
     }))
 }
@@ -204,7 +234,7 @@ pub enum TokenError {
     #[error("the operating system gave no random bytes: {0}")]
     Random(getrandom::Error),
     #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] db::DbError),
 }
 
 /// Why `--expires-in` was not understood.
@@ -271,46 +301,22 @@ pub async fn create_token(
     }
     let token = new_token().map_err(TokenError::Random)?;
     let id = Uuid::now_v7();
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO tokens (id, hash, role, kiosk, expires_at)
-         VALUES ($1, $2, $3, $4, now() + $5)",
-    )
-    .bind(id)
-    .bind(hash_token(&token))
-    .bind(role.as_str())
-    .bind(kiosk.map(str::trim))
-    .bind(lifetime)
-    .execute(&mut *tx)
-    .await?;
-    for child in children {
-        let known: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM children WHERE id = $1)")
-                .bind(child)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !known {
-            return Err(TokenError::UnknownChild(*child));
-        }
-        sqlx::query(
-            "INSERT INTO token_children (token_id, child_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(child)
-        .execute(&mut *tx)
-        .await?;
+    let row = db::tokens::NewTokenRow {
+        id,
+        hash: &hash_token(&token),
+        role: role.as_str(),
+        kiosk: kiosk.map(str::trim),
+        lifetime,
+        children,
+    };
+    if let Some(child) = db::tokens::insert(pool, &row).await? {
+        return Err(TokenError::UnknownChild(child));
     }
-    tx.commit().await?;
     Ok(NewToken { id, token })
 }
 
 pub async fn revoke_token(pool: &PgPool, id: Uuid) -> Result<(), TokenError> {
-    let done =
-        sqlx::query("UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1")
-            .bind(id)
-            .execute(pool)
-            .await?;
-    if done.rows_affected() == 0 {
+    if !db::tokens::revoke(pool, id).await? {
         return Err(TokenError::UnknownToken(id));
     }
     Ok(())

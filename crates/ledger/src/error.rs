@@ -1,5 +1,6 @@
 //! Every failure of a request is a [`LedgerError`]; it answers with the
 //! status it deserves and an [`ApiError`] body, and never leaks internals.
+//! The one place where what the books say ([`DbError`]) becomes a status.
 
 use axum::Json;
 use axum::extract::FromRequest;
@@ -9,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::db::DbError;
 use klubkasse_core::protocol::ApiError;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +35,18 @@ pub enum LedgerError {
     #[error("{message}")]
     Body { status: StatusCode, message: String },
     #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<DbError> for LedgerError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::NotFound(message) => LedgerError::NotFound(message),
+            DbError::Conflict { code, message } => LedgerError::Conflict { code, message },
+            DbError::Refused { code, message } => LedgerError::Invalid { code, message },
+            DbError::Sqlx(error) => LedgerError::Database(error),
+        }
+    }
 }
 
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
@@ -42,13 +55,6 @@ impl LedgerError {
     pub fn invalid(message: impl Into<String>) -> LedgerError {
         LedgerError::Invalid {
             code: "invalid_value",
-            message: message.into(),
-        }
-    }
-
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> LedgerError {
-        LedgerError::Conflict {
-            code,
             message: message.into(),
         }
     }

@@ -1,10 +1,13 @@
 //! `klubkasse-ledger`: the central ledger on PostgreSQL that every counter
 //! and the office and parents' portal share. See ARCHITECTURE.md.
 //!
-//! - [`db`]: the queries; every change of money is an entry written with the
-//!   child's balance in one transaction, the child's row locked.
+//! - [`db`]: every query, by concern; every change of money is an entry
+//!   written with the child's balance in one transaction, the child's row
+//!   locked. Its errors know nothing of HTTP; [`error`] maps them.
 //! - [`routes`]: office (admin) and parents, counters (kiosk), operations.
-//! - [`auth`]: bearer tokens, stored as SHA-256 only.
+//! - [`auth`]: bearer tokens, stored as SHA-256 only, and the extractors
+//!   (`Admin`, `Kiosk`, `ChildAccess`, `OfficeOrParent`) every endpoint
+//!   takes, so none can forget its role check.
 //! - [`portal`]: the parents' portal and the office's pages (HTML).
 
 pub mod api;
@@ -23,9 +26,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::handler::Handler;
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, patch, post};
+use axum::routing::{MethodFilter, on};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
@@ -100,15 +105,6 @@ pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
         .await
 }
 
-/// Checks that PostgreSQL knows the settings' time zone.
-pub async fn check_settings(pool: &PgPool, settings: &Settings) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT now() AT TIME ZONE $1")
-        .bind(&settings.time_zone)
-        .execute(pool)
-        .await
-        .map(|_| ())
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(title = "klubkasse-ledger", description = "The central ledger of klubkasse: children, cards, money, counters."),
@@ -175,29 +171,85 @@ async fn wrong_method() -> LedgerError {
     }
 }
 
+/// The API's routes, built and listed at once: [`router`] serves what
+/// this registers, and [`api_routes`] lists the same, so the access test
+/// sees every route the router has.
+#[derive(Default)]
+struct Api {
+    router: Router<AppState>,
+    listed: Vec<(Method, &'static str)>,
+}
+
+impl Api {
+    fn add<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Api
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
+        self.router = self.router.route(path, on(filter, handler));
+        self.listed.push((method, path));
+        self
+    }
+
+    fn new() -> Api {
+        use routes::{kiosk, office, ops};
+        Api::default()
+            .add(Method::GET, "/healthz", ops::health)
+            .add(Method::GET, "/metrics", ops::metrics)
+            .add(Method::GET, "/openapi.json", ops::openapi)
+            .add(Method::POST, "/api/v1/children", office::enrol)
+            .add(Method::GET, "/api/v1/children", office::list)
+            .add(Method::GET, "/api/v1/children/{id}", office::read)
+            .add(Method::PATCH, "/api/v1/children/{id}", office::settings)
+            .add(
+                Method::GET,
+                "/api/v1/children/{id}/entries",
+                office::history,
+            )
+            .add(
+                Method::POST,
+                "/api/v1/children/{id}/deposits",
+                office::deposit,
+            )
+            .add(
+                Method::POST,
+                "/api/v1/children/{id}/withdrawals",
+                office::withdraw,
+            )
+            .add(
+                Method::POST,
+                "/api/v1/children/{id}/cards",
+                office::hand_out,
+            )
+            .add(
+                Method::POST,
+                "/api/v1/children/{id}/card-orders",
+                office::order,
+            )
+            .add(Method::POST, "/api/v1/cards/{uid}/block", office::block)
+            .add(
+                Method::PATCH,
+                "/api/v1/card-orders/{id}",
+                office::patch_order,
+            )
+            .add(Method::GET, "/api/v1/reports/day", office::day_report)
+            .add(Method::GET, "/api/v1/reports/month", office::month_report)
+            .add(Method::POST, "/api/v1/kiosk/entries", kiosk::push)
+            .add(Method::GET, "/api/v1/kiosk/changes", kiosk::changes)
+            .add(Method::POST, "/api/v1/kiosk/cards", kiosk::cards)
+    }
+}
+
+/// Every route of the JSON API (method, path template), as [`router`]
+/// serves them; the portal's pages (`/portal…`) are not among them.
+pub fn api_routes() -> Vec<(Method, &'static str)> {
+    Api::new().listed
+}
+
 pub fn router(state: AppState) -> Router {
-    use routes::{kiosk, office, ops};
-    Router::new()
-        .route("/healthz", get(ops::health))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
-        .route("/api/v1/children", post(office::enrol).get(office::list))
-        .route(
-            "/api/v1/children/{id}",
-            get(office::read).patch(office::settings),
-        )
-        .route("/api/v1/children/{id}/entries", get(office::history))
-        .route("/api/v1/children/{id}/deposits", post(office::deposit))
-        .route("/api/v1/children/{id}/withdrawals", post(office::withdraw))
-        .route("/api/v1/children/{id}/cards", post(office::hand_out))
-        .route("/api/v1/children/{id}/card-orders", post(office::order))
-        .route("/api/v1/cards/{uid}/block", post(office::block))
-        .route("/api/v1/card-orders/{id}", patch(office::patch_order))
-        .route("/api/v1/reports/day", get(office::day_report))
-        .route("/api/v1/reports/month", get(office::month_report))
-        .route("/api/v1/kiosk/entries", post(kiosk::push))
-        .route("/api/v1/kiosk/changes", get(kiosk::changes))
-        .route("/api/v1/kiosk/cards", post(kiosk::cards))
+    Api::new()
+        .router
         .merge(portal::router())
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use klubkasse_core::domain::Money;
 use klubkasse_ledger::serve::{PaymentProviderChoice, PortalConfig, ServeConfig, serve};
-use klubkasse_ledger::{MIGRATOR, Settings, auth, portal};
+use klubkasse_ledger::{MIGRATOR, Settings, auth, db};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -200,14 +200,14 @@ async fn main() -> Result<()> {
                 .await
                 .context("could not connect to PostgreSQL")?;
             let role = match role {
-                PersonRoleArg::Parent => portal::queries::PersonRole::Parent,
-                PersonRoleArg::Office => portal::queries::PersonRole::Office,
+                PersonRoleArg::Parent => db::people::PersonRole::Parent,
+                PersonRoleArg::Office => db::people::PersonRole::Office,
             };
             let children: Vec<_> = children
                 .into_iter()
                 .map(klubkasse_core::domain::ChildId)
                 .collect();
-            let id = portal::queries::add_person(
+            let id = db::people::add_person(
                 &pool,
                 &issuer,
                 &subject,

@@ -161,7 +161,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let pool = crate::connect(&config.database_url)
         .await
         .map_err(ServeError::Connect)?;
-    crate::check_settings(&pool, &config.settings)
+    crate::db::check_time_zone(&pool, &config.settings.time_zone)
         .await
         .map_err(|source| ServeError::TimeZone {
             zone: config.settings.time_zone.clone(),

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use klubkasse_core::domain::ChildId;
+use klubkasse_ledger::db::people::{self as queries, PersonRole};
 use klubkasse_ledger::portal::Portal;
 use klubkasse_ledger::portal::mail::TestOutbox;
 use klubkasse_ledger::portal::oidc::{Oidc, OidcConfig};
 use klubkasse_ledger::portal::payment::TestProvider;
-use klubkasse_ledger::portal::queries::{self, PersonRole};
 use klubkasse_ledger::{AppState, Settings};
 use serde_json::json;
 

@@ -13,7 +13,7 @@ use super::PortalError;
 use super::layout::{self, Lang};
 use super::session::{OwnChild, Posted, Session};
 use crate::api::OrderStatus;
-use crate::error::LedgerError;
+use crate::db::DbError;
 use crate::{AppState, db};
 use klubkasse_core::domain::{CardState, CardUid, ChildId, Money};
 
@@ -177,7 +177,7 @@ pub async fn order(
             super::mail::warn_low_balance(&state, &[child]).await;
             Ok(Redirect::to(&format!("/portal/children/{child}/card")).into_response())
         }
-        Err(LedgerError::Conflict {
+        Err(DbError::Conflict {
             code: "insufficient_funds",
             ..
         }) => {
@@ -195,7 +195,7 @@ pub async fn order(
             );
             draw(&state, lang, &session, child, address, Some(problem)).await
         }
-        Err(LedgerError::Conflict {
+        Err(DbError::Conflict {
             code: "fee_changed",
             ..
         }) => {

@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::PortalError;
 use super::layout::{self, Lang};
-use super::queries::{self, HistoryLine};
 use super::session::OwnChild;
+use crate::db::portal::{self as queries, HistoryLine};
 use crate::{AppState, db};
 use klubkasse_core::domain::Money;
 

@@ -7,10 +7,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
+use super::PortalError;
 use super::layout::{self, Lang};
 use super::session::{OwnChild, Posted, Session};
-use super::{PortalError, queries};
 use crate::api::SettingsPatch;
+use crate::db::portal as queries;
 use crate::{AppState, db, validate};
 use klubkasse_core::domain::{ChildId, Money};
 

@@ -9,8 +9,9 @@ use serde::Deserialize;
 
 use super::layout::{self, LANG_COOKIE, Lang};
 use super::session::{self, LOGIN_COOKIE, NoFields, Posted, SESSION_COOKIE, Session, sha256};
-use super::{PortalError, portal, queries};
+use super::{PortalError, portal};
 use crate::AppState;
+use crate::db::people::{self, PendingLogin};
 
 /// How long the browser may stay at the broker.
 const LOGIN_TIME: TimeDelta = TimeDelta::minutes(10);
@@ -18,7 +19,11 @@ const LOGIN_TIME: TimeDelta = TimeDelta::minutes(10);
 /// Sends the browser to the broker, remembering what must come back.
 pub async fn start(State(state): State<AppState>, jar: CookieJar) -> Result<Response, PortalError> {
     let started = portal(&state)?.oidc.start().await?;
-    queries::begin_login(&state.pool, &started).await?;
+    let login = PendingLogin {
+        nonce: started.nonce,
+        pkce_verifier: started.pkce_verifier,
+    };
+    people::begin_login(&state.pool, &sha256(&started.state), &login, LOGIN_TIME).await?;
     let jar = jar.add(session::cookie(LOGIN_COOKIE, started.state, LOGIN_TIME));
     Ok((jar, Redirect::to(&started.url)).into_response())
 }
@@ -49,14 +54,16 @@ pub async fn callback(
     if sha256(&returned) != sha256(&ours) {
         return Ok((jar, login_failed(lang)).into_response());
     }
-    let Some(pending) = queries::take_login(&state.pool, &returned, LOGIN_TIME).await? else {
+    let Some(pending) = people::take_login(&state.pool, &sha256(&returned), LOGIN_TIME).await?
+    else {
         return Ok((jar, login_failed(lang)).into_response());
     };
     let identity = portal
         .oidc
         .finish(code, pending.nonce, pending.pkce_verifier)
         .await?;
-    let Some(person) = queries::person_of(&state.pool, &identity).await? else {
+    let Some(person) = people::person_of(&state.pool, &identity.issuer, &identity.subject).await?
+    else {
         tracing::info!(subject = %identity.subject, "a login with no person in the ledger");
         return Ok((jar, unknown_person(lang)).into_response());
     };

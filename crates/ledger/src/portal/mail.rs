@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 
-use super::queries;
 use crate::AppState;
+use crate::db::portal as queries;
 use klubkasse_core::domain::ChildId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,7 +19,6 @@ pub mod office;
 pub mod oidc;
 pub mod overview;
 pub mod payment;
-pub mod queries;
 pub mod session;
 pub mod support;
 pub mod topup;
@@ -33,7 +32,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::AppState;
-use super::error::LedgerError;
+use super::db::DbError;
 use layout::Lang;
 use oidc::{Oidc, OidcError};
 use payment::{PaymentError, PaymentProvider, TestProvider};
@@ -70,22 +69,16 @@ pub enum PortalError {
     #[error(transparent)]
     Payment(#[from] PaymentError),
     #[error(transparent)]
-    Ledger(#[from] LedgerError),
+    Db(#[from] DbError),
     #[error("{0}")]
     Internal(String),
-}
-
-impl From<sqlx::Error> for PortalError {
-    fn from(e: sqlx::Error) -> PortalError {
-        PortalError::Ledger(LedgerError::from(e))
-    }
 }
 
 impl IntoResponse for PortalError {
     fn into_response(self) -> Response {
         let (status, da, en) = match &self {
             PortalError::LoginNeeded => return Redirect::to("/portal").into_response(),
-            PortalError::NotFound | PortalError::Ledger(LedgerError::NotFound(_)) => (
+            PortalError::NotFound | PortalError::Db(DbError::NotFound(_)) => (
                 StatusCode::NOT_FOUND,
                 "Siden findes ikke.",
                 "There is no such page.",
@@ -115,7 +108,7 @@ impl IntoResponse for PortalError {
                 "Betalingstjenesten svarer ikke. Der er ikke trukket penge. Prøv igen om lidt.",
                 "The payment service does not answer. No money was taken. Try again in a moment.",
             ),
-            PortalError::Ledger(_) | PortalError::Internal(_) => (
+            PortalError::Db(_) | PortalError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Noget gik galt hos os. Prøv igen om lidt.",
                 "Something went wrong on our side. Try again in a moment.",

@@ -10,10 +10,11 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::PortalError;
 use super::layout::{self, Lang};
 use super::session::{NoFields, Office, Posted};
-use super::{PortalError, queries};
 use crate::api::OrderStatus;
+use crate::db::{payments, portal as queries};
 use crate::{AppState, db};
 use klubkasse_core::domain::Money;
 
@@ -41,7 +42,7 @@ pub async fn page(
     lang: Lang,
     Office(session): Office,
 ) -> Result<Response, PortalError> {
-    let payouts = queries::payouts(&state.pool, None).await?;
+    let payouts = payments::payouts(&state.pool, None).await?;
     let orders = queries::open_orders(&state.pool).await?;
     let support = queries::support(&state.pool, None).await?;
     let today = queries::today(&state.pool, &state.settings.time_zone).await?;
@@ -128,7 +129,7 @@ pub async fn payout_rejected(
     Path(id): Path<Uuid>,
     Posted(NoFields {}): Posted<NoFields>,
 ) -> Result<Response, PortalError> {
-    queries::reject_payout(&state.pool, id).await?;
+    payments::reject_payout(&state.pool, id).await?;
     Ok(Redirect::to("/portal/office").into_response())
 }
 
@@ -138,7 +139,7 @@ pub async fn payout_paid(
     Path(id): Path<Uuid>,
     Posted(NoFields {}): Posted<NoFields>,
 ) -> Result<Response, PortalError> {
-    queries::mark_payout_paid(&state.pool, id).await?;
+    payments::mark_payout_paid(&state.pool, id).await?;
     Ok(Redirect::to("/portal/office").into_response())
 }
 

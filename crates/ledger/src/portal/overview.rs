@@ -6,10 +6,11 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 
+use super::PortalError;
 use super::layout::{self, Lang};
 use super::session::{Role, Session};
-use super::{PortalError, queries};
 use crate::AppState;
+use crate::db::{payments, portal as queries};
 use klubkasse_core::domain::CardState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,7 +51,7 @@ pub async fn page(
     if session.role == Role::Office {
         return Ok(axum::response::Redirect::to("/portal/office").into_response());
     }
-    for payment in queries::open_payments(&state.pool, session.person).await? {
+    for payment in payments::open_payments(&state.pool, session.person).await? {
         // A provider that does not answer now is asked again next time.
         if let Err(e) = super::topup::settle(&state, &payment).await {
             tracing::warn!(payment = %payment.id, error = %e, "an open payment could not be settled");

@@ -13,11 +13,12 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use chrono::TimeDelta;
 use sha2::{Digest, Sha256};
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::PortalError;
 use crate::AppState;
+use crate::db::{DbError, people};
 use klubkasse_core::domain::ChildId;
 
 pub const SESSION_COOKIE: &str = "kk_session";
@@ -104,68 +105,35 @@ impl Session {
         }
     }
 
-    pub async fn end(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE portal_sessions SET ended_at = now() WHERE id_hash = $1")
-            .bind(&self.id_hash)
-            .execute(pool)
-            .await
-            .map(drop)
+    pub async fn end(&self, pool: &PgPool) -> Result<(), DbError> {
+        people::end_session(pool, &self.id_hash).await
     }
 }
 
 /// Starts a session for a person; returns the cookie's value.
-pub async fn begin(pool: &PgPool, person: Uuid) -> Result<String, sqlx::Error> {
-    // Sessions that can no longer be used go as new ones come.
-    sqlx::query(
-        "DELETE FROM portal_sessions
-         WHERE ended_at IS NOT NULL OR created_at < now() - make_interval(secs => $1)",
-    )
-    .bind(LIFETIME.num_seconds() as f64)
-    .execute(pool)
-    .await?;
+pub async fn begin(pool: &PgPool, person: Uuid) -> Result<String, DbError> {
     let id = random_token();
-    sqlx::query("INSERT INTO portal_sessions (id_hash, person_id, csrf) VALUES ($1, $2, $3)")
-        .bind(sha256(&id))
-        .bind(person)
-        .bind(random_token())
-        .execute(pool)
-        .await?;
+    people::begin_session(pool, &sha256(&id), person, &random_token(), LIFETIME).await?;
     Ok(id)
 }
 
 /// The session of a cookie's value, if it is live; touching it keeps it so.
-async fn find(pool: &PgPool, id: &str) -> Result<Option<Session>, sqlx::Error> {
-    let row = sqlx::query(
-        "UPDATE portal_sessions s SET last_seen = now()
-         FROM people p
-         WHERE s.id_hash = $1 AND p.id = s.person_id AND s.ended_at IS NULL
-           AND s.last_seen > now() - make_interval(secs => $2)
-           AND s.created_at > now() - make_interval(secs => $3)
-         RETURNING p.id, p.role, p.name, s.csrf,
-                   ARRAY(SELECT child_id FROM parent_children pc
-                         WHERE pc.person_id = p.id ORDER BY child_id) AS children",
-    )
-    .bind(sha256(id))
-    .bind(IDLE.num_seconds() as f64)
-    .bind(LIFETIME.num_seconds() as f64)
-    .fetch_optional(pool)
-    .await?;
-    let Some(row) = row else {
+async fn find(pool: &PgPool, id: &str) -> Result<Option<Session>, DbError> {
+    let id_hash = sha256(id);
+    let Some(row) = people::find_session(pool, &id_hash, IDLE, LIFETIME).await? else {
         return Ok(None);
     };
-    let role: String = row.try_get("role")?;
-    let children: Vec<Uuid> = row.try_get("children")?;
     Ok(Some(Session {
-        person: row.try_get("id")?,
-        role: if role == "office" {
+        person: row.person,
+        role: if row.role == "office" {
             Role::Office
         } else {
             Role::Parent
         },
-        name: row.try_get("name")?,
-        children: children.into_iter().map(ChildId).collect(),
-        csrf: row.try_get("csrf")?,
-        id_hash: sha256(id),
+        name: row.name,
+        children: row.children.into_iter().map(ChildId).collect(),
+        csrf: row.csrf,
+        id_hash,
     }))
 }
 
@@ -185,8 +153,7 @@ impl FromRequestParts<AppState> for Session {
             return Err(PortalError::LoginNeeded);
         };
         let session = find(&state.pool, &id)
-            .await
-            .map_err(|e| PortalError::Internal(e.to_string()))?
+            .await?
             .ok_or(PortalError::LoginNeeded)?;
         parts.extensions.insert(session.clone());
         Ok(session)

@@ -6,10 +6,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
+use super::PortalError;
 use super::layout::{self, Lang};
 use super::session::{Posted, Session};
-use super::{PortalError, queries};
 use crate::AppState;
+use crate::db::portal as queries;
 use klubkasse_core::domain::ChildId;
 
 async fn draw(

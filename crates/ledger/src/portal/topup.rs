@@ -12,7 +12,8 @@ use uuid::Uuid;
 use super::layout::{self, Lang};
 use super::payment::{NewPayment, PaymentStatus};
 use super::session::{OwnChild, Posted, Session};
-use super::{PortalError, portal, queries};
+use super::{PortalError, portal};
+use crate::db::payments::{self, Payment};
 use crate::{AppState, db};
 use klubkasse_core::domain::{ChildId, Money};
 
@@ -128,9 +129,9 @@ pub async fn start(
             return_url: format!("{}/portal/payments/{id}/return", portal.public_url),
         })
         .await?;
-    queries::add_payment(
+    payments::add_payment(
         &state.pool,
-        &queries::Payment {
+        &Payment {
             id,
             person: session.person,
             child,
@@ -150,7 +151,7 @@ pub async fn back(
     session: Session,
     Path(id): Path<Uuid>,
 ) -> Result<Response, PortalError> {
-    let payment = queries::payment(&state.pool, id)
+    let payment = payments::payment(&state.pool, id)
         .await?
         .filter(|p| p.person == session.person)
         .ok_or(PortalError::NotFound)?;
@@ -166,10 +167,7 @@ pub async fn back(
 /// deposit). Also run for a parent's open payments on the overview, so a
 /// payment whose browser never came back (a closed tab, an expired
 /// session) still reaches the card.
-pub async fn settle(
-    state: &AppState,
-    payment: &queries::Payment,
-) -> Result<PaymentStatus, PortalError> {
+pub async fn settle(state: &AppState, payment: &Payment) -> Result<PaymentStatus, PortalError> {
     match payment.status.as_str() {
         "paid" => return Ok(PaymentStatus::Paid),
         "failed" => return Ok(PaymentStatus::Failed),
@@ -179,28 +177,11 @@ pub async fn settle(
         .payments
         .status(&payment.provider_ref)
         .await?;
-    let mut tx = state.pool.begin().await?;
     match status {
-        PaymentStatus::Paid => {
-            // No cap now: the money is taken, and the cap was checked when
-            // the payment started. The deposit and the payment's new state
-            // are written together.
-            let (entry, _) = db::money_entry_in(
-                &mut tx,
-                None,
-                payment.child,
-                true,
-                payment.amount,
-                Some(payment.id),
-                "parent",
-            )
-            .await?;
-            queries::settle_payment(&mut tx, payment.id, Some(entry.entry.id)).await?;
-        }
-        PaymentStatus::Failed => queries::settle_payment(&mut tx, payment.id, None).await?,
+        PaymentStatus::Paid => payments::settle_payment(&state.pool, payment, true).await?,
+        PaymentStatus::Failed => payments::settle_payment(&state.pool, payment, false).await?,
         PaymentStatus::Open => {}
     }
-    tx.commit().await?;
     Ok(status)
 }
 

@@ -7,10 +7,10 @@ use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::PortalError;
 use super::layout::{self, Lang};
 use super::session::{OwnChild, Posted, Session};
-use super::{PortalError, queries};
-use crate::error::LedgerError;
+use crate::db::{DbError, payments};
 use crate::{AppState, db};
 use klubkasse_core::domain::{ChildId, Money};
 
@@ -30,7 +30,7 @@ async fn draw(
     filled: Filled<'_>,
 ) -> Result<Response, PortalError> {
     let detail = db::detail(&state.pool, child).await?;
-    let payouts = queries::payouts(&state.pool, Some(child)).await?;
+    let payouts = payments::payouts(&state.pool, Some(child)).await?;
     let balance = detail.balance.max(Money::ZERO);
     let title = lang.t("Udbetal penge", "Withdraw money");
     let body = html! {
@@ -137,7 +137,7 @@ pub async fn submit(
         let problem = lang.t("Skriv dit kontonummer.", "Write your account number.");
         return draw(&state, lang, &session, child, refuse(problem.into())).await;
     }
-    match queries::request_payout(
+    match payments::request_payout(
         &state.pool,
         form.request,
         session.person,
@@ -151,7 +151,7 @@ pub async fn submit(
             super::mail::warn_low_balance(&state, &[child]).await;
             Ok(Redirect::to("/portal?done=withdrawn").into_response())
         }
-        Err(LedgerError::Conflict {
+        Err(DbError::Conflict {
             code: "insufficient_funds",
             ..
         }) => {

@@ -4,7 +4,7 @@ use axum::extract::State;
 
 use crate::AppState;
 use crate::api::ChangesQuery;
-use crate::auth::Principal;
+use crate::auth::Kiosk;
 use crate::error::{ApiJson, ApiQuery, LedgerError, Result};
 use crate::validate;
 use crate::{db, portal, push};
@@ -22,11 +22,10 @@ use klubkasse_core::protocol::{ApiError, CardAction, Changes, PushBatch, PushRes
 /// with the first result. All of a batch is recorded, or none of it.
 pub async fn push(
     State(state): State<AppState>,
-    who: Principal,
+    Kiosk(counter): Kiosk,
     ApiJson(batch): ApiJson<PushBatch>,
 ) -> Result<ApiJson<PushResult>> {
-    let counter = who.require_kiosk()?;
-    let entries = validate::push_batch(counter, batch)?;
+    let entries = validate::push_batch(&counter, batch)?;
     let children: Vec<_> = entries.iter().map(|e| e.child).collect();
     // On a task of its own: a counter that gives up waiting (its timeout)
     // drops this request, and the batch would roll back with it, to be sent
@@ -34,7 +33,9 @@ pub async fn push(
     let (pool, settings) = (state.pool.clone(), state.settings.clone());
     let result = tokio::spawn(async move { push::push(&pool, &settings, &entries).await })
         .await
-        .map_err(|e| sqlx::Error::Protocol(format!("the push task failed: {e}")))??;
+        .map_err(|e| {
+            LedgerError::Database(sqlx::Error::Protocol(format!("the push task failed: {e}")))
+        })??;
     let new = result.results.iter().filter(|r| r.new).count();
     state
         .metrics
@@ -52,10 +53,9 @@ pub async fn push(
 /// authorize offline. Pull again at once while `more` is true.
 pub async fn changes(
     State(state): State<AppState>,
-    who: Principal,
+    _: Kiosk,
     ApiQuery(query): ApiQuery<ChangesQuery>,
 ) -> Result<ApiJson<Changes>> {
-    who.require_kiosk()?;
     let limit = query.limit.unwrap_or(500);
     if !(1..=1000).contains(&limit) {
         return Err(LedgerError::invalid("limit must be 1 to 1000"));
@@ -73,10 +73,9 @@ pub async fn changes(
 /// Staff at a counter hand out or block a card (kiosk).
 pub async fn cards(
     State(state): State<AppState>,
-    who: Principal,
+    _: Kiosk,
     ApiJson(action): ApiJson<CardAction>,
 ) -> Result<ApiJson<Card>> {
-    who.require_kiosk()?;
     let action = validate::card_action(action)?;
     Ok(ApiJson(db::card_action(&state.pool, &action).await?))
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::api::*;
-use crate::auth::Principal;
+use crate::auth::{Admin, ChildAccess, OfficeOrParent, Role, admin_only};
 use crate::db;
 use crate::error::{ApiJson, ApiPath, ApiQuery, LedgerError, Result};
 use crate::validate;
@@ -30,10 +30,9 @@ fn created<T: serde::Serialize>(new: bool, body: T) -> Response {
 /// Enrol a child (admin). The first card is ordered with it, free.
 pub async fn enrol(
     State(state): State<AppState>,
-    who: Principal,
+    _: Admin,
     ApiJson(body): ApiJson<EnrolRequest>,
 ) -> Result<Response> {
-    who.require_admin()?;
     let name = validate::text("name", &body.name, MAX_NAME)?;
     let club = validate::text("club", &body.club, MAX_NAME)?;
     let detail = db::enrol(&state.pool, &name, &club).await?;
@@ -45,10 +44,9 @@ pub async fn enrol(
 /// List children (admin), optionally of one club.
 pub async fn list(
     State(state): State<AppState>,
-    who: Principal,
+    _: Admin,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<Vec<ChildSummary>>> {
-    who.require_admin()?;
     Ok(ApiJson(
         db::list_children(&state.pool, query.club.as_deref()).await?,
     ))
@@ -61,11 +59,9 @@ pub async fn list(
 /// A child: balance, cards, card orders (admin, or the child's parent).
 pub async fn read(
     State(state): State<AppState>,
-    who: Principal,
-    ApiPath(id): ApiPath<Uuid>,
+    ChildAccess { child, .. }: ChildAccess,
 ) -> Result<ApiJson<ChildDetail>> {
-    who.require_child(ChildId(id))?;
-    Ok(ApiJson(db::detail(&state.pool, ChildId(id)).await?))
+    Ok(ApiJson(db::detail(&state.pool, child).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/children/{id}", tag = "office",
@@ -75,14 +71,12 @@ pub async fn read(
 /// Set the daily limit, blocked categories and staff note (admin, parent).
 pub async fn settings(
     State(state): State<AppState>,
-    who: Principal,
-    ApiPath(id): ApiPath<Uuid>,
+    ChildAccess { child, .. }: ChildAccess,
     ApiJson(patch): ApiJson<SettingsPatch>,
 ) -> Result<ApiJson<ChildDetail>> {
-    who.require_child(ChildId(id))?;
     let patch = validate::settings_patch(patch)?;
     Ok(ApiJson(
-        db::update_settings(&state.pool, ChildId(id), &patch).await?,
+        db::update_settings(&state.pool, child, &patch).await?,
     ))
 }
 
@@ -92,26 +86,22 @@ pub async fn settings(
 /// Every entry of a child, oldest first, with the items of each sale.
 pub async fn history(
     State(state): State<AppState>,
-    who: Principal,
-    ApiPath(id): ApiPath<Uuid>,
+    ChildAccess { child, .. }: ChildAccess,
 ) -> Result<ApiJson<Vec<EntryRecord>>> {
-    who.require_child(ChildId(id))?;
-    Ok(ApiJson(db::history(&state.pool, ChildId(id)).await?))
+    Ok(ApiJson(db::history(&state.pool, child).await?))
 }
 
 async fn money_entry(
     state: AppState,
-    who: Principal,
-    id: Uuid,
+    ChildAccess { who, child }: ChildAccess,
     body: MoneyRequest,
     deposit: bool,
 ) -> Result<Response> {
-    who.require_child(ChildId(id))?;
     let amount = validate::positive("amount", body.amount)?;
     let (record, new) = db::money_entry(
         &state.pool,
         &state.settings,
-        ChildId(id),
+        child,
         deposit,
         amount,
         body.id,
@@ -129,11 +119,10 @@ async fn money_entry(
 /// Put money on the card (admin, parent); never above the balance cap.
 pub async fn deposit(
     State(state): State<AppState>,
-    who: Principal,
-    ApiPath(id): ApiPath<Uuid>,
+    access: ChildAccess,
     ApiJson(body): ApiJson<MoneyRequest>,
 ) -> Result<Response> {
-    money_entry(state, who, id, body, true).await
+    money_entry(state, access, body, true).await
 }
 
 #[utoipa::path(post, path = "/api/v1/children/{id}/withdrawals", tag = "office",
@@ -144,11 +133,10 @@ pub async fn deposit(
 /// Take money back off the card (admin, parent); never below zero.
 pub async fn withdraw(
     State(state): State<AppState>,
-    who: Principal,
-    ApiPath(id): ApiPath<Uuid>,
+    access: ChildAccess,
     ApiJson(body): ApiJson<MoneyRequest>,
 ) -> Result<Response> {
-    money_entry(state, who, id, body, false).await
+    money_entry(state, access, body, false).await
 }
 
 #[utoipa::path(post, path = "/api/v1/children/{id}/cards", tag = "office",
@@ -158,11 +146,10 @@ pub async fn withdraw(
 /// Hand out a card: bind its UID to the child (admin).
 pub async fn hand_out(
     State(state): State<AppState>,
-    who: Principal,
+    _: Admin,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<HandOutRequest>,
 ) -> Result<Response> {
-    who.require_admin()?;
     let uid = validate::uid("uid", &body.uid)?;
     let card = db::hand_out(&state.pool, ChildId(id), &uid).await?;
     Ok(created(true, card))
@@ -175,18 +162,15 @@ pub async fn hand_out(
 /// Block a card at once (admin, or the parent of its child).
 pub async fn block(
     State(state): State<AppState>,
-    who: Principal,
+    OfficeOrParent(who): OfficeOrParent,
     ApiPath(uid): ApiPath<String>,
 ) -> Result<ApiJson<Card>> {
-    who.require_admin_or_parent()?;
     let uid = CardUid::parse(&uid).map_err(|e| LedgerError::not_found(e.to_string()))?;
     match db::card_owner(&state.pool, &uid).await? {
-        Some(owner) => who.require_child(owner)?,
+        Some(owner) => who.may_act_for(owner)?,
         // A parent learns nothing about cards that are not theirs.
-        None => {
-            who.require_admin()?;
-            return Err(LedgerError::not_found(format!("no card with UID {uid}")));
-        }
+        None if who.role != Role::Admin => return Err(admin_only()),
+        None => return Err(LedgerError::not_found(format!("no card with UID {uid}"))),
     }
     Ok(ApiJson(db::block_card(&state.pool, &uid).await?))
 }
@@ -200,16 +184,14 @@ pub async fn block(
 /// cards at once and charges the card fee.
 pub async fn order(
     State(state): State<AppState>,
-    who: Principal,
-    ApiPath(id): ApiPath<Uuid>,
+    ChildAccess { who, child }: ChildAccess,
     ApiJson(body): ApiJson<OrderRequest>,
 ) -> Result<Response> {
-    who.require_child(ChildId(id))?;
     let address = validate::text("address", &body.address, MAX_ADDRESS)?;
     let (order, new) = db::order_card(
         &state.pool,
         &state.settings,
-        ChildId(id),
+        child,
         &address,
         body.id,
         who.counter_label(),
@@ -226,11 +208,10 @@ pub async fn order(
 /// Move a card order on: ordered → sent → handed_out (admin).
 pub async fn patch_order(
     State(state): State<AppState>,
-    who: Principal,
+    _: Admin,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<OrderPatch>,
 ) -> Result<ApiJson<CardOrder>> {
-    who.require_admin()?;
     Ok(ApiJson(
         db::set_order_status(&state.pool, id, body.status).await?,
     ))
@@ -268,10 +249,9 @@ fn report_response(report: Report, format: Format) -> Result<Response> {
 /// Totals of one day per club, counter and kind (admin).
 pub async fn day_report(
     State(state): State<AppState>,
-    who: Principal,
+    _: Admin,
     ApiQuery(query): ApiQuery<DayQuery>,
 ) -> Result<Response> {
-    who.require_admin()?;
     let report = db::report(
         &state.pool,
         &state.settings,
@@ -289,10 +269,9 @@ pub async fn day_report(
 /// Totals of one month per club, counter and kind (admin).
 pub async fn month_report(
     State(state): State<AppState>,
-    who: Principal,
+    _: Admin,
     ApiQuery(query): ApiQuery<MonthQuery>,
 ) -> Result<Response> {
-    who.require_admin()?;
     let from = chrono::NaiveDate::parse_from_str(&format!("{}-01", query.month), "%Y-%m-%d")
         .map_err(|_| LedgerError::invalid("month must look like 2025-03"))?;
     let to = from

@@ -5,16 +5,16 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
-use crate::AppState;
-use crate::auth::Principal;
+use crate::auth::{Admin, Principal};
 use crate::error::{ApiJson, Result};
+use crate::{AppState, db};
 
 #[utoipa::path(get, path = "/healthz", tag = "ops",
     responses((status = 200, description = "the ledger and its database answer"),
         (status = 503, description = "the database does not answer")))]
 /// Liveness and database reachability; needs no token.
 pub async fn health(State(state): State<AppState>) -> Response {
-    match sqlx::query("SELECT 1").execute(&state.pool).await {
+    match db::ping(&state.pool).await {
         Ok(_) => "ok\n".into_response(),
         Err(error) => {
             tracing::warn!(%error, "health check: database unreachable");
@@ -31,8 +31,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "Prometheus text format")),
     security(("bearer" = [])))]
 /// Prometheus metrics (admin).
-pub async fn metrics(State(state): State<AppState>, who: Principal) -> Result<Response> {
-    who.require_admin()?;
+pub async fn metrics(State(state): State<AppState>, _: Admin) -> Result<Response> {
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

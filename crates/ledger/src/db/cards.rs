@@ -1,0 +1,275 @@
+//! Cards and card orders: handing out, blocking, ordering a replacement
+//! (with its fee), and the order's way to the child.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+// Dynamic SQL here only splices the column-list constants, never input.
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::children::{bump_change, lock_child};
+use super::entries::insert_entry;
+use super::{DbError, Result, money, state_of, uid_of};
+use crate::Settings;
+use crate::api::{CardOrder, OrderStatus};
+use klubkasse_core::domain::{Card, CardState, CardUid, ChildId, Entry, EntryKind, Money};
+use klubkasse_core::protocol::CardAction;
+
+#[derive(sqlx::FromRow)]
+pub(super) struct CardRow {
+    uid: String,
+    child_id: Uuid,
+    state: String,
+}
+
+impl TryFrom<CardRow> for Card {
+    type Error = sqlx::Error;
+
+    fn try_from(row: CardRow) -> Result<Card, sqlx::Error> {
+        Ok(Card {
+            uid: uid_of(&row.uid)?,
+            child: ChildId(row.child_id),
+            state: state_of(&row.state),
+        })
+    }
+}
+
+pub(super) const ORDER_COLUMNS: &str =
+    "id, child_id, status, address, fee, card_uid, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct OrderRow {
+    id: Uuid,
+    child_id: Uuid,
+    status: String,
+    address: Option<String>,
+    fee: Decimal,
+    card_uid: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<OrderRow> for CardOrder {
+    type Error = sqlx::Error;
+
+    fn try_from(row: OrderRow) -> Result<CardOrder, sqlx::Error> {
+        Ok(CardOrder {
+            id: row.id,
+            child: ChildId(row.child_id),
+            status: OrderStatus::parse(&row.status).unwrap_or(OrderStatus::Ordered),
+            address: row.address,
+            fee: money(row.fee),
+            card: row.card_uid.as_deref().map(uid_of).transpose()?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// Hands a card out to a child, and closes the child's oldest open order.
+pub async fn hand_out(pool: &PgPool, child: ChildId, uid: &CardUid) -> Result<Card> {
+    let mut tx = pool.begin().await?;
+    lock_child(&mut tx, child).await?;
+    let existing: Option<CardRow> =
+        sqlx::query_as("SELECT uid, child_id, state FROM cards WHERE uid = $1 FOR UPDATE")
+            .bind(uid.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(row) = existing {
+        let card = Card::try_from(row)?;
+        return match (card.child == child, card.state) {
+            // Handing out the same card twice is harmless.
+            (true, CardState::Active) => Ok(card),
+            (true, CardState::Blocked) => Err(DbError::conflict(
+                "card_blocked",
+                format!("card {uid} is blocked and stays blocked; hand out a new card"),
+            )),
+            (false, _) => Err(DbError::conflict(
+                "card_taken",
+                format!("card {uid} belongs to another child"),
+            )),
+        };
+    }
+    sqlx::query("INSERT INTO cards (uid, child_id, state) VALUES ($1, $2, 'active')")
+        .bind(uid.as_str())
+        .bind(child.0)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE card_orders SET status = 'handed_out', card_uid = $2, updated_at = now()
+         WHERE id = (SELECT id FROM card_orders WHERE child_id = $1 AND status <> 'handed_out'
+                     ORDER BY created_at, id LIMIT 1)",
+    )
+    .bind(child.0)
+    .bind(uid.as_str())
+    .execute(&mut *tx)
+    .await?;
+    bump_change(&mut tx, child).await?;
+    tx.commit().await?;
+    Ok(Card {
+        uid: uid.clone(),
+        child,
+        state: CardState::Active,
+    })
+}
+
+/// Whose card this is, if the ledger knows it.
+pub async fn card_owner(pool: &PgPool, uid: &CardUid) -> Result<Option<ChildId>> {
+    let mut conn = pool.acquire().await?;
+    card_owner_in(&mut conn, uid).await
+}
+
+async fn card_owner_in(conn: &mut PgConnection, uid: &CardUid) -> Result<Option<ChildId>> {
+    let owner: Option<Uuid> = sqlx::query_scalar("SELECT child_id FROM cards WHERE uid = $1")
+        .bind(uid.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(owner.map(ChildId))
+}
+
+/// Blocks a card at once; blocking a blocked card is harmless.
+pub async fn block_card(pool: &PgPool, uid: &CardUid) -> Result<Card> {
+    let mut tx = pool.begin().await?;
+    let owner = card_owner_in(&mut tx, uid)
+        .await?
+        .ok_or_else(|| DbError::not_found(format!("no card with UID {uid}")))?;
+    lock_child(&mut tx, owner).await?;
+    let row: CardRow = sqlx::query_as(
+        "UPDATE cards SET state = 'blocked', blocked_at = coalesce(blocked_at, now())
+         WHERE uid = $1 RETURNING uid, child_id, state",
+    )
+    .bind(uid.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    bump_change(&mut tx, owner).await?;
+    tx.commit().await?;
+    Ok(row.try_into()?)
+}
+
+/// Staff at a counter hand out or block a card.
+pub async fn card_action(pool: &PgPool, action: &CardAction) -> Result<Card> {
+    match action {
+        CardAction::HandOut { uid, child } => hand_out(pool, *child, uid).await,
+        CardAction::Block { uid } => block_card(pool, uid).await,
+    }
+}
+
+async fn find_order(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<CardOrder>> {
+    let lock = if lock { "FOR UPDATE" } else { "" };
+    let row: Option<OrderRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {ORDER_COLUMNS} FROM card_orders WHERE id = $1 {lock}"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(TryInto::try_into).transpose()?)
+}
+
+/// Orders a replacement card: blocks the child's cards at once and charges
+/// the card fee (nothing if this is the child's first order). `shown`: the
+/// fee the orderer was shown; if it is not the fee now, nothing is done.
+pub async fn order_card(
+    pool: &PgPool,
+    settings: &Settings,
+    child: ChildId,
+    address: &str,
+    id: Option<Uuid>,
+    counter: &str,
+    shown: Option<Money>,
+) -> Result<(CardOrder, bool)> {
+    let mut tx = pool.begin().await?;
+    let mut locked = lock_child(&mut tx, child).await?;
+    if let Some(id) = id
+        && let Some(order) = find_order(&mut tx, id, false).await?
+    {
+        if order.child != child {
+            return Err(DbError::conflict(
+                "id_in_use",
+                "this id is already used for another order",
+            ));
+        }
+        return Ok((order, false));
+    }
+    let earlier: i64 = sqlx::query_scalar("SELECT count(*) FROM card_orders WHERE child_id = $1")
+        .bind(child.0)
+        .fetch_one(&mut *tx)
+        .await?;
+    let fee = if earlier == 0 {
+        Money::ZERO
+    } else {
+        settings.card_fee
+    };
+    if shown.is_some_and(|shown| shown != fee) {
+        return Err(DbError::conflict(
+            "fee_changed",
+            format!("the card fee is now {}", fee.to_plain_string()),
+        ));
+    }
+    if fee > locked.balance {
+        return Err(DbError::conflict(
+            "insufficient_funds",
+            format!(
+                "the card fee is {} but the balance is {}; deposit first (the old card can be blocked on its own)",
+                fee.to_plain_string(),
+                locked.balance.max(Money::ZERO).to_plain_string()
+            ),
+        ));
+    }
+    sqlx::query(
+        "UPDATE cards SET state = 'blocked', blocked_at = coalesce(blocked_at, now())
+         WHERE child_id = $1 AND state = 'active'",
+    )
+    .bind(child.0)
+    .execute(&mut *tx)
+    .await?;
+    let fee_entry = if fee.is_positive() {
+        let entry = Entry::new(child, EntryKind::CardFee, -fee, counter, Utc::now());
+        insert_entry(&mut tx, &mut locked, &entry).await?;
+        Some(entry.id)
+    } else {
+        None
+    };
+    let row: OrderRow = sqlx::query_as(AssertSqlSafe(format!(
+        "INSERT INTO card_orders (id, child_id, status, address, fee, fee_entry)
+         VALUES ($1, $2, 'ordered', $3, $4, $5) RETURNING {ORDER_COLUMNS}"
+    )))
+    .bind(id.unwrap_or_else(Uuid::now_v7))
+    .bind(child.0)
+    .bind(address)
+    .bind(fee.decimal())
+    .bind(fee_entry)
+    .fetch_one(&mut *tx)
+    .await?;
+    bump_change(&mut tx, child).await?;
+    tx.commit().await?;
+    Ok((row.try_into()?, true))
+}
+
+/// Moves an order forward: ordered → sent → handed_out.
+pub async fn set_order_status(pool: &PgPool, id: Uuid, status: OrderStatus) -> Result<CardOrder> {
+    let mut tx = pool.begin().await?;
+    let order = find_order(&mut tx, id, true)
+        .await?
+        .ok_or_else(|| DbError::not_found(format!("no card order with id {id}")))?;
+    let rank = |s: OrderStatus| s as u8;
+    if rank(status) < rank(order.status) {
+        return Err(DbError::conflict(
+            "order_status",
+            format!(
+                "the order is {} and cannot go back to {}",
+                order.status.as_str(),
+                status.as_str()
+            ),
+        ));
+    }
+    let row: OrderRow = sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE card_orders SET status = $2, updated_at = now() WHERE id = $1
+         RETURNING {ORDER_COLUMNS}"
+    )))
+    .bind(id)
+    .bind(status.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row.try_into()?)
+}

@@ -1,0 +1,159 @@
+//! Every query of the ledger, by concern. Every change of money is an
+//! entry written in the same transaction as the child's balance, with the
+//! child's row locked (`SELECT … FOR UPDATE`), so many counters and
+//! offices can work at once; and every change to a child's entries or
+//! cards gives the child a new change number ([`children::bump_changes`]).
+//!
+//! Rows are read into `sqlx::FromRow` structs, through [`Amount`] and
+//! [`ChildKey`] for the domain's money and ids; a row whose shape is not
+//! the domain's (an entry's kind, a card's UID) has a struct of its own,
+//! turned into the domain's type here. Failures are [`DbError`]s,
+//! which say what went wrong with the books, not which HTTP status that
+//! is: `crate::error` and the portal decide that.
+//!
+//! - [`children`]: enrolment, a child's detail and settings, change numbers
+//! - [`entries`]: deposits and withdrawals, the entry columns
+//! - [`push`]: the statements of a counter's push
+//! - [`cards`]: cards and card orders
+//! - [`reports`], [`changes`]: the office's totals, the counters' pull
+//! - [`tokens`], [`people`]: bearer tokens; portal logins, people, sessions
+//! - [`payments`]: top-ups and payout requests
+//! - [`portal`]: what the parents' and the office's pages read
+
+pub mod cards;
+pub mod changes;
+pub mod children;
+pub mod entries;
+pub mod payments;
+pub mod people;
+pub mod portal;
+pub mod push;
+pub mod reports;
+pub mod tokens;
+
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use klubkasse_core::domain::{CardState, CardUid, ChildId, Money};
+
+pub use cards::{block_card, card_action, card_owner, hand_out, order_card, set_order_status};
+pub use changes::changes;
+pub use children::{detail, enrol, list_children, update_settings};
+pub use entries::{flag_name, history, money_entry, money_entry_in, sum_of_entries};
+pub use reports::report;
+
+/// Why a query did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// What the request names is not in the books.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is well formed but the state of the books forbids it;
+    /// `code` says why, for machines.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// An entry the books cannot take (a counter's push): nothing written.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = DbError> = std::result::Result<T, E>;
+
+impl DbError {
+    pub(crate) fn not_found(message: impl Into<String>) -> DbError {
+        DbError::NotFound(message.into())
+    }
+
+    pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> DbError {
+        DbError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn refused(message: impl Into<String>) -> DbError {
+        DbError::Refused {
+            code: "invalid_value",
+            message: message.into(),
+        }
+    }
+}
+
+/// A `numeric(12,2)` column, for a row's `Money` field:
+/// `#[sqlx(try_from = "Amount")]`.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub(crate) struct Amount(Decimal);
+
+impl From<Amount> for Money {
+    fn from(amount: Amount) -> Money {
+        money(amount.0)
+    }
+}
+
+/// A child's id column, for a row's `ChildId` field:
+/// `#[sqlx(try_from = "ChildKey")]`.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub(crate) struct ChildKey(Uuid);
+
+impl From<ChildKey> for ChildId {
+    fn from(key: ChildKey) -> ChildId {
+        ChildId(key.0)
+    }
+}
+
+pub(crate) fn money(value: Decimal) -> Money {
+    // numeric(12,2) has two decimals, so this is exact øre, and at most
+    // 10^12 øre, so it always fits an i64: the fallback cannot happen.
+    let ore = (value * Decimal::ONE_HUNDRED).trunc();
+    Money::from_ore(i64::try_from(ore).unwrap_or(i64::MAX))
+}
+
+fn decode<E: std::error::Error + Send + Sync + 'static>(error: E) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(error))
+}
+
+fn uid_of(text: &str) -> Result<CardUid, sqlx::Error> {
+    CardUid::parse(text).map_err(decode)
+}
+
+fn state_of(text: &str) -> CardState {
+    if text == "active" {
+        CardState::Active
+    } else {
+        CardState::Blocked
+    }
+}
+
+/// Whether the database answers (the health check).
+pub async fn ping(pool: &PgPool) -> Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+/// Checks that PostgreSQL knows this time zone.
+pub async fn check_time_zone(pool: &PgPool, time_zone: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT now() AT TIME ZONE $1")
+        .bind(time_zone)
+        .execute(pool)
+        .await
+        .map(drop)
+}
+
+/// Whether every migration of `migrator` has been applied (the ledger
+/// refuses to serve on an older schema). No migrations table: none applied.
+pub async fn schema_is_current(pool: &PgPool, migrator: &sqlx::migrate::Migrator) -> bool {
+    let wanted = migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .count() as i64;
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(pool)
+        .await
+        .unwrap_or(0);
+    applied >= wanted
+}

@@ -1,0 +1,225 @@
+//! Money between the ledger and parents: top-up payments at the provider,
+//! and payout requests the office pays to a bank account. Money moves on
+//! the card only through [`super::entries::money_entry_in`], in the same
+//! transaction as the payment's or the request's new state.
+
+use chrono::{DateTime, Utc};
+// Dynamic SQL here only splices the column-list constant, never input.
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::entries::money_entry_in;
+use super::{Amount, ChildKey, Result};
+use klubkasse_core::domain::{ChildId, Money};
+
+/// A payment as the portal keeps it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Payment {
+    pub id: Uuid,
+    #[sqlx(rename = "person_id")]
+    pub person: Uuid,
+    #[sqlx(rename = "child_id", try_from = "ChildKey")]
+    pub child: ChildId,
+    #[sqlx(try_from = "Amount")]
+    pub amount: Money,
+    pub provider_ref: String,
+    pub status: String,
+}
+
+const PAYMENT_COLUMNS: &str = "id, person_id, child_id, amount, provider_ref, status";
+
+pub async fn add_payment(pool: &PgPool, payment: &Payment, provider: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO payments (id, person_id, child_id, amount, provider, provider_ref, status)
+         VALUES ($1, $2, $3, $4, $5, $6, 'started')",
+    )
+    .bind(payment.id)
+    .bind(payment.person)
+    .bind(payment.child.0)
+    .bind(payment.amount.decimal())
+    .bind(provider)
+    .bind(&payment.provider_ref)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn payment(pool: &PgPool, id: Uuid) -> Result<Option<Payment>> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// A person's payments still open.
+pub async fn open_payments(pool: &PgPool, person: Uuid) -> Result<Vec<Payment>> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE person_id = $1 AND status = 'started'
+         ORDER BY created_at"
+    )))
+    .bind(person)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Marks a started payment paid, with its deposit (the payment's id is
+/// the entry's: settled twice, one deposit), or failed (`paid` false).
+pub async fn settle_payment(pool: &PgPool, payment: &Payment, paid: bool) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let entry = if paid {
+        // No cap now: the money is taken, and the cap was checked when
+        // the payment started.
+        let (entry, _) = money_entry_in(
+            &mut tx,
+            None,
+            payment.child,
+            true,
+            payment.amount,
+            Some(payment.id),
+            "parent",
+        )
+        .await?;
+        Some(entry.entry.id)
+    } else {
+        None
+    };
+    set_payment_status(&mut tx, payment.id, entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn set_payment_status(conn: &mut PgConnection, id: Uuid, entry: Option<Uuid>) -> Result<()> {
+    let status = if entry.is_some() { "paid" } else { "failed" };
+    sqlx::query(
+        "UPDATE payments SET status = $2, entry_id = $3, updated_at = now()
+         WHERE id = $1 AND status = 'started'",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(entry)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes money off the card at once (so it cannot be spent too) and asks
+/// the office to pay it to the parent's bank account: both or neither.
+/// `id` comes with the form: the same form sent twice asks once.
+pub async fn request_payout(
+    pool: &PgPool,
+    id: Uuid,
+    person: Uuid,
+    child: ChildId,
+    amount: Money,
+    bank_account: &str,
+) -> Result<Uuid> {
+    let mut tx = pool.begin().await?;
+    let (entry, new) =
+        money_entry_in(&mut tx, None, child, false, amount, Some(id), "parent").await?;
+    if !new {
+        return Ok(id);
+    }
+    sqlx::query(
+        "INSERT INTO payout_requests
+             (id, person_id, child_id, amount, bank_account, status, withdrawal_entry)
+         VALUES ($1, $2, $3, $4, $5, 'requested', $6)",
+    )
+    .bind(id)
+    .bind(person)
+    .bind(child.0)
+    .bind(amount.decimal())
+    .bind(bank_account)
+    .bind(entry.entry.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A payout request as the parent and the office see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Payout {
+    pub id: Uuid,
+    pub child_name: String,
+    pub parent_name: String,
+    #[sqlx(try_from = "Amount")]
+    pub amount: Money,
+    pub bank_account: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Payout requests: a child's (`Some`), or all still waiting (`None`).
+pub async fn payouts(pool: &PgPool, child: Option<ChildId>) -> Result<Vec<Payout>> {
+    Ok(sqlx::query_as(
+        "SELECT r.id, c.name AS child_name, p.name AS parent_name, r.amount, r.bank_account,
+                r.status, r.created_at
+         FROM payout_requests r JOIN children c ON c.id = r.child_id
+              JOIN people p ON p.id = r.person_id
+         WHERE CASE WHEN $1::uuid IS NULL THEN r.status = 'requested' ELSE r.child_id = $1 END
+         ORDER BY r.created_at DESC",
+    )
+    .bind(child.map(|c| c.0))
+    .fetch_all(pool)
+    .await?)
+}
+
+#[derive(sqlx::FromRow)]
+struct Requested {
+    #[sqlx(try_from = "ChildKey")]
+    child_id: ChildId,
+    #[sqlx(try_from = "Amount")]
+    amount: Money,
+}
+
+/// The office cannot pay it out (a wrong account, say): the money goes
+/// back on the card, with the request's new state, in one transaction.
+/// Only a request still waiting; false if it was not.
+pub async fn reject_payout(pool: &PgPool, id: Uuid) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let requested: Option<Requested> = sqlx::query_as(
+        "SELECT child_id, amount FROM payout_requests WHERE id = $1 AND status = 'requested'
+         FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(requested) = requested else {
+        return Ok(false);
+    };
+    // Back whatever the cap: it was the card's money a moment ago.
+    let (entry, _) = money_entry_in(
+        &mut tx,
+        None,
+        requested.child_id,
+        true,
+        requested.amount,
+        None,
+        "office",
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE payout_requests SET status = 'rejected', reversal_entry = $2, decided_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(entry.entry.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The office paid it out; false if it was not waiting.
+pub async fn mark_payout_paid(pool: &PgPool, id: Uuid) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE payout_requests SET status = 'paid', decided_at = now()
+         WHERE id = $1 AND status = 'requested'",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

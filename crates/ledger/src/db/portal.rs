@@ -1,0 +1,331 @@
+//! What the parents' and the office's pages read, and the settings only
+//! the portal has (support requests, low-balance e-mails). Money moves
+//! only through [`super::entries`] and [`super::payments`].
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{Amount, ChildKey, Result, money, state_of};
+use klubkasse_core::domain::{CardState, ChildId, Money, SaleLine};
+
+/// Today in the clubs' time zone.
+pub async fn today(pool: &PgPool, time_zone: &str) -> Result<NaiveDate> {
+    Ok(sqlx::query_scalar("SELECT (now() AT TIME ZONE $1)::date")
+        .bind(time_zone)
+        .fetch_one(pool)
+        .await?)
+}
+
+/// One child as the overview shows it.
+#[derive(Debug, Clone)]
+pub struct ChildCard {
+    pub id: ChildId,
+    pub name: String,
+    pub balance: Money,
+    pub spent_today: Money,
+    /// The child's cards, newest first.
+    pub cards: Vec<(String, CardState)>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChildCardRow {
+    #[sqlx(try_from = "ChildKey")]
+    id: ChildId,
+    name: String,
+    #[sqlx(try_from = "Amount")]
+    balance: Money,
+    #[sqlx(try_from = "Amount")]
+    spent_today: Money,
+    /// `uid:state`, newest first.
+    cards: Vec<String>,
+}
+
+/// The children, by name, with what the overview shows of each.
+pub async fn overview(
+    pool: &PgPool,
+    children: &[ChildId],
+    time_zone: &str,
+) -> Result<Vec<ChildCard>> {
+    let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
+    let rows: Vec<ChildCardRow> = sqlx::query_as(
+        "SELECT c.id, c.name, c.balance,
+                coalesce((SELECT -sum(e.amount) FROM entries e
+                          WHERE e.child_id = c.id AND e.kind IN ('sale', 'refund')
+                            AND (e.at AT TIME ZONE $2)::date = (now() AT TIME ZONE $2)::date), 0)
+                    AS spent_today,
+                coalesce((SELECT array_agg(k.uid || ':' || k.state ORDER BY k.handed_out_at DESC)
+                          FROM cards k WHERE k.child_id = c.id), '{}') AS cards
+         FROM children c WHERE c.id = ANY($1) ORDER BY c.name",
+    )
+    .bind(&ids)
+    .bind(time_zone)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ChildCard {
+            id: row.id,
+            name: row.name,
+            balance: row.balance,
+            spent_today: row.spent_today,
+            cards: row
+                .cards
+                .iter()
+                .filter_map(|c| c.split_once(':'))
+                .map(|(uid, state)| (uid.to_string(), state_of(state)))
+                .collect(),
+        })
+        .collect())
+}
+
+/// One line of a child's history, in the clubs' local time.
+#[derive(Debug, Clone)]
+pub struct HistoryLine {
+    pub at: NaiveDateTime,
+    pub kind: String,
+    pub amount: Money,
+    pub balance_after: Money,
+    /// What was bought, for a sale: "2 × Toast".
+    pub items: Vec<SaleLine>,
+}
+
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    local_at: NaiveDateTime,
+    kind: String,
+    #[sqlx(try_from = "Amount")]
+    amount: Money,
+    #[sqlx(try_from = "Amount")]
+    balance_after: Money,
+    lines: Option<String>,
+}
+
+/// A child's entries on the local days `from..=to`, oldest first.
+pub async fn history(
+    pool: &PgPool,
+    child: ChildId,
+    from: NaiveDate,
+    to: NaiveDate,
+    time_zone: &str,
+) -> Result<Vec<HistoryLine>> {
+    let rows: Vec<HistoryRow> = sqlx::query_as(
+        "SELECT at AT TIME ZONE $4 AS local_at, kind, amount, balance_after, lines::text AS lines
+         FROM entries
+         WHERE child_id = $1 AND (at AT TIME ZONE $4)::date BETWEEN $2 AND $3
+         ORDER BY at, id",
+    )
+    .bind(child.0)
+    .bind(from)
+    .bind(to)
+    .bind(time_zone)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| HistoryLine {
+            at: row.local_at,
+            kind: row.kind,
+            amount: row.amount,
+            balance_after: row.balance_after,
+            items: row
+                .lines
+                .and_then(|l| serde_json::from_str(&l).ok())
+                .unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// A support request and its answer.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Support {
+    pub id: Uuid,
+    pub parent_name: String,
+    pub child_name: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub answer: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn add_support(
+    pool: &PgPool,
+    person: Uuid,
+    child: Option<ChildId>,
+    subject: &str,
+    body: &str,
+) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO support_requests (id, person_id, child_id, subject, body)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(person)
+    .bind(child.map(|c| c.0))
+    .bind(subject)
+    .bind(body)
+    .execute(pool)
+    .await?;
+    Ok(id)
+}
+
+/// A parent's requests (`Some`), or every request for the office (`None`),
+/// unanswered first.
+pub async fn support(pool: &PgPool, person: Option<Uuid>) -> Result<Vec<Support>> {
+    Ok(sqlx::query_as(
+        "SELECT s.id, p.name AS parent_name, c.name AS child_name, s.subject, s.body, s.answer,
+                s.created_at
+         FROM support_requests s JOIN people p ON p.id = s.person_id
+              LEFT JOIN children c ON c.id = s.child_id
+         WHERE $1::uuid IS NULL OR s.person_id = $1
+         ORDER BY s.answer IS NOT NULL, s.created_at DESC",
+    )
+    .bind(person)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn answer_support(pool: &PgPool, id: Uuid, answer: &str) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE support_requests SET answer = $2, answered_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(answer)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(sqlx::FromRow)]
+struct LowBalanceSetting {
+    low_balance: Option<Decimal>,
+    email: Option<String>,
+}
+
+/// A parent's low-balance e-mail setting for a child: the threshold and
+/// the address.
+pub async fn low_balance(
+    pool: &PgPool,
+    person: Uuid,
+    child: ChildId,
+) -> Result<(Option<Money>, Option<String>)> {
+    let row: Option<LowBalanceSetting> = sqlx::query_as(
+        "SELECT pc.low_balance, p.email FROM parent_children pc JOIN people p ON p.id = pc.person_id
+         WHERE pc.person_id = $1 AND pc.child_id = $2",
+    )
+    .bind(person)
+    .bind(child.0)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map_or((None, None), |row| (row.low_balance.map(money), row.email)))
+}
+
+pub async fn set_low_balance(
+    pool: &PgPool,
+    person: Uuid,
+    child: ChildId,
+    threshold: Option<Money>,
+    email: Option<&str>,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "UPDATE parent_children SET low_balance = $3, low_balance_sent_at = NULL
+         WHERE person_id = $1 AND child_id = $2",
+    )
+    .bind(person)
+    .bind(child.0)
+    .bind(threshold.map(Money::decimal))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE people SET email = coalesce($2, email) WHERE id = $1")
+        .bind(person)
+        .bind(email)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A low-balance e-mail to send: to whom, about which child.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LowBalance {
+    #[sqlx(rename = "person_id")]
+    pub person: Uuid,
+    #[sqlx(rename = "child_id", try_from = "ChildKey")]
+    pub child: ChildId,
+    pub email: String,
+    #[sqlx(rename = "name")]
+    pub child_name: String,
+    #[sqlx(try_from = "Amount")]
+    pub balance: Money,
+    #[sqlx(rename = "low_balance", try_from = "Amount")]
+    pub threshold: Money,
+}
+
+/// Claims the low-balance e-mails now due for these children: a balance
+/// below a parent's threshold with no e-mail since it went below. A
+/// balance back at or above the threshold makes the next fall count again.
+pub async fn claim_low_balance(pool: &PgPool, children: &[ChildId]) -> Result<Vec<LowBalance>> {
+    let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
+    sqlx::query(
+        "UPDATE parent_children pc SET low_balance_sent_at = NULL FROM children c
+         WHERE c.id = pc.child_id AND pc.child_id = ANY($1)
+           AND pc.low_balance_sent_at IS NOT NULL AND c.balance >= pc.low_balance",
+    )
+    .bind(&ids)
+    .execute(pool)
+    .await?;
+    Ok(sqlx::query_as(
+        "UPDATE parent_children pc SET low_balance_sent_at = now()
+         FROM children c, people p
+         WHERE c.id = pc.child_id AND p.id = pc.person_id AND pc.child_id = ANY($1)
+           AND pc.low_balance IS NOT NULL AND c.balance < pc.low_balance
+           AND pc.low_balance_sent_at IS NULL AND p.email IS NOT NULL
+         RETURNING pc.person_id, pc.child_id, p.email, c.name, c.balance, pc.low_balance",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The ledger's list of categories.
+pub async fn categories(pool: &PgPool) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM categories ORDER BY name")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// The categories of what the child has bought.
+pub async fn categories_bought(pool: &PgPool, child: ChildId) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT line->>'category' FROM entries, jsonb_array_elements(lines) AS line
+         WHERE child_id = $1 AND kind = 'sale' AND line->>'category' IS NOT NULL",
+    )
+    .bind(child.0)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A card order the office still has to act on.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OpenOrder {
+    pub id: Uuid,
+    #[sqlx(rename = "name")]
+    pub child_name: String,
+    pub address: Option<String>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn open_orders(pool: &PgPool) -> Result<Vec<OpenOrder>> {
+    Ok(sqlx::query_as(
+        "SELECT o.id, c.name, o.address, o.status, o.created_at
+         FROM card_orders o JOIN children c ON c.id = o.child_id
+         WHERE o.status <> 'handed_out' ORDER BY o.created_at",
+    )
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,29 @@
+//! What several of the ledger's test modules use.
+
+use axum::http::StatusCode;
+use klubkasse_core::protocol::PushResult;
+use klubkasse_testkit::ledger::Answer;
+
+pub fn push_result(answer: &Answer) -> PushResult {
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    serde_json::from_value(answer.body.clone()).expect("PushResult")
+}
+
+/// Strings that test the edges of text: emoji, right-to-left and its
+/// override, combining accents, NUL and other control characters, and
+/// anything proptest makes up.
+pub fn awkward_text() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just("🎈🧃🍫👩‍👩‍👧".to_string()),
+        Just("فريا \u{202E}ajerF\u{202C}".to_string()),
+        Just("Fre\u{301}ja Zoe\u{308}\u{20DD}".to_string()),
+        Just("Fre\u{0}ja".to_string()),
+        Just("\u{1b}[2J\u{7}\u{85}".to_string()),
+        Just("x".repeat(10_000)),
+        Just("🎈".repeat(10_000)),
+        Just("'; DROP TABLE entries; --".to_string()),
+        any::<String>(),
+        "[a-z0-9 .,-]{0,12}",
+    ]
+}

@@ -1,0 +1,12 @@
+//! The ledger against a real PostgreSQL (KLUBKASSE_TEST_DATABASE_URL; run
+//! ./install.sh --test). Each test has a database of its own.
+
+mod access;
+mod common;
+mod concurrency;
+mod hostile;
+mod money;
+mod push;
+mod random;
+mod tokens;
+mod validation;
