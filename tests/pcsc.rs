@@ -452,7 +452,9 @@ mod kiosk {
         klubkasse_testkit::pcscd::ensure_running();
         let dir = tempfile::TempDir::new().unwrap();
         let data = dir.path().join("data");
-        // The demo children, imported as an office would.
+        // The store as the kiosk's first start makes it (a tool never
+        // creates one), then the demo children, imported as an office would.
+        klubkasse::store::Store::open(&data).unwrap();
         let csv = dir.path().join("children.csv");
         std::fs::write(&csv, include_str!("../assets/demo-children.csv")).unwrap();
         let import = [
