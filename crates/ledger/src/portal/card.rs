@@ -40,63 +40,60 @@ async fn draw(
         .filter(|c| c.state == CardState::Active)
         .map(|c| &c.uid)
         .collect();
-    let title = lang.t("Kort", "Card");
+    let title = lang.t("portal.card.card");
     let body = html! {
         (layout::problem(problem.as_deref()))
         p { strong { (detail.child.name) } }
         section.card {
-            h2 { (lang.t("Mistet kort?", "Lost card?")) }
+            h2 { (lang.t("portal.card.lost_card")) }
             @if active.is_empty() {
-                p { (lang.t("Der er intet aktivt kort. Et spærret kort kan ikke bruges.",
-                            "There is no active card. A blocked card cannot be used.")) }
+                p { (lang.t("portal.card.there_is_no_active_card_a")) }
             } @else {
-                p { (lang.t("Spær kortet med det samme, så ingen andre kan bruge det.",
-                            "Block the card at once, so that no one else can use it.")) }
+                p { (lang.t("portal.card.block_the_card_at_once_so")) }
                 @for uid in &active {
                     form method="post" action={ "/portal/children/" (child) "/card/block" } {
                         (layout::csrf(session))
                         input type="hidden" name="uid" value=(uid);
-                        button.primary type="submit" { (lang.t("Spær kort ", "Block card ")) (uid) }
+                        button.primary type="submit" { (lang.t("portal.card.block_card")) (uid) }
                     }
                 }
             }
         }
         section.card {
-            h2 { (lang.t("Bestil nyt kort", "Order a new card")) }
-            p { (lang.t("Kortet sendes til adressen herunder og er fremme om cirka 14 dage. ",
-                        "The card is posted to the address below and arrives in about 14 days. "))
-                (lang.t("Bestiller du, spærres det gamle kort.", "Ordering blocks the old card.")) }
+            h2 { (lang.t("portal.card.order_a_new_card")) }
+            p { (lang.t("portal.card.the_card_is_posted_to_the"))
+                (lang.t("portal.card.ordering_blocks_the_old_card")) }
             p data-fee {
-                (lang.t("Pris: ", "Price: ")) strong { (fee) }
-                @if fee == Money::ZERO { " " (lang.t("(første kort er gratis)", "(the first card is free)")) }
+                (lang.t("portal.card.price")) strong { (fee) }
+                @if fee == Money::ZERO { " " (lang.t("portal.card.the_first_card_is_free")) }
             }
             form method="post" action={ "/portal/children/" (child) "/card/order" } {
                 (layout::csrf(session))
                 input type="hidden" name="fee" value=(fee.to_plain_string());
                 input type="hidden" name="order" value=(Uuid::now_v7());
-                label for="address" { (lang.t("Adresse", "Address")) }
+                label for="address" { (lang.t("portal.card.address")) }
                 textarea #address name="address" rows="3" required maxlength="300" { (address) }
                 div.actions {
                     button.primary type="submit" {
-                        (lang.t("Bestil for ", "Order for ")) (fee)
+                        (lang.t("portal.card.order_for")) (fee)
                     }
                 }
             }
         }
         @if !detail.orders.is_empty() {
-            h2 { (lang.t("Bestillinger", "Orders")) }
+            h2 { (lang.t("portal.card.orders")) }
             table { tbody {
                 @for order in &detail.orders {
                     tr {
                         td { (order.created_at.format("%d.%m.%Y")) }
                         td { (match order.status {
-                            OrderStatus::Ordered => lang.t("bestilt", "ordered"),
-                            OrderStatus::Sent => lang.t("sendt", "sent"),
-                            OrderStatus::HandedOut => lang.t("udleveret", "handed out"),
+                            OrderStatus::Ordered => lang.t("portal.card.ordered"),
+                            OrderStatus::Sent => lang.t("portal.card.sent"),
+                            OrderStatus::HandedOut => lang.t("portal.card.handed_out"),
                         }) }
                         td {
                             @if order.status != OrderStatus::HandedOut {
-                                (lang.t("forventet ", "expected "))
+                                (lang.t("portal.card.expected"))
                                 ((order.created_at + DELIVERY).format("%d.%m.%Y"))
                             }
                         }
@@ -153,10 +150,7 @@ pub async fn order(
 ) -> Result<Response, PortalError> {
     let address = form.address.trim();
     if address.is_empty() || address.chars().count() > 300 {
-        let problem = lang.t(
-            "Skriv adressen kortet skal sendes til.",
-            "Write the address to post the card to.",
-        );
+        let problem = lang.t("portal.card.write_the_address_to_post_the");
         return draw(&state, lang, &session, child, address, Some(problem.into())).await;
     }
     let Ok(fee) = Money::parse(&form.fee) else {
@@ -183,15 +177,9 @@ pub async fn order(
         }) => {
             let problem = format!(
                 "{} {}. {}",
-                lang.t(
-                    "Der er ikke penge nok på kortet til gebyret på",
-                    "There is not enough money on the card for the fee of"
-                ),
+                lang.t("portal.card.there_is_not_enough_money_on"),
                 fee,
-                lang.t(
-                    "Sæt penge ind først. Kortet kan spærres uden at bestille.",
-                    "Top up first. The card can be blocked without ordering."
-                ),
+                lang.t("portal.card.top_up_first_the_card_can"),
             );
             draw(&state, lang, &session, child, address, Some(problem)).await
         }
@@ -199,10 +187,7 @@ pub async fn order(
             code: "fee_changed",
             ..
         }) => {
-            let problem = lang.t(
-                "Prisen er ændret. Se den nye pris og bestil igen.",
-                "The price has changed. See the new price and order again.",
-            );
+            let problem = lang.t("portal.card.the_price_has_changed_see_the");
             draw(&state, lang, &session, child, address, Some(problem.into())).await
         }
         Err(e) => Err(e.into()),

@@ -26,12 +26,12 @@ pub struct Range {
 
 fn kind_text(lang: Lang, kind: &str) -> &'static str {
     match kind {
-        "deposit" => lang.t("Indbetaling", "Top-up"),
-        "withdrawal" => lang.t("Udbetaling", "Withdrawal"),
-        "sale" => lang.t("Køb", "Purchase"),
-        "refund" => lang.t("Tilbagebetalt køb", "Refunded purchase"),
-        "card_fee" => lang.t("Nyt kort", "New card"),
-        _ => lang.t("Andet", "Other"),
+        "deposit" => lang.t("portal.history.top_up"),
+        "withdrawal" => lang.t("portal.history.withdrawal"),
+        "sale" => lang.t("portal.history.purchase"),
+        "refund" => lang.t("portal.history.refunded_purchase"),
+        "card_fee" => lang.t("portal.history.new_card"),
+        _ => lang.t("portal.history.other"),
     }
 }
 
@@ -94,22 +94,22 @@ fn chart(lang: Lang, weeks: &BTreeMap<NaiveDate, Money>) -> Markup {
     let width = weeks.len() * (bar + gap);
     html! {
         figure {
-            svg role="img" aria-label=(lang.t("Forbrug pr. uge", "Spending per week"))
+            svg role="img" aria-label=(lang.t("portal.history.spending_per_week"))
                 width=(width) height=(height + 34) viewBox={ "0 0 " (width) " " (height + 34) } {
                 @for (i, (monday, spent)) in weeks.iter().enumerate() {
                     @let h = if most.is_positive() { (spent.ore().max(0) * height as i64 / most.ore()) as usize } else { 0 };
                     @let x = i * (bar + gap);
                     rect x=(x) y=(height - h) width=(bar) height=(h) fill="#1f4e79" {
-                        title { (lang.t("Uge ", "Week ")) (monday.iso_week().week()) ": " (spent) }
+                        title { (lang.t("portal.history.week")) (monday.iso_week().week()) ": " (spent) }
                     }
                     text x=(x + bar / 2) y=(height + 14) font-size="11" text-anchor="middle" {
                         (monday.iso_week().week())
                     }
                 }
-                text x="0" y=(height + 30) font-size="11" { (lang.t("uge", "week")) }
+                text x="0" y=(height + 30) font-size="11" { (lang.t("portal.history.week_2")) }
             }
             figcaption.muted {
-                (lang.t("Forbrug pr. uge; højeste uge ", "Spending per week; highest week "))
+                (lang.t("portal.history.spending_per_week_highest_week"))
                 (most)
             }
         }
@@ -156,31 +156,31 @@ pub async fn page(
     }
     let name = db::detail(&state.pool, child).await?.child.name;
     let weeks = spending_per_week(&lines, from, to);
-    let title = lang.t("Historik", "History");
+    let title = lang.t("portal.history.history");
     let body = html! {
         p { strong { (name) } }
         form method="get" {
-            label for="from" { (lang.t("Fra", "From")) }
+            label for="from" { (lang.t("portal.history.from")) }
             input #from type="date" name="from" value=(from);
-            label for="to" { (lang.t("Til", "To")) }
+            label for="to" { (lang.t("portal.history.to")) }
             input #to type="date" name="to" value=(to);
             div.actions {
-                button.primary type="submit" { (lang.t("Vis", "Show")) }
+                button.primary type="submit" { (lang.t("portal.history.show")) }
                 a.button.secondary href={ "?from=" (from) "&to=" (to) "&format=csv" } {
-                    (lang.t("Hent som CSV", "Download CSV"))
+                    (lang.t("portal.history.download_csv"))
                 }
             }
         }
         section.card { (chart(lang, &weeks)) }
         @if lines.is_empty() {
-            p { (lang.t("Ingen posteringer i perioden.", "Nothing in this period.")) }
+            p { (lang.t("portal.history.nothing_in_this_period")) }
         } @else {
             table {
                 thead { tr {
-                    th { (lang.t("Tid", "When")) }
-                    th { (lang.t("Hvad", "What")) }
-                    th.amount { (lang.t("Beløb", "Amount")) }
-                    th.amount { (lang.t("Saldo", "Balance")) }
+                    th { (lang.t("portal.history.when")) }
+                    th { (lang.t("portal.history.what")) }
+                    th.amount { (lang.t("portal.history.amount")) }
+                    th.amount { (lang.t("portal.history.balance")) }
                 } }
                 tbody {
                     @for line in lines.iter().rev() {
@@ -197,7 +197,7 @@ pub async fn page(
                 }
             }
         }
-        p { a href="/portal" { (lang.t("Tilbage", "Back")) } }
+        p { a href="/portal" { (lang.t("portal.history.back")) } }
     };
     Ok(layout::page(lang, &session, title, body).into_response())
 }

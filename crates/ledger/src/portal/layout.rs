@@ -8,32 +8,31 @@ use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use klubkasse_core::i18n::Language;
+
 use super::session::Session;
 
 pub const LANG_COOKIE: &str = "kk_lang";
 
-/// Danish unless the reader chose English (a cookie).
+/// The reader's language: Danish unless they chose another (a cookie).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Da,
-    En,
-}
+pub struct Lang(pub Language);
 
 impl Lang {
-    /// The text in the reader's language: both are written side by side
-    /// where they are used, so neither can be forgotten.
-    pub fn t(self, da: &'static str, en: &'static str) -> &'static str {
-        match self {
-            Lang::Da => da,
-            Lang::En => en,
-        }
+    pub const DA: Lang = Lang(Language::DA);
+    pub const EN: Lang = Lang(Language::EN);
+
+    /// The text under `key` in the reader's language (Danish where a
+    /// catalogue lacks it; the tests see that none does).
+    pub fn t(self, key: &'static str) -> &'static str {
+        self.0
+            .text(key)
+            .or_else(|| Language::DA.text(key))
+            .unwrap_or(key)
     }
 
     pub fn code(self) -> &'static str {
-        match self {
-            Lang::Da => "da",
-            Lang::En => "en",
-        }
+        self.0.code()
     }
 }
 
@@ -42,10 +41,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Lang, Infallible> {
         let jar = CookieJar::from_headers(&parts.headers);
-        Ok(match jar.get(LANG_COOKIE).map(|c| c.value()) {
-            Some("en") => Lang::En,
-            _ => Lang::Da,
-        })
+        let chosen = jar
+            .get(LANG_COOKIE)
+            .and_then(|c| Language::parse(c.value()));
+        Ok(Lang(chosen.unwrap_or_default()))
     }
 }
 
@@ -86,15 +85,17 @@ pub fn page(lang: Lang, session: &Session, title: &str, body: Markup) -> Markup 
                 a href="/portal" { strong { "klubkasse" } }
                 span {
                     (session.name) " · "
-                    form method="post" action="/portal/language" {
-                        input type="hidden" name="csrf" value=(session.csrf);
-                        input type="hidden" name="lang" value=(lang.t("en", "da"));
-                        button type="submit" { (lang.t("English", "Dansk")) }
+                    @for other in Language::all().filter(|l| *l != lang.0) {
+                        form method="post" action="/portal/language" {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            input type="hidden" name="lang" value=(other.code());
+                            button type="submit" lang=(other.code()) { (other.name()) }
+                        }
+                        " "
                     }
-                    " "
                     form method="post" action="/portal/logout" {
                         input type="hidden" name="csrf" value=(session.csrf);
-                        button type="submit" { (lang.t("Log ud", "Log out")) }
+                        button type="submit" { (lang.t("portal.layout.log_out")) }
                     }
                 }
             }
@@ -142,4 +143,51 @@ pub fn notice(text: Option<&str>) -> Markup {
 
 pub fn problem(text: Option<&str>) -> Markup {
     html! { @if let Some(text) = text { p.problem role="alert" { (text) } } }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use klubkasse_core::i18n::{Language, keys_and_placeholders};
+
+    /// Every catalogue key in the portal's sources: each string literal
+    /// that starts with `portal.`.
+    fn keys_in_the_sources() -> BTreeSet<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/portal");
+        let mut keys = BTreeSet::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for (at, _) in source.match_indices("\"portal.") {
+                let rest = &source[at + 1..];
+                let key = &rest[..rest.find('"').unwrap()];
+                // Whole keys only, not the prefix this test looks for.
+                if key.split('.').all(|part| !part.is_empty()) {
+                    keys.insert(key.to_string());
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn every_text_a_page_asks_for_is_in_the_catalogue_and_no_other() {
+        let used = keys_in_the_sources();
+        assert!(used.len() > 100, "{} keys found", used.len());
+        let catalogued: BTreeSet<String> = keys_and_placeholders(Language::DA.catalogue())
+            .into_iter()
+            .map(|(key, _)| key)
+            .filter(|key| key.starts_with("portal."))
+            .collect();
+        let missing: Vec<_> = used.difference(&catalogued).collect();
+        let unused: Vec<_> = catalogued.difference(&used).collect();
+        assert!(
+            missing.is_empty(),
+            "not in assets/i18n/da.toml: {missing:?}"
+        );
+        assert!(
+            unused.is_empty(),
+            "in assets/i18n/da.toml but used by no page: {unused:?}"
+        );
+    }
 }

@@ -68,18 +68,18 @@ async fn draw(
         }
     };
     let categories = categories(state, child, &filled.blocked).await?;
-    let title = lang.t("Grænser", "Limits");
+    let title = lang.t("portal.limits.limits");
     let body = html! {
         (layout::problem(problem))
-        @if saved { (layout::notice(Some(lang.t("Gemt. Kassen får det ved næste opdatering.", "Saved. The counter gets it at its next update.")))) }
+        @if saved { (layout::notice(Some(lang.t("portal.limits.saved_the_counter_gets_it_at")))) }
         p { strong { (detail.child.name) } }
         form method="post" {
             (layout::csrf(session))
-            label for="limit" { (lang.t("Højst pr. dag (kr.)", "At most per day (kr.)")) }
+            label for="limit" { (lang.t("portal.limits.at_most_per_day_kr")) }
             input #limit name="limit" inputmode="decimal" value=(filled.limit)
-                placeholder=(lang.t("ingen grænse", "no limit"));
+                placeholder=(lang.t("portal.limits.no_limit"));
             fieldset {
-                legend { (lang.t("Må ikke købe", "May not buy")) }
+                legend { (lang.t("portal.limits.may_not_buy")) }
                 @for category in &categories {
                     label {
                         input type="checkbox" name="blocked" value=(category)
@@ -88,16 +88,16 @@ async fn draw(
                     }
                 }
             }
-            label for="note" { (lang.t("Besked til personalet (fx allergi)", "Note for staff (e.g. an allergy)")) }
+            label for="note" { (lang.t("portal.limits.note_for_staff_e_g_an")) }
             textarea #note name="note" rows="2" maxlength="500" { (filled.note) }
-            label for="low" { (lang.t("Send mig en e-mail, når saldoen kommer under (kr.)", "E-mail me when the balance falls below (kr.)")) }
+            label for="low" { (lang.t("portal.limits.e_mail_me_when_the_balance")) }
             input #low name="low" inputmode="decimal" value=(filled.low)
-                placeholder=(lang.t("ingen e-mail", "no e-mail"));
-            label for="email" { (lang.t("Din e-mail", "Your e-mail")) }
+                placeholder=(lang.t("portal.limits.no_e_mail"));
+            label for="email" { (lang.t("portal.limits.your_e_mail")) }
             input #email name="email" type="email" maxlength="200" value=(filled.email);
             div.actions {
-                button.primary type="submit" { (lang.t("Gem", "Save")) }
-                a.button.secondary href="/portal" { (lang.t("Tilbage", "Back")) }
+                button.primary type="submit" { (lang.t("portal.limits.save")) }
+                a.button.secondary href="/portal" { (lang.t("portal.limits.back")) }
             }
         }
     };
@@ -139,22 +139,13 @@ pub struct LimitsForm {
 /// else what to tell the parent.
 fn checked(lang: Lang, filled: &Filled) -> Result<(Option<Money>, Option<Money>), &'static str> {
     let (Ok(limit), Ok(low)) = (optional_money(&filled.limit), optional_money(&filled.low)) else {
-        return Err(lang.t(
-            "Beløb skrives som tal, fx 50 eller 50,50 (tomt felt: ingen).",
-            "Write amounts as numbers, e.g. 50 or 50.50 (empty: none).",
-        ));
+        return Err(lang.t("portal.limits.write_amounts_as_numbers_e_g"));
     };
     if filled.email.chars().count() > 200 {
-        return Err(lang.t(
-            "E-mailadressen er for lang.",
-            "The e-mail address is too long.",
-        ));
+        return Err(lang.t("portal.limits.the_e_mail_address_is_too"));
     }
     if low.is_some() && !filled.email.contains('@') {
-        return Err(lang.t(
-            "Skriv din e-mail, så vi kan sende beskeden.",
-            "Write your e-mail so that we can send the message.",
-        ));
+        return Err(lang.t("portal.limits.write_your_e_mail_so_that"));
     }
     Ok((limit, low))
 }
@@ -195,10 +186,7 @@ pub async fn save(
         Ok(patch) => patch,
         Err(e) => {
             tracing::info!(error = %e, "limits refused");
-            let problem = lang.t(
-                "Noget i formularen kan ikke bruges (for langt, eller tegn der ikke må stå der).",
-                "Something in the form cannot be used (too long, or characters not allowed).",
-            );
+            let problem = lang.t("portal.limits.something_in_the_form_cannot_be");
             let filled = Some(filled);
             return draw(&state, lang, &session, child, filled, Some(problem), false).await;
         }
@@ -227,9 +215,9 @@ mod tests {
 
     #[test]
     fn empty_fields_are_none_and_amounts_are_danish_or_plain() {
-        assert_eq!(checked(Lang::Da, &filled("", "", "")), Ok((None, None)));
+        assert_eq!(checked(Lang::DA, &filled("", "", "")), Ok((None, None)));
         assert_eq!(
-            checked(Lang::Da, &filled("20,50", "30", "a@b.dk")),
+            checked(Lang::DA, &filled("20,50", "30", "a@b.dk")),
             Ok((Some(Money::from_ore(2050)), Some(Money::kroner(30))))
         );
     }
@@ -237,13 +225,13 @@ mod tests {
     #[test]
     fn a_bad_amount_or_a_threshold_without_an_email_is_said_so() {
         assert!(
-            checked(Lang::En, &filled("-5", "", ""))
+            checked(Lang::EN, &filled("-5", "", ""))
                 .unwrap_err()
                 .contains("numbers")
         );
-        assert!(checked(Lang::En, &filled("tyve", "", "")).is_err());
+        assert!(checked(Lang::EN, &filled("tyve", "", "")).is_err());
         assert!(
-            checked(Lang::En, &filled("", "30", ""))
+            checked(Lang::EN, &filled("", "30", ""))
                 .unwrap_err()
                 .contains("e-mail")
         );

@@ -7,6 +7,8 @@ use chrono::TimeDelta;
 use maud::html;
 use serde::Deserialize;
 
+use klubkasse_core::i18n::Language;
+
 use super::layout::{self, LANG_COOKIE, Lang};
 use super::session::{self, LOGIN_COOKIE, NoFields, Posted, SESSION_COOKIE, Session, sha256};
 use super::{PortalError, portal};
@@ -75,13 +77,10 @@ pub async fn callback(
 fn login_failed(lang: Lang) -> maud::Markup {
     layout::bare(
         lang,
-        lang.t("Login", "Login"),
+        lang.t("portal.login.login"),
         html! {
-            p.problem { (lang.t(
-                "Login blev ikke gennemført, eller det tog for lang tid. Prøv igen.",
-                "The login was not completed, or it took too long. Try again."
-            )) }
-            p { a.button href="/portal/login" { (lang.t("Log ind med MitID", "Log in with MitID")) } }
+            p.problem { (lang.t("portal.login.the_login_was_not_completed_or")) }
+            p { a.button href="/portal/login" { (lang.t("portal.login.log_in_with_mitid")) } }
         },
     )
 }
@@ -89,14 +88,9 @@ fn login_failed(lang: Lang) -> maud::Markup {
 fn unknown_person(lang: Lang) -> maud::Markup {
     layout::bare(
         lang,
-        lang.t("Login", "Login"),
+        lang.t("portal.login.login"),
         html! {
-            p.problem { (lang.t(
-                "Du er logget ind, men vi kender dig ikke som forælder til et barn i klubben. \
-                 Kontakt klubbens kontor, så de kan knytte dig til dit barn.",
-                "You are logged in, but we do not know you as the parent of a child in the club. \
-                 Contact the club office so that they can link you to your child."
-            )) }
+            p.problem { (lang.t("portal.login.you_are_logged_in_but_we")) }
         },
     )
 }
@@ -121,10 +115,10 @@ pub async fn language(
     jar: CookieJar,
     Posted(form): Posted<LanguageForm>,
 ) -> Result<Response, PortalError> {
-    let code = if form.lang == "en" { "en" } else { "da" };
+    let language = Language::parse(&form.lang).unwrap_or_default();
     let jar = jar.add(session::cookie(
         LANG_COOKIE,
-        code.to_string(),
+        language.code().to_string(),
         TimeDelta::days(365),
     ));
     Ok((jar, Redirect::to("/portal")).into_response())

@@ -9,6 +9,9 @@ use futures::future::BoxFuture;
 use crate::AppState;
 use crate::db::portal as queries;
 use klubkasse_core::domain::ChildId;
+use klubkasse_core::i18n::fill;
+
+use super::layout::Lang;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mail {
@@ -79,15 +82,21 @@ pub async fn warn_low_balance(state: &AppState, children: &[ChildId]) {
             return;
         }
     };
+    // A parent's language is not known yet: the mail is in Danish.
+    let lang = Lang::DA;
     for warning in due {
+        let (balance, threshold) = (warning.balance.to_string(), warning.threshold.to_string());
+        let url = format!("{}/portal", portal.public_url);
+        let values = [
+            ("name", warning.child_name.as_str()),
+            ("balance", balance.as_str()),
+            ("threshold", threshold.as_str()),
+            ("url", url.as_str()),
+        ];
         let mail = Mail {
             to: warning.email.clone(),
-            subject: format!("Lav saldo på {}s kort", warning.child_name),
-            body: format!(
-                "Saldoen på {}s kort er nu {}, under de {} du har valgt.\n\
-                 Du kan sætte penge ind i forældreportalen: {}/portal\n",
-                warning.child_name, warning.balance, warning.threshold, portal.public_url
-            ),
+            subject: fill(lang.t("portal.mail.low_balance_subject"), &values),
+            body: fill(lang.t("portal.mail.low_balance_body"), &values),
         };
         if let Err(e) = portal.mailer.send(&mail).await {
             tracing::warn!(error = %e, child = %warning.child, "low-balance mail not sent");

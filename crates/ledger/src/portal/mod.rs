@@ -33,6 +33,7 @@ use axum::routing::{get, post};
 
 use super::AppState;
 use super::db::DbError;
+use klubkasse_core::i18n::Language;
 use layout::Lang;
 use oidc::{Oidc, OidcError};
 use payment::{PaymentError, PaymentProvider, TestProvider};
@@ -76,54 +77,34 @@ pub enum PortalError {
 
 impl IntoResponse for PortalError {
     fn into_response(self) -> Response {
-        let (status, da, en) = match &self {
+        let (status, key) = match &self {
             PortalError::LoginNeeded => return Redirect::to("/portal").into_response(),
-            PortalError::NotFound | PortalError::Db(DbError::NotFound(_)) => (
-                StatusCode::NOT_FOUND,
-                "Siden findes ikke.",
-                "There is no such page.",
-            ),
-            PortalError::Csrf => (
-                StatusCode::FORBIDDEN,
-                "Formularen kom ikke fra portalen. Gå tilbage, genindlæs siden og prøv igen.",
-                "The form did not come from the portal. Go back, reload the page and try again.",
-            ),
-            PortalError::BadForm(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Formularen kunne ikke læses. Gå tilbage, genindlæs siden og prøv igen.",
-                "The form could not be read. Go back, reload the page and try again.",
-            ),
-            PortalError::NotConfigured => (
-                StatusCode::NOT_FOUND,
-                "Portalen er ikke sat op på denne server.",
-                "The portal is not set up on this server.",
-            ),
-            PortalError::Oidc(_) => (
-                StatusCode::BAD_GATEWAY,
-                "Login lykkedes ikke. Prøv igen om lidt.",
-                "The login did not succeed. Try again in a moment.",
-            ),
-            PortalError::Payment(_) => (
-                StatusCode::BAD_GATEWAY,
-                "Betalingstjenesten svarer ikke. Der er ikke trukket penge. Prøv igen om lidt.",
-                "The payment service does not answer. No money was taken. Try again in a moment.",
-            ),
-            PortalError::Db(_) | PortalError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Noget gik galt hos os. Prøv igen om lidt.",
-                "Something went wrong on our side. Try again in a moment.",
-            ),
+            PortalError::NotFound | PortalError::Db(DbError::NotFound(_)) => {
+                (StatusCode::NOT_FOUND, "portal.error.not_found")
+            }
+            PortalError::Csrf => (StatusCode::FORBIDDEN, "portal.error.csrf"),
+            PortalError::BadForm(_) => (StatusCode::UNPROCESSABLE_ENTITY, "portal.error.bad_form"),
+            PortalError::NotConfigured => (StatusCode::NOT_FOUND, "portal.error.not_configured"),
+            PortalError::Oidc(_) => (StatusCode::BAD_GATEWAY, "portal.error.login_failed"),
+            PortalError::Payment(_) => (StatusCode::BAD_GATEWAY, "portal.error.payment_down"),
+            PortalError::Db(_) | PortalError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "portal.error.internal")
+            }
         };
         if status.is_server_error() || matches!(self, PortalError::Csrf | PortalError::BadForm(_)) {
             tracing::warn!(error = %self, "portal page failed");
         }
+        // Before a page knows its reader's language, it speaks every one.
+        let every = || Language::all().map(Lang);
+        let front_page: Vec<_> = every().map(|l| l.t("portal.error.front_page")).collect();
         let page = layout::bare(
-            Lang::Da,
+            Lang::DA,
             "klubkasse",
             maud::html! {
-                p { (da) }
-                p lang="en" { (en) }
-                p { a href="/portal" { "Til forsiden · To the front page" } }
+                @for lang in every() {
+                    p lang=(lang.code()) { (lang.t(key)) }
+                }
+                p { a href="/portal" { (front_page.join(" · ")) } }
             },
         );
         (status, page).into_response()

@@ -56,45 +56,45 @@ pub async fn page(
     {
         *sales.entry(row.club.clone()).or_insert(Money::ZERO) -= row.total;
     }
-    let title = lang.t("Kontoret", "The office");
+    let title = lang.t("portal.office.the_office");
     let body = html! {
         section.card {
-            h2 { (lang.t("Udbetalinger der venter", "Withdrawals waiting")) }
-            @if payouts.is_empty() { p.muted { (lang.t("Ingen.", "None.")) } }
+            h2 { (lang.t("portal.office.withdrawals_waiting")) }
+            @if payouts.is_empty() { p.muted { (lang.t("portal.office.none")) } }
             @for p in &payouts {
                 form method="post" action={ "/portal/office/payouts/" (p.id) } data-payout {
                     (layout::csrf(&session))
                     p { strong { (p.amount) } " · " (p.child_name) " · " (p.parent_name)
-                        " · " (lang.t("konto ", "account ")) (p.bank_account) }
-                    button.primary type="submit" { (lang.t("Markér som udbetalt", "Mark as paid out")) }
+                        " · " (lang.t("portal.office.account")) (p.bank_account) }
+                    button.primary type="submit" { (lang.t("portal.office.mark_as_paid_out")) }
                     " "
                     button.secondary type="submit" formaction={ "/portal/office/payouts/" (p.id) "/reject" } {
-                        (lang.t("Afvis og sæt pengene tilbage", "Reject and put the money back"))
+                        (lang.t("portal.office.reject_and_put_the_money_back"))
                     }
                 }
             }
         }
         section.card {
-            h2 { (lang.t("Kortbestillinger", "Card orders")) }
-            @if orders.is_empty() { p.muted { (lang.t("Ingen.", "None.")) } }
+            h2 { (lang.t("portal.office.card_orders")) }
+            @if orders.is_empty() { p.muted { (lang.t("portal.office.none")) } }
             @for o in &orders {
                 form method="post" action={ "/portal/office/orders/" (o.id) } data-order {
                     (layout::csrf(&session))
                     p { strong { (o.child_name) } " · " (o.created_at.format("%d.%m.%Y")) " · "
-                        (if o.status == "sent" { lang.t("sendt", "sent") } else { lang.t("bestilt", "ordered") })
-                        @if o.address.is_none() { " · " (lang.t("første kort, udleveres i klubben", "first card, handed out at the club")) }
+                        (if o.status == "sent" { lang.t("portal.office.sent") } else { lang.t("portal.office.ordered") })
+                        @if o.address.is_none() { " · " (lang.t("portal.office.first_card_handed_out_at_the")) }
                         @if let Some(a) = &o.address { br; span.muted { (a) } } }
                     @if o.status == "ordered" {
-                        button.primary type="submit" name="status" value="sent" { (lang.t("Markér sendt", "Mark sent")) }
+                        button.primary type="submit" name="status" value="sent" { (lang.t("portal.office.mark_sent")) }
                     }
                     " "
-                    button.secondary type="submit" name="status" value="handed_out" { (lang.t("Markér udleveret", "Mark handed out")) }
+                    button.secondary type="submit" name="status" value="handed_out" { (lang.t("portal.office.mark_handed_out")) }
                 }
             }
         }
         section.card {
-            h2 { (lang.t("Henvendelser", "Requests")) }
-            @if support.is_empty() { p.muted { (lang.t("Ingen.", "None.")) } }
+            h2 { (lang.t("portal.office.requests")) }
+            @if support.is_empty() { p.muted { (lang.t("portal.office.none")) } }
             @for s in &support {
                 div data-support {
                     p { strong { (s.subject) } " · " (s.parent_name)
@@ -105,9 +105,9 @@ pub async fn page(
                         None => {
                             form method="post" action={ "/portal/office/support/" (s.id) } {
                                 (layout::csrf(&session))
-                                label for={ "answer-" (s.id) } { (lang.t("Svar", "Answer")) }
+                                label for={ "answer-" (s.id) } { (lang.t("portal.office.answer")) }
                                 textarea id={ "answer-" (s.id) } name="answer" rows="3" required maxlength="5000" {}
-                                div.actions { button.primary type="submit" { (lang.t("Send svar", "Send answer")) } }
+                                div.actions { button.primary type="submit" { (lang.t("portal.office.send_answer")) } }
                             }
                         }
                     }
@@ -115,8 +115,8 @@ pub async fn page(
             }
         }
         section.card {
-            h2 { (lang.t("Salg denne måned pr. klub", "Sales this month by club")) }
-            @if sales.is_empty() { p.muted { (lang.t("Intet salg endnu.", "No sales yet.")) } }
+            h2 { (lang.t("portal.office.sales_this_month_by_club")) }
+            @if sales.is_empty() { p.muted { (lang.t("portal.office.no_sales_yet")) } }
             @else { (bars(&sales)) }
         }
     };

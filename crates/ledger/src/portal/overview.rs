@@ -21,18 +21,9 @@ pub struct Notice {
 
 fn notice_text(lang: Lang, done: &str) -> Option<&'static str> {
     Some(match done {
-        "paid" => lang.t(
-            "Betalingen er modtaget, og pengene er sat ind på kortet.",
-            "The payment was received and the money is on the card.",
-        ),
-        "not-paid" => lang.t(
-            "Betalingen blev ikke gennemført. Der er ikke trukket penge.",
-            "The payment was not completed. No money was taken.",
-        ),
-        "withdrawn" => lang.t(
-            "Pengene er trukket fra kortet. Kontoret overfører dem til din bankkonto.",
-            "The money has left the card. The office transfers it to your bank account.",
-        ),
+        "paid" => lang.t("portal.overview.the_payment_was_received_and_the"),
+        "not-paid" => lang.t("portal.overview.the_payment_was_not_completed_no"),
+        "withdrawn" => lang.t("portal.overview.the_money_has_left_the_card"),
         _ => return None,
     })
 }
@@ -63,64 +54,58 @@ pub async fn page(
     let body = html! {
         (layout::notice(notice))
         @if children.is_empty() {
-            p { (lang.t(
-                "Der er ikke knyttet nogen børn til dig endnu. Kontakt klubbens kontor.",
-                "No children are linked to you yet. Contact the club office."
-            )) }
+            p { (lang.t("portal.overview.no_children_are_linked_to_you")) }
         }
-        p { a href="/portal/support" { (lang.t("Spørg kontoret om hjælp", "Ask the office for help")) } }
+        p { a href="/portal/support" { (lang.t("portal.overview.ask_the_office_for_help")) } }
         @for child in &children {
             section.card data-child=(child.id) {
                 h2 { (child.name) }
                 p.balance data-balance { (child.balance) }
                 p.muted {
-                    (lang.t("Brugt i dag: ", "Spent today: ")) (child.spent_today)
+                    (lang.t("portal.overview.spent_today")) (child.spent_today)
                 }
                 p.muted {
-                    (lang.t("Kort: ", "Card: "))
+                    (lang.t("portal.overview.card"))
                     @match child.cards.first() {
-                        None => { (lang.t("intet kort endnu", "no card yet")) }
-                        Some((uid, CardState::Active)) => { (uid) " · " (lang.t("aktivt", "active")) }
+                        None => { (lang.t("portal.overview.no_card_yet")) }
+                        Some((uid, CardState::Active)) => { (uid) " · " (lang.t("portal.overview.active")) }
                         Some((uid, CardState::Blocked)) => {
-                            (uid) " · " span.state-blocked { (lang.t("spærret", "blocked")) }
+                            (uid) " · " span.state-blocked { (lang.t("portal.overview.blocked")) }
                         }
                     }
                 }
                 div.actions {
                     a.button href={ "/portal/children/" (child.id) "/top-up" } {
-                        (lang.t("Sæt penge ind", "Top up"))
+                        (lang.t("portal.overview.top_up"))
                     }
                     a.button.secondary href={ "/portal/children/" (child.id) "/history" } {
-                        (lang.t("Historik", "History"))
+                        (lang.t("portal.overview.history"))
                     }
                     a.button.secondary href={ "/portal/children/" (child.id) "/withdraw" } {
-                        (lang.t("Udbetal", "Withdraw"))
+                        (lang.t("portal.overview.withdraw"))
                     }
                     a.button.secondary href={ "/portal/children/" (child.id) "/card" } {
-                        (lang.t("Kort", "Card"))
+                        (lang.t("portal.overview.card_2"))
                     }
                     a.button.secondary href={ "/portal/children/" (child.id) "/limits" } {
-                        (lang.t("Grænser", "Limits"))
+                        (lang.t("portal.overview.limits"))
                     }
                 }
             }
         }
     };
-    let title = lang.t("Mine børn", "My children");
+    let title = lang.t("portal.overview.my_children");
     Ok(layout::page(lang, &session, title, body).into_response())
 }
 
 fn front(lang: Lang) -> maud::Markup {
     layout::bare(
         lang,
-        lang.t("Forældreportal", "Parents' portal"),
+        lang.t("portal.overview.parents_portal"),
         html! {
-            h1 { (lang.t("Forældreportal", "Parents' portal")) }
-            p { (lang.t(
-                "Se saldo og køb, sæt penge ind på dit barns kort, spær et mistet kort og bestil et nyt.",
-                "See the balance and what was bought, top up your child's card, block a lost card and order a new one."
-            )) }
-            p { a.button href="/portal/login" { (lang.t("Log ind med MitID", "Log in with MitID")) } }
+            h1 { (lang.t("portal.overview.parents_portal")) }
+            p { (lang.t("portal.overview.see_the_balance_and_what_was")) }
+            p { a.button href="/portal/login" { (lang.t("portal.overview.log_in_with_mitid")) } }
         },
     )
 }

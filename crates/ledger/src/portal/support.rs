@@ -23,22 +23,22 @@ async fn draw(
     let requests = queries::support(&state.pool, Some(session.person)).await?;
     let children =
         queries::overview(&state.pool, &session.children, &state.settings.time_zone).await?;
-    let title = lang.t("Hjælp", "Help");
+    let title = lang.t("portal.support.help");
     let body = html! {
         (layout::problem(problem))
-        @if sent { (layout::notice(Some(lang.t("Sendt. Kontoret svarer her.", "Sent. The office answers here.")))) }
+        @if sent { (layout::notice(Some(lang.t("portal.support.sent_the_office_answers_here")))) }
         form method="post" {
             (layout::csrf(session))
-            label for="child" { (lang.t("Om", "About")) }
+            label for="child" { (lang.t("portal.support.about")) }
             select #child name="child" {
-                option value="" { (lang.t("(generelt)", "(general)")) }
+                option value="" { (lang.t("portal.support.general")) }
                 @for child in &children { option value=(child.id) { (child.name) } }
             }
-            label for="subject" { (lang.t("Emne", "Subject")) }
+            label for="subject" { (lang.t("portal.support.subject")) }
             input #subject name="subject" required maxlength="200";
-            label for="body" { (lang.t("Besked", "Message")) }
+            label for="body" { (lang.t("portal.support.message")) }
             textarea #body name="body" rows="5" required maxlength="5000" {}
-            div.actions { button.primary type="submit" { (lang.t("Send", "Send")) } }
+            div.actions { button.primary type="submit" { (lang.t("portal.support.send")) } }
         }
         @for request in &requests {
             section.card data-support {
@@ -46,8 +46,8 @@ async fn draw(
                 p.muted { (request.created_at.format("%d.%m.%Y %H:%M")) @if let Some(c) = &request.child_name { " · " (c) } }
                 p { (request.body) }
                 @match &request.answer {
-                    Some(answer) => { p.notice { strong { (lang.t("Svar: ", "Answer: ")) } (answer) } }
-                    None => { p.muted { (lang.t("Venter på svar.", "Waiting for an answer.")) } }
+                    Some(answer) => { p.notice { strong { (lang.t("portal.support.answer")) } (answer) } }
+                    None => { p.muted { (lang.t("portal.support.waiting_for_an_answer")) } }
                 }
             }
         }
@@ -95,10 +95,7 @@ pub async fn send(
         || subject.chars().count() > 200
         || body.chars().count() > 5000
     {
-        let problem = lang.t(
-            "Skriv et emne og en besked.",
-            "Write a subject and a message.",
-        );
+        let problem = lang.t("portal.support.write_a_subject_and_a_message");
         return draw(&state, lang, &session, Some(problem), false).await;
     }
     queries::add_support(&state.pool, session.person, child, subject, body).await?;

@@ -48,32 +48,29 @@ fn page(
     problem: Option<&str>,
     amount: &str,
 ) -> maud::Markup {
-    let title = lang.t("Sæt penge ind", "Top up");
+    let title = lang.t("portal.topup.top_up");
     layout::page(
         lang,
         session,
         title,
         html! {
             (layout::problem(problem))
-            p { (lang.t("Til ", "For ")) strong { (name) } }
+            p { (lang.t("portal.topup.for")) strong { (name) } }
             @if room < smallest() {
-                p { (lang.t(
-                    "Kortet er fuldt: saldoen er ved loftet for, hvad der må stå på et kort.",
-                    "The card is full: the balance is at the most a card may hold."
-                )) }
+                p { (lang.t("portal.topup.the_card_is_full_the_balance")) }
             } @else {
                 form method="post" {
                     (layout::csrf(session))
-                    label for="amount" { (lang.t("Beløb i kr.", "Amount in kr.")) }
+                    label for="amount" { (lang.t("portal.topup.amount_in_kr")) }
                     input #amount name="amount" inputmode="decimal" required value=(amount)
                         placeholder="100";
                     p.muted {
-                        (lang.t("Mindst ", "At least ")) (smallest())
-                        (lang.t(", højst ", ", at most ")) (room) "."
+                        (lang.t("portal.topup.at_least")) (smallest())
+                        (lang.t("portal.topup.at_most")) (room) "."
                     }
                     div.actions {
-                        button.primary type="submit" { (lang.t("Gå til betaling", "Go to payment")) }
-                        a.button.secondary href="/portal" { (lang.t("Fortryd", "Cancel")) }
+                        button.primary type="submit" { (lang.t("portal.topup.go_to_payment")) }
+                        a.button.secondary href="/portal" { (lang.t("portal.topup.cancel")) }
                     }
                 }
             }
@@ -102,20 +99,17 @@ pub async fn start(
         Ok(amount) => amount,
         Err(_) => {
             return Ok(refuse(
-                lang.t(
-                    "Skriv beløbet som et tal, fx 100 eller 100,50.",
-                    "Write the amount as a number, e.g. 100 or 100.50.",
-                )
-                .to_string(),
+                lang.t("portal.topup.write_the_amount_as_a_number")
+                    .to_string(),
             ));
         }
     };
     if amount < smallest() || amount > room {
         return Ok(refuse(format!(
             "{} {} {} {}.",
-            lang.t("Beløbet skal være mellem", "The amount must be between"),
+            lang.t("portal.topup.the_amount_must_be_between"),
             smallest(),
-            lang.t("og", "and"),
+            lang.t("portal.topup.and"),
             room
         )));
     }
@@ -201,16 +195,13 @@ pub async fn test_page(
         "Testbetaling",
         html! {
             h1 { "Testbetaling · Test payment" }
-            p.problem { (lang.t(
-                "Dette er en testbetaling: der trækkes ingen rigtige penge.",
-                "This is a test payment: no real money is taken."
-            )) }
+            p.problem { (lang.t("portal.topup.this_is_a_test_payment_no")) }
             p { (payment.description) }
             p.balance { (payment.amount) }
             form method="post" {
                 div.actions {
-                    button.primary type="submit" name="decision" value="pay" { (lang.t("Betal", "Pay")) }
-                    button.secondary type="submit" name="decision" value="cancel" { (lang.t("Afbryd", "Cancel")) }
+                    button.primary type="submit" name="decision" value="pay" { (lang.t("portal.topup.pay")) }
+                    button.secondary type="submit" name="decision" value="cancel" { (lang.t("portal.topup.cancel_2")) }
                 }
             }
         },

@@ -32,43 +32,43 @@ async fn draw(
     let detail = db::detail(&state.pool, child).await?;
     let payouts = payments::payouts(&state.pool, Some(child)).await?;
     let balance = detail.balance.max(Money::ZERO);
-    let title = lang.t("Udbetal penge", "Withdraw money");
+    let title = lang.t("portal.withdraw.withdraw_money");
     let body = html! {
         (layout::problem(filled.problem.as_deref()))
-        p { strong { (detail.child.name) } " · " (lang.t("saldo ", "balance ")) (balance) }
+        p { strong { (detail.child.name) } " · " (lang.t("portal.withdraw.balance")) (balance) }
         @if balance.is_positive() {
             form method="post" {
                 (layout::csrf(session))
                 input type="hidden" name="request" value=(filled.request);
-                label for="amount" { (lang.t("Beløb i kr.", "Amount in kr.")) }
+                label for="amount" { (lang.t("portal.withdraw.amount_in_kr")) }
                 input #amount name="amount" inputmode="decimal" required value=(filled.amount)
                     placeholder=(balance.danish_number());
-                p.muted { (lang.t("Højst saldoen: ", "At most the balance: ")) (balance) }
-                label for="account" { (lang.t("Din bankkonto (reg.nr. og kontonr.)", "Your bank account (reg. no. and account no.)")) }
+                p.muted { (lang.t("portal.withdraw.at_most_the_balance")) (balance) }
+                label for="account" { (lang.t("portal.withdraw.your_bank_account_reg_no_and")) }
                 input #account name="account" required maxlength="40" value=(filled.account)
                     placeholder="1234 12345678";
                 div.actions {
-                    button.primary type="submit" { (lang.t("Udbetal", "Withdraw")) }
+                    button.primary type="submit" { (lang.t("portal.withdraw.withdraw")) }
                     button.secondary type="submit" name="all" value="yes" formnovalidate {
-                        (lang.t("Udbetal alt", "Withdraw all"))
+                        (lang.t("portal.withdraw.withdraw_all"))
                     }
-                    a.button.secondary href="/portal" { (lang.t("Fortryd", "Cancel")) }
+                    a.button.secondary href="/portal" { (lang.t("portal.withdraw.cancel")) }
                 }
             }
         } @else {
-            p { (lang.t("Der er ingen penge at udbetale.", "There is no money to withdraw.")) }
+            p { (lang.t("portal.withdraw.there_is_no_money_to_withdraw")) }
         }
         @if !payouts.is_empty() {
-            h2 { (lang.t("Udbetalinger", "Withdrawals")) }
+            h2 { (lang.t("portal.withdraw.withdrawals")) }
             table { tbody {
                 @for p in &payouts {
                     tr {
                         td { (p.created_at.format("%d.%m.%Y")) }
                         td.amount { (p.amount) }
                         td { (match p.status.as_str() {
-                            "paid" => lang.t("udbetalt", "paid out"),
-                            "rejected" => lang.t("afvist", "rejected"),
-                            _ => lang.t("venter på kontoret", "waiting for the office"),
+                            "paid" => lang.t("portal.withdraw.paid_out"),
+                            "rejected" => lang.t("portal.withdraw.rejected"),
+                            _ => lang.t("portal.withdraw.waiting_for_the_office"),
                         }) }
                     }
                 }
@@ -126,15 +126,12 @@ pub async fn submit(
     let amount = match Money::parse(&typed) {
         Ok(amount) if amount.is_positive() => amount,
         _ => {
-            let problem = lang.t(
-                "Skriv beløbet som et tal over 0, fx 50 eller 50,50.",
-                "Write the amount as a number above 0, e.g. 50 or 50.50.",
-            );
+            let problem = lang.t("portal.withdraw.write_the_amount_as_a_number");
             return draw(&state, lang, &session, child, refuse(problem.into())).await;
         }
     };
     if account.is_empty() || account.chars().count() > 40 {
-        let problem = lang.t("Skriv dit kontonummer.", "Write your account number.");
+        let problem = lang.t("portal.withdraw.write_your_account_number");
         return draw(&state, lang, &session, child, refuse(problem.into())).await;
     }
     match payments::request_payout(
@@ -161,9 +158,9 @@ pub async fn submit(
                 .max(Money::ZERO);
             let problem = format!(
                 "{} {} {} {}.",
-                lang.t("Du kan ikke udbetale", "You cannot withdraw"),
+                lang.t("portal.withdraw.you_cannot_withdraw"),
                 amount,
-                lang.t("— der står kun", "— the balance is only"),
+                lang.t("portal.withdraw.the_balance_is_only"),
                 balance
             );
             draw(&state, lang, &session, child, refuse(problem)).await
