@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cli;
 pub mod db;
 pub mod error;
 pub mod metrics;
