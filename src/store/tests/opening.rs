@@ -1,0 +1,198 @@
+//! Opening a store: backups, damage, in use, reopening at once, format versions.
+
+use super::*;
+
+#[test]
+fn backup_restore_round_trip_and_old_store_set_aside() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 100);
+    let sale = Entry::sale(c.id, uid("04A1B2C3"), toast(1), "test", Utc::now());
+    store.record_sale(&sale, Connection::Standalone).unwrap();
+    store.refund(sale.id, "test", Utc::now(), false).unwrap();
+    let sale2 = Entry::sale(c.id, uid("04A1B2C3"), toast(3), "test", Utc::now());
+    store.record_sale(&sale2, Connection::Standalone).unwrap();
+    let today = local_day(Utc::now());
+    let file = write_daily_backup(&store, tmp.path(), today)
+        .unwrap()
+        .unwrap();
+    assert!(
+        write_daily_backup(&store, tmp.path(), today)
+            .unwrap()
+            .is_none()
+    );
+    let before = store.export().unwrap();
+    drop(store);
+
+    let restored = restore_backup(&file, tmp.path()).unwrap();
+    assert!(restored.set_aside.unwrap().exists());
+    let store = restored.store;
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(64));
+    assert_eq!(store.spent_on(c.id, today).unwrap(), Money::kroner(36));
+    assert!(store.is_refunded(sale.id).unwrap());
+    assert_eq!(store.all_entries().unwrap(), before.entries);
+    assert_eq!(store.outbox_len(), before.outbox.len());
+    assert!(store.balance_mismatches().unwrap().is_empty());
+}
+
+#[test]
+fn missing_store_with_backups_is_not_started_empty() {
+    let tmp = TempDir::new().unwrap();
+    let (store, _) = store_with_child(tmp.path(), 10);
+    write_daily_backup(&store, tmp.path(), local_day(Utc::now())).unwrap();
+    drop(store);
+    std::fs::remove_dir_all(tmp.path().join("store")).unwrap();
+    let err = Store::open(tmp.path()).unwrap_err();
+    assert!(matches!(err, StoreError::MissingWithBackups { .. }));
+    assert!(err.to_string().contains("klubkasse restore"), "{err}");
+    assert!(!tmp.path().join("store").exists());
+}
+
+#[test]
+fn damaged_store_is_an_error_not_a_fresh_start() {
+    let tmp = TempDir::new().unwrap();
+    let (store, _) = store_with_child(tmp.path(), 10);
+    drop(store);
+    let dir = tmp.path().join("store");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::write(&path, b"garbage, not a sled file at all").unwrap();
+        }
+    }
+    let err = Store::open(tmp.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Unreadable { .. }), "{err:?}");
+}
+
+#[test]
+fn a_store_in_use_says_so() {
+    let tmp = TempDir::new().unwrap();
+    let (_store, _) = store_with_child(tmp.path(), 10);
+    let err = Store::open(tmp.path()).unwrap_err();
+    assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
+}
+
+/// A dropped store can be opened again at once, however busy the machine:
+/// the drop waits until sled has let go of the files (see `files`).
+#[test]
+fn a_dropped_store_reopens_at_once_while_other_stores_work() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Other threads keep sled's I/O threads and the cores busy with stores
+    // of their own, as the rest of a test run does.
+    let others: Vec<_> = (0..3)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let tmp = TempDir::new().unwrap();
+                let (mut store, c) = store_with_child(tmp.path(), 1_000_000);
+                let mut rounds = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    sell_at(&store, &c, Utc::now(), Connection::Standalone);
+                    rounds += 1;
+                    if rounds % 20 == 0 {
+                        drop(store);
+                        store = Store::open(tmp.path()).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 0);
+    drop(store);
+    for round in 1..=1000 {
+        let store = match Store::open(tmp.path()) {
+            Ok(store) => store,
+            Err(e) => panic!("round {round}: {e:?}"),
+        };
+        store
+            .deposit(c.id, Money::kroner(1), "test", Utc::now())
+            .unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for other in others {
+        other.join().unwrap();
+    }
+    let store = Store::open(tmp.path()).unwrap();
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(1000));
+}
+
+#[test]
+fn store_without_version_is_refused() {
+    let tmp = TempDir::new().unwrap();
+    let (store, _) = store_with_child(tmp.path(), 10);
+    store.meta.remove("schema_version").unwrap();
+    store.flush().unwrap();
+    drop(store);
+    assert!(matches!(
+        Store::open(tmp.path()),
+        Err(StoreError::Unreadable { .. })
+    ));
+}
+
+#[test]
+fn a_version_1_store_is_moved_to_day_trees_once_and_keeps_everything() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 500);
+    let sales: Vec<Entry> = [2, 1, 0]
+        .into_iter()
+        .map(|ago| sell_at(&store, &c, noon(ago), Connection::Standalone))
+        .collect();
+    let all = store.all_entries().unwrap();
+    drop(store);
+    // Rewrite it as version 1 had it: every entry in one `entries` tree.
+    {
+        let dir = tmp.path().join("store");
+        let db = files::sled_config(&dir).open().unwrap();
+        let old = db.open_tree("entries").unwrap();
+        for name in db.tree_names() {
+            if name.starts_with(DAY_TREE_PREFIX.as_bytes()) {
+                for kv in db.open_tree(&name).unwrap().iter() {
+                    let (k, v) = kv.unwrap();
+                    old.insert(k, v).unwrap();
+                }
+                db.drop_tree(&name).unwrap();
+            }
+        }
+        let old_spent = db.open_tree("spent").unwrap();
+        for name in db.tree_names() {
+            if let Some(day) = name.strip_prefix(SPENT_TREE_PREFIX.as_bytes()) {
+                for kv in db.open_tree(&name).unwrap().iter() {
+                    let (child, v) = kv.unwrap();
+                    old_spent.insert([&child[..], day].concat(), v).unwrap();
+                }
+                db.drop_tree(&name).unwrap();
+            }
+        }
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", "1")
+            .unwrap();
+        db.flush().unwrap();
+        drop(old);
+        drop(old_spent);
+        files::close(db, &dir);
+    }
+    let store = Store::open(tmp.path()).unwrap();
+    assert_eq!(store.all_entries().unwrap(), all);
+    assert_eq!(store.live_days().len(), 3);
+    assert!(
+        !store
+            .db
+            .tree_names()
+            .iter()
+            .any(|n| n.as_ref() == b"entries")
+    );
+    assert_eq!(store.entry(sales[0].id).unwrap().unwrap(), sales[0]);
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(464));
+    assert!(store.balance_mismatches().unwrap().is_empty());
+    // Today's spending comes along (daily limits); past days' does not.
+    assert_eq!(
+        store.spent_on(c.id, local_day(noon(0))).unwrap(),
+        Money::kroner(12)
+    );
+    assert_eq!(store.days_of(SPENT_TREE_PREFIX), vec![local_day(noon(0))]);
+    assert!(!store.db.tree_names().iter().any(|n| n.as_ref() == b"spent"));
+    drop(store);
+    let store = Store::open(tmp.path()).unwrap();
+    assert_eq!(store.all_entries().unwrap(), all);
+}
