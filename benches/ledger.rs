@@ -15,6 +15,9 @@
 //! KLUBKASSE_TEST_DATABASE_URL (`./install.sh --bench` starts one); every
 //! part gets a fresh database of its own. The ledger runs as the real
 //! `klubkasse-ledger serve` process, so its memory is its own.
+//!
+//! Over 400 lines: one benchmark binary whose figures share one ledger
+//! process, database and generated children.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};

@@ -16,6 +16,9 @@
 //!
 //! The store is generated each run from a fixed seed (10,000 children),
 //! never committed; KLUBKASSE_BENCH_STORE_DIR keeps it for another run.
+//!
+//! Over 400 lines: one benchmark binary whose figures share one generated
+//! million-sale store; splitting it would generate that store again.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,8 @@
 //! The kiosk's config and menu files: parsed with errors that name the
 //! file, the line and what is wrong, and checked against each other.
+//!
+//! Over 400 lines: the config and the menu are checked against each other
+//! (hotkeys, the keymap), so their parsers and tests stay in one file.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,4 +1,7 @@
 //! The kiosk headless: real update(), real effects on a real sled store.
+//!
+//! Over 400 lines: one short test per thing staff and children do at the
+//! counter, all through the same driven kiosk (crates/testkit/src/kiosk.rs).
 
 use klubkasse::action::StaffOutcome;
 use klubkasse::ui::screens::result::ResultScreen;

@@ -13,6 +13,9 @@
 //! `KLUBKASSE_CRASH_SALES` sets how many sales are tried (500 by default;
 //! RELIABILITY.md records a 10,000-sale run), `KLUBKASSE_CRASH_SEED` the
 //! random seed (printed, for replaying a failure).
+//!
+//! One file, over 400 lines: it is one test and its harness (the killers,
+//! the replay and the checks), which only make sense together.
 
 use klubkasse_testkit::bin::{KIOSK, LEDGER};
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -7,6 +7,9 @@
 //! See crates/testkit/src/pcscd.rs. Needs pcscd and vsmartcard-vpcd
 //! (`./install.sh --test` installs them); without them these tests fail,
 //! they do not skip.
+//!
+//! Over 400 lines on purpose: see EVERY above; the card source's tests and
+//! the kiosk's are its two modules.
 
 use std::ffi::CString;
 use std::time::{Duration, Instant};

@@ -1,6 +1,10 @@
 //! The parents' portal in a real browser: Debian's chromium, a real
 //! OpenID provider on loopback, the ledger on a real PostgreSQL, and a
 //! counter with its own sled store syncing with it.
+//!
+//! One file, over 400 lines: its tests share one browser, provider and
+//! ledger set-up (crates/testkit/src/portal.rs) and each walks a whole
+//! journey of pages; cut apart, a journey would no longer read as one.
 
 use klubkasse::store::Recorded;
 use klubkasse_core::domain::{CardUid, ChildId, Connection, Money, Refusal};

@@ -2,6 +2,9 @@
 //! one side, `klubkasse-ledger`'s router on a real socket and a real
 //! PostgreSQL on the other, with a proxy between them that can cut the
 //! line, as a dead network would.
+//!
+//! Over 400 lines: each test is one situation between a counter and the
+//! ledger (a cut line, a broken answer, TLS, a retry), on one shared set-up.
 
 use std::sync::Arc;
 use std::time::Duration;

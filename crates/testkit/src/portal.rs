@@ -2,6 +2,9 @@
 //! a real OpenID provider on loopback (oidc-provider-mock, a separate
 //! implementation, so our client meets someone else's server), and
 //! Debian's chromium driven through chromedriver.
+//!
+//! Over 400 lines: the processes (provider, chromedriver), the browser
+//! helpers and the world a portal test starts from belong together.
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -12,6 +12,9 @@
 //! length-prefixed, and nothing else.
 //!
 //! Not for a real counter: `install.sh --system` installs only `klubkasse`.
+//!
+//! One file, over 400 lines: a small program that is a protocol (vpcd's
+//! framing, the card's answers) and its tests, read top to bottom.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
