@@ -203,6 +203,28 @@ impl Ledger {
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
     }
 
+    /// A child enrolled as `name`, with card `uid` handed out and
+    /// `amount` deposited: where most tests start.
+    pub async fn funded(&self, name: &str, uid: &str, amount: &str) -> ChildId {
+        let child = self.enrol(name).await;
+        self.hand_out(child, uid).await;
+        assert_eq!(
+            self.deposit(child, amount).await.status,
+            StatusCode::CREATED
+        );
+        child
+    }
+
+    /// The id of the child's first card order (made at enrolment).
+    pub async fn first_order(&self, child: ChildId) -> String {
+        self.admin(Method::GET, &format!("/api/v1/children/{child}"), None)
+            .await
+            .body["orders"][0]["id"]
+            .as_str()
+            .expect("an order")
+            .to_string()
+    }
+
     pub async fn deposit(&self, child: ChildId, amount: &str) -> Answer {
         self.admin(
             Method::POST,

@@ -42,13 +42,7 @@ async fn every_endpoint_by_every_role() {
     l.hand_out(a, CARD_A2).await;
     l.hand_out(b, CARD_B).await;
     assert_eq!(l.deposit(a, "500.00").await.status, StatusCode::CREATED);
-    let first_order = l
-        .admin(Method::GET, &format!("/api/v1/children/{a}"), None)
-        .await
-        .body["orders"][0]["id"]
-        .as_str()
-        .expect("order")
-        .to_string();
+    let first_order = l.first_order(a).await;
     let bearer = |token: &str| Some(format!("Bearer {token}"));
     let admin = l.admin.clone();
     // (who, the whole Authorization header or none)

@@ -16,9 +16,7 @@ use super::common::*;
 async fn a_batch_retried_after_the_connection_was_cut_is_counted_once() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let l = ledger().await;
-    let a = l.enrol("Freja").await;
-    l.hand_out(a, CARD_A).await;
-    l.deposit(a, "100").await;
+    let a = l.funded("Freja", CARD_A, "100").await;
     let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -77,9 +75,7 @@ async fn a_batch_retried_after_the_connection_was_cut_is_counted_once() {
 #[tokio::test]
 async fn what_changes_while_a_push_waits_for_the_lock_is_seen() {
     let l = ledger().await;
-    let a = l.enrol("Freja").await;
-    l.hand_out(a, CARD_A).await;
-    l.deposit(a, "100").await;
+    let a = l.funded("Freja", CARD_A, "100").await;
     let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
     let entries = [
         sale(a, CARD_A, "k1", 1000, 1),

@@ -207,17 +207,9 @@ fn hostile_values_in_every_field_are_refused_and_change_nothing() {
         .expect("runtime");
     let (l, a, kiosk, order) = runtime.block_on(async {
         let l = ledger().await;
-        let a = l.enrol("Freja").await;
-        l.hand_out(a, CARD_A).await;
-        l.deposit(a, "100.00").await;
+        let a = l.funded("Freja", CARD_A, "100.00").await;
         let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
-        let order = l
-            .admin(Method::GET, &format!("/api/v1/children/{a}"), None)
-            .await
-            .body["orders"][0]["id"]
-            .as_str()
-            .expect("order")
-            .to_string();
+        let order = l.first_order(a).await;
         (l, a, kiosk, order)
     });
     let sale_body = batch(&[sale(a, CARD_A, "k1", 1250, 2)]);

@@ -65,9 +65,7 @@ async fn deposit_shows_at_the_counter_after_the_next_pull() {
 #[tokio::test]
 async fn a_sale_shows_in_balance_and_history_with_its_items() {
     let l = ledger().await;
-    let a = l.enrol("Freja").await;
-    l.hand_out(a, CARD_A).await;
-    l.deposit(a, "100").await;
+    let a = l.funded("Freja", CARD_A, "100").await;
     let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
     let s = sale(a, CARD_A, "k1", 1200, 2);
     let result = push_result(

@@ -14,9 +14,7 @@ use super::common::*;
 #[tokio::test]
 async fn the_same_batch_twice_is_counted_once() {
     let l = ledger().await;
-    let a = l.enrol("Freja").await;
-    l.hand_out(a, CARD_A).await;
-    l.deposit(a, "100").await;
+    let a = l.funded("Freja", CARD_A, "100").await;
     let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
     let entries: Vec<_> = (0..20).map(|_| sale(a, CARD_A, "k1", 150, 1)).collect();
     let first = push_result(
@@ -53,9 +51,7 @@ async fn the_same_batch_twice_is_counted_once() {
 #[tokio::test]
 async fn a_batch_retried_concurrently_is_counted_once() {
     let l = ledger().await;
-    let a = l.enrol("Freja").await;
-    l.hand_out(a, CARD_A).await;
-    l.deposit(a, "100").await;
+    let a = l.funded("Freja", CARD_A, "100").await;
     let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
     let entries: Vec<_> = (0..50).map(|_| sale(a, CARD_A, "k1", 100, 1)).collect();
     let body = batch(&entries);
@@ -99,9 +95,7 @@ async fn a_batch_retried_concurrently_is_counted_once() {
 #[tokio::test]
 async fn two_counters_selling_to_one_child_at_once_stay_consistent_and_flag_the_overdraft() {
     let l = ledger().await;
-    let a = l.enrol("Freja").await;
-    l.hand_out(a, CARD_A).await;
-    l.deposit(a, "50").await;
+    let a = l.funded("Freja", CARD_A, "50").await;
     let mut tasks = Vec::new();
     for counter in ["k1", "k2"] {
         let kiosk = l.token(TokenRole::Kiosk, Some(counter), &[]).await;
@@ -212,9 +206,7 @@ async fn kiosk_rules_other_counter_too_many_and_bad_entries() {
 #[tokio::test]
 async fn limits_categories_and_notes_flag_sales_and_reach_the_counter() {
     let l = ledger().await;
-    let a = l.enrol("Freja").await;
-    l.hand_out(a, CARD_A).await;
-    l.deposit(a, "100").await;
+    let a = l.funded("Freja", CARD_A, "100").await;
     let patch = l
         .admin(Method::PATCH, &format!("/api/v1/children/{a}"), Some(json!({"daily_limit": "10.00", "blocked_categories": ["Slik", "slik"], "note": "Nøddeallergi"})))
         .await;

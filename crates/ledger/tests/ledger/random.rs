@@ -22,13 +22,7 @@ fn random_bodies_never_give_a_5xx() {
         let a = l.enrol("Freja").await;
         l.hand_out(a, CARD_A).await;
         let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
-        let order = l
-            .admin(Method::GET, &format!("/api/v1/children/{a}"), None)
-            .await
-            .body["orders"][0]["id"]
-            .as_str()
-            .expect("order")
-            .to_string();
+        let order = l.first_order(a).await;
         (l, a, kiosk, order)
     });
     // (method, path, as a counter)

@@ -8,9 +8,7 @@ use uuid::Uuid;
 #[tokio::test]
 async fn bad_input_is_refused_with_an_api_error_and_changes_nothing() {
     let l = ledger().await;
-    let a = l.enrol("Freja").await;
-    l.hand_out(a, CARD_A).await;
-    l.deposit(a, "100").await;
+    let a = l.funded("Freja", CARD_A, "100").await;
     let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
     let admin = l.admin.clone();
     let before = l.fingerprint().await;
