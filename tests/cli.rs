@@ -274,6 +274,30 @@ fn import_children_into_a_mistyped_folder_creates_nothing() {
 }
 
 #[test]
+fn import_children_into_a_connected_counter_is_refused() {
+    let dir = TempDir::new().unwrap();
+    first_start(dir.path());
+    // The counter has pulled from a ledger once.
+    let store = klubkasse::store::Store::open(&dir.path().join("data")).unwrap();
+    let changes = klubkasse_core::protocol::Changes {
+        cursor: 7,
+        more: false,
+        accounts: vec![],
+    };
+    store.apply_changes(&changes).unwrap();
+    drop(store);
+    let run = import(
+        dir.path(),
+        "name,card_uid,opening_balance\nAnna Berg,04010203,10.00\n",
+    );
+    let err = run.failed();
+    assert!(err.contains("connected to a ledger"), "{run}");
+    assert!(err.contains("Nothing was imported."), "{run}");
+    let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
+    assert!(store.children().unwrap().is_empty(), "{run}");
+}
+
+#[test]
 fn import_children_from_a_latin_1_file_says_how_to_save_it() {
     let dir = TempDir::new().unwrap();
     first_start(dir.path());

@@ -63,6 +63,14 @@ fn dispatch(command: Command) -> Result<()> {
             // creates a store (a mistyped folder is an error).
             let rows = import::parse_children_csv(&text, &file)?;
             let store = Store::open_existing(&dir)?;
+            let configured = match &place.config {
+                Some(config) => Config::load(config)?.ledger.is_some(),
+                None => false,
+            };
+            if configured {
+                return Err(import::ImportRunError::Connected.into());
+            }
+            import::refuse_if_connected(&store)?;
             let summary = import::import_children(&store, &rows, "import", Utc::now())?;
             println!("{summary}");
             Ok(())

@@ -14,9 +14,11 @@
 //! So a [`Released`] guard, dropped after every sled handle of a store,
 //! takes the same lock itself: it blocks until sled's handle is closed,
 //! then lets go at once. Closing is then over when the drop returns.
+//! (Only the store's own handles can hold that lock: sled's lock keeps any
+//! other store, here or in another process, from opening the same files.)
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::CACHE_BYTES;
 
@@ -30,43 +32,46 @@ pub fn sled_config(dir: &Path) -> sled::Config {
         .flush_every_ms(None)
 }
 
-/// Blocks until no one holds sled's lock on the files in `dir`: after the
-/// last handle on them was dropped, until sled's threads have closed them.
+/// Waits, when dropped, until sled has let go of the files it watches: a
+/// store's last field, so that it is dropped after every sled handle.
 ///
-/// Only for a store this process has just dropped: a store another
-/// process has open would be waited for until that process lets go.
-pub fn wait_until_released(dir: &Path) {
-    let path = dir.join("db");
-    let file = match File::open(&path) {
-        Ok(file) => file,
-        // Never created, or moved away (compaction swaps folders): nothing
-        // of ours can hold it.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "could not wait for the store's files to close");
-            return;
+/// It holds its own handle on `store/db`, opened with the store, and takes
+/// the lock through that handle: the same file even if the folder has been
+/// renamed since (a restore sets the old store aside), so a dropped store
+/// never waits for another store's lock.
+#[derive(Debug)]
+pub struct Released(Option<File>);
+
+impl Released {
+    /// Watches the files of the sled db in `dir`, which must be open.
+    pub fn watch(dir: &Path) -> Released {
+        let path = dir.join("db");
+        match File::open(&path) {
+            Ok(file) => Released(Some(file)),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot watch the store's files; a reopen may find them in use");
+                Released(None)
+            }
         }
-    };
-    // Same lock as sled's (flock, exclusive): granted once sled's file is
-    // closed; released when `file` is closed at the end of this function.
-    if let Err(e) = file.lock() {
-        tracing::warn!(path = %path.display(), error = %e, "could not wait for the store's files to close");
     }
 }
-
-/// Drops `db`, its last handle, and waits until its files are let go.
-pub fn close(db: sled::Db, dir: &Path) {
-    drop(db);
-    wait_until_released(dir);
-}
-
-/// Waits, when dropped, until the files in its folder are let go. A
-/// store's last field, so that it is dropped after every sled handle.
-#[derive(Debug)]
-pub struct Released(pub PathBuf);
 
 impl Drop for Released {
     fn drop(&mut self) {
-        wait_until_released(&self.0);
+        // Same lock as sled's (flock, exclusive): granted once sled's handle
+        // is closed; let go again when our handle closes right after.
+        if let Some(file) = &self.0
+            && let Err(e) = file.lock()
+        {
+            tracing::warn!(error = %e, "could not wait for the store's files to close");
+        }
     }
+}
+
+/// Drops `db`, the last handle on the sled db in `dir`, and waits until
+/// its files are let go.
+pub fn close(db: sled::Db, dir: &Path) {
+    let released = Released::watch(dir);
+    drop(db);
+    drop(released);
 }

@@ -94,7 +94,7 @@ impl Store {
             pending: open("pending")?,
             card_outbox: open("card_outbox")?,
             db,
-            _released: files::Released(dir.clone()),
+            _released: files::Released::watch(&dir),
             dir: dir.clone(),
             lock: std::sync::Mutex::new(archive.days()?.into_iter().collect()),
             archive,

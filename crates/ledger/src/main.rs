@@ -1,5 +1,7 @@
 //! klubkasse-ledger: argument parsing and wiring only; see the library.
 
+use std::process::ExitCode;
+
 use anyhow::{Context, Result};
 use clap::Parser;
 use klubkasse_ledger::cli::{Cli, Command, PersonRoleArg, TokenCommand};
@@ -7,15 +9,25 @@ use klubkasse_ledger::serve::{ServeConfig, serve};
 use klubkasse_ledger::{MIGRATOR, Settings, auth, db};
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=info,sqlx=warn".into()),
         )
         .init();
-    let cli = Cli::parse();
-    match cli.command {
+    // One plain message, never a backtrace: read by whoever runs the server.
+    match run(Cli::parse().command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("klubkasse-ledger: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
         Command::Migrate { db } => {
             let pool = klubkasse_ledger::connect(&db.database_url)
                 .await

@@ -60,6 +60,13 @@ pub enum ServeError {
          for nothing: it is only for a portal on a loopback address, not {0}"
     )]
     TestProviderOffLoopback(String),
+    #[error(
+        "--listen {0}: --payment-provider test takes no money, so the ledger must \
+         listen on a loopback address only (127.0.0.1 or [::1])"
+    )]
+    TestProviderListening(SocketAddr),
+    #[error("--portal-url {0}: give only scheme, host, port and path (no user, ? or #)")]
+    PortalUrl(String),
     #[error("the portal's login: {0}")]
     Login(String),
     #[error("could not connect to PostgreSQL: {0}")]
@@ -87,19 +94,29 @@ pub struct PortalPlan {
 }
 
 /// Whether the portal may be served at `public_url` with `provider`.
+/// `listen`: where the ledger takes connections; the test provider wants
+/// both it and the portal's address on loopback.
 pub fn portal_policy(
     public_url: &str,
+    listen: SocketAddr,
     provider: Option<PaymentProviderChoice>,
 ) -> Result<PortalPlan, ServeError> {
     let public_url = public_url.trim_end_matches('/').to_string();
+    // A user, a query or a fragment would end up in the login's redirect.
+    if public_url.contains(['@', '?', '#']) {
+        return Err(ServeError::PortalUrl(public_url));
+    }
     let loopback = is_loopback(&public_url);
-    if !public_url.starts_with("https://") && !loopback {
+    if !public_url.to_ascii_lowercase().starts_with("https://") && !loopback {
         return Err(ServeError::PortalNeedsHttps(public_url));
     }
     match provider {
         None => Err(ServeError::NoPaymentProvider),
         Some(PaymentProviderChoice::Test) if !loopback => {
             Err(ServeError::TestProviderOffLoopback(public_url))
+        }
+        Some(PaymentProviderChoice::Test) if !listen.ip().is_loopback() => {
+            Err(ServeError::TestProviderListening(listen))
         }
         Some(payment_provider) => Ok(PortalPlan {
             public_url,
@@ -111,6 +128,7 @@ pub fn portal_policy(
 /// An address only this machine reaches: `http://127.0.0.1`, `localhost`
 /// or `[::1]`, with an optional port and path (not `127.0.0.1.example.dk`).
 fn is_loopback(url: &str) -> bool {
+    let url = url.to_ascii_lowercase();
     let Some(rest) = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
@@ -132,8 +150,8 @@ fn is_port(text: &str) -> bool {
         .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn portal(config: PortalConfig) -> Result<Portal, ServeError> {
-    let plan = portal_policy(&config.public_url, config.payment_provider)?;
+fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError> {
+    let plan = portal_policy(&config.public_url, listen, config.payment_provider)?;
     let oidc = portal::oidc::Oidc::new(portal::oidc::OidcConfig {
         issuer: config.oidc_issuer,
         client_id: config.oidc_client_id,
@@ -157,7 +175,10 @@ fn portal(config: PortalConfig) -> Result<Portal, ServeError> {
 /// Serves the ledger until Ctrl-C or SIGTERM. The portal's configuration
 /// is checked before the database is touched.
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
-    let portal = config.portal.map(portal).transpose()?;
+    let portal = config
+        .portal
+        .map(|p| portal(p, config.listen))
+        .transpose()?;
     let pool = crate::connect(&config.database_url)
         .await
         .map_err(ServeError::Connect)?;
@@ -228,6 +249,10 @@ mod tests {
 
     const TEST: Option<PaymentProviderChoice> = Some(PaymentProviderChoice::Test);
 
+    fn local() -> SocketAddr {
+        "127.0.0.1:8080".parse().unwrap()
+    }
+
     #[test]
     fn the_test_provider_is_for_loopback_only() {
         for url in [
@@ -235,8 +260,9 @@ mod tests {
             "http://localhost:8080/",
             "http://[::1]:8080",
             "http://localhost",
+            "http://LOCALHOST:8080",
         ] {
-            let plan = portal_policy(url, TEST).unwrap();
+            let plan = portal_policy(url, local(), TEST).unwrap();
             assert_eq!(plan.public_url, url.trim_end_matches('/'));
         }
     }
@@ -245,6 +271,7 @@ mod tests {
     fn off_loopback_the_portal_needs_https_and_a_provider_that_takes_money() {
         let https = ServeError::PortalNeedsHttps(String::new());
         let money = ServeError::TestProviderOffLoopback(String::new());
+        let url = ServeError::PortalUrl(String::new());
         for (url, expected) in [
             ("https://kasse.example.dk", &money),
             ("https://127.0.0.1.example.dk", &money),
@@ -252,10 +279,17 @@ mod tests {
             ("http://kasse.example.dk", &https),
             ("http://127.0.0.1.example.dk", &https),
             ("http://localhost.example.dk", &https),
-            ("http://localhost@evil.example", &https),
+            ("http://localhost@evil.example", &url),
             ("kasse.example.dk", &https),
+            ("http://localhost.", &https),
+            ("http://[::ffff:127.0.0.1]", &https),
+            ("HTTPS://kasse.example.dk", &money),
+            ("http://127.0.0.1:8080@evil.example", &url),
+            ("http://user@127.0.0.1", &url),
+            ("http://127.0.0.1:8080#@evil.example", &url),
+            ("https://kasse.example.dk/?next=evil", &url),
         ] {
-            let refusal = portal_policy(url, TEST).expect_err(url);
+            let refusal = portal_policy(url, local(), TEST).expect_err(url);
             assert_eq!(
                 std::mem::discriminant(&refusal),
                 std::mem::discriminant(expected),
@@ -265,16 +299,29 @@ mod tests {
     }
 
     #[test]
+    fn the_test_provider_needs_a_ledger_that_listens_on_loopback_only() {
+        for listen in ["0.0.0.0:8080", "192.0.2.2:8080", "[::]:8080"] {
+            let refusal =
+                portal_policy("http://127.0.0.1:8080", listen.parse().unwrap(), TEST).unwrap_err();
+            assert!(
+                matches!(refusal, ServeError::TestProviderListening(_)),
+                "{listen}: {refusal}"
+            );
+        }
+        assert!(portal_policy("http://[::1]:8080", "[::1]:8080".parse().unwrap(), TEST).is_ok());
+    }
+
+    #[test]
     fn a_portal_needs_a_payment_provider() {
         assert!(matches!(
-            portal_policy("http://127.0.0.1:8080", None),
+            portal_policy("http://127.0.0.1:8080", local(), None),
             Err(ServeError::NoPaymentProvider)
         ));
     }
 
     #[test]
     fn the_address_loses_its_trailing_slash() {
-        let plan = portal_policy("http://127.0.0.1:8080/", TEST).unwrap();
+        let plan = portal_policy("http://127.0.0.1:8080/", local(), TEST).unwrap();
         assert_eq!(plan.public_url, "http://127.0.0.1:8080");
     }
 }

@@ -363,10 +363,26 @@ pub fn import_children(
 /// Why [`import_children_csv`] or [`seed_demo`] did nothing, or not all.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportRunError {
+    #[error(
+        "this counter is connected to a ledger: there the office enrols children, and they \
+         reach the counter at its next pull (a child only the counter knew would hold back \
+         every sale it sends). Nothing was imported."
+    )]
+    Connected,
     #[error(transparent)]
     Invalid(#[from] ImportError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Refuses a store that has heard from a ledger: a connected counter's
+/// children come from the ledger (the config's `[ledger]` section is
+/// checked by the command too, for a store that has not pulled yet).
+pub fn refuse_if_connected(store: &Store) -> Result<(), ImportRunError> {
+    if store.sync_cursor()? > 0 {
+        return Err(ImportRunError::Connected);
+    }
+    Ok(())
 }
 
 /// Checks the whole text, then writes it: the one call for the command.

@@ -34,6 +34,43 @@ fn backup_restore_round_trip_and_old_store_set_aside() {
     assert!(store.balance_mismatches().unwrap().is_empty());
 }
 
+/// A restore does not move a store a kiosk has open; and a store set aside
+/// by a restore, dropped afterwards, does not wait for the new one.
+#[test]
+fn a_restore_leaves_a_store_in_use_alone_and_a_set_aside_store_closes() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 100);
+    let file = write_daily_backup(&store, tmp.path(), local_day(Utc::now()))
+        .unwrap()
+        .unwrap();
+    let err = restore_backup(&file, tmp.path()).unwrap_err();
+    assert!(
+        matches!(err, BackupError::Store(StoreError::InUse { .. })),
+        "{err:?}"
+    );
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(100));
+    assert!(!std::fs::read_dir(tmp.path()).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("store.replaced-")
+    }));
+
+    // The store moved aside under a store this process still has open (as
+    // a library caller could): dropping the old one must not wait for the
+    // new one's lock, which is held until the end.
+    let aside = tmp.path().join("store.replaced-by-hand");
+    std::fs::rename(tmp.path().join("store"), &aside).unwrap();
+    let new = Store::create(tmp.path()).unwrap();
+    drop(store);
+    assert!(
+        Store::open(tmp.path()).is_err(),
+        "the new store is still open"
+    );
+    drop(new);
+    Store::open(tmp.path()).unwrap();
+}
+
 #[test]
 fn missing_store_with_backups_is_not_started_empty() {
     let tmp = TempDir::new().unwrap();
