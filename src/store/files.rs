@@ -58,11 +58,12 @@ impl Released {
 
 impl Drop for Released {
     fn drop(&mut self) {
+        let Some(file) = &self.0 else { return };
         // Same lock as sled's (flock, exclusive): granted once sled's handle
-        // is closed; let go again when our handle closes right after.
-        if let Some(file) = &self.0
-            && let Err(e) = file.lock()
-        {
+        // is closed. Then let go of it explicitly: a child process forked
+        // meanwhile (another thread spawning a program) shares our handle
+        // until it execs, and closing ours alone would leave it locked.
+        if let Err(e) = file.lock().and_then(|()| file.unlock()) {
             tracing::warn!(error = %e, "could not wait for the store's files to close");
         }
     }

@@ -30,6 +30,8 @@ pub struct Ledger {
     pub pool: PgPool,
     pub admin: String,
     pub url: String,
+    /// The clubs' time zone the ledger counts days in.
+    pub time_zone: String,
 }
 
 /// A fresh database of its own, migrated, so tests run in parallel.
@@ -59,6 +61,7 @@ pub async fn ledger_with(settings: Settings) -> Ledger {
         .expect("admin token")
         .token;
     Ledger {
+        time_zone: settings.time_zone.clone(),
         app: ledger::router(AppState::new(pool.clone(), settings)),
         pool,
         admin,
@@ -201,6 +204,16 @@ impl Ledger {
             )
             .await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    }
+
+    /// Today in the clubs' time zone, as the ledger's reports count days
+    /// (not UTC's today: they differ for an hour or two every night).
+    pub async fn today(&self) -> chrono::NaiveDate {
+        sqlx::query_scalar("SELECT (now() AT TIME ZONE $1)::date")
+            .bind(&self.time_zone)
+            .fetch_one(&self.pool)
+            .await
+            .expect("today")
     }
 
     /// A child enrolled as `name`, with card `uid` handed out and

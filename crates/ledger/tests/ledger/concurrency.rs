@@ -93,6 +93,7 @@ async fn what_changes_while_a_push_waits_for_the_lock_is_seen() {
         pool: l.pool.clone(),
         admin: String::new(),
         url: l.url.clone(),
+        time_zone: l.time_zone.clone(),
     };
     let body = batch(&entries);
     let push = tokio::spawn(async move {

@@ -119,13 +119,11 @@ async fn a_sale_shows_in_balance_and_history_with_its_items() {
         .await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer.error_code(), "refund_too_large");
+    let today = l.today().await;
     let day = l
         .admin(
             Method::GET,
-            &format!(
-                "/api/v1/reports/day?date={}&format=csv",
-                chrono::Utc::now().date_naive()
-            ),
+            &format!("/api/v1/reports/day?date={today}&format=csv"),
             None,
         )
         .await;

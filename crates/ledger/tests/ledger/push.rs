@@ -63,6 +63,7 @@ async fn a_batch_retried_concurrently_is_counted_once() {
                 pool: l.pool.clone(),
                 admin: String::new(),
                 url: l.url.clone(),
+                time_zone: l.time_zone.clone(),
             };
             tokio::spawn(async move {
                 push_result(
@@ -104,6 +105,7 @@ async fn two_counters_selling_to_one_child_at_once_stay_consistent_and_flag_the_
             pool: l.pool.clone(),
             admin: String::new(),
             url: l.url.clone(),
+            time_zone: l.time_zone.clone(),
         };
         tasks.push(tokio::spawn(async move {
             let mut flags = Vec::new();
