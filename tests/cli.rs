@@ -297,6 +297,31 @@ fn import_children_into_a_connected_counter_is_refused() {
     assert!(store.children().unwrap().is_empty(), "{run}");
 }
 
+/// Named by a config with a `[ledger]`, a store is refused before its first
+/// pull too.
+#[test]
+fn import_children_through_a_connected_config_is_refused() {
+    let config =
+        format!("{CONFIG}[ledger]\nurl = \"http://127.0.0.1:9\"\ntoken_file = \"kiosk.token\"\n");
+    let dir = folder(&[("config.toml", &config), ("kiosk.token", "secret\n")]);
+    first_start(dir.path());
+    let csv = dir.path().join("children.csv");
+    std::fs::write(&csv, "name,card_uid\nAnna Berg,04010203\n").unwrap();
+    let run = klubkasse(
+        &[
+            "import-children".as_ref(),
+            csv.as_os_str(),
+            "--config".as_ref(),
+            dir.path().join("config.toml").as_os_str(),
+        ],
+        None,
+    );
+    let err = run.failed();
+    assert!(err.contains("connected to a ledger"), "{run}");
+    let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
+    assert!(store.children().unwrap().is_empty(), "{run}");
+}
+
 #[test]
 fn import_children_from_a_latin_1_file_says_how_to_save_it() {
     let dir = TempDir::new().unwrap();

@@ -40,7 +40,8 @@ fn dispatch(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Report { date, csv, place } => {
-            let store = Store::open_existing(&data_dir(&place)?)?;
+            let (dir, _) = data_dir(&place)?;
+            let store = Store::open_existing(&dir)?;
             let date = date.unwrap_or_else(|| local_day(Utc::now()));
             let day = store.day_report(date)?;
             if csv {
@@ -57,26 +58,19 @@ fn dispatch(command: Command) -> Result<()> {
             Ok(())
         }
         Command::ImportChildren { file, place } => {
-            let dir = data_dir(&place)?;
+            let (dir, configured_ledger) = data_dir(&place)?;
             let text = import::read_children_file(&file)?;
             // Rows are checked before the store is touched; a tool never
             // creates a store (a mistyped folder is an error).
             let rows = import::parse_children_csv(&text, &file)?;
             let store = Store::open_existing(&dir)?;
-            let configured = match &place.config {
-                Some(config) => Config::load(config)?.ledger.is_some(),
-                None => false,
-            };
-            if configured {
-                return Err(import::ImportRunError::Connected.into());
-            }
-            import::refuse_if_connected(&store)?;
+            import::refuse_if_connected(&store, configured_ledger)?;
             let summary = import::import_children(&store, &rows, "import", Utc::now())?;
             println!("{summary}");
             Ok(())
         }
         Command::Restore { file, place } => {
-            let dir = data_dir(&place)?;
+            let (dir, _) = data_dir(&place)?;
             let restored = restore_backup(&file, &dir)?;
             println!(
                 "Restored {} children and {} entries from {} into {}",
@@ -119,11 +113,15 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
     Ok(())
 }
 
-/// The data folder given, or the one the config names.
-fn data_dir(place: &StorePlace) -> Result<PathBuf> {
+/// The data folder given, or the one the config names; and whether that
+/// config connects the counter to a ledger.
+fn data_dir(place: &StorePlace) -> Result<(PathBuf, bool)> {
     match (&place.data_dir, &place.config) {
-        (Some(dir), _) => Ok(dir.clone()),
-        (None, Some(config)) => Ok(Config::load(config)?.data_dir),
+        (Some(dir), _) => Ok((dir.clone(), false)),
+        (None, Some(config)) => {
+            let config = Config::load(config)?;
+            Ok((config.data_dir, config.ledger.is_some()))
+        }
         (None, None) => bail!("give --data-dir or --config"),
     }
 }

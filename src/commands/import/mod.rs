@@ -375,11 +375,11 @@ pub enum ImportRunError {
     Store(#[from] StoreError),
 }
 
-/// Refuses a store that has heard from a ledger: a connected counter's
-/// children come from the ledger (the config's `[ledger]` section is
-/// checked by the command too, for a store that has not pulled yet).
-pub fn refuse_if_connected(store: &Store) -> Result<(), ImportRunError> {
-    if store.sync_cursor()? > 0 {
+/// Refuses a connected counter's store, whose children come from the
+/// ledger: one whose config names a ledger (`configured_ledger`), or one
+/// that has pulled from a ledger (for a store named by its folder alone).
+pub fn refuse_if_connected(store: &Store, configured_ledger: bool) -> Result<(), ImportRunError> {
+    if configured_ledger || store.sync_cursor()? > 0 {
         return Err(ImportRunError::Connected);
     }
     Ok(())
