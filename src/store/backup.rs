@@ -244,23 +244,9 @@ pub struct Restored {
 pub fn restore_backup(file: &Path, data_dir: &Path) -> Result<Restored, BackupError> {
     let backup = read_backup(file)?;
     let current = data_dir.join("store");
-    // A store a kiosk has open is not taken from under it: sled's own lock,
-    // held (by `_in_use`) until the new store is in place.
-    let _in_use = match fs::File::open(current.join("db")) {
-        Ok(file) => match file.try_lock() {
-            Ok(()) => Some(file),
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::InUse { dir: current }.into());
-            }
-            Err(fs::TryLockError::Error(source)) => {
-                return Err(BackupError::Write {
-                    path: current.join("db"),
-                    source,
-                });
-            }
-        },
-        Err(_) => None,
-    };
+    // A store a kiosk has open is not taken from under it; and no kiosk
+    // opens it until the new store is in place.
+    let _hold = super::files::Hold::take(&current)?;
     let set_aside = if current.exists() {
         let aside = data_dir.join(format!(
             "store.replaced-{}",

@@ -17,10 +17,10 @@
 //! (Only the store's own handles can hold that lock: sled's lock keeps any
 //! other store, here or in another process, from opening the same files.)
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::path::Path;
 
-use super::CACHE_BYTES;
+use super::{CACHE_BYTES, StoreError};
 
 /// No background flush: durability comes only from our explicit flushes,
 /// so nothing is made durable behind the store's back after a failure.
@@ -66,6 +66,36 @@ impl Drop for Released {
         if let Err(e) = file.lock().and_then(|()| file.unlock()) {
             tracing::warn!(error = %e, "could not wait for the store's files to close");
         }
+    }
+}
+
+/// sled's lock on the store in `dir`, held for as long as this is kept, so
+/// that no kiosk opens the store meanwhile (a restore moving it aside).
+#[derive(Debug)]
+pub struct Hold(File);
+
+impl Hold {
+    /// Takes the lock; `InUse` while a store has it open, `None` when
+    /// there are no store files to lock.
+    pub fn take(dir: &Path) -> Result<Option<Hold>, StoreError> {
+        let path = dir.join("db");
+        let Ok(file) = File::open(&path) else {
+            return Ok(None);
+        };
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Hold(file))),
+            Err(TryLockError::WouldBlock) => Err(StoreError::InUse {
+                dir: dir.to_path_buf(),
+            }),
+            Err(TryLockError::Error(source)) => Err(StoreError::File { path, source }),
+        }
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        // Explicitly, for the reason `Released` gives.
+        let _ = self.0.unlock();
     }
 }
 
