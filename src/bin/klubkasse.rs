@@ -59,13 +59,8 @@ fn dispatch(command: Command) -> Result<()> {
         }
         Command::ImportChildren { file, place } => {
             let (dir, configured_ledger) = data_dir(&place)?;
-            let text = import::read_children_file(&file)?;
-            // Rows are checked before the store is touched; a tool never
-            // creates a store (a mistyped folder is an error).
-            let rows = import::parse_children_csv(&text, &file)?;
-            let store = Store::open_existing(&dir)?;
-            import::refuse_if_connected(&store, configured_ledger)?;
-            let summary = import::import_children(&store, &rows, "import", Utc::now())?;
+            let summary =
+                import::import_children_file(&file, &dir, configured_ledger, "import", Utc::now())?;
             println!("{summary}");
             Ok(())
         }

@@ -378,7 +378,7 @@ pub enum ImportRunError {
 /// Refuses a connected counter's store, whose children come from the
 /// ledger: one whose config names a ledger (`configured_ledger`), or one
 /// that has pulled from a ledger (for a store named by its folder alone).
-pub fn refuse_if_connected(store: &Store, configured_ledger: bool) -> Result<(), ImportRunError> {
+fn refuse_if_connected(store: &Store, configured_ledger: bool) -> Result<(), ImportRunError> {
     if configured_ledger || store.sync_cursor()? > 0 {
         return Err(ImportRunError::Connected);
     }
@@ -397,15 +397,22 @@ pub fn import_children_csv(
     Ok(import_children(store, &rows, counter, now)?)
 }
 
-/// `klubkasse import-children FILE`: reads, checks, writes.
+/// `klubkasse import-children FILE`: reads and checks the whole file,
+/// then opens the store in `data_dir` (never making one: a mistyped folder
+/// is an error), refuses a connected counter's, and writes.
+/// `configured_ledger`: the counter's config names a ledger.
 pub fn import_children_file(
-    store: &Store,
     path: &Path,
+    data_dir: &Path,
+    configured_ledger: bool,
     counter: &str,
     now: DateTime<Utc>,
 ) -> Result<ImportSummary, ImportRunError> {
     let text = read_children_file(path)?;
-    import_children_csv(store, &text, path, counter, now)
+    let rows = parse_children_csv(&text, path)?;
+    let store = Store::open_existing(data_dir)?;
+    refuse_if_connected(&store, configured_ledger)?;
+    Ok(import_children(&store, &rows, counter, now)?)
 }
 
 /// Puts the demo children in an empty store. `Ok(None)`: the store has

@@ -135,20 +135,23 @@ fn each_kind_of_mistake_names_line_and_column() {
 #[test]
 fn file_on_disk_latin1_and_control_characters() {
     let tmp = TempDir::new().unwrap();
-    let store = Store::open(&tmp.path().join("data")).unwrap();
+    let data = tmp.path().join("data");
+    drop(Store::open(&data).unwrap());
+    let import = |path: &Path| import_children_file(path, &data, false, "office", Utc::now());
     let path = tmp.path().join("children.csv");
     std::fs::write(&path, "name,card_uid\nS\u{f8}ren,04A1B2C3\n").unwrap();
-    let summary = import_children_file(&store, &path, "office", Utc::now()).unwrap();
+    let summary = import(&path).unwrap();
     assert_eq!(summary.added, 1);
     // "Søren" saved by a Danish Excel in Windows-1252.
     std::fs::write(&path, b"name,card_uid\nS\xf8ren,04B2C3D4\n").unwrap();
-    let err = import_children_file(&store, &path, "office", Utc::now()).unwrap_err();
+    let err = import(&path).unwrap_err();
     assert!(err.to_string().contains("is not UTF-8 text"), "{err}");
     let missing = tmp.path().join("nope.csv");
     assert!(matches!(
-        import_children_file(&store, &missing, "office", Utc::now()),
+        import(&missing),
         Err(ImportRunError::Invalid(ImportError::CannotOpen { .. }))
     ));
+    let store = Store::open(&data).unwrap();
     assert_eq!(
         problems("name,card_uid\n\"Bo\nBo\",04B2C3D4\n"),
         vec!["children.csv line 2, column name: the name has a line break or tab in it"]
