@@ -28,6 +28,12 @@ pub enum Action {
     Down,
     /// On the day report: save it as CSV.
     ExportReport,
+    /// The sale's menu, when it has more items than fit: the next page.
+    NextPage,
+    PreviousPage,
+    /// Only on the too-small screen, where nothing else can be reached;
+    /// elsewhere staff quit from their menu.
+    Quit,
 
     // ---- not bindable: input, cards, clock, finished effects ----
     #[serde(skip)]
@@ -51,6 +57,9 @@ pub enum Action {
     Reader(ReaderStatus),
     #[serde(skip)]
     Tick,
+    /// The terminal's new size (columns, rows).
+    #[serde(skip)]
+    Resize(u16, u16),
     /// A step of the day's closing is done: `Ok(true)` asks for another;
     /// an error is shown, and the closing is tried again the next day.
     #[serde(skip)]
@@ -89,6 +98,11 @@ pub enum Action {
         uid: CardUid,
         owner: Option<Child>,
     },
+    /// The sale "undo" would take back, for staff to confirm.
+    #[serde(skip)]
+    UndoFound(SaleRow),
+    #[serde(skip)]
+    BlockedCardsLoaded(Vec<BlockedCard>),
 }
 
 /// What a staff task did, in values: the staff screen puts it in words.
@@ -122,6 +136,10 @@ pub enum StaffOutcome {
     },
     /// The cards blocked, with their owners' names (none: nothing to block).
     CardsBlocked(Vec<(CardUid, String)>),
+    CardUnblocked {
+        uid: CardUid,
+        name: String,
+    },
     Exported {
         path: PathBuf,
     },
@@ -155,6 +173,13 @@ pub struct SaleRow {
     pub refunded: bool,
 }
 
+/// A blocked card and whose it is, as the unblock list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockedCard {
+    pub uid: CardUid,
+    pub child_name: String,
+}
+
 impl Action {
     /// The actions a keymap may name, for messages and docs.
     pub const BINDABLE: &'static [&'static str] = &[
@@ -167,5 +192,8 @@ impl Action {
         "up",
         "down",
         "export_report",
+        "next_page",
+        "previous_page",
+        "quit",
     ];
 }

@@ -85,6 +85,10 @@ pub struct SaleTexts {
     pub hint_cancel: String,
     pub hint_quantity: String,
     pub hint_remove: String,
+    pub menu_page: String,
+    pub blocked: String,
+    pub left_today: String,
+    pub hint_select: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,6 +148,20 @@ pub struct StaffTexts {
     pub exported: String,
     pub export_hint: String,
     pub error: String,
+    pub unblock_card: String,
+    pub pick_blocked_card: String,
+    pub no_blocked_cards: String,
+    pub card_not_blocked: String,
+    pub card_unknown: String,
+    pub card_unblocked: String,
+    pub confirm_undo: String,
+    pub confirm_refund: String,
+    pub confirm_block_child: String,
+    pub confirm_block_card: String,
+    pub confirm_unblock: String,
+    pub confirm_quit: String,
+    pub confirm_keys: String,
+    pub menu_pick: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,10 @@
 
 use klubkasse::action::StaffOutcome;
 use klubkasse::ui::screens::result::ResultScreen;
-use klubkasse::ui::screens::staff::{AmountError, Message, Page, RefundPage, ReportPage};
+use klubkasse::ui::screens::sale::SaleScreen;
+use klubkasse::ui::screens::staff::{
+    AmountError, Message, Page, Question, RefundPage, ReportPage, Task,
+};
 use klubkasse::ui::{Action, Effect, Screen};
 use klubkasse_core::domain::{CardState, EntryKind, Money, Refusal};
 use klubkasse_testkit::kiosk::*;
@@ -14,6 +17,36 @@ fn result(kiosk: &Kiosk) -> &ResultScreen {
     match &kiosk.app.screen {
         Screen::Result(r) => r,
         other => panic!("expected the result screen, got {other:?}"),
+    }
+}
+
+fn sale(kiosk: &Kiosk) -> &SaleScreen {
+    match &kiosk.app.screen {
+        Screen::Sale(s) => s,
+        other => panic!("expected the sale screen, got {other:?}"),
+    }
+}
+
+/// Why the card may not pay: on the result screen (a refused tap) or on
+/// the sale screen, which keeps the basket.
+fn refusal(kiosk: &Kiosk) -> &Refusal {
+    match &kiosk.app.screen {
+        Screen::Result(ResultScreen::Refused(r)) => r,
+        Screen::Sale(SaleScreen {
+            refusal: Some(r), ..
+        }) => r,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// The staff screen asks: what, in values.
+fn question(kiosk: &Kiosk) -> Question {
+    match &kiosk.app.screen {
+        Screen::Staff(s) => match &s.page {
+            Page::Confirm(c) => c.question.clone(),
+            other => panic!("expected a question, got {other:?}"),
+        },
+        other => panic!("expected the staff screen, got {other:?}"),
     }
 }
 
@@ -119,9 +152,10 @@ fn refusals_say_why_and_ring() {
             k.keys(items);
             k.send(Action::Confirm);
         }
-        match result(&k) {
-            ResultScreen::Refused(r) => assert!(expected(r), "{card}: {r:?}"),
-            other => panic!("{card}: {other:?}"),
+        let r = refusal(&k);
+        assert!(expected(r), "{card}: {r:?}");
+        if !items.is_empty() {
+            assert!(!sale(&k).basket.is_empty(), "{card}: the basket is kept");
         }
         assert!(k.effects.contains(&Effect::Bell), "{card}: no bell");
         assert!(
@@ -153,10 +187,74 @@ fn daily_limit_counts_earlier_sales_today() {
     assert!(matches!(result(&k), ResultScreen::Paid { .. }));
     k.tap(WILLIAM);
     k.keys("4"); // 5 kr. more: over the limit
+    assert_eq!(sale(&k).view.left_today(), Some(Money::kroner(2)));
     k.send(Action::Confirm);
     assert!(
-        matches!(result(&k), ResultScreen::Refused(Refusal::DailyLimitReached { left, .. }) if *left == Money::kroner(2))
+        matches!(refusal(&k), Refusal::DailyLimitReached { left, .. } if *left == Money::kroner(2))
     );
+}
+
+#[test]
+fn a_refused_sale_keeps_the_basket_and_the_rest_can_be_charged() {
+    let mut k = Kiosk::demo();
+    k.tap(ALMA); // slik is blocked
+    k.keys("174"); // Toast, slik, Saftevand
+    k.send(Action::Confirm);
+    assert!(matches!(refusal(&k), Refusal::CategoryBlocked { category } if category == "slik"));
+    assert_eq!(sale(&k).basket.lines().len(), 3, "nothing thrown away");
+    // Up to the slik line, remove it: the refusal goes with the change.
+    k.send(Action::Up);
+    k.send(Action::RemoveLine);
+    assert_eq!(sale(&k).refusal, None);
+    let names: Vec<&str> = sale(&k)
+        .basket
+        .lines()
+        .iter()
+        .map(|l| l.item.name.as_str())
+        .collect();
+    assert_eq!(names, ["Toast", "Saftevand"]);
+    k.send(Action::Confirm);
+    assert!(matches!(result(&k), ResultScreen::Paid { total, .. } if *total == Money::kroner(17)));
+    assert_eq!(k.balance(ALMA), Money::kroner(83));
+}
+
+#[test]
+fn a_sale_the_store_refuses_stays_on_the_sale_screen() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.keys("1");
+    k.send_only(Action::Confirm);
+    let refused = Refusal::NotEnoughMoney {
+        available: Money::kroner(3),
+    };
+    let effects = k.send_only(Action::SaleRefused(refused.clone()));
+    assert_eq!(effects, [Effect::Bell]);
+    let s = sale(&k);
+    assert_eq!((s.saving, s.refusal.as_ref()), (false, Some(&refused)));
+    assert_eq!(s.basket.lines().len(), 1);
+    // The next child's tap starts afresh.
+    k.tap(NOAH);
+    assert_eq!(sale(&k).view.child.name, "Noah Sørensen");
+    assert!(sale(&k).basket.is_empty());
+}
+
+#[test]
+fn up_and_down_choose_the_basket_line_that_plus_minus_and_remove_act_on() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.keys("124");
+    k.send(Action::Up);
+    k.send(Action::Up);
+    k.send(Action::QuantityUp); // 2 × Toast
+    k.send(Action::Down);
+    k.send(Action::RemoveLine); // Frugt gone
+    let lines: Vec<(&str, u32)> = sale(&k)
+        .basket
+        .lines()
+        .iter()
+        .map(|l| (l.item.name.as_str(), l.quantity))
+        .collect();
+    assert_eq!(lines, [("Toast", 2), ("Saftevand", 1)]);
 }
 
 #[test]
@@ -295,7 +393,23 @@ fn staff_undo_last_sale() {
     k.keys("11");
     k.send(Action::Confirm);
     k.staff_login();
-    k.open_task(0);
+    // Nothing is chosen in a fresh menu: Enter alone undoes nothing.
+    k.send(Action::Confirm);
+    assert_eq!(staff_message(&k), Message::ChooseTask);
+    k.open_task(Task::UndoLast);
+    assert_eq!(
+        question(&k),
+        Question::Undo {
+            name: "Freja Nielsen".into(),
+            amount: Money::kroner(24)
+        }
+    );
+    // No: back in the menu, the money where it was.
+    k.send(Action::Cancel);
+    assert!(matches!(&k.app.screen, Screen::Staff(s) if matches!(s.page, Page::Menu(_))));
+    assert_eq!(k.balance(FREJA), Money::kroner(226));
+    k.send(Action::Confirm);
+    k.send(Action::Confirm);
     assert_eq!(
         staff_message(&k),
         Message::Done(StaffOutcome::Undone {
@@ -304,7 +418,7 @@ fn staff_undo_last_sale() {
         })
     );
     assert_eq!(k.balance(FREJA), Money::kroner(250));
-    k.open_task(0);
+    k.open_task(Task::UndoLast);
     assert_eq!(
         staff_message(&k),
         Message::Done(StaffOutcome::NothingToUndo)
@@ -320,7 +434,7 @@ fn staff_refund_a_sale_of_today() {
         k.send(Action::Confirm);
     }
     k.staff_login();
-    k.open_task(1);
+    k.open_task(Task::Refund);
     let Screen::Staff(s) = &k.app.screen else {
         panic!()
     };
@@ -332,6 +446,20 @@ fn staff_refund_a_sale_of_today() {
     };
     assert_eq!(rows[0].child_name, "Noah Sørensen"); // newest first
     k.send(Action::Down);
+    k.send(Action::Confirm);
+    assert_eq!(
+        question(&k),
+        Question::Refund {
+            name: "Freja Nielsen".into(),
+            amount: Money::kroner(12)
+        }
+    );
+    // No goes back to the list as it was; yes refunds.
+    k.send(Action::Cancel);
+    assert!(
+        matches!(&k.app.screen, Screen::Staff(s) if matches!(s.page, Page::Refund(RefundPage { selected: 1, .. })))
+    );
+    k.send(Action::Confirm);
     k.send(Action::Confirm);
     assert_eq!(
         staff_message(&k),
@@ -356,7 +484,7 @@ fn staff_refund_a_sale_of_today() {
 fn staff_cash_top_up() {
     let mut k = Kiosk::demo();
     k.staff_login();
-    k.open_task(2);
+    k.open_task(Task::TopUp);
     k.type_text("oscar");
     k.send(Action::Confirm);
     k.type_text("12,5x");
@@ -376,7 +504,7 @@ fn staff_cash_top_up() {
 fn staff_top_up_refuses_nonsense() {
     let mut k = Kiosk::demo();
     k.staff_login();
-    k.open_task(2);
+    k.open_task(Task::TopUp);
     k.send(Action::Confirm); // first child by name
     k.type_text("99999");
     k.send(Action::Confirm);
@@ -403,7 +531,7 @@ fn staff_top_up_refuses_nonsense() {
 fn staff_add_child_and_hand_out_a_card() {
     let mut k = Kiosk::demo();
     k.staff_login();
-    k.open_task(3);
+    k.open_task(Task::AddChild);
     k.type_text("Æble Åsen");
     k.send(Action::Confirm);
     assert_eq!(
@@ -412,7 +540,7 @@ fn staff_add_child_and_hand_out_a_card() {
             name: "Æble Åsen".into()
         })
     );
-    k.open_task(4);
+    k.open_task(Task::HandOut);
     k.tap("0A0B0C0D");
     k.type_text("æble");
     k.send(Action::Confirm);
@@ -424,7 +552,7 @@ fn staff_add_child_and_hand_out_a_card() {
         })
     );
     // A card that belongs to someone is not handed out again.
-    k.open_task(4);
+    k.open_task(Task::HandOut);
     k.tap(FREJA);
     assert_eq!(
         staff_message(&k),
@@ -442,8 +570,15 @@ fn staff_add_child_and_hand_out_a_card() {
 fn staff_block_a_lost_card_by_child_and_by_tap() {
     let mut k = Kiosk::demo();
     k.staff_login();
-    k.open_task(5);
+    k.open_task(Task::Block);
     k.type_text("noah");
+    k.send(Action::Confirm);
+    assert_eq!(
+        question(&k),
+        Question::BlockChild {
+            name: "Noah Sørensen".into()
+        }
+    );
     k.send(Action::Confirm);
     assert_eq!(
         staff_message(&k),
@@ -456,8 +591,21 @@ fn staff_block_a_lost_card_by_child_and_by_tap() {
         k.store().card(&uid(NOAH)).unwrap().unwrap().state,
         CardState::Blocked
     );
-    k.open_task(5);
+    k.open_task(Task::Block);
     k.tap(ALMA);
+    assert_eq!(
+        question(&k),
+        Question::BlockCard {
+            uid: uid(ALMA),
+            name: "Alma Larsen".into()
+        }
+    );
+    assert_eq!(
+        k.store().card(&uid(ALMA)).unwrap().unwrap().state,
+        CardState::Active,
+        "not before the yes"
+    );
+    k.send(Action::Confirm);
     assert_eq!(
         k.store().card(&uid(ALMA)).unwrap().unwrap().state,
         CardState::Blocked
@@ -471,13 +619,50 @@ fn staff_block_a_lost_card_by_child_and_by_tap() {
 }
 
 #[test]
+fn staff_unblock_a_card_found_again() {
+    let mut k = Kiosk::demo();
+    k.staff_login();
+    k.open_task(Task::Unblock);
+    // Ida's card is the demo's blocked one; a tap of an active card says so.
+    k.tap(FREJA);
+    assert_eq!(
+        staff_message(&k),
+        Message::CardNotBlocked {
+            uid: uid(FREJA),
+            name: "Freja Nielsen".into()
+        }
+    );
+    k.send(Action::Confirm);
+    assert_eq!(
+        question(&k),
+        Question::Unblock {
+            uid: uid(IDA),
+            name: "Ida Jensen".into()
+        }
+    );
+    k.send(Action::Confirm);
+    assert_eq!(
+        staff_message(&k),
+        Message::Done(StaffOutcome::CardUnblocked {
+            uid: uid(IDA),
+            name: "Ida Jensen".into()
+        })
+    );
+    k.open_task(Task::Unblock);
+    assert_eq!(staff_message(&k), Message::NoBlockedCards);
+    k.send(Action::Cancel);
+    k.tap(IDA);
+    assert_eq!(sale(&k).view.child.name, "Ida Jensen");
+}
+
+#[test]
 fn staff_day_report_and_csv_export() {
     let mut k = Kiosk::demo();
     k.tap(FREJA);
     k.keys("114");
     k.send(Action::Confirm);
     k.staff_login();
-    k.open_task(6);
+    k.open_task(Task::Report);
     let Screen::Staff(s) = &k.app.screen else {
         panic!()
     };
@@ -505,7 +690,40 @@ fn staff_quit_and_esc_out() {
     k.send(Action::Cancel);
     assert!(matches!(k.app.screen, Screen::Idle));
     k.staff_login();
-    k.open_task(7);
+    k.open_task(Task::Quit);
+    assert_eq!(question(&k), Question::Quit);
+    assert!(!k.app.quit);
+    k.send(Action::Cancel);
+    assert!(!k.app.quit);
+    k.send(Action::Confirm);
+    k.send(Action::Confirm);
+    assert!(k.app.quit);
+}
+
+#[test]
+fn a_too_small_terminal_takes_no_key_but_quit() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.send(Action::Resize(40, 12));
+    let key = |code| ratatui::crossterm::event::KeyEvent::from(code);
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+    for code in [
+        KeyCode::Char('1'),
+        KeyCode::Enter,
+        KeyCode::Esc,
+        KeyCode::F(9),
+    ] {
+        assert_eq!(k.app.key_to_action(key(code)), None, "{code:?}");
+    }
+    let ctrl_q =
+        ratatui::crossterm::event::KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL);
+    assert_eq!(k.app.key_to_action(ctrl_q), Some(Action::Quit));
+    // Big enough again, the quit key does nothing: staff quit from their menu.
+    k.send(Action::Resize(80, 24));
+    k.send(Action::Quit);
+    assert!(!k.app.quit);
+    k.send(Action::Resize(40, 12));
+    k.send(Action::Quit);
     assert!(k.app.quit);
 }
 

@@ -2,6 +2,7 @@
 //! snapshot (`tests/snapshots/`). Clock times and dates are masked.
 
 use klubkasse::i18n::Language;
+use klubkasse::ui::screens::staff::Task;
 use klubkasse::ui::{Action, App, view};
 use klubkasse_testkit::kiosk::*;
 use ratatui::Terminal;
@@ -15,8 +16,15 @@ fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
 }
 
 fn snapshot(name: &str, kiosk: &mut Kiosk) {
+    snapshot_at(name, kiosk, 100, 30);
+}
+
+/// The screen at `width`×`height`, which `update()` also knows of (what
+/// fits decides a menu's pages).
+fn snapshot_at(name: &str, kiosk: &mut Kiosk, width: u16, height: u16) {
+    kiosk.send_only(Action::Resize(width, height));
     kiosk.app.now = noon();
-    let terminal = draw(&kiosk.app, 100, 30);
+    let terminal = draw(&kiosk.app, width, height);
     insta::with_settings!({
         filters => vec![
             (r"\b\d{2}:\d{2}\b", "HH:MM"),
@@ -75,12 +83,61 @@ fn result_paid() {
 }
 
 #[test]
-fn result_not_enough_money() {
+fn sale_refused_keeps_the_basket() {
     let mut k = Kiosk::demo();
     k.tap(OSCAR);
     k.keys("3");
     k.send(Action::Confirm);
-    snapshot("result_not_enough_money", &mut k);
+    snapshot("sale_refused_not_enough_money", &mut k);
+}
+
+#[test]
+fn sale_blocked_line_marked_before_enter() {
+    let mut k = Kiosk::demo();
+    k.tap(ALMA);
+    k.keys("17");
+    snapshot("sale_blocked_line_marked", &mut k);
+}
+
+#[test]
+fn sale_daily_limit_left() {
+    let mut k = Kiosk::demo();
+    k.tap(WILLIAM);
+    k.keys("3");
+    k.send(Action::Confirm);
+    k.tap(WILLIAM);
+    k.keys("4");
+    snapshot("sale_daily_limit_left", &mut k);
+}
+
+#[test]
+fn sale_at_80x24_with_a_long_basket_shows_the_selected_line() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.keys("12345678");
+    for _ in 0..7 {
+        k.send(Action::Up);
+    }
+    snapshot_at("sale_80x24_selected_line", &mut k, 80, 24);
+}
+
+#[test]
+fn staff_confirm_undo() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.keys("1");
+    k.send(Action::Confirm);
+    k.staff_login();
+    k.open_task(Task::UndoLast);
+    snapshot("staff_confirm_undo", &mut k);
+}
+
+#[test]
+fn staff_unblock_list() {
+    let mut k = Kiosk::demo();
+    k.staff_login();
+    k.open_task(Task::Unblock);
+    snapshot("staff_unblock", &mut k);
 }
 
 #[test]
@@ -114,7 +171,7 @@ fn staff_pin() {
 fn staff_menu() {
     let mut k = Kiosk::demo();
     k.staff_login();
-    k.send(Action::Down);
+    // Nothing chosen: no task is one Enter away.
     snapshot("staff_menu", &mut k);
 }
 
@@ -122,7 +179,7 @@ fn staff_menu() {
 fn staff_pick_child_filtered() {
     let mut k = Kiosk::demo();
     k.staff_login();
-    k.open_task(2);
+    k.open_task(Task::TopUp);
     k.type_text("s");
     snapshot("staff_pick_child", &mut k);
 }
@@ -136,8 +193,9 @@ fn staff_refund_list() {
         k.send(Action::Confirm);
     }
     k.staff_login();
-    k.open_task(0); // undo Noah's sale: it shows as refunded
-    k.open_task(1);
+    k.open_task(Task::UndoLast); // undo Noah's sale: it shows as refunded
+    k.send(Action::Confirm);
+    k.open_task(Task::Refund);
     snapshot("staff_refund_list", &mut k);
 }
 
@@ -150,7 +208,7 @@ fn staff_day_report_chart() {
         k.send(Action::Confirm);
     }
     k.staff_login();
-    k.open_task(6);
+    k.open_task(Task::Report);
     snapshot("staff_day_report", &mut k);
 }
 
@@ -173,9 +231,8 @@ fn paid_is_green_and_refused_is_red() {
         draw(&k.app, 100, 30).backend().buffer()[(50, 15)].bg,
         Color::Green
     );
-    k.tap(OSCAR);
-    k.keys("3");
-    k.send(Action::Confirm);
+    k.send(Action::Cancel);
+    k.tap(IDA);
     assert_eq!(
         draw(&k.app, 100, 30).backend().buffer()[(50, 15)].bg,
         Color::Red

@@ -305,6 +305,28 @@ async fn a_card_blocked_at_the_counter_is_blocked_at_the_ledger() {
         counter.store.card(&uid).unwrap().unwrap().state,
         CardState::Blocked
     );
+
+    // The card is found again: unblocked at the counter, active at the
+    // ledger, and the pull after it keeps it active.
+    counter
+        .store
+        .set_card_state(&uid, CardState::Active, true)
+        .unwrap();
+    counter.sync().await.unwrap();
+    assert!(counter.store.card_actions().unwrap().is_empty());
+    let (state, blocked_at): (String, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as("SELECT state, blocked_at FROM cards WHERE uid = $1")
+            .bind(CARD_A)
+            .fetch_one(&ledger.pool)
+            .await
+            .unwrap();
+    assert_eq!((state.as_str(), blocked_at), ("active", None));
+    assert_eq!(
+        counter.store.card(&uid).unwrap().unwrap().state,
+        CardState::Active
+    );
+    let (_, recorded) = counter.sell(CARD_A, 1000, Connection::Online);
+    assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
 }
 
 /// A free port on loopback, for a server started as its own process.

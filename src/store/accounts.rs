@@ -108,8 +108,10 @@ impl Store {
             .card(uid)?
             .ok_or_else(|| StoreError::NoSuchCard(uid.clone()))?;
         card.state = state;
-        let action = (for_ledger && state == CardState::Blocked)
-            .then(|| CardAction::Block { uid: uid.clone() });
+        let action = for_ledger.then(|| match state {
+            CardState::Blocked => CardAction::Block { uid: uid.clone() },
+            CardState::Active => CardAction::Unblock { uid: uid.clone() },
+        });
         self.put_card(&card, action)?;
         Ok(card)
     }

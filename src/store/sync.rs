@@ -78,9 +78,9 @@ impl Store {
             .card_actions()?
             .into_iter()
             .map(|(_, action)| match action {
-                CardAction::HandOut { uid, .. } | CardAction::Block { uid } => {
-                    uid.as_str().to_string()
-                }
+                CardAction::HandOut { uid, .. }
+                | CardAction::Block { uid }
+                | CardAction::Unblock { uid } => uid.as_str().to_string(),
             })
             .collect();
         let trees = (

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Size;
 
 use crate::config::Menu;
 use crate::i18n::{Language, Texts};
@@ -67,6 +68,9 @@ pub struct App {
     /// A step of that closing is running: ask for the next when it ends.
     pub closing: bool,
     pub quit: bool,
+    /// The terminal's size; `None` without one (headless): then every
+    /// screen counts as fitting.
+    pub size: Option<Size>,
 }
 
 impl App {
@@ -99,7 +103,16 @@ impl App {
             closed_day: None,
             closing: false,
             quit: false,
+            size: None,
         }
+    }
+
+    /// Is the terminal smaller than the screens are laid out for? Then
+    /// the too-small notice is all there is, and keys must not act unseen.
+    pub fn too_small(&self) -> bool {
+        self.size.is_some_and(|s| {
+            s.width < crate::ui::view::MIN_WIDTH || s.height < crate::ui::view::MIN_HEIGHT
+        })
     }
 
     pub fn texts(&self) -> &'static Texts {
@@ -118,6 +131,10 @@ impl App {
     /// Turns a key press into an action, in the light of the screen: typed
     /// text in a text field, item hotkeys in a sale, the keymap elsewhere.
     pub fn key_to_action(&self, event: KeyEvent) -> Option<Action> {
+        if self.too_small() {
+            let bound = self.keymap.action(Key::from_event(&event));
+            return (bound == Some(&Action::Quit)).then_some(Action::Quit);
+        }
         if let KeyCode::F(n @ 1..=8) = event.code
             && event.modifiers.is_empty()
             && let Some(uid) = self.demo.card(n)
@@ -164,6 +181,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let is_input = !matches!(
         action,
         Action::Tick
+            | Action::Resize(..)
             | Action::DayClosed { .. }
             | Action::Reader(_)
             | Action::Notice(_)
@@ -179,6 +197,16 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Tick => return tick(app),
         Action::Reader(status) => {
             app.reader = status;
+            return vec![];
+        }
+        Action::Resize(width, height) => {
+            app.size = Some(Size::new(width, height));
+            return vec![];
+        }
+        // Never while a sale is being saved: it must be shown as paid or not.
+        Action::Quit => {
+            let saving = matches!(&app.screen, Screen::Sale(s) if s.saving);
+            app.quit = app.too_small() && !saving;
             return vec![];
         }
         Action::CardUnreadable => {
@@ -216,6 +244,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         connection: app.connection,
         pin_guard: &app.pin_guard,
         now: app.now,
+        size: app.size,
     };
     let transition = match &mut app.screen {
         Screen::Idle => idle::update(&ctx, action),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::action::{StaffFailure, StaffOutcome};
+use crate::action::{BlockedCard, StaffFailure, StaffOutcome};
 use crate::report;
 use crate::store::{Recorded, Store, StoreError, local_day, write_daily_backup};
 use crate::ui::{Action, SaleRow};
@@ -31,7 +31,10 @@ pub enum Effect {
         pin: String,
         guard: PinGuard,
     },
-    UndoLast,
+    /// The sale "undo" would take back, for staff to confirm.
+    FindUndo,
+    /// Undo this sale, if it is still the one to undo.
+    Undo(Uuid),
     LoadSales,
     Refund(Uuid),
     LoadChildren,
@@ -50,6 +53,8 @@ pub enum Effect {
     },
     BlockCard(CardUid),
     BlockChildCards(ChildId),
+    LoadBlockedCards,
+    UnblockCard(CardUid),
     LoadReport(NaiveDate),
     ExportReport(NaiveDate),
     /// Once a day: move a closed day to the archive; when none is left,
@@ -126,7 +131,12 @@ impl EffectContext {
                 }
                 Some(Action::PinChecked { ok, guard })
             }
-            Effect::UndoLast => staff(self.undo_last()),
+            Effect::FindUndo => match self.undo_candidate() {
+                Ok(Ok(row)) => Some(Action::UndoFound(row)),
+                Ok(Err(outcome)) => Some(Action::StaffDone(outcome)),
+                Err(e) => staff(Err(e)),
+            },
+            Effect::Undo(id) => staff(self.undo(id)),
             Effect::LoadSales => Some(
                 self.sales_today()
                     .map_or_else(unreadable, Action::SalesLoaded),
@@ -199,6 +209,21 @@ impl EffectContext {
                     blocked.collect::<Result<_, _>>()?,
                 ))
             })),
+            Effect::LoadBlockedCards => Some(
+                self.blocked_cards()
+                    .map_or_else(unreadable, Action::BlockedCardsLoaded),
+            ),
+            Effect::UnblockCard(uid) => staff(
+                self.store
+                    .set_card_state(&uid, CardState::Active, self.connected)
+                    .and_then(|card| {
+                        tracing::info!(card = %uid, "card unblocked at the counter");
+                        Ok(StaffOutcome::CardUnblocked {
+                            name: self.child_name(card.child)?,
+                            uid,
+                        })
+                    }),
+            ),
             Effect::LoadReport(day) => Some(
                 self.store
                     .day_report(day)
@@ -262,22 +287,50 @@ impl EffectContext {
         Ok(rows)
     }
 
-    fn undo_last(&self) -> Result<StaffOutcome, StoreError> {
+    /// Every blocked card with its owner's name, by name.
+    fn blocked_cards(&self) -> Result<Vec<BlockedCard>, StoreError> {
+        let mut cards = Vec::new();
+        for card in self.store.cards()? {
+            if card.state == CardState::Blocked {
+                cards.push(BlockedCard {
+                    child_name: self.child_name(card.child)?,
+                    uid: card.uid,
+                });
+            }
+        }
+        cards.sort_by_key(|c| (c.child_name.to_lowercase(), c.uid.clone()));
+        Ok(cards)
+    }
+
+    /// The sale "undo" takes back: this counter's last of today, not yet
+    /// refunded and inside the undo window; or why there is none.
+    fn undo_candidate(&self) -> Result<Result<SaleRow, StaffOutcome>, StoreError> {
         let Some(last) = self.sales_today()?.into_iter().next() else {
-            return Ok(StaffOutcome::NothingToUndo);
+            return Ok(Err(StaffOutcome::NothingToUndo));
         };
         let age = (Utc::now() - last.sale.at).to_std().unwrap_or_default();
         if last.refunded {
-            return Ok(StaffOutcome::NothingToUndo);
+            return Ok(Err(StaffOutcome::NothingToUndo));
         }
         if age > self.undo_window {
-            return Ok(StaffOutcome::TooOldToUndo {
+            return Ok(Err(StaffOutcome::TooOldToUndo {
                 minutes: self.undo_window.as_secs() / 60,
-            });
+            }));
         }
+        Ok(Ok(last))
+    }
+
+    /// Undoes the sale staff confirmed, checked again: the window may have
+    /// passed while the question was on screen.
+    fn undo(&self, id: Uuid) -> Result<StaffOutcome, StoreError> {
+        let last = match self.undo_candidate()? {
+            Ok(last) if last.sale.id == id => last,
+            Ok(_) => return Ok(StaffOutcome::NothingToUndo),
+            Err(why) => return Ok(why),
+        };
         let refund = self
             .store
-            .refund(last.sale.id, &self.counter, Utc::now(), self.connected)?;
+            .refund(id, &self.counter, Utc::now(), self.connected)?;
         Ok(StaffOutcome::Undone {
             name: last.child_name,
             amount: refund.amount,

@@ -23,7 +23,7 @@ use crate::sync::SyncStatus;
 use crate::ui::screens::result::{ResultScreen, refusal_text};
 use crate::ui::screens::staff::outcome_text;
 use crate::ui::{Action, App, Screen};
-use klubkasse_core::domain::{CardUid, Money};
+use klubkasse_core::domain::{CardUid, Money, Refusal};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -110,6 +110,8 @@ pub fn write_event(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
 /// enough to tell afterwards what changed.
 pub struct Seen {
     screen: Discriminant<Screen>,
+    /// The sale screen showed a refusal (it keeps the basket).
+    refused: bool,
     sale: Option<Uuid>,
     news: Option<Event>,
 }
@@ -132,6 +134,7 @@ impl Seen {
         };
         Seen {
             screen: discriminant(&app.screen),
+            refused: sale_refusal(app).is_some(),
             sale: match action {
                 Action::SaleSaved { sale, .. } => Some(sale.id),
                 _ => None,
@@ -144,6 +147,11 @@ impl Seen {
     pub fn outcome(self, app: &App) -> Option<Event> {
         if self.news.is_some() {
             return self.news;
+        }
+        if let Some(refusal) = sale_refusal(app).filter(|_| !self.refused) {
+            return Some(Event::Refused {
+                reason: refusal_text(app.texts(), refusal),
+            });
         }
         if discriminant(&app.screen) == self.screen {
             return None;
@@ -172,6 +180,13 @@ impl Seen {
             },
             Screen::Staff(_) => return None,
         })
+    }
+}
+
+fn sale_refusal(app: &App) -> Option<&Refusal> {
+    match &app.screen {
+        Screen::Sale(sale) => sale.refusal.as_ref(),
+        _ => None,
     }
 }
 

@@ -102,6 +102,7 @@ pub async fn run(
     let mut core = Core::new(ctx, nudge);
     let mut terminal = ratatui::init();
     let mut events = EventStream::new();
+    app.size = terminal.size().ok();
     let result = loop {
         if let Err(e) = terminal.draw(|frame| view(&app, frame)) {
             break Err(e.into());
@@ -109,7 +110,8 @@ pub async fn run(
         let action = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => app.key_to_action(key),
-                Some(Ok(_)) => None, // a resize: the loop redraws
+                Some(Ok(Event::Resize(width, height))) => Some(Action::Resize(width, height)),
+                Some(Ok(_)) => None,
                 Some(Err(e)) => break Err(e.into()),
                 None => break Ok(()),
             },

@@ -19,6 +19,8 @@ pub struct Context<'a> {
     pub connection: Connection,
     pub pin_guard: &'a PinGuard,
     pub now: DateTime<Utc>,
+    /// The terminal's size, if there is one: how much of a list fits.
+    pub size: Option<ratatui::layout::Size>,
 }
 
 impl Context<'_> {

@@ -21,6 +21,8 @@ pub const MIN_HEIGHT: u16 = 24;
 pub fn view(app: &App, frame: &mut Frame) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        // Keys do nothing here but quit (`App::key_to_action`): the notice
+        // says which.
         let text = fill(
             &app.texts().too_small,
             &[
@@ -28,6 +30,7 @@ pub fn view(app: &App, frame: &mut Frame) {
                 ("height", &area.height.to_string()),
                 ("min_width", &MIN_WIDTH.to_string()),
                 ("min_height", &MIN_HEIGHT.to_string()),
+                ("quit_key", &app.keymap.hint(&Action::Quit)),
             ],
         );
         frame.render_widget(
@@ -38,12 +41,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         );
         return;
     }
-    let [header, body, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(10),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, body, status] = layout(area);
     draw_header(app, frame, header);
     match &app.screen {
         Screen::Idle => idle::draw(app, frame, body),
@@ -52,6 +50,23 @@ pub fn view(app: &App, frame: &mut Frame) {
         Screen::Staff(s) => staff::draw(app, s, frame, body),
     }
     draw_status(app, frame, status);
+}
+
+/// Header, the screen's body, status bar.
+fn layout(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(10),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+/// Where a screen is drawn in a terminal of `size`: for screens whose
+/// `update` must know how much fits (a menu's pages).
+pub fn body(size: ratatui::layout::Size) -> Rect {
+    let [_, body, _] = layout(Rect::new(0, 0, size.width, size.height));
+    body
 }
 
 fn draw_header(app: &App, frame: &mut Frame, area: Rect) {

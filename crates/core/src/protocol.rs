@@ -7,7 +7,7 @@
 //! - `GET /api/v1/kiosk/changes?since=CURSOR&limit=N`: [`Changes`] since
 //!   a cursor, so the counter can authorize offline. Cursor 0 is "all".
 //! - `POST /api/v1/kiosk/cards` with [`CardAction`]: staff at the counter
-//!   hand out or block a card.
+//!   hand out, block or unblock a card.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -80,8 +80,17 @@ pub struct AccountState {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CardAction {
-    HandOut { uid: CardUid, child: ChildId },
-    Block { uid: CardUid },
+    HandOut {
+        uid: CardUid,
+        child: ChildId,
+    },
+    Block {
+        uid: CardUid,
+    },
+    /// A blocked card found again: it pays once more.
+    Unblock {
+        uid: CardUid,
+    },
 }
 
 /// The body of every 4xx and 5xx answer.

@@ -138,6 +138,9 @@ pub fn card_action(action: CardAction) -> Result<CardAction> {
         CardAction::Block { uid: card } => CardAction::Block {
             uid: uid("uid", &card)?,
         },
+        CardAction::Unblock { uid: card } => CardAction::Unblock {
+            uid: uid("uid", &card)?,
+        },
     })
 }
 

@@ -135,6 +135,38 @@ fn blocked_card_is_refused_in_the_transaction() {
 }
 
 #[test]
+fn an_unblocked_card_pays_again_and_connected_the_ledger_hears_of_it() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 100);
+    let card = uid("04A1B2C3");
+    store
+        .set_card_state(&card, CardState::Blocked, true)
+        .unwrap();
+    store
+        .set_card_state(&card, CardState::Active, true)
+        .unwrap();
+    let actions: Vec<CardAction> = store
+        .card_actions()
+        .unwrap()
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            CardAction::Block { uid: card.clone() },
+            CardAction::Unblock { uid: card.clone() }
+        ],
+        "in the order staff did them"
+    );
+    let sale = Entry::sale(c.id, card, toast(1), "test", Utc::now());
+    assert!(matches!(
+        store.record_sale(&sale, Connection::Standalone).unwrap(),
+        Recorded::Saved { .. }
+    ));
+}
+
+#[test]
 fn refund_once_and_restores_daily_room() {
     let tmp = TempDir::new().unwrap();
     let (store, c) = store_with_child(tmp.path(), 100);

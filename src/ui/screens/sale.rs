@@ -1,17 +1,21 @@
-//! The sale: the child's name big, balance, the menu grid, the basket.
+//! The sale: the child's name big, balance, the menu grid, the basket;
+//! a refusal on the same screen, the basket kept.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
 
-use crate::ui::Action;
+use crate::i18n::fill;
 use crate::ui::app::{App, Screen};
 use crate::ui::effect::Effect;
 use crate::ui::screens::{big_name, result};
-use crate::ui::theme;
 use crate::ui::transition::{Context, Transition};
-use klubkasse_core::domain::{AccountView, Basket, Connection, Entry, authorize};
+use crate::ui::{Action, theme, view};
+use klubkasse_core::domain::{
+    AccountView, Basket, Connection, Entry, MenuItem, Refusal, authorize,
+};
 
 #[derive(Debug, Clone)]
 pub struct SaleScreen {
@@ -19,6 +23,12 @@ pub struct SaleScreen {
     pub basket: Basket,
     /// The sale is on its way to disk: keys wait, a second Enter does nothing.
     pub saving: bool,
+    /// Why the last Enter did not pay. The basket stays, so that staff can
+    /// take out what cannot be bought and charge the rest; any change to
+    /// the basket clears it.
+    pub refusal: Option<Refusal>,
+    /// The menu's page shown, when it has more items than fit.
+    pub menu_page: usize,
 }
 
 impl SaleScreen {
@@ -27,6 +37,8 @@ impl SaleScreen {
             view,
             basket: Basket::default(),
             saving: false,
+            refusal: None,
+            menu_page: 0,
         }
     }
 
@@ -41,25 +53,46 @@ impl SaleScreen {
                         paid.effect(Effect::NudgeSync)
                     }
                 }
-                Action::SaleRefused(refusal) => result::refused(refusal),
+                Action::SaleRefused(refusal) => {
+                    self.saving = false;
+                    self.refuse(refusal)
+                }
                 Action::SaleFailed(error) => result::failed(error),
                 _ => Transition::stay(),
             };
         }
         match action {
+            // A refused child may walk away: the next tap starts afresh,
+            // as it would on a result screen.
+            Action::CardTapped(uid) if self.refusal.is_some() => {
+                return Transition::go(Screen::Idle).effect(ctx.lookup(uid));
+            }
             Action::AddItem(key) => {
                 if let Some(item) = ctx.menu.item(key) {
                     self.basket.add(item);
+                    self.refusal = None;
                 }
             }
-            Action::QuantityUp => self.basket.increment(),
-            Action::QuantityDown => self.basket.decrement(),
-            Action::RemoveLine => self.basket.remove_last(),
+            Action::QuantityUp => self.changed(Basket::increment),
+            Action::QuantityDown => self.changed(Basket::decrement),
+            Action::RemoveLine => self.changed(Basket::remove_selected),
+            Action::Up => self.basket.select_previous(),
+            Action::Down => self.basket.select_next(),
+            Action::NextPage | Action::PreviousPage => {
+                let pages = ctx.size.map_or(1, |size| {
+                    menu_pages(self, ctx.menu.items.len(), view::body(size))
+                });
+                let page = self.menu_page.min(pages - 1);
+                self.menu_page = match action {
+                    Action::NextPage => (page + 1) % pages,
+                    _ => (page + pages - 1) % pages,
+                };
+            }
             Action::Cancel => return Transition::go(Screen::Idle),
             Action::Confirm if !self.basket.is_empty() => {
                 let lines = self.basket.sale_lines();
                 if let Err(refusal) = authorize(&self.view, &lines, ctx.connection) {
-                    return result::refused(refusal);
+                    return self.refuse(refusal);
                 }
                 let sale = Entry::sale(
                     self.view.child.id,
@@ -69,6 +102,7 @@ impl SaleScreen {
                     ctx.now,
                 );
                 self.saving = true;
+                self.refusal = None;
                 return Transition::stay().effect(Effect::RecordSale {
                     sale: Box::new(sale),
                     connection: ctx.connection,
@@ -78,27 +112,85 @@ impl SaleScreen {
         }
         Transition::stay()
     }
+
+    /// A change to the basket: what was refused may be payable now.
+    fn changed(&mut self, change: fn(&mut Basket)) {
+        change(&mut self.basket);
+        self.refusal = None;
+    }
+
+    fn refuse(&mut self, refusal: Refusal) -> Transition {
+        self.refusal = Some(refusal);
+        Transition::stay().effect(Effect::Bell)
+    }
+
+    fn blocks(&self, item: &MenuItem) -> bool {
+        self.view.child.blocks(&item.category)
+    }
 }
 
-/// What the child must see at once, big: name, balance, balance after.
-/// Staff see the menu, the basket and any note below.
-pub fn draw(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
-    let t = &app.texts().sale;
-    let note_height = u16::from(s.view.child.note.is_some());
-    let [name_area, labels, amounts, note_area, bottom] = Layout::vertical([
+/// Where the sale screen's parts go in `area`.
+struct Areas {
+    name: Rect,
+    labels: Rect,
+    amounts: Rect,
+    note: Rect,
+    refusal: Rect,
+    menu: Rect,
+    basket: Rect,
+}
+
+fn areas(s: &SaleScreen, area: Rect) -> Areas {
+    let [name, labels, amounts, note, refusal, bottom] = Layout::vertical([
         Constraint::Length(4),
         Constraint::Length(1),
         Constraint::Length(4),
-        Constraint::Length(note_height),
+        Constraint::Length(u16::from(s.view.child.note.is_some())),
+        Constraint::Length(u16::from(s.refusal.is_some())),
         Constraint::Min(6),
     ])
     .areas(area);
-    big_name(frame, name_area, &s.view.child.name, theme::NAME);
+    let [menu, basket] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
+    Areas {
+        name,
+        labels,
+        amounts,
+        note,
+        refusal,
+        menu,
+        basket,
+    }
+}
+
+/// The menu's grid inside its frame: (columns, rows per column).
+fn menu_grid(inner: Rect) -> (usize, usize) {
+    let columns = if inner.width >= 56 { 2 } else { 1 };
+    (columns, usize::from(inner.height.max(1)))
+}
+
+/// How many pages the menu takes on the screen's `body`.
+fn menu_pages(s: &SaleScreen, items: usize, body: Rect) -> usize {
+    let (columns, rows) = menu_grid(menu_block(String::new()).inner(areas(s, body).menu));
+    items.div_ceil(columns * rows).max(1)
+}
+
+fn menu_block(title: String) -> Block<'static> {
+    Block::default().borders(Borders::ALL).title(title)
+}
+
+/// What the child must see at once, big: name, balance, balance after.
+/// Staff see the menu, the basket and any note below; a refusal across
+/// the screen, above them both.
+pub fn draw(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
+    let t = &app.texts().sale;
+    let a = areas(s, area);
+    big_name(frame, a.name, &s.view.child.name, theme::NAME);
 
     let after = s.view.balance - s.basket.total();
     let halves = |r: Rect| Layout::horizontal([Constraint::Ratio(1, 2); 2]).areas::<2>(r);
-    let [balance_label, after_label] = halves(labels);
-    let [balance_amount, after_amount] = halves(amounts);
+    let [balance_label, after_label] = halves(a.labels);
+    let [balance_amount, after_amount] = halves(a.amounts);
     let label = |text: &str| {
         Paragraph::new(Line::from(Span::styled(text.to_string(), theme::LABEL)).centered())
     };
@@ -123,42 +215,64 @@ pub fn draw(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
             theme::WARNING,
         ))
         .centered();
-        frame.render_widget(Paragraph::new(line), note_area);
+        frame.render_widget(Paragraph::new(line), a.note);
     }
-
-    let [menu_area, basket_area] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
-    draw_menu(app, s, frame, menu_area);
-    draw_basket(app, s, frame, basket_area);
+    if let Some(refusal) = &s.refusal {
+        let text = format!(
+            "✗ {}: {}",
+            app.texts().result.refused,
+            result::refusal_text(app.texts(), refusal)
+        );
+        let line = Line::from(text).style(theme::REFUSED.add_modifier(Modifier::BOLD));
+        frame.render_widget(
+            Paragraph::new(line.centered()).style(theme::REFUSED),
+            a.refusal,
+        );
+    }
+    draw_menu(app, s, frame, a.menu);
+    draw_basket(app, s, frame, a.basket);
 }
 
-/// The menu as a grid: key, name, price; items the child may not buy dimmed.
+/// The symbol and word that mark a menu item or basket line the child may
+/// not buy: never colour alone.
+fn blocked_mark(app: &App) -> String {
+    format!("⊘ {}", app.texts().sale.blocked)
+}
+
+/// The menu as a grid: key, name, price; items the child may not buy
+/// dimmed and marked. More items than fit go on pages.
 fn draw_menu(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(app.texts().sale.menu.clone());
+    let t = &app.texts().sale;
+    let items = &app.menu.items;
+    let (columns, rows) = menu_grid(menu_block(String::new()).inner(area));
+    let per_page = columns * rows;
+    let pages = items.len().div_ceil(per_page).max(1);
+    let page = s.menu_page.min(pages - 1);
+    let title = if pages == 1 {
+        t.menu.clone()
+    } else {
+        fill(
+            &t.menu_page,
+            &[
+                ("page", &(page + 1).to_string()),
+                ("pages", &pages.to_string()),
+                ("next_key", &app.keymap.hint(&Action::NextPage)),
+                ("previous_key", &app.keymap.hint(&Action::PreviousPage)),
+            ],
+        )
+    };
+    let block = menu_block(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let columns = if inner.width >= 56 { 2 } else { 1 };
-    let rows_per_column = app.menu.items.len().div_ceil(columns);
+    let shown =
+        &items[(page * per_page).min(items.len())..((page + 1) * per_page).min(items.len())];
     let column_areas =
         Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(inner);
-    for (col, chunk) in app.menu.items.chunks(rows_per_column.max(1)).enumerate() {
-        let rows = chunk.iter().map(|item| {
-            let style = if s.view.child.blocks(&item.category) {
-                theme::DIMMED
-            } else {
-                theme::NORMAL
-            };
-            Row::new(vec![
-                Cell::from(Span::styled(format!("[{}]", item.key), theme::KEY)),
-                Cell::from(item.name.clone()),
-                Cell::from(Line::from(item.price.to_string()).right_aligned()),
-            ])
-            .style(style)
-        });
+    // Down the first column, then the next, as even as they go.
+    let rows_per_column = shown.len().div_ceil(columns).max(1);
+    for (col, chunk) in shown.chunks(rows_per_column).enumerate() {
         let table = Table::new(
-            rows,
+            chunk.iter().map(|item| menu_row(app, s, item)),
             [
                 Constraint::Length(4),
                 Constraint::Min(8),
@@ -169,6 +283,24 @@ fn draw_menu(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
     }
 }
 
+/// One item of the menu: its key, its name with any mark, its price.
+fn menu_row<'a>(app: &App, s: &SaleScreen, item: &'a MenuItem) -> Row<'a> {
+    let (name, style) = if s.blocks(item) {
+        (
+            format!("{} {}", item.name, blocked_mark(app)),
+            theme::DIMMED,
+        )
+    } else {
+        (item.name.clone(), theme::NORMAL)
+    };
+    Row::new(vec![
+        Cell::from(Span::styled(format!("[{}]", item.key), theme::KEY)),
+        Cell::from(name),
+        Cell::from(Line::from(item.price.to_string()).right_aligned()),
+    ])
+    .style(style)
+}
+
 fn draw_basket(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
     let t = &app.texts().sale;
     let block = Block::default()
@@ -176,28 +308,31 @@ fn draw_basket(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
         .title(t.basket.clone());
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let left_today = s.view.left_today();
+    let totals_height = 4 + u16::from(left_today.is_some());
     let [lines_area, totals_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(4)]).areas(inner);
+        Layout::vertical([Constraint::Min(1), Constraint::Length(totals_height)]).areas(inner);
     if s.basket.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled(t.empty_basket.clone(), theme::DIMMED)),
             lines_area,
         );
     } else {
-        let rows = s.basket.lines().iter().enumerate().map(|(i, line)| {
-            let style = if Some(i) == s.basket.selected() {
-                theme::SELECTED
+        let rows = s.basket.lines().iter().map(|line| {
+            let blocked = s.blocks(&line.item);
+            let name = if blocked {
+                format!("{} {}", line.item.name, blocked_mark(app))
             } else {
-                theme::NORMAL
+                line.item.name.clone()
             };
             Row::new(vec![
                 Cell::from(format!("{:>2} ×", line.quantity)),
-                Cell::from(line.item.name.clone()),
+                Cell::from(name),
                 Cell::from(
                     Line::from((line.item.price * line.quantity).to_string()).right_aligned(),
                 ),
             ])
-            .style(style)
+            .style(if blocked { theme::BAD } else { theme::NORMAL })
         });
         let table = Table::new(
             rows,
@@ -206,8 +341,13 @@ fn draw_basket(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
                 Constraint::Min(6),
                 Constraint::Length(13),
             ],
-        );
-        frame.render_widget(table, lines_area);
+        )
+        .row_highlight_style(theme::SELECTED)
+        .highlight_symbol("▶ ")
+        .highlight_spacing(HighlightSpacing::Always);
+        // The table scrolls to keep the selected line in view.
+        let mut state = TableState::default().with_selected(s.basket.selected());
+        frame.render_stateful_widget(table, lines_area, &mut state);
     }
     // The staff's summary in plain figures; the child reads the big ones.
     let total = s.basket.total();
@@ -223,16 +363,24 @@ fn draw_basket(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
     } else {
         theme::NORMAL
     };
-    let totals = vec![
+    let mut totals = vec![
         figure(&t.balance, s.view.balance.to_string(), theme::NORMAL),
         figure(&t.total, total.to_string(), theme::AMOUNT),
         figure(&t.balance_after, after.to_string(), after_style),
-        if s.saving {
-            Line::from(Span::styled(t.saving.clone(), theme::WARNING))
-        } else {
-            Line::from("")
-        },
     ];
+    if let Some(left) = left_today {
+        let style = if total > left {
+            theme::BAD
+        } else {
+            theme::NORMAL
+        };
+        totals.push(figure(&t.left_today, left.to_string(), style));
+    }
+    totals.push(if s.saving {
+        Line::from(Span::styled(t.saving.clone(), theme::WARNING))
+    } else {
+        Line::from("")
+    });
     frame.render_widget(Paragraph::new(totals), totals_area);
 }
 
@@ -252,5 +400,9 @@ pub fn hints(app: &App) -> Vec<(String, String)> {
             t.hint_quantity.clone(),
         ),
         (k.hint(&Action::RemoveLine), t.hint_remove.clone()),
+        (
+            format!("{}{}", k.hint(&Action::Up), k.hint(&Action::Down)),
+            t.hint_select.clone(),
+        ),
     ]
 }

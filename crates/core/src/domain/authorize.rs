@@ -20,6 +20,14 @@ impl AccountView {
     pub fn available(&self) -> Money {
         self.balance.max(Money::ZERO)
     }
+
+    /// What the daily limit leaves for today, before the basket; `None`
+    /// without a limit.
+    pub fn left_today(&self) -> Option<Money> {
+        self.child
+            .daily_limit
+            .map(|limit| (limit - self.spent_today).max(Money::ZERO))
+    }
 }
 
 /// The counter's situation, as it bears on what may be sold.
@@ -85,7 +93,7 @@ pub fn authorize(
     {
         return Err(Refusal::DailyLimitReached {
             limit,
-            left: (limit - view.spent_today).max(Money::ZERO),
+            left: view.left_today().unwrap_or(Money::ZERO),
         });
     }
     if let Connection::Offline { allowance } = connection
@@ -191,6 +199,10 @@ mod tests {
                 left: Money::kroner(10)
             })
         );
+        assert_eq!(v.left_today(), Some(Money::kroner(10)));
+        v.spent_today = Money::kroner(45);
+        assert_eq!(v.left_today(), Some(Money::ZERO), "never below zero");
+        assert_eq!(view(500).left_today(), None, "no limit, nothing to show");
     }
 
     #[test]

@@ -8,7 +8,8 @@ pub const MAX_QUANTITY: u32 = 99;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Basket {
     lines: Vec<BasketLine>,
-    /// The line that + and − act on: the one last touched.
+    /// The line that +, − and remove act on: the one last touched, or
+    /// moved to with Up and Down.
     selected: Option<usize>,
 }
 
@@ -67,15 +68,31 @@ impl Basket {
         }
     }
 
-    pub fn remove_last(&mut self) {
-        if !self.lines.is_empty() {
-            self.remove(self.lines.len() - 1);
+    /// Removes the selected line; the selection stays where it was (on the
+    /// line that moved up into its place, or the new last line).
+    pub fn remove_selected(&mut self) {
+        if let Some(i) = self.selected {
+            self.remove(i);
         }
+    }
+
+    /// Moves the selection one line up; it stops at the first.
+    pub fn select_previous(&mut self) {
+        self.selected = self.selected.map(|i| i.saturating_sub(1));
+    }
+
+    /// Moves the selection one line down; it stops at the last.
+    pub fn select_next(&mut self) {
+        let last = self.lines.len().saturating_sub(1);
+        self.selected = self.selected.map(|i| (i + 1).min(last));
     }
 
     fn remove(&mut self, index: usize) {
         self.lines.remove(index);
-        self.selected = self.lines.len().checked_sub(1);
+        self.selected = match self.lines.len() {
+            0 => None,
+            len => Some(index.min(len - 1)),
+        };
     }
 
     pub fn total(&self) -> Money {
@@ -131,7 +148,37 @@ mod tests {
         assert_eq!(b.selected(), None);
         b.decrement();
         b.increment();
-        b.remove_last();
+        b.remove_selected();
+        b.select_next();
+        b.select_previous();
+        assert!(b.is_empty());
+        assert_eq!(b.selected(), None);
+    }
+
+    #[test]
+    fn up_and_down_choose_the_line_that_plus_minus_and_remove_act_on() {
+        let mut b = Basket::default();
+        for key in ['1', '2', '3'] {
+            b.add(&item(key, 100));
+        }
+        assert_eq!(b.selected(), Some(2));
+        b.select_previous();
+        b.select_previous();
+        b.select_previous();
+        assert_eq!(b.selected(), Some(0), "stops at the first line");
+        b.increment();
+        assert_eq!(b.lines()[0].quantity, 2);
+        b.select_next();
+        b.remove_selected();
+        let keys: Vec<char> = b.lines().iter().map(|l| l.item.key).collect();
+        assert_eq!(keys, ['1', '3']);
+        assert_eq!(b.selected(), Some(1), "the line below moved up into place");
+        b.select_next();
+        assert_eq!(b.selected(), Some(1), "stops at the last line");
+        b.remove_selected();
+        assert_eq!(b.selected(), Some(0));
+        b.decrement();
+        b.decrement();
         assert!(b.is_empty());
     }
 
@@ -147,7 +194,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn total_is_sum_of_sale_lines(ops in proptest::collection::vec(0u8..6, 0..60)) {
+        fn total_is_sum_of_sale_lines(ops in proptest::collection::vec(0u8..8, 0..60)) {
             let items = [item('1', 1200), item('2', 550), item('3', 5)];
             let mut b = Basket::default();
             for op in ops {
@@ -155,12 +202,16 @@ mod tests {
                     0..=2 => b.add(&items[op as usize]),
                     3 => b.increment(),
                     4 => b.decrement(),
-                    _ => b.remove_last(),
+                    5 => b.select_previous(),
+                    6 => b.select_next(),
+                    _ => b.remove_selected(),
                 }
                 let lines = b.sale_lines();
                 prop_assert_eq!(b.total(), lines.iter().map(SaleLine::total).sum::<Money>());
                 prop_assert!(lines.iter().all(|l| l.quantity >= 1 && l.quantity <= MAX_QUANTITY));
                 prop_assert!(b.selected().is_none_or(|i| i < b.lines().len()));
+                // A basket with lines always has one selected for + − and remove.
+                prop_assert_eq!(b.selected().is_some(), !b.is_empty());
             }
         }
     }

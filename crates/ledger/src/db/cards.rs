@@ -146,11 +146,32 @@ pub async fn block_card(pool: &PgPool, uid: &CardUid) -> Result<Card> {
     Ok(row.try_into()?)
 }
 
-/// Staff at a counter hand out or block a card.
+/// Unblocks a card staff found again; unblocking an active card is
+/// harmless.
+pub async fn unblock_card(pool: &PgPool, uid: &CardUid) -> Result<Card> {
+    let mut tx = pool.begin().await?;
+    let owner = card_owner_in(&mut tx, uid)
+        .await?
+        .ok_or_else(|| DbError::not_found(format!("no card with UID {uid}")))?;
+    lock_child(&mut tx, owner).await?;
+    let row: CardRow = sqlx::query_as(
+        "UPDATE cards SET state = 'active', blocked_at = NULL
+         WHERE uid = $1 RETURNING uid, child_id, state",
+    )
+    .bind(uid.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    bump_change(&mut tx, owner).await?;
+    tx.commit().await?;
+    Ok(row.try_into()?)
+}
+
+/// Staff at a counter hand out, block or unblock a card.
 pub async fn card_action(pool: &PgPool, action: &CardAction) -> Result<Card> {
     match action {
         CardAction::HandOut { uid, child } => hand_out(pool, *child, uid).await,
         CardAction::Block { uid } => block_card(pool, uid).await,
+        CardAction::Unblock { uid } => unblock_card(pool, uid).await,
     }
 }
 

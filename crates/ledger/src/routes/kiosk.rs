@@ -70,7 +70,7 @@ pub async fn changes(
     request_body = CardAction,
     responses((status = 200, body = Card), (status = 404, body = ApiError), (status = 409, body = ApiError)),
     security(("bearer" = [])))]
-/// Staff at a counter hand out or block a card (kiosk).
+/// Staff at a counter hand out, block or unblock a card (kiosk).
 pub async fn cards(
     State(state): State<AppState>,
     _: Kiosk,

@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::widgets::ListItem;
 
 use super::{
-    NamePage, Page, PickChildPage, Purpose, RefundPage, ReportPage, Step, WaitCardPage, draw_list,
-    input,
+    ConfirmPage, Message, NamePage, Page, PickChildPage, Purpose, Question, RefundPage, ReportPage,
+    Step, Then, UnblockPage, WaitCardPage, draw_list, input,
 };
 use crate::i18n::StaffTexts;
 use crate::ui::Action;
@@ -16,9 +16,11 @@ use crate::ui::effect::Effect;
 use crate::ui::transition::Context;
 use klubkasse_core::domain::Connection;
 
+/// Nothing is chosen when the menu opens: a task that acts (undo,
+/// quit) is never one Enter away.
 #[derive(Debug, Clone, Default)]
 pub struct MenuPage {
-    pub selected: usize,
+    pub selected: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,18 +31,20 @@ pub enum Task {
     AddChild,
     HandOut,
     Block,
+    Unblock,
     Report,
     Quit,
 }
 
 impl Task {
-    pub const ALL: [Task; 8] = [
+    pub const ALL: [Task; 9] = [
         Task::UndoLast,
         Task::Refund,
         Task::TopUp,
         Task::AddChild,
         Task::HandOut,
         Task::Block,
+        Task::Unblock,
         Task::Report,
         Task::Quit,
     ];
@@ -53,17 +57,19 @@ impl Task {
             Task::AddChild => &t.add_child,
             Task::HandOut => &t.hand_out_card,
             Task::Block => &t.block_card,
+            Task::Unblock => &t.unblock_card,
             Task::Report => &t.report,
             Task::Quit => &t.quit,
         }
     }
 
     /// The page the task opens, or the effect it runs; `today` is the
-    /// report's day.
-    pub(super) fn start(self, today: NaiveDate) -> Step {
+    /// report's day. Quitting asks first, and a no goes back to `menu`.
+    pub(super) fn start(self, today: NaiveDate, menu: &MenuPage) -> Step {
         let pick = |purpose| Page::PickChild(PickChildPage::new(purpose));
         match self {
-            Task::UndoLast => Step::Run(Effect::UndoLast),
+            // The sale is found first, so that staff confirm that one.
+            Task::UndoLast => Step::Run(Effect::FindUndo),
             Task::Refund => {
                 Step::Open(Page::Refund(RefundPage::default()), Some(Effect::LoadSales))
             }
@@ -71,42 +77,63 @@ impl Task {
             Task::AddChild => Step::Open(Page::Name(NamePage::default()), None),
             Task::HandOut => Step::Open(Page::WaitCard(WaitCardPage), None),
             Task::Block => Step::Open(pick(Purpose::Block), Some(Effect::LoadChildren)),
+            Task::Unblock => Step::Open(
+                Page::Unblock(UnblockPage::default()),
+                Some(Effect::LoadBlockedCards),
+            ),
             Task::Report => Step::Open(
                 Page::Report(ReportPage::new(today)),
                 Some(Effect::LoadReport(today)),
             ),
-            Task::Quit => Step::Quit,
+            Task::Quit => ConfirmPage::ask(Question::Quit, Then::Quit, Page::Menu(menu.clone())),
         }
     }
-}
 
-/// The tasks this counter offers. Connected, children and their money
-/// belong to the ledger: cash top-up and new children are the office's.
-fn tasks(settings: &Settings) -> Vec<Task> {
-    let connected = settings.connection != Connection::Standalone;
-    Task::ALL
-        .into_iter()
-        .filter(|t| !(connected && matches!(t, Task::TopUp | Task::AddChild)))
-        .collect()
+    /// The tasks this counter offers, in the menu's order. Connected,
+    /// children and their money belong to the ledger: cash top-up and new
+    /// children are the office's.
+    pub fn offered(settings: &Settings) -> Vec<Task> {
+        let connected = settings.connection != Connection::Standalone;
+        Task::ALL
+            .into_iter()
+            .filter(|t| !(connected && matches!(t, Task::TopUp | Task::AddChild)))
+            .collect()
+    }
 }
 
 impl MenuPage {
     pub(super) fn update(&mut self, ctx: &Context, action: Action) -> Step {
-        let tasks = tasks(ctx.settings);
+        let tasks = Task::offered(ctx.settings);
         match action {
             Action::Cancel => Step::Leave,
+            // From nothing chosen, Down takes the first task and Up the last.
             Action::Up | Action::Down => {
-                self.selected = input::step(self.selected, tasks.len(), &action);
+                self.selected = Some(match self.selected {
+                    Some(i) => input::step(i, tasks.len(), &action),
+                    None if action == Action::Up => tasks.len() - 1,
+                    None => 0,
+                });
                 Step::Stay
             }
-            Action::Confirm => Step::Start(tasks[self.selected.min(tasks.len() - 1)]),
+            Action::Confirm => match self.selected.and_then(|i| tasks.get(i)) {
+                Some(task) => Step::Start(*task),
+                None => Step::Say(Message::ChooseTask),
+            },
+            Action::UndoFound(row) => ConfirmPage::ask(
+                Question::Undo {
+                    name: row.child_name,
+                    amount: -row.sale.amount,
+                },
+                Then::Run(Effect::Undo(row.sale.id)),
+                Page::Menu(self.clone()),
+            ),
             _ => Step::Pass,
         }
     }
 
     pub(super) fn draw(&self, app: &App, frame: &mut Frame, area: Rect) {
         let t = &app.texts().staff;
-        let items: Vec<ListItem> = tasks(&app.settings)
+        let items: Vec<ListItem> = Task::offered(&app.settings)
             .iter()
             .map(|task| ListItem::new(task.label(t)))
             .collect();

@@ -5,6 +5,7 @@ use super::AmountError;
 use crate::action::{StaffFailure, StaffOutcome};
 use crate::i18n::{StaffTexts, fill};
 use crate::ui::effect::INTERNAL_ERROR;
+use klubkasse_core::domain::CardUid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -22,6 +23,16 @@ pub enum Message {
     CardTaken {
         owner: String,
     },
+    /// Enter in the menu with no task chosen.
+    ChooseTask,
+    CardUnknown {
+        uid: CardUid,
+    },
+    CardNotBlocked {
+        uid: CardUid,
+        name: String,
+    },
+    NoBlockedCards,
 }
 
 impl Message {
@@ -29,7 +40,7 @@ impl Message {
     pub fn is_good(&self) -> bool {
         match self {
             Message::Done(outcome) => outcome.succeeded(),
-            Message::NoSalesToday => true,
+            Message::NoSalesToday | Message::NoBlockedCards | Message::ChooseTask => true,
             _ => false,
         }
     }
@@ -51,6 +62,13 @@ impl Message {
                 fill(&t.bad_amount, &[("error", &error)])
             }
             Message::CardTaken { owner } => fill(&t.card_taken, &[("name", owner)]),
+            Message::ChooseTask => t.menu_pick.clone(),
+            Message::CardUnknown { uid } => fill(&t.card_unknown, &[("uid", uid.as_str())]),
+            Message::CardNotBlocked { uid, name } => fill(
+                &t.card_not_blocked,
+                &[("uid", uid.as_str()), ("name", name)],
+            ),
+            Message::NoBlockedCards => t.no_blocked_cards.clone(),
         }
     }
 }
@@ -92,6 +110,9 @@ pub fn outcome_text(t: &StaffTexts, outcome: &StaffOutcome) -> String {
                 .map(|(uid, name)| fill(&t.card_blocked, &[("uid", uid.as_str()), ("name", name)]));
             blocked.collect::<Vec<_>>().join(" ")
         }
+        StaffOutcome::CardUnblocked { uid, name } => {
+            fill(&t.card_unblocked, &[("uid", uid.as_str()), ("name", name)])
+        }
         StaffOutcome::Exported { path } => {
             fill(&t.exported, &[("path", &path.display().to_string())])
         }
@@ -113,7 +134,7 @@ mod tests {
 
     use super::*;
     use crate::i18n::{Language, Texts};
-    use klubkasse_core::domain::{CardUid, Money, MoneyError};
+    use klubkasse_core::domain::{Money, MoneyError};
 
     /// The words staff read, for the values tests/app.rs asserts on.
     #[test]
@@ -184,6 +205,26 @@ mod tests {
                     owner: "Freja Nielsen".into(),
                 },
                 "Kortet tilhører allerede Freja Nielsen.",
+            ),
+            (
+                done(StaffOutcome::CardUnblocked {
+                    uid: uid("04C3D4E5"),
+                    name: "Ida Jensen".into(),
+                }),
+                "Kort 04C3D4E5 (Ida Jensen) virker igen.",
+            ),
+            (
+                Message::CardNotBlocked {
+                    uid: uid("04A1B2C3"),
+                    name: "Freja Nielsen".into(),
+                },
+                "Kort 04A1B2C3 (Freja Nielsen) er ikke spærret.",
+            ),
+            (
+                Message::CardUnknown {
+                    uid: uid("DEADBEEF"),
+                },
+                "Kort DEADBEEF kendes ikke.",
             ),
             (
                 Message::PinLocked { seconds: 60 },

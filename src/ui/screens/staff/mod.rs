@@ -1,8 +1,9 @@
 //! The staff menu, behind the PIN: undo, refund, top-up, children, cards,
-//! the day report, quit. One module per page; this one holds what the
+//! the day report, quit; what is hard to take back asks first (`confirm`). One module per page; this one holds what the
 //! pages share (the message line, a task under way) and routes to them.
 
 mod amount;
+mod confirm;
 mod day_report;
 mod input;
 mod menu;
@@ -11,12 +12,15 @@ mod name;
 mod pick_child;
 mod pin;
 mod refund;
+mod unblock;
 mod wait_card;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{
+    Block, Borders, HighlightSpacing, List, ListItem, ListState, Paragraph, Wrap,
+};
 
 use crate::store::local_day;
 use crate::ui::app::{App, Screen};
@@ -25,6 +29,7 @@ use crate::ui::transition::{Context, Notice, Request, Transition};
 use crate::ui::{Action, theme};
 
 pub use amount::{AmountError, AmountPage};
+pub use confirm::{ConfirmPage, Question, Then};
 pub use day_report::ReportPage;
 pub use menu::{MenuPage, Task};
 pub use message::{Message, outcome_text};
@@ -32,6 +37,7 @@ pub use name::NamePage;
 pub use pick_child::{PickChildPage, Purpose};
 pub use pin::PinPage;
 pub use refund::RefundPage;
+pub use unblock::UnblockPage;
 pub use wait_card::WaitCardPage;
 
 #[derive(Debug, Clone)]
@@ -53,6 +59,8 @@ pub enum Page {
     Name(NamePage),
     WaitCard(WaitCardPage),
     Report(ReportPage),
+    Unblock(UnblockPage),
+    Confirm(ConfirmPage),
 }
 
 /// What a page asks of the staff screen after an action.
@@ -128,6 +136,8 @@ impl StaffScreen {
                 return Transition::stay().request(Request::PinGuard(guard));
             }
             Action::StaffCard { .. }
+            | Action::UndoFound(_)
+            | Action::BlockedCardsLoaded(_)
             | Action::ChildrenLoaded(_)
             | Action::SalesLoaded(_)
             | Action::ReportLoaded(_) => self.pending = false,
@@ -145,6 +155,8 @@ impl StaffScreen {
             Page::Name(page) => page.update(action),
             Page::WaitCard(page) => page.update(action),
             Page::Report(page) => page.update(action),
+            Page::Unblock(page) => page.update(action),
+            Page::Confirm(page) => page.update(action),
         };
         self.apply(ctx, step, cancel)
     }
@@ -169,7 +181,12 @@ impl StaffScreen {
             }
             Step::Start(task) => {
                 self.message = None;
-                return self.apply(ctx, task.start(local_day(ctx.now)), false);
+                let menu = match &self.page {
+                    Page::Menu(menu) => menu.clone(),
+                    _ => MenuPage::default(),
+                };
+                let step = task.start(local_day(ctx.now), &menu);
+                return self.apply(ctx, step, false);
             }
             Step::Leave => return Transition::go(Screen::Idle),
             Step::Quit => return Transition::go(Screen::Idle).request(Request::Quit),
@@ -201,6 +218,8 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
         Page::Name(page) => page.draw(app, frame, body),
         Page::WaitCard(page) => page.draw(app, frame, body),
         Page::Report(page) => page.draw(app, frame, body),
+        Page::Unblock(page) => page.draw(app, frame, body),
+        Page::Confirm(page) => page.draw(app, frame, body),
     }
     if let Some(message) = &s.message {
         let style = if message.is_good() {
@@ -215,21 +234,23 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
     }
 }
 
-/// A page's list, with the selected row marked.
+/// A page's list, with the selected row (if any) marked.
 fn draw_list(
     frame: &mut Frame,
     area: Rect,
     items: Vec<ListItem>,
-    selected: usize,
+    selected: Option<usize>,
     title: Option<String>,
 ) {
     let mut list = List::new(items)
         .highlight_style(theme::SELECTED)
-        .highlight_symbol("▶ ");
+        .highlight_symbol("▶ ")
+        // Aligned alike with or without a row chosen (a fresh menu has none).
+        .highlight_spacing(HighlightSpacing::Always);
     if let Some(title) = title {
         list = list.block(Block::default().title(title));
     }
-    let mut state = ListState::default().with_selected(Some(selected));
+    let mut state = ListState::default().with_selected(selected);
     frame.render_stateful_widget(list, area, &mut state);
 }
 

@@ -1,11 +1,12 @@
 //! Choose a child by typing part of the name: for a top-up, a card to
-//! hand out, or cards to block (or tap the card to block).
+//! hand out, or cards to block (or tap the card to block); a block asks
+//! first.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::widgets::ListItem;
 
-use super::{AmountPage, Page, Step, draw_list, input};
+use super::{AmountPage, ConfirmPage, Message, Page, Question, Step, Then, draw_list, input};
 use crate::ui::Action;
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
@@ -63,12 +64,28 @@ impl PickChildPage {
                         uid: uid.clone(),
                         child: child.id,
                     }),
-                    Purpose::Block => Step::Run(Effect::BlockChildCards(child.id)),
+                    Purpose::Block => ConfirmPage::ask(
+                        Question::BlockChild { name: child.name },
+                        Then::Run(Effect::BlockChildCards(child.id)),
+                        Page::PickChild(self.clone()),
+                    ),
                 },
             },
+            // Whose card it is first, so that the question can name them.
             Action::CardTapped(uid) if self.purpose == Purpose::Block => {
-                Step::Run(Effect::BlockCard(uid))
+                Step::Run(Effect::IdentifyCard(uid))
             }
+            Action::StaffCard { uid, owner } if self.purpose == Purpose::Block => match owner {
+                Some(owner) => ConfirmPage::ask(
+                    Question::BlockCard {
+                        uid: uid.clone(),
+                        name: owner.name,
+                    },
+                    Then::Run(Effect::BlockCard(uid)),
+                    Page::PickChild(self.clone()),
+                ),
+                None => Step::Say(Message::CardUnknown { uid }),
+            },
             _ => Step::Pass,
         }
     }
@@ -93,6 +110,6 @@ impl PickChildPage {
             .map(|c| ListItem::new(c.name.clone()))
             .collect();
         let title = format!("{title}   › {}_", self.filter);
-        draw_list(frame, area, items, self.selected, Some(title));
+        draw_list(frame, area, items, Some(self.selected), Some(title));
     }
 }

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::widgets::ListItem;
 
-use super::{Message, Step, draw_list, input};
+use super::{ConfirmPage, Message, Page, Question, Step, Then, draw_list, input};
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
 use crate::ui::{Action, SaleRow, theme};
@@ -35,7 +35,14 @@ impl RefundPage {
             Action::Confirm => match &self.rows {
                 None => Step::Stay,
                 Some(rows) => match rows.get(self.selected) {
-                    Some(row) if !row.refunded => Step::Run(Effect::Refund(row.sale.id)),
+                    Some(row) if !row.refunded => ConfirmPage::ask(
+                        Question::Refund {
+                            name: row.child_name.clone(),
+                            amount: -row.sale.amount,
+                        },
+                        Then::Run(Effect::Refund(row.sale.id)),
+                        Page::Refund(self.clone()),
+                    ),
                     _ => Step::Say(Message::AlreadyRefunded),
                 },
             },
@@ -74,6 +81,6 @@ impl RefundPage {
                 })
             })
             .collect();
-        draw_list(frame, area, items, self.selected, None);
+        draw_list(frame, area, items, Some(self.selected), None);
     }
 }
