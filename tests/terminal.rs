@@ -52,10 +52,20 @@ fn open_staff_menu(kiosk: &Tmux) {
     press(kiosk, &["1234", "Enter"], "Fortryd sidste salg");
 }
 
-/// Closes the kiosk the way staff do, and checks it ended cleanly.
+/// The question a confirm page asks, with its answers below.
+fn asks(kiosk: &Tmux, question: &str) {
+    let screen = kiosk.wait_for(question);
+    assert!(screen.contains("Enter: ja   Esc: nej"), "{screen}");
+}
+
+/// Closes the kiosk the way staff do (the last task, and yes), and checks
+/// it ended cleanly.
 fn quit(kiosk: &Tmux) {
     open_staff_menu(kiosk);
-    press(kiosk, &["Down"; 7], "▶ Luk kassen");
+    // From nothing chosen, Up takes the last task.
+    press(kiosk, &["Up"], "▶ Luk kassen");
+    kiosk.send_keys(&["Enter"]);
+    asks(kiosk, "Luk kassen?");
     kiosk.send_keys(&["Enter"]);
     assert_eq!(
         kiosk.wait_exit(),
@@ -207,7 +217,16 @@ fn staff_undo_gives_the_money_back() {
         "Du har nu 221,00 kr.",
     );
     open_staff_menu(&kiosk);
-    // The first item is "Fortryd sidste salg".
+    // Nothing is chosen: Enter Enter from the fresh menu undoes nothing.
+    press(&kiosk, &["Enter", "Enter"], "Vælg med ↑↓, og tryk Enter.");
+    // The first task is "Fortryd sidste salg"; it asks about that sale.
+    press(&kiosk, &["Down"], "▶ Fortryd sidste salg");
+    kiosk.send_keys(&["Enter"]);
+    asks(&kiosk, "Fortryd salget til Freja Nielsen: 29,00 kr.?");
+    // No: back to the menu, nothing undone.
+    press(&kiosk, &["Escape"], "▶ Fortryd sidste salg");
+    kiosk.send_keys(&["Enter"]);
+    asks(&kiosk, "Fortryd salget til Freja Nielsen: 29,00 kr.?");
     press(
         &kiosk,
         &["Enter"],
@@ -216,6 +235,106 @@ fn staff_undo_gives_the_money_back() {
     back_to_idle(&kiosk);
     press(&kiosk, &["F1"], SALE_READY);
     kiosk.wait_for("Saldo: 250,00 kr.");
+}
+
+#[test]
+fn refund_block_and_quit_ask_before_they_act() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    buy(&kiosk, "F1", &["1"], "12,00 kr.", "Du har nu 238,00 kr.");
+    open_staff_menu(&kiosk);
+
+    press(
+        &kiosk,
+        &["Down", "Down"],
+        "▶ Tilbagebetal et salg fra i dag",
+    );
+    press(&kiosk, &["Enter"], "1×Toast");
+    kiosk.send_keys(&["Enter"]);
+    asks(&kiosk, "Betal 12,00 kr. tilbage til Freja Nielsen?");
+    // No goes back to the list of sales, yes refunds.
+    press(&kiosk, &["Escape"], "1×Toast");
+    kiosk.send_keys(&["Enter"]);
+    asks(&kiosk, "Betal 12,00 kr. tilbage til Freja Nielsen?");
+    press(
+        &kiosk,
+        &["Enter"],
+        "12,00 kr. er betalt tilbage til Freja Nielsen.",
+    );
+
+    // Block by tapping Noah's card (F6): the question names him.
+    press(&kiosk, &["Down"; 6], "▶ Spær kort");
+    press(&kiosk, &["Enter"], "Læg kortet, der skal spærres");
+    kiosk.send_keys(&["F6"]);
+    asks(&kiosk, "Spær kort 04F6A7B8 (Noah Sørensen)?");
+    press(
+        &kiosk,
+        &["Enter"],
+        "Kort 04F6A7B8 (Noah Sørensen) er spærret.",
+    );
+
+    // Quit: no keeps the kiosk running.
+    press(&kiosk, &["Up"], "▶ Luk kassen");
+    kiosk.send_keys(&["Enter"]);
+    asks(&kiosk, "Luk kassen?");
+    press(&kiosk, &["Escape"], "▶ Luk kassen");
+    back_to_idle(&kiosk);
+    press(&kiosk, &["F1"], SALE_READY);
+    kiosk.wait_for("Saldo: 250,00 kr.");
+    back_to_idle(&kiosk);
+    press(&kiosk, &["F6"], "Kortet er spærret. Spørg en voksen.");
+    back_to_idle(&kiosk);
+    quit(&kiosk);
+}
+
+#[test]
+fn a_blocked_card_is_unblocked_and_pays_again() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    // Ida's card (F3) is blocked in the demo.
+    press(&kiosk, &["F3"], "Kortet er spærret. Spørg en voksen.");
+    back_to_idle(&kiosk);
+    open_staff_menu(&kiosk);
+    press(&kiosk, &["Down"; 7], "▶ Ophæv spærring af kort");
+    press(&kiosk, &["Enter"], "▶ Ida Jensen");
+    kiosk.send_keys(&["Enter"]);
+    asks(&kiosk, "Ophæv spærringen af kort 04C3D4E5 (Ida Jensen)?");
+    press(
+        &kiosk,
+        &["Enter"],
+        "Kort 04C3D4E5 (Ida Jensen) virker igen.",
+    );
+    back_to_idle(&kiosk);
+    buy(&kiosk, "F3", &["1"], "12,00 kr.", "Du har nu 68,00 kr.");
+}
+
+#[test]
+fn a_refused_sale_keeps_the_basket_and_the_rest_is_charged() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    // Alma's parents blocked slik: the line is marked before Enter.
+    press(&kiosk, &["F5"], SALE_READY);
+    let screen = press(&kiosk, &["1", "7"], "I alt: 22,00 kr.");
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("1 ×  Slikpose ⊘ spærret")),
+        "{screen}"
+    );
+    let screen = press(
+        &kiosk,
+        &["Enter"],
+        "Ikke betalt: Dine forældre har spærret for slik.",
+    );
+    assert!(
+        screen.contains("1 ×  Toast"),
+        "the basket is kept:\n{screen}"
+    );
+    // The slik line is the selected one: remove it and charge the rest.
+    press(&kiosk, &["BSpace"], "I alt: 12,00 kr.");
+    let screen = kiosk.wait_for("Saldo bagefter: 88,00 kr.");
+    assert!(!screen.contains("Ikke betalt"), "{screen}");
+    press(&kiosk, &["Enter"], "Du har nu 88,00 kr.");
 }
 
 #[test]
@@ -253,6 +372,8 @@ fn a_too_small_terminal_says_so_and_the_sale_survives_it() {
     press(&kiosk, &["1", "4"], "I alt: 17,00 kr.");
     kiosk.resize(40, 12);
     kiosk.wait_for("Vinduet er for lille (40×12)");
+    // Unseen, keys do nothing: no item added, no sale paid, no staff menu.
+    kiosk.send_keys(&["1", "Enter", "F9", "Escape"]);
     kiosk.resize(
         klubkasse_testkit::tmux::WIDTH,
         klubkasse_testkit::tmux::HEIGHT,
@@ -261,8 +382,13 @@ fn a_too_small_terminal_says_so_and_the_sale_survives_it() {
     assert!(!screen.contains("Vinduet er for lille"), "{screen}");
     assert!(screen.contains("1 ×  Toast"), "{screen}");
     assert!(screen.contains("1 ×  Saftevand"), "{screen}");
-    // The basket is still the one that gets paid.
+    // The basket is still the one that gets paid: two items, three keys.
     press(&kiosk, &["Enter"], "Du har nu 233,00 kr.");
+    // The quit key works where nothing else can be reached.
+    kiosk.resize(40, 12);
+    kiosk.wait_for("Ctrl-q lukker kassen.");
+    kiosk.send_keys(&["C-q"]);
+    assert_eq!(kiosk.wait_exit(), Ended::Status(0));
 }
 
 #[test]
@@ -352,4 +478,153 @@ fn restore_puts_the_daily_backup_back_and_keeps_the_old_store() {
         })
         .count();
     assert_eq!(aside, 1, "the old store is kept aside");
+}
+
+/// A counter of its own in `dir`: `children` (CSV rows after the header)
+/// imported, a menu of `items` (hotkeys 0–9, then a–z), the demo reader
+/// (F1–F8 tap the first eight children by name); started in tmux at
+/// `width`×`height` and waited for.
+fn counter(dir: &Path, children: &[&str], items: usize, width: u16, height: u16) -> Tmux {
+    let keys = ('0'..='9').chain('a'..='z');
+    let menu: String = keys
+        .take(items)
+        .enumerate()
+        .map(|(i, key)| {
+            format!(
+                "[[item]]\nkey = \"{key}\"\nname = \"Vare {:02}\"\nprice = \"{}.00\"\ncategory = \"mad\"\n\n",
+                i + 1,
+                i + 1
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("menu.toml"), menu).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        "counter = \"Klub Test\"\ndata_dir = \"data\"\nreader = \"demo\"\nmenu = \"menu.toml\"\n",
+    )
+    .unwrap();
+    klubkasse::store::Store::open(&dir.join("data")).unwrap();
+    let csv = format!(
+        "name,card_uid,opening_balance,daily_limit,blocked_categories,note,card_state\n{}\n",
+        children.join("\n")
+    );
+    let file = dir.join("children.csv");
+    std::fs::write(&file, csv).unwrap();
+    klubkasse_testkit::run::klubkasse(
+        &[
+            "import-children".as_ref(),
+            file.as_os_str(),
+            "--data-dir".as_ref(),
+            dir.join("data").as_os_str(),
+        ],
+        None,
+    )
+    .ok();
+    let config = dir.join("config.toml");
+    let kiosk = Tmux::start(
+        &klubkasse_testkit::bin::KIOSK,
+        &["run", "--config", config.to_str().unwrap()],
+    );
+    kiosk.resize(width, height);
+    kiosk.wait_for(COUNTER_IDLE);
+    kiosk
+}
+
+/// A counter's idle screen, as the status bar of one with demo cards says
+/// (the prompt above is block graphics).
+const COUNTER_IDLE: &str = "Demo-kort (F1–F8)";
+
+#[test]
+fn names_in_cyrillic_and_arabic_are_on_the_sale_screen() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = counter(
+        dir.path(),
+        &[
+            "Анна Иванова,04A1B2C3,50.00,,,,active",
+            "فاطمة الزهراء,04B2C3D4,40.00,,,,active",
+        ],
+        9,
+        klubkasse_testkit::tmux::WIDTH,
+        klubkasse_testkit::tmux::HEIGHT,
+    );
+    // By name, Cyrillic sorts before Arabic: F1 is Anna, F2 Fatima.
+    for (card, name, balance) in [
+        ("F1", "Анна Иванова", "50,00 kr."),
+        ("F2", "فاطمة الزهراء", "40,00 kr."),
+    ] {
+        press(&kiosk, &[card], SALE_READY);
+        let screen = kiosk.wait_for(&format!("Saldo: {balance}"));
+        assert!(screen.contains(name), "{name} is not shown:\n{screen}");
+        back_to_idle_of(&kiosk);
+    }
+}
+
+/// Esc back to a counter's idle screen: the sale's menu is gone.
+fn back_to_idle_of(kiosk: &Tmux) {
+    kiosk.send_keys(&["Escape"]);
+    let start = Instant::now();
+    while kiosk.screen().contains("┌Menu") {
+        assert!(
+            start.elapsed() < klubkasse_testkit::tmux::TIMEOUT,
+            "{}",
+            kiosk.screen()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The menu items the screen shows, by name.
+fn items_shown(screen: &str) -> Vec<String> {
+    screen
+        .split("Vare ")
+        .skip(1)
+        .filter_map(|rest| rest.get(..2))
+        .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
+        .map(|n| format!("Vare {n}"))
+        .collect()
+}
+
+#[test]
+fn a_36_item_menu_pages_at_80x24_and_the_selected_basket_line_stays_in_view() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = counter(
+        dir.path(),
+        &["Freja Nielsen,04A1B2C3,1000.00,,,,active"],
+        36,
+        80,
+        24,
+    );
+    press(&kiosk, &["F1"], SALE_READY);
+    let first = kiosk.wait_for("Menu — side 1/");
+    let pages: usize = first
+        .split("Menu — side 1/")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no page count:\n{first}"));
+    assert!(pages > 1, "{first}");
+    assert!(first.contains("(PageDown/PageUp)"), "{first}");
+    // Every item is on some page; PageDown past the last comes back to the first.
+    let mut seen: Vec<String> = items_shown(&first);
+    for page in 2..=pages {
+        let screen = press(&kiosk, &["PageDown"], &format!("side {page}/{pages}"));
+        seen.extend(items_shown(&screen));
+    }
+    seen.sort();
+    seen.dedup();
+    let all: Vec<String> = (1..=36).map(|n| format!("Vare {n:02}")).collect();
+    assert_eq!(seen, all);
+    press(&kiosk, &["PageDown"], &format!("side 1/{pages}"));
+    press(&kiosk, &["PageUp"], &format!("side {pages}/{pages}"));
+
+    // Twelve lines in a basket that shows fewer: the selected line (the
+    // last added) is in view and marked; Up moves the mark, and + acts on it.
+    let keys: Vec<String> = ('0'..='9').chain('a'..='b').map(String::from).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let screen = press(&kiosk, &keys, "I alt: 78,00 kr.");
+    assert!(screen.contains("▶  1 ×  Vare 12"), "{screen}");
+    let screen = press(&kiosk, &["Up"; 11], "▶  1 ×  Vare 01");
+    assert!(!screen.contains("Vare 12  "), "{screen}");
+    press(&kiosk, &["+"], "▶  2 ×  Vare 01");
+    press(&kiosk, &["Enter"], "Du har nu 921,00 kr.");
 }

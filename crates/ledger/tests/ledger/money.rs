@@ -397,3 +397,74 @@ fn every_balance_is_the_sum_of_its_entries() {
         .expect("seqs");
     assert_eq!(seqs.len(), seqs.iter().collect::<BTreeSet<_>>().len());
 }
+
+#[tokio::test]
+async fn a_card_blocked_and_found_again_is_unblocked_by_a_counter() {
+    let l = ledger().await;
+    let a = l.funded("Freja", CARD_A, "100").await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let card_action = |body: serde_json::Value| {
+        let (l, kiosk) = (&l, kiosk.clone());
+        async move {
+            l.call(
+                Method::POST,
+                "/api/v1/kiosk/cards",
+                Some(&kiosk),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let pulled_state = || {
+        let (l, kiosk) = (&l, kiosk.clone());
+        async move {
+            let answer = l
+                .call(
+                    Method::GET,
+                    "/api/v1/kiosk/changes?since=0",
+                    Some(&kiosk),
+                    None,
+                )
+                .await;
+            let changes: Changes = serde_json::from_value(answer.body).expect("Changes");
+            changes.accounts[0].cards[0].state
+        }
+    };
+    let blocked = card_action(json!({"action": "block", "uid": CARD_A})).await;
+    assert_eq!(blocked.status, StatusCode::OK, "{}", blocked.text);
+    assert_eq!(pulled_state().await, CardState::Blocked);
+    let before: i64 = sqlx::query_scalar("SELECT change_seq FROM children WHERE id = $1")
+        .bind(a.0)
+        .fetch_one(&l.pool)
+        .await
+        .unwrap();
+
+    let unblocked = card_action(json!({"action": "unblock", "uid": CARD_A})).await;
+    assert_eq!(unblocked.status, StatusCode::OK, "{}", unblocked.text);
+    assert_eq!(
+        unblocked.body["state"],
+        json!("Active"),
+        "{}",
+        unblocked.text
+    );
+    let blocked_at: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT blocked_at FROM cards WHERE uid = $1")
+            .bind(CARD_A)
+            .fetch_one(&l.pool)
+            .await
+            .unwrap();
+    assert_eq!(blocked_at, None);
+    // Counters hear of it at their next pull.
+    let after: i64 = sqlx::query_scalar("SELECT change_seq FROM children WHERE id = $1")
+        .bind(a.0)
+        .fetch_one(&l.pool)
+        .await
+        .unwrap();
+    assert!(after > before);
+    assert_eq!(pulled_state().await, CardState::Active);
+    // Unblocking twice is harmless; an unknown card is not found.
+    let again = card_action(json!({"action": "unblock", "uid": CARD_A})).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    let unknown = card_action(json!({"action": "unblock", "uid": "DEADBEEF"})).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+}
