@@ -259,6 +259,8 @@ pub fn hints(app: &App, s: &StaffScreen) -> Vec<(String, String)> {
     let t = &app.texts().staff;
     match s.page {
         Page::Report(_) => vec![(k.hint(&Action::ExportReport), t.export_hint.clone())],
+        // The page says its answers itself.
+        Page::Confirm(_) => vec![],
         _ => vec![(String::new(), t.hint.clone())],
     }
 }
