@@ -806,3 +806,29 @@ fn each_day_closes_past_days_a_step_a_tick_then_writes_the_backup() {
     // Done for today: the next tick asks for nothing.
     assert!(k.send_only(Action::Tick).is_empty());
 }
+
+/// The headless front end tells a refused Enter as `refused`, though the
+/// screen stays the sale's (the crash test waits for "paid" or "refused").
+#[test]
+fn headless_answers_each_refused_enter() {
+    use klubkasse::ui::headless::{Event, Seen};
+    let mut k = Kiosk::demo();
+    k.tap(OSCAR);
+    k.keys("3");
+    let seen = Seen::of(&k.app, &Action::Confirm);
+    k.send(Action::Confirm);
+    assert_eq!(
+        seen.outcome(&k.app),
+        Some(Event::Refused {
+            reason: "Ikke penge nok — du har 3,50 kr.".into()
+        })
+    );
+    // Enter again: refused again, and said again.
+    let seen = Seen::of(&k.app, &Action::Confirm);
+    k.send(Action::Confirm);
+    assert!(matches!(seen.outcome(&k.app), Some(Event::Refused { .. })));
+    // A basket key is no answer to anything.
+    let seen = Seen::of(&k.app, &Action::Up);
+    k.send(Action::Up);
+    assert_eq!(seen.outcome(&k.app), None);
+}

@@ -110,8 +110,9 @@ pub fn write_event(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
 /// enough to tell afterwards what changed.
 pub struct Seen {
     screen: Discriminant<Screen>,
-    /// The sale screen showed a refusal (it keeps the basket).
-    refused: bool,
+    /// The action may be answered by a refusal on the sale screen (which
+    /// keeps the basket): every Enter is answered, again or not.
+    may_refuse: bool,
     sale: Option<Uuid>,
     news: Option<Event>,
 }
@@ -134,7 +135,7 @@ impl Seen {
         };
         Seen {
             screen: discriminant(&app.screen),
-            refused: sale_refusal(app).is_some(),
+            may_refuse: matches!(action, Action::Confirm | Action::SaleRefused(_)),
             sale: match action {
                 Action::SaleSaved { sale, .. } => Some(sale.id),
                 _ => None,
@@ -148,7 +149,7 @@ impl Seen {
         if self.news.is_some() {
             return self.news;
         }
-        if let Some(refusal) = sale_refusal(app).filter(|_| !self.refused) {
+        if let Some(refusal) = sale_refusal(app).filter(|_| self.may_refuse) {
             return Some(Event::Refused {
                 reason: refusal_text(app.texts(), refusal),
             });

@@ -163,16 +163,27 @@ fn areas(s: &SaleScreen, area: Rect) -> Areas {
     }
 }
 
-/// The menu's grid inside its frame: (columns, rows per column).
-fn menu_grid(inner: Rect) -> (usize, usize) {
+/// How the menu fits its frame (`area`, borders included).
+struct MenuGrid {
+    columns: usize,
+    per_page: usize,
+    pages: usize,
+}
+
+fn menu_grid(area: Rect, items: usize) -> MenuGrid {
+    let inner = menu_block(String::new()).inner(area);
     let columns = if inner.width >= 56 { 2 } else { 1 };
-    (columns, usize::from(inner.height.max(1)))
+    let per_page = columns * usize::from(inner.height.max(1));
+    MenuGrid {
+        columns,
+        per_page,
+        pages: items.div_ceil(per_page).max(1),
+    }
 }
 
 /// How many pages the menu takes on the screen's `body`.
 fn menu_pages(s: &SaleScreen, items: usize, body: Rect) -> usize {
-    let (columns, rows) = menu_grid(menu_block(String::new()).inner(areas(s, body).menu));
-    items.div_ceil(columns * rows).max(1)
+    menu_grid(areas(s, body).menu, items).pages
 }
 
 fn menu_block(title: String) -> Block<'static> {
@@ -244,9 +255,11 @@ fn blocked_mark(app: &App) -> String {
 fn draw_menu(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
     let t = &app.texts().sale;
     let items = &app.menu.items;
-    let (columns, rows) = menu_grid(menu_block(String::new()).inner(area));
-    let per_page = columns * rows;
-    let pages = items.len().div_ceil(per_page).max(1);
+    let MenuGrid {
+        columns,
+        per_page,
+        pages,
+    } = menu_grid(area, items.len());
     let page = s.menu_page.min(pages - 1);
     let title = if pages == 1 {
         t.menu.clone()
@@ -284,7 +297,7 @@ fn draw_menu(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
 }
 
 /// One item of the menu: its key, its name with any mark, its price.
-fn menu_row<'a>(app: &App, s: &SaleScreen, item: &'a MenuItem) -> Row<'a> {
+fn menu_row(app: &App, s: &SaleScreen, item: &MenuItem) -> Row<'static> {
     let (name, style) = if s.blocks(item) {
         (
             format!("{} {}", item.name, blocked_mark(app)),
