@@ -141,6 +141,10 @@ fn refusals_say_why_and_charge_nothing() {
         press(&kiosk, &[card], SALE_READY);
         // Waited for, not read once: the frame may still be drawing below.
         kiosk.wait_for(&format!("Saldo: {balance}"));
+        if card == "F4" {
+            // Before any Enter: what William's daily limit leaves today.
+            kiosk.wait_for("Tilbage i dag: 2,00 kr.");
+        }
         back_to_idle(&kiosk);
     }
 }
