@@ -241,7 +241,7 @@ fn import_children_is_all_rows_or_none() {
         dir.path(),
         "name,card_uid,opening_balance\nAnna Berg,04010203,10.00\nBo Holm,04020304,20.50\n",
     );
-    assert!(run.ok().contains("2 added, 0 updated"), "{run}");
+    assert!(run.ok().contains("2 tilføjet, 0 ændret"), "{run}");
     assert_eq!(deposits(dir.path()), "30.50");
 
     // Line 2 is fine, line 3 is not: nothing of the file goes in.
@@ -251,10 +251,10 @@ fn import_children_is_all_rows_or_none() {
     );
     let err = run.failed();
     assert!(
-        err.contains("children.csv line 3, column card_uid: «NOTAUID» is not a card UID"),
+        err.contains("children.csv linje 3, kolonne card_uid: «NOTAUID» er ikke et kortnummer"),
         "{run}"
     );
-    assert!(err.contains("Nothing was imported."), "{run}");
+    assert!(err.contains("Intet blev importeret."), "{run}");
     assert_eq!(deposits(dir.path()), "30.50");
 }
 
@@ -291,8 +291,8 @@ fn import_children_into_a_connected_counter_is_refused() {
         "name,card_uid,opening_balance\nAnna Berg,04010203,10.00\n",
     );
     let err = run.failed();
-    assert!(err.contains("connected to a ledger"), "{run}");
-    assert!(err.contains("Nothing was imported."), "{run}");
+    assert!(err.contains("forbundet til en server"), "{run}");
+    assert!(err.contains("Intet blev importeret."), "{run}");
     let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
     assert!(store.children().unwrap().is_empty(), "{run}");
 }
@@ -301,8 +301,9 @@ fn import_children_into_a_connected_counter_is_refused() {
 /// pull too.
 #[test]
 fn import_children_through_a_connected_config_is_refused() {
-    let config =
-        format!("{CONFIG}[ledger]\nurl = \"http://127.0.0.1:9\"\ntoken_file = \"kiosk.token\"\n");
+    let config = format!(
+        "{CONFIG}language = \"en\"\n[ledger]\nurl = \"http://127.0.0.1:9\"\ntoken_file = \"kiosk.token\"\n"
+    );
     let dir = folder(&[("config.toml", &config), ("kiosk.token", "secret\n")]);
     first_start(dir.path());
     let csv = dir.path().join("children.csv");
@@ -316,24 +317,68 @@ fn import_children_through_a_connected_config_is_refused() {
         ],
         None,
     );
+    // The config's language is the messages'.
     let err = run.failed();
     assert!(err.contains("connected to a ledger"), "{run}");
     let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
     assert!(store.children().unwrap().is_empty(), "{run}");
 }
 
+/// What Danish Excel's «CSV (semikolonsepareret)» saves: Windows-1252
+/// (ø is F8, Æ C6, å E5), `;`, Danish headers, `1.000,00`, CRLF.
+const EXCEL_1252: &[u8] = b"Navn;Kort;Saldo;Dagsgr\xe6nse;Sp\xe6rrede kategorier\r\n\
+S\xf8ren \xc6r\xf8;04010203;1.000,00;20,00;slik\r\n\
+\xc5se Bl\xe5b\xe6r;04020304;116,00;;\r\n\
+Bo Holm;04030405;116.50;;\r\n";
+
 #[test]
-fn import_children_from_a_latin_1_file_says_how_to_save_it() {
+fn import_children_reads_what_danish_excel_saves() {
     let dir = TempDir::new().unwrap();
     first_start(dir.path());
-    // "Søren" as Excel's old «CSV (semikolonsepareret)» saves it: ø is 0xF8.
-    let run = import_bytes(
-        dir.path(),
-        b"name,card_uid,opening_balance\nS\xf8ren Holm,04010203,10.00\n",
+    let run = import_bytes(dir.path(), EXCEL_1252);
+    assert!(run.ok().contains("3 tilføjet, 0 ændret"), "{run}");
+    assert_eq!(deposits(dir.path()), "1232.50");
+    let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
+    let mut names: Vec<String> = store.children().unwrap().into_iter().map(|c| c.name).collect();
+    names.sort();
+    assert_eq!(names, ["Bo Holm", "Søren Ærø", "Åse Blåbær"], "{run}");
+    let soren = store.children().unwrap().into_iter().find(|c| c.name == "Søren Ærø").unwrap();
+    assert_eq!(soren.daily_limit, Some(klubkasse_core::domain::Money::kroner(20)));
+    assert_eq!(soren.blocked_categories, ["slik"]);
+}
+
+#[test]
+fn import_children_lists_every_mistake_in_the_language_asked_for() {
+    let dir = TempDir::new().unwrap();
+    first_start(dir.path());
+    let bad = b"Navn;Kort;Saldo\r\nS\xf8ren;04010203;1.500\r\n;04020304;tolv\r\n";
+    let run = import_bytes(dir.path(), bad);
+    let err = run.failed();
+    for expect in [
+        "3 fejl i ",
+        "linje 2, kolonne Saldo: «1.500» kan læses på to måder",
+        "linje 3, kolonne Navn: navnet er tomt",
+        "linje 3, kolonne Saldo: «tolv» er ikke et beløb",
+    ] {
+        assert!(err.contains(expect), "«{expect}» in\n{run}");
+    }
+    assert!(!err.contains("panicked"), "{run}");
+
+    let file = dir.path().join("children.csv");
+    let run = klubkasse(
+        &[
+            "import-children".as_ref(),
+            file.as_os_str(),
+            "--language".as_ref(),
+            "en".as_ref(),
+            "--data-dir".as_ref(),
+            dir.path().join("data").as_os_str(),
+        ],
+        None,
     );
     let err = run.failed();
-    assert!(err.contains("children.csv is not UTF-8 text"), "{run}");
-    assert!(err.contains("save it as «CSV UTF-8»"), "{run}");
+    assert!(err.contains("3 problems in "), "{run}");
+    assert!(err.contains("line 3, column Navn: the name is empty"), "{run}");
     let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
     assert!(store.children().unwrap().is_empty(), "{run}");
 }

@@ -57,12 +57,25 @@ fn dispatch(command: Command) -> Result<()> {
             println!("{}", klubkasse::pin::hash(&pin)?);
             Ok(())
         }
-        Command::ImportChildren { file, place } => {
-            let (dir, configured_ledger) = data_dir(&place)?;
-            let summary =
-                import::import_children_file(&file, &dir, configured_ledger, "import", Utc::now())?;
-            println!("{summary}");
-            Ok(())
+        Command::ImportChildren {
+            file,
+            language,
+            place,
+        } => {
+            let (dir, config) = data_dir(&place)?;
+            let language = match language {
+                Some(code) => parse_language(&code)?,
+                None => config.as_ref().map_or(Language::DA, |c| c.language),
+            };
+            let configured_ledger = config.is_some_and(|c| c.ledger.is_some());
+            match import::import_children_file(&file, &dir, configured_ledger, "import", Utc::now())
+            {
+                Ok(summary) => {
+                    println!("{}", summary.message(language));
+                    Ok(())
+                }
+                Err(e) => bail!("{}", e.message(language)),
+            }
         }
         Command::Restore { file, place } => {
             let (dir, _) = data_dir(&place)?;
@@ -82,13 +95,15 @@ fn dispatch(command: Command) -> Result<()> {
     }
 }
 
+fn parse_language(code: &str) -> Result<Language> {
+    match Language::parse(code) {
+        Some(language) => Ok(language),
+        None => bail!("--language {code}: choose {}", klubkasse_core::i18n::codes()),
+    }
+}
+
 fn demo(data_dir: Option<PathBuf>, language: &str, reader: ReaderArg) -> Result<()> {
-    let Some(language) = Language::parse(language) else {
-        bail!(
-            "--language {language}: choose {}",
-            klubkasse_core::i18n::codes()
-        );
-    };
+    let language = parse_language(language)?;
     let dir = data_dir.unwrap_or_else(|| default_data_dir().join("demo"));
     let _log = klubkasse::logging::init(&dir)?;
     let pcsc = matches!(reader, ReaderArg::Pcsc);
@@ -108,14 +123,13 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
     Ok(())
 }
 
-/// The data folder given, or the one the config names; and whether that
-/// config connects the counter to a ledger.
-fn data_dir(place: &StorePlace) -> Result<(PathBuf, bool)> {
+/// The data folder given, or the one the config names; and that config.
+fn data_dir(place: &StorePlace) -> Result<(PathBuf, Option<Config>)> {
     match (&place.data_dir, &place.config) {
-        (Some(dir), _) => Ok((dir.clone(), false)),
+        (Some(dir), _) => Ok((dir.clone(), None)),
         (None, Some(config)) => {
             let config = Config::load(config)?;
-            Ok((config.data_dir, config.ledger.is_some()))
+            Ok((config.data_dir.clone(), Some(config)))
         }
         (None, None) => bail!("give --data-dir or --config"),
     }
