@@ -339,11 +339,24 @@ fn import_children_reads_what_danish_excel_saves() {
     assert!(run.ok().contains("3 tilføjet, 0 ændret"), "{run}");
     assert_eq!(deposits(dir.path()), "1232.50");
     let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
-    let mut names: Vec<String> = store.children().unwrap().into_iter().map(|c| c.name).collect();
+    let mut names: Vec<String> = store
+        .children()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
     names.sort();
     assert_eq!(names, ["Bo Holm", "Søren Ærø", "Åse Blåbær"], "{run}");
-    let soren = store.children().unwrap().into_iter().find(|c| c.name == "Søren Ærø").unwrap();
-    assert_eq!(soren.daily_limit, Some(klubkasse_core::domain::Money::kroner(20)));
+    let soren = store
+        .children()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "Søren Ærø")
+        .unwrap();
+    assert_eq!(
+        soren.daily_limit,
+        Some(klubkasse_core::domain::Money::kroner(20))
+    );
     assert_eq!(soren.blocked_categories, ["slik"]);
 }
 
@@ -378,7 +391,10 @@ fn import_children_lists_every_mistake_in_the_language_asked_for() {
     );
     let err = run.failed();
     assert!(err.contains("3 problems in "), "{run}");
-    assert!(err.contains("line 3, column Navn: the name is empty"), "{run}");
+    assert!(
+        err.contains("line 3, column Navn: the name is empty"),
+        "{run}"
+    );
     let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
     assert!(store.children().unwrap().is_empty(), "{run}");
 }
@@ -468,4 +484,128 @@ fn a_missing_store_with_backups_is_not_started_empty() {
         !data.join("store").exists(),
         "a fresh store was made:\n{run}"
     );
+}
+
+/// The demo in a terminal, on `dir`, at its idle screen.
+fn demo_in_tmux(dir: &Path) -> klubkasse_testkit::tmux::Tmux {
+    let kiosk = klubkasse_testkit::tmux::Tmux::start(
+        &klubkasse_testkit::bin::KIOSK,
+        &["demo", "--data-dir", dir.to_str().unwrap()],
+    );
+    kiosk.wait_for("Demo — tryk en tast");
+    kiosk
+}
+
+/// Today's log of the kiosk in `dir`.
+fn log_of(dir: &Path) -> String {
+    let logs = dir.join("logs");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&logs).unwrap() {
+        text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    text
+}
+
+/// The only child process of `pid`.
+fn child_of(pid: u32) -> u32 {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
+    children.trim().parse().expect("one child")
+}
+
+fn kill(signal: &str, pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_and_sighup_stop_the_kiosk_cleanly_and_are_logged() {
+    for (signal, name) in [("-TERM", "SIGTERM"), ("-HUP", "SIGHUP")] {
+        let dir = TempDir::new().unwrap();
+        // As from a shell: after the kiosk, the shell's terminal settings.
+        let kiosk = klubkasse_testkit::tmux::Tmux::start(
+            Path::new("sh"),
+            &[
+                "-c",
+                r#""$0" demo --data-dir "$1"; echo "ended $?"; stty -a; sleep 60"#,
+                klubkasse_testkit::bin::KIOSK.to_str().unwrap(),
+                dir.path().to_str().unwrap(),
+            ],
+        );
+        kiosk.wait_for("Demo — tryk en tast");
+        // Mid-sale: the terminal is raw, the screen the kiosk's own.
+        kiosk.send_keys(&["F1"]);
+        kiosk.wait_for("Tryk på en vares tast");
+        assert!(!kiosk.terminal_is_normal());
+        kill(signal, child_of(kiosk.pid()));
+        let screen = kiosk.wait_for("ended 0");
+        assert!(kiosk.terminal_is_normal(), "{name}:\n{screen}");
+        // Not raw: lines and echo as a shell has them.
+        let stty = kiosk.wait_for(" icanon");
+        assert!(stty.contains(" echo "), "{name}:\n{stty}");
+        let log = log_of(dir.path());
+        assert!(
+            log.contains(&format!("signal=\"{name}\"")),
+            "{name}:\n{log}"
+        );
+        assert!(log.contains("kiosk stopped"), "{name}:\n{log}");
+    }
+}
+
+#[test]
+fn a_log_that_cannot_be_written_does_not_stop_the_demo() {
+    let dir = TempDir::new().unwrap();
+    // A file where the log folder should be.
+    std::fs::write(dir.path().join("logs"), "not a folder").unwrap();
+    let kiosk = demo_in_tmux(dir.path());
+    kill("-TERM", kiosk.pid());
+    assert_eq!(kiosk.wait_exit(), klubkasse_testkit::tmux::Ended::Status(0));
+    let seen = kiosk.history();
+    let expect = format!(
+        "klubkasse: cannot write the log in {}",
+        dir.path().join("logs").display()
+    );
+    assert!(seen.contains(&expect), "{seen}");
+    assert!(!seen.contains("panicked"), "{seen}");
+}
+
+/// `klubkasse ARGS` writing into a pipe nobody reads: `… | head -1` once
+/// head has gone.
+fn into_a_closed_pipe(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    std::process::Command::new(&*klubkasse_testkit::bin::KIOSK)
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let dir = folder(&[]);
+    first_start(dir.path());
+    import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
+    let data = dir.path().join("data");
+    let config = dir.path().join("config.toml");
+    let runs: [&[&std::ffi::OsStr]; 4] = [
+        &["--help".as_ref()],
+        &["report".as_ref(), "--data-dir".as_ref(), data.as_os_str()],
+        &[
+            "report".as_ref(),
+            "--csv".as_ref(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+        ],
+        &["check".as_ref(), "--config".as_ref(), config.as_os_str()],
+    ];
+    for args in runs {
+        let out = into_a_closed_pipe(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?}\n{stderr}", out.status);
+        assert!(stderr.is_empty(), "{args:?}:\n{stderr}");
+    }
 }

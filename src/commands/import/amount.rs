@@ -35,7 +35,9 @@ pub fn read_amount(text: &str) -> Result<Money, AmountFault> {
         .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
         .collect();
     if !number.starts_with(|c: char| c.is_ascii_digit())
-        || !number.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+        || !number
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
     {
         return Err(AmountFault::NotANumber);
     }
@@ -81,8 +83,7 @@ pub fn read_amount(text: &str) -> Result<Money, AmountFault> {
             groups.concat()
         }
     };
-    if whole.is_empty() || (!decimals.is_empty() && !decimals.chars().all(|c| c.is_ascii_digit()))
-    {
+    if whole.is_empty() || (!decimals.is_empty() && !decimals.chars().all(|c| c.is_ascii_digit())) {
         return Err(AmountFault::NotANumber);
     }
     if decimals.len() > 2 {

@@ -8,10 +8,7 @@ use super::{ALIASES, CARD_UID, NAME, Problem};
 
 /// A label as people type it: `Card UID`, `card-uid` and `card_uid` are one.
 fn normalise(label: &str) -> String {
-    label
-        .trim()
-        .to_lowercase()
-        .replace([' ', '-'], "_")
+    label.trim().to_lowercase().replace([' ', '-'], "_")
 }
 
 /// The known column a label names, in English, Danish or another usual name.

@@ -174,12 +174,16 @@ impl ImportError {
                 "empty",
                 &[("file", file), ("columns", &words::column_list(language))],
             ),
-            ImportError::Unreadable { file, detail } => {
-                say(language, "unreadable", &[("file", file), ("detail", detail)])
-            }
-            ImportError::CannotOpen { file, detail } => {
-                say(language, "cannot_open", &[("file", file), ("detail", detail)])
-            }
+            ImportError::Unreadable { file, detail } => say(
+                language,
+                "unreadable",
+                &[("file", file), ("detail", detail)],
+            ),
+            ImportError::CannotOpen { file, detail } => say(
+                language,
+                "cannot_open",
+                &[("file", file), ("detail", detail)],
+            ),
         }
     }
 }

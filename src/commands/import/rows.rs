@@ -25,7 +25,10 @@ pub(super) fn row(
     let cell = |column: &str| index.get(column).and_then(|&i| record.get(i)).unwrap_or("");
     let mut row_problems = Vec::new();
     let mut wrong = |column: &str, fault: Fault| {
-        let label = index.get(column).and_then(|&i| header.get(i)).unwrap_or(column);
+        let label = index
+            .get(column)
+            .and_then(|&i| header.get(i))
+            .unwrap_or(column);
         row_problems.push(Problem {
             line,
             column: Some(label.trim().to_string()),

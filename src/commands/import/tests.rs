@@ -74,8 +74,8 @@ fn semicolon_file_from_a_danish_spreadsheet() {
     assert_eq!(rows[1].card_state, Some(CardState::Blocked));
     // A dot before three digits could be either; the problem is in the
     // language asked for, with the column as the file names it.
-    let err = parse_children_csv("navn;kort;saldo\nAlma;04E5F6A7;1.500\n", Path::new(FILE))
-        .unwrap_err();
+    let err =
+        parse_children_csv("navn;kort;saldo\nAlma;04E5F6A7;1.500\n", Path::new(FILE)).unwrap_err();
     assert_eq!(
         err.message(Language::DA),
         "children.csv linje 2, kolonne saldo: «1.500» kan læses på to måder (tusinder eller decimaler): \
@@ -159,7 +159,13 @@ fn file_on_disk_latin1_and_control_characters() {
         vec!["children.csv line 2, column name: the name has a line break or tab in it"]
     );
     assert_eq!(store.children().unwrap().len(), 2);
-    assert!(store.children().unwrap().iter().any(|c| c.name == "Søren Ærø"));
+    assert!(
+        store
+            .children()
+            .unwrap()
+            .iter()
+            .any(|c| c.name == "Søren Ærø")
+    );
 }
 
 #[test]
