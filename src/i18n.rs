@@ -54,6 +54,7 @@ pub struct Texts {
 pub struct IdleTexts {
     pub tap_card: String,
     pub demo_keys: String,
+    pub demo_keys_no_pin: String,
 }
 
 #[derive(Debug, Deserialize)]

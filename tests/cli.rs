@@ -609,3 +609,67 @@ fn a_closed_pipe_ends_a_command_quietly() {
         assert!(stderr.is_empty(), "{args:?}:\n{stderr}");
     }
 }
+
+#[test]
+fn the_report_export_key_the_footer_offers_exports_in_the_demo() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo_in_tmux(dir.path());
+    kiosk.send_keys(&["F9"]);
+    kiosk.wait_for("Indtast PIN og tryk Enter");
+    kiosk.send_keys(&["1234", "Enter"]);
+    kiosk.wait_for("Luk kassen");
+    while !kiosk.screen().contains("▶ Dagsrapport") {
+        kiosk.send_keys(&["Down"]);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    kiosk.send_keys(&["Enter"]);
+    let screen = kiosk.wait_for("eksportér CSV");
+    // The key the footer names, in tmux's words.
+    let key = screen
+        .split(" eksportér CSV")
+        .next()
+        .and_then(|before| before.split_whitespace().last())
+        .unwrap()
+        .to_string();
+    assert!(!screen.contains("F5 eksportér"), "{screen}");
+    kiosk.send_keys(&[&key.replace("Ctrl-", "C-")]);
+    let screen = kiosk.wait_for("Rapporten er gemt i");
+    assert!(!screen.contains("Tryk på en vares tast"), "{screen}");
+}
+
+/// `run` with the demo reader, the staff PIN `pin` and `keymap`: the idle
+/// screen's legend.
+fn demo_reader_legend(pin: &str, keymap: &str) -> String {
+    let hash = klubkasse::pin::hash(pin).unwrap();
+    let config = format!("{CONFIG}staff_pin_hash = \"{hash}\"\nkeymap = \"keymap.toml\"\n");
+    let dir = folder(&[("config.toml", &config), ("keymap.toml", keymap)]);
+    first_start(dir.path());
+    import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
+    let kiosk = klubkasse_testkit::tmux::Tmux::start(
+        &klubkasse_testkit::bin::KIOSK,
+        &[
+            "run",
+            "--config",
+            dir.path().join("config.toml").to_str().unwrap(),
+        ],
+    );
+    kiosk.wait_for("Freja Nielsen")
+}
+
+#[test]
+fn the_demo_readers_pin_hint_is_shown_only_when_true_and_cards_keep_off_bound_keys() {
+    let screen = demo_reader_legend("4711", "");
+    assert!(
+        screen.contains("Demo — tryk en tast for at lægge et kort (personale: F9):"),
+        "{screen}"
+    );
+    assert!(!screen.contains("1234"), "{screen}");
+    assert!(!screen.contains("4711"), "{screen}");
+
+    let screen = demo_reader_legend("1234", "export_report = [\"F2\"]\n");
+    assert!(screen.contains("(personale: F9, PIN 1234):"), "{screen}");
+    // F2 is the export's now: the cards go round it (the store's order).
+    assert!(screen.contains("F1  Alma Larsen"), "{screen}");
+    assert!(screen.contains("F3  Freja Nielsen"), "{screen}");
+    assert!(!screen.contains("F2  "), "{screen}");
+}

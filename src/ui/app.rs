@@ -118,7 +118,7 @@ impl App {
     /// Turns a key press into an action, in the light of the screen: typed
     /// text in a text field, item hotkeys in a sale, the keymap elsewhere.
     pub fn key_to_action(&self, event: KeyEvent) -> Option<Action> {
-        if let KeyCode::F(n @ 1..=8) = event.code
+        if let KeyCode::F(n) = event.code
             && event.modifiers.is_empty()
             && let Some(uid) = self.demo.card(n)
         {
