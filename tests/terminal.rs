@@ -111,7 +111,7 @@ fn refusals_say_why_and_charge_nothing() {
             "F4",
             &["4"],
             "5,00 kr.",
-            "Du har nået din grænse for i dag (20,00 kr.). Du kan bruge 2,00 kr. mere.",
+            "Det er mere end din grænse for i dag (20,00 kr.). Du kan bruge 2,00 kr. mere i dag.",
         ),
     ];
     for (card, items, total, expect) in cases {
