@@ -20,7 +20,7 @@ use crate::i18n::Language;
 use crate::keymap::Keymap;
 use crate::pin::PinError;
 use crate::reader::{CardEvent, DEMO_PIN, DemoCards, PcscSource};
-use crate::source_error::FileError;
+use crate::source_error::FileErrors;
 use crate::store::{Store, StoreError};
 use crate::sync::{LedgerClient, SyncError, SyncTask};
 use crate::ui::runtime::{self, RuntimeError};
@@ -65,7 +65,7 @@ pub enum KioskError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    File(#[from] FileError),
+    File(#[from] FileErrors),
     #[error(transparent)]
     Import(#[from] ImportError),
     #[error(transparent)]

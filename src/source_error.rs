@@ -61,6 +61,13 @@ impl FileError {
         FileError::at(path, text, err.span(), humane(err.message().trim(), None))
     }
 
+    /// The file it is about.
+    pub fn path(&self) -> &PathBuf {
+        match self {
+            FileError::Read { path, .. } | FileError::Invalid { path, .. } => path,
+        }
+    }
+
     pub fn read(path: &Path) -> Result<String, FileError> {
         let read = if path.is_dir() {
             Err(std::io::Error::from(std::io::ErrorKind::IsADirectory))
@@ -108,7 +115,7 @@ impl FileErrors {
         if problems.is_empty() {
             Ok(value)
         } else {
-            Err(FileErrors(problems))
+            Err(FileErrors(in_file_order(problems)))
         }
     }
 }
@@ -169,11 +176,21 @@ pub fn from_toml_all<T: DeserializeOwned>(path: &Path, text: &str) -> (Option<T>
     (None, in_file_order(problems))
 }
 
-/// serde meets the entries in its own order; people read top to bottom.
-fn in_file_order(mut problems: Vec<FileError>) -> Vec<FileError> {
-    problems.sort_by_key(|p| match p {
-        FileError::Invalid { line, column, .. } => (*line, *column),
-        FileError::Read { .. } => (0, 0),
+/// Mistakes are found in no particular order (serde's, then the checks');
+/// people read top to bottom: file by file as first named, by position.
+pub fn in_file_order(mut problems: Vec<FileError>) -> Vec<FileError> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for p in &problems {
+        if !files.contains(p.path()) {
+            files.push(p.path().clone());
+        }
+    }
+    problems.sort_by_key(|p| {
+        let file = files.iter().position(|f| f == p.path());
+        match p {
+            FileError::Invalid { line, column, .. } => (file, *line, *column),
+            FileError::Read { .. } => (file, 0, 0),
+        }
     });
     problems
 }

@@ -85,7 +85,7 @@ fn mistakes_in_config_menu_and_keymap_name_file_line_and_what() {
             "unknown key",
             vec![("config.toml", format!("{CONFIG}colour = \"red\"\n"))],
             "config.toml",
-            ":5:1: unknown field `colour`",
+            ":5:1: unknown setting «colour»",
         ),
         (
             "sale timeout out of range",
@@ -171,6 +171,83 @@ fn mistakes_in_config_menu_and_keymap_name_file_line_and_what() {
             "{what}: expected «{expect}» in\n{run}"
         );
     }
+}
+
+#[test]
+fn check_reports_every_mistake_in_one_run_in_plain_words() {
+    let config = "counter = \"Klub Test\"\ndata_dir = \"data\"\nreader = \"demo\"\nmenu = \"menu.toml\"\n\
+                  keymap = \"keymap.toml\"\nresult_seconds = \"four\"\nsale_timeout_seconds = 2\n\
+                  reader_name = 7\ncolour = \"red\"\n";
+    let menu = format!(
+        "{}{}{}{}",
+        item("1", "Toast", "12.00"),
+        item("1", "Pasta", "18.00"),
+        item("2", "Frugt", "4.005"),
+        item("+", "", "0")
+    );
+    let keymap = "confirm = []\nfly = [\"x\"]\ncancel = \"Escape-ish\"\n";
+    let dir = folder(&[
+        ("config.toml", config),
+        ("menu.toml", &menu),
+        ("keymap.toml", keymap),
+        // A file where the data folder should be.
+        ("data", "not a folder"),
+    ]);
+    let run = check(dir.path());
+    let err = run.failed();
+    let at = |file: &str, rest: &str| format!("{}{rest}", dir.path().join(file).display());
+    for expect in [
+        at("config.toml", ":2:12: data_dir "),
+        at(
+            "config.toml",
+            ":6:18: «result_seconds» must be a whole number, 0 or more",
+        ),
+        at(
+            "config.toml",
+            ":7:24: sale_timeout_seconds must be between 5 and 3600",
+        ),
+        at("config.toml", ":8:15: «reader_name» must be text in quotes"),
+        at("config.toml", ":9:1: unknown setting «colour»"),
+        at("keymap.toml", ":1:11: «confirm» has no key"),
+        at("keymap.toml", ":2:1: unknown action «fly»"),
+        at(
+            "keymap.toml",
+            ":3:10: unknown key «Escape-ish» for «cancel»",
+        ),
+        at("menu.toml", ":7:7: key «1» is already used by «Toast»"),
+        at("menu.toml", ":14:9: «4.005» has more than two decimals"),
+        at("menu.toml", ":17:7: key «+» is already used by the keymap"),
+        at("menu.toml", ":18:8: name must be 1 to 24 characters"),
+        at("menu.toml", ":19:9: price must be more than 0"),
+    ] {
+        assert!(err.contains(&expect), "«{expect}» in\n{run}");
+    }
+    // Top to bottom, file by file.
+    let config_at = err.find("config.toml:2:12").unwrap();
+    let colour_at = err.find("config.toml:9:1").unwrap();
+    let keymap_at = err.find("keymap.toml:1:11").unwrap();
+    assert!(config_at < colour_at && colour_at < keymap_at, "{run}");
+    assert!(err.contains("is a file; it must be a folder"), "{run}");
+    assert!(err.contains("13 mistakes:"), "{run}");
+    for jargon in [
+        "expected u64",
+        "invalid type",
+        "expected a string",
+        "unknown field",
+    ] {
+        assert!(!err.contains(jargon), "«{jargon}» in\n{run}");
+    }
+
+    // A folder where the menu file should be.
+    let dir = folder(&[]);
+    std::fs::remove_file(dir.path().join("menu.toml")).unwrap();
+    std::fs::create_dir(dir.path().join("menu.toml")).unwrap();
+    let run = check(dir.path());
+    let expect = format!(
+        "{}: cannot read it: it is a folder, not a file",
+        dir.path().join("menu.toml").display()
+    );
+    assert!(run.failed().contains(&expect), "{run}");
 }
 
 #[test]
