@@ -245,20 +245,23 @@ impl Config {
                 }
                 let token_file = resolve(&l.token_file);
                 let token = match FileError::read(&token_file) {
-                    Ok(token) => token.trim().to_string(),
+                    Ok(token) => {
+                        let token = token.trim().to_string();
+                        if token.is_empty() || token.contains(char::is_whitespace) {
+                            problems.push(FileError::at(
+                                &token_file,
+                                "",
+                                None,
+                                "the file must hold the counter's token and nothing else",
+                            ));
+                        }
+                        token
+                    }
                     Err(e) => {
                         problems.push(e);
                         String::new()
                     }
                 };
-                if token.is_empty() || token.contains(char::is_whitespace) {
-                    problems.push(FileError::at(
-                        &token_file,
-                        "",
-                        None,
-                        "the file must hold the counter's token and nothing else",
-                    ));
-                }
                 let ca_pem = match &l.ca_file {
                     None => None,
                     Some(file) => {

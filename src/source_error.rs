@@ -342,6 +342,9 @@ pub fn humane(message: &str, key: Option<&str>) -> String {
             .replace('`', "");
         return format!("«{value}» is not one of: {expected}");
     }
+    if message.starts_with("data did not match any variant") {
+        return named("a key or a list of keys");
+    }
     for prefix in ["invalid type: ", "invalid value: ", "invalid length "] {
         if let Some(rest) = message.strip_prefix(prefix)
             && let Some((_, expected)) = rest.rsplit_once(", expected ")
