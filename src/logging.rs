@@ -45,7 +45,9 @@ pub fn init(data_dir: &Path) -> Result<tracing_appender::non_blocking::WorkerGua
 
 /// Says a panic in one plain line, never with a backtrace (whatever
 /// `RUST_BACKTRACE` says): the people reading it run a club. The log, when
-/// there is one, has it too.
+/// there is one, has it too. A `println!` into a closed pipe
+/// (`klubkasse … | head -1`) is no mistake: the reader has what it wanted,
+/// and the command ends quietly, as with the usual SIGPIPE.
 pub fn plain_panics() {
     std::panic::set_hook(Box::new(|info| {
         let what = info
@@ -54,6 +56,9 @@ pub fn plain_panics() {
             .map(|s| (*s).to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
+        if what.starts_with("failed printing to stdout") && what.contains("Broken pipe") {
+            std::process::exit(0);
+        }
         let place = info
             .location()
             .map(|l| format!(" ({}:{})", l.file(), l.line()))

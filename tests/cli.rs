@@ -668,7 +668,15 @@ fn a_closed_pipe_ends_a_command_quietly() {
     import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
     let data = dir.path().join("data");
     let config = dir.path().join("config.toml");
-    let runs: [&[&std::ffi::OsStr]; 4] = [
+    let backup = {
+        let store = klubkasse::store::Store::open_existing(&data).unwrap();
+        let today = klubkasse::store::local_day(chrono::Utc::now());
+        klubkasse::store::write_daily_backup(&store, &data, today)
+            .unwrap()
+            .unwrap()
+    };
+    let elsewhere = dir.path().join("elsewhere");
+    let runs: [&[&std::ffi::OsStr]; 5] = [
         &["--help".as_ref()],
         &["report".as_ref(), "--data-dir".as_ref(), data.as_os_str()],
         &[
@@ -678,6 +686,13 @@ fn a_closed_pipe_ends_a_command_quietly() {
             data.as_os_str(),
         ],
         &["check".as_ref(), "--config".as_ref(), config.as_os_str()],
+        // Its lines are println!s: the quiet end is the panic hook's.
+        &[
+            "restore".as_ref(),
+            backup.as_os_str(),
+            "--data-dir".as_ref(),
+            elsewhere.as_os_str(),
+        ],
     ];
     for args in runs {
         let out = into_a_closed_pipe(args);
