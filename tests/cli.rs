@@ -765,3 +765,22 @@ fn the_demo_readers_pin_hint_is_shown_only_when_true_and_cards_keep_off_bound_ke
     assert!(screen.contains("F3  Freja Nielsen"), "{screen}");
     assert!(!screen.contains("F2  "), "{screen}");
 }
+
+#[test]
+fn no_terminal_to_take_is_an_error_not_a_panic() {
+    let dir = TempDir::new().unwrap();
+    // Out of the pane's session, stdin elsewhere: no terminal to make raw.
+    let kiosk = klubkasse_testkit::tmux::Tmux::start(
+        Path::new("sh"),
+        &[
+            "-c",
+            r#"setsid -w "$0" demo --data-dir "$1" </dev/null"#,
+            klubkasse_testkit::bin::KIOSK.to_str().unwrap(),
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(kiosk.wait_exit(), klubkasse_testkit::tmux::Ended::Status(1));
+    let seen = kiosk.history();
+    assert!(seen.contains("klubkasse: the terminal failed"), "{seen}");
+    assert!(!seen.contains("internal error"), "{seen}");
+}

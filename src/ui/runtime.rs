@@ -30,7 +30,8 @@ const FINISH: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    #[error("the terminal failed: {0}")]
+    /// (The cause follows in the error's chain, as the binary prints it.)
+    #[error("the terminal failed")]
     Terminal(#[from] std::io::Error),
 }
 
@@ -147,7 +148,9 @@ pub async fn run(
 ) -> Result<(), RuntimeError> {
     let mut core = Core::new(ctx, nudge);
     let mut signals = StopSignals::new()?;
-    let mut terminal = ratatui::init();
+    // An error, not ratatui::init's panic, where there is no terminal to
+    // take (no controlling terminal, `setsid`).
+    let mut terminal = ratatui::try_init()?;
     let mut events = EventStream::new();
     let result = loop {
         if let Err(e) = terminal.draw(|frame| view(&app, frame)) {
