@@ -144,6 +144,8 @@ pub enum ImportError {
     },
     CannotOpen {
         file: String,
+        /// Said in words for the usual kinds; the system's words otherwise.
+        kind: std::io::ErrorKind,
         detail: String,
     },
 }
@@ -179,11 +181,15 @@ impl ImportError {
                 "unreadable",
                 &[("file", file), ("detail", detail)],
             ),
-            ImportError::CannotOpen { file, detail } => say(
-                language,
-                "cannot_open",
-                &[("file", file), ("detail", detail)],
-            ),
+            ImportError::CannotOpen { file, kind, detail } => {
+                let key = match kind {
+                    std::io::ErrorKind::NotFound => "no_such_file",
+                    std::io::ErrorKind::IsADirectory => "a_folder",
+                    std::io::ErrorKind::PermissionDenied => "no_permission",
+                    _ => "cannot_open",
+                };
+                say(language, key, &[("file", file), ("detail", detail)])
+            }
         }
     }
 }
@@ -236,6 +242,7 @@ fn list_problems(language: Language, file: &str, problems: &[Problem]) -> String
 pub fn read_children_file(path: &Path) -> Result<String, ImportError> {
     let bytes = std::fs::read(path).map_err(|e| ImportError::CannotOpen {
         file: path.display().to_string(),
+        kind: e.kind(),
         detail: e.to_string(),
     })?;
     Ok(text::decode(&bytes))

@@ -149,10 +149,23 @@ fn file_on_disk_latin1_and_control_characters() {
     std::fs::write(&path, b"navn;kort\nS\xf8ren \xc6r\xf8;04B2C3D4\n").unwrap();
     assert_eq!(import(&path).unwrap().added, 1);
     let missing = tmp.path().join("nope.csv");
+    let err = import(&missing).unwrap_err();
     assert!(matches!(
-        import(&missing),
-        Err(ImportRunError::Invalid(ImportError::CannotOpen { .. }))
+        err,
+        ImportRunError::Invalid(ImportError::CannotOpen { .. })
     ));
+    assert_eq!(
+        err.message(Language::DA),
+        format!("{} findes ikke", missing.display())
+    );
+    let err = import(tmp.path()).unwrap_err();
+    assert_eq!(
+        err.message(Language::EN),
+        format!(
+            "{} is a folder; name the CSV file in it",
+            tmp.path().display()
+        )
+    );
     let store = Store::open(&data).unwrap();
     assert_eq!(
         problems("name,card_uid\n\"Bo\nBo\",04B2C3D4\n"),
