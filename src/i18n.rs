@@ -149,6 +149,7 @@ pub struct StaffTexts {
     pub amount_not_a_number: String,
     pub amount_too_precise: String,
     pub amount_too_large: String,
+    pub internal_error: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,7 +4,6 @@
 use super::AmountError;
 use crate::action::{StaffFailure, StaffOutcome};
 use crate::i18n::{StaffTexts, fill};
-use crate::ui::effect::INTERNAL_ERROR;
 use klubkasse_core::domain::MoneyError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +111,7 @@ pub fn outcome_text(t: &StaffTexts, outcome: &StaffOutcome) -> String {
                 &t.error,
                 &[("error", &format!("{}: {error}", path.display()))],
             ),
-            StaffFailure::Internal => INTERNAL_ERROR.to_string(),
+            StaffFailure::Internal => t.internal_error.clone(),
         },
     }
 }
