@@ -283,16 +283,20 @@ impl Kiosk {
             }
             None => None,
         };
-        match display {
-            Display::Headless => {
-                runtime.block_on(runtime::run_headless(app, ctx, taps_rx, nudge))?
-            }
-            Display::Terminal => runtime.block_on(runtime::run(app, ctx, taps_rx, nudge))?,
-        }
+        let ran = match display {
+            Display::Headless => runtime.block_on(runtime::run_headless(app, ctx, taps_rx, nudge)),
+            Display::Terminal => runtime.block_on(runtime::run(app, ctx, taps_rx, nudge)),
+        };
         if let Some(watch) = reader {
             watch.stop();
         }
-        tracing::info!("kiosk stopped");
-        Ok(())
+        // The log says how it ended, also when the terminal went away.
+        match &ran {
+            Ok(()) => tracing::info!("kiosk stopped"),
+            Err(e) => {
+                tracing::error!(error = %e, cause = ?std::error::Error::source(e), "kiosk stopped")
+            }
+        }
+        Ok(ran?)
     }
 }

@@ -1,5 +1,6 @@
 //! The kiosk's log: a daily file in the data folder, and panics logged too.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Why there is no log file: the kiosk runs on without one.
@@ -63,6 +64,10 @@ pub fn plain_panics() {
             .location()
             .map(|l| format!(" ({}:{})", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("klubkasse: internal error: {what}{place}");
+        // Not eprintln!: a closed stderr would panic again, and abort.
+        let _ = writeln!(
+            std::io::stderr(),
+            "klubkasse: internal error: {what}{place}"
+        );
     }));
 }

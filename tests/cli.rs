@@ -784,3 +784,24 @@ fn no_terminal_to_take_is_an_error_not_a_panic() {
     assert!(seen.contains("klubkasse: the terminal failed"), "{seen}");
     assert!(!seen.contains("internal error"), "{seen}");
 }
+
+#[test]
+fn closing_the_terminal_window_stops_the_kiosk_and_says_so_in_the_log() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo_in_tmux(dir.path());
+    // The window and its terminal gone at once: SIGHUP, and no tty to
+    // restore or write to.
+    drop(kiosk);
+    let start = std::time::Instant::now();
+    while !log_of(dir.path()).contains("kiosk stopped") {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "no stop in the log:\n{}",
+            log_of(dir.path())
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let log = log_of(dir.path());
+    assert!(log.contains("signal=\"SIGHUP\""), "{log}");
+    assert!(!log.contains("panic"), "{log}");
+}

@@ -25,7 +25,8 @@ fn main() -> ExitCode {
         // `klubkasse report | head -1`: the reader has all it wanted.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("klubkasse: {e:#}");
+            // Not eprintln!, which panics where stderr is gone.
+            let _ = writeln!(std::io::stderr(), "klubkasse: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -133,7 +134,10 @@ fn log_to(data_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard
     match klubkasse::logging::init(data_dir) {
         Ok(guard) => Some(guard),
         Err(e) => {
-            eprintln!("klubkasse: {e}; the kiosk runs without a log");
+            let _ = writeln!(
+                std::io::stderr(),
+                "klubkasse: {e}; the kiosk runs without a log"
+            );
             None
         }
     }

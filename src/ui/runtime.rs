@@ -176,7 +176,14 @@ pub async fn run(
         }
     };
     core.finish().await;
-    ratatui::restore();
+    // Not ratatui::restore, nor the terminal's drop where the cursor cannot
+    // be shown: they eprintln!, which panics where the terminal is gone (a
+    // closed window), and the kiosk would end without a word in the log.
+    let restored = ratatui::try_restore().and_then(|()| terminal.show_cursor());
+    if let Err(e) = restored {
+        tracing::warn!(error = %e, "the terminal could not be restored");
+        std::mem::forget(terminal);
+    }
     result
 }
 
