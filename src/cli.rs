@@ -65,9 +65,15 @@ pub enum Command {
     },
     /// Reads a PIN and prints its argon2 hash for the config's `staff_pin_hash`.
     PinHash,
-    /// Adds or updates children from a CSV file (all rows or none).
+    /// Adds or updates children from a CSV file (all rows or none): what
+    /// Excel saves, `;` or `,`, Windows-1252 or UTF-8, Danish or English
+    /// column names.
     ImportChildren {
         file: PathBuf,
+        /// Language of the messages: da, en or another of assets/i18n/
+        /// (default: the config's, else da).
+        #[arg(long)]
+        language: Option<String>,
         #[command(flatten)]
         place: StorePlace,
     },

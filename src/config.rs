@@ -13,7 +13,7 @@ use toml::Spanned;
 
 use crate::i18n::Language;
 use crate::keymap::{Key, Keymap};
-use crate::source_error::FileError;
+use crate::source_error::{FileError, FileErrors, from_toml_all, in_file_order};
 use klubkasse_core::domain::{MenuItem, Money};
 
 /// Where card taps come from.
@@ -90,12 +90,13 @@ struct RawLedger {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    counter: String,
-    data_dir: Option<PathBuf>,
+    // Optional here so that a missing one is one mistake among the others.
+    counter: Option<Spanned<String>>,
+    data_dir: Option<Spanned<PathBuf>>,
     #[serde(default = "default_reader")]
     reader: ReaderKind,
     reader_name: Option<String>,
-    menu: PathBuf,
+    menu: Option<PathBuf>,
     keymap: Option<PathBuf>,
     #[serde(default)]
     language: Language,
@@ -120,16 +121,19 @@ pub fn default_data_dir() -> PathBuf {
 
 impl Config {
     /// Reads the config, then the menu and keymap it names (relative
-    /// paths are relative to the config file).
-    pub fn load(path: &Path) -> Result<Config, FileError> {
+    /// paths are relative to the config file). Every mistake in them, not
+    /// just the first.
+    pub fn load(path: &Path) -> Result<Config, FileErrors> {
         Config::parse(path, &FileError::read(path)?)
     }
 
     /// The config in `text`, read from `path`: the files it names are read
     /// relative to `path`'s folder.
-    pub fn parse(path: &Path, text: &str) -> Result<Config, FileError> {
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| FileError::from_toml(path, text, e))?;
+    pub fn parse(path: &Path, text: &str) -> Result<Config, FileErrors> {
+        let (raw, mut problems) = from_toml_all::<RawConfig>(path, text);
+        let Some(raw) = raw else {
+            return Err(FileErrors(problems));
+        };
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &Path| {
             if p.is_absolute() {
@@ -140,37 +144,50 @@ impl Config {
         };
         let invalid = |span, message: String| FileError::at(path, text, Some(span), message);
 
-        if raw.counter.trim().is_empty() {
-            return Err(FileError::at(
+        let counter = raw
+            .counter
+            .as_ref()
+            .map(|c| c.get_ref().trim().to_string())
+            .unwrap_or_default();
+        if counter.is_empty() {
+            let span = raw.counter.as_ref().map(Spanned::span);
+            problems.push(FileError::at(
                 path,
                 text,
-                None,
+                span,
                 "`counter` must name the counter",
             ));
         }
-        if let Some(hash) = &raw.staff_pin_hash {
-            argon2::PasswordHash::new(hash.get_ref()).map_err(|e| {
-                invalid(
-                    hash.span(),
-                    format!("staff_pin_hash is not an argon2 hash ({e}); make one with `klubkasse pin-hash`"),
-                )
-            })?;
+        if let Some(hash) = &raw.staff_pin_hash
+            && let Err(e) = argon2::PasswordHash::new(hash.get_ref())
+        {
+            problems.push(invalid(
+                hash.span(),
+                format!(
+                    "staff_pin_hash is not an argon2 hash ({e}); make one with `klubkasse pin-hash`"
+                ),
+            ));
         }
-        let seconds = |field: &Option<Spanned<u64>>,
-                       name: &str,
-                       default: u64,
-                       range: std::ops::RangeInclusive<u64>| {
+        // A value out of range is a mistake; the default stands in for it
+        // so that the rest is still checked.
+        let mut seconds = |field: &Option<Spanned<u64>>,
+                           name: &str,
+                           default: u64,
+                           range: std::ops::RangeInclusive<u64>| {
             match field {
-                None => Ok(default),
-                Some(v) if range.contains(v.get_ref()) => Ok(*v.get_ref()),
-                Some(v) => Err(invalid(
-                    v.span(),
-                    format!(
-                        "{name} must be between {} and {}",
-                        range.start(),
-                        range.end()
-                    ),
-                )),
+                None => default,
+                Some(v) if range.contains(v.get_ref()) => *v.get_ref(),
+                Some(v) => {
+                    problems.push(invalid(
+                        v.span(),
+                        format!(
+                            "{name} must be between {} and {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    ));
+                    default
+                }
             }
         };
         let sale_timeout = seconds(
@@ -178,18 +195,42 @@ impl Config {
             "sale_timeout_seconds",
             60,
             5..=3600,
-        )?;
-        let result_time = seconds(&raw.result_seconds, "result_seconds", 4, 1..=60)?;
-        let undo_minutes = seconds(&raw.undo_minutes, "undo_minutes", 5, 0..=120)?;
+        );
+        let result_time = seconds(&raw.result_seconds, "result_seconds", 4, 1..=60);
+        let undo_minutes = seconds(&raw.undo_minutes, "undo_minutes", 5, 0..=120);
+        let (pull_seconds, timeout_seconds) = match &raw.ledger {
+            Some(l) => (
+                seconds(&l.pull_seconds, "pull_seconds", 5, 1..=600),
+                seconds(&l.timeout_seconds, "timeout_seconds", 5, 1..=60),
+            ),
+            None => (5, 5),
+        };
         let offline_allowance = match raw.offline_allowance {
             None => Money::kroner(50),
             Some(m) if m.get_ref().is_negative() => {
-                return Err(invalid(
+                problems.push(invalid(
                     m.span(),
                     "offline_allowance cannot be negative".into(),
                 ));
+                Money::ZERO
             }
             Some(m) => m.into_inner(),
+        };
+        let data_dir = match &raw.data_dir {
+            Some(dir) => {
+                let resolved = resolve(dir.get_ref());
+                if resolved.exists() && !resolved.is_dir() {
+                    problems.push(invalid(
+                        dir.span(),
+                        format!(
+                            "data_dir {} is a file; it must be a folder (or not there yet)",
+                            resolved.display()
+                        ),
+                    ));
+                }
+                resolved
+            }
+            None => default_data_dir(),
         };
 
         let ledger = match raw.ledger {
@@ -197,35 +238,52 @@ impl Config {
             Some(l) => {
                 let url = l.url.get_ref().trim().trim_end_matches('/').to_string();
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(invalid(
+                    problems.push(invalid(
                         l.url.span(),
                         format!("ledger url «{url}» must start with http:// or https://"),
                     ));
                 }
                 let token_file = resolve(&l.token_file);
-                let token = FileError::read(&token_file)?.trim().to_string();
-                if token.is_empty() || token.contains(char::is_whitespace) {
-                    return Err(FileError::at(
-                        &token_file,
-                        "",
-                        None,
-                        "the file must hold the counter's token and nothing else",
-                    ));
-                }
+                let token = match FileError::read(&token_file) {
+                    Ok(token) => {
+                        let token = token.trim().to_string();
+                        if token.is_empty() || token.contains(char::is_whitespace) {
+                            problems.push(FileError::at(
+                                &token_file,
+                                "",
+                                None,
+                                "the file must hold the counter's token and nothing else",
+                            ));
+                        }
+                        token
+                    }
+                    Err(e) => {
+                        problems.push(e);
+                        String::new()
+                    }
+                };
                 let ca_pem = match &l.ca_file {
                     None => None,
                     Some(file) => {
                         let path = resolve(file);
-                        let pem = FileError::read(&path)?;
-                        if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                            return Err(FileError::at(
-                                &path,
-                                &pem,
-                                None,
-                                "not a PEM certificate (-----BEGIN CERTIFICATE-----)",
-                            ));
+                        match FileError::read(&path) {
+                            Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {
+                                Some(pem.into_bytes())
+                            }
+                            Ok(pem) => {
+                                problems.push(FileError::at(
+                                    &path,
+                                    &pem,
+                                    None,
+                                    "not a PEM certificate (-----BEGIN CERTIFICATE-----)",
+                                ));
+                                None
+                            }
+                            Err(e) => {
+                                problems.push(e);
+                                None
+                            }
                         }
-                        Some(pem.into_bytes())
                     }
                 };
                 Some(LedgerConfig {
@@ -233,41 +291,62 @@ impl Config {
                     token,
                     token_file,
                     ca_pem,
-                    pull_every: Duration::from_secs(seconds(
-                        &l.pull_seconds,
-                        "pull_seconds",
-                        5,
-                        1..=600,
-                    )?),
-                    timeout: Duration::from_secs(seconds(
-                        &l.timeout_seconds,
-                        "timeout_seconds",
-                        5,
-                        1..=60,
-                    )?),
+                    pull_every: Duration::from_secs(pull_seconds),
+                    timeout: Duration::from_secs(timeout_seconds),
                 })
             }
         };
-        let keymap = Keymap::load(raw.keymap.as_deref().map(resolve).as_deref())?;
-        let menu = Menu::load(&resolve(&raw.menu), &keymap)?;
-        Ok(Config {
-            counter: raw.counter.trim().to_string(),
-            data_dir: raw
-                .data_dir
-                .as_deref()
-                .map_or_else(default_data_dir, resolve),
-            reader: raw.reader,
-            reader_name: raw.reader_name.filter(|n| !n.trim().is_empty()),
-            menu,
-            keymap,
-            language: raw.language,
-            staff_pin_hash: raw.staff_pin_hash.map(Spanned::into_inner),
-            sale_timeout: Duration::from_secs(sale_timeout),
-            result_time: Duration::from_secs(result_time),
-            undo_window: Duration::from_secs(undo_minutes * 60),
-            offline_allowance,
-            ledger,
-        })
+        let keymap = match Keymap::load(raw.keymap.as_deref().map(resolve).as_deref()) {
+            Ok(keymap) => Some(keymap),
+            Err(errors) => {
+                problems.extend(errors.0);
+                None
+            }
+        };
+        let menu = match &raw.menu {
+            None => {
+                problems.push(FileError::at(
+                    path,
+                    text,
+                    None,
+                    "`menu` is missing: name the menu file (menu = \"menu.toml\")",
+                ));
+                None
+            }
+            // Against the built-in keymap when the user's is wrong: the
+            // menu's own mistakes are still found.
+            Some(menu) => match keymap.clone().map_or_else(|| Keymap::load(None), Ok) {
+                Ok(against) => match Menu::load(&resolve(menu), &against) {
+                    Ok(menu) => Some(menu),
+                    Err(errors) => {
+                        problems.extend(errors.0);
+                        None
+                    }
+                },
+                Err(errors) => {
+                    problems.extend(errors.0);
+                    None
+                }
+            },
+        };
+        match (keymap, menu) {
+            (Some(keymap), Some(menu)) if problems.is_empty() => Ok(Config {
+                counter,
+                data_dir,
+                reader: raw.reader,
+                reader_name: raw.reader_name.filter(|n| !n.trim().is_empty()),
+                menu,
+                keymap,
+                language: raw.language,
+                staff_pin_hash: raw.staff_pin_hash.map(Spanned::into_inner),
+                sale_timeout: Duration::from_secs(sale_timeout),
+                result_time: Duration::from_secs(result_time),
+                undo_window: Duration::from_secs(undo_minutes * 60),
+                offline_allowance,
+                ledger,
+            }),
+            _ => Err(FileErrors(in_file_order(problems))),
+        }
     }
 }
 
@@ -297,19 +376,23 @@ struct RawItem {
 pub const MAX_ITEMS: usize = 36;
 
 impl Menu {
-    pub fn load(path: &Path, keymap: &Keymap) -> Result<Menu, FileError> {
+    pub fn load(path: &Path, keymap: &Keymap) -> Result<Menu, FileErrors> {
         let text = FileError::read(path)?;
         Menu::parse(path, &text, keymap)
     }
 
-    pub fn parse(path: &Path, text: &str, keymap: &Keymap) -> Result<Menu, FileError> {
-        let raw: RawMenu = toml::from_str(text).map_err(|e| FileError::from_toml(path, text, e))?;
+    /// The menu in `text`, with every mistake in it.
+    pub fn parse(path: &Path, text: &str, keymap: &Keymap) -> Result<Menu, FileErrors> {
+        let (raw, mut problems) = from_toml_all::<RawMenu>(path, text);
+        let Some(raw) = raw else {
+            return Err(FileErrors(problems));
+        };
         let invalid = |span, message: String| FileError::at(path, text, Some(span), message);
-        if raw.item.is_empty() {
-            return Err(FileError::at(path, text, None, "the menu has no [[item]]"));
+        if raw.item.is_empty() && problems.is_empty() {
+            problems.push(FileError::at(path, text, None, "the menu has no [[item]]"));
         }
         if raw.item.len() > MAX_ITEMS {
-            return Err(FileError::at(
+            problems.push(FileError::at(
                 path,
                 text,
                 None,
@@ -321,53 +404,60 @@ impl Menu {
         }
         let mut items: Vec<MenuItem> = Vec::new();
         for item in raw.item {
+            let before = problems.len();
             let key_text = item.key.get_ref();
             let mut chars = key_text.chars();
             let key = match (chars.next(), chars.next()) {
-                (Some(c), None) if !c.is_whitespace() && !c.is_control() => c,
+                (Some(c), None) if !c.is_whitespace() && !c.is_control() => Some(c),
                 _ => {
-                    return Err(invalid(
+                    problems.push(invalid(
                         item.key.span(),
                         format!("key «{key_text}» must be exactly one character"),
                     ));
+                    None
                 }
             };
-            if keymap.is_bound(Key::plain(KeyCode::Char(key))) {
-                return Err(invalid(
-                    item.key.span(),
-                    format!("key «{key}» is already used by the keymap; choose another"),
-                ));
-            }
-            if let Some(first) = items
-                .iter()
-                .find(|i| i.key.to_lowercase().eq(key.to_lowercase()))
-            {
-                return Err(invalid(
-                    item.key.span(),
-                    format!("key «{key}» is already used by «{}»", first.name),
-                ));
+            if let Some(key) = key {
+                if keymap.is_bound(Key::plain(KeyCode::Char(key))) {
+                    problems.push(invalid(
+                        item.key.span(),
+                        format!("key «{key}» is already used by the keymap; choose another"),
+                    ));
+                } else if let Some(first) = items
+                    .iter()
+                    .find(|i| i.key.to_lowercase().eq(key.to_lowercase()))
+                {
+                    problems.push(invalid(
+                        item.key.span(),
+                        format!("key «{key}» is already used by «{}»", first.name),
+                    ));
+                }
             }
             let name = item.name.get_ref().trim();
             if name.is_empty() || name.chars().count() > 24 {
-                return Err(invalid(
+                problems.push(invalid(
                     item.name.span(),
                     "name must be 1 to 24 characters".into(),
                 ));
             }
             if !item.price.get_ref().is_positive() {
-                return Err(invalid(
+                problems.push(invalid(
                     item.price.span(),
                     "price must be more than 0".into(),
                 ));
             }
-            items.push(MenuItem {
-                key,
-                name: name.to_string(),
-                price: *item.price.get_ref(),
-                category: item.category.trim().to_lowercase(),
-            });
+            if let Some(key) = key
+                && problems.len() == before
+            {
+                items.push(MenuItem {
+                    key,
+                    name: name.to_string(),
+                    price: *item.price.get_ref(),
+                    category: item.category.trim().to_lowercase(),
+                });
+            }
         }
-        Ok(Menu { items })
+        FileErrors::or(problems, Menu { items })
     }
 
     pub fn item(&self, key: char) -> Option<&MenuItem> {
@@ -375,7 +465,7 @@ impl Menu {
     }
 
     /// The sample menu shipped in `assets/menu.toml`.
-    pub fn sample(keymap: &Keymap) -> Result<Menu, FileError> {
+    pub fn sample(keymap: &Keymap) -> Result<Menu, FileErrors> {
         Menu::parse(
             Path::new("assets/menu.toml (built in)"),
             SAMPLE_MENU,

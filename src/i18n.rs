@@ -54,6 +54,7 @@ pub struct Texts {
 pub struct IdleTexts {
     pub tap_card: String,
     pub demo_keys: String,
+    pub demo_keys_no_pin: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +110,7 @@ pub struct RefusalTexts {
     pub daily_limit: String,
     pub category_blocked: String,
     pub offline_allowance: String,
+    pub daily_limit_used: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +164,10 @@ pub struct StaffTexts {
     pub confirm_quit: String,
     pub confirm_keys: String,
     pub menu_pick: String,
+    pub amount_not_a_number: String,
+    pub amount_too_precise: String,
+    pub amount_too_large: String,
+    pub internal_error: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,5 +203,37 @@ mod tests {
             "Hold dit kort på læseren"
         );
         assert_eq!(Texts::of(Language::EN).result.paid, "Paid");
+    }
+
+    /// An amount is shown with its own "kr.": a text that puts a full stop
+    /// after one says "kr..".
+    #[test]
+    fn no_text_puts_a_full_stop_after_an_amount() {
+        let amount = klubkasse_core::domain::Money::kroner(16).to_string();
+        for language in Language::all() {
+            for (key, placeholders) in
+                klubkasse_core::i18n::keys_and_placeholders(language.catalogue())
+            {
+                let text = language.text(&key).unwrap_or_default();
+                // The placeholders that hold amounts.
+                let values: Vec<(&str, &str)> = placeholders
+                    .iter()
+                    .filter(|p| {
+                        [
+                            "amount",
+                            "balance",
+                            "available",
+                            "limit",
+                            "left",
+                            "allowance",
+                        ]
+                        .contains(&p.as_str())
+                    })
+                    .map(|p| (p.as_str(), amount.as_str()))
+                    .collect();
+                let filled = fill(text, &values);
+                assert!(!filled.contains("kr.."), "{language}: {key}: {filled}");
+            }
+        }
     }
 }

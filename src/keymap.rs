@@ -15,7 +15,7 @@ use serde::de::value::StrDeserializer;
 use toml::Spanned;
 
 use crate::action::Action;
-use crate::source_error::FileError;
+use crate::source_error::{FileError, FileErrors, from_toml_all};
 
 pub const DEFAULT_KEYMAP: &str = include_str!("../keymaps/default.toml");
 const DEFAULT_NAME: &str = "keymaps/default.toml (built in)";
@@ -146,9 +146,17 @@ enum KeyList {
     Many(Vec<String>),
 }
 
+/// Actions the screens cannot do without, and what would be lost.
+const REQUIRED: [(&str, &str); 4] = [
+    ("confirm", "nothing could be paid or chosen"),
+    ("cancel", "a sale could not be left"),
+    ("up", "the staff menu could not be moved in"),
+    ("down", "the staff menu could not be moved in"),
+];
+
 impl Keymap {
     /// The built-in keymap with the user's file, if any, on top.
-    pub fn load(user_file: Option<&Path>) -> Result<Keymap, FileError> {
+    pub fn load(user_file: Option<&Path>) -> Result<Keymap, FileErrors> {
         let user_text = match user_file {
             Some(path) => Some((path, FileError::read(path)?)),
             None => None,
@@ -160,14 +168,29 @@ impl Keymap {
         )
     }
 
-    /// The built-in keymap with the user's file (its path and text) on top.
-    pub fn parse(user_file: Option<(&Path, &str)>) -> Result<Keymap, FileError> {
-        let mut bindings = parse(Path::new(DEFAULT_NAME), DEFAULT_KEYMAP, false)?;
+    /// The built-in keymap with the user's file (its path and text) on
+    /// top; every mistake in it.
+    pub fn parse(user_file: Option<(&Path, &str)>) -> Result<Keymap, FileErrors> {
+        let mut problems = Vec::new();
+        let mut bindings = parse(
+            Path::new(DEFAULT_NAME),
+            DEFAULT_KEYMAP,
+            false,
+            &mut problems,
+        );
         if let Some((path, text)) = user_file {
-            for (name, binding) in parse(path, text, true)? {
+            for (name, binding) in parse(path, text, true, &mut problems) {
                 bindings.insert(name, binding);
             }
         }
+        // Where a binding was written: the user's file or the built-in one.
+        let at = |binding: &Binding, span: std::ops::Range<usize>, message: String| match (
+            user_file,
+            binding.from_user,
+        ) {
+            (Some((path, text)), true) => FileError::at(path, text, Some(span), message),
+            _ => FileError::at(Path::new(DEFAULT_NAME), DEFAULT_KEYMAP, Some(span), message),
+        };
         let mut by_key: HashMap<Key, (String, Action)> = HashMap::new();
         let mut by_action = BTreeMap::new();
         for (name, binding) in bindings {
@@ -176,27 +199,30 @@ impl Keymap {
                     && *other != name
                 {
                     let message = format!("key {key} is bound to both «{other}» and «{name}»");
-                    return Err(match (user_file, binding.from_user) {
-                        (Some((path, text)), true) => {
-                            FileError::at(path, text, Some(span.clone()), message)
-                        }
-                        _ => FileError::at(
-                            Path::new(DEFAULT_NAME),
-                            DEFAULT_KEYMAP,
-                            Some(span.clone()),
-                            message,
-                        ),
-                    });
+                    problems.push(at(&binding, span.clone(), message));
+                    continue;
                 }
                 by_key.insert(key, (name.clone(), binding.action.clone()));
+            }
+            if binding.none_written
+                && let Some((_, lost)) = REQUIRED.iter().find(|(required, _)| *required == name)
+            {
+                let message = format!(
+                    "«{name}» has no key, and without one {lost}; give it one (e.g. {name} = [\"{}\"])",
+                    default_key(&name)
+                );
+                problems.push(at(&binding, binding.span.clone(), message));
             }
             let keys = binding.keys.iter().map(|(k, _)| *k).collect();
             by_action.insert(name, (binding.action, keys));
         }
-        Ok(Keymap {
-            by_key: by_key.into_iter().map(|(k, (_, a))| (k, a)).collect(),
-            by_action,
-        })
+        FileErrors::or(
+            problems,
+            Keymap {
+                by_key: by_key.into_iter().map(|(k, (_, a))| (k, a)).collect(),
+                by_action,
+            },
+        )
     }
 
     pub fn action(&self, key: Key) -> Option<&Action> {
@@ -220,23 +246,44 @@ impl Keymap {
 struct Binding {
     action: Action,
     keys: Vec<(Key, std::ops::Range<usize>)>,
+    /// Where the list of keys is.
+    span: std::ops::Range<usize>,
+    /// Written as `[]`: unbound on purpose, not for a mistake.
+    none_written: bool,
     from_user: bool,
 }
 
-fn parse(path: &Path, text: &str, from_user: bool) -> Result<BTreeMap<String, Binding>, FileError> {
-    let table: BTreeMap<Spanned<String>, Spanned<KeyList>> = toml::from_str(text).map_err(|e| {
-        let mut err = FileError::from_toml(path, text, e);
+/// The built-in key of an action, for a hint.
+fn default_key(action: &str) -> String {
+    DEFAULT_KEYMAP
+        .lines()
+        .find_map(|line| line.strip_prefix(action)?.trim_start().strip_prefix('='))
+        .and_then(|keys| keys.split('"').nth(1))
+        .unwrap_or("…")
+        .to_string()
+}
+
+/// The bindings of one file; its mistakes go to `problems`, and the
+/// bindings with none are kept.
+fn parse(
+    path: &Path,
+    text: &str,
+    from_user: bool,
+    problems: &mut Vec<FileError>,
+) -> BTreeMap<String, Binding> {
+    let (table, errors) = from_toml_all::<BTreeMap<Spanned<String>, Spanned<KeyList>>>(path, text);
+    problems.extend(errors.into_iter().map(|mut err| {
         if let FileError::Invalid { message, .. } = &mut err {
             message.push_str(" (write: action = [\"Key\", …])");
         }
         err
-    })?;
+    }));
     let mut out = BTreeMap::new();
-    for (name, keys) in table {
+    for (name, keys) in table.unwrap_or_default() {
         let de: StrDeserializer<'_, serde::de::value::Error> =
             name.get_ref().as_str().into_deserializer();
-        let action = Action::deserialize(de).map_err(|_| {
-            FileError::at(
+        let Ok(action) = Action::deserialize(de) else {
+            problems.push(FileError::at(
                 path,
                 text,
                 Some(name.span()),
@@ -245,35 +292,39 @@ fn parse(path: &Path, text: &str, from_user: bool) -> Result<BTreeMap<String, Bi
                     name.get_ref(),
                     Action::BINDABLE.join(", ")
                 ),
-            )
-        })?;
+            ));
+            continue;
+        };
         let span = keys.span();
         let list = match keys.into_inner() {
             KeyList::One(k) => vec![k],
             KeyList::Many(ks) => ks,
         };
+        let none_written = list.is_empty();
         let mut parsed = Vec::new();
         for k in list {
-            let key = Key::parse(&k).ok_or_else(|| {
-                FileError::at(
+            match Key::parse(&k) {
+                Some(key) => parsed.push((key, span.clone())),
+                None => problems.push(FileError::at(
                     path,
                     text,
                     Some(span.clone()),
                     format!("unknown key «{k}» for «{}»", name.get_ref()),
-                )
-            })?;
-            parsed.push((key, span.clone()));
+                )),
+            }
         }
         out.insert(
             name.into_inner(),
             Binding {
                 action,
                 keys: parsed,
+                span,
+                none_written,
                 from_user,
             },
         );
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]

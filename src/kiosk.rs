@@ -20,7 +20,7 @@ use crate::i18n::Language;
 use crate::keymap::Keymap;
 use crate::pin::PinError;
 use crate::reader::{CardEvent, DEMO_PIN, DemoCards, PcscSource};
-use crate::source_error::FileError;
+use crate::source_error::FileErrors;
 use crate::store::{Store, StoreError};
 use crate::sync::{LedgerClient, SyncError, SyncTask};
 use crate::ui::runtime::{self, RuntimeError};
@@ -30,7 +30,7 @@ use klubkasse_core::domain::{Connection, Money};
 /// Where a kiosk's taps come from.
 #[derive(Debug)]
 pub enum Cards {
-    /// F1–F8 tap these children's cards.
+    /// Function keys tap these children's cards.
     Demo(DemoCards),
     /// A PC/SC card reader through pcscd.
     Pcsc(PcscSource),
@@ -65,7 +65,7 @@ pub enum KioskError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    File(#[from] FileError),
+    File(#[from] FileErrors),
     #[error(transparent)]
     Import(#[from] ImportError),
     #[error(transparent)]
@@ -84,10 +84,10 @@ pub enum KioskError {
     NoTerminal,
 }
 
-/// The demo's F1–F8 are the first eight children with a card: for trying
-/// a set-up. Eight are enough, and a scan of every card per child would
-/// keep a kiosk with thousands of children from starting.
-fn first_cards(store: &Store) -> Result<DemoCards, StoreError> {
+/// The demo reader's cards are the first eight children with a card: for
+/// trying a set-up. Eight are enough, and a scan of every card per child
+/// would keep a kiosk with thousands of children from starting.
+fn first_cards(store: &Store, keymap: &Keymap) -> Result<DemoCards, StoreError> {
     let mut cards = Vec::new();
     for child in store.children()? {
         if cards.len() == 8 {
@@ -97,15 +97,16 @@ fn first_cards(store: &Store) -> Result<DemoCards, StoreError> {
             cards.push((card.uid, child));
         }
     }
-    Ok(DemoCards::new(&cards))
+    Ok(DemoCards::new(&cards, keymap))
 }
 
 impl Kiosk {
     /// The demo: sample children (paid in once) and menu in `data_dir`,
-    /// the PIN 1234; `pcsc`: taps from a card reader instead of F1–F8.
+    /// the PIN 1234; `pcsc`: taps from a card reader instead of function keys.
     pub fn demo(data_dir: &Path, language: Language, pcsc: bool) -> Result<Kiosk, KioskError> {
         let store = Store::open(data_dir)?;
         import::seed_demo(&store, Utc::now())?;
+        let keymap = Keymap::load(None)?;
         let cards = if pcsc {
             Cards::Pcsc(PcscSource::default())
         } else {
@@ -122,9 +123,8 @@ impl Kiosk {
                     cards.push((row.card_uid, child));
                 }
             }
-            Cards::Demo(DemoCards::new(&cards))
+            Cards::Demo(DemoCards::new(&cards, &keymap).with_pin_hint(DEMO_PIN))
         };
-        let keymap = Keymap::load(None)?;
         let menu = Menu::sample(&keymap)?;
         Ok(Kiosk {
             store,
@@ -151,7 +151,19 @@ impl Kiosk {
     pub fn from_config(config: Config) -> Result<Kiosk, KioskError> {
         let store = Store::open(&config.data_dir)?;
         let cards = match config.reader {
-            ReaderKind::Demo => Cards::Demo(first_cards(&store)?),
+            ReaderKind::Demo => {
+                let cards = first_cards(&store, &config.keymap)?;
+                // The hint only where it is true: a configured PIN may be anything.
+                let demo_pin = config
+                    .staff_pin_hash
+                    .as_deref()
+                    .is_some_and(|hash| crate::pin::verify(DEMO_PIN, hash));
+                Cards::Demo(if demo_pin {
+                    cards.with_pin_hint(DEMO_PIN)
+                } else {
+                    cards
+                })
+            }
             ReaderKind::Pcsc => Cards::Pcsc(PcscSource {
                 reader_name: config.reader_name.clone(),
             }),
@@ -271,16 +283,20 @@ impl Kiosk {
             }
             None => None,
         };
-        match display {
-            Display::Headless => {
-                runtime.block_on(runtime::run_headless(app, ctx, taps_rx, nudge))?
-            }
-            Display::Terminal => runtime.block_on(runtime::run(app, ctx, taps_rx, nudge))?,
-        }
+        let ran = match display {
+            Display::Headless => runtime.block_on(runtime::run_headless(app, ctx, taps_rx, nudge)),
+            Display::Terminal => runtime.block_on(runtime::run(app, ctx, taps_rx, nudge)),
+        };
         if let Some(watch) = reader {
             watch.stop();
         }
-        tracing::info!("kiosk stopped");
-        Ok(())
+        // The log says how it ended, also when the terminal went away.
+        match &ran {
+            Ok(()) => tracing::info!("kiosk stopped"),
+            Err(e) => {
+                tracing::error!(error = %e, cause = ?std::error::Error::source(e), "kiosk stopped")
+            }
+        }
+        Ok(ran?)
     }
 }

@@ -85,7 +85,7 @@ fn mistakes_in_config_menu_and_keymap_name_file_line_and_what() {
             "unknown key",
             vec![("config.toml", format!("{CONFIG}colour = \"red\"\n"))],
             "config.toml",
-            ":5:1: unknown field `colour`",
+            ":5:1: unknown setting «colour»",
         ),
         (
             "sale timeout out of range",
@@ -174,6 +174,83 @@ fn mistakes_in_config_menu_and_keymap_name_file_line_and_what() {
 }
 
 #[test]
+fn check_reports_every_mistake_in_one_run_in_plain_words() {
+    let config = "counter = \"Klub Test\"\ndata_dir = \"data\"\nreader = \"demo\"\nmenu = \"menu.toml\"\n\
+                  keymap = \"keymap.toml\"\nresult_seconds = \"four\"\nsale_timeout_seconds = 2\n\
+                  reader_name = 7\ncolour = \"red\"\n";
+    let menu = format!(
+        "{}{}{}{}",
+        item("1", "Toast", "12.00"),
+        item("1", "Pasta", "18.00"),
+        item("2", "Frugt", "4.005"),
+        item("+", "", "0")
+    );
+    let keymap = "confirm = []\nfly = [\"x\"]\ncancel = \"Escape-ish\"\n";
+    let dir = folder(&[
+        ("config.toml", config),
+        ("menu.toml", &menu),
+        ("keymap.toml", keymap),
+        // A file where the data folder should be.
+        ("data", "not a folder"),
+    ]);
+    let run = check(dir.path());
+    let err = run.failed();
+    let at = |file: &str, rest: &str| format!("{}{rest}", dir.path().join(file).display());
+    for expect in [
+        at("config.toml", ":2:12: data_dir "),
+        at(
+            "config.toml",
+            ":6:18: «result_seconds» must be a whole number, 0 or more",
+        ),
+        at(
+            "config.toml",
+            ":7:24: sale_timeout_seconds must be between 5 and 3600",
+        ),
+        at("config.toml", ":8:15: «reader_name» must be text in quotes"),
+        at("config.toml", ":9:1: unknown setting «colour»"),
+        at("keymap.toml", ":1:11: «confirm» has no key"),
+        at("keymap.toml", ":2:1: unknown action «fly»"),
+        at(
+            "keymap.toml",
+            ":3:10: unknown key «Escape-ish» for «cancel»",
+        ),
+        at("menu.toml", ":7:7: key «1» is already used by «Toast»"),
+        at("menu.toml", ":14:9: «4.005» has more than two decimals"),
+        at("menu.toml", ":17:7: key «+» is already used by the keymap"),
+        at("menu.toml", ":18:8: name must be 1 to 24 characters"),
+        at("menu.toml", ":19:9: price must be more than 0"),
+    ] {
+        assert!(err.contains(&expect), "«{expect}» in\n{run}");
+    }
+    // Top to bottom, file by file.
+    let config_at = err.find("config.toml:2:12").unwrap();
+    let colour_at = err.find("config.toml:9:1").unwrap();
+    let keymap_at = err.find("keymap.toml:1:11").unwrap();
+    assert!(config_at < colour_at && colour_at < keymap_at, "{run}");
+    assert!(err.contains("is a file; it must be a folder"), "{run}");
+    assert!(err.contains("13 mistakes:"), "{run}");
+    for jargon in [
+        "expected u64",
+        "invalid type",
+        "expected a string",
+        "unknown field",
+    ] {
+        assert!(!err.contains(jargon), "«{jargon}» in\n{run}");
+    }
+
+    // A folder where the menu file should be.
+    let dir = folder(&[]);
+    std::fs::remove_file(dir.path().join("menu.toml")).unwrap();
+    std::fs::create_dir(dir.path().join("menu.toml")).unwrap();
+    let run = check(dir.path());
+    let expect = format!(
+        "{}: cannot read it: it is a folder, not a file",
+        dir.path().join("menu.toml").display()
+    );
+    assert!(run.failed().contains(&expect), "{run}");
+}
+
+#[test]
 fn a_missing_menu_file_is_named() {
     let dir = folder(&[("config.toml", &CONFIG.replace("menu.toml", "nomenu.toml"))]);
     let run = check(dir.path());
@@ -241,7 +318,7 @@ fn import_children_is_all_rows_or_none() {
         dir.path(),
         "name,card_uid,opening_balance\nAnna Berg,04010203,10.00\nBo Holm,04020304,20.50\n",
     );
-    assert!(run.ok().contains("2 added, 0 updated"), "{run}");
+    assert!(run.ok().contains("2 tilføjet, 0 ændret"), "{run}");
     assert_eq!(deposits(dir.path()), "30.50");
 
     // Line 2 is fine, line 3 is not: nothing of the file goes in.
@@ -251,10 +328,10 @@ fn import_children_is_all_rows_or_none() {
     );
     let err = run.failed();
     assert!(
-        err.contains("children.csv line 3, column card_uid: «NOTAUID» is not a card UID"),
+        err.contains("children.csv linje 3, kolonne card_uid: «NOTAUID» er ikke et kortnummer"),
         "{run}"
     );
-    assert!(err.contains("Nothing was imported."), "{run}");
+    assert!(err.contains("Intet blev importeret."), "{run}");
     assert_eq!(deposits(dir.path()), "30.50");
 }
 
@@ -291,8 +368,8 @@ fn import_children_into_a_connected_counter_is_refused() {
         "name,card_uid,opening_balance\nAnna Berg,04010203,10.00\n",
     );
     let err = run.failed();
-    assert!(err.contains("connected to a ledger"), "{run}");
-    assert!(err.contains("Nothing was imported."), "{run}");
+    assert!(err.contains("forbundet til en server"), "{run}");
+    assert!(err.contains("Intet blev importeret."), "{run}");
     let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
     assert!(store.children().unwrap().is_empty(), "{run}");
 }
@@ -301,8 +378,9 @@ fn import_children_into_a_connected_counter_is_refused() {
 /// pull too.
 #[test]
 fn import_children_through_a_connected_config_is_refused() {
-    let config =
-        format!("{CONFIG}[ledger]\nurl = \"http://127.0.0.1:9\"\ntoken_file = \"kiosk.token\"\n");
+    let config = format!(
+        "{CONFIG}language = \"en\"\n[ledger]\nurl = \"http://127.0.0.1:9\"\ntoken_file = \"kiosk.token\"\n"
+    );
     let dir = folder(&[("config.toml", &config), ("kiosk.token", "secret\n")]);
     first_start(dir.path());
     let csv = dir.path().join("children.csv");
@@ -316,24 +394,84 @@ fn import_children_through_a_connected_config_is_refused() {
         ],
         None,
     );
+    // The config's language is the messages'.
     let err = run.failed();
     assert!(err.contains("connected to a ledger"), "{run}");
     let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
     assert!(store.children().unwrap().is_empty(), "{run}");
 }
 
+/// What Danish Excel's «CSV (semikolonsepareret)» saves: Windows-1252
+/// (ø is F8, Æ C6, å E5), `;`, Danish headers, `1.000,00`, CRLF.
+const EXCEL_1252: &[u8] = b"Navn;Kort;Saldo;Dagsgr\xe6nse;Sp\xe6rrede kategorier\r\n\
+S\xf8ren \xc6r\xf8;04010203;1.000,00;20,00;slik\r\n\
+\xc5se Bl\xe5b\xe6r;04020304;116,00;;\r\n\
+Bo Holm;04030405;116.50;;\r\n";
+
 #[test]
-fn import_children_from_a_latin_1_file_says_how_to_save_it() {
+fn import_children_reads_what_danish_excel_saves() {
     let dir = TempDir::new().unwrap();
     first_start(dir.path());
-    // "Søren" as Excel's old «CSV (semikolonsepareret)» saves it: ø is 0xF8.
-    let run = import_bytes(
-        dir.path(),
-        b"name,card_uid,opening_balance\nS\xf8ren Holm,04010203,10.00\n",
+    let run = import_bytes(dir.path(), EXCEL_1252);
+    assert!(run.ok().contains("3 tilføjet, 0 ændret"), "{run}");
+    assert_eq!(deposits(dir.path()), "1232.50");
+    let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
+    let mut names: Vec<String> = store
+        .children()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Bo Holm", "Søren Ærø", "Åse Blåbær"], "{run}");
+    let soren = store
+        .children()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "Søren Ærø")
+        .unwrap();
+    assert_eq!(
+        soren.daily_limit,
+        Some(klubkasse_core::domain::Money::kroner(20))
+    );
+    assert_eq!(soren.blocked_categories, ["slik"]);
+}
+
+#[test]
+fn import_children_lists_every_mistake_in_the_language_asked_for() {
+    let dir = TempDir::new().unwrap();
+    first_start(dir.path());
+    let bad = b"Navn;Kort;Saldo\r\nS\xf8ren;04010203;1.500\r\n;04020304;tolv\r\n";
+    let run = import_bytes(dir.path(), bad);
+    let err = run.failed();
+    for expect in [
+        "3 fejl i ",
+        "linje 2, kolonne Saldo: «1.500» kan læses på to måder",
+        "linje 3, kolonne Navn: navnet er tomt",
+        "linje 3, kolonne Saldo: «tolv» er ikke et beløb",
+    ] {
+        assert!(err.contains(expect), "«{expect}» in\n{run}");
+    }
+    assert!(!err.contains("panicked"), "{run}");
+
+    let file = dir.path().join("children.csv");
+    let run = klubkasse(
+        &[
+            "import-children".as_ref(),
+            file.as_os_str(),
+            "--language".as_ref(),
+            "en".as_ref(),
+            "--data-dir".as_ref(),
+            dir.path().join("data").as_os_str(),
+        ],
+        None,
     );
     let err = run.failed();
-    assert!(err.contains("children.csv is not UTF-8 text"), "{run}");
-    assert!(err.contains("save it as «CSV UTF-8»"), "{run}");
+    assert!(err.contains("3 problems in "), "{run}");
+    assert!(
+        err.contains("line 3, column Navn: the name is empty"),
+        "{run}"
+    );
     let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
     assert!(store.children().unwrap().is_empty(), "{run}");
 }
@@ -423,4 +561,247 @@ fn a_missing_store_with_backups_is_not_started_empty() {
         !data.join("store").exists(),
         "a fresh store was made:\n{run}"
     );
+}
+
+/// The demo in a terminal, on `dir`, at its idle screen.
+fn demo_in_tmux(dir: &Path) -> klubkasse_testkit::tmux::Tmux {
+    let kiosk = klubkasse_testkit::tmux::Tmux::start(
+        &klubkasse_testkit::bin::KIOSK,
+        &["demo", "--data-dir", dir.to_str().unwrap()],
+    );
+    kiosk.wait_for("Demo — tryk en tast");
+    kiosk
+}
+
+/// Today's log of the kiosk in `dir`.
+fn log_of(dir: &Path) -> String {
+    let logs = dir.join("logs");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&logs).unwrap() {
+        text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    text
+}
+
+/// The only child process of `pid`.
+fn child_of(pid: u32) -> u32 {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
+    children.trim().parse().expect("one child")
+}
+
+fn kill(signal: &str, pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_and_sighup_stop_the_kiosk_cleanly_and_are_logged() {
+    for (signal, name) in [("-TERM", "SIGTERM"), ("-HUP", "SIGHUP")] {
+        let dir = TempDir::new().unwrap();
+        // As from a shell: after the kiosk, the shell's terminal settings.
+        let kiosk = klubkasse_testkit::tmux::Tmux::start(
+            Path::new("sh"),
+            &[
+                "-c",
+                r#""$0" demo --data-dir "$1"; echo "ended $?"; stty -a; sleep 60"#,
+                klubkasse_testkit::bin::KIOSK.to_str().unwrap(),
+                dir.path().to_str().unwrap(),
+            ],
+        );
+        kiosk.wait_for("Demo — tryk en tast");
+        // Mid-sale: the terminal is raw, the screen the kiosk's own.
+        kiosk.send_keys(&["F1"]);
+        kiosk.wait_for("Tryk på en vares tast");
+        assert!(!kiosk.terminal_is_normal());
+        kill(signal, child_of(kiosk.pid()));
+        let screen = kiosk.wait_for("ended 0");
+        assert!(kiosk.terminal_is_normal(), "{name}:\n{screen}");
+        // Not raw: lines and echo as a shell has them.
+        let stty = kiosk.wait_for(" icanon");
+        assert!(stty.contains(" echo "), "{name}:\n{stty}");
+        let log = log_of(dir.path());
+        assert!(
+            log.contains(&format!("signal=\"{name}\"")),
+            "{name}:\n{log}"
+        );
+        assert!(log.contains("kiosk stopped"), "{name}:\n{log}");
+    }
+}
+
+#[test]
+fn a_log_that_cannot_be_written_does_not_stop_the_demo() {
+    let dir = TempDir::new().unwrap();
+    // A file where the log folder should be.
+    std::fs::write(dir.path().join("logs"), "not a folder").unwrap();
+    let kiosk = demo_in_tmux(dir.path());
+    kill("-TERM", kiosk.pid());
+    assert_eq!(kiosk.wait_exit(), klubkasse_testkit::tmux::Ended::Status(0));
+    let seen = kiosk.history();
+    let expect = format!(
+        "klubkasse: cannot write the log in {}",
+        dir.path().join("logs").display()
+    );
+    assert!(seen.contains(&expect), "{seen}");
+    assert!(!seen.contains("panicked"), "{seen}");
+}
+
+/// `klubkasse ARGS` writing into a pipe nobody reads: `… | head -1` once
+/// head has gone.
+fn into_a_closed_pipe(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    std::process::Command::new(&*klubkasse_testkit::bin::KIOSK)
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let dir = folder(&[]);
+    first_start(dir.path());
+    import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
+    let data = dir.path().join("data");
+    let config = dir.path().join("config.toml");
+    let backup = {
+        let store = klubkasse::store::Store::open_existing(&data).unwrap();
+        let today = klubkasse::store::local_day(chrono::Utc::now());
+        klubkasse::store::write_daily_backup(&store, &data, today)
+            .unwrap()
+            .unwrap()
+    };
+    let elsewhere = dir.path().join("elsewhere");
+    let runs: [&[&std::ffi::OsStr]; 5] = [
+        &["--help".as_ref()],
+        &["report".as_ref(), "--data-dir".as_ref(), data.as_os_str()],
+        &[
+            "report".as_ref(),
+            "--csv".as_ref(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+        ],
+        &["check".as_ref(), "--config".as_ref(), config.as_os_str()],
+        // Its lines are println!s: the quiet end is the panic hook's.
+        &[
+            "restore".as_ref(),
+            backup.as_os_str(),
+            "--data-dir".as_ref(),
+            elsewhere.as_os_str(),
+        ],
+    ];
+    for args in runs {
+        let out = into_a_closed_pipe(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?}\n{stderr}", out.status);
+        assert!(stderr.is_empty(), "{args:?}:\n{stderr}");
+    }
+}
+
+#[test]
+fn the_report_export_key_the_footer_offers_exports_in_the_demo() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo_in_tmux(dir.path());
+    kiosk.send_keys(&["F9"]);
+    kiosk.wait_for("Indtast PIN og tryk Enter");
+    kiosk.send_keys(&["1234", "Enter"]);
+    kiosk.wait_for("Luk kassen");
+    while !kiosk.screen().contains("▶ Dagsrapport") {
+        kiosk.send_keys(&["Down"]);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    kiosk.send_keys(&["Enter"]);
+    let screen = kiosk.wait_for("eksportér CSV");
+    // The key the footer names, in tmux's words.
+    let key = screen
+        .split(" eksportér CSV")
+        .next()
+        .and_then(|before| before.split_whitespace().last())
+        .unwrap()
+        .to_string();
+    assert!(!screen.contains("F5 eksportér"), "{screen}");
+    kiosk.send_keys(&[&key.replace("Ctrl-", "C-")]);
+    let screen = kiosk.wait_for("Rapporten er gemt i");
+    assert!(!screen.contains("Tryk på en vares tast"), "{screen}");
+}
+
+/// `run` with the demo reader, the staff PIN `pin` and `keymap`: the idle
+/// screen's legend.
+fn demo_reader_legend(pin: &str, keymap: &str) -> String {
+    let hash = klubkasse::pin::hash(pin).unwrap();
+    let config = format!("{CONFIG}staff_pin_hash = \"{hash}\"\nkeymap = \"keymap.toml\"\n");
+    let dir = folder(&[("config.toml", &config), ("keymap.toml", keymap)]);
+    first_start(dir.path());
+    import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
+    let kiosk = klubkasse_testkit::tmux::Tmux::start(
+        &klubkasse_testkit::bin::KIOSK,
+        &[
+            "run",
+            "--config",
+            dir.path().join("config.toml").to_str().unwrap(),
+        ],
+    );
+    kiosk.wait_for("Freja Nielsen")
+}
+
+#[test]
+fn the_demo_readers_pin_hint_is_shown_only_when_true_and_cards_keep_off_bound_keys() {
+    let screen = demo_reader_legend("4711", "");
+    assert!(
+        screen.contains("Demo — tryk en tast for at lægge et kort (personale: F9):"),
+        "{screen}"
+    );
+    assert!(!screen.contains("1234"), "{screen}");
+    assert!(!screen.contains("4711"), "{screen}");
+
+    let screen = demo_reader_legend("1234", "export_report = [\"F2\"]\n");
+    assert!(screen.contains("(personale: F9, PIN 1234):"), "{screen}");
+    // F2 is the export's now: the cards go round it (the store's order).
+    assert!(screen.contains("F1  Alma Larsen"), "{screen}");
+    assert!(screen.contains("F3  Freja Nielsen"), "{screen}");
+    assert!(!screen.contains("F2  "), "{screen}");
+}
+
+#[test]
+fn no_terminal_to_take_is_an_error_not_a_panic() {
+    let dir = TempDir::new().unwrap();
+    // Out of the pane's session, stdin elsewhere: no terminal to make raw.
+    let kiosk = klubkasse_testkit::tmux::Tmux::start(
+        Path::new("sh"),
+        &[
+            "-c",
+            r#"setsid -w "$0" demo --data-dir "$1" </dev/null"#,
+            klubkasse_testkit::bin::KIOSK.to_str().unwrap(),
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(kiosk.wait_exit(), klubkasse_testkit::tmux::Ended::Status(1));
+    let seen = kiosk.history();
+    assert!(seen.contains("klubkasse: the terminal failed"), "{seen}");
+    assert!(!seen.contains("internal error"), "{seen}");
+}
+
+#[test]
+fn closing_the_terminal_window_stops_the_kiosk_and_says_so_in_the_log() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo_in_tmux(dir.path());
+    // The window and its terminal gone at once: SIGHUP, and no tty to
+    // restore or write to.
+    drop(kiosk);
+    let start = std::time::Instant::now();
+    while !log_of(dir.path()).contains("kiosk stopped") {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "no stop in the log:\n{}",
+            log_of(dir.path())
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let log = log_of(dir.path());
+    assert!(log.contains("signal=\"SIGHUP\""), "{log}");
+    assert!(!log.contains("panic"), "{log}");
 }

@@ -1,5 +1,6 @@
 //! `klubkasse`: the counter kiosk and its tools. Argument parsing and wiring only.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -18,13 +19,33 @@ use klubkasse::store::{Store, local_day, restore_backup};
 /// Errors are printed as one plain message (file, line, what), never as a
 /// backtrace: the people reading them run a club, not a debugger.
 fn main() -> ExitCode {
+    klubkasse::logging::plain_panics();
     match dispatch(Cli::parse().command) {
         Ok(()) => ExitCode::SUCCESS,
+        // `klubkasse report | head -1`: the reader has all it wanted.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("klubkasse: {e:#}");
+            // Not eprintln!, which panics where stderr is gone.
+            let _ = writeln!(std::io::stderr(), "klubkasse: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes to stdout; unlike `print!`, a closed pipe is an error, not a panic.
+fn out(text: impl std::fmt::Display) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{text}")?;
+    stdout.flush()?;
+    Ok(())
 }
 
 fn dispatch(command: Command) -> Result<()> {
@@ -35,34 +56,39 @@ fn dispatch(command: Command) -> Result<()> {
             reader,
         } => demo(data_dir, &language, reader),
         Command::Run { config, headless } => run(&config, headless),
-        Command::Check { config } => {
-            print!("{}", check::check(&config)?);
-            Ok(())
-        }
+        Command::Check { config } => out(check::check(&config)?),
         Command::Report { date, csv, place } => {
             let (dir, _) = data_dir(&place)?;
             let store = Store::open_existing(&dir)?;
             let date = date.unwrap_or_else(|| local_day(Utc::now()));
             let day = store.day_report(date)?;
             if csv {
-                print!("{}", report::report_csv(&day, date)?);
+                out(report::report_csv(&day, date)?)
             } else {
-                print!("{}", report::report_text(&day, date, Language::DA));
+                out(report::report_text(&day, date, Language::DA))
             }
-            Ok(())
         }
         Command::Readers { reader_name } => Ok(readers::watch(reader_name, std::io::stdout())?),
         Command::PinHash => {
             let pin = klubkasse::pin::read_new_pin()?;
-            println!("{}", klubkasse::pin::hash(&pin)?);
-            Ok(())
+            out(format_args!("{}\n", klubkasse::pin::hash(&pin)?))
         }
-        Command::ImportChildren { file, place } => {
-            let (dir, configured_ledger) = data_dir(&place)?;
-            let summary =
-                import::import_children_file(&file, &dir, configured_ledger, "import", Utc::now())?;
-            println!("{summary}");
-            Ok(())
+        Command::ImportChildren {
+            file,
+            language,
+            place,
+        } => {
+            let (dir, config) = data_dir(&place)?;
+            let language = match language {
+                Some(code) => parse_language(&code)?,
+                None => config.as_ref().map_or(Language::DA, |c| c.language),
+            };
+            let configured_ledger = config.is_some_and(|c| c.ledger.is_some());
+            match import::import_children_file(&file, &dir, configured_ledger, "import", Utc::now())
+            {
+                Ok(summary) => out(format_args!("{}\n", summary.message(language))),
+                Err(e) => bail!("{}", e.message(language)),
+            }
         }
         Command::Restore { file, place } => {
             let (dir, _) = data_dir(&place)?;
@@ -82,23 +108,44 @@ fn dispatch(command: Command) -> Result<()> {
     }
 }
 
-fn demo(data_dir: Option<PathBuf>, language: &str, reader: ReaderArg) -> Result<()> {
-    let Some(language) = Language::parse(language) else {
-        bail!(
-            "--language {language}: choose {}",
+fn parse_language(code: &str) -> Result<Language> {
+    match Language::parse(code) {
+        Some(language) => Ok(language),
+        None => bail!(
+            "--language {code}: choose {}",
             klubkasse_core::i18n::codes()
-        );
-    };
+        ),
+    }
+}
+
+fn demo(data_dir: Option<PathBuf>, language: &str, reader: ReaderArg) -> Result<()> {
+    let language = parse_language(language)?;
     let dir = data_dir.unwrap_or_else(|| default_data_dir().join("demo"));
-    let _log = klubkasse::logging::init(&dir)?;
+    let _log = log_to(&dir);
     let pcsc = matches!(reader, ReaderArg::Pcsc);
     Kiosk::demo(&dir, language, pcsc)?.run(Display::Terminal)?;
     Ok(())
 }
 
+/// The log in `data_dir`; where it cannot be written, the kiosk runs
+/// without one, and says so on stderr (seen before the kiosk's screen
+/// opens and after it closes).
+fn log_to(data_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    match klubkasse::logging::init(data_dir) {
+        Ok(guard) => Some(guard),
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "klubkasse: {e}; the kiosk runs without a log"
+            );
+            None
+        }
+    }
+}
+
 fn run(config_path: &Path, headless: bool) -> Result<()> {
     let config = Config::load(config_path)?;
-    let _log = klubkasse::logging::init(&config.data_dir)?;
+    let _log = log_to(&config.data_dir);
     let display = if headless {
         Display::Headless
     } else {
@@ -108,14 +155,13 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
     Ok(())
 }
 
-/// The data folder given, or the one the config names; and whether that
-/// config connects the counter to a ledger.
-fn data_dir(place: &StorePlace) -> Result<(PathBuf, bool)> {
+/// The data folder given, or the one the config names; and that config.
+fn data_dir(place: &StorePlace) -> Result<(PathBuf, Option<Config>)> {
     match (&place.data_dir, &place.config) {
-        (Some(dir), _) => Ok((dir.clone(), false)),
+        (Some(dir), _) => Ok((dir.clone(), None)),
         (None, Some(config)) => {
             let config = Config::load(config)?;
-            Ok((config.data_dir, config.ledger.is_some()))
+            Ok((config.data_dir.clone(), Some(config)))
         }
         (None, None) => bail!("give --data-dir or --config"),
     }

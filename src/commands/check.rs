@@ -5,13 +5,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, ReaderKind};
-use crate::source_error::FileError;
+use crate::source_error::FileErrors;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
     #[error(transparent)]
-    File(#[from] FileError),
+    /// Every mistake in the config, menu and keymap.
+    Files(#[from] FileErrors),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0} children's balances differ from the sum of their entries")]

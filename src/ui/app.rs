@@ -135,7 +135,7 @@ impl App {
             let bound = self.keymap.action(Key::from_event(&event));
             return (bound == Some(&Action::Quit)).then_some(Action::Quit);
         }
-        if let KeyCode::F(n @ 1..=8) = event.code
+        if let KeyCode::F(n) = event.code
             && event.modifiers.is_empty()
             && let Some(uid) = self.demo.card(n)
         {

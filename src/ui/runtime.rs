@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::StreamExt;
 use ratatui::crossterm::event::{Event, EventStream, KeyEvent, KeyEventKind};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::action::{StaffFailure, StaffOutcome};
@@ -23,9 +24,14 @@ use crate::ui::{Action, App, update, view};
 /// How often the clock and the timeouts are looked at.
 const TICK: Duration = Duration::from_millis(250);
 
+/// How long a stopping kiosk waits for effects under way (a sale being
+/// saved) before it lets go of the terminal.
+const FINISH: Duration = Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    #[error("the terminal failed: {0}")]
+    /// (The cause follows in the error's chain, as the binary prints it.)
+    #[error("the terminal failed")]
     Terminal(#[from] std::io::Error),
 }
 
@@ -88,6 +94,47 @@ impl Core {
             Some(action) = taps.recv() => Some(action),
         }
     }
+
+    /// Lets the effects under way end (a sale half saved stays saved or
+    /// is taken back, never left to the exit), for at most [`FINISH`].
+    async fn finish(&mut self) {
+        let waited = tokio::time::timeout(FINISH, async {
+            while self.in_flight > 0 && self.done.recv().await.is_some() {
+                self.in_flight -= 1;
+            }
+        });
+        if waited.await.is_err() {
+            tracing::warn!(effects = self.in_flight, "stopped with effects unfinished");
+        }
+    }
+}
+
+/// The signals that stop a kiosk as if staff had quit: the system shutting
+/// down (SIGTERM), the terminal gone (SIGHUP), `kill -INT`. Without them
+/// the process would die with the terminal still in raw mode.
+struct StopSignals {
+    term: Signal,
+    hup: Signal,
+    int: Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<StopSignals> {
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The next stop signal's name.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
 }
 
 /// Runs the kiosk on the terminal until staff choose "quit". `taps`
@@ -100,7 +147,10 @@ pub async fn run(
     nudge: Option<mpsc::UnboundedSender<()>>,
 ) -> Result<(), RuntimeError> {
     let mut core = Core::new(ctx, nudge);
-    let mut terminal = ratatui::init();
+    let mut signals = StopSignals::new()?;
+    // An error, not ratatui::init's panic, where there is no terminal to
+    // take (no controlling terminal, `setsid`).
+    let mut terminal = ratatui::try_init()?;
     let mut events = EventStream::new();
     app.size = terminal.size().ok();
     let result = loop {
@@ -116,6 +166,10 @@ pub async fn run(
                 None => break Ok(()),
             },
             action = core.next(&mut taps) => action,
+            name = signals.recv() => {
+                tracing::info!(signal = name, "stopping on a signal");
+                break Ok(());
+            }
         };
         let Some(action) = action else { continue };
         core.apply(&mut app, action, ring_terminal_bell);
@@ -123,7 +177,15 @@ pub async fn run(
             break Ok(());
         }
     };
-    ratatui::restore();
+    core.finish().await;
+    // Not ratatui::restore, nor the terminal's drop where the cursor cannot
+    // be shown: they eprintln!, which panics where the terminal is gone (a
+    // closed window), and the kiosk would end without a word in the log.
+    let restored = ratatui::try_restore().and_then(|()| terminal.show_cursor());
+    if let Err(e) = restored {
+        tracing::warn!(error = %e, "the terminal could not be restored");
+        std::mem::forget(terminal);
+    }
     result
 }
 
@@ -144,6 +206,7 @@ pub async fn run_headless(
     nudge: Option<mpsc::UnboundedSender<()>>,
 ) -> Result<(), RuntimeError> {
     let mut core = Core::new(ctx, nudge);
+    let mut signals = StopSignals::new()?;
     let mut lines = headless::spawn_stdin_reader();
     let mut out = std::io::stdout().lock();
     headless::write_event(&mut out, &headless::Event::Ready)?;
@@ -163,6 +226,10 @@ pub async fn run_headless(
                 },
             },
             action = core.next(&mut taps) => action,
+            name = signals.recv() => {
+                tracing::info!(signal = name, "stopping on a signal");
+                break;
+            }
         };
         let Some(action) = action else { continue };
         let before = headless::Seen::of(&app, &action);
@@ -174,6 +241,7 @@ pub async fn run_headless(
             break;
         }
     }
+    core.finish().await;
     Ok(())
 }
 

@@ -87,7 +87,7 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
 fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.texts().status;
     let reader = match &app.reader {
-        ReaderStatus::Demo => Span::raw(t.reader_demo.clone()),
+        ReaderStatus::Demo => Span::raw(fill(&t.reader_demo, &[("keys", &app.demo.keys_label())])),
         ReaderStatus::Ready { name } => Span::raw(format!("{} ({name})", t.reader_ready)),
         ReaderStatus::Missing => Span::styled(t.reader_missing.clone(), theme::BAD),
     };

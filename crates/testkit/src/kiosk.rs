@@ -64,7 +64,7 @@ impl Kiosk {
                 (card.uid, start.store.child(card.child).unwrap().unwrap())
             })
             .collect();
-        start.cards = Cards::Demo(DemoCards::new(&cards));
+        start.cards = Cards::Demo(DemoCards::new(&cards, &start.keymap).with_pin_hint(DEMO_PIN));
         let (app, ctx) = start.into_app().unwrap();
         Kiosk {
             app,

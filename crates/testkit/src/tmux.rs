@@ -131,6 +131,11 @@ impl Tmux {
         self.run(&["capture-pane", "-p", "-t", &self.name])
     }
 
+    /// Everything the pane showed, the lines scrolled off the top too.
+    pub fn history(&self) -> String {
+        self.run(&["capture-pane", "-p", "-S", "-", "-t", &self.name])
+    }
+
     fn pane(&self, format: &str) -> String {
         self.run(&["display-message", "-p", "-t", &self.name, format])
             .trim()
@@ -182,6 +187,12 @@ impl Tmux {
             [pid] => pid.parse().expect("a process id"),
             _ => panic!("expected one program under the pane's sh, found «{list}»"),
         }
+    }
+
+    /// Whether the terminal is as a shell wants it: the main screen (not
+    /// the kiosk's alternate one) and a visible cursor.
+    pub fn terminal_is_normal(&self) -> bool {
+        self.pane("#{alternate_on} #{cursor_flag}") == "0 1"
     }
 
     /// Waits until the program has ended, and says how.

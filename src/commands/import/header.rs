@@ -3,7 +3,24 @@
 
 use std::collections::HashMap;
 
-use super::{CARD_UID, COLUMNS, NAME, Problem};
+use super::words::Fault;
+use super::{ALIASES, CARD_UID, NAME, Problem};
+
+/// A label as people type it: `Card UID`, `card-uid` and `card_uid` are one.
+fn normalise(label: &str) -> String {
+    label.trim().to_lowercase().replace([' ', '-'], "_")
+}
+
+/// The known column a label names, in English, Danish or another usual name.
+fn known(label: &str) -> Option<&'static str> {
+    let label = normalise(label);
+    ALIASES
+        .iter()
+        .find(|(column, danish, others)| {
+            *column == label || *danish == label || others.contains(&label.as_str())
+        })
+        .map(|(column, _, _)| *column)
+}
 
 /// Where each known column is; or every problem of the header (unknown,
 /// twice, a required one missing).
@@ -14,22 +31,18 @@ pub(super) fn columns(
     let mut problems = Vec::new();
     let mut index: HashMap<&'static str, usize> = HashMap::new();
     for (i, raw) in header.iter().enumerate() {
-        let label = raw.trim().to_lowercase();
-        let header_problem = |what: String| Problem {
+        let header_problem = |fault| Problem {
             line: header_line,
             column: Some(raw.trim().to_string()),
-            what,
+            fault,
         };
-        match COLUMNS.iter().find(|c| **c == label) {
-            None => problems.push(header_problem(format!(
-                "unknown column (the columns are {})",
-                COLUMNS.join(", ")
-            ))),
-            Some(known) if index.contains_key(known) => {
-                problems.push(header_problem("the column is there twice".into()))
+        match known(raw) {
+            None => problems.push(header_problem(Fault::UnknownColumn)),
+            Some(column) if index.contains_key(column) => {
+                problems.push(header_problem(Fault::ColumnTwice))
             }
-            Some(known) => {
-                index.insert(known, i);
+            Some(column) => {
+                index.insert(column, i);
             }
         }
     }
@@ -38,7 +51,7 @@ pub(super) fn columns(
             problems.push(Problem {
                 line: header_line,
                 column: Some(required.into()),
-                what: "this column is required and missing".into(),
+                fault: Fault::ColumnMissing,
             });
         }
     }
@@ -46,5 +59,34 @@ pub(super) fn columns(
         Ok(index)
     } else {
         Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::import::{BLOCKED_CATEGORIES, CARD_STATE, DAILY_LIMIT, OPENING_BALANCE};
+
+    #[test]
+    fn danish_and_english_names_in_any_case_and_spelling() {
+        for (label, column) in [
+            ("name", NAME),
+            ("Navn", NAME),
+            (" NAVN ", NAME),
+            ("kort", CARD_UID),
+            ("Card UID", CARD_UID),
+            ("card-uid", CARD_UID),
+            ("Kortnummer", CARD_UID),
+            ("saldo", OPENING_BALANCE),
+            ("Balance", OPENING_BALANCE),
+            ("opening_balance", OPENING_BALANCE),
+            ("Dagsgrænse", DAILY_LIMIT),
+            ("Spærrede kategorier", BLOCKED_CATEGORIES),
+            ("Kortstatus", CARD_STATE),
+            ("Bemærkning", crate::commands::import::NOTE),
+        ] {
+            assert_eq!(known(label), Some(column), "{label}");
+        }
+        assert_eq!(known("farve"), None);
     }
 }

@@ -5,24 +5,31 @@
 //! what identifies a child: a row whose card the store knows updates that
 //! card's owner, any other row adds a new child.
 //!
-//! Columns (header row required, any order, names case-insensitive):
+//! Columns (header row required, any order, names case-insensitive, in
+//! English or Danish):
 //!
-//! | column | | |
-//! | --- | --- | --- |
-//! | `name` | required | non-empty |
-//! | `card_uid` | required | hex, 4, 7 or 10 bytes |
-//! | `opening_balance` | optional | kroner ≥ 0, paid in for new children only |
-//! | `daily_limit` | optional | kroner ≥ 0, empty = no limit |
-//! | `blocked_categories` | optional | separated by `;` or `|` |
-//! | `note` | optional | shown to staff at the counter |
-//! | `card_state` | optional | `active` or `blocked`; empty = leave as is |
+//! | column | Danish | | |
+//! | --- | --- | --- | --- |
+//! | `name` | `navn` | required | non-empty |
+//! | `card_uid` | `kort` | required | hex, 4, 7 or 10 bytes |
+//! | `opening_balance` | `saldo` | optional | kroner ≥ 0, paid in for new children only |
+//! | `daily_limit` | `dagsgrænse` | optional | kroner ≥ 0, empty = no limit |
+//! | `blocked_categories` | `spærrede_kategorier` | optional | separated by `;` or `|` |
+//! | `note` | `note` | optional | shown to staff at the counter |
+//! | `card_state` | `kortstatus` | optional | `active`/`aktiv` or `blocked`/`spærret`; empty = leave as is |
 //!
 //! An optional column left out of the file leaves that field of an existing
-//! child as it is; present but empty clears it. Comma- or semicolon-separated
-//! files are both read (Danish spreadsheets save with `;`).
+//! child as it is; present but empty clears it. What Danish Excel saves is
+//! read as it is: Windows-1252 or UTF-8 (with or without a byte-order
+//! mark), `;`, `,` or tab between cells (the header's decides), amounts
+//! like `1.000,00` (see [`amount::read_amount`]). What the import says is
+//! in the language asked for (`[import]` in `assets/i18n/`).
 
+pub mod amount;
 mod header;
 mod rows;
+mod text;
+mod words;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -32,6 +39,10 @@ use chrono::{DateTime, Utc};
 
 use crate::store::{Store, StoreError};
 use klubkasse_core::domain::{CardState, CardUid, Child, ChildId, Money};
+use klubkasse_core::i18n::Language;
+
+pub use self::words::Fault;
+use self::words::say;
 
 /// The demo children, also a sample of the import format.
 pub const DEMO_CHILDREN_CSV: &str = include_str!("../../../assets/demo-children.csv");
@@ -56,6 +67,22 @@ pub const COLUMNS: [&str; 7] = [
     BLOCKED_CATEGORIES,
     NOTE,
     CARD_STATE,
+];
+
+/// Each column with its Danish name and other names people give it
+/// (normalised: lower case, `_` for spaces).
+const ALIASES: [(&str, &str, &[&str]); 7] = [
+    (NAME, "navn", &["barn", "child", "barnets_navn"]),
+    (CARD_UID, "kort", &["kort_uid", "kortnummer", "card", "uid"]),
+    (OPENING_BALANCE, "saldo", &["startsaldo", "balance"]),
+    (DAILY_LIMIT, "dagsgrænse", &["grænse", "limit"]),
+    (
+        BLOCKED_CATEGORIES,
+        "spærrede_kategorier",
+        &["spærret_for", "blocked"],
+    ),
+    (NOTE, "note", &["bemærkning", "notat"]),
+    (CARD_STATE, "kortstatus", &["status", "state"]),
 ];
 
 /// One checked row of the file.
@@ -92,30 +119,43 @@ pub struct GivenColumns {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub line: u64,
-    /// `None` when the problem is the whole line (e.g. too many fields).
+    /// The column as the file's header names it; `None` when the problem
+    /// is the whole line (e.g. too many fields).
     pub column: Option<String>,
-    pub what: String,
+    pub fault: Fault,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a file cannot be imported. Shown in Danish; [`ImportError::message`]
+/// says it in another language.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportError {
     /// Every problem in the file, not just the first, so that one round of
     /// fixing is enough.
-    #[error("{}", list_problems(.file, .problems))]
     Invalid {
         file: String,
         problems: Vec<Problem>,
     },
-    #[error("{file}: the file is empty; the first line must name the columns ({})", COLUMNS.join(","))]
-    Empty { file: String },
-    #[error("{file}: not readable as CSV: {detail}")]
-    Unreadable { file: String, detail: String },
-    #[error("{file} cannot be read: {detail}")]
-    CannotOpen { file: String, detail: String },
-    #[error(
-        "{file} is not UTF-8 text. In Excel, save it as «CSV UTF-8»; in LibreOffice, choose the character set Unicode (UTF-8)"
-    )]
-    NotUtf8 { file: String },
+    Empty {
+        file: String,
+    },
+    Unreadable {
+        file: String,
+        detail: String,
+    },
+    CannotOpen {
+        file: String,
+        /// Said in words for the usual kinds; the system's words otherwise.
+        kind: std::io::ErrorKind,
+        detail: String,
+    },
+}
+
+impl std::error::Error for ImportError {}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message(Language::DA))
+    }
 }
 
 impl ImportError {
@@ -126,38 +166,86 @@ impl ImportError {
             _ => &[],
         }
     }
-}
 
-fn problem_line(file: &str, p: &Problem) -> String {
-    match &p.column {
-        Some(column) => format!("{file} line {}, column {column}: {}", p.line, p.what),
-        None => format!("{file} line {}: {}", p.line, p.what),
+    /// The error in `language`.
+    pub fn message(&self, language: Language) -> String {
+        match self {
+            ImportError::Invalid { file, problems } => list_problems(language, file, problems),
+            ImportError::Empty { file } => say(
+                language,
+                "empty",
+                &[("file", file), ("columns", &words::column_list(language))],
+            ),
+            ImportError::Unreadable { file, detail } => say(
+                language,
+                "unreadable",
+                &[("file", file), ("detail", detail)],
+            ),
+            ImportError::CannotOpen { file, kind, detail } => {
+                let key = match kind {
+                    std::io::ErrorKind::NotFound => "no_such_file",
+                    std::io::ErrorKind::IsADirectory => "a_folder",
+                    std::io::ErrorKind::PermissionDenied => "no_permission",
+                    _ => "cannot_open",
+                };
+                say(language, key, &[("file", file), ("detail", detail)])
+            }
+        }
     }
 }
 
-fn list_problems(file: &str, problems: &[Problem]) -> String {
+fn problem_line(language: Language, file: &str, p: &Problem) -> String {
+    let line = p.line.to_string();
+    let what = p.fault.text(language);
+    match &p.column {
+        Some(column) => say(
+            language,
+            "at_column",
+            &[
+                ("file", file),
+                ("line", &line),
+                ("column", column),
+                ("what", &what),
+            ],
+        ),
+        None => say(
+            language,
+            "at_line",
+            &[("file", file), ("line", &line), ("what", &what)],
+        ),
+    }
+}
+
+fn list_problems(language: Language, file: &str, problems: &[Problem]) -> String {
     match problems {
-        [one] => format!("{}\nNothing was imported.", problem_line(file, one)),
+        [one] => format!(
+            "{}\n{}",
+            problem_line(language, file, one),
+            say(language, "nothing_imported", &[])
+        ),
         many => {
-            let mut out = format!("{} problems in {file}; nothing was imported:", many.len());
+            let mut out = say(
+                language,
+                "problems",
+                &[("count", &many.len().to_string()), ("file", file)],
+            );
             for p in many {
                 out.push_str("\n  ");
-                out.push_str(&problem_line(file, p));
+                out.push_str(&problem_line(language, file, p));
             }
             out
         }
     }
 }
 
-/// Reads a children file as text, with a plain word for the usual trouble:
-/// spreadsheets that save in an old Windows character set.
+/// Reads a children file as text, in the character set it was saved in.
 pub fn read_children_file(path: &Path) -> Result<String, ImportError> {
-    let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| ImportError::CannotOpen {
-        file: file.clone(),
+        file: path.display().to_string(),
+        kind: e.kind(),
         detail: e.to_string(),
     })?;
-    String::from_utf8(bytes).map_err(|_| ImportError::NotUtf8 { file })
+    Ok(text::decode(&bytes))
 }
 
 /// Reads and checks every row; the first problem does not stop the check.
@@ -171,11 +259,7 @@ pub fn parse_children_csv(text: &str, source: &Path) -> Result<Vec<ChildRow>, Im
     let Some(first_line) = text.lines().find(|l| !l.trim().is_empty()) else {
         return Err(ImportError::Empty { file });
     };
-    let delimiter = if !first_line.contains(',') && first_line.contains(';') {
-        b';'
-    } else {
-        b','
-    };
+    let delimiter = text::separator(first_line);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         // Rows with the wrong number of fields are reported with the others.
@@ -209,15 +293,14 @@ pub fn parse_children_csv(text: &str, source: &Path) -> Result<Vec<ChildRow>, Im
             problems.push(Problem {
                 line,
                 column: None,
-                what: format!(
-                    "{} fields, but the header has {}",
-                    record.len(),
-                    header.len()
-                ),
+                fault: Fault::FieldCount {
+                    got: record.len(),
+                    want: header.len(),
+                },
             });
             continue;
         }
-        match rows::row(&record, line, &index, given, &mut first_line_of) {
+        match rows::row(&record, &header, line, &index, given, &mut first_line_of) {
             Ok(row) => rows.push(row),
             Err(mut row_problems) => problems.append(&mut row_problems),
         }
@@ -251,32 +334,51 @@ pub struct ImportSummary {
     pub opening_balances_ignored: Vec<IgnoredBalance>,
 }
 
-impl fmt::Display for ImportSummary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} added, {} updated", self.added, self.updated)?;
+impl ImportSummary {
+    /// What the import did, in `language`.
+    pub fn message(&self, language: Language) -> String {
+        let mut out = say(
+            language,
+            "summary",
+            &[
+                ("added", &self.added.to_string()),
+                ("updated", &self.updated.to_string()),
+            ],
+        );
         if self.unchanged > 0 {
-            write!(f, ", {} unchanged", self.unchanged)?;
+            out.push_str(&say(
+                language,
+                "summary_unchanged",
+                &[("count", &self.unchanged.to_string())],
+            ));
         }
         if !self.opening_balances_ignored.is_empty() {
-            write!(
-                f,
-                "; opening balance not paid in again for {} existing {}:",
-                self.opening_balances_ignored.len(),
-                if self.opening_balances_ignored.len() == 1 {
-                    "child"
-                } else {
-                    "children"
-                }
-            )?;
+            out.push_str(&say(
+                language,
+                "summary_not_paid_in",
+                &[("count", &self.opening_balances_ignored.len().to_string())],
+            ));
             for ignored in &self.opening_balances_ignored {
-                write!(
-                    f,
-                    "\n  line {}: {} ({}), {}",
-                    ignored.line, ignored.name, ignored.card_uid, ignored.amount
-                )?;
+                out.push_str("\n  ");
+                out.push_str(&say(
+                    language,
+                    "summary_not_paid_in_line",
+                    &[
+                        ("line", &ignored.line.to_string()),
+                        ("name", &ignored.name),
+                        ("uid", &ignored.card_uid.to_string()),
+                        ("amount", &ignored.amount.to_string()),
+                    ],
+                ));
             }
         }
-        Ok(())
+        out
+    }
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message(Language::DA))
     }
 }
 
@@ -363,16 +465,24 @@ pub fn import_children(
 /// Why [`import_children_csv`] or [`seed_demo`] did nothing, or not all.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportRunError {
-    #[error(
-        "this counter is connected to a ledger: there the office enrols children, and they \
-         reach the counter at its next pull (a child only the counter knew would hold back \
-         every sale it sends). Nothing was imported."
-    )]
+    /// A child only the counter knew would hold back every sale it sends.
+    #[error("{}", say(Language::DA, "connected", &[]))]
     Connected,
     #[error(transparent)]
     Invalid(#[from] ImportError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl ImportRunError {
+    /// The error in `language` (the store's own errors are in English).
+    pub fn message(&self, language: Language) -> String {
+        match self {
+            ImportRunError::Connected => say(language, "connected", &[]),
+            ImportRunError::Invalid(e) => e.message(language),
+            ImportRunError::Store(e) => e.to_string(),
+        }
+    }
 }
 
 /// Refuses a connected counter's store, whose children come from the

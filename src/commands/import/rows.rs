@@ -4,15 +4,19 @@ use std::collections::HashMap;
 
 use klubkasse_core::domain::{CardState, CardUid, Money};
 
+use super::amount::read_amount;
+use super::words::Fault;
 use super::{
     BLOCKED_CATEGORIES, CARD_STATE, CARD_UID, ChildRow, DAILY_LIMIT, GivenColumns, NAME, NOTE,
     OPENING_BALANCE, Problem,
 };
 
 /// The child on `line`; or its problems. `first_line_of`: where each card
-/// was first seen in the file (one card, one child).
+/// was first seen in the file (one card, one child). Problems name the
+/// column as the file's `header` does.
 pub(super) fn row(
     record: &csv::StringRecord,
+    header: &csv::StringRecord,
     line: u64,
     index: &HashMap<&'static str, usize>,
     given: GivenColumns,
@@ -20,24 +24,28 @@ pub(super) fn row(
 ) -> Result<ChildRow, Vec<Problem>> {
     let cell = |column: &str| index.get(column).and_then(|&i| record.get(i)).unwrap_or("");
     let mut row_problems = Vec::new();
-    let mut wrong = |column: &str, what: String| {
+    let mut wrong = |column: &str, fault: Fault| {
+        let label = index
+            .get(column)
+            .and_then(|&i| header.get(i))
+            .unwrap_or(column);
         row_problems.push(Problem {
             line,
-            column: Some(column.into()),
-            what,
+            column: Some(label.trim().to_string()),
+            fault,
         });
     };
 
     let name = cell(NAME).trim().to_string();
     if name.is_empty() {
-        wrong(NAME, "the name is empty".into());
+        wrong(NAME, Fault::NameEmpty);
     } else if name.chars().any(char::is_control) {
         // A line break in a name would break every table it is shown in.
-        wrong(NAME, "the name has a line break or tab in it".into());
+        wrong(NAME, Fault::NameControl);
     }
     let uid_text = cell(CARD_UID).trim();
     let card_uid = if uid_text.is_empty() {
-        wrong(CARD_UID, "the card UID is empty".into());
+        wrong(CARD_UID, Fault::UidEmpty);
         None
     } else {
         match CardUid::parse(uid_text) {
@@ -45,7 +53,10 @@ pub(super) fn row(
                 Some(&earlier) => {
                     wrong(
                         CARD_UID,
-                        format!("card {uid} is on line {earlier} too (one card, one child)"),
+                        Fault::CardTwice {
+                            uid: uid.to_string(),
+                            earlier,
+                        },
                     );
                     None
                 }
@@ -54,8 +65,13 @@ pub(super) fn row(
                     Some(uid)
                 }
             },
-            Err(e) => {
-                wrong(CARD_UID, e.to_string());
+            Err(_) => {
+                wrong(
+                    CARD_UID,
+                    Fault::UidInvalid {
+                        text: uid_text.to_string(),
+                    },
+                );
                 None
             }
         }
@@ -65,17 +81,15 @@ pub(super) fn row(
         if text.is_empty() {
             return None;
         }
-        match Money::parse(text) {
+        let text = text.to_string();
+        match read_amount(&text) {
             Ok(m) if m.is_negative() => {
-                wrong(
-                    column,
-                    format!("«{text}» is negative; it must be 0 or more"),
-                );
+                wrong(column, Fault::Negative { text });
                 None
             }
             Ok(m) => Some(m),
-            Err(e) => {
-                wrong(column, e.to_string());
+            Err(fault) => {
+                wrong(column, Fault::Amount { text, fault });
                 None
             }
         }
@@ -93,12 +107,14 @@ pub(super) fn row(
     let state_text = cell(CARD_STATE).trim();
     let card_state = match state_text.to_lowercase().as_str() {
         "" => None,
-        "active" => Some(CardState::Active),
-        "blocked" => Some(CardState::Blocked),
+        "active" | "aktiv" | "aktivt" => Some(CardState::Active),
+        "blocked" | "spærret" => Some(CardState::Blocked),
         _ => {
             wrong(
                 CARD_STATE,
-                format!("«{state_text}» is not a card state (active or blocked)"),
+                Fault::CardState {
+                    text: state_text.to_string(),
+                },
             );
             None
         }

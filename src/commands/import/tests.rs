@@ -20,7 +20,7 @@ fn problems(text: &str) -> Vec<String> {
     let err = parse_children_csv(text, Path::new(FILE)).unwrap_err();
     err.problems()
         .iter()
-        .map(|p| problem_line(FILE, p))
+        .map(|p| problem_line(Language::EN, FILE, p))
         .collect()
 }
 
@@ -37,7 +37,8 @@ fn good_file_adds_children_cards_and_balances() {
     let store = Store::open(tmp.path()).unwrap();
     let summary = run(&store, GOOD).unwrap();
     assert_eq!(summary.added, 3);
-    assert_eq!(summary.to_string(), "3 added, 0 updated");
+    assert_eq!(summary.message(Language::EN), "3 added, 0 updated");
+    assert_eq!(summary.to_string(), "3 tilføjet, 0 ændret");
 
     let (freja, card) = owner(&store, "04A1B2C3");
     assert_eq!(freja.name, "Freja Nielsen");
@@ -61,23 +62,25 @@ fn good_file_adds_children_cards_and_balances() {
 
 #[test]
 fn semicolon_file_from_a_danish_spreadsheet() {
-    let text = "\u{feff}Name;Card_UID;Opening_Balance\r\nAlma;04E5F6A7;1.234,50\r\n";
-    let rows = parse_children_csv(text, Path::new(FILE));
-    // "1.234,50" is a thousands dot: refused, not read as 1,23450 kr.
-    assert_eq!(
-        problems(text),
-        vec![
-            "children.csv line 2, column opening_balance: «1.234,50» is not an amount (write kroner like \"12.50\")"
-        ]
-    );
-    assert!(rows.is_err());
-    let rows = parse_children_csv(
-        "Name;Card_UID;Opening_Balance\nAlma;04E5F6A7;1234,50\n",
-        Path::new(FILE),
-    )
-    .unwrap();
-    assert_eq!(rows[0].opening_balance, Money::from_ore(123450));
+    let text = "\u{feff}Navn;Kort;Saldo;Dagsgrænse;Kortstatus\r\n\
+                Alma;04E5F6A7;1.234,50;20,00;aktiv\r\n\
+                Bo;04B2C3D4;\"116,00\";;spærret\r\n";
+    let rows = parse_children_csv(text, Path::new(FILE)).unwrap();
     assert_eq!(rows[0].name, "Alma");
+    assert_eq!(rows[0].opening_balance, Money::from_ore(123450));
+    assert_eq!(rows[0].daily_limit, Some(Money::kroner(20)));
+    assert_eq!(rows[0].card_state, Some(CardState::Active));
+    assert_eq!(rows[1].opening_balance, Money::kroner(116));
+    assert_eq!(rows[1].card_state, Some(CardState::Blocked));
+    // A dot before three digits could be either; the problem is in the
+    // language asked for, with the column as the file names it.
+    let err =
+        parse_children_csv("navn;kort;saldo\nAlma;04E5F6A7;1.500\n", Path::new(FILE)).unwrap_err();
+    assert_eq!(
+        err.message(Language::DA),
+        "children.csv linje 2, kolonne saldo: «1.500» kan læses på to måder (tusinder eller decimaler): \
+         skriv 1500 eller 1500,00 for 1500 kr., ellers højst to decimaler\nIntet blev importeret."
+    );
 }
 
 #[test]
@@ -89,8 +92,8 @@ fn each_kind_of_mistake_names_line_and_column() {
             "children.csv line 3, column card_uid: «NOTAUID» is not a card UID (4, 7 or 10 bytes in hex, e.g. 04A1B2C3)",
         ),
         (
-            "Freja,04A1B2C3,10\nBo,04B2C3D4,5\nIda,04C3D4E5,12.005\n",
-            "children.csv line 4, column opening_balance: «12.005» has more than two decimals (øre is the smallest unit)",
+            "Freja,04A1B2C3,10\nBo,04B2C3D4,5\nIda,04C3D4E5,12.0051\n",
+            "children.csv line 4, column opening_balance: «12.0051» has more than two decimals (øre is the smallest unit)",
         ),
         (
             "  ,04A1B2C3,10\n",
@@ -143,29 +146,54 @@ fn file_on_disk_latin1_and_control_characters() {
     let summary = import(&path).unwrap();
     assert_eq!(summary.added, 1);
     // "Søren" saved by a Danish Excel in Windows-1252.
-    std::fs::write(&path, b"name,card_uid\nS\xf8ren,04B2C3D4\n").unwrap();
-    let err = import(&path).unwrap_err();
-    assert!(err.to_string().contains("is not UTF-8 text"), "{err}");
+    std::fs::write(&path, b"navn;kort\nS\xf8ren \xc6r\xf8;04B2C3D4\n").unwrap();
+    assert_eq!(import(&path).unwrap().added, 1);
     let missing = tmp.path().join("nope.csv");
+    let err = import(&missing).unwrap_err();
     assert!(matches!(
-        import(&missing),
-        Err(ImportRunError::Invalid(ImportError::CannotOpen { .. }))
+        err,
+        ImportRunError::Invalid(ImportError::CannotOpen { .. })
     ));
+    assert_eq!(
+        err.message(Language::DA),
+        format!("{} findes ikke", missing.display())
+    );
+    let err = import(tmp.path()).unwrap_err();
+    assert_eq!(
+        err.message(Language::EN),
+        format!(
+            "{} is a folder; name the CSV file in it",
+            tmp.path().display()
+        )
+    );
     let store = Store::open(&data).unwrap();
     assert_eq!(
         problems("name,card_uid\n\"Bo\nBo\",04B2C3D4\n"),
         vec!["children.csv line 2, column name: the name has a line break or tab in it"]
     );
-    assert_eq!(store.children().unwrap().len(), 1);
+    assert_eq!(store.children().unwrap().len(), 2);
+    assert!(
+        store
+            .children()
+            .unwrap()
+            .iter()
+            .any(|c| c.name == "Søren Ærø")
+    );
 }
 
 #[test]
 fn header_mistakes() {
     assert_eq!(
-        problems("name,card_uid,balance\nFreja,04A1B2C3,5\n"),
+        problems("name,card_uid,colour\nFreja,04A1B2C3,5\n"),
         vec![
-            "children.csv line 1, column balance: unknown column (the columns are name, card_uid, opening_balance, daily_limit, blocked_categories, note, card_state)"
+            "children.csv line 1, column colour: unknown column (the columns are name, card_uid, opening_balance, daily_limit, blocked_categories, note, card_state)"
         ]
+    );
+    let err = parse_children_csv("navn;kort;farve\n", Path::new(FILE)).unwrap_err();
+    assert_eq!(
+        err.message(Language::DA),
+        "children.csv linje 1, kolonne farve: ukendt kolonne (kolonnerne er navn, kort, saldo, \
+         dagsgrænse, spærrede_kategorier, note, kortstatus)\nIntet blev importeret."
     );
     assert_eq!(
         problems("name,note\nFreja,hi\n"),
@@ -196,12 +224,12 @@ fn every_bad_row_is_listed_and_nothing_is_written() {
     let tmp = TempDir::new().unwrap();
     let store = Store::open(tmp.path()).unwrap();
     let err = run(&store, text).unwrap_err();
-    let shown = err.to_string();
+    let shown = err.message(Language::EN);
     assert_eq!(
         shown,
         "5 problems in children.csv; nothing was imported:\n  \
          children.csv line 3, column name: the name is empty\n  \
-         children.csv line 3, column opening_balance: «tolv» is not an amount (write kroner like \"12.50\")\n  \
+         children.csv line 3, column opening_balance: «tolv» is not an amount (write kroner like 12.50 or 1000.00)\n  \
          children.csv line 3, column daily_limit: «-1» is negative; it must be 0 or more\n  \
          children.csv line 3, column card_state: «lost» is not a card state (active or blocked)\n  \
          children.csv line 5, column card_uid: card 04A1B2C3 is on line 2 too (one card, one child)"
@@ -232,8 +260,8 @@ Bo Nyholm,04B2C3D4,15,,,,
         (1, 2, 1)
     );
     assert_eq!(
-        summary.to_string(),
-        "1 added, 2 updated, 1 unchanged; opening balance not paid in again for 1 existing child:\n  \
+        summary.message(Language::EN),
+        "1 added, 2 updated, 1 unchanged; opening balance not paid in again for 1 already there:\n  \
          line 2: Freja N. (04A1B2C3), 250,00 kr."
     );
     let (freja, _) = owner(&store, "04A1B2C3");

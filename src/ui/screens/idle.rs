@@ -7,7 +7,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::i18n::fill;
-use crate::reader::DEMO_PIN;
 use crate::ui::Action;
 use crate::ui::app::{App, Screen};
 use crate::ui::screens::sale::SaleScreen;
@@ -53,10 +52,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     }
     if !app.demo.is_empty() {
         let staff_key = app.keymap.hint(&Action::Staff);
-        let intro = fill(
-            &t.demo_keys,
-            &[("staff_key", &staff_key), ("pin", DEMO_PIN)],
-        );
+        let intro = match app.demo.pin_hint() {
+            Some(pin) => fill(&t.demo_keys, &[("staff_key", &staff_key), ("pin", pin)]),
+            None => fill(&t.demo_keys_no_pin, &[("staff_key", &staff_key)]),
+        };
         let mut lines = vec![Line::from(Span::styled(intro, theme::LABEL)).centered()];
         lines.extend(app.demo.legend().map(|(key, name)| {
             Line::from(vec![

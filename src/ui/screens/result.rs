@@ -65,10 +65,14 @@ pub fn refusal_text(t: &Texts, refusal: &Refusal) -> String {
             &r.not_enough_money,
             &[("available", &available.to_string())],
         ),
-        Refusal::DailyLimitReached { limit, left } => fill(
+        // "Reached" only when nothing is left: else what may still be bought.
+        Refusal::DailyLimitReached { limit, left } if left.is_positive() => fill(
             &r.daily_limit,
             &[("limit", &limit.to_string()), ("left", &left.to_string())],
         ),
+        Refusal::DailyLimitReached { limit, .. } => {
+            fill(&r.daily_limit_used, &[("limit", &limit.to_string())])
+        }
         Refusal::CategoryBlocked { category } => {
             fill(&r.category_blocked, &[("category", category)])
         }
@@ -129,4 +133,37 @@ pub fn draw(app: &App, r: &ResultScreen, frame: &mut Frame, area: Rect) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Language;
+    use klubkasse_core::domain::Money;
+
+    #[test]
+    fn the_daily_limit_says_reached_only_when_nothing_is_left() {
+        let t = Texts::of(Language::DA);
+        let limit = Money::kroner(20);
+        assert_eq!(
+            refusal_text(
+                t,
+                &Refusal::DailyLimitReached {
+                    limit,
+                    left: Money::kroner(2)
+                }
+            ),
+            "Det er mere end din grænse for i dag (20,00 kr.). Du kan bruge 2,00 kr. mere i dag."
+        );
+        assert_eq!(
+            refusal_text(
+                t,
+                &Refusal::DailyLimitReached {
+                    limit,
+                    left: Money::ZERO
+                }
+            ),
+            "Du har brugt hele din grænse for i dag (20,00 kr.)."
+        );
+    }
 }

@@ -4,8 +4,7 @@
 use super::AmountError;
 use crate::action::{StaffFailure, StaffOutcome};
 use crate::i18n::{StaffTexts, fill};
-use crate::ui::effect::INTERNAL_ERROR;
-use klubkasse_core::domain::CardUid;
+use klubkasse_core::domain::{CardUid, MoneyError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -55,8 +54,17 @@ impl Message {
             Message::AlreadyRefunded => t.already_refunded.clone(),
             Message::NoSalesToday => t.no_sales_today.clone(),
             Message::BadAmount(e) => {
+                // The money type's own errors are English: in words here.
                 let error = match e {
-                    AmountError::NotAnAmount(e) => e.to_string(),
+                    AmountError::NotAnAmount(MoneyError::NotANumber(text)) => {
+                        fill(&t.amount_not_a_number, &[("text", text)])
+                    }
+                    AmountError::NotAnAmount(MoneyError::TooPrecise(text)) => {
+                        fill(&t.amount_too_precise, &[("text", text)])
+                    }
+                    AmountError::NotAnAmount(MoneyError::TooLarge(text)) => {
+                        fill(&t.amount_too_large, &[("text", text)])
+                    }
                     AmountError::OutOfRange { max } => format!("1–{max}"),
                 };
                 fill(&t.bad_amount, &[("error", &error)])
@@ -123,7 +131,7 @@ pub fn outcome_text(t: &StaffTexts, outcome: &StaffOutcome) -> String {
                 &t.error,
                 &[("error", &format!("{}: {error}", path.display()))],
             ),
-            StaffFailure::Internal => INTERNAL_ERROR.to_string(),
+            StaffFailure::Internal => t.internal_error.clone(),
         },
     }
 }
@@ -134,7 +142,7 @@ mod tests {
 
     use super::*;
     use crate::i18n::{Language, Texts};
-    use klubkasse_core::domain::{Money, MoneyError};
+    use klubkasse_core::domain::{CardUid, Money, MoneyError};
 
     /// The words staff read, for the values tests/app.rs asserts on.
     #[test]
@@ -160,8 +168,8 @@ mod tests {
                     amount: Money::from_ore(1250),
                     balance: Money::from_ore(1600),
                 }),
-                // Sic: the template's full stop follows the amount's "kr.".
-                "12,50 kr. indbetalt til Oscar Hansen. Saldo nu 16,00 kr..",
+                // No full stop after the amount's own "kr.".
+                "12,50 kr. indbetalt til Oscar Hansen. Ny saldo: 16,00 kr.",
             ),
             (
                 done(StaffOutcome::ChildAdded {
@@ -242,7 +250,13 @@ mod tests {
             ),
             (
                 Message::BadAmount(AmountError::NotAnAmount(MoneyError::NotANumber(",".into()))),
-                "Ugyldigt beløb: «,» is not an amount (write kroner like \"12.50\")",
+                "Ugyldigt beløb: «,» er ikke et beløb (skriv fx 50 eller 12,50)",
+            ),
+            (
+                Message::BadAmount(AmountError::NotAnAmount(MoneyError::TooPrecise(
+                    "1,005".into(),
+                ))),
+                "Ugyldigt beløb: «1,005» har mere end to decimaler (øre er den mindste enhed)",
             ),
         ];
         for (message, words) in cases {
