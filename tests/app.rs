@@ -5,7 +5,7 @@
 
 use klubkasse::action::StaffOutcome;
 use klubkasse::ui::screens::result::ResultScreen;
-use klubkasse::ui::screens::staff::{AmountError, Message, Page, RefundPage, ReportPage};
+use klubkasse::ui::screens::staff::{ActivityPage, AmountError, Message, Page, ReportPage, Task};
 use klubkasse::ui::{Action, Effect, Screen};
 use klubkasse_core::domain::{CardState, EntryKind, Money, Refusal};
 use klubkasse_testkit::kiosk::*;
@@ -295,7 +295,7 @@ fn staff_undo_last_sale() {
     k.keys("11");
     k.send(Action::Confirm);
     k.staff_login();
-    k.open_task(0);
+    k.open_task(Task::UndoLast);
     assert_eq!(
         staff_message(&k),
         Message::Done(StaffOutcome::Undone {
@@ -304,7 +304,7 @@ fn staff_undo_last_sale() {
         })
     );
     assert_eq!(k.balance(FREJA), Money::kroner(250));
-    k.open_task(0);
+    k.open_task(Task::UndoLast);
     assert_eq!(
         staff_message(&k),
         Message::Done(StaffOutcome::NothingToUndo)
@@ -320,18 +320,18 @@ fn staff_refund_a_sale_of_today() {
         k.send(Action::Confirm);
     }
     k.staff_login();
-    k.open_task(1);
+    k.open_task(Task::Activity);
     let Screen::Staff(s) = &k.app.screen else {
         panic!()
     };
-    let Page::Refund(RefundPage {
+    let Page::Activity(ActivityPage {
         rows: Some(rows), ..
     }) = &s.page
     else {
         panic!("{:?}", s.page)
     };
     assert_eq!(rows[0].child_name, "Noah Sørensen"); // newest first
-    k.send(Action::Down);
+    k.type_text("frej");
     k.send(Action::Confirm);
     assert_eq!(
         staff_message(&k),
@@ -356,7 +356,7 @@ fn staff_refund_a_sale_of_today() {
 fn staff_cash_top_up() {
     let mut k = Kiosk::demo();
     k.staff_login();
-    k.open_task(2);
+    k.open_task(Task::TopUp);
     k.type_text("oscar");
     k.send(Action::Confirm);
     k.type_text("12,5x");
@@ -376,7 +376,7 @@ fn staff_cash_top_up() {
 fn staff_top_up_refuses_nonsense() {
     let mut k = Kiosk::demo();
     k.staff_login();
-    k.open_task(2);
+    k.open_task(Task::TopUp);
     k.send(Action::Confirm); // first child by name
     k.type_text("99999");
     k.send(Action::Confirm);
@@ -403,7 +403,7 @@ fn staff_top_up_refuses_nonsense() {
 fn staff_add_child_and_hand_out_a_card() {
     let mut k = Kiosk::demo();
     k.staff_login();
-    k.open_task(3);
+    k.open_task(Task::AddChild);
     k.type_text("Æble Åsen");
     k.send(Action::Confirm);
     assert_eq!(
@@ -412,7 +412,7 @@ fn staff_add_child_and_hand_out_a_card() {
             name: "Æble Åsen".into()
         })
     );
-    k.open_task(4);
+    k.open_task(Task::HandOut);
     k.tap("0A0B0C0D");
     k.type_text("æble");
     k.send(Action::Confirm);
@@ -424,7 +424,7 @@ fn staff_add_child_and_hand_out_a_card() {
         })
     );
     // A card that belongs to someone is not handed out again.
-    k.open_task(4);
+    k.open_task(Task::HandOut);
     k.tap(FREJA);
     assert_eq!(
         staff_message(&k),
@@ -442,7 +442,7 @@ fn staff_add_child_and_hand_out_a_card() {
 fn staff_block_a_lost_card_by_child_and_by_tap() {
     let mut k = Kiosk::demo();
     k.staff_login();
-    k.open_task(5);
+    k.open_task(Task::Block);
     k.type_text("noah");
     k.send(Action::Confirm);
     assert_eq!(
@@ -456,7 +456,7 @@ fn staff_block_a_lost_card_by_child_and_by_tap() {
         k.store().card(&uid(NOAH)).unwrap().unwrap().state,
         CardState::Blocked
     );
-    k.open_task(5);
+    k.open_task(Task::Block);
     k.tap(ALMA);
     assert_eq!(
         k.store().card(&uid(ALMA)).unwrap().unwrap().state,
@@ -477,7 +477,7 @@ fn staff_day_report_and_csv_export() {
     k.keys("114");
     k.send(Action::Confirm);
     k.staff_login();
-    k.open_task(6);
+    k.open_task(Task::Report);
     let Screen::Staff(s) = &k.app.screen else {
         panic!()
     };
@@ -505,7 +505,7 @@ fn staff_quit_and_esc_out() {
     k.send(Action::Cancel);
     assert!(matches!(k.app.screen, Screen::Idle));
     k.staff_login();
-    k.open_task(7);
+    k.open_task(Task::Quit);
     assert!(k.app.quit);
 }
 

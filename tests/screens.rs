@@ -2,6 +2,7 @@
 //! snapshot (`tests/snapshots/`). Clock times and dates are masked.
 
 use klubkasse::i18n::Language;
+use klubkasse::ui::screens::staff::Task;
 use klubkasse::ui::{Action, App, view};
 use klubkasse_testkit::kiosk::*;
 use ratatui::Terminal;
@@ -122,13 +123,13 @@ fn staff_menu() {
 fn staff_pick_child_filtered() {
     let mut k = Kiosk::demo();
     k.staff_login();
-    k.open_task(2);
+    k.open_task(Task::TopUp);
     k.type_text("s");
     snapshot("staff_pick_child", &mut k);
 }
 
 #[test]
-fn staff_refund_list() {
+fn staff_activity_list() {
     let mut k = Kiosk::demo();
     for card in [FREJA, NOAH] {
         k.tap(card);
@@ -136,9 +137,9 @@ fn staff_refund_list() {
         k.send(Action::Confirm);
     }
     k.staff_login();
-    k.open_task(0); // undo Noah's sale: it shows as refunded
-    k.open_task(1);
-    snapshot("staff_refund_list", &mut k);
+    k.open_task(Task::UndoLast); // undo Noah's sale: it shows as refunded
+    k.open_task(Task::Activity);
+    snapshot("staff_activity_list", &mut k);
 }
 
 #[test]
@@ -150,7 +151,7 @@ fn staff_day_report_chart() {
         k.send(Action::Confirm);
     }
     k.staff_login();
-    k.open_task(6);
+    k.open_task(Task::Report);
     snapshot("staff_day_report", &mut k);
 }
 
@@ -221,4 +222,39 @@ fn staff_menu_of_a_connected_counter_leaves_money_to_the_office() {
     let mut k = connected(status);
     k.staff_login();
     snapshot("staff_menu_connected", &mut k);
+}
+
+#[test]
+fn staff_balance_without_card() {
+    let mut k = Kiosk::demo();
+    k.tap(WILLIAM);
+    k.keys("3");
+    k.send(Action::Confirm);
+    k.staff_login();
+    k.open_task(Task::Balance);
+    k.type_text("william");
+    k.send(Action::Confirm);
+    snapshot("staff_balance", &mut k);
+}
+
+/// Toast at 10 kr. instead of the menu's 12, fruit sold out: the list
+/// staff change them in, and the sale screen as it then looks.
+#[test]
+fn staff_prices_and_a_sale_with_a_sold_out_item() {
+    let mut k = Kiosk::demo();
+    k.staff_login();
+    k.open_task(Task::Prices);
+    k.send(Action::Confirm);
+    k.type_text("10");
+    k.send(Action::Confirm);
+    k.send(Action::Down);
+    k.send(Action::Confirm);
+    k.send(Action::Down);
+    k.send(Action::Confirm);
+    snapshot("staff_prices", &mut k);
+    k.send(Action::Cancel);
+    k.send(Action::Cancel);
+    k.tap(FREJA);
+    k.keys("12");
+    snapshot("sale_sold_out", &mut k);
 }

@@ -8,6 +8,7 @@ use klubkasse::i18n::Language;
 use klubkasse::kiosk::Cards;
 use klubkasse::reader::{DEMO_PIN, DemoCards};
 use klubkasse::store::Store;
+use klubkasse::ui::screens::staff::{Task, tasks};
 use klubkasse::ui::{Action, App, Effect, EffectContext, update};
 use klubkasse_core::domain::CardUid;
 
@@ -119,8 +120,12 @@ impl Kiosk {
         self.send(Action::Confirm);
     }
 
-    /// From the staff menu: move to task `index` (0-based) and open it.
-    pub fn open_task(&mut self, index: usize) {
+    /// From the staff menu (nothing chosen yet): move to `task` and open it.
+    pub fn open_task(&mut self, task: Task) {
+        let index = tasks(&self.app.settings)
+            .iter()
+            .position(|t| *t == task)
+            .unwrap_or_else(|| panic!("{task:?} is not in this kiosk's staff menu"));
         for _ in 0..index {
             self.send(Action::Down);
         }

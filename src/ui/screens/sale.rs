@@ -47,6 +47,10 @@ impl SaleScreen {
             };
         }
         match action {
+            // Sold out: staff marked it so; the bell says no.
+            Action::AddItem(key) if ctx.menu.is_sold_out(key) => {
+                return Transition::stay().effect(Effect::Bell);
+            }
             Action::AddItem(key) => {
                 if let Some(item) = ctx.menu.item(key) {
                     self.basket.add(item);
@@ -63,7 +67,7 @@ impl SaleScreen {
                 }
                 let sale = Entry::sale(
                     self.view.child.id,
-                    self.view.card.uid.clone(),
+                    self.view.card.as_ref().map(|c| c.uid.clone()),
                     lines,
                     &ctx.settings.counter,
                     ctx.now,
@@ -145,15 +149,22 @@ fn draw_menu(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
         Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(inner);
     for (col, chunk) in app.menu.items.chunks(rows_per_column.max(1)).enumerate() {
         let rows = chunk.iter().map(|item| {
-            let style = if s.view.child.blocks(&item.category) {
+            let sold_out = app.menu.is_sold_out(item.key);
+            let style = if sold_out || s.view.child.blocks(&item.category) {
                 theme::DIMMED
             } else {
                 theme::NORMAL
             };
+            // Sold out says so in words, where the price would be.
+            let price = if sold_out {
+                app.texts().staff.tools.sold_out.clone()
+            } else {
+                item.price.to_string()
+            };
             Row::new(vec![
                 Cell::from(Span::styled(format!("[{}]", item.key), theme::KEY)),
                 Cell::from(item.name.clone()),
-                Cell::from(Line::from(item.price.to_string()).right_aligned()),
+                Cell::from(Line::from(price).right_aligned()),
             ])
             .style(style)
         });

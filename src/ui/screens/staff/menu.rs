@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::widgets::ListItem;
 
 use super::{
-    NamePage, Page, PickChildPage, Purpose, RefundPage, ReportPage, Step, WaitCardPage, draw_list,
-    input,
+    ActivityPage, NamePage, Page, PickChildPage, PricesPage, Purpose, ReportPage, Step,
+    WaitCardPage, draw_list, input,
 };
 use crate::i18n::StaffTexts;
 use crate::ui::Action;
@@ -23,36 +23,45 @@ pub struct MenuPage {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Task {
+    SellWithoutCard,
+    Balance,
     UndoLast,
-    Refund,
+    Activity,
     TopUp,
     AddChild,
     HandOut,
     Block,
+    Prices,
     Report,
     Quit,
 }
 
 impl Task {
-    pub const ALL: [Task; 8] = [
+    pub const ALL: [Task; 11] = [
+        Task::SellWithoutCard,
+        Task::Balance,
         Task::UndoLast,
-        Task::Refund,
+        Task::Activity,
         Task::TopUp,
         Task::AddChild,
         Task::HandOut,
         Task::Block,
+        Task::Prices,
         Task::Report,
         Task::Quit,
     ];
 
     fn label(self, t: &StaffTexts) -> &str {
         match self {
+            Task::SellWithoutCard => &t.tools.sell_without_card,
+            Task::Balance => &t.tools.show_balance,
             Task::UndoLast => &t.undo_last,
-            Task::Refund => &t.refund,
+            Task::Activity => &t.tools.activity,
             Task::TopUp => &t.top_up,
             Task::AddChild => &t.add_child,
             Task::HandOut => &t.hand_out_card,
             Task::Block => &t.block_card,
+            Task::Prices => &t.tools.prices,
             Task::Report => &t.report,
             Task::Quit => &t.quit,
         }
@@ -63,14 +72,18 @@ impl Task {
     pub(super) fn start(self, today: NaiveDate) -> Step {
         let pick = |purpose| Page::PickChild(PickChildPage::new(purpose));
         match self {
+            Task::SellWithoutCard => Step::Open(pick(Purpose::Sell), Some(Effect::LoadChildren)),
+            Task::Balance => Step::Open(pick(Purpose::Balance), Some(Effect::LoadChildren)),
             Task::UndoLast => Step::Run(Effect::UndoLast),
-            Task::Refund => {
-                Step::Open(Page::Refund(RefundPage::default()), Some(Effect::LoadSales))
-            }
+            Task::Activity => Step::Open(
+                Page::Activity(ActivityPage::default()),
+                Some(Effect::LoadActivity),
+            ),
             Task::TopUp => Step::Open(pick(Purpose::TopUp), Some(Effect::LoadChildren)),
             Task::AddChild => Step::Open(Page::Name(NamePage::default()), None),
             Task::HandOut => Step::Open(Page::WaitCard(WaitCardPage), None),
             Task::Block => Step::Open(pick(Purpose::Block), Some(Effect::LoadChildren)),
+            Task::Prices => Step::Open(Page::Prices(PricesPage::default()), None),
             Task::Report => Step::Open(
                 Page::Report(ReportPage::new(today)),
                 Some(Effect::LoadReport(today)),
@@ -82,7 +95,7 @@ impl Task {
 
 /// The tasks this counter offers. Connected, children and their money
 /// belong to the ledger: cash top-up and new children are the office's.
-fn tasks(settings: &Settings) -> Vec<Task> {
+pub fn tasks(settings: &Settings) -> Vec<Task> {
     let connected = settings.connection != Connection::Standalone;
     Task::ALL
         .into_iter()

@@ -1,10 +1,11 @@
 //! What the staff screen tells staff: values while the kiosk runs, words
 //! (from the text catalogue) only when drawn.
 
-use super::AmountError;
+use super::{AmountError, ItemDone};
 use crate::action::{StaffFailure, StaffOutcome};
 use crate::i18n::{StaffTexts, fill};
 use crate::ui::effect::INTERNAL_ERROR;
+use klubkasse_core::domain::CardUid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -17,10 +18,20 @@ pub enum Message {
         tries: u32,
     },
     AlreadyRefunded,
-    NoSalesToday,
+    NoActivityToday,
     BadAmount(AmountError),
     CardTaken {
         owner: String,
+    },
+    /// A card tapped that no child here owns.
+    UnknownCard {
+        uid: CardUid,
+    },
+    OnlySalesRefund,
+    BadPrice(AmountError),
+    ItemChanged {
+        name: String,
+        done: ItemDone,
     },
 }
 
@@ -29,7 +40,7 @@ impl Message {
     pub fn is_good(&self) -> bool {
         match self {
             Message::Done(outcome) => outcome.succeeded(),
-            Message::NoSalesToday => true,
+            Message::NoActivityToday | Message::ItemChanged { .. } => true,
             _ => false,
         }
     }
@@ -42,16 +53,29 @@ impl Message {
             }
             Message::PinWrong { tries } => fill(&t.pin_wrong, &[("tries", &tries.to_string())]),
             Message::AlreadyRefunded => t.already_refunded.clone(),
-            Message::NoSalesToday => t.no_sales_today.clone(),
-            Message::BadAmount(e) => {
-                let error = match e {
-                    AmountError::NotAnAmount(e) => e.to_string(),
-                    AmountError::OutOfRange { max } => format!("1–{max}"),
-                };
-                fill(&t.bad_amount, &[("error", &error)])
-            }
+            Message::NoActivityToday => t.tools.no_activity.clone(),
+            Message::BadAmount(e) => fill(&t.bad_amount, &[("error", &amount_error(e))]),
             Message::CardTaken { owner } => fill(&t.card_taken, &[("name", owner)]),
+            Message::UnknownCard { uid } => fill(&t.tools.unknown_card, &[("uid", uid.as_str())]),
+            Message::OnlySalesRefund => t.tools.only_sales_refund.clone(),
+            Message::BadPrice(e) => fill(&t.tools.bad_price, &[("error", &amount_error(e))]),
+            Message::ItemChanged { name, done } => match done {
+                ItemDone::Price(price) => fill(
+                    &t.tools.price_set,
+                    &[("name", name), ("price", &price.to_string())],
+                ),
+                ItemDone::SoldOut => fill(&t.tools.is_sold_out, &[("name", name)]),
+                ItemDone::BackInStock => fill(&t.tools.is_back, &[("name", name)]),
+            },
         }
+    }
+}
+
+/// Why a typed amount was not taken, for the message's `{error}`.
+fn amount_error(e: &AmountError) -> String {
+    match e {
+        AmountError::NotAnAmount(e) => e.to_string(),
+        AmountError::OutOfRange { max } => format!("1–{max}"),
     }
 }
 
@@ -113,7 +137,7 @@ mod tests {
 
     use super::*;
     use crate::i18n::{Language, Texts};
-    use klubkasse_core::domain::{CardUid, Money, MoneyError};
+    use klubkasse_core::domain::{Money, MoneyError};
 
     /// The words staff read, for the values tests/app.rs asserts on.
     #[test]
@@ -186,6 +210,26 @@ mod tests {
                 "Kortet tilhører allerede Freja Nielsen.",
             ),
             (
+                Message::UnknownCard {
+                    uid: uid("0A0B0C0D"),
+                },
+                "Kortet 0A0B0C0D kendes ikke.",
+            ),
+            (
+                Message::ItemChanged {
+                    name: "Toast".into(),
+                    done: ItemDone::Price(Money::kroner(10)),
+                },
+                "Toast koster nu 10,00 kr.",
+            ),
+            (
+                Message::ItemChanged {
+                    name: "Frugt".into(),
+                    done: ItemDone::SoldOut,
+                },
+                "Frugt er udsolgt.",
+            ),
+            (
                 Message::PinLocked { seconds: 60 },
                 "For mange forkerte forsøg. Låst i 60 s.",
             ),
@@ -212,7 +256,7 @@ mod tests {
     #[test]
     fn only_what_went_well_is_good_news() {
         assert!(Message::Done(StaffOutcome::NothingToUndo).is_good());
-        assert!(Message::NoSalesToday.is_good());
+        assert!(Message::NoActivityToday.is_good());
         assert!(!Message::Done(StaffOutcome::Failed(StaffFailure::Internal)).is_good());
         assert!(!Message::AlreadyRefunded.is_good());
         assert!(!Message::PinWrong { tries: 1 }.is_good());

@@ -1,8 +1,11 @@
-//! The staff menu, behind the PIN: undo, refund, top-up, children, cards,
-//! the day report, quit. One module per page; this one holds what the
+//! The staff menu, behind the PIN: a sale or the balance without the card,
+//! undo, today's activity and refunds, top-up, children, cards, prices and
+//! sold out, the day report, quit. One module per page; this one holds what the
 //! pages share (the message line, a task under way) and routes to them.
 
+mod activity;
 mod amount;
+mod balance;
 mod day_report;
 mod input;
 mod menu;
@@ -10,7 +13,7 @@ mod message;
 mod name;
 mod pick_child;
 mod pin;
-mod refund;
+mod prices;
 mod wait_card;
 
 use ratatui::Frame;
@@ -21,17 +24,21 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 use crate::store::local_day;
 use crate::ui::app::{App, Screen};
 use crate::ui::effect::Effect;
+use crate::ui::screens::result;
+use crate::ui::screens::sale::SaleScreen;
 use crate::ui::transition::{Context, Notice, Request, Transition};
 use crate::ui::{Action, theme};
 
+pub use activity::ActivityPage;
 pub use amount::{AmountError, AmountPage};
+pub use balance::BalancePage;
 pub use day_report::ReportPage;
-pub use menu::{MenuPage, Task};
+pub use menu::{MenuPage, Task, tasks};
 pub use message::{Message, outcome_text};
 pub use name::NamePage;
 pub use pick_child::{PickChildPage, Purpose};
 pub use pin::PinPage;
-pub use refund::RefundPage;
+pub use prices::{ItemDone, ItemPage, PricesPage};
 pub use wait_card::WaitCardPage;
 
 #[derive(Debug, Clone)]
@@ -47,8 +54,11 @@ pub struct StaffScreen {
 pub enum Page {
     Pin(PinPage),
     Menu(MenuPage),
-    Refund(RefundPage),
+    Activity(ActivityPage),
     PickChild(PickChildPage),
+    Balance(BalancePage),
+    Prices(PricesPage),
+    Item(ItemPage),
     Amount(AmountPage),
     Name(NamePage),
     WaitCard(WaitCardPage),
@@ -99,7 +109,12 @@ impl StaffScreen {
     pub fn wants_text(&self) -> bool {
         matches!(
             self.page,
-            Page::Pin(_) | Page::PickChild(_) | Page::Amount(_) | Page::Name(_)
+            Page::Pin(_)
+                | Page::PickChild(_)
+                | Page::Amount(_)
+                | Page::Name(_)
+                | Page::Activity(_)
+                | Page::Item(_)
         )
     }
 
@@ -113,8 +128,29 @@ impl StaffScreen {
             Action::StaffDone(outcome) => {
                 self.pending = false;
                 self.message = Some(Message::Done(outcome));
-                if !matches!(self.page, Page::Report(_)) {
-                    self.page = Page::Menu(MenuPage::default());
+                match self.page {
+                    Page::Report(_) => {}
+                    // A refund from the list: the list again, as it is now.
+                    Page::Activity(_) => {
+                        self.pending = true;
+                        return Transition::stay().effect(Effect::LoadActivity);
+                    }
+                    _ => self.page = Page::Menu(MenuPage::default()),
+                }
+                return Transition::stay();
+            }
+            // A child found by name (or the card tapped after all): the
+            // sale screen, as after a tap.
+            Action::AccountLoaded(Ok(view)) => {
+                return Transition::go(Screen::Sale(SaleScreen::new(view)));
+            }
+            Action::AccountLoaded(Err(refusal)) => return result::refused(refusal),
+            Action::MenuChanged(_) => {
+                self.pending = false;
+                if let Page::Item(item) = &self.page {
+                    let (page, message) = item.done(ctx);
+                    self.page = page;
+                    self.message = message;
                 }
                 return Transition::stay();
             }
@@ -129,7 +165,8 @@ impl StaffScreen {
             }
             Action::StaffCard { .. }
             | Action::ChildrenLoaded(_)
-            | Action::SalesLoaded(_)
+            | Action::ActivityLoaded(_)
+            | Action::ChildAccount(_)
             | Action::ReportLoaded(_) => self.pending = false,
             // While a task runs, keys wait: no second refund by a double Enter.
             _ if self.pending => return Transition::stay(),
@@ -139,8 +176,11 @@ impl StaffScreen {
         let step = match &mut self.page {
             Page::Pin(page) => page.update(ctx, action),
             Page::Menu(page) => page.update(ctx, action),
-            Page::Refund(page) => page.update(action),
-            Page::PickChild(page) => page.update(action),
+            Page::Activity(page) => page.update(action),
+            Page::PickChild(page) => page.update(ctx, action),
+            Page::Balance(page) => page.update(action),
+            Page::Prices(page) => page.update(ctx, action),
+            Page::Item(page) => page.update(ctx, action),
             Page::Amount(page) => page.update(action),
             Page::Name(page) => page.update(action),
             Page::WaitCard(page) => page.update(action),
@@ -195,8 +235,11 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
     match &s.page {
         Page::Pin(page) => page.draw(app, frame, body),
         Page::Menu(page) => page.draw(app, frame, body),
-        Page::Refund(page) => page.draw(app, frame, body),
+        Page::Activity(page) => page.draw(app, frame, body),
         Page::PickChild(page) => page.draw(app, frame, body),
+        Page::Balance(page) => page.draw(app, frame, body),
+        Page::Prices(page) => page.draw(app, frame, body),
+        Page::Item(page) => page.draw(app, frame, body),
         Page::Amount(page) => page.draw(app, frame, body),
         Page::Name(page) => page.draw(app, frame, body),
         Page::WaitCard(page) => page.draw(app, frame, body),
@@ -238,6 +281,7 @@ pub fn hints(app: &App, s: &StaffScreen) -> Vec<(String, String)> {
     let t = &app.texts().staff;
     match s.page {
         Page::Report(_) => vec![(k.hint(&Action::ExportReport), t.export_hint.clone())],
+        Page::Activity(_) => vec![(String::new(), t.tools.activity_hint.clone())],
         _ => vec![(String::new(), t.hint.clone())],
     }
 }

@@ -1,14 +1,17 @@
-//! Choose a child by typing part of the name: for a top-up, a card to
-//! hand out, or cards to block (or tap the card to block).
+//! Choose a child by typing part of the name, or by tapping the child's
+//! card: for a top-up, a card to hand out, cards to block (a tap blocks
+//! that card), a sale without the card (a tap sells with it after all)
+//! or the balance.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::widgets::ListItem;
 
-use super::{AmountPage, Page, Step, draw_list, input};
+use super::{AmountPage, BalancePage, Message, Page, Step, draw_list, input};
 use crate::ui::Action;
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
+use crate::ui::transition::Context;
 use klubkasse_core::domain::{CardUid, Child};
 
 /// Why staff are choosing a child.
@@ -17,6 +20,9 @@ pub enum Purpose {
     TopUp,
     HandOut(CardUid),
     Block,
+    /// The child forgot the card: the sale screen, by name.
+    Sell,
+    Balance,
 }
 
 #[derive(Debug, Clone)]
@@ -39,7 +45,7 @@ impl PickChildPage {
         }
     }
 
-    pub(super) fn update(&mut self, action: Action) -> Step {
+    pub(super) fn update(&mut self, ctx: &Context, action: Action) -> Step {
         if input::typed(&mut self.filter, &action, |c| !c.is_control(), 24) {
             self.selected = 0;
             return Step::Stay;
@@ -57,19 +63,35 @@ impl PickChildPage {
             }
             Action::Confirm => match self.matching().nth(self.selected).cloned() {
                 None => Step::Stay,
-                Some(child) => match &self.purpose {
-                    Purpose::TopUp => Step::Open(Page::Amount(AmountPage::new(child)), None),
-                    Purpose::HandOut(uid) => Step::Run(Effect::BindCard {
-                        uid: uid.clone(),
-                        child: child.id,
-                    }),
-                    Purpose::Block => Step::Run(Effect::BlockChildCards(child.id)),
-                },
+                Some(child) => self.pick(ctx, child),
             },
-            Action::CardTapped(uid) if self.purpose == Purpose::Block => {
-                Step::Run(Effect::BlockCard(uid))
-            }
+            Action::CardTapped(uid) => match self.purpose {
+                Purpose::Block => Step::Run(Effect::BlockCard(uid)),
+                // The card is here after all: the sale a tap starts.
+                Purpose::Sell => Step::Run(ctx.lookup(uid)),
+                _ => Step::Run(Effect::IdentifyCard(uid)),
+            },
+            Action::StaffCard {
+                owner: Some(child), ..
+            } => self.pick(ctx, child),
+            Action::StaffCard { uid, owner: None } => Step::Say(Message::UnknownCard { uid }),
             _ => Step::Pass,
+        }
+    }
+
+    fn pick(&self, ctx: &Context, child: Child) -> Step {
+        match &self.purpose {
+            Purpose::TopUp => Step::Open(Page::Amount(AmountPage::new(child)), None),
+            Purpose::HandOut(uid) => Step::Run(Effect::BindCard {
+                uid: uid.clone(),
+                child: child.id,
+            }),
+            Purpose::Block => Step::Run(Effect::BlockChildCards(child.id)),
+            Purpose::Sell => Step::Run(ctx.sell_to(child.id)),
+            Purpose::Balance => {
+                let load = ctx.account(child.id);
+                Step::Open(Page::Balance(BalancePage::new(child)), Some(load))
+            }
         }
     }
 
@@ -85,8 +107,8 @@ impl PickChildPage {
     pub(super) fn draw(&self, app: &App, frame: &mut Frame, area: Rect) {
         let t = &app.texts().staff;
         let title = match self.purpose {
-            Purpose::Block => &t.tap_card_to_block,
-            _ => &t.pick_child,
+            Purpose::Block => t.tap_card_to_block.clone(),
+            _ => format!("{} — {}", t.pick_child, t.tools.or_tap),
         };
         let items: Vec<ListItem> = self
             .matching()
