@@ -52,11 +52,27 @@ fn open_staff_menu(kiosk: &Tmux) {
     press(kiosk, &["1234", "Enter"], "Fortryd sidste salg");
 }
 
+/// In the staff menu: moves down from the chosen task to the one
+/// labelled `label` (read off the screen, so that tasks added above it
+/// need no change here) and opens it with Enter.
+fn open_task(kiosk: &Tmux, label: &str) {
+    let screen = kiosk.screen();
+    let line_of = |text: &str| {
+        screen
+            .lines()
+            .position(|l| l.contains(text))
+            .unwrap_or_else(|| panic!("no «{text}» in:\n{screen}"))
+    };
+    let downs = line_of(label) - line_of("▶ ");
+    kiosk.send_keys(&vec!["Down"; downs]);
+    kiosk.wait_for(&format!("▶ {label}"));
+    kiosk.send_keys(&["Enter"]);
+}
+
 /// Closes the kiosk the way staff do, and checks it ended cleanly.
 fn quit(kiosk: &Tmux) {
     open_staff_menu(kiosk);
-    press(kiosk, &["Down"; 7], "▶ Luk kassen");
-    kiosk.send_keys(&["Enter"]);
+    open_task(kiosk, "Luk kassen");
     assert_eq!(
         kiosk.wait_exit(),
         Ended::Status(0),
@@ -66,11 +82,14 @@ fn quit(kiosk: &Tmux) {
 
 /// The line of `text` that starts with `start`, its words split.
 fn row<'a>(text: &'a str, start: &str) -> Vec<&'a str> {
+    line(text, start).split_whitespace().collect()
+}
+
+/// The line of `text` that starts with `start`.
+fn line<'a>(text: &'a str, start: &str) -> &'a str {
     text.lines()
         .find(|l| l.starts_with(start))
         .unwrap_or_else(|| panic!("no line starting «{start}» in:\n{text}"))
-        .split_whitespace()
-        .collect()
 }
 
 #[test]
@@ -207,12 +226,8 @@ fn staff_undo_gives_the_money_back() {
         "Du har nu 221,00 kr.",
     );
     open_staff_menu(&kiosk);
-    // The first item is "Fortryd sidste salg".
-    press(
-        &kiosk,
-        &["Enter"],
-        "Salget til Freja Nielsen på 29,00 kr. er fortrudt.",
-    );
+    open_task(&kiosk, "Fortryd sidste salg");
+    kiosk.wait_for("Salget til Freja Nielsen på 29,00 kr. er fortrudt.");
     back_to_idle(&kiosk);
     press(&kiosk, &["F1"], SALE_READY);
     kiosk.wait_for("Saldo: 250,00 kr.");
@@ -352,4 +367,137 @@ fn restore_puts_the_daily_backup_back_and_keeps_the_old_store() {
         })
         .count();
     assert_eq!(aside, 1, "the old store is kept aside");
+}
+
+/// From the idle screen: the staff menu, then `task`.
+fn staff_task(kiosk: &Tmux, task: &str) {
+    open_staff_menu(kiosk);
+    open_task(kiosk, task);
+}
+
+#[test]
+fn a_child_who_forgot_the_card_buys_by_name() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    staff_task(&kiosk, "Sælg uden kort");
+    press(&kiosk, &["frej"], "▶ Freja Nielsen");
+    press(&kiosk, &["Enter"], SALE_READY);
+    kiosk.wait_for("Saldo: 250,00 kr.");
+    press(&kiosk, &["1", "1"], "I alt: 24,00 kr.");
+    press(&kiosk, &["Enter"], "Du har nu 226,00 kr.");
+    // Back to idle by itself, as after a tap.
+    kiosk.wait_for(IDLE);
+    // The child's rules hold by name too: Alma's parents blocked sweets.
+    staff_task(&kiosk, "Sælg uden kort");
+    press(&kiosk, &["alma", "Enter"], SALE_READY);
+    press(&kiosk, &["7"], "I alt: 10,00 kr.");
+    press(&kiosk, &["Enter"], "Dine forældre har spærret for slik.");
+    back_to_idle(&kiosk);
+    // The day's activity says it was sold without the card.
+    staff_task(&kiosk, "Dagens aktivitet");
+    let screen = kiosk.wait_for("(uden kort) 2×Toast");
+    assert!(screen.contains("Freja Nielsen"), "{screen}");
+    // Esc to the staff menu, Esc out of it.
+    press(&kiosk, &["Escape"], "Luk kassen");
+    back_to_idle(&kiosk);
+    press(&kiosk, &["F1"], SALE_READY);
+    kiosk.wait_for("Saldo: 226,00 kr.");
+}
+
+#[test]
+fn the_balance_and_todays_purchases_without_the_card() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    buy(&kiosk, "F4", &["3"], "18,00 kr.", "Du har nu 132,00 kr.");
+    back_to_idle(&kiosk);
+    staff_task(&kiosk, "Saldo og dagens køb");
+    press(&kiosk, &["will", "Enter"], "Saldo: 132,00 kr.");
+    let screen = kiosk.wait_for("1×Pasta");
+    assert!(screen.contains("Brugt i dag: 18,00 kr."), "{screen}");
+    assert!(
+        screen.contains("Dagsgrænse: 20,00 kr. — 2,00 kr. tilbage i dag"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn todays_activity_is_searched_by_typing_and_refunds_a_sale() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    buy(&kiosk, "F1", &["1"], "12,00 kr.", "Du har nu 238,00 kr.");
+    back_to_idle(&kiosk);
+    buy(&kiosk, "F6", &["4"], "5,00 kr.", "Du har nu 55,00 kr.");
+    back_to_idle(&kiosk);
+    staff_task(&kiosk, "Dagens aktivitet");
+    // Newest first: Noah's sale above Freja's.
+    let screen = kiosk.wait_for("1×Toast");
+    let at = |text: &str| {
+        let found = screen.lines().position(|l| l.contains(text));
+        found.unwrap_or_else(|| panic!("no «{text}» in:\n{screen}"))
+    };
+    assert!(at("1×Saftevand") < at("1×Toast"), "{screen}");
+    // By item: only Noah's sale is left.
+    let screen = press(&kiosk, &["saft"], "› saft_");
+    assert!(screen.contains("▶ "), "{screen}");
+    assert!(screen.contains("Noah Sørensen"), "{screen}");
+    assert!(!screen.contains("Freja Nielsen"), "{screen}");
+    press(
+        &kiosk,
+        &["Enter"],
+        "5,00 kr. er betalt tilbage til Noah Sørensen.",
+    );
+    kiosk.wait_for("(allerede betalt tilbage) 1×Saftevand");
+    // By name: the refund is there too, newest first.
+    press(&kiosk, &["BSpace"; 4], "› _");
+    let screen = press(&kiosk, &["noah"], "› noah_");
+    assert!(screen.contains("Tilbagebetaling"), "{screen}");
+    assert!(!screen.contains("Freja Nielsen"), "{screen}");
+    // Esc to the staff menu, Esc out of it.
+    press(&kiosk, &["Escape"], "Luk kassen");
+    back_to_idle(&kiosk);
+    press(&kiosk, &["F6"], SALE_READY);
+    kiosk.wait_for("Saldo: 60,00 kr.");
+}
+
+#[test]
+fn a_price_change_and_sold_out_are_sold_and_reported_and_kept() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    staff_task(&kiosk, "Priser og udsolgt");
+    press(&kiosk, &["Enter"], "Ny pris i kr.: _");
+    press(&kiosk, &["10", "Enter"], "Toast koster nu 10,00 kr.");
+    kiosk.wait_for("(menuen: 12,00 kr.)");
+    press(&kiosk, &["Down", "Enter"], "Marker som udsolgt");
+    press(&kiosk, &["Down", "Enter"], "Frugt er udsolgt.");
+    // Esc to the staff menu, Esc out of it.
+    press(&kiosk, &["Escape"], "Luk kassen");
+    back_to_idle(&kiosk);
+
+    press(&kiosk, &["F1"], SALE_READY);
+    let screen = kiosk.wait_for("UDSOLGT");
+    assert!(line(&screen, "│[2]  Frugt").contains("UDSOLGT"), "{screen}");
+    // Pressed, the sold-out fruit is refused; the toast costs 10 kr.
+    press(&kiosk, &["2", "1"], "I alt: 10,00 kr.");
+    let screen = kiosk.wait_for("Saldo bagefter: 240,00 kr.");
+    assert!(!screen.contains("×  Frugt"), "{screen}");
+    press(&kiosk, &["Enter"], "Du har nu 240,00 kr.");
+    back_to_idle(&kiosk);
+    quit(&kiosk);
+
+    // Reported under the price charged.
+    let text = klubkasse_testkit::run::report(dir.path(), false);
+    let text = text.ok();
+    assert_eq!(
+        row(text, "Toast")[..4],
+        ["Toast", "1", "10,00", "kr."],
+        "{text}"
+    );
+    // Kept in the store: the same after a restart.
+    let kiosk = demo(dir.path());
+    press(&kiosk, &["F1"], SALE_READY);
+    let screen = kiosk.wait_for("UDSOLGT");
+    assert!(
+        line(&screen, "│[1]  Toast").contains("10,00 kr."),
+        "{screen}"
+    );
 }
