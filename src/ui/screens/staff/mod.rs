@@ -145,6 +145,7 @@ impl StaffScreen {
                 return Transition::go(Screen::Sale(SaleScreen::new(view)));
             }
             Action::AccountLoaded(Err(refusal)) => return result::refused(refusal),
+            Action::SaleFailed(error) => return result::failed(error),
             Action::MenuChanged(_) => {
                 self.pending = false;
                 if let Page::Item(item) = &self.page {
