@@ -57,11 +57,11 @@ fn view() -> AccountView {
         note: None,
     };
     AccountView {
-        card: Card {
+        card: Some(Card {
             uid: CardUid::parse("04A1B2C3").expect("uid"),
             child: child.id,
             state: CardState::Active,
-        },
+        }),
         child,
         balance: Money::kroner(250),
         spent_today: Money::kroner(12),

@@ -270,7 +270,7 @@ async fn bare_insert(pool: &PgPool, kids: &[Kid], work: &[Vec<Vec<Entry>>]) -> D
                             .push_bind(e.at)
                             .push_bind(e.counter.clone())
                             .push_bind(clubs[&e.child].clone())
-                            .push_bind(card.to_string())
+                            .push_bind(card.as_ref().map(ToString::to_string))
                             .push_bind(serde_json::to_value(lines).expect("json"))
                             .push_bind(rust_decimal::Decimal::ZERO);
                     });

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::reader::ReaderStatus;
+use crate::store::MenuChanges;
 use klubkasse_core::domain::{
     AccountView, CardUid, Child, DayReport, Entry, Money, PinGuard, Refusal,
 };
@@ -85,8 +86,15 @@ pub enum Action {
     },
     #[serde(skip)]
     ChildrenLoaded(Vec<Child>),
+    /// Today's entries for the activity list, newest first.
     #[serde(skip)]
-    SalesLoaded(Vec<SaleRow>),
+    ActivityLoaded(Vec<ActivityRow>),
+    /// A child found by name: balance and today's entries.
+    #[serde(skip)]
+    ChildAccount(Box<ChildAccount>),
+    /// Staff changed the menu at the counter: all changes as stored now.
+    #[serde(skip)]
+    MenuChanged(MenuChanges),
     #[serde(skip)]
     ReportLoaded(DayReport),
     /// A staff task finished: what happened.
@@ -100,7 +108,7 @@ pub enum Action {
     },
     /// The sale "undo" would take back, for staff to confirm.
     #[serde(skip)]
-    UndoFound(SaleRow),
+    UndoFound(ActivityRow),
     #[serde(skip)]
     BlockedCardsLoaded(Vec<BlockedCard>),
 }
@@ -165,12 +173,22 @@ pub enum StaffFailure {
     Internal,
 }
 
-/// One of today's sales, as the refund list shows it.
+/// One of today's entries (sale, top-up, refund…), as the activity list
+/// shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SaleRow {
-    pub sale: Entry,
+pub struct ActivityRow {
+    pub entry: Entry,
     pub child_name: String,
+    /// A sale that has been paid back.
     pub refunded: bool,
+}
+
+/// A child's money without the card: what the balance page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildAccount {
+    pub view: AccountView,
+    /// The child's entries today, newest first.
+    pub today: Vec<ActivityRow>,
 }
 
 /// A blocked card and whose it is, as the unblock list shows it.

@@ -14,6 +14,7 @@ use toml::Spanned;
 use crate::i18n::Language;
 use crate::keymap::{Key, Keymap};
 use crate::source_error::{FileError, FileErrors, from_toml_all, in_file_order};
+use crate::store::{ItemChange, MenuChanges};
 use klubkasse_core::domain::{MenuItem, Money};
 
 /// Where card taps come from.
@@ -350,10 +351,15 @@ impl Config {
     }
 }
 
-/// The things on sale, in the order of the menu file.
+/// The things on sale, in the order of the menu file, as sold now: the
+/// file's items with staff's changes at the counter applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Menu {
+    /// With the prices charged now.
     pub items: Vec<MenuItem>,
+    /// The menu file's items, the default the changes apply to.
+    file: Vec<MenuItem>,
+    changes: MenuChanges,
 }
 
 #[derive(Deserialize)]
@@ -457,11 +463,58 @@ impl Menu {
                 });
             }
         }
-        FileErrors::or(problems, Menu { items })
+        FileErrors::or(
+            problems,
+            Menu {
+                file: items.clone(),
+                items,
+                changes: MenuChanges::new(),
+            },
+        )
     }
 
+    /// The item on `key`, at the price charged now (sold out or not).
     pub fn item(&self, key: char) -> Option<&MenuItem> {
         self.items.iter().find(|i| i.key == key)
+    }
+
+    /// The menu file's items with `changes` (from the store) applied in
+    /// place of any before. A change to an item no longer in the file
+    /// is kept in the store but changes nothing here.
+    pub fn with_changes(&self, changes: MenuChanges) -> Menu {
+        let items = self
+            .file
+            .iter()
+            .map(|item| MenuItem {
+                price: changes
+                    .get(&item.name)
+                    .and_then(|c| c.price)
+                    .unwrap_or(item.price),
+                ..item.clone()
+            })
+            .collect();
+        Menu {
+            items,
+            file: self.file.clone(),
+            changes,
+        }
+    }
+
+    /// What staff changed about the item on `key`.
+    pub fn change(&self, key: char) -> ItemChange {
+        self.item(key)
+            .and_then(|item| self.changes.get(&item.name))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn is_sold_out(&self, key: char) -> bool {
+        self.change(key).sold_out
+    }
+
+    /// The price the menu file gives the item on `key`.
+    pub fn file_price(&self, key: char) -> Option<Money> {
+        self.file.iter().find(|i| i.key == key).map(|i| i.price)
     }
 
     /// The sample menu shipped in `assets/menu.toml`.
@@ -491,6 +544,30 @@ mod tests {
         let menu = Menu::sample(&Keymap::load(None).unwrap()).unwrap();
         assert_eq!(menu.items.len(), 9);
         assert_eq!(menu.item('1').unwrap().price, Money::kroner(12));
+    }
+
+    #[test]
+    fn changes_at_the_counter_apply_over_the_file_and_go_back() {
+        let file = Menu::sample(&Keymap::load(None).unwrap()).unwrap();
+        let toast = |price: Option<i64>, sold_out| ItemChange {
+            price: price.map(Money::kroner),
+            sold_out,
+        };
+        let changes = MenuChanges::from([
+            ("Toast".to_string(), toast(Some(10), false)),
+            ("Frugt".to_string(), toast(None, true)),
+            ("Not on the menu".to_string(), toast(Some(1), true)),
+        ]);
+        let menu = file.with_changes(changes);
+        assert_eq!(menu.item('1').unwrap().price, Money::kroner(10));
+        assert_eq!(menu.file_price('1'), Some(Money::kroner(12)));
+        assert!(!menu.is_sold_out('1'));
+        assert_eq!(menu.item('2').unwrap().price, Money::kroner(4));
+        assert!(menu.is_sold_out('2'));
+        assert_eq!(menu.change('3'), ItemChange::default());
+        assert_eq!(menu.items.len(), file.items.len());
+        // Changed back: the file's menu again, whatever was applied before.
+        assert_eq!(menu.with_changes(MenuChanges::new()), file);
     }
 
     #[test]

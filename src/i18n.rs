@@ -122,7 +122,6 @@ pub struct StaffTexts {
     pub pin_locked: String,
     pub no_pin: String,
     pub undo_last: String,
-    pub refund: String,
     pub top_up: String,
     pub add_child: String,
     pub hand_out_card: String,
@@ -135,7 +134,6 @@ pub struct StaffTexts {
     pub undone: String,
     pub refunded: String,
     pub already_refunded: String,
-    pub no_sales_today: String,
     pub pick_child: String,
     pub amount_prompt: String,
     pub topped_up: String,
@@ -150,6 +148,7 @@ pub struct StaffTexts {
     pub exported: String,
     pub export_hint: String,
     pub error: String,
+    pub tools: ToolsTexts,
     pub unblock_card: String,
     pub pick_blocked_card: String,
     pub no_blocked_cards: String,
@@ -186,6 +185,44 @@ pub struct ReportTexts {
     pub deposits: String,
     pub net: String,
     pub no_sales: String,
+}
+
+/// The staff tools: a child without the card, the day's activity, prices.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsTexts {
+    pub sell_without_card: String,
+    pub show_balance: String,
+    pub activity: String,
+    pub prices: String,
+    pub or_tap: String,
+    pub balance: String,
+    pub spent_today: String,
+    pub daily_limit: String,
+    pub purchases_today: String,
+    pub nothing_today: String,
+    pub search: String,
+    pub nothing_found: String,
+    pub no_activity: String,
+    pub activity_hint: String,
+    pub only_sales_refund: String,
+    pub sale: String,
+    pub deposit: String,
+    pub refund: String,
+    pub withdrawal: String,
+    pub card_fee: String,
+    pub without_card: String,
+    pub sold_out: String,
+    pub pick_item: String,
+    pub file_price: String,
+    pub new_price: String,
+    pub mark_sold_out: String,
+    pub back_in_stock: String,
+    pub back_to_file_price: String,
+    pub bad_price: String,
+    pub price_set: String,
+    pub is_sold_out: String,
+    pub is_back: String,
 }
 
 #[cfg(test)]

@@ -203,9 +203,11 @@ impl Kiosk {
             Cards::Demo(demo) => demo.clone(),
             Cards::Pcsc(_) => DemoCards::default(),
         };
+        // The menu file, with the prices and sold-out marks staff set.
+        let menu = self.menu.with_changes(self.store.menu_changes()?);
         let app = App::new(
             self.settings.clone(),
-            self.menu,
+            menu,
             self.keymap,
             demo,
             self.store.pin_guard()?,

@@ -13,7 +13,9 @@ use axum::http::Method;
 use chrono::Utc;
 use klubkasse::store::Recorded;
 use klubkasse::sync::{LedgerClient, SyncStatus};
-use klubkasse_core::domain::{CardState, CardUid, ChildId, Connection, Money, Refusal};
+use klubkasse_core::domain::{
+    CardState, CardUid, ChildId, Connection, Entry, Money, Refusal, SaleLine,
+};
 use klubkasse_ledger::auth::TokenRole;
 use klubkasse_testkit::counter::{
     Counter, PUSH_ROUTE, Syncing, assert_books_agree, drained, serve, serve_router, timed,
@@ -133,6 +135,61 @@ async fn an_answer_lost_on_the_way_back_charges_once() {
     assert_eq!(ledger.sale_count().await, 1);
     assert_eq!(ledger.balance(child).await, Money::kroner(90));
     assert_eq!(counter.balance(child), Money::kroner(90));
+}
+
+/// A sale by name to a child who forgot the card (here a card the
+/// ledger has blocked: lost, say) goes to the ledger like any other,
+/// once however often it is pushed, and with no flag: there is no card
+/// to doubt.
+#[tokio::test]
+async fn a_sale_without_card_reaches_the_ledger_once_and_unflagged() {
+    let ledger = ledger().await;
+    let addr = serve(&ledger).await;
+    let child = child_with_money(&ledger, "100.00").await;
+    let blocked = ledger
+        .admin(Method::POST, &format!("/api/v1/cards/{CARD_A}/block"), None)
+        .await;
+    assert!(blocked.status.is_success(), "{}", blocked.text);
+    let counter = Counter::new(&ledger, &format!("http://{addr}"), COUNTER).await;
+    counter.sync().await.unwrap();
+    let view = counter
+        .store
+        .account(child, Utc::now(), Connection::Online)
+        .unwrap();
+    let sale = Entry::sale(
+        child,
+        None,
+        vec![SaleLine {
+            name: "Toast".into(),
+            category: "mad".into(),
+            unit_price: Money::kroner(12),
+            quantity: 2,
+        }],
+        COUNTER,
+        Utc::now(),
+    );
+    assert_eq!((view.card, view.balance), (None, Money::kroner(100)));
+    let recorded = counter
+        .store
+        .record_sale(&sale, Connection::Online)
+        .unwrap();
+    assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
+    // Pushed, the answer lost, pushed again by the next sync.
+    let batch = counter.store.outbox_batch(100).unwrap();
+    counter.client.push(&batch).await.unwrap();
+    counter.sync().await.unwrap();
+    assert_eq!(counter.store.outbox_len(), 0);
+    assert_eq!(ledger.sale_count().await, 1);
+    assert_eq!(ledger.balance(child).await, Money::kroner(76));
+    assert_eq!(counter.balance(child), Money::kroner(76));
+    let (card, flags): (Option<String>, Vec<String>) =
+        sqlx::query_as("SELECT card_uid, flags FROM entries WHERE id = $1")
+            .bind(sale.id)
+            .fetch_one(&ledger.pool)
+            .await
+            .unwrap();
+    assert_eq!(card, None);
+    assert!(flags.is_empty(), "{flags:?}");
 }
 
 #[tokio::test]

@@ -74,13 +74,33 @@ fn quit(kiosk: &Tmux) {
     );
 }
 
+/// In the staff menu, nothing chosen yet: moves down to the task labelled
+/// `label` (read off the screen, so that tasks added above it need no
+/// change here) and opens it with Enter.
+fn open_task(kiosk: &Tmux, label: &str) {
+    let screen = kiosk.screen();
+    let line_of = |text: &str| {
+        screen
+            .lines()
+            .position(|l| l.contains(text))
+            .unwrap_or_else(|| panic!("no «{text}» in:\n{screen}"))
+    };
+    let downs = line_of(label) - line_of("┌Personale");
+    kiosk.send_keys(&vec!["Down"; downs]);
+    kiosk.wait_for(&format!("▶ {label}"));
+    kiosk.send_keys(&["Enter"]);
+}
+
 /// The line of `text` that starts with `start`, its words split.
 fn row<'a>(text: &'a str, start: &str) -> Vec<&'a str> {
+    line(text, start).split_whitespace().collect()
+}
+
+/// The line of `text` that starts with `start`.
+fn line<'a>(text: &'a str, start: &str) -> &'a str {
     text.lines()
         .find(|l| l.starts_with(start))
         .unwrap_or_else(|| panic!("no line starting «{start}» in:\n{text}"))
-        .split_whitespace()
-        .collect()
 }
 
 #[test]
@@ -223,9 +243,8 @@ fn staff_undo_gives_the_money_back() {
     open_staff_menu(&kiosk);
     // Nothing is chosen: Enter Enter from the fresh menu undoes nothing.
     press(&kiosk, &["Enter", "Enter"], "Vælg med ↑↓, og tryk Enter.");
-    // The first task is "Fortryd sidste salg"; it asks about that sale.
-    press(&kiosk, &["Down"], "▶ Fortryd sidste salg");
-    kiosk.send_keys(&["Enter"]);
+    // "Fortryd sidste salg" asks about that sale.
+    open_task(&kiosk, "Fortryd sidste salg");
     asks(&kiosk, "Fortryd salget til Freja Nielsen: 29,00 kr.?");
     // No: back to the menu, nothing undone.
     press(&kiosk, &["Escape"], "▶ Fortryd sidste salg");
@@ -248,12 +267,8 @@ fn refund_block_and_quit_ask_before_they_act() {
     buy(&kiosk, "F1", &["1"], "12,00 kr.", "Du har nu 238,00 kr.");
     open_staff_menu(&kiosk);
 
-    press(
-        &kiosk,
-        &["Down", "Down"],
-        "▶ Tilbagebetal et salg fra i dag",
-    );
-    press(&kiosk, &["Enter"], "1×Toast");
+    open_task(&kiosk, "Dagens aktivitet");
+    kiosk.wait_for("1×Toast");
     kiosk.send_keys(&["Enter"]);
     asks(&kiosk, "Betal 12,00 kr. tilbage til Freja Nielsen?");
     // No goes back to the list of sales, yes refunds.
@@ -265,10 +280,13 @@ fn refund_block_and_quit_ask_before_they_act() {
         &["Enter"],
         "12,00 kr. er betalt tilbage til Freja Nielsen.",
     );
+    // The list stays, the sale marked; Esc to the menu.
+    kiosk.wait_for("(allerede betalt tilbage) 1×Toast");
+    press(&kiosk, &["Escape"], "Luk kassen");
 
     // Block by tapping Noah's card (F6): the question names him.
-    press(&kiosk, &["Down"; 6], "▶ Spær kort");
-    press(&kiosk, &["Enter"], "Læg kortet, der skal spærres");
+    open_task(&kiosk, "Spær kort");
+    kiosk.wait_for("Læg kortet, der skal spærres");
     kiosk.send_keys(&["F6"]);
     asks(&kiosk, "Spær kort 04F6A7B8 (Noah Sørensen)?");
     press(
@@ -299,8 +317,8 @@ fn a_blocked_card_is_unblocked_and_pays_again() {
     press(&kiosk, &["F3"], "Kortet er spærret. Spørg en voksen.");
     back_to_idle(&kiosk);
     open_staff_menu(&kiosk);
-    press(&kiosk, &["Down"; 7], "▶ Ophæv spærring af kort");
-    press(&kiosk, &["Enter"], "▶ Ida Jensen");
+    open_task(&kiosk, "Ophæv spærring af kort");
+    kiosk.wait_for("▶ Ida Jensen");
     kiosk.send_keys(&["Enter"]);
     asks(&kiosk, "Ophæv spærringen af kort 04C3D4E5 (Ida Jensen)?");
     press(
@@ -482,6 +500,141 @@ fn restore_puts_the_daily_backup_back_and_keeps_the_old_store() {
         })
         .count();
     assert_eq!(aside, 1, "the old store is kept aside");
+}
+
+/// From the idle screen: the staff menu, then `task`.
+fn staff_task(kiosk: &Tmux, task: &str) {
+    open_staff_menu(kiosk);
+    open_task(kiosk, task);
+}
+
+#[test]
+fn a_child_who_forgot_the_card_buys_by_name() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    staff_task(&kiosk, "Sælg uden kort");
+    press(&kiosk, &["frej"], "▶ Freja Nielsen");
+    press(&kiosk, &["Enter"], SALE_READY);
+    kiosk.wait_for("Saldo: 250,00 kr.");
+    press(&kiosk, &["1", "1"], "I alt: 24,00 kr.");
+    press(&kiosk, &["Enter"], "Du har nu 226,00 kr.");
+    // Back to idle by itself, as after a tap.
+    kiosk.wait_for(IDLE);
+    // The child's rules hold by name too: Alma's parents blocked sweets.
+    staff_task(&kiosk, "Sælg uden kort");
+    press(&kiosk, &["alma", "Enter"], SALE_READY);
+    press(&kiosk, &["7"], "I alt: 10,00 kr.");
+    press(&kiosk, &["Enter"], "Dine forældre har spærret for slik.");
+    back_to_idle(&kiosk);
+    // The day's activity says it was sold without the card.
+    staff_task(&kiosk, "Dagens aktivitet");
+    let screen = kiosk.wait_for("(uden kort) 2×Toast");
+    assert!(screen.contains("Freja Nielsen"), "{screen}");
+    // Esc to the staff menu, Esc out of it.
+    press(&kiosk, &["Escape"], "Luk kassen");
+    back_to_idle(&kiosk);
+    press(&kiosk, &["F1"], SALE_READY);
+    kiosk.wait_for("Saldo: 226,00 kr.");
+}
+
+#[test]
+fn the_balance_and_todays_purchases_without_the_card() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    buy(&kiosk, "F4", &["3"], "18,00 kr.", "Du har nu 132,00 kr.");
+    back_to_idle(&kiosk);
+    staff_task(&kiosk, "Saldo og dagens køb");
+    press(&kiosk, &["will", "Enter"], "Saldo: 132,00 kr.");
+    let screen = kiosk.wait_for("1×Pasta");
+    assert!(screen.contains("Brugt i dag: 18,00 kr."), "{screen}");
+    assert!(
+        screen.contains("Dagsgrænse: 20,00 kr. — 2,00 kr. tilbage i dag"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn todays_activity_is_searched_by_typing_and_refunds_a_sale() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    buy(&kiosk, "F1", &["1"], "12,00 kr.", "Du har nu 238,00 kr.");
+    back_to_idle(&kiosk);
+    buy(&kiosk, "F6", &["4"], "5,00 kr.", "Du har nu 55,00 kr.");
+    back_to_idle(&kiosk);
+    staff_task(&kiosk, "Dagens aktivitet");
+    // Newest first: Noah's sale above Freja's.
+    let screen = kiosk.wait_for("1×Toast");
+    let at = |text: &str| {
+        let found = screen.lines().position(|l| l.contains(text));
+        found.unwrap_or_else(|| panic!("no «{text}» in:\n{screen}"))
+    };
+    assert!(at("1×Saftevand") < at("1×Toast"), "{screen}");
+    // By item: only Noah's sale is left.
+    let screen = press(&kiosk, &["saft"], "› saft_");
+    assert!(screen.contains("▶ "), "{screen}");
+    assert!(screen.contains("Noah Sørensen"), "{screen}");
+    assert!(!screen.contains("Freja Nielsen"), "{screen}");
+    kiosk.send_keys(&["Enter"]);
+    asks(&kiosk, "Betal 5,00 kr. tilbage til Noah Sørensen?");
+    press(
+        &kiosk,
+        &["Enter"],
+        "5,00 kr. er betalt tilbage til Noah Sørensen.",
+    );
+    kiosk.wait_for("(allerede betalt tilbage) 1×Saftevand");
+    // By name: the refund is there too, newest first.
+    press(&kiosk, &["BSpace"; 4], "› _");
+    let screen = press(&kiosk, &["noah"], "› noah_");
+    assert!(screen.contains("Tilbagebetaling"), "{screen}");
+    assert!(!screen.contains("Freja Nielsen"), "{screen}");
+    // Esc to the staff menu, Esc out of it.
+    press(&kiosk, &["Escape"], "Luk kassen");
+    back_to_idle(&kiosk);
+    press(&kiosk, &["F6"], SALE_READY);
+    kiosk.wait_for("Saldo: 60,00 kr.");
+}
+
+#[test]
+fn a_price_change_and_sold_out_are_sold_and_reported_and_kept() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    staff_task(&kiosk, "Priser og udsolgt");
+    press(&kiosk, &["Enter"], "Ny pris i kr.: _");
+    press(&kiosk, &["10", "Enter"], "Toast koster nu 10,00 kr.");
+    kiosk.wait_for("(menuen: 12,00 kr.)");
+    press(&kiosk, &["Down", "Enter"], "Marker som udsolgt");
+    press(&kiosk, &["Down", "Enter"], "Frugt er udsolgt.");
+    // Esc to the staff menu, Esc out of it.
+    press(&kiosk, &["Escape"], "Luk kassen");
+    back_to_idle(&kiosk);
+
+    press(&kiosk, &["F1"], SALE_READY);
+    let screen = kiosk.wait_for("UDSOLGT");
+    assert!(line(&screen, "│[2]  Frugt").contains("UDSOLGT"), "{screen}");
+    // Pressed, the sold-out fruit is refused; the toast costs 10 kr.
+    press(&kiosk, &["2", "1"], "I alt: 10,00 kr.");
+    let screen = kiosk.wait_for("Saldo bagefter: 240,00 kr.");
+    assert!(!screen.contains("×  Frugt"), "{screen}");
+    press(&kiosk, &["Enter"], "Du har nu 240,00 kr.");
+    back_to_idle(&kiosk);
+    quit(&kiosk);
+
+    // Reported under the price charged.
+    let text = klubkasse_testkit::run::report(dir.path(), false);
+    let text = text.ok();
+    assert_eq!(
+        row(text, "Toast")[..4],
+        ["Toast", "1", "10,00", "kr."],
+        "{text}"
+    );
+    // Kept in the store: the same after a restart.
+    let kiosk = demo(dir.path());
+    press(&kiosk, &["F1"], SALE_READY);
+    let screen = kiosk.wait_for("UDSOLGT");
+    assert!(
+        line(&screen, "│[1]  Toast").contains("10,00 kr."),
+        "{screen}"
+    );
 }
 
 /// A counter of its own in `dir`: `children` (CSV rows after the header)

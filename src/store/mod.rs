@@ -17,6 +17,8 @@
 //!   confirmed (connected mode only: standalone there is nobody to tell)
 //! - `pending`: child id → the sum of the child's entries in the outbox
 //! - `card_outbox`: staff card actions (hand out, block) for the ledger
+//! - `menu_changes`: item name → [`ItemChange`], a price or sold out set
+//!   by staff at the counter ([`menu`])
 //!
 //! Closed days move out of sled into day files ([`archive`]) and their
 //! tree is dropped whole, so the store stays the size of about a day;
@@ -42,6 +44,7 @@ mod codec;
 mod compact;
 mod days;
 mod files;
+mod menu;
 mod money;
 mod open;
 mod pin_guard;
@@ -67,6 +70,7 @@ use klubkasse_core::domain::{
     Money, PinGuard, Refusal,
 };
 use klubkasse_core::protocol::CardAction;
+pub use menu::{ItemChange, MenuChanges};
 
 /// Bump when the stored format changes; an older binary must not guess.
 /// 2: entries in one tree per day (1 had them all in `entries`; opening
@@ -193,6 +197,7 @@ pub struct Store {
     outbox: Tree,
     pending: Tree,
     card_outbox: Tree,
+    menu_changes: Tree,
     /// Last, so dropped after every sled handle above: waits until sled
     /// has closed the files, so that the store can be opened again at once
     /// (see [`files`]).

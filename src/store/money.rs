@@ -44,13 +44,38 @@ impl Store {
                 detail: format!("it belongs to child {}, who is not stored", card.child),
             });
         };
-        Ok(Ok(AccountView {
+        self.account_view(child, Some(card), now, connection)
+            .map(Ok)
+    }
+
+    /// What the counter knows about a child found by name, for a sale
+    /// without the card (or to tell the balance): as [`Store::lookup`]
+    /// with no card.
+    pub fn account(
+        &self,
+        child: ChildId,
+        now: DateTime<Utc>,
+        connection: Connection,
+    ) -> Result<AccountView, StoreError> {
+        self.usable()?;
+        let child = self.child(child)?.ok_or(StoreError::NoSuchChild(child))?;
+        self.account_view(child, None, now, connection)
+    }
+
+    fn account_view(
+        &self,
+        child: Child,
+        card: Option<Card>,
+        now: DateTime<Utc>,
+        connection: Connection,
+    ) -> Result<AccountView, StoreError> {
+        Ok(AccountView {
             balance: self.balance(child.id)?,
             spent_today: self.spent_on(child.id, local_day(now))?,
             unconfirmed: unconfirmed(connection, self.pending(child.id)?),
             child,
             card,
-        }))
+        })
     }
 
     /// Saves a deposit, withdrawal or card fee: balance and entry together.

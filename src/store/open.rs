@@ -93,6 +93,7 @@ impl Store {
             outbox: open("outbox")?,
             pending: open("pending")?,
             card_outbox: open("card_outbox")?,
+            menu_changes: open("menu_changes")?,
             db,
             _released: files::Released::watch(&dir),
             dir: dir.clone(),

@@ -142,17 +142,22 @@ impl Store {
                 balance: balance.unwrap_or(Money::ZERO),
             }));
         }
-        let unknown =
-            || Planned::Answer(Recorded::Refused(Refusal::UnknownCard { uid: uid.clone() }));
-        let Some(card) = self.card(uid)? else {
-            return Ok(unknown());
-        };
         let Some(child) = self.child(sale.child)? else {
             return Err(StoreError::NoSuchChild(sale.child));
         };
-        if card.child != child.id {
-            return Ok(unknown());
-        }
+        // A sale by name has no card to check; the child's rules apply.
+        let card = match uid {
+            None => None,
+            Some(uid) => match self.card(uid)? {
+                Some(card) if card.child == child.id => Some(card),
+                _ => {
+                    let uid = uid.clone();
+                    return Ok(Planned::Answer(Recorded::Refused(Refusal::UnknownCard {
+                        uid,
+                    })));
+                }
+            },
+        };
         let spent_day = local_day(sale.at);
         let spent = self.spent_tree(spent_day)?;
         let journal = Journal {

@@ -187,11 +187,17 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             | Action::Notice(_)
             | Action::Sync(_)
             | Action::ChildrenLoaded(_)
-            | Action::SalesLoaded(_)
+            | Action::ActivityLoaded(_)
+            | Action::ChildAccount(_)
+            | Action::MenuChanged(_)
             | Action::ReportLoaded(_)
     );
     if is_input {
         app.last_activity = app.now;
+    }
+    // The menu the sale screen uses; the staff page then says it is done.
+    if let Action::MenuChanged(changes) = &action {
+        app.menu = app.menu.with_changes(changes.clone());
     }
     match action {
         Action::Tick => return tick(app),

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use crate::action::{BlockedCard, StaffFailure, StaffOutcome};
 use crate::report;
-use crate::store::{Recorded, Store, StoreError, local_day, write_daily_backup};
-use crate::ui::{Action, SaleRow};
+use crate::store::{ItemChange, Recorded, Store, StoreError, local_day, write_daily_backup};
+use crate::ui::{Action, ActivityRow, ChildAccount};
 use klubkasse_core::domain::{CardState, CardUid, ChildId, Connection, Entry, Money, PinGuard};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +35,24 @@ pub enum Effect {
     FindUndo,
     /// Undo this sale, if it is still the one to undo.
     Undo(Uuid),
-    LoadSales,
+    /// Today's entries, for the activity list.
+    LoadActivity,
     Refund(Uuid),
+    /// A child found by name, for a sale without the card.
+    LookupChild {
+        child: ChildId,
+        connection: Connection,
+    },
+    /// A child's balance and today's entries, without the card.
+    LoadAccount {
+        child: ChildId,
+        connection: Connection,
+    },
+    /// Staff change an item at the counter (by its name in the menu file).
+    ChangeItem {
+        name: String,
+        change: ItemChange,
+    },
     LoadChildren,
     Deposit {
         child: ChildId,
@@ -137,9 +153,23 @@ impl EffectContext {
                 Err(e) => staff(Err(e)),
             },
             Effect::Undo(id) => staff(self.undo(id)),
-            Effect::LoadSales => Some(
-                self.sales_today()
-                    .map_or_else(unreadable, Action::SalesLoaded),
+            Effect::LoadActivity => Some(
+                self.activity_today(None)
+                    .map_or_else(unreadable, Action::ActivityLoaded),
+            ),
+            Effect::LookupChild { child, connection } => Some(
+                self.store
+                    .account(child, Utc::now(), connection)
+                    .map_or_else(unreadable, |view| Action::AccountLoaded(Ok(view))),
+            ),
+            Effect::LoadAccount { child, connection } => Some(
+                self.child_account(child, connection)
+                    .map_or_else(unreadable, |a| Action::ChildAccount(Box::new(a))),
+            ),
+            Effect::ChangeItem { name, change } => Some(
+                self.store
+                    .set_menu_change(&name, change)
+                    .map_or_else(unreadable, Action::MenuChanged),
             ),
             Effect::Refund(id) => staff(
                 self.store
@@ -270,21 +300,41 @@ impl EffectContext {
         Ok((uid.clone(), name))
     }
 
-    /// Today's sales at this counter, newest first.
-    fn sales_today(&self) -> Result<Vec<SaleRow>, StoreError> {
+    /// Today's entries (of one child, or all), newest first, with names.
+    fn activity_today(&self, of: Option<ChildId>) -> Result<Vec<ActivityRow>, StoreError> {
+        let mut names = std::collections::HashMap::new();
         let mut rows = Vec::new();
-        for sale in self.store.entries_on(local_day(Utc::now()))? {
-            if !sale.is_sale() || sale.counter != self.counter {
+        for entry in self.store.entries_on(local_day(Utc::now()))? {
+            if of.is_some_and(|child| child != entry.child) {
                 continue;
             }
-            rows.push(SaleRow {
-                child_name: self.child_name(sale.child)?,
-                refunded: self.store.is_refunded(sale.id)?,
-                sale,
+            let child_name = match names.get(&entry.child) {
+                Some(name) => String::clone(name),
+                None => {
+                    let name = self.child_name(entry.child)?;
+                    names.insert(entry.child, name.clone());
+                    name
+                }
+            };
+            rows.push(ActivityRow {
+                refunded: entry.is_sale() && self.store.is_refunded(entry.id)?,
+                child_name,
+                entry,
             });
         }
         rows.reverse();
         Ok(rows)
+    }
+
+    fn child_account(
+        &self,
+        child: ChildId,
+        connection: Connection,
+    ) -> Result<ChildAccount, StoreError> {
+        Ok(ChildAccount {
+            view: self.store.account(child, Utc::now(), connection)?,
+            today: self.activity_today(Some(child))?,
+        })
     }
 
     /// Every blocked card with its owner's name, by name.
@@ -304,11 +354,15 @@ impl EffectContext {
 
     /// The sale "undo" takes back: this counter's last of today, not yet
     /// refunded and inside the undo window; or why there is none.
-    fn undo_candidate(&self) -> Result<Result<SaleRow, StaffOutcome>, StoreError> {
-        let Some(last) = self.sales_today()?.into_iter().next() else {
+    fn undo_candidate(&self) -> Result<Result<ActivityRow, StaffOutcome>, StoreError> {
+        let last = self
+            .activity_today(None)?
+            .into_iter()
+            .find(|row| row.entry.is_sale() && row.entry.counter == self.counter);
+        let Some(last) = last else {
             return Ok(Err(StaffOutcome::NothingToUndo));
         };
-        let age = (Utc::now() - last.sale.at).to_std().unwrap_or_default();
+        let age = (Utc::now() - last.entry.at).to_std().unwrap_or_default();
         if last.refunded {
             return Ok(Err(StaffOutcome::NothingToUndo));
         }
@@ -324,7 +378,7 @@ impl EffectContext {
     /// passed while the question was on screen.
     fn undo(&self, id: Uuid) -> Result<StaffOutcome, StoreError> {
         let last = match self.undo_candidate()? {
-            Ok(last) if last.sale.id == id => last,
+            Ok(last) if last.entry.id == id => last,
             Ok(_) => return Ok(StaffOutcome::NothingToUndo),
             Err(why) => return Ok(why),
         };

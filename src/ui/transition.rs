@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Menu;
 use crate::ui::app::{Screen, Settings};
 use crate::ui::effect::Effect;
-use klubkasse_core::domain::{CardUid, Connection, PinGuard};
+use klubkasse_core::domain::{CardUid, ChildId, Connection, PinGuard};
 
 /// What screens may read of the kiosk while they update.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +28,23 @@ impl Context<'_> {
     pub fn lookup(&self, uid: CardUid) -> Effect {
         Effect::LookupCard {
             uid,
+            connection: self.connection,
+        }
+    }
+
+    /// The effect that loads a child found by name, for a sale without
+    /// the card.
+    pub fn sell_to(&self, child: ChildId) -> Effect {
+        Effect::LookupChild {
+            child,
+            connection: self.connection,
+        }
+    }
+
+    /// The effect that loads a child's balance and today's entries.
+    pub fn account(&self, child: ChildId) -> Effect {
+        Effect::LoadAccount {
+            child,
             connection: self.connection,
         }
     }

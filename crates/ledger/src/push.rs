@@ -66,7 +66,9 @@ pub async fn push(pool: &PgPool, settings: &Settings, entries: &[Entry]) -> Resu
             });
         };
         let mut flags = match &entry.kind {
-            EntryKind::Sale { card, lines } => known.sale_flags(child, index, entry, card, lines),
+            EntryKind::Sale { card, lines } => {
+                known.sale_flags(child, index, entry, card.as_ref(), lines)
+            }
             EntryKind::Refund { sale } => {
                 known.check_refund(index, entry, *sale)?;
                 Vec::new()
@@ -220,15 +222,19 @@ impl Known {
         child: &Locked,
         index: usize,
         entry: &Entry,
-        card: &CardUid,
+        card: Option<&CardUid>,
         lines: &[SaleLine],
     ) -> Vec<Flag> {
         let mut flags = Vec::new();
-        match self.cards.get(card.as_str()) {
-            Some((owner, _)) if *owner != child.id.0 => flags.push(Flag::UnknownCard),
-            Some((_, CardState::Blocked)) => flags.push(Flag::CardBlocked),
-            Some(_) => {}
-            None => flags.push(Flag::UnknownCard),
+        // No card: staff sold by name to a child who forgot it. There is no
+        // card to doubt; the child's own rules below still apply.
+        if let Some(card) = card {
+            match self.cards.get(card.as_str()) {
+                Some((owner, _)) if *owner != child.id.0 => flags.push(Flag::UnknownCard),
+                Some((_, CardState::Blocked)) => flags.push(Flag::CardBlocked),
+                Some(_) => {}
+                None => flags.push(Flag::UnknownCard),
+            }
         }
         if let (Some(limit), Some(day)) = (child.daily_limit, self.day_of.get(&index)) {
             let spent = self

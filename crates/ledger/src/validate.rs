@@ -87,7 +87,9 @@ fn check_entry(index: usize, kind: &mut EntryKind, amount: Money) -> Result<()> 
     not_absurd("amount", amount).map_err(|e| at(e.to_string()))?;
     match kind {
         EntryKind::Sale { card, lines } => {
-            *card = uid("card", card).map_err(|e| at(e.to_string()))?;
+            if let Some(card) = card {
+                *card = uid("card", card).map_err(|e| at(e.to_string()))?;
+            }
             if lines.is_empty() || lines.len() > MAX_LINES {
                 return Err(at(format!("a sale has 1 to {MAX_LINES} lines")));
             }

@@ -101,3 +101,4 @@ mod crashes;
 mod days;
 mod money;
 mod opening;
+mod tools;

@@ -67,6 +67,10 @@ impl SaleScreen {
             Action::CardTapped(uid) if self.refusal.is_some() => {
                 return Transition::go(Screen::Idle).effect(ctx.lookup(uid));
             }
+            // Sold out: staff marked it so; the bell says no.
+            Action::AddItem(key) if ctx.menu.is_sold_out(key) => {
+                return Transition::stay().effect(Effect::Bell);
+            }
             Action::AddItem(key) => {
                 if let Some(item) = ctx.menu.item(key) {
                     self.basket.add(item);
@@ -96,7 +100,7 @@ impl SaleScreen {
                 }
                 let sale = Entry::sale(
                     self.view.child.id,
-                    self.view.card.uid.clone(),
+                    self.view.card.as_ref().map(|c| c.uid.clone()),
                     lines,
                     &ctx.settings.counter,
                     ctx.now,
@@ -298,18 +302,27 @@ fn draw_menu(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
 
 /// One item of the menu: its key, its name with any mark, its price.
 fn menu_row(app: &App, s: &SaleScreen, item: &MenuItem) -> Row<'static> {
+    let sold_out = app.menu.is_sold_out(item.key);
     let (name, style) = if s.blocks(item) {
         (
             format!("{} {}", item.name, blocked_mark(app)),
             theme::DIMMED,
         )
+    } else if sold_out {
+        (item.name.clone(), theme::DIMMED)
     } else {
         (item.name.clone(), theme::NORMAL)
+    };
+    // Sold out says so in words, where the price would be.
+    let price = if sold_out {
+        app.texts().staff.tools.sold_out.clone()
+    } else {
+        item.price.to_string()
     };
     Row::new(vec![
         Cell::from(Span::styled(format!("[{}]", item.key), theme::KEY)),
         Cell::from(name),
-        Cell::from(Line::from(item.price.to_string()).right_aligned()),
+        Cell::from(Line::from(price).right_aligned()),
     ])
     .style(style)
 }

@@ -6,7 +6,9 @@ use super::{Card, CardState, CardUid, Child, Money, SaleLine};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountView {
     pub child: Child,
-    pub card: Card,
+    /// The card tapped; `None` when staff sell by name (a forgotten card):
+    /// the child's rules apply all the same.
+    pub card: Option<Card>,
     /// The balance as this counter knows it (the sum of the entries it has).
     pub balance: Money,
     /// Spent today, sales minus refunds, for the daily limit.
@@ -16,6 +18,12 @@ pub struct AccountView {
 }
 
 impl AccountView {
+    fn card_blocked(&self) -> bool {
+        self.card
+            .as_ref()
+            .is_some_and(|c| c.state == CardState::Blocked)
+    }
+
     /// What the child may spend now.
     pub fn available(&self) -> Money {
         self.balance.max(Money::ZERO)
@@ -58,7 +66,7 @@ pub enum Refusal {
 pub fn admit(lookup: Result<AccountView, CardUid>) -> Result<AccountView, Refusal> {
     match lookup {
         Err(uid) => Err(Refusal::UnknownCard { uid }),
-        Ok(view) if view.card.state == CardState::Blocked => Err(Refusal::CardBlocked {
+        Ok(view) if view.card_blocked() => Err(Refusal::CardBlocked {
             name: view.child.name,
         }),
         Ok(view) => Ok(view),
@@ -72,7 +80,7 @@ pub fn authorize(
     lines: &[SaleLine],
     connection: Connection,
 ) -> Result<(), Refusal> {
-    if view.card.state == CardState::Blocked {
+    if view.card_blocked() {
         return Err(Refusal::CardBlocked {
             name: view.child.name.clone(),
         });
@@ -119,11 +127,11 @@ mod tests {
             note: None,
         };
         AccountView {
-            card: Card {
+            card: Some(Card {
                 uid: CardUid::parse("04A1B2C3").unwrap(),
                 child: child.id,
                 state: CardState::Active,
-            },
+            }),
             child,
             balance: Money::kroner(balance),
             spent_today: Money::ZERO,
@@ -145,7 +153,9 @@ mod tests {
         let uid = CardUid::parse("DEADBEEF").unwrap();
         assert_eq!(admit(Err(uid.clone())), Err(Refusal::UnknownCard { uid }));
         let mut v = view(10);
-        v.card.state = CardState::Blocked;
+        if let Some(card) = v.card.as_mut() {
+            card.state = CardState::Blocked;
+        }
         assert_eq!(
             admit(Ok(v)),
             Err(Refusal::CardBlocked {
@@ -153,6 +163,39 @@ mod tests {
             })
         );
         assert!(admit(Ok(view(10))).is_ok());
+    }
+
+    /// Sold by name (no card): no card to be blocked, but every rule of
+    /// the child applies as at a tap.
+    #[test]
+    fn a_sale_without_card_keeps_the_childs_rules() {
+        let mut v = view(20);
+        v.card = None;
+        v.child.daily_limit = Some(Money::kroner(15));
+        v.child.blocked_categories = vec!["slik".into()];
+        assert_eq!(
+            authorize(&v, &[line(10, 1, "mad")], Connection::Standalone),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(&v, &[line(5, 1, "slik")], Connection::Standalone),
+            Err(Refusal::CategoryBlocked {
+                category: "slik".into()
+            })
+        );
+        assert_eq!(
+            authorize(&v, &[line(16, 1, "mad")], Connection::Standalone),
+            Err(Refusal::DailyLimitReached {
+                limit: Money::kroner(15),
+                left: Money::kroner(15)
+            })
+        );
+        assert_eq!(
+            authorize(&v, &[line(21, 1, "mad")], Connection::Standalone),
+            Err(Refusal::NotEnoughMoney {
+                available: Money::kroner(20)
+            })
+        );
     }
 
     #[test]

@@ -148,13 +148,14 @@ pub enum EntryKind {
     /// Money out to a parent.
     Withdrawal,
     Sale {
-        card: CardUid,
+        /// The card tapped; `None`: staff sold by name to a child who
+        /// forgot the card. Stored sales from before always have one.
+        #[serde(default)]
+        card: Option<CardUid>,
         lines: Vec<SaleLine>,
     },
     /// Money back for an earlier sale.
-    Refund {
-        sale: Uuid,
-    },
+    Refund { sale: Uuid },
     /// A replacement card's fee.
     CardFee,
 }
@@ -186,9 +187,10 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A sale; `card` is the card tapped, or `None` for a sale by name.
     pub fn sale(
         child: ChildId,
-        card: CardUid,
+        card: impl Into<Option<CardUid>>,
         lines: Vec<SaleLine>,
         counter: &str,
         at: DateTime<Utc>,
@@ -199,7 +201,10 @@ impl Entry {
             child,
             at,
             amount: -total,
-            kind: EntryKind::Sale { card, lines },
+            kind: EntryKind::Sale {
+                card: card.into(),
+                lines,
+            },
             counter: counter.to_string(),
         }
     }
@@ -277,6 +282,31 @@ mod tests {
                 .as_str(),
             "DEADBEEF"
         );
+    }
+
+    /// Sales stored (and pushed) before card-less sales existed read as
+    /// they were; a card-less sale says `null`, and a missing card reads
+    /// as none.
+    #[test]
+    fn sales_with_and_without_card_read_back() {
+        let old = r#"{"Sale":{"card":"04A1B2C3","lines":[]}}"#;
+        let kind: EntryKind = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            kind,
+            EntryKind::Sale {
+                card: Some(CardUid::parse("04A1B2C3").unwrap()),
+                lines: vec![]
+            }
+        );
+        let none = EntryKind::Sale {
+            card: None,
+            lines: vec![],
+        };
+        let text = serde_json::to_string(&none).unwrap();
+        assert_eq!(text, r#"{"Sale":{"card":null,"lines":[]}}"#);
+        assert_eq!(serde_json::from_str::<EntryKind>(&text).unwrap(), none);
+        let missing: EntryKind = serde_json::from_str(r#"{"Sale":{"lines":[]}}"#).unwrap();
+        assert_eq!(missing, none);
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl TryFrom<EntryRow> for EntryRecord {
                     None => Vec::new(),
                 };
                 EntryKind::Sale {
-                    card: uid_of(row.card_uid.as_deref().unwrap_or_default())?,
+                    card: row.card_uid.as_deref().map(uid_of).transpose()?,
                     lines,
                 }
             }
@@ -149,7 +149,7 @@ pub(crate) struct KindColumns {
 pub(crate) fn kind_columns(kind: &EntryKind) -> Result<KindColumns, sqlx::Error> {
     let (card, refund_of, lines) = match kind {
         EntryKind::Sale { card, lines } => (
-            Some(card.as_str().to_string()),
+            card.as_ref().map(|c| c.as_str().to_string()),
             None,
             Some(serde_json::to_string(lines).map_err(decode)?),
         ),

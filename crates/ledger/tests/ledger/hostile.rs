@@ -23,7 +23,8 @@ enum Field {
     /// Trimmed text of at most this many characters; `true`: "" and null
     /// are allowed (they clear it).
     Text(usize, bool),
-    Uid,
+    /// A card UID; `true`: null is allowed (a sale by name has no card).
+    Uid(bool),
     Quantity,
     Id,
     Time,
@@ -126,23 +127,28 @@ fn hostile(field: Field) -> proptest::strategy::BoxedStrategy<Value> {
                 prop_oneof![over_long, control, numbers, empty, wrong_type].boxed()
             }
         }
-        Field::Uid => prop_oneof![
-            Just(json!("")),
-            Just(json!("04A1B2C")),
-            Just(json!("04A1B2C3D4")),
-            Just(json!("ZZZZZZZZ")),
-            Just(json!("04A1B2C3\u{0}")),
-            Just(json!("0".repeat(10_000))),
-            awkward_text()
-                .prop_filter("not hex", |t| !t
-                    .chars()
-                    .all(|c| c.is_ascii_hexdigit() || " :-".contains(c)))
-                .prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            Just(Value::Null),
-            wrong_type,
-        ]
-        .boxed(),
+        Field::Uid(null_ok) => {
+            let bad = prop_oneof![
+                Just(json!("")),
+                Just(json!("04A1B2C")),
+                Just(json!("04A1B2C3D4")),
+                Just(json!("ZZZZZZZZ")),
+                Just(json!("04A1B2C3\u{0}")),
+                Just(json!("0".repeat(10_000))),
+                awkward_text()
+                    .prop_filter("not hex", |t| !t
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() || " :-".contains(c)))
+                    .prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                wrong_type,
+            ];
+            if null_ok {
+                bad.boxed()
+            } else {
+                prop_oneof![bad, Just(Value::Null)].boxed()
+            }
+        }
         Field::Quantity => prop_oneof![
             Just(json!(0)),
             Just(json!(-1)),
@@ -297,7 +303,7 @@ fn hostile_values_in_every_field_are_refused_and_change_nothing() {
             false,
             json!({"uid": CARD_B}),
             "/uid",
-            Uid,
+            Uid(false),
         ),
         (
             Method::POST,
@@ -377,7 +383,7 @@ fn hostile_values_in_every_field_are_refused_and_change_nothing() {
             true,
             sale_body.clone(),
             "/entries/0/kind/Sale/card",
-            Uid,
+            Uid(true),
         ),
         (
             Method::POST,
@@ -417,7 +423,7 @@ fn hostile_values_in_every_field_are_refused_and_change_nothing() {
             true,
             json!({"action": "block", "uid": CARD_A}),
             "/uid",
-            Uid,
+            Uid(false),
         ),
         (
             Method::POST,

@@ -346,3 +346,74 @@ async fn a_batch_is_judged_as_if_its_entries_came_one_by_one() {
     assert_eq!(a_balance, Money::kroner(31));
     assert_eq!(b_balance, Money::kroner(-5));
 }
+
+/// A sale by name to a child who forgot the card has no card: recorded,
+/// with no card flag even when the child's cards are blocked, while the
+/// child's own rules still flag it; an old-style sale with an unknown
+/// card is still flagged. The entry reads back without a card.
+#[tokio::test]
+async fn a_sale_without_card_is_recorded_unflagged_but_the_childs_rules_still_flag() {
+    let l = ledger().await;
+    let a = l.funded("Freja", CARD_A, "100").await;
+    let blocked = l
+        .admin(Method::POST, &format!("/api/v1/cards/{CARD_A}/block"), None)
+        .await;
+    assert!(blocked.status.is_success(), "{}", blocked.text);
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let by_name = |ore| {
+        let mut entry = sale(a, CARD_A, "k1", ore, 1);
+        if let klubkasse_core::domain::EntryKind::Sale { card, .. } = &mut entry.kind {
+            *card = None;
+        }
+        entry
+    };
+    let (plain, over) = (by_name(1200), by_name(9900));
+    let push = |entries: Vec<klubkasse_core::domain::Entry>| {
+        let kiosk = kiosk.clone();
+        let l = &l;
+        async move {
+            push_result(
+                &l.call(
+                    Method::POST,
+                    "/api/v1/kiosk/entries",
+                    Some(&kiosk),
+                    Some(batch(&entries)),
+                )
+                .await,
+            )
+        }
+    };
+    let r = push(vec![plain.clone(), over.clone()]).await;
+    assert_eq!(r.results[0].flags, Vec::<Flag>::new());
+    assert_eq!(r.results[1].flags, vec![Flag::Overdraft]);
+    assert_eq!(r.results[1].balance, Money::from_ore(10000 - 1200 - 9900));
+    // The same card-less sale again: recorded once.
+    let again = push(vec![plain.clone()]).await;
+    assert!(!again.results[0].new);
+    assert_eq!(l.entry_count().await, 3);
+    // A sale with the (blocked) card is flagged as before.
+    let tapped = push(vec![sale(a, CARD_A, "k1", 100, 1)]).await;
+    assert_eq!(
+        tapped.results[0].flags,
+        vec![Flag::Overdraft, Flag::CardBlocked]
+    );
+    let history = l
+        .admin(Method::GET, &format!("/api/v1/children/{a}/entries"), None)
+        .await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.text);
+    let cards: Vec<&Value> = history
+        .body
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["entry"]["kind"].get("Sale"))
+        .map(|s| &s["card"])
+        .collect();
+    assert_eq!(
+        cards.iter().filter(|c| c.is_null()).count(),
+        2,
+        "{}",
+        history.text
+    );
+    assert!(cards.contains(&&json!(CARD_A)), "{}", history.text);
+}

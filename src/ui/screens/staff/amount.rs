@@ -44,13 +44,22 @@ impl AmountPage {
             return Step::Stay;
         }
         match action {
-            Action::Confirm => match parse(&self.input) {
+            Action::Confirm => match parse(&self.input, Money::kroner(MAX_TOP_UP_KRONER)) {
                 Ok(amount) => Step::Run(Effect::Deposit {
                     child: self.child.id,
                     amount,
                 }),
                 Err(e) => Step::Say(Message::BadAmount(e)),
             },
+            // A tap while typing: the top-up is for that card's child.
+            Action::CardTapped(uid) => Step::Run(Effect::IdentifyCard(uid)),
+            Action::StaffCard {
+                owner: Some(child), ..
+            } => {
+                self.child = child;
+                Step::Stay
+            }
+            Action::StaffCard { uid, owner: None } => Step::Say(Message::CardUnknown { uid }),
             _ => Step::Pass,
         }
     }
@@ -66,8 +75,8 @@ impl AmountPage {
     }
 }
 
-fn parse(input: &str) -> Result<Money, AmountError> {
-    let max = Money::kroner(MAX_TOP_UP_KRONER);
+/// A typed amount of money, more than zero and at most `max`.
+pub(super) fn parse(input: &str, max: Money) -> Result<Money, AmountError> {
     let amount = Money::parse(input).map_err(AmountError::NotAnAmount)?;
     if !amount.is_positive() || amount > max {
         return Err(AmountError::OutOfRange { max });

@@ -165,7 +165,7 @@ mod tests {
         let back = Page::Menu(super::super::MenuPage::default());
         let mut page = ConfirmPage {
             question: Question::Quit,
-            then: Then::Run(Effect::LoadSales),
+            then: Then::Run(Effect::LoadActivity),
             back: Box::new(back),
         };
         for other in [
@@ -181,7 +181,7 @@ mod tests {
         ));
         assert!(matches!(
             page.update(Action::Confirm),
-            Step::Run(Effect::LoadSales)
+            Step::Run(Effect::LoadActivity)
         ));
         page.then = Then::Quit;
         assert!(matches!(page.update(Action::Confirm), Step::Quit));

@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::widgets::ListItem;
 
 use super::{
-    ConfirmPage, Message, NamePage, Page, PickChildPage, Purpose, Question, RefundPage, ReportPage,
-    Step, Then, UnblockPage, WaitCardPage, draw_list, input,
+    ActivityPage, ConfirmPage, Message, NamePage, Page, PickChildPage, PricesPage, Purpose,
+    Question, ReportPage, Step, Then, UnblockPage, WaitCardPage, draw_list, input,
 };
 use crate::i18n::StaffTexts;
 use crate::ui::Action;
@@ -25,39 +25,48 @@ pub struct MenuPage {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Task {
+    SellWithoutCard,
+    Balance,
     UndoLast,
-    Refund,
+    Activity,
     TopUp,
     AddChild,
     HandOut,
     Block,
     Unblock,
+    Prices,
     Report,
     Quit,
 }
 
 impl Task {
-    pub const ALL: [Task; 9] = [
+    pub const ALL: [Task; 12] = [
+        Task::SellWithoutCard,
+        Task::Balance,
         Task::UndoLast,
-        Task::Refund,
+        Task::Activity,
         Task::TopUp,
         Task::AddChild,
         Task::HandOut,
         Task::Block,
         Task::Unblock,
+        Task::Prices,
         Task::Report,
         Task::Quit,
     ];
 
     fn label(self, t: &StaffTexts) -> &str {
         match self {
+            Task::SellWithoutCard => &t.tools.sell_without_card,
+            Task::Balance => &t.tools.show_balance,
             Task::UndoLast => &t.undo_last,
-            Task::Refund => &t.refund,
+            Task::Activity => &t.tools.activity,
             Task::TopUp => &t.top_up,
             Task::AddChild => &t.add_child,
             Task::HandOut => &t.hand_out_card,
             Task::Block => &t.block_card,
             Task::Unblock => &t.unblock_card,
+            Task::Prices => &t.tools.prices,
             Task::Report => &t.report,
             Task::Quit => &t.quit,
         }
@@ -68,11 +77,14 @@ impl Task {
     pub(super) fn start(self, today: NaiveDate, menu: &MenuPage) -> Step {
         let pick = |purpose| Page::PickChild(PickChildPage::new(purpose));
         match self {
+            Task::SellWithoutCard => Step::Open(pick(Purpose::Sell), Some(Effect::LoadChildren)),
+            Task::Balance => Step::Open(pick(Purpose::Balance), Some(Effect::LoadChildren)),
             // The sale is found first, so that staff confirm that one.
             Task::UndoLast => Step::Run(Effect::FindUndo),
-            Task::Refund => {
-                Step::Open(Page::Refund(RefundPage::default()), Some(Effect::LoadSales))
-            }
+            Task::Activity => Step::Open(
+                Page::Activity(ActivityPage::default()),
+                Some(Effect::LoadActivity),
+            ),
             Task::TopUp => Step::Open(pick(Purpose::TopUp), Some(Effect::LoadChildren)),
             Task::AddChild => Step::Open(Page::Name(NamePage::default()), None),
             Task::HandOut => Step::Open(Page::WaitCard(WaitCardPage), None),
@@ -81,6 +93,7 @@ impl Task {
                 Page::Unblock(UnblockPage::default()),
                 Some(Effect::LoadBlockedCards),
             ),
+            Task::Prices => Step::Open(Page::Prices(PricesPage::default()), None),
             Task::Report => Step::Open(
                 Page::Report(ReportPage::new(today)),
                 Some(Effect::LoadReport(today)),
@@ -122,9 +135,9 @@ impl MenuPage {
             Action::UndoFound(row) => ConfirmPage::ask(
                 Question::Undo {
                     name: row.child_name,
-                    amount: -row.sale.amount,
+                    amount: -row.entry.amount,
                 },
-                Then::Run(Effect::Undo(row.sale.id)),
+                Then::Run(Effect::Undo(row.entry.id)),
                 Page::Menu(self.clone()),
             ),
             _ => Step::Pass,

@@ -1,7 +1,7 @@
 //! What the staff screen tells staff: values while the kiosk runs, words
 //! (from the text catalogue) only when drawn.
 
-use super::AmountError;
+use super::{AmountError, ItemDone};
 use crate::action::{StaffFailure, StaffOutcome};
 use crate::i18n::{StaffTexts, fill};
 use klubkasse_core::domain::{CardUid, MoneyError};
@@ -17,10 +17,16 @@ pub enum Message {
         tries: u32,
     },
     AlreadyRefunded,
-    NoSalesToday,
+    NoActivityToday,
     BadAmount(AmountError),
     CardTaken {
         owner: String,
+    },
+    OnlySalesRefund,
+    BadPrice(AmountError),
+    ItemChanged {
+        name: String,
+        done: ItemDone,
     },
     /// Enter in the menu with no task chosen.
     ChooseTask,
@@ -39,7 +45,10 @@ impl Message {
     pub fn is_good(&self) -> bool {
         match self {
             Message::Done(outcome) => outcome.succeeded(),
-            Message::NoSalesToday | Message::NoBlockedCards | Message::ChooseTask => true,
+            Message::NoActivityToday
+            | Message::NoBlockedCards
+            | Message::ChooseTask
+            | Message::ItemChanged { .. } => true,
             _ => false,
         }
     }
@@ -52,24 +61,19 @@ impl Message {
             }
             Message::PinWrong { tries } => fill(&t.pin_wrong, &[("tries", &tries.to_string())]),
             Message::AlreadyRefunded => t.already_refunded.clone(),
-            Message::NoSalesToday => t.no_sales_today.clone(),
-            Message::BadAmount(e) => {
-                // The money type's own errors are English: in words here.
-                let error = match e {
-                    AmountError::NotAnAmount(MoneyError::NotANumber(text)) => {
-                        fill(&t.amount_not_a_number, &[("text", text)])
-                    }
-                    AmountError::NotAnAmount(MoneyError::TooPrecise(text)) => {
-                        fill(&t.amount_too_precise, &[("text", text)])
-                    }
-                    AmountError::NotAnAmount(MoneyError::TooLarge(text)) => {
-                        fill(&t.amount_too_large, &[("text", text)])
-                    }
-                    AmountError::OutOfRange { max } => format!("1–{max}"),
-                };
-                fill(&t.bad_amount, &[("error", &error)])
-            }
+            Message::NoActivityToday => t.tools.no_activity.clone(),
+            Message::BadAmount(e) => fill(&t.bad_amount, &[("error", &amount_error(t, e))]),
             Message::CardTaken { owner } => fill(&t.card_taken, &[("name", owner)]),
+            Message::OnlySalesRefund => t.tools.only_sales_refund.clone(),
+            Message::BadPrice(e) => fill(&t.tools.bad_price, &[("error", &amount_error(t, e))]),
+            Message::ItemChanged { name, done } => match done {
+                ItemDone::Price(price) => fill(
+                    &t.tools.price_set,
+                    &[("name", name), ("price", &price.to_string())],
+                ),
+                ItemDone::SoldOut => fill(&t.tools.is_sold_out, &[("name", name)]),
+                ItemDone::BackInStock => fill(&t.tools.is_back, &[("name", name)]),
+            },
             Message::ChooseTask => t.menu_pick.clone(),
             Message::CardUnknown { uid } => fill(&t.card_unknown, &[("uid", uid.as_str())]),
             Message::CardNotBlocked { uid, name } => fill(
@@ -78,6 +82,23 @@ impl Message {
             ),
             Message::NoBlockedCards => t.no_blocked_cards.clone(),
         }
+    }
+}
+
+/// Why a typed amount was not taken, for the message's `{error}`: the
+/// money type's own errors are English, so in words here.
+fn amount_error(t: &StaffTexts, e: &AmountError) -> String {
+    match e {
+        AmountError::NotAnAmount(MoneyError::NotANumber(text)) => {
+            fill(&t.amount_not_a_number, &[("text", text)])
+        }
+        AmountError::NotAnAmount(MoneyError::TooPrecise(text)) => {
+            fill(&t.amount_too_precise, &[("text", text)])
+        }
+        AmountError::NotAnAmount(MoneyError::TooLarge(text)) => {
+            fill(&t.amount_too_large, &[("text", text)])
+        }
+        AmountError::OutOfRange { max } => format!("1–{max}"),
     }
 }
 
@@ -215,6 +236,20 @@ mod tests {
                 "Kortet tilhører allerede Freja Nielsen.",
             ),
             (
+                Message::ItemChanged {
+                    name: "Toast".into(),
+                    done: ItemDone::Price(Money::kroner(10)),
+                },
+                "Toast koster nu 10,00 kr.",
+            ),
+            (
+                Message::ItemChanged {
+                    name: "Frugt".into(),
+                    done: ItemDone::SoldOut,
+                },
+                "Frugt er udsolgt.",
+            ),
+            (
                 done(StaffOutcome::CardUnblocked {
                     uid: uid("04C3D4E5"),
                     name: "Ida Jensen".into(),
@@ -267,7 +302,7 @@ mod tests {
     #[test]
     fn only_what_went_well_is_good_news() {
         assert!(Message::Done(StaffOutcome::NothingToUndo).is_good());
-        assert!(Message::NoSalesToday.is_good());
+        assert!(Message::NoActivityToday.is_good());
         assert!(!Message::Done(StaffOutcome::Failed(StaffFailure::Internal)).is_good());
         assert!(!Message::AlreadyRefunded.is_good());
         assert!(!Message::PinWrong { tries: 1 }.is_good());

@@ -1,8 +1,12 @@
-//! The staff menu, behind the PIN: undo, refund, top-up, children, cards,
-//! the day report, quit; what is hard to take back asks first (`confirm`). One module per page; this one holds what the
+//! The staff menu, behind the PIN: a sale or the balance without the card,
+//! undo, today's activity and refunds, top-up, children, cards, prices and
+//! sold out, the day report, quit; what is hard to take back asks first
+//! (`confirm`). One module per page; this one holds what the
 //! pages share (the message line, a task under way) and routes to them.
 
+mod activity;
 mod amount;
+mod balance;
 mod confirm;
 mod day_report;
 mod input;
@@ -11,7 +15,7 @@ mod message;
 mod name;
 mod pick_child;
 mod pin;
-mod refund;
+mod prices;
 mod unblock;
 mod wait_card;
 
@@ -25,10 +29,14 @@ use ratatui::widgets::{
 use crate::store::local_day;
 use crate::ui::app::{App, Screen};
 use crate::ui::effect::Effect;
+use crate::ui::screens::result;
+use crate::ui::screens::sale::SaleScreen;
 use crate::ui::transition::{Context, Notice, Request, Transition};
 use crate::ui::{Action, theme};
 
+pub use activity::ActivityPage;
 pub use amount::{AmountError, AmountPage};
+pub use balance::BalancePage;
 pub use confirm::{ConfirmPage, Question, Then};
 pub use day_report::ReportPage;
 pub use menu::{MenuPage, Task};
@@ -36,7 +44,7 @@ pub use message::{Message, outcome_text};
 pub use name::NamePage;
 pub use pick_child::{PickChildPage, Purpose};
 pub use pin::PinPage;
-pub use refund::RefundPage;
+pub use prices::{ItemDone, ItemPage, PricesPage};
 pub use unblock::UnblockPage;
 pub use wait_card::WaitCardPage;
 
@@ -53,8 +61,11 @@ pub struct StaffScreen {
 pub enum Page {
     Pin(PinPage),
     Menu(MenuPage),
-    Refund(RefundPage),
+    Activity(ActivityPage),
     PickChild(PickChildPage),
+    Balance(BalancePage),
+    Prices(PricesPage),
+    Item(ItemPage),
     Amount(AmountPage),
     Name(NamePage),
     WaitCard(WaitCardPage),
@@ -107,7 +118,12 @@ impl StaffScreen {
     pub fn wants_text(&self) -> bool {
         matches!(
             self.page,
-            Page::Pin(_) | Page::PickChild(_) | Page::Amount(_) | Page::Name(_)
+            Page::Pin(_)
+                | Page::PickChild(_)
+                | Page::Amount(_)
+                | Page::Name(_)
+                | Page::Activity(_)
+                | Page::Item(_)
         )
     }
 
@@ -121,8 +137,32 @@ impl StaffScreen {
             Action::StaffDone(outcome) => {
                 self.pending = false;
                 self.message = Some(Message::Done(outcome));
-                if !matches!(self.page, Page::Report(_)) {
-                    self.page = Page::Menu(MenuPage::default());
+                match &self.page {
+                    Page::Report(_) => {}
+                    // A refund confirmed from the list: the list again, as
+                    // it is now.
+                    Page::Confirm(asked) if matches!(*asked.back, Page::Activity(_)) => {
+                        self.page = (*asked.back).clone();
+                        self.pending = true;
+                        return Transition::stay().effect(Effect::LoadActivity);
+                    }
+                    _ => self.page = Page::Menu(MenuPage::default()),
+                }
+                return Transition::stay();
+            }
+            // A child found by name (or the card tapped after all): the
+            // sale screen, as after a tap.
+            Action::AccountLoaded(Ok(view)) => {
+                return Transition::go(Screen::Sale(SaleScreen::new(view)));
+            }
+            Action::AccountLoaded(Err(refusal)) => return result::refused(refusal),
+            Action::SaleFailed(error) => return result::failed(error),
+            Action::MenuChanged(_) => {
+                self.pending = false;
+                if let Page::Item(item) = &self.page {
+                    let (page, message) = item.done(ctx);
+                    self.page = page;
+                    self.message = message;
                 }
                 return Transition::stay();
             }
@@ -139,7 +179,8 @@ impl StaffScreen {
             | Action::UndoFound(_)
             | Action::BlockedCardsLoaded(_)
             | Action::ChildrenLoaded(_)
-            | Action::SalesLoaded(_)
+            | Action::ActivityLoaded(_)
+            | Action::ChildAccount(_)
             | Action::ReportLoaded(_) => self.pending = false,
             // While a task runs, keys wait: no second refund by a double Enter.
             _ if self.pending => return Transition::stay(),
@@ -149,8 +190,11 @@ impl StaffScreen {
         let step = match &mut self.page {
             Page::Pin(page) => page.update(ctx, action),
             Page::Menu(page) => page.update(ctx, action),
-            Page::Refund(page) => page.update(action),
-            Page::PickChild(page) => page.update(action),
+            Page::Activity(page) => page.update(action),
+            Page::PickChild(page) => page.update(ctx, action),
+            Page::Balance(page) => page.update(action),
+            Page::Prices(page) => page.update(ctx, action),
+            Page::Item(page) => page.update(ctx, action),
             Page::Amount(page) => page.update(action),
             Page::Name(page) => page.update(action),
             Page::WaitCard(page) => page.update(action),
@@ -212,8 +256,11 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
     match &s.page {
         Page::Pin(page) => page.draw(app, frame, body),
         Page::Menu(page) => page.draw(app, frame, body),
-        Page::Refund(page) => page.draw(app, frame, body),
+        Page::Activity(page) => page.draw(app, frame, body),
         Page::PickChild(page) => page.draw(app, frame, body),
+        Page::Balance(page) => page.draw(app, frame, body),
+        Page::Prices(page) => page.draw(app, frame, body),
+        Page::Item(page) => page.draw(app, frame, body),
         Page::Amount(page) => page.draw(app, frame, body),
         Page::Name(page) => page.draw(app, frame, body),
         Page::WaitCard(page) => page.draw(app, frame, body),
@@ -259,6 +306,7 @@ pub fn hints(app: &App, s: &StaffScreen) -> Vec<(String, String)> {
     let t = &app.texts().staff;
     match s.page {
         Page::Report(_) => vec![(k.hint(&Action::ExportReport), t.export_hint.clone())],
+        Page::Activity(_) => vec![(String::new(), t.tools.activity_hint.clone())],
         // The page says its answers itself.
         Page::Confirm(_) => vec![],
         _ => vec![(String::new(), t.hint.clone())],

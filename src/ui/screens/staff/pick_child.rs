@@ -1,15 +1,19 @@
-//! Choose a child by typing part of the name: for a top-up, a card to
-//! hand out, or cards to block (or tap the card to block); a block asks
-//! first.
+//! Choose a child by typing part of the name, or by tapping the child's
+//! card: for a top-up, a card to hand out, cards to block (a tap blocks
+//! that card; a block asks first), a sale without the card (a tap sells
+//! with it after all) or the balance.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::widgets::ListItem;
 
-use super::{AmountPage, ConfirmPage, Message, Page, Question, Step, Then, draw_list, input};
+use super::{
+    AmountPage, BalancePage, ConfirmPage, Message, Page, Question, Step, Then, draw_list, input,
+};
 use crate::ui::Action;
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
+use crate::ui::transition::Context;
 use klubkasse_core::domain::{CardUid, Child};
 
 /// Why staff are choosing a child.
@@ -18,6 +22,9 @@ pub enum Purpose {
     TopUp,
     HandOut(CardUid),
     Block,
+    /// The child forgot the card: the sale screen, by name.
+    Sell,
+    Balance,
 }
 
 #[derive(Debug, Clone)]
@@ -40,7 +47,7 @@ impl PickChildPage {
         }
     }
 
-    pub(super) fn update(&mut self, action: Action) -> Step {
+    pub(super) fn update(&mut self, ctx: &Context, action: Action) -> Step {
         if input::typed(&mut self.filter, &action, |c| !c.is_control(), 24) {
             self.selected = 0;
             return Step::Stay;
@@ -58,35 +65,51 @@ impl PickChildPage {
             }
             Action::Confirm => match self.matching().nth(self.selected).cloned() {
                 None => Step::Stay,
-                Some(child) => match &self.purpose {
-                    Purpose::TopUp => Step::Open(Page::Amount(AmountPage::new(child)), None),
-                    Purpose::HandOut(uid) => Step::Run(Effect::BindCard {
-                        uid: uid.clone(),
-                        child: child.id,
-                    }),
-                    Purpose::Block => ConfirmPage::ask(
-                        Question::BlockChild { name: child.name },
-                        Then::Run(Effect::BlockChildCards(child.id)),
-                        Page::PickChild(self.clone()),
-                    ),
+                Some(child) => self.pick(ctx, child),
+            },
+            // The card is here after all: the sale a tap starts.
+            Action::CardTapped(uid) if self.purpose == Purpose::Sell => Step::Run(ctx.lookup(uid)),
+            // Whose card it is first: to pick them, or to name them in the
+            // question before a block.
+            Action::CardTapped(uid) => Step::Run(Effect::IdentifyCard(uid)),
+            Action::StaffCard {
+                uid,
+                owner: Some(owner),
+            } if self.purpose == Purpose::Block => ConfirmPage::ask(
+                Question::BlockCard {
+                    uid: uid.clone(),
+                    name: owner.name,
                 },
-            },
-            // Whose card it is first, so that the question can name them.
-            Action::CardTapped(uid) if self.purpose == Purpose::Block => {
-                Step::Run(Effect::IdentifyCard(uid))
-            }
-            Action::StaffCard { uid, owner } if self.purpose == Purpose::Block => match owner {
-                Some(owner) => ConfirmPage::ask(
-                    Question::BlockCard {
-                        uid: uid.clone(),
-                        name: owner.name,
-                    },
-                    Then::Run(Effect::BlockCard(uid)),
-                    Page::PickChild(self.clone()),
-                ),
-                None => Step::Say(Message::CardUnknown { uid }),
-            },
+                Then::Run(Effect::BlockCard(uid)),
+                Page::PickChild(self.clone()),
+            ),
+            Action::StaffCard {
+                owner: Some(child), ..
+            } => self.pick(ctx, child),
+            Action::StaffCard { uid, owner: None } => Step::Say(Message::CardUnknown { uid }),
             _ => Step::Pass,
+        }
+    }
+
+    fn pick(&self, ctx: &Context, child: Child) -> Step {
+        match &self.purpose {
+            Purpose::TopUp => Step::Open(Page::Amount(AmountPage::new(child)), None),
+            Purpose::HandOut(uid) => Step::Run(Effect::BindCard {
+                uid: uid.clone(),
+                child: child.id,
+            }),
+            Purpose::Block => ConfirmPage::ask(
+                Question::BlockChild {
+                    name: child.name.clone(),
+                },
+                Then::Run(Effect::BlockChildCards(child.id)),
+                Page::PickChild(self.clone()),
+            ),
+            Purpose::Sell => Step::Run(ctx.sell_to(child.id)),
+            Purpose::Balance => {
+                let load = ctx.account(child.id);
+                Step::Open(Page::Balance(BalancePage::new(child)), Some(load))
+            }
         }
     }
 
@@ -102,8 +125,8 @@ impl PickChildPage {
     pub(super) fn draw(&self, app: &App, frame: &mut Frame, area: Rect) {
         let t = &app.texts().staff;
         let title = match self.purpose {
-            Purpose::Block => &t.tap_card_to_block,
-            _ => &t.pick_child,
+            Purpose::Block => t.tap_card_to_block.clone(),
+            _ => format!("{} — {}", t.pick_child, t.tools.or_tap),
         };
         let items: Vec<ListItem> = self
             .matching()
