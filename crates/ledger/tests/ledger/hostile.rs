@@ -62,8 +62,12 @@ fn hostile(field: Field) -> proptest::strategy::BoxedStrategy<Value> {
         Just(json!(12.5)),
         Just(json!(10)),
         (3usize..40).prop_map(|decimals| json!(format!("1.{}", "7".repeat(decimals)))),
-        "[0-9]{8,40}".prop_map(Value::from),
-        awkward_text().prop_map(Value::from),
+        // Huge, never zero: "00000000" is a valid daily limit.
+        "[1-9][0-9]{7,39}".prop_map(Value::from),
+        // Text with no digit: "[a-z0-9 .,-]" text can be "5", a valid amount.
+        awkward_text()
+            .prop_filter("a number", |text| !text.chars().any(|c| c.is_ascii_digit()))
+            .prop_map(Value::from),
     ];
     match field {
         Field::Amount => prop_oneof![
