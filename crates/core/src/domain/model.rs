@@ -238,16 +238,25 @@ impl Entry {
 /// made in: "the last sale" is the one with the largest id. The other 62
 /// bits are random, so counters on many machines never collide.
 pub fn new_entry_id(at: DateTime<Utc>) -> Uuid {
-    static LAST: Mutex<(u64, u16)> = Mutex::new((u64::MAX, 0));
+    // The last counter of a few recent milliseconds, not only of the latest:
+    // threads with clocks of their own (tests, a bench) interleave, and one
+    // slot would start each millisecond's count again at 0.
+    const KEPT: usize = 16;
+    static RECENT: Mutex<Vec<(u64, u16)>> = Mutex::new(Vec::new());
     let millis = at.timestamp_millis().max(0) as u64;
-    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let counter = if last.0 == millis {
-        last.1.saturating_add(1).min(0x0FFF)
-    } else {
-        0
+    let mut recent = RECENT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Most recently used last, so a clock in use is never the one let go.
+    let counter = match recent.iter().position(|(m, _)| *m == millis) {
+        Some(at) => recent.remove(at).1.saturating_add(1).min(0x0FFF),
+        None => 0,
     };
-    *last = (millis, counter);
-    drop(last);
+    if recent.len() == KEPT {
+        recent.remove(0);
+    }
+    recent.push((millis, counter));
+    drop(recent);
     let mut bytes = [0u8; 10];
     bytes[..2].copy_from_slice(&counter.to_be_bytes());
     // Without an operating-system random source, the time and counter still
@@ -317,5 +326,20 @@ mod tests {
         // Within one millisecond, in the order they were made.
         let ids: Vec<Uuid> = (0..1000).map(|_| new_entry_id(early)).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn entry_ids_keep_their_order_when_clocks_interleave() {
+        // Two "counters" with fixed clocks of their own, taking turns, as
+        // tests on parallel threads do: each one's ids stay in order.
+        let a = Utc::now() - chrono::Duration::days(3);
+        let b = a + chrono::Duration::milliseconds(7);
+        let (mut of_a, mut of_b) = (Vec::new(), Vec::new());
+        for _ in 0..500 {
+            of_a.push(new_entry_id(a));
+            of_b.push(new_entry_id(b));
+        }
+        assert!(of_a.windows(2).all(|w| w[0] < w[1]));
+        assert!(of_b.windows(2).all(|w| w[0] < w[1]));
     }
 }
