@@ -45,7 +45,7 @@ fn dispatch(command: Command) -> Result<()> {
             let date = date.unwrap_or_else(|| local_day(Utc::now()));
             let day = store.day_report(date)?;
             if csv {
-                print!("{}", report::report_csv(&day, date)?);
+                print!("{}", report::report_csv(&day, date, Language::DA)?);
             } else {
                 print!("{}", report::report_text(&day, date, Language::DA));
             }

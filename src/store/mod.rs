@@ -146,6 +146,14 @@ pub enum StoreError {
     AlreadyRefunded(Uuid),
     #[error("amount must be more than zero")]
     NotPositive,
+    #[error("no cash top-up with id {0}")]
+    NoSuchDeposit(Uuid),
+    #[error("top-up {0} was not made today at this counter")]
+    NotReversible(Uuid),
+    #[error("top-up {0} was already taken back")]
+    AlreadyReversed(Uuid),
+    #[error("the balance ({balance}) is less than the top-up ({amount}): refund sales first")]
+    SpentSinceTopUp { balance: Money, amount: Money },
 }
 
 /// What became of a sale handed to [`Store::record_sale`].

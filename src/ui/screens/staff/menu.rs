@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::widgets::ListItem;
 
 use super::{
-    NamePage, Page, PickChildPage, Purpose, RefundPage, ReportPage, Step, WaitCardPage, draw_list,
-    input,
+    CashCountPage, NamePage, Page, PickChildPage, Purpose, RefundPage, ReportPage, ReversePage,
+    Step, WaitCardPage, draw_list, input,
 };
 use crate::i18n::StaffTexts;
 use crate::ui::Action;
@@ -31,17 +31,21 @@ pub enum Task {
     Block,
     Report,
     Quit,
+    ReverseTopUp,
+    CashCount,
 }
 
 impl Task {
-    pub const ALL: [Task; 8] = [
+    pub const ALL: [Task; 10] = [
         Task::UndoLast,
         Task::Refund,
         Task::TopUp,
+        Task::ReverseTopUp,
         Task::AddChild,
         Task::HandOut,
         Task::Block,
         Task::Report,
+        Task::CashCount,
         Task::Quit,
     ];
 
@@ -55,6 +59,8 @@ impl Task {
             Task::Block => &t.block_card,
             Task::Report => &t.report,
             Task::Quit => &t.quit,
+            Task::ReverseTopUp => &t.reverse_top_up,
+            Task::CashCount => &t.cash_count,
         }
     }
 
@@ -76,17 +82,32 @@ impl Task {
                 Some(Effect::LoadReport(today)),
             ),
             Task::Quit => Step::Quit,
+            Task::ReverseTopUp => Step::Open(
+                Page::Reverse(ReversePage::default()),
+                Some(Effect::LoadTopUps),
+            ),
+            Task::CashCount => Step::Open(
+                Page::CashCount(CashCountPage::default()),
+                Some(Effect::LoadReport(today)),
+            ),
         }
     }
 }
 
 /// The tasks this counter offers. Connected, children and their money
-/// belong to the ledger: cash top-up and new children are the office's.
+/// belong to the ledger: cash top-up (and so its reversal and the cash
+/// count) and new children are the office's.
 fn tasks(settings: &Settings) -> Vec<Task> {
     let connected = settings.connection != Connection::Standalone;
     Task::ALL
         .into_iter()
-        .filter(|t| !(connected && matches!(t, Task::TopUp | Task::AddChild)))
+        .filter(|t| {
+            !(connected
+                && matches!(
+                    t,
+                    Task::TopUp | Task::AddChild | Task::ReverseTopUp | Task::CashCount
+                ))
+        })
         .collect()
 }
 

@@ -3,6 +3,7 @@
 //! pages share (the message line, a task under way) and routes to them.
 
 mod amount;
+mod cash_count;
 mod day_report;
 mod input;
 mod menu;
@@ -11,6 +12,7 @@ mod name;
 mod pick_child;
 mod pin;
 mod refund;
+mod reverse;
 mod wait_card;
 
 use ratatui::Frame;
@@ -25,6 +27,7 @@ use crate::ui::transition::{Context, Notice, Request, Transition};
 use crate::ui::{Action, theme};
 
 pub use amount::{AmountError, AmountPage};
+pub use cash_count::CashCountPage;
 pub use day_report::ReportPage;
 pub use menu::{MenuPage, Task};
 pub use message::{Message, outcome_text};
@@ -32,6 +35,7 @@ pub use name::NamePage;
 pub use pick_child::{PickChildPage, Purpose};
 pub use pin::PinPage;
 pub use refund::RefundPage;
+pub use reverse::ReversePage;
 pub use wait_card::WaitCardPage;
 
 #[derive(Debug, Clone)]
@@ -53,6 +57,8 @@ pub enum Page {
     Name(NamePage),
     WaitCard(WaitCardPage),
     Report(ReportPage),
+    CashCount(CashCountPage),
+    Reverse(ReversePage),
 }
 
 /// What a page asks of the staff screen after an action.
@@ -99,7 +105,11 @@ impl StaffScreen {
     pub fn wants_text(&self) -> bool {
         matches!(
             self.page,
-            Page::Pin(_) | Page::PickChild(_) | Page::Amount(_) | Page::Name(_)
+            Page::Pin(_)
+                | Page::PickChild(_)
+                | Page::Amount(_)
+                | Page::Name(_)
+                | Page::CashCount(_)
         )
     }
 
@@ -130,7 +140,9 @@ impl StaffScreen {
             Action::StaffCard { .. }
             | Action::ChildrenLoaded(_)
             | Action::SalesLoaded(_)
-            | Action::ReportLoaded(_) => self.pending = false,
+            | Action::ReportLoaded(_)
+            | Action::BalanceLoaded { .. }
+            | Action::TopUpsLoaded(_) => self.pending = false,
             // While a task runs, keys wait: no second refund by a double Enter.
             _ if self.pending => return Transition::stay(),
             _ => {}
@@ -145,6 +157,8 @@ impl StaffScreen {
             Page::Name(page) => page.update(action),
             Page::WaitCard(page) => page.update(action),
             Page::Report(page) => page.update(action),
+            Page::CashCount(page) => page.update(action),
+            Page::Reverse(page) => page.update(action),
         };
         self.apply(ctx, step, cancel)
     }
@@ -201,6 +215,8 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
         Page::Name(page) => page.draw(app, frame, body),
         Page::WaitCard(page) => page.draw(app, frame, body),
         Page::Report(page) => page.draw(app, frame, body),
+        Page::CashCount(page) => page.draw(app, frame, body),
+        Page::Reverse(page) => page.draw(app, frame, body),
     }
     if let Some(message) = &s.message {
         let style = if message.is_good() {

@@ -58,7 +58,10 @@ impl PickChildPage {
             Action::Confirm => match self.matching().nth(self.selected).cloned() {
                 None => Step::Stay,
                 Some(child) => match &self.purpose {
-                    Purpose::TopUp => Step::Open(Page::Amount(AmountPage::new(child)), None),
+                    Purpose::TopUp => Step::Open(
+                        Page::Amount(AmountPage::new(child.clone())),
+                        Some(Effect::LoadBalance(child.id)),
+                    ),
                     Purpose::HandOut(uid) => Step::Run(Effect::BindCard {
                         uid: uid.clone(),
                         child: child.id,
