@@ -40,11 +40,11 @@ impl Task {
         Task::UndoLast,
         Task::Refund,
         Task::TopUp,
-        Task::ReverseTopUp,
         Task::AddChild,
         Task::HandOut,
         Task::Block,
         Task::Report,
+        Task::ReverseTopUp,
         Task::CashCount,
         Task::Quit,
     ];
