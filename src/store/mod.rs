@@ -17,6 +17,8 @@
 //!   confirmed (connected mode only: standalone there is nobody to tell)
 //! - `pending`: child id → the sum of the child's entries in the outbox
 //! - `card_outbox`: staff card actions (hand out, block) for the ledger
+//! - `cash_counts`: count id (UUIDv7) → [`klubkasse_core::domain::CashCount`],
+//!   made at the first count ([`days`]); never archived (a few a day)
 //!
 //! Closed days move out of sled into day files ([`archive`]) and their
 //! tree is dropped whole, so the store stays the size of about a day;
