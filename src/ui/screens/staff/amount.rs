@@ -5,7 +5,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{Message, Step, input};
 use crate::ui::app::App;
@@ -134,7 +134,8 @@ impl AmountPage {
             );
             lines.push(Line::from(Span::styled(question, theme::SELECTED)));
         }
-        frame.render_widget(Paragraph::new(lines), area);
+        // Wrapped: at 80 columns the question is longer than a line.
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
     }
 }
 

@@ -5,7 +5,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::amount::{money_char, read_amount};
 use super::{Message, Step, input};
@@ -66,7 +66,7 @@ impl CashCountPage {
                 Span::styled(shown(difference), theme::AMOUNT),
             ]),
         ];
-        frame.render_widget(Paragraph::new(lines), area);
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::Local;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{ListItem, Paragraph};
+use ratatui::widgets::{ListItem, Paragraph, Wrap};
 
 use super::{Message, Step, draw_list, input};
 use crate::i18n::fill;
@@ -80,7 +80,7 @@ impl ReversePage {
             })
             .collect();
         let [list_area, question_area] =
-            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+            Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(area);
         draw_list(
             frame,
             list_area,
@@ -97,7 +97,7 @@ impl ReversePage {
                 ],
             );
             frame.render_widget(
-                Paragraph::new(Span::styled(question, theme::SELECTED)),
+                Paragraph::new(Span::styled(question, theme::SELECTED)).wrap(Wrap { trim: true }),
                 question_area,
             );
         }
