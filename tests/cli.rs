@@ -221,16 +221,22 @@ fn import_bytes(dir: &Path, csv: &[u8]) -> Run {
     )
 }
 
-/// The `deposits` total of today's CSV report.
-fn deposits(dir: &Path) -> String {
+/// What imports paid in today (the opening balances' total of the CSV
+/// report), as plain decimals.
+fn opening_balances(dir: &Path) -> String {
     let run = klubkasse_testkit::run::report(&dir.join("data"), true);
+    let t = &klubkasse::i18n::Texts::of(klubkasse::i18n::Language::DA).report;
+    let row = format!(";{};{};", t.total, t.openings);
     run.ok()
         .lines()
-        .find_map(|l| {
-            l.split_once(",total,deposits,,,")
-                .map(|(_, a)| a.to_string())
+        .find(|l| l.contains(&row))
+        .and_then(|l| l.trim_end().rsplit(';').next())
+        .map(|amount| {
+            klubkasse_core::domain::Money::parse(amount)
+                .unwrap()
+                .to_plain_string()
         })
-        .unwrap_or_else(|| panic!("no deposits total:\n{run}"))
+        .unwrap_or_else(|| panic!("no opening balances total:\n{run}"))
 }
 
 #[test]
@@ -242,7 +248,7 @@ fn import_children_is_all_rows_or_none() {
         "name,card_uid,opening_balance\nAnna Berg,04010203,10.00\nBo Holm,04020304,20.50\n",
     );
     assert!(run.ok().contains("2 added, 0 updated"), "{run}");
-    assert_eq!(deposits(dir.path()), "30.50");
+    assert_eq!(opening_balances(dir.path()), "30.50");
 
     // Line 2 is fine, line 3 is not: nothing of the file goes in.
     let run = import(
@@ -255,7 +261,7 @@ fn import_children_is_all_rows_or_none() {
         "{run}"
     );
     assert!(err.contains("Nothing was imported."), "{run}");
-    assert_eq!(deposits(dir.path()), "30.50");
+    assert_eq!(opening_balances(dir.path()), "30.50");
 }
 
 #[test]

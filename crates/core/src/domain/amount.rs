@@ -90,6 +90,10 @@ impl Money {
         }
         if groups.len() > 1 {
             let (first, rest) = (groups[0], &groups[1..]);
+            // `0.500`: no one groups thousands of nothing; English 0,5.
+            if first.starts_with('0') {
+                return Err(AmountError::Ambiguous(owned()));
+            }
             let grouped = first.len() <= 3 && rest.iter().all(|g| g.len() == 3);
             if !grouped {
                 // One dot and one or two digits after it: English decimals.
@@ -153,6 +157,7 @@ mod tests {
         ambiguous("1,500", AmountField::Kroner);
         ambiguous("1.500", AmountField::WithOre);
         ambiguous("1,234.50", AmountField::Kroner);
+        ambiguous("0.500", AmountField::Kroner);
         // Clear even where øre are common.
         assert_eq!(
             Money::parse_danish("1.500,00", AmountField::WithOre),
