@@ -122,7 +122,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(&day).iter().map(|e| e.amount).sum::<Money>())
     });
     group.bench_function("build", |b| {
-        b.iter(|| DayReport::build(black_box(&day), |id| id.to_string()))
+        b.iter(|| DayReport::build(black_box(&day), |_| None, |id| id.to_string()))
     });
     group.finish();
 }

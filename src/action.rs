@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::reader::ReaderStatus;
 use crate::store::MenuChanges;
 use klubkasse_core::domain::{
-    AccountView, CardUid, Child, DayReport, Entry, Money, PinGuard, Refusal,
+    AccountView, CardUid, CashCount, Child, ChildId, DayReport, Entry, Money, PinGuard, Refusal,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -111,6 +111,15 @@ pub enum Action {
     UndoFound(ActivityRow),
     #[serde(skip)]
     BlockedCardsLoaded(Vec<BlockedCard>),
+    /// A child's balance, for the top-up page.
+    #[serde(skip)]
+    BalanceLoaded {
+        child: ChildId,
+        balance: Money,
+    },
+    /// Today's cash top-ups at this counter, for the reversal page.
+    #[serde(skip)]
+    TopUpsLoaded(Vec<TopUpRow>),
 }
 
 /// What a staff task did, in values: the staff screen puts it in words.
@@ -151,12 +160,27 @@ pub enum StaffOutcome {
     Exported {
         path: PathBuf,
     },
+    /// A cash top-up was taken back; the cash goes back over the counter.
+    Reversed {
+        name: String,
+        amount: Money,
+        balance: Money,
+    },
+    /// The child has spent part of the top-up since: the balance is less.
+    SpentSinceTopUp {
+        balance: Money,
+        amount: Money,
+    },
+    CashCounted(CashCount),
     Failed(StaffFailure),
 }
 
 impl StaffOutcome {
     pub fn succeeded(&self) -> bool {
-        !matches!(self, StaffOutcome::Failed(_))
+        !matches!(
+            self,
+            StaffOutcome::Failed(_) | StaffOutcome::SpentSinceTopUp { .. }
+        )
     }
 }
 
@@ -171,6 +195,14 @@ pub enum StaffFailure {
     Export { path: PathBuf, error: String },
     /// The task panicked (the log has the rest).
     Internal,
+}
+
+/// One of today's cash top-ups, as the reversal list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopUpRow {
+    pub deposit: Entry,
+    pub child_name: String,
+    pub reversed: bool,
 }
 
 /// One of today's entries (sale, top-up, refund…), as the activity list

@@ -222,6 +222,7 @@ impl Kiosk {
             undo_window: self.undo_window,
             export_dir: self.data_dir.join("reports"),
             data_dir: self.data_dir,
+            language: self.settings.language,
         };
         Ok((app, ctx))
     }

@@ -1,16 +1,20 @@
-//! A day's sales as a table for people (`klubkasse report`) or CSV for
+//! A day's report as a table for people (`klubkasse report`) or CSV for
 //! spreadsheets (the same command, and the staff screen's export).
 
-use chrono::NaiveDate;
+use chrono::{Local, NaiveDate};
 use unicode_width::UnicodeWidthStr;
 
-use crate::i18n::{Language, Texts, fill};
-use klubkasse_core::domain::{DayReport, Money};
+use crate::i18n::{Language, ReportTexts, Texts, fill};
+use crate::people_csv::{Cell, PeopleCsv};
+use klubkasse_core::domain::{CashCount, DayReport, Money};
 
 /// The longest bar in the item section, in characters.
 const BAR_WIDTH: i64 = 20;
 /// Between columns.
 const GAP: &str = "  ";
+/// Count columns between the name and the amount: items have sold,
+/// returned and net; the others use the last one.
+const COUNTS: usize = 3;
 
 /// How wide a text looks in a terminal: "Søren" is five columns, even
 /// though "ø" is two bytes.
@@ -27,7 +31,7 @@ fn pad_left(text: &str, to: usize) -> String {
 }
 
 /// A bar as long as `amount` is of `largest`, rounded; never empty for a
-/// non-zero amount, so a small seller still shows.
+/// positive amount, so a small seller still shows.
 fn bar(amount: Money, largest: Money) -> String {
     let (ore, most) = (amount.ore(), largest.ore());
     if ore <= 0 || most <= 0 {
@@ -37,42 +41,99 @@ fn bar(amount: Money, largest: Money) -> String {
     "█".repeat(usize::try_from(len.clamp(1, i128::from(BAR_WIDTH))).unwrap_or(1))
 }
 
-/// One row of the table: a name, maybe a count, maybe an amount, maybe a bar.
+/// One row of the table: a name, count columns, maybe an amount, a bar.
 struct Row {
     name: String,
-    count: Option<u32>,
+    counts: [String; COUNTS],
     amount: Option<Money>,
     bar: String,
 }
 
 impl Row {
-    fn cells(&self) -> [String; 3] {
-        [
-            self.name.clone(),
-            self.count.map(|c| c.to_string()).unwrap_or_default(),
-            self.amount.map(|a| a.to_string()).unwrap_or_default(),
-        ]
-    }
-
+    /// A row with one count (in the last count column) or none.
     fn new(name: &str, count: Option<u32>, amount: Option<Money>) -> Row {
         Row {
             name: name.to_string(),
-            count,
+            counts: [
+                String::new(),
+                String::new(),
+                count.map(|c| c.to_string()).unwrap_or_default(),
+            ],
             amount,
             bar: String::new(),
         }
     }
+
+    fn cells(&self) -> Vec<String> {
+        let mut cells = vec![self.name.clone()];
+        cells.extend(self.counts.iter().cloned());
+        cells.push(self.amount.map(|a| a.to_string()).unwrap_or_default());
+        cells
+    }
 }
 
-/// A heading, a header row (name, count, amount) and rows.
-struct Section<'a> {
-    heading: &'a str,
-    header: [&'a String; 3],
+/// A heading, a header row and rows.
+struct Section {
+    heading: String,
+    header: Vec<String>,
     rows: Vec<Row>,
 }
 
-/// The day report as a plain-text table: per item, per child, totals. All
-/// sections share their columns, so the amounts line up down the page.
+/// The time of day a count was made, on this machine's clock.
+fn time_of(count: &CashCount) -> String {
+    count.at.with_timezone(&Local).format("%H:%M").to_string()
+}
+
+/// The money section: cash over this counter, what is expected in the
+/// drawer, each count against it, and opening balances apart.
+fn money_rows(report: &DayReport, t: &ReportTexts) -> Vec<Row> {
+    let mut rows = vec![
+        Row::new(
+            &t.deposits,
+            Some(report.cash_deposits),
+            Some(report.cash_deposits_total),
+        ),
+        Row::new(
+            &t.reversals,
+            Some(report.reversals),
+            Some(-report.reversals_total),
+        ),
+        Row::new(&t.expected_cash, None, Some(report.expected_cash())),
+    ];
+    for count in &report.cash_counts {
+        let title = fill(&t.cash_count, &[("time", &time_of(count))]);
+        rows.push(Row::new(&title, None, None));
+        rows.push(Row::new(
+            &format!("  {}", t.counted),
+            None,
+            Some(count.counted),
+        ));
+        rows.push(Row::new(
+            &format!("  {}", t.expected_cash),
+            None,
+            Some(count.expected),
+        ));
+        rows.push(Row::new(
+            &format!("  {}", t.difference),
+            None,
+            Some(count.difference()),
+        ));
+    }
+    rows.push(Row::new(
+        &t.openings,
+        Some(report.openings),
+        Some(report.openings_total),
+    ));
+    rows
+}
+
+/// Whether the day moved money at all, beyond sales.
+fn has_money(report: &DayReport) -> bool {
+    report.cash_deposits + report.reversals + report.openings > 0 || !report.cash_counts.is_empty()
+}
+
+/// The day report as a plain-text table: per item, per child, totals,
+/// money. All sections share their columns, so amounts line up.
 pub fn report_text(report: &DayReport, date: NaiveDate, lang: Language) -> String {
     let t = &Texts::of(lang).report;
     let title = fill(&t.title, &[("date", &date.format("%Y-%m-%d").to_string())]);
@@ -84,77 +145,87 @@ pub fn report_text(report: &DayReport, date: NaiveDate, lang: Language) -> Strin
         let largest = report
             .items
             .iter()
-            .map(|i| i.amount)
+            .map(|i| i.net_amount())
             .max()
             .unwrap_or(Money::ZERO);
         sections.push(Section {
-            heading: &t.items,
-            header: [&t.item, &t.quantity, &t.amount],
+            heading: t.items.clone(),
+            header: vec![
+                t.item.clone(),
+                t.sold.clone(),
+                t.returned.clone(),
+                t.net_quantity.clone(),
+                t.amount.clone(),
+            ],
             rows: report
                 .items
                 .iter()
                 .map(|i| Row {
-                    bar: bar(i.amount, largest),
-                    ..Row::new(&i.name, Some(i.quantity), Some(i.amount))
+                    name: i.name.clone(),
+                    counts: [
+                        i.sold.to_string(),
+                        i.refunded.to_string(),
+                        i.net_quantity().to_string(),
+                    ],
+                    amount: Some(i.net_amount()),
+                    bar: bar(i.net_amount(), largest),
                 })
                 .collect(),
         });
         sections.push(Section {
-            heading: &t.children,
-            header: [&t.child, &t.sales, &t.amount],
+            heading: t.children.clone(),
+            header: vec![
+                t.child.clone(),
+                String::new(),
+                String::new(),
+                t.sales.clone(),
+                t.amount.clone(),
+            ],
             rows: report
                 .children
                 .iter()
                 .map(|c| Row::new(&c.name, Some(c.sales), Some(c.amount)))
                 .collect(),
         });
+        sections.push(Section {
+            heading: String::new(),
+            header: Vec::new(),
+            rows: vec![
+                Row::new(&t.sales_total, Some(report.sales), Some(report.sales_total)),
+                Row::new(&t.refunds, Some(report.refunds), Some(report.refunds_total)),
+                Row::new(&t.net, None, Some(report.net())),
+            ],
+        });
     }
-    let mut totals = Vec::new();
-    if !empty {
-        totals.push(Row::new(
-            &t.sales_total,
-            Some(report.sales),
-            Some(report.sales_total),
-        ));
-        totals.push(Row::new(
-            &t.refunds,
-            Some(report.refunds),
-            Some(report.refunds_total),
-        ));
-        totals.push(Row::new(&t.net, None, Some(report.net())));
-    }
-    // Cash paid in is worth knowing even on a day without sales.
-    if !empty || report.deposits_total != Money::ZERO {
-        totals.push(Row::new(&t.deposits, None, Some(report.deposits_total)));
+    // Cash is worth knowing even on a day without sales.
+    if !empty || has_money(report) {
+        sections.push(Section {
+            heading: t.money.clone(),
+            header: Vec::new(),
+            rows: money_rows(report, t),
+        });
     }
 
     // Column widths over every row and header, so all sections align.
-    let mut widths = [0usize; 3];
-    let rows = sections.iter().flat_map(|s| &s.rows).chain(&totals);
-    for row in rows {
-        let [name, count, amount] = row.cells();
-        for (w, cell) in widths.iter_mut().zip([&name, &count, &amount]) {
-            *w = (*w).max(width(cell));
-        }
-    }
+    let mut widths = [0usize; COUNTS + 2];
     for section in &sections {
-        for (w, cell) in widths.iter_mut().zip(section.header) {
-            *w = (*w).max(width(cell));
+        let cells = section.rows.iter().map(Row::cells);
+        for row in cells.chain([section.header.clone()]) {
+            for (w, cell) in widths.iter_mut().zip(&row) {
+                *w = (*w).max(width(cell));
+            }
         }
     }
-    let [name_w, count_w, amount_w] = widths;
-    let line = |[name, count, amount]: [&str; 3], bar: &str| {
-        let text = format!(
-            "{}{GAP}{}{GAP}{}{GAP}{bar}",
-            pad_right(name, name_w),
-            pad_left(count, count_w),
-            pad_left(amount, amount_w),
-        );
+    let line = |cells: &[String], bar: &str| {
+        let mut text = pad_right(&cells[0], widths[0]);
+        for (cell, w) in cells[1..].iter().zip(&widths[1..]) {
+            // An empty count column takes no room in a row without counts.
+            text.push_str(GAP);
+            text.push_str(&pad_left(cell, *w));
+        }
+        text.push_str(GAP);
+        text.push_str(bar);
         format!("{}\n", text.trim_end())
-    };
-    let row_line = |row: &Row| {
-        let [name, count, amount] = row.cells();
-        line([&name, &count, &amount], &row.bar)
     };
 
     if empty {
@@ -164,79 +235,109 @@ pub fn report_text(report: &DayReport, date: NaiveDate, lang: Language) -> Strin
     }
     for section in &sections {
         out.push('\n');
-        out.push_str(section.heading);
-        out.push('\n');
-        out.push_str(&line(section.header.map(String::as_str), ""));
-        for row in &section.rows {
-            out.push_str(&row_line(row));
-        }
-    }
-    if !totals.is_empty() {
-        out.push('\n');
-        if !empty {
-            out.push_str(&"-".repeat(name_w + count_w + amount_w + 2 * width(GAP)));
+        if section.heading.is_empty() {
+            let total: usize = widths.iter().sum::<usize>() + (widths.len() - 1) * width(GAP);
+            out.push_str(&"-".repeat(total));
+            out.push('\n');
+        } else {
+            out.push_str(&section.heading);
             out.push('\n');
         }
-        for row in &totals {
-            out.push_str(&row_line(row));
+        if !section.header.is_empty() {
+            out.push_str(&line(&section.header, ""));
+        }
+        for row in &section.rows {
+            out.push_str(&line(&row.cells(), &row.bar));
         }
     }
     out
 }
 
-/// The day report for a spreadsheet: one row per item, per child and per
-/// total; amounts with a decimal point and no currency, so they sum.
+/// The day report for a spreadsheet (see [`crate::people_csv`]): one row
+/// per item, child, total and cash count, with the report's own words.
 ///
-/// Columns: `date,section,name,quantity,count,amount`. `section` is `item`
-/// (with `quantity`), `child` (with `count` = number of sales) or `total`
-/// with `name` one of `sales_total` (count = sales), `refunds` (count =
-/// refunds), `net`, `deposits`.
-pub fn report_csv(report: &DayReport, date: NaiveDate) -> Result<String, csv::Error> {
+/// Columns: date, section, name, sold (or count), returned, amount.
+/// Items: sold, returned, net amount. Children: sales not given back, what
+/// they paid. Totals: the table's totals and money rows, in its order.
+pub fn report_csv(
+    report: &DayReport,
+    date: NaiveDate,
+    lang: Language,
+) -> Result<String, csv::Error> {
+    let t = &Texts::of(lang).report;
     let date = date.format("%Y-%m-%d").to_string();
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["date", "section", "name", "quantity", "count", "amount"])?;
-    let n = |v: u32| v.to_string();
+    let mut csv = PeopleCsv::new();
+    csv.row(&[
+        Cell::Text(&t.date),
+        Cell::Text(&t.section),
+        Cell::Text(&t.name),
+        Cell::Text(&t.quantity),
+        Cell::Text(&t.returned),
+        Cell::Text(&t.amount),
+    ])?;
+    let row = |csv: &mut PeopleCsv, section: &str, name: &str, count: Cell, back: Cell, amount| {
+        csv.row(&[
+            Cell::Text(&date),
+            Cell::Text(section),
+            Cell::Text(name),
+            count,
+            back,
+            Cell::Amount(amount),
+        ])
+    };
+    let n = |v: u32| Cell::Count(i64::from(v));
     for item in &report.items {
-        w.write_record([
-            date.as_str(),
-            "item",
+        row(
+            &mut csv,
+            &t.item,
             &item.name,
-            &n(item.quantity),
-            "",
-            &item.amount.to_plain_string(),
-        ])?;
+            n(item.sold),
+            n(item.refunded),
+            item.net_amount(),
+        )?;
     }
     for child in &report.children {
-        w.write_record([
-            date.as_str(),
-            "child",
+        row(
+            &mut csv,
+            &t.child,
             &child.name,
-            "",
-            &n(child.sales),
-            &child.amount.to_plain_string(),
-        ])?;
+            n(child.sales),
+            Cell::Empty,
+            child.amount,
+        )?;
     }
     let totals = [
-        ("sales_total", Some(report.sales), report.sales_total),
-        ("refunds", Some(report.refunds), report.refunds_total),
-        ("net", None, report.net()),
-        ("deposits", None, report.deposits_total),
+        (&t.sales_total, Some(report.sales), report.sales_total),
+        (&t.refunds, Some(report.refunds), report.refunds_total),
+        (&t.net, None, report.net()),
+        (
+            &t.deposits,
+            Some(report.cash_deposits),
+            report.cash_deposits_total,
+        ),
+        (
+            &t.reversals,
+            Some(report.reversals),
+            -report.reversals_total,
+        ),
+        (&t.expected_cash, None, report.expected_cash()),
+        (&t.openings, Some(report.openings), report.openings_total),
     ];
     for (name, count, amount) in totals {
-        w.write_record([
-            date.as_str(),
-            "total",
-            name,
-            "",
-            &count.map(n).unwrap_or_default(),
-            &amount.to_plain_string(),
-        ])?;
+        let count = count.map_or(Cell::Empty, n);
+        row(&mut csv, &t.total, name, count, Cell::Empty, amount)?;
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| csv::Error::from(e.into_error()))?;
-    // Every field came from a `String`, so the bytes are UTF-8.
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    for count in &report.cash_counts {
+        let title = fill(&t.cash_count, &[("time", &time_of(count))]);
+        for (what, amount) in [
+            (&t.counted, count.counted),
+            (&t.expected_cash, count.expected),
+            (&t.difference, count.difference()),
+        ] {
+            row(&mut csv, &title, what, Cell::Empty, Cell::Empty, amount)?;
+        }
+    }
+    csv.finish()
 }
 
 #[cfg(test)]
@@ -313,6 +414,13 @@ mod tests {
         store
     }
 
+    /// Whether a line of `text` has these words, however spaced.
+    fn has_line(text: &str, words: &str) -> bool {
+        let words: Vec<&str> = words.split_whitespace().collect();
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == words)
+    }
+
     #[test]
     fn danish_table() {
         let tmp = TempDir::new().unwrap();
@@ -321,11 +429,23 @@ mod tests {
         let text = report_text(&report, day(), Language::DA);
         insta::assert_snapshot!(text);
 
-        assert!(text.contains("Solgt i alt"));
-        assert!(text.contains("1.354,50 kr."), "deposits: {text}");
+        assert!(text.contains("Salg i alt"));
+        // The import's opening balances are not cash at this counter.
+        assert!(
+            has_line(&text, "Startsaldi fra import (ikke kontant) 3 1.354,50 kr."),
+            "{text}"
+        );
+        assert!(text.contains("Kontant indbetalt her"), "{text}");
         // 24 + 5 + 12 + 8,50 + 7,50 sold, 8,50 back.
         assert_eq!(report.sales_total, Money::from_ore(5700));
         assert!(text.contains("57,00 kr.") && text.contains("48,50 kr."));
+        // The refunded cocoa is sold 1, returned 1, net nothing.
+        assert!(text.contains("Kakao"), "{text}");
+        let kakao = text.lines().find(|l| l.starts_with("Kakao")).unwrap();
+        assert_eq!(
+            kakao.split_whitespace().collect::<Vec<_>>(),
+            ["Kakao", "1", "1", "0", "0,00", "kr."]
+        );
 
         // Every amount ends in the same terminal column, whatever the
         // letters before it.
@@ -333,12 +453,12 @@ mod tests {
             .lines()
             .filter_map(|l| l.find("kr.").map(|i| width(&l[..i + 3])))
             .collect();
-        assert_eq!(ends.len(), 4 + 3 + 4);
+        assert_eq!(ends.len(), 4 + 3 + 3 + 4);
         assert!(ends.iter().all(|&e| e == ends[0]), "{text}");
-        // The biggest seller has the full bar, the others less.
+        // The biggest seller has the full bar; Kakao, net nothing, none.
         let bars: Vec<usize> = text.lines().map(|l| l.matches('█').count()).collect();
         assert_eq!(bars.iter().max(), Some(&20));
-        assert_eq!(bars.iter().filter(|&&b| b > 0).count(), 4);
+        assert_eq!(bars.iter().filter(|&&b| b > 0).count(), 3);
     }
 
     #[test]
@@ -348,7 +468,7 @@ mod tests {
         let report = store.day_report(day()).unwrap();
         let text = report_text(&report, day(), Language::EN);
         assert!(text.starts_with("Day report 2025-03-14\n"));
-        assert!(text.contains("Sold in total") && text.contains("Søren Ærø Østergård"));
+        assert!(text.contains("Sales in total") && text.contains("Søren Ærø Østergård"));
 
         let quiet = day().succ_opt().unwrap();
         let empty = store.day_report(quiet).unwrap();
@@ -356,55 +476,133 @@ mod tests {
             report_text(&empty, quiet, Language::DA),
             "Dagsrapport 2025-03-15\n======================\n\nIngen salg denne dag.\n"
         );
-        // Deposits without sales still show.
+        // Cash without sales still shows, with what the drawer should hold.
         let deposits_only = DayReport {
-            deposits_total: Money::kroner(50),
+            cash_deposits: 1,
+            cash_deposits_total: Money::kroner(50),
             ..DayReport::default()
         };
         let text = report_text(&deposits_only, quiet, Language::DA);
+        assert!(text.contains("Ingen salg denne dag.\n\nPenge\n"), "{text}");
         assert!(
-            text.ends_with("Ingen salg denne dag.\n\nIndbetalt    50,00 kr.\n"),
+            has_line(&text, "Kontant indbetalt her 1 50,00 kr."),
+            "{text}"
+        );
+        assert!(
+            has_line(&text, "Forventet kontant i kassen 50,00 kr."),
             "{text}"
         );
     }
 
+    /// A top-up, a reversal and a cash count show in the money section.
     #[test]
-    fn csv_reads_back_and_sums() {
+    fn cash_count_and_reversal_in_the_report() {
+        let tmp = TempDir::new().unwrap();
+        let store = busy_day(tmp.path());
+        let child = store
+            .card(&CardUid::parse("04B2C3D4").unwrap())
+            .unwrap()
+            .unwrap()
+            .child;
+        store
+            .deposit(child, Money::kroner(200), "disk-1", at(20))
+            .unwrap();
+        let wrong = Entry::new(
+            child,
+            klubkasse_core::domain::EntryKind::Deposit,
+            Money::kroner(2),
+            "disk-1",
+            at(21),
+        );
+        store.record_entry(&wrong).unwrap();
+        store.reverse_deposit(wrong.id, "disk-1", at(22)).unwrap();
+        store
+            .record_cash_count(Money::kroner(190), "disk-1", at(30))
+            .unwrap();
+        let report = store.day_report(day()).unwrap();
+        assert_eq!(report.expected_cash(), Money::kroner(200));
+        assert_eq!(
+            report.last_count().unwrap().difference(),
+            Money::kroner(-10)
+        );
+        let text = report_text(&report, day(), Language::DA);
+        for shown in [
+            "Kontant indbetalt her",
+            "Indbetalinger tilbageført",
+            "-2,00 kr.",
+            "Kasseoptælling kl. ",
+            "Optalt",
+            "190,00 kr.",
+            "-10,00 kr.",
+        ] {
+            assert!(text.contains(shown), "{shown}: {text}");
+        }
+    }
+
+    #[test]
+    fn csv_reads_back_in_danish_excel_and_sums() {
+        use crate::people_csv::tests::{danish_number, read_as_danish_excel};
         let tmp = TempDir::new().unwrap();
         let store = busy_day(tmp.path());
         let report = store.day_report(day()).unwrap();
-        let text = report_csv(&report, day()).unwrap();
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let text = report_csv(&report, day(), Language::DA).unwrap();
+        let rows = read_as_danish_excel(&text);
         assert_eq!(
-            reader.headers().unwrap(),
-            vec!["date", "section", "name", "quantity", "count", "amount"]
+            rows[0],
+            ["Dato", "Afsnit", "Navn", "Antal", "Retur", "Beløb"]
         );
-        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-        assert!(rows.iter().all(|r| &r[0] == "2025-03-14"));
-        let amount = |r: &csv::StringRecord| Money::parse(&r[5]).unwrap();
+        let rows = &rows[1..];
+        assert!(rows.iter().all(|r| r[0] == "2025-03-14"));
+        let amount = |r: &Vec<String>| danish_number(&r[5]).unwrap_or_else(|| panic!("{r:?}"));
         let sum =
-            |section: &str| -> Money { rows.iter().filter(|r| &r[1] == section).map(amount).sum() };
+            |section: &str| -> Money { rows.iter().filter(|r| r[1] == section).map(amount).sum() };
         let total = |name: &str| {
             let row = rows
                 .iter()
-                .find(|r| &r[1] == "total" && &r[2] == name)
+                .find(|r| r[1] == "I alt" && r[2] == name)
                 .unwrap();
-            (row[4].to_string(), amount(row))
+            (row[3].clone(), amount(row))
         };
-        // Items are what was sold; children pay net of refunds.
-        assert_eq!(total("sales_total"), ("4".into(), sum("item")));
-        assert_eq!(total("refunds"), ("1".into(), Money::from_ore(850)));
-        assert_eq!(total("net").1, sum("child"));
-        assert_eq!(total("net").1, Money::from_ore(4850));
-        assert_eq!(total("deposits").1, Money::from_ore(135450));
-        // Plain decimals with a dot, no currency, no thousands separator.
-        assert!(text.contains(",total,deposits,,,1354.50\n"), "{text}");
-        let soren = rows
-            .iter()
-            .find(|r| &r[2] == "Søren Ærø Østergård")
-            .unwrap();
-        assert_eq!((&soren[1], &soren[4], &soren[5]), ("child", "2", "12.00"));
-        let toast = rows.iter().find(|r| &r[2] == "Toast").unwrap();
-        assert_eq!((&toast[3], &toast[5]), ("3", "36.00"));
+        // Items are net of what came back; so are the children.
+        assert_eq!(
+            total("Salg i alt (før retur)"),
+            ("4".into(), Money::from_ore(5700))
+        );
+        assert_eq!(total("Tilbagebetalt"), ("1".into(), Money::from_ore(850)));
+        assert_eq!(total("Solgt netto").1, sum("Vare"));
+        assert_eq!(total("Solgt netto").1, sum("Barn"));
+        assert_eq!(total("Solgt netto").1, Money::from_ore(4850));
+        assert_eq!(
+            total("Startsaldi fra import (ikke kontant)").1,
+            Money::from_ore(135450)
+        );
+        assert_eq!(total("Kontant indbetalt her"), ("0".into(), Money::ZERO));
+        // Decimal comma, no thousands dot, no currency.
+        assert!(
+            text.contains(";I alt;Startsaldi fra import (ikke kontant);3;;1354,50\r\n"),
+            "{text}"
+        );
+        let soren = rows.iter().find(|r| r[2] == "Søren Ærø Østergård").unwrap();
+        assert_eq!((&*soren[1], &*soren[3], &*soren[5]), ("Barn", "1", "12,00"));
+        let toast = rows.iter().find(|r| r[2] == "Toast").unwrap();
+        assert_eq!((&*toast[3], &*toast[4], &*toast[5]), ("3", "0", "36,00"));
+        let kakao = rows.iter().find(|r| r[2] == "Kakao").unwrap();
+        assert_eq!((&*kakao[3], &*kakao[4], &*kakao[5]), ("1", "1", "0,00"));
+    }
+
+    /// A child whose name a spreadsheet would run as a formula.
+    #[test]
+    fn csv_names_are_never_formulas() {
+        use crate::people_csv::tests::read_as_danish_excel;
+        let report = DayReport {
+            children: vec![klubkasse_core::domain::ChildTotal {
+                name: "=HYPERLINK(\"http://x\";\"ok\")".into(),
+                sales: 1,
+                amount: Money::kroner(5),
+            }],
+            ..DayReport::default()
+        };
+        let rows = read_as_danish_excel(&report_csv(&report, day(), Language::DA).unwrap());
+        assert_eq!(rows[1][2], "'=HYPERLINK(\"http://x\";\"ok\")");
     }
 }

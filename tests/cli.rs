@@ -298,16 +298,22 @@ fn import_bytes(dir: &Path, csv: &[u8]) -> Run {
     )
 }
 
-/// The `deposits` total of today's CSV report.
-fn deposits(dir: &Path) -> String {
+/// What imports paid in today (the opening balances' total of the CSV
+/// report), as plain decimals.
+fn opening_balances(dir: &Path) -> String {
     let run = klubkasse_testkit::run::report(&dir.join("data"), true);
+    let t = &klubkasse::i18n::Texts::of(klubkasse::i18n::Language::DA).report;
+    let row = format!(";{};{};", t.total, t.openings);
     run.ok()
         .lines()
-        .find_map(|l| {
-            l.split_once(",total,deposits,,,")
-                .map(|(_, a)| a.to_string())
+        .find(|l| l.contains(&row))
+        .and_then(|l| l.trim_end().rsplit(';').next())
+        .map(|amount| {
+            klubkasse_core::domain::Money::parse(amount)
+                .unwrap()
+                .to_plain_string()
         })
-        .unwrap_or_else(|| panic!("no deposits total:\n{run}"))
+        .unwrap_or_else(|| panic!("no opening balances total:\n{run}"))
 }
 
 #[test]
@@ -319,7 +325,7 @@ fn import_children_is_all_rows_or_none() {
         "name,card_uid,opening_balance\nAnna Berg,04010203,10.00\nBo Holm,04020304,20.50\n",
     );
     assert!(run.ok().contains("2 tilføjet, 0 ændret"), "{run}");
-    assert_eq!(deposits(dir.path()), "30.50");
+    assert_eq!(opening_balances(dir.path()), "30.50");
 
     // Line 2 is fine, line 3 is not: nothing of the file goes in.
     let run = import(
@@ -332,7 +338,7 @@ fn import_children_is_all_rows_or_none() {
         "{run}"
     );
     assert!(err.contains("Intet blev importeret."), "{run}");
-    assert_eq!(deposits(dir.path()), "30.50");
+    assert_eq!(opening_balances(dir.path()), "30.50");
 }
 
 #[test]
@@ -414,7 +420,7 @@ fn import_children_reads_what_danish_excel_saves() {
     first_start(dir.path());
     let run = import_bytes(dir.path(), EXCEL_1252);
     assert!(run.ok().contains("3 tilføjet, 0 ændret"), "{run}");
-    assert_eq!(deposits(dir.path()), "1232.50");
+    assert_eq!(opening_balances(dir.path()), "1232.50");
     let store = klubkasse::store::Store::open_existing(&dir.path().join("data")).unwrap();
     let mut names: Vec<String> = store
         .children()

@@ -441,13 +441,15 @@ fn kiosk_report(world: &World, day: &str) -> (i64, Money) {
         String::from_utf8_lossy(&out.stderr)
     );
     let csv = String::from_utf8(out.stdout).expect("utf-8");
+    // Columns: date;section;name;count;returned;amount (decimal comma).
+    let t = &klubkasse::i18n::Texts::of(klubkasse::i18n::Language::DA).report;
     let row = csv
         .lines()
-        .find(|l| l.contains(",total,sales_total,"))
+        .find(|l| l.contains(&format!(";{};{};", t.total, t.sales_total)))
         .unwrap_or_else(|| panic!("no sales total in\n{csv}"));
-    let fields: Vec<&str> = row.split(',').collect();
+    let fields: Vec<&str> = row.trim_end().split(';').collect();
     (
-        fields[4].parse().expect("count"),
+        fields[3].parse().expect("count"),
         Money::parse(fields[5]).expect("amount"),
     )
 }

@@ -317,3 +317,30 @@ fn staff_prices_and_a_sale_with_a_sold_out_item() {
     k.keys("12");
     snapshot("sale_sold_out", &mut k);
 }
+
+#[test]
+fn staff_top_up_asks_with_the_balance_before_and_after() {
+    let mut k = Kiosk::demo();
+    k.staff_login();
+    k.open_task(Task::TopUp);
+    k.type_text("oscar");
+    k.send(Action::Confirm);
+    k.type_text("1.500");
+    k.send(Action::Confirm);
+    snapshot("staff_top_up_confirm", &mut k);
+}
+
+#[test]
+fn staff_cash_count_shows_expected_and_difference() {
+    let mut k = Kiosk::demo();
+    k.staff_login();
+    k.open_task(Task::TopUp);
+    k.type_text("oscar");
+    k.send(Action::Confirm);
+    k.type_text("200");
+    k.send(Action::Confirm);
+    k.send(Action::Confirm);
+    k.open_task(Task::CashCount);
+    k.type_text("195,50");
+    snapshot("staff_cash_count", &mut k);
+}

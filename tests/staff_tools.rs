@@ -156,7 +156,8 @@ fn a_tap_while_picking_or_typing_a_top_up_picks_that_child() {
             uid: uid("0A0B0C0D")
         })
     );
-    k.send(Action::Confirm);
+    k.send(Action::Confirm); // asks
+    k.send(Action::Confirm); // pays in
     assert_eq!(k.balance(FREJA), Money::kroner(270));
     assert_eq!(k.balance(OSCAR), Money::from_ore(350));
 }
@@ -215,7 +216,7 @@ fn todays_activity_is_searchable_and_refunds_stay_in_the_list() {
     let noah = matching(&k);
     assert_eq!(
         noah.iter().map(|r| r.1).collect::<Vec<_>>(),
-        vec!["refund", "sale", "deposit"]
+        vec!["refund", "sale", "opening_balance"]
     );
     k.send(Action::Confirm); // the refund itself
     assert_eq!(staff_message(&k), Some(Message::OnlySalesRefund));

@@ -196,18 +196,19 @@ fn a_paid_sale_survives_sigkill_and_shows_in_the_report() {
 
     let text = klubkasse_testkit::run::report(dir.path(), false);
     let text = text.ok();
+    // Sold, returned, net, amount.
     assert_eq!(
-        row(text, "Toast")[..4],
-        ["Toast", "2", "24,00", "kr."],
+        row(text, "Toast")[..6],
+        ["Toast", "2", "0", "2", "24,00", "kr."],
         "{text}"
     );
     assert_eq!(
-        row(text, "Saftevand")[..4],
-        ["Saftevand", "1", "5,00", "kr."],
+        row(text, "Saftevand")[..6],
+        ["Saftevand", "1", "0", "1", "5,00", "kr."],
         "{text}"
     );
     assert_eq!(
-        row(text, "Solgt i alt")[3..],
+        row(text, "Salg i alt")[5..],
         ["1", "29,00", "kr."],
         "{text}"
     );
@@ -220,12 +221,15 @@ fn a_paid_sale_survives_sigkill_and_shows_in_the_report() {
     let csv = klubkasse_testkit::run::report(dir.path(), true);
     let csv = csv.ok();
     for line in [
-        ",item,Toast,2,,24.00",
-        ",item,Saftevand,1,,5.00",
-        ",child,Freja Nielsen,,1,29.00",
-        ",total,sales_total,,1,29.00",
+        ";Vare;Toast;2;0;24,00",
+        ";Vare;Saftevand;1;0;5,00",
+        ";Barn;Freja Nielsen;1;;29,00",
+        ";I alt;Salg i alt (før retur);1;;29,00",
     ] {
-        assert!(csv.lines().any(|l| l.ends_with(line)), "{line}\n{csv}");
+        assert!(
+            csv.lines().any(|l| l.trim_end().ends_with(line)),
+            "{line}\n{csv}"
+        );
     }
 }
 
@@ -488,8 +492,17 @@ fn restore_puts_the_daily_backup_back_and_keeps_the_old_store() {
     let text = klubkasse_testkit::run::report(dir.path(), false);
     let text = text.ok();
     assert!(text.contains("Ingen salg denne dag."), "{text}");
-    // The demo children's opening balances are back.
-    assert_eq!(row(text, "Indbetalt")[1..], ["761,00", "kr."], "{text}");
+    // The demo children's opening balances are back, and are no cash.
+    assert_eq!(
+        row(text, "Startsaldi fra import")[5..],
+        ["8", "761,00", "kr."],
+        "{text}"
+    );
+    assert_eq!(
+        row(text, "Kontant indbetalt her")[3..],
+        ["0", "0,00", "kr."],
+        "{text}"
+    );
     let aside = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()
@@ -623,8 +636,8 @@ fn a_price_change_and_sold_out_are_sold_and_reported_and_kept() {
     let text = klubkasse_testkit::run::report(dir.path(), false);
     let text = text.ok();
     assert_eq!(
-        row(text, "Toast")[..4],
-        ["Toast", "1", "10,00", "kr."],
+        row(text, "Toast")[..6],
+        ["Toast", "1", "0", "1", "10,00", "kr."],
         "{text}"
     );
     // Kept in the store: the same after a restart.
@@ -785,4 +798,119 @@ fn a_36_item_menu_pages_at_80x24_and_the_selected_basket_line_stays_in_view() {
     assert!(!screen.contains("Vare 12  "), "{screen}");
     press(&kiosk, &["+"], "▶  2 ×  Vare 01");
     press(&kiosk, &["Enter"], "Du har nu 921,00 kr.");
+}
+
+/// A cash top-up typed the Danish way (`2.000`), shown with the balance
+/// before and after, paid in only at the second Enter; an amount that
+/// could mean two things is refused with a hint. Then the top-up is
+/// reversed (asked first too), the cash counted, and `report` shows it all.
+#[test]
+fn staff_top_up_asks_first_then_is_reversed_and_the_cash_counted() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    open_staff_menu(&kiosk);
+    open_task(&kiosk, "Indbetal kontanter");
+    kiosk.wait_for("Vælg barn");
+    press(&kiosk, &["oscar"], "▶ Oscar Hansen");
+    press(&kiosk, &["Enter"], "Saldo nu: 3,50 kr.");
+    press(&kiosk, &["12.50", "Enter"], "«12.50» kan læses på to måder");
+    press(&kiosk, &["BSpace"; 5], "Saldo efter:");
+    press(&kiosk, &["2.000"], "Saldo efter: 2.003,50 kr.");
+    press(
+        &kiosk,
+        &["Enter"],
+        "Indbetal 2.000,00 kr. til Oscar Hansen? Enter: ja",
+    );
+    // Esc at the question goes back to the amount; nothing is paid in.
+    kiosk.send_keys(&["Escape"]);
+    let screen = kiosk.wait_for("Saldo efter: 2.003,50 kr.");
+    assert!(!screen.contains("Enter: ja"), "{screen}");
+    press(&kiosk, &["Enter"], "Enter: ja, indbetal");
+    press(
+        &kiosk,
+        &["Enter"],
+        "2.000,00 kr. indbetalt til Oscar Hansen. Saldo nu 2.003,50 kr.",
+    );
+
+    // The count: what the drawer should hold, and the difference.
+    open_task(&kiosk, "Kasseoptælling");
+    kiosk.wait_for("Forventet i kassen: 2.000,00 kr.");
+    press(&kiosk, &["1.990"], "Forskel: -10,00 kr.");
+    press(
+        &kiosk,
+        &["Enter"],
+        "Kassen er talt: 1.990,00 kr. optalt, 2.000,00 kr. forventet, forskel -10,00 kr.",
+    );
+
+    open_task(&kiosk, "Tilbagefør en indbetaling fra i dag");
+    kiosk.wait_for("Oscar Hansen");
+    press(
+        &kiosk,
+        &["Enter"],
+        "Tilbagefør 2.000,00 kr. for Oscar Hansen og giv pengene tilbage?",
+    );
+    press(
+        &kiosk,
+        &["Enter"],
+        "2.000,00 kr. er tilbageført for Oscar Hansen (giv pengene tilbage). Saldo nu 3,50 kr.",
+    );
+    back_to_idle(&kiosk);
+    press(&kiosk, &["F2"], SALE_READY);
+    kiosk.wait_for("Saldo: 3,50 kr.");
+    back_to_idle(&kiosk);
+    quit(&kiosk);
+
+    let text = klubkasse_testkit::run::report(dir.path(), false);
+    let text = text.ok();
+    let words = |start: &str, skip: usize| row(text, start)[skip..].to_vec();
+    assert_eq!(
+        words("Kontant indbetalt her", 3),
+        ["1", "2.000,00", "kr."],
+        "{text}"
+    );
+    assert_eq!(
+        words("Indbetalinger tilbageført", 2),
+        ["1", "-2.000,00", "kr."],
+        "{text}"
+    );
+    assert_eq!(
+        words("Forventet kontant i kassen", 4),
+        ["0,00", "kr."],
+        "{text}"
+    );
+    assert_eq!(words("  Optalt", 1), ["1.990,00", "kr."], "{text}");
+    assert_eq!(words("  Forventet", 4), ["2.000,00", "kr."], "{text}");
+    assert_eq!(words("  Forskel", 1), ["-10,00", "kr."], "{text}");
+    assert_eq!(
+        words("Startsaldi fra import", 5),
+        ["8", "761,00", "kr."],
+        "{text}"
+    );
+
+    // The same as CSV, read back as Danish Excel would.
+    let csv = klubkasse_testkit::run::report(dir.path(), true);
+    let csv = csv.ok();
+    let body = csv.strip_prefix('\u{feff}').expect("a UTF-8 BOM first");
+    let rows: Vec<Vec<&str>> = body
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(';').collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["Dato", "Afsnit", "Navn", "Antal", "Retur", "Beløb"]
+    );
+    assert!(rows.iter().all(|r| r.len() == 6), "{csv}");
+    let amount = |section: &str, name: &str| {
+        rows.iter()
+            .find(|r| r[1].starts_with(section) && r[2] == name)
+            .unwrap_or_else(|| panic!("{section} {name}:\n{csv}"))[5]
+    };
+    assert_eq!(amount("I alt", "Kontant indbetalt her"), "2000,00");
+    assert_eq!(amount("I alt", "Indbetalinger tilbageført"), "-2000,00");
+    assert_eq!(
+        amount("I alt", "Startsaldi fra import (ikke kontant)"),
+        "761,00"
+    );
+    assert_eq!(amount("Kasseoptælling", "Forskel"), "-10,00");
 }

@@ -1,13 +1,23 @@
 //! The day trees: entries and spending by local day, reading a day (live
 //! and archived), and closing a day into the archive.
 
+use chrono::{DateTime, Utc};
+use klubkasse_core::domain::{CashCount, Money, new_entry_id};
+
 use super::{
-    ChildId, Closed, DAY_TREE_PREFIX, DayReport, Entry, NaiveDate, SPENT_TREE_PREFIX, Store,
-    StoreError, Tree, Uuid, compact, day_tree_name, id_day, merge, spent_tree_name, tree_entries,
+    ChildId, Closed, DAY_TREE_PREFIX, DayReport, Entry, EntryKind, NaiveDate, SPENT_TREE_PREFIX,
+    Store, StoreError, Tree, Uuid, compact, day_tree_name, decode, encode, id_day, local_day,
+    merge, spent_tree_name, tree_entries,
 };
 
+/// Cash counts, by id (a UUIDv7 of when, so a day's are one key range):
+/// kept apart from the entries, as they move no balance, and never
+/// archived, as they are few.
+const CASH_COUNTS: &str = "cash_counts";
+
 impl Store {
-    /// The report of one local day, with the children's names.
+    /// The report of one local day, with the children's names and the
+    /// day's cash counts.
     pub fn day_report(&self, date: NaiveDate) -> Result<DayReport, StoreError> {
         let names: std::collections::HashMap<ChildId, String> = self
             .children()?
@@ -15,10 +25,67 @@ impl Store {
             .map(|c| (c.id, c.name))
             .collect();
         let entries = self.entries_on(date)?;
-        Ok(DayReport::build(entries.iter(), |id| {
+        // Refunds today of earlier days' sales: those sales, for their lines.
+        let mut earlier = std::collections::HashMap::new();
+        for entry in &entries {
+            if let EntryKind::Refund { sale } = entry.kind
+                && id_day(sale.as_bytes()) != date
+                && let Some(found) = self.entry(sale)?
+            {
+                earlier.insert(sale, found);
+            }
+        }
+        let mut report = DayReport::build(
+            entries.iter(),
+            |id| earlier.get(&id).cloned(),
             // A child the store lost is still counted, under its id.
-            names.get(&id).cloned().unwrap_or_else(|| id.to_string())
-        }))
+            |id| names.get(&id).cloned().unwrap_or_else(|| id.to_string()),
+        );
+        report.cash_counts = self.cash_counts_on(date)?;
+        Ok(report)
+    }
+
+    /// Keeps what staff counted in the drawer at `at`, against the cash the
+    /// day's report expects by then.
+    pub fn record_cash_count(
+        &self,
+        counted: Money,
+        counter: &str,
+        at: DateTime<Utc>,
+    ) -> Result<CashCount, StoreError> {
+        self.usable()?;
+        if counted.is_negative() {
+            return Err(StoreError::NotPositive);
+        }
+        let expected = self.day_report(local_day(at))?.expected_cash();
+        let count = CashCount {
+            id: new_entry_id(at),
+            at,
+            counter: counter.to_string(),
+            counted,
+            expected,
+        };
+        let _lock = self.lock();
+        self.db
+            .open_tree(CASH_COUNTS)?
+            .insert(count.id.as_bytes(), encode(&count))?;
+        self.flush()?;
+        Ok(count)
+    }
+
+    /// The cash counts of a local day, oldest first.
+    pub fn cash_counts_on(&self, day: NaiveDate) -> Result<Vec<CashCount>, StoreError> {
+        let Some(tree) = self.existing_tree(CASH_COUNTS)? else {
+            return Ok(Vec::new());
+        };
+        let mut counts = Vec::new();
+        for item in tree.iter() {
+            let (key, value) = item?;
+            if id_day(&key) == day {
+                counts.push(decode(&value, "cash count")?);
+            }
+        }
+        Ok(counts)
     }
 
     /// The entries of a local day, oldest first: the day's file in the

@@ -19,6 +19,8 @@
 //! - `card_outbox`: staff card actions (hand out, block) for the ledger
 //! - `menu_changes`: item name → [`ItemChange`], a price or sold out set
 //!   by staff at the counter ([`menu`])
+//! - `cash_counts`: count id (UUIDv7) → [`klubkasse_core::domain::CashCount`],
+//!   made at the first count ([`days`]); never archived (a few a day)
 //!
 //! Closed days move out of sled into day files ([`archive`]) and their
 //! tree is dropped whole, so the store stays the size of about a day;
@@ -150,6 +152,14 @@ pub enum StoreError {
     AlreadyRefunded(Uuid),
     #[error("amount must be more than zero")]
     NotPositive,
+    #[error("no cash top-up with id {0}")]
+    NoSuchDeposit(Uuid),
+    #[error("top-up {0} was not made today at this counter")]
+    NotReversible(Uuid),
+    #[error("top-up {0} was already taken back")]
+    AlreadyReversed(Uuid),
+    #[error("the balance ({balance}) is less than the top-up ({amount}): refund sales first")]
+    SpentSinceTopUp { balance: Money, amount: Money },
 }
 
 /// What became of a sale handed to [`Store::record_sale`].

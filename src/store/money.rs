@@ -87,7 +87,12 @@ impl Store {
             return Err(StoreError::NoSuchChild(entry.child));
         }
         let days = self.lock();
-        let archived = self.archived(&days, entry.id)?;
+        self.write_entry(&days, entry)
+    }
+
+    /// [`Store::record_entry`]'s write, with the day lock held by the caller.
+    fn write_entry(&self, days: &BTreeSet<NaiveDate>, entry: &Entry) -> Result<Money, StoreError> {
+        let archived = self.archived(days, entry.id)?;
         let entries = self.day_tree(id_day(entry.id.as_bytes()))?;
         let trees = (&entries, &self.balances);
         let balance = self.unwrap_tx(trees.transaction(|(entries, balances)| {
@@ -117,6 +122,71 @@ impl Store {
             return Err(StoreError::NotPositive);
         }
         self.record_entry(&Entry::new(child, EntryKind::Deposit, amount, counter, at))
+    }
+
+    /// A balance brought in by an import: on the child's account, but not
+    /// cash in any drawer today (the report keeps it apart).
+    pub fn opening_balance(
+        &self,
+        child: ChildId,
+        amount: Money,
+        counter: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Money, StoreError> {
+        if !amount.is_positive() {
+            return Err(StoreError::NotPositive);
+        }
+        let entry = Entry::new(child, EntryKind::OpeningBalance, amount, counter, at);
+        self.record_entry(&entry)
+    }
+
+    /// Takes back a cash top-up made at this counter on the local day of
+    /// `at`, once, with the cash handed back over the counter. Refused if
+    /// the balance is less than the top-up: the child has spent some of it,
+    /// and a standalone counter has no one to collect a debt from (refund
+    /// the sales first). Returns the reversal and the balance after it.
+    pub fn reverse_deposit(
+        &self,
+        deposit: Uuid,
+        counter: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(Entry, Money), StoreError> {
+        self.usable()?;
+        let days = self.lock();
+        let today = local_day(at);
+        let original = self
+            .find_entry(deposit)?
+            .filter(|e| e.kind == EntryKind::Deposit)
+            .ok_or(StoreError::NoSuchDeposit(deposit))?;
+        if local_day(original.at) != today || original.counter != counter {
+            return Err(StoreError::NotReversible(deposit));
+        }
+        // Only today's tree can hold a reversal of a deposit of today.
+        let reversed = match self.existing_day_tree(today)? {
+            Some(tree) => super::tree_entries(&tree)?.into_iter().any(
+                |e| matches!(e.kind, EntryKind::DepositReversal { deposit: d } if d == deposit),
+            ),
+            None => false,
+        };
+        if reversed {
+            return Err(StoreError::AlreadyReversed(deposit));
+        }
+        let balance = self.balance(original.child)?;
+        if balance < original.amount {
+            return Err(StoreError::SpentSinceTopUp {
+                balance,
+                amount: original.amount,
+            });
+        }
+        let reversal = Entry::new(
+            original.child,
+            EntryKind::DepositReversal { deposit },
+            -original.amount,
+            counter,
+            at,
+        );
+        let balance = self.write_entry(&days, &reversal)?;
+        Ok((reversal, balance))
     }
 
     /// Gives back a whole sale, once. Returns the refund entry.

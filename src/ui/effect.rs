@@ -7,11 +7,14 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::action::{BlockedCard, StaffFailure, StaffOutcome};
+use crate::action::{BlockedCard, StaffFailure, StaffOutcome, TopUpRow};
+use crate::i18n::Language;
 use crate::report;
 use crate::store::{ItemChange, Recorded, Store, StoreError, local_day, write_daily_backup};
 use crate::ui::{Action, ActivityRow, ChildAccount};
-use klubkasse_core::domain::{CardState, CardUid, ChildId, Connection, Entry, Money, PinGuard};
+use klubkasse_core::domain::{
+    CardState, CardUid, ChildId, Connection, Entry, EntryKind, Money, PinGuard,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -73,6 +76,12 @@ pub enum Effect {
     UnblockCard(CardUid),
     LoadReport(NaiveDate),
     ExportReport(NaiveDate),
+    LoadBalance(ChildId),
+    /// Today's cash top-ups at this counter.
+    LoadTopUps,
+    ReverseTopUp(Uuid),
+    /// Keep what staff counted in the drawer.
+    CountCash(Money),
     /// Once a day: move a closed day to the archive; when none is left,
     /// and `backup` (standalone), write the day's backup file.
     CloseDay {
@@ -98,6 +107,8 @@ pub struct EffectContext {
     pub export_dir: PathBuf,
     /// The data folder, where backups go.
     pub data_dir: PathBuf,
+    /// Of the exported report's words.
+    pub language: Language,
 }
 
 impl EffectContext {
@@ -263,6 +274,20 @@ impl EffectContext {
                 self.export(day).unwrap_or_else(StaffOutcome::Failed),
             )),
             Effect::CloseDay { today, backup } => Some(self.close_day(today, backup)),
+            Effect::LoadBalance(child) => Some(self.store.balance(child).map_or_else(
+                unreadable,
+                |balance| Action::BalanceLoaded { child, balance },
+            )),
+            Effect::LoadTopUps => Some(
+                self.top_ups_today()
+                    .map_or_else(unreadable, Action::TopUpsLoaded),
+            ),
+            Effect::ReverseTopUp(id) => staff(self.reverse(id)),
+            Effect::CountCash(counted) => staff(
+                self.store
+                    .record_cash_count(counted, &self.counter, Utc::now())
+                    .map(StaffOutcome::CashCounted),
+            ),
             Effect::Bell | Effect::NudgeSync => None,
         }
     }
@@ -324,6 +349,48 @@ impl EffectContext {
         }
         rows.reverse();
         Ok(rows)
+    }
+
+    /// Today's cash top-ups at this counter, newest first.
+    fn top_ups_today(&self) -> Result<Vec<TopUpRow>, StoreError> {
+        let entries = self.store.entries_on(local_day(Utc::now()))?;
+        let reversed: std::collections::HashSet<Uuid> = entries
+            .iter()
+            .filter_map(|e| match e.kind {
+                EntryKind::DepositReversal { deposit } => Some(deposit),
+                _ => None,
+            })
+            .collect();
+        let mut rows = Vec::new();
+        for deposit in entries {
+            if deposit.kind != EntryKind::Deposit || deposit.counter != self.counter {
+                continue;
+            }
+            rows.push(TopUpRow {
+                child_name: self.child_name(deposit.child)?,
+                reversed: reversed.contains(&deposit.id),
+                deposit,
+            });
+        }
+        rows.reverse();
+        Ok(rows)
+    }
+
+    fn reverse(&self, deposit: Uuid) -> Result<StaffOutcome, StoreError> {
+        match self
+            .store
+            .reverse_deposit(deposit, &self.counter, Utc::now())
+        {
+            Ok((reversal, balance)) => Ok(StaffOutcome::Reversed {
+                name: self.child_name(reversal.child)?,
+                amount: -reversal.amount,
+                balance,
+            }),
+            Err(StoreError::SpentSinceTopUp { balance, amount }) => {
+                Ok(StaffOutcome::SpentSinceTopUp { balance, amount })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn child_account(
@@ -394,7 +461,7 @@ impl EffectContext {
     fn export(&self, day: NaiveDate) -> Result<StaffOutcome, StaffFailure> {
         let read = |e: &dyn std::fmt::Display| StaffFailure::Read(e.to_string());
         let day_report = self.store.day_report(day).map_err(|e| read(&e))?;
-        let csv = report::report_csv(&day_report, day).map_err(|e| read(&e))?;
+        let csv = report::report_csv(&day_report, day, self.language).map_err(|e| read(&e))?;
         let path = self.export_dir.join(format!("klubkasse-rapport-{day}.csv"));
         match std::fs::create_dir_all(&self.export_dir).and_then(|()| std::fs::write(&path, csv)) {
             Ok(()) => Ok(StaffOutcome::Exported { path }),

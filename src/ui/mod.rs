@@ -13,7 +13,7 @@ pub mod theme;
 pub mod transition;
 pub mod view;
 
-pub use crate::action::{Action, ActivityRow, ChildAccount};
+pub use crate::action::{Action, ActivityRow, ChildAccount, TopUpRow};
 pub use app::{App, Screen, Settings, update};
 pub use effect::{Effect, EffectContext};
 pub use transition::{Context, Notice, Request, Transition};

@@ -453,7 +453,7 @@ pub fn import_children(
                     store.set_card_state(&row.card_uid, CardState::Blocked, false)?;
                 }
                 if row.opening_balance.is_positive() {
-                    store.deposit(child.id, row.opening_balance, counter, now)?;
+                    store.opening_balance(child.id, row.opening_balance, counter, now)?;
                 }
                 summary.added += 1;
             }

@@ -291,3 +291,89 @@ fn bulk_load_matches_one_by_one() {
         assert_eq!(bulk.day_report(day).unwrap(), one.day_report(day).unwrap());
     }
 }
+
+/// A wrong top-up taken back: once, only today's and this counter's, and
+/// never below zero; the books still add up, and a reopened store agrees.
+#[test]
+fn a_top_up_is_reversed_once_within_the_day() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 0);
+    let now = Utc::now();
+    store.deposit(c.id, Money::kroner(50), "test", now).unwrap();
+    let wrong = Entry::new(c.id, EntryKind::Deposit, Money::kroner(2000), "test", now);
+    store.record_entry(&wrong).unwrap();
+    assert!(matches!(
+        store.reverse_deposit(wrong.id, "other", now),
+        Err(StoreError::NotReversible(_))
+    ));
+    let (reversal, balance) = store.reverse_deposit(wrong.id, "test", now).unwrap();
+    assert_eq!(balance, Money::kroner(50));
+    assert_eq!(reversal.amount, Money::kroner(-2000));
+    assert!(matches!(
+        store.reverse_deposit(wrong.id, "test", now),
+        Err(StoreError::AlreadyReversed(_))
+    ));
+    // A sale is no top-up.
+    let sale = sell_at(&store, &c, now, Connection::Standalone);
+    assert!(matches!(
+        store.reverse_deposit(sale.id, "test", now),
+        Err(StoreError::NoSuchDeposit(_))
+    ));
+    // Spent since: 50 - 12 left, less than the 50 paid in.
+    let first = store
+        .entries_on(local_day(now))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.kind == EntryKind::Deposit && e.amount == Money::kroner(50))
+        .unwrap();
+    assert!(matches!(
+        store.reverse_deposit(first.id, "test", now),
+        Err(StoreError::SpentSinceTopUp { balance, amount })
+            if balance == Money::kroner(38) && amount == Money::kroner(50)
+    ));
+    // Yesterday's top-up is past taking back.
+    let old = Entry::new(c.id, EntryKind::Deposit, Money::kroner(5), "test", noon(1));
+    store.record_entry(&old).unwrap();
+    assert!(matches!(
+        store.reverse_deposit(old.id, "test", now),
+        Err(StoreError::NotReversible(_))
+    ));
+    assert!(store.balance_mismatches().unwrap().is_empty());
+    drop(store);
+    let store = Store::open(tmp.path()).unwrap();
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(43));
+    let report = store.day_report(local_day(now)).unwrap();
+    assert_eq!(report.reversals_total, Money::kroner(2000));
+    assert_eq!(report.expected_cash(), Money::kroner(50));
+}
+
+/// A cash count is kept with what was expected then, and a later top-up
+/// does not change it.
+#[test]
+fn cash_counts_are_kept_for_the_day() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 0);
+    let now = Utc::now();
+    store
+        .deposit(c.id, Money::kroner(120), "test", now)
+        .unwrap();
+    let count = store
+        .record_cash_count(Money::kroner(100), "test", now)
+        .unwrap();
+    assert_eq!(count.expected, Money::kroner(120));
+    assert_eq!(count.difference(), Money::kroner(-20));
+    store.deposit(c.id, Money::kroner(30), "test", now).unwrap();
+    drop(store);
+    let store = Store::open(tmp.path()).unwrap();
+    let day = local_day(now);
+    assert_eq!(store.cash_counts_on(day).unwrap(), vec![count.clone()]);
+    let report = store.day_report(day).unwrap();
+    assert_eq!(report.last_count(), Some(&count));
+    assert_eq!(report.expected_cash(), Money::kroner(150));
+    assert!(
+        store
+            .cash_counts_on(day.pred_opt().unwrap())
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -1,4 +1,5 @@
-//! The day report on screen: a bar per item, the totals beside it.
+//! The day report on screen: a bar per item (net of returns), the totals
+//! and the day's money beside it.
 
 use chrono::NaiveDate;
 use ratatui::Frame;
@@ -11,10 +12,14 @@ use crate::ui::app::App;
 use crate::ui::theme;
 use klubkasse_core::domain::DayReport;
 
+/// The totals column: labels, then amounts up to `-99.999,99 kr.`.
+const LABEL_WIDTH: usize = 40;
+const TOTALS_WIDTH: u16 = 54;
+
 pub fn draw(app: &App, report: &DayReport, date: NaiveDate, frame: &mut Frame, area: Rect) {
     let t = &app.texts().report;
     let [chart_area, totals_area] =
-        Layout::horizontal([Constraint::Min(20), Constraint::Length(40)]).areas(area);
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(TOTALS_WIDTH)]).areas(area);
     let title = fill(&t.title, &[("date", &date.format("%d-%m-%Y").to_string())]);
     if report.items.is_empty() {
         let empty = Paragraph::new(t.no_sales.clone()).block(Block::default().title(title));
@@ -32,15 +37,21 @@ pub fn draw(app: &App, report: &DayReport, date: NaiveDate, frame: &mut Frame, a
             .items
             .iter()
             .map(|item| {
+                // Sold, and what came back if anything did.
+                let back = match item.refunded {
+                    0 => String::new(),
+                    n => format!("−{n}"),
+                };
                 let label = format!(
-                    "{:<width$} {:>3} × {:>13} ",
+                    "{:<width$} {:>3} {:>3} {:>13} ",
                     item.name,
-                    item.quantity,
-                    item.amount.to_string()
+                    item.sold,
+                    back,
+                    item.net_amount().to_string()
                 );
                 Bar::default()
                     .label(Line::from(label))
-                    .value(item.amount.ore().max(0) as u64)
+                    .value(item.net_amount().ore().max(0) as u64)
                     .text_value(String::new())
                     .style(theme::GOOD)
             })
@@ -55,19 +66,45 @@ pub fn draw(app: &App, report: &DayReport, date: NaiveDate, frame: &mut Frame, a
     }
     let row = |label: String, value: String| {
         Line::from(vec![
-            Span::styled(format!("{label:<20}"), theme::LABEL),
-            Span::styled(format!("{value:>16}"), theme::AMOUNT),
+            Span::styled(format!("{label:<LABEL_WIDTH$}"), theme::LABEL),
+            Span::styled(format!("{value:>14}"), theme::AMOUNT),
         ])
     };
-    let lines = vec![
+    let counted = |label: &str, n: u32| format!("{label} ({n})");
+    let mut lines = vec![
         row(t.sales.clone(), report.sales.to_string()),
         row(t.sales_total.clone(), report.sales_total.to_string()),
         row(
-            format!("{} ({})", t.refunds, report.refunds),
+            counted(&t.refunds, report.refunds),
             report.refunds_total.to_string(),
         ),
         row(t.net.clone(), report.net().to_string()),
-        row(t.deposits.clone(), report.deposits_total.to_string()),
+        Line::from(""),
+        row(
+            counted(&t.deposits, report.cash_deposits),
+            report.cash_deposits_total.to_string(),
+        ),
+        row(
+            counted(&t.reversals, report.reversals),
+            (-report.reversals_total).to_string(),
+        ),
+        row(t.expected_cash.clone(), report.expected_cash().to_string()),
     ];
+    if let Some(count) = report.last_count() {
+        let time = count.at.with_timezone(&chrono::Local).format("%H:%M");
+        let title = fill(&t.cash_count, &[("time", &time.to_string())]);
+        lines.push(row(
+            format!("{title}: {}", t.counted),
+            count.counted.to_string(),
+        ));
+        lines.push(row(
+            format!("  {}", t.difference),
+            count.difference().to_string(),
+        ));
+    }
+    lines.push(row(
+        counted(&t.openings, report.openings),
+        report.openings_total.to_string(),
+    ));
     frame.render_widget(Paragraph::new(lines), totals_area);
 }

@@ -1,5 +1,6 @@
 //! Pure rules of the counter: money, sales, refusals, reports. No I/O here.
 
+mod amount;
 mod authorize;
 mod basket;
 mod model;
@@ -7,6 +8,7 @@ mod money;
 mod pin;
 mod report;
 
+pub use amount::{AmountError, AmountField};
 pub use authorize::{AccountView, Connection, Refusal, admit, authorize};
 pub use basket::{Basket, BasketLine, MAX_QUANTITY};
 pub use model::{
@@ -15,4 +17,4 @@ pub use model::{
 };
 pub use money::{Money, MoneyError};
 pub use pin::{PinCheck, PinGuard, TRIES_BEFORE_LOCK};
-pub use report::{ChildTotal, DayReport, ItemTotal};
+pub use report::{CashCount, ChildTotal, DayReport, ItemTotal, LEGACY_OPENING_COUNTERS};

@@ -158,6 +158,13 @@ pub enum EntryKind {
     Refund { sale: Uuid },
     /// A replacement card's fee.
     CardFee,
+    /// A balance brought in by `import-children` (or the demo): money the
+    /// club held for the child before, not cash in this counter's drawer.
+    /// Added after the others, so stored entries read as before.
+    OpeningBalance,
+    /// A cash top-up at this counter taken back the same day: the cash went
+    /// back over the counter. `deposit` is the top-up's id.
+    DepositReversal { deposit: Uuid },
 }
 
 impl EntryKind {
@@ -168,6 +175,8 @@ impl EntryKind {
             EntryKind::Sale { .. } => "sale",
             EntryKind::Refund { .. } => "refund",
             EntryKind::CardFee => "card_fee",
+            EntryKind::OpeningBalance => "opening_balance",
+            EntryKind::DepositReversal { .. } => "deposit_reversal",
         }
     }
 }

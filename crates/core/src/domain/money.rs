@@ -159,6 +159,10 @@ impl SubAssign for Money {
 impl Neg for Money {
     type Output = Money;
     fn neg(self) -> Money {
+        // Never a "-0.00" in a file: zero has no sign.
+        if self.0.is_zero() {
+            return Money::ZERO;
+        }
         Money(-self.0)
     }
 }
@@ -287,6 +291,7 @@ mod tests {
             prop_assert_eq!((ma - mb).ore(), a - b);
             prop_assert_eq!((ma * q).ore(), a * i64::from(q));
             prop_assert_eq!((-ma).ore(), -a);
+            prop_assert_eq!((-ma).to_plain_string(), Money::from_ore(-a).to_plain_string());
         }
 
         #[test]

@@ -190,7 +190,14 @@ async fn kiosk_rules_other_counter_too_many_and_bad_entries() {
     let unknown_child = sale(ChildId::new(), CARD_A, "k1", 100, 1);
     let mut deposit = sale(a, CARD_A, "k1", 100, 1);
     deposit.kind = klubkasse_core::domain::EntryKind::Deposit;
-    for bad in [wrong_sum, unknown_child, deposit] {
+    // A standalone counter's own kinds never reach the ledger either.
+    let mut opening = deposit.clone();
+    opening.kind = klubkasse_core::domain::EntryKind::OpeningBalance;
+    let mut reversal = deposit.clone();
+    reversal.kind = klubkasse_core::domain::EntryKind::DepositReversal {
+        deposit: deposit.id,
+    };
+    for bad in [wrong_sum, unknown_child, deposit, opening, reversal] {
         let answer = push(batch(&[sale(a, CARD_A, "k1", 100, 1), bad])).await;
         assert_eq!(
             answer.status,

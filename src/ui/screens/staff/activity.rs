@@ -59,6 +59,8 @@ pub fn describe(row: &ActivityRow, t: &ToolsTexts, refunded: &str) -> String {
         EntryKind::Refund { .. } => (&t.refund, String::new()),
         EntryKind::Withdrawal => (&t.withdrawal, String::new()),
         EntryKind::CardFee => (&t.card_fee, String::new()),
+        EntryKind::OpeningBalance => (&t.opening_balance, String::new()),
+        EntryKind::DepositReversal { .. } => (&t.deposit_reversal, String::new()),
     };
     format!(
         "{time}  {kind:<16} {:<20} {:>13}  {detail}",

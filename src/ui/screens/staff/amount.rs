@@ -1,15 +1,17 @@
-//! The amount of a cash top-up for the chosen child.
+//! The amount of a cash top-up for the chosen child: the balance before
+//! and after, and a second Enter to pay it in. Also how every staff page
+//! reads a typed amount ([`read_amount`]).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{Message, Step, input};
+use super::{Message, Page, Step, input};
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
 use crate::ui::{Action, theme};
-use klubkasse_core::domain::{Child, Money, MoneyError};
+use klubkasse_core::domain::{AmountField, Child, Money};
 
 /// Largest cash top-up in one go: a typo must not put 50.000 kr. on a card.
 const MAX_TOP_UP_KRONER: i64 = 2_000;
@@ -18,16 +20,40 @@ const MAX_TOP_UP_KRONER: i64 = 2_000;
 pub struct AmountPage {
     pub child: Child,
     pub input: String,
+    /// `None` while it loads.
+    pub balance: Option<Money>,
+    /// Enter was pressed on this amount: the next Enter pays it in.
+    pub confirming: Option<Money>,
 }
 
-/// Why a typed top-up is not taken.
+/// Why a typed amount is not taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AmountError {
-    NotAnAmount(MoneyError),
-    /// Nothing, or more than `max`.
-    OutOfRange {
+    Unreadable(klubkasse_core::domain::AmountError),
+    /// Nothing where something must be paid.
+    Zero,
+    TooMuch {
         max: Money,
     },
+}
+
+/// Reads what staff typed as whole-kroner money (`2.000` is two thousand),
+/// from 0 (if `zero` is allowed) to `max`.
+pub(super) fn read_amount(input: &str, zero: bool, max: Money) -> Result<Money, AmountError> {
+    let amount =
+        Money::parse_danish(input, AmountField::Kroner).map_err(AmountError::Unreadable)?;
+    if amount.is_negative() || !zero && amount == Money::ZERO {
+        return Err(AmountError::Zero);
+    }
+    if amount > max {
+        return Err(AmountError::TooMuch { max });
+    }
+    Ok(amount)
+}
+
+/// What a money field takes: digits and the Danish separators.
+pub(super) fn money_char(c: char) -> bool {
+    c.is_ascii_digit() || c == ',' || c == '.'
 }
 
 impl AmountPage {
@@ -35,51 +61,170 @@ impl AmountPage {
         AmountPage {
             child,
             input: String::new(),
+            balance: None,
+            confirming: None,
         }
     }
 
     pub(super) fn update(&mut self, action: Action) -> Step {
-        let accepts = |c: char| c.is_ascii_digit() || c == ',' || c == '.';
-        if input::typed(&mut self.input, &action, accepts, 9) {
+        if input::typed(&mut self.input, &action, money_char, 12) {
+            // A changed amount must be confirmed again.
+            self.confirming = None;
             return Step::Stay;
         }
         match action {
-            Action::Confirm => match parse(&self.input, Money::kroner(MAX_TOP_UP_KRONER)) {
-                Ok(amount) => Step::Run(Effect::Deposit {
+            Action::BalanceLoaded { child, balance } if child == self.child.id => {
+                self.balance = Some(balance);
+                Step::Stay
+            }
+            Action::Confirm => match self.confirming {
+                Some(amount) => Step::Run(Effect::Deposit {
                     child: self.child.id,
                     amount,
                 }),
-                Err(e) => Step::Say(Message::BadAmount(e)),
+                None => match read_amount(&self.input, false, Money::kroner(MAX_TOP_UP_KRONER)) {
+                    Ok(amount) => {
+                        self.confirming = Some(amount);
+                        Step::Stay
+                    }
+                    Err(e) => Step::Say(Message::BadAmount(e)),
+                },
             },
             // A tap while typing: the top-up is for that card's child.
             Action::CardTapped(uid) => Step::Run(Effect::IdentifyCard(uid)),
             Action::StaffCard {
                 owner: Some(child), ..
             } => {
+                // What was typed stays; the balance is the new child's.
+                let load = Effect::LoadBalance(child.id);
                 self.child = child;
-                Step::Stay
+                self.balance = None;
+                self.confirming = None;
+                Step::Open(Page::Amount(self.clone()), Some(load))
             }
             Action::StaffCard { uid, owner: None } => Step::Say(Message::CardUnknown { uid }),
+            // Esc at the question goes back to the amount, not the menu.
+            Action::Cancel if self.confirming.is_some() => {
+                self.confirming = None;
+                Step::Stay
+            }
             _ => Step::Pass,
         }
     }
 
+    /// The amount typed so far, if it reads.
+    fn typed(&self) -> Option<Money> {
+        read_amount(&self.input, false, Money::kroner(MAX_TOP_UP_KRONER)).ok()
+    }
+
     pub(super) fn draw(&self, app: &App, frame: &mut Frame, area: Rect) {
-        let lines = vec![
+        let t = &app.texts().staff;
+        let shown = |m: Option<Money>| m.map(|m| m.to_string()).unwrap_or_default();
+        let label = |text: &str| Span::styled(format!("{text}: "), theme::LABEL);
+        let mut lines = vec![
             Line::from(Span::styled(self.child.name.clone(), theme::NAME)),
-            Line::from(app.texts().staff.amount_prompt.clone()),
+            Line::from(vec![
+                label(&t.balance_now),
+                Span::styled(shown(self.balance), theme::AMOUNT),
+            ]),
             Line::from(""),
+            Line::from(t.amount_prompt.clone()),
             Line::from(Span::styled(format!("{}_ kr.", self.input), theme::AMOUNT)),
         ];
-        frame.render_widget(Paragraph::new(lines), area);
+        let after = self
+            .typed()
+            .zip(self.balance)
+            .map(|(amount, balance)| balance + amount);
+        lines.push(Line::from(vec![
+            label(&t.balance_after),
+            Span::styled(shown(after), theme::AMOUNT),
+        ]));
+        if let Some(amount) = self.confirming {
+            lines.push(Line::from(""));
+            let question = crate::i18n::fill(
+                &t.confirm_top_up,
+                &[("amount", &amount.to_string()), ("name", &self.child.name)],
+            );
+            lines.push(Line::from(Span::styled(question, theme::SELECTED)));
+        }
+        // Wrapped: at 80 columns the question is longer than a line.
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
     }
 }
 
-/// A typed amount of money, more than zero and at most `max`.
-pub(super) fn parse(input: &str, max: Money) -> Result<Money, AmountError> {
-    let amount = Money::parse(input).map_err(AmountError::NotAnAmount)?;
-    if !amount.is_positive() || amount > max {
-        return Err(AmountError::OutOfRange { max });
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use klubkasse_core::domain::{AmountError as Read, ChildId};
+
+    fn page() -> AmountPage {
+        AmountPage::new(Child {
+            id: ChildId::new(),
+            name: "Freja".into(),
+            daily_limit: None,
+            blocked_categories: vec![],
+            note: None,
+        })
     }
-    Ok(amount)
+
+    fn typing(page: &mut AmountPage, text: &str) {
+        for c in text.chars() {
+            assert!(matches!(page.update(Action::Input(c)), Step::Stay));
+        }
+    }
+
+    #[test]
+    fn two_thousand_is_two_thousand_and_asks_first() {
+        let mut page = page();
+        typing(&mut page, "2.000");
+        // The first Enter only asks.
+        assert!(matches!(page.update(Action::Confirm), Step::Stay));
+        assert_eq!(page.confirming, Some(Money::kroner(2000)));
+        match page.update(Action::Confirm) {
+            Step::Run(Effect::Deposit { amount, .. }) => assert_eq!(amount, Money::kroner(2000)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn esc_at_the_question_and_typing_take_it_back() {
+        let mut page = page();
+        typing(&mut page, "50");
+        page.update(Action::Confirm);
+        assert!(matches!(page.update(Action::Cancel), Step::Stay));
+        assert_eq!(page.confirming, None);
+        page.update(Action::Confirm);
+        typing(&mut page, "0");
+        assert_eq!(page.confirming, None, "a changed amount asks again");
+        // Esc without a question goes back to the menu.
+        assert!(matches!(page.update(Action::Cancel), Step::Pass));
+    }
+
+    #[test]
+    fn what_could_mean_two_things_is_not_paid() {
+        let mut page = page();
+        typing(&mut page, "12.50");
+        match page.update(Action::Confirm) {
+            Step::Say(Message::BadAmount(AmountError::Unreadable(Read::Ambiguous(text)))) => {
+                assert_eq!(text, "12.50")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(page.confirming, None);
+    }
+
+    #[test]
+    fn read_amount_limits() {
+        let max = Money::kroner(2000);
+        assert_eq!(read_amount("0", false, max), Err(AmountError::Zero));
+        assert_eq!(read_amount("0", true, max), Ok(Money::ZERO));
+        assert_eq!(
+            read_amount("2.000,01", false, max),
+            Err(AmountError::TooMuch { max })
+        );
+        assert_eq!(
+            read_amount("", false, max),
+            Err(AmountError::Unreadable(Read::Empty))
+        );
+    }
 }

@@ -6,8 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::widgets::ListItem;
 
 use super::{
-    ActivityPage, ConfirmPage, Message, NamePage, Page, PickChildPage, PricesPage, Purpose,
-    Question, ReportPage, Step, Then, UnblockPage, WaitCardPage, draw_list, input,
+    ActivityPage, CashCountPage, ConfirmPage, Message, NamePage, Page, PickChildPage, PricesPage,
+    Purpose, Question, ReportPage, ReversePage, Step, Then, UnblockPage, WaitCardPage, draw_list,
+    input,
 };
 use crate::i18n::StaffTexts;
 use crate::ui::Action;
@@ -30,28 +31,32 @@ pub enum Task {
     UndoLast,
     Activity,
     TopUp,
+    ReverseTopUp,
     AddChild,
     HandOut,
     Block,
     Unblock,
     Prices,
     Report,
+    CashCount,
     Quit,
 }
 
 impl Task {
-    pub const ALL: [Task; 12] = [
+    pub const ALL: [Task; 14] = [
         Task::SellWithoutCard,
         Task::Balance,
         Task::UndoLast,
         Task::Activity,
         Task::TopUp,
+        Task::ReverseTopUp,
         Task::AddChild,
         Task::HandOut,
         Task::Block,
         Task::Unblock,
         Task::Prices,
         Task::Report,
+        Task::CashCount,
         Task::Quit,
     ];
 
@@ -69,6 +74,8 @@ impl Task {
             Task::Prices => &t.tools.prices,
             Task::Report => &t.report,
             Task::Quit => &t.quit,
+            Task::ReverseTopUp => &t.reverse_top_up,
+            Task::CashCount => &t.cash_count,
         }
     }
 
@@ -99,17 +106,31 @@ impl Task {
                 Some(Effect::LoadReport(today)),
             ),
             Task::Quit => ConfirmPage::ask(Question::Quit, Then::Quit, Page::Menu(menu.clone())),
+            Task::ReverseTopUp => Step::Open(
+                Page::Reverse(ReversePage::default()),
+                Some(Effect::LoadTopUps),
+            ),
+            Task::CashCount => Step::Open(
+                Page::CashCount(CashCountPage::default()),
+                Some(Effect::LoadReport(today)),
+            ),
         }
     }
 
     /// The tasks this counter offers, in the menu's order. Connected,
-    /// children and their money belong to the ledger: cash top-up and new
-    /// children are the office's.
+    /// children and their money belong to the ledger: cash top-up (and so
+    /// its reversal and the cash count) and new children are the office's.
     pub fn offered(settings: &Settings) -> Vec<Task> {
         let connected = settings.connection != Connection::Standalone;
         Task::ALL
             .into_iter()
-            .filter(|t| !(connected && matches!(t, Task::TopUp | Task::AddChild)))
+            .filter(|t| {
+                !(connected
+                    && matches!(
+                        t,
+                        Task::TopUp | Task::AddChild | Task::ReverseTopUp | Task::CashCount
+                    ))
+            })
             .collect()
     }
 }

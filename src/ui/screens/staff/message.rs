@@ -4,7 +4,7 @@
 use super::{AmountError, ItemDone};
 use crate::action::{StaffFailure, StaffOutcome};
 use crate::i18n::{StaffTexts, fill};
-use klubkasse_core::domain::{CardUid, MoneyError};
+use klubkasse_core::domain::CardUid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -18,6 +18,8 @@ pub enum Message {
     },
     AlreadyRefunded,
     NoActivityToday,
+    AlreadyReversed,
+    NoTopUpsToday,
     BadAmount(AmountError),
     CardTaken {
         owner: String,
@@ -46,6 +48,7 @@ impl Message {
         match self {
             Message::Done(outcome) => outcome.succeeded(),
             Message::NoActivityToday
+            | Message::NoTopUpsToday
             | Message::NoBlockedCards
             | Message::ChooseTask
             | Message::ItemChanged { .. } => true,
@@ -62,10 +65,12 @@ impl Message {
             Message::PinWrong { tries } => fill(&t.pin_wrong, &[("tries", &tries.to_string())]),
             Message::AlreadyRefunded => t.already_refunded.clone(),
             Message::NoActivityToday => t.tools.no_activity.clone(),
-            Message::BadAmount(e) => fill(&t.bad_amount, &[("error", &amount_error(t, e))]),
+            Message::AlreadyReversed => t.already_reversed.clone(),
+            Message::NoTopUpsToday => t.no_top_ups_today.clone(),
+            Message::BadAmount(e) => amount_text(t, e),
             Message::CardTaken { owner } => fill(&t.card_taken, &[("name", owner)]),
             Message::OnlySalesRefund => t.tools.only_sales_refund.clone(),
-            Message::BadPrice(e) => fill(&t.tools.bad_price, &[("error", &amount_error(t, e))]),
+            Message::BadPrice(e) => fill(&t.tools.bad_price, &[("error", &amount_text(t, e))]),
             Message::ItemChanged { name, done } => match done {
                 ItemDone::Price(price) => fill(
                     &t.tools.price_set,
@@ -85,20 +90,19 @@ impl Message {
     }
 }
 
-/// Why a typed amount was not taken, for the message's `{error}`: the
-/// money type's own errors are English, so in words here.
-fn amount_error(t: &StaffTexts, e: &AmountError) -> String {
+/// Why a typed amount is not taken, as a hint in the screen's language.
+fn amount_text(t: &StaffTexts, e: &AmountError) -> String {
+    use klubkasse_core::domain::AmountError as Read;
+    let with = |template: &str, text: &str| fill(template, &[("text", text)]);
     match e {
-        AmountError::NotAnAmount(MoneyError::NotANumber(text)) => {
-            fill(&t.amount_not_a_number, &[("text", text)])
-        }
-        AmountError::NotAnAmount(MoneyError::TooPrecise(text)) => {
-            fill(&t.amount_too_precise, &[("text", text)])
-        }
-        AmountError::NotAnAmount(MoneyError::TooLarge(text)) => {
-            fill(&t.amount_too_large, &[("text", text)])
-        }
-        AmountError::OutOfRange { max } => format!("1–{max}"),
+        AmountError::Unreadable(Read::Empty) => t.amount_empty.clone(),
+        AmountError::Unreadable(Read::NotANumber(text)) => with(&t.amount_not_a_number, text),
+        AmountError::Unreadable(Read::Ambiguous(text)) => with(&t.amount_ambiguous, text),
+        AmountError::Unreadable(Read::Misgrouped(text)) => with(&t.amount_misgrouped, text),
+        AmountError::Unreadable(Read::TooPrecise(text)) => with(&t.amount_too_precise, text),
+        AmountError::Unreadable(Read::TooLarge(text)) => with(&t.amount_too_large, text),
+        AmountError::Zero => t.amount_zero.clone(),
+        AmountError::TooMuch { max } => fill(&t.amount_too_much, &[("max", &max.to_string())]),
     }
 }
 
@@ -145,6 +149,33 @@ pub fn outcome_text(t: &StaffTexts, outcome: &StaffOutcome) -> String {
         StaffOutcome::Exported { path } => {
             fill(&t.exported, &[("path", &path.display().to_string())])
         }
+        StaffOutcome::Reversed {
+            name,
+            amount,
+            balance,
+        } => fill(
+            &t.reversed,
+            &[
+                ("amount", &amount.to_string()),
+                ("name", name),
+                ("balance", &balance.to_string()),
+            ],
+        ),
+        StaffOutcome::SpentSinceTopUp { balance, amount } => fill(
+            &t.spent_since_top_up,
+            &[
+                ("balance", &balance.to_string()),
+                ("amount", &amount.to_string()),
+            ],
+        ),
+        StaffOutcome::CashCounted(count) => fill(
+            &t.cash_counted,
+            &[
+                ("counted", &count.counted.to_string()),
+                ("expected", &count.expected.to_string()),
+                ("difference", &count.difference().to_string()),
+            ],
+        ),
         StaffOutcome::Failed(failure) => match failure {
             StaffFailure::Store(error) => fill(&t.error, &[("error", error)]),
             StaffFailure::Read(error) => error.clone(),
@@ -163,7 +194,7 @@ mod tests {
 
     use super::*;
     use crate::i18n::{Language, Texts};
-    use klubkasse_core::domain::{CardUid, Money, MoneyError};
+    use klubkasse_core::domain::{AmountError as Read, CardUid, Money};
 
     /// The words staff read, for the values tests/app.rs asserts on.
     #[test]
@@ -189,8 +220,7 @@ mod tests {
                     amount: Money::from_ore(1250),
                     balance: Money::from_ore(1600),
                 }),
-                // No full stop after the amount's own "kr.".
-                "12,50 kr. indbetalt til Oscar Hansen. Ny saldo: 16,00 kr.",
+                "12,50 kr. indbetalt til Oscar Hansen. Saldo nu 16,00 kr.",
             ),
             (
                 done(StaffOutcome::ChildAdded {
@@ -278,20 +308,35 @@ mod tests {
                 "Forkert PIN — 2 forsøg tilbage",
             ),
             (
-                Message::BadAmount(AmountError::OutOfRange {
+                Message::BadAmount(AmountError::TooMuch {
                     max: Money::kroner(2_000),
                 }),
-                "Ugyldigt beløb: 1–2.000,00 kr.",
+                "Højst 2.000,00 kr. ad gangen",
             ),
             (
-                Message::BadAmount(AmountError::NotAnAmount(MoneyError::NotANumber(",".into()))),
-                "Ugyldigt beløb: «,» er ikke et beløb (skriv fx 50 eller 12,50)",
+                Message::BadAmount(AmountError::Unreadable(Read::NotANumber(",".into()))),
+                "«,» er ikke et beløb. Skriv fx 50, 2.000 eller 12,50",
             ),
             (
-                Message::BadAmount(AmountError::NotAnAmount(MoneyError::TooPrecise(
-                    "1,005".into(),
-                ))),
-                "Ugyldigt beløb: «1,005» har mere end to decimaler (øre er den mindste enhed)",
+                Message::BadAmount(AmountError::Unreadable(Read::Ambiguous("12.50".into()))),
+                "«12.50» kan læses på to måder. Skriv øre efter komma (12,50) \
+                 og tusinder med punktum (2.000)",
+            ),
+            (
+                done(StaffOutcome::Reversed {
+                    name: "Bo".into(),
+                    amount: Money::kroner(2),
+                    balance: Money::kroner(20),
+                }),
+                "2,00 kr. er tilbageført for Bo (giv pengene tilbage). Saldo nu 20,00 kr.",
+            ),
+            (
+                done(StaffOutcome::SpentSinceTopUp {
+                    balance: Money::kroner(5),
+                    amount: Money::kroner(20),
+                }),
+                "Saldoen (5,00 kr.) er mindre end indbetalingen (20,00 kr.): \
+                 barnet har brugt af den. Tilbagebetal salgene først.",
             ),
         ];
         for (message, words) in cases {

@@ -7,6 +7,7 @@
 mod activity;
 mod amount;
 mod balance;
+mod cash_count;
 mod confirm;
 mod day_report;
 mod input;
@@ -16,6 +17,7 @@ mod name;
 mod pick_child;
 mod pin;
 mod prices;
+mod reverse;
 mod unblock;
 mod wait_card;
 
@@ -37,6 +39,7 @@ use crate::ui::{Action, theme};
 pub use activity::ActivityPage;
 pub use amount::{AmountError, AmountPage};
 pub use balance::BalancePage;
+pub use cash_count::CashCountPage;
 pub use confirm::{ConfirmPage, Question, Then};
 pub use day_report::ReportPage;
 pub use menu::{MenuPage, Task};
@@ -45,6 +48,7 @@ pub use name::NamePage;
 pub use pick_child::{PickChildPage, Purpose};
 pub use pin::PinPage;
 pub use prices::{ItemDone, ItemPage, PricesPage};
+pub use reverse::ReversePage;
 pub use unblock::UnblockPage;
 pub use wait_card::WaitCardPage;
 
@@ -72,6 +76,8 @@ pub enum Page {
     Report(ReportPage),
     Unblock(UnblockPage),
     Confirm(ConfirmPage),
+    CashCount(CashCountPage),
+    Reverse(ReversePage),
 }
 
 /// What a page asks of the staff screen after an action.
@@ -124,6 +130,7 @@ impl StaffScreen {
                 | Page::Name(_)
                 | Page::Activity(_)
                 | Page::Item(_)
+                | Page::CashCount(_)
         )
     }
 
@@ -181,7 +188,9 @@ impl StaffScreen {
             | Action::ChildrenLoaded(_)
             | Action::ActivityLoaded(_)
             | Action::ChildAccount(_)
-            | Action::ReportLoaded(_) => self.pending = false,
+            | Action::ReportLoaded(_)
+            | Action::BalanceLoaded { .. }
+            | Action::TopUpsLoaded(_) => self.pending = false,
             // While a task runs, keys wait: no second refund by a double Enter.
             _ if self.pending => return Transition::stay(),
             _ => {}
@@ -201,6 +210,8 @@ impl StaffScreen {
             Page::Report(page) => page.update(action),
             Page::Unblock(page) => page.update(action),
             Page::Confirm(page) => page.update(action),
+            Page::CashCount(page) => page.update(action),
+            Page::Reverse(page) => page.update(action),
         };
         self.apply(ctx, step, cancel)
     }
@@ -267,6 +278,8 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
         Page::Report(page) => page.draw(app, frame, body),
         Page::Unblock(page) => page.draw(app, frame, body),
         Page::Confirm(page) => page.draw(app, frame, body),
+        Page::CashCount(page) => page.draw(app, frame, body),
+        Page::Reverse(page) => page.draw(app, frame, body),
     }
     if let Some(message) = &s.message {
         let style = if message.is_good() {

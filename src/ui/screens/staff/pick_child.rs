@@ -93,7 +93,10 @@ impl PickChildPage {
 
     fn pick(&self, ctx: &Context, child: Child) -> Step {
         match &self.purpose {
-            Purpose::TopUp => Step::Open(Page::Amount(AmountPage::new(child)), None),
+            Purpose::TopUp => {
+                let load = Effect::LoadBalance(child.id);
+                Step::Open(Page::Amount(AmountPage::new(child)), Some(load))
+            }
             Purpose::HandOut(uid) => Step::Run(Effect::BindCard {
                 uid: uid.clone(),
                 child: child.id,

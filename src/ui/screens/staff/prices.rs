@@ -154,7 +154,11 @@ impl ItemPage {
             }
             Action::Confirm => match CHOICES[self.selected.min(CHOICES.len() - 1)] {
                 Choice::Price => {
-                    match super::amount::parse(&self.input, Money::kroner(MAX_PRICE_KRONER)) {
+                    match super::amount::read_amount(
+                        &self.input,
+                        false,
+                        Money::kroner(MAX_PRICE_KRONER),
+                    ) {
                         // The menu's own price is no change.
                         Ok(price) => save(ItemChange {
                             price: (price != file_price).then_some(price),
