@@ -51,6 +51,12 @@ pub enum Action {
     Reader(ReaderStatus),
     #[serde(skip)]
     Tick,
+    /// The upkeep is done: free space, and the backup if one was due.
+    #[serde(skip)]
+    Upkept {
+        space: crate::store::disk::Space,
+        backup: Option<Result<(), String>>,
+    },
     /// A step of the day's closing is done: `Ok(true)` asks for another;
     /// an error is shown, and the closing is tried again the next day.
     #[serde(skip)]

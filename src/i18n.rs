@@ -68,6 +68,8 @@ pub struct StatusTexts {
     pub reader_missing: String,
     pub reader_demo: String,
     pub card_unreadable: String,
+    pub disk_low: String,
+    pub disk_full: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +96,7 @@ pub struct ResultTexts {
     pub new_balance: String,
     pub refused: String,
     pub not_saved: String,
+    pub disk_full: String,
 }
 
 #[derive(Debug, Deserialize)]

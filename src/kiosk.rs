@@ -21,7 +21,8 @@ use crate::keymap::Keymap;
 use crate::pin::PinError;
 use crate::reader::{CardEvent, DEMO_PIN, DemoCards, PcscSource};
 use crate::source_error::FileError;
-use crate::store::{Store, StoreError};
+use crate::store::disk::Limits;
+use crate::store::{Store, StoreError, local_day, write_daily_backup};
 use crate::sync::{LedgerClient, SyncError, SyncTask};
 use crate::ui::runtime::{self, RuntimeError};
 use crate::ui::{Action, App, EffectContext, Settings};
@@ -104,7 +105,8 @@ impl Kiosk {
     /// The demo: sample children (paid in once) and menu in `data_dir`,
     /// the PIN 1234; `pcsc`: taps from a card reader instead of F1–F8.
     pub fn demo(data_dir: &Path, language: Language, pcsc: bool) -> Result<Kiosk, KioskError> {
-        let store = Store::open(data_dir)?;
+        let mut store = Store::open(data_dir)?;
+        store.keep_reserve(Limits::default());
         import::seed_demo(&store, Utc::now())?;
         let cards = if pcsc {
             Cards::Pcsc(PcscSource::default())
@@ -149,7 +151,8 @@ impl Kiosk {
 
     /// The kiosk a config describes.
     pub fn from_config(config: Config) -> Result<Kiosk, KioskError> {
-        let store = Store::open(&config.data_dir)?;
+        let mut store = Store::open(&config.data_dir)?;
+        store.keep_reserve(Limits::with_reserve_mb(config.disk_reserve_mb));
         let cards = match config.reader {
             ReaderKind::Demo => Cards::Demo(first_cards(&store)?),
             ReaderKind::Pcsc => Cards::Pcsc(PcscSource {
@@ -208,6 +211,7 @@ impl Kiosk {
             undo_window: self.undo_window,
             export_dir: self.data_dir.join("reports"),
             data_dir: self.data_dir,
+            language: self.settings.language,
         };
         Ok((app, ctx))
     }
@@ -239,8 +243,10 @@ impl Kiosk {
             }
         };
         let ledger = self.ledger.clone();
+        let connected = ledger.is_some();
         let data_dir = self.data_dir.clone();
         let (app, ctx) = self.into_app()?;
+        let store = ctx.store.clone();
         tracing::info!(data_dir = %data_dir.display(), "kiosk starting");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -279,6 +285,11 @@ impl Kiosk {
         }
         if let Some(watch) = reader {
             watch.stop();
+        }
+        // Standalone the store is the whole truth: a backup as it stops,
+        // today's sales in it.
+        if !connected && let Err(e) = write_daily_backup(&store, &data_dir, local_day(Utc::now())) {
+            tracing::error!(error = %e, "the backup at stopping failed");
         }
         tracing::info!("kiosk stopped");
         Ok(())

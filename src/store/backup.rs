@@ -10,6 +10,7 @@
 //! leaves where they are and counts in. A backup's size stays that of a
 //! day, not of the club's whole history.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use uuid::Uuid;
 
 use super::codec::encode;
 use super::{Store, StoreError, local_day};
-use klubkasse_core::domain::{Card, Child, Entry, EntryKind, Money};
+use klubkasse_core::domain::{Card, CardUid, Child, ChildId, Entry, EntryKind, Money, SaleLine};
 
 const FORMAT: &str = "klubkasse-backup";
 /// How many daily backups to keep.
@@ -51,8 +52,122 @@ pub enum BackupError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{path} is damaged and was not used; nothing was changed:\n  {}",
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
+    )]
+    Damaged {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What is wrong with a backup (see [`check`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("child {0} is in it twice")]
+    ChildTwice(ChildId),
+    #[error("card {0} is in it twice")]
+    CardTwice(CardUid),
+    #[error("entry {0} is in it twice")]
+    EntryTwice(Uuid),
+    #[error("card {card} belongs to child {child}, who is not in it")]
+    CardWithoutChild { card: CardUid, child: ChildId },
+    #[error("entry {entry} belongs to child {child}, who is not in it")]
+    EntryWithoutChild { entry: Uuid, child: ChildId },
+    #[error("entry {entry} is for {amount}, but its lines and kind say {expected}")]
+    AmountDiffers {
+        entry: Uuid,
+        amount: Money,
+        expected: String,
+    },
+    #[error("sale {0} is refunded more than once")]
+    RefundedTwice(Uuid),
+    #[error("waiting for the ledger is {0}, which is not an entry in it")]
+    OutboxWithoutEntry(Uuid),
+}
+
+/// Checks that a backup can be trusted as the whole store: no id twice,
+/// every card's and entry's child there, and every amount what its entry
+/// says (a sale: minus its lines; deposits positive, withdrawals, fees
+/// negative), so that each balance rebuilt from the entries is right.
+/// Refunds whose sale lies in the archive are fine: the archive stays.
+pub fn check(backup: &Backup) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut children = HashSet::new();
+    for child in &backup.children {
+        if !children.insert(child.id) {
+            problems.push(Problem::ChildTwice(child.id));
+        }
+    }
+    let mut cards = HashSet::new();
+    for card in &backup.cards {
+        if !cards.insert(&card.uid) {
+            problems.push(Problem::CardTwice(card.uid.clone()));
+        }
+        if !children.contains(&card.child) {
+            problems.push(Problem::CardWithoutChild {
+                card: card.uid.clone(),
+                child: card.child,
+            });
+        }
+    }
+    let mut entries = HashSet::new();
+    let mut refunded = HashSet::new();
+    for entry in &backup.entries {
+        if !entries.insert(entry.id) {
+            problems.push(Problem::EntryTwice(entry.id));
+        }
+        if !children.contains(&entry.child) {
+            problems.push(Problem::EntryWithoutChild {
+                entry: entry.id,
+                child: entry.child,
+            });
+        }
+        let differs = |expected: String| Problem::AmountDiffers {
+            entry: entry.id,
+            amount: entry.amount,
+            expected,
+        };
+        match &entry.kind {
+            EntryKind::Sale { lines, .. } => {
+                let total: Money = lines.iter().map(SaleLine::total).sum();
+                if entry.amount != -total {
+                    problems.push(differs((-total).to_string()));
+                }
+            }
+            EntryKind::Deposit | EntryKind::Refund { .. } if !entry.amount.is_positive() => {
+                problems.push(differs("more than zero".into()));
+            }
+            EntryKind::Withdrawal | EntryKind::CardFee if !entry.amount.is_negative() => {
+                problems.push(differs("less than zero".into()));
+            }
+            _ => {}
+        }
+        if let EntryKind::Refund { sale } = &entry.kind
+            && !refunded.insert(*sale)
+        {
+            problems.push(Problem::RefundedTwice(*sale));
+        }
+    }
+    for id in &backup.outbox {
+        if !entries.contains(id) {
+            problems.push(Problem::OutboxWithoutEntry(*id));
+        }
+    }
+    problems
+}
+
+/// The entries of the store now that a restore of `backup` would drop:
+/// not in the backup, and made after it (older ones were gone before).
+pub fn dropped_by(backup: &Backup, now: &[Entry]) -> Vec<Entry> {
+    let kept: HashSet<Uuid> = backup.entries.iter().map(|e| e.id).collect();
+    now.iter()
+        .filter(|e| !kept.contains(&e.id) && e.at >= backup.created_at)
+        .cloned()
+        .collect()
 }
 
 pub fn backup_dir(data_dir: &Path) -> PathBuf {
@@ -185,7 +300,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     fs::rename(&tmp, path)
 }
 
-/// Writes `klubkasse-DATE.json` unless today's exists; keeps the newest 14.
+/// Writes `klubkasse-DATE.json`, over today's if there is one: the kiosk
+/// writes it again when idle and when it stops, so that it holds today's
+/// entries too. Keeps the newest 14 days.
 pub fn write_daily_backup(
     store: &Store,
     data_dir: &Path,
@@ -193,9 +310,6 @@ pub fn write_daily_backup(
 ) -> Result<Option<PathBuf>, BackupError> {
     let dir = backup_dir(data_dir);
     let path = dir.join(format!("klubkasse-{today}.json"));
-    if path.exists() {
-        return Ok(None);
-    }
     let write_err = |source| BackupError::Write {
         path: path.clone(),
         source,
@@ -237,21 +351,38 @@ pub struct Restored {
     pub set_aside: Option<PathBuf>,
     pub children: usize,
     pub entries: usize,
+    /// What the store had that the backup has not (made after it): kept
+    /// in `set_aside`, not in the restored store.
+    pub dropped: Vec<Entry>,
 }
 
 /// Replaces the store under `data_dir` with the backup. The old store is
 /// moved aside, never deleted: it may still hold something worth rescuing.
 pub fn restore_backup(file: &Path, data_dir: &Path) -> Result<Restored, BackupError> {
     let backup = read_backup(file)?;
+    let problems = check(&backup);
+    if !problems.is_empty() {
+        return Err(BackupError::Damaged {
+            path: file.to_path_buf(),
+            problems,
+        });
+    }
     let current = data_dir.join("store");
+    // What the store holds now and the backup does not. A store that
+    // cannot be opened cannot say; one in use refuses here already.
+    let dropped = match Store::open_existing(data_dir) {
+        Ok(store) => dropped_by(&backup, &store.live_entries()?),
+        Err(e @ StoreError::InUse { .. }) => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "the store being replaced cannot be read");
+            Vec::new()
+        }
+    };
     // A store a kiosk has open is not taken from under it; and no kiosk
     // opens it until the new store is in place.
     let _hold = super::files::Hold::take(&current)?;
     let set_aside = if current.exists() {
-        let aside = data_dir.join(format!(
-            "store.replaced-{}",
-            Utc::now().format("%Y%m%dT%H%M%S")
-        ));
+        let aside = aside_name(data_dir, Utc::now());
         fs::rename(&current, &aside).map_err(|source| BackupError::Write {
             path: aside.clone(),
             source,
@@ -267,5 +398,19 @@ pub fn restore_backup(file: &Path, data_dir: &Path) -> Result<Restored, BackupEr
         set_aside,
         children: backup.children.len(),
         entries: backup.entries.len(),
+        dropped,
     })
+}
+
+/// `store.replaced-TIME`, with `-2`, `-3` … when a restore in the same
+/// second already took that name.
+fn aside_name(data_dir: &Path, now: DateTime<Utc>) -> PathBuf {
+    let base = format!("store.replaced-{}", now.format("%Y%m%dT%H%M%S"));
+    (1..)
+        .map(|n| match n {
+            1 => data_dir.join(&base),
+            n => data_dir.join(format!("{base}-{n}")),
+        })
+        .find(|path| !path.exists())
+        .unwrap_or_else(|| data_dir.join(base))
 }

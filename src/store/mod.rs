@@ -41,6 +41,7 @@ mod backup;
 mod codec;
 mod compact;
 mod days;
+pub mod disk;
 mod files;
 mod money;
 mod open;
@@ -58,8 +59,8 @@ use uuid::Uuid;
 
 pub use archive::Archive;
 pub use backup::{
-    Backup, BackupError, Restored, backup_dir, newest_backup, read_backup, restore_backup,
-    write_daily_backup,
+    Backup, BackupError, Problem, Restored, backup_dir, check as check_backup, dropped_by,
+    newest_backup, read_backup, restore_backup, write_daily_backup,
 };
 use codec::{decode, encode};
 use klubkasse_core::domain::{
@@ -117,6 +118,18 @@ pub enum StoreError {
         hint: String,
     },
     #[error(
+        "the disk holding {dir} is full ({} MB free): free at least {} MB on it, then \
+         start again. Nothing is damaged and nothing was changed: do not restore a backup",
+        disk::megabytes(*free), disk::megabytes(*need)
+    )]
+    NoSpace { dir: PathBuf, free: u64, need: u64 },
+    #[error(
+        "klubkasse may not write in {dir} (the folder belongs to user id {owner}): ask the \
+         folder's owner or the computer's administrator to let this user write there, then \
+         start again. Nothing is damaged and nothing was changed: do not restore a backup"
+    )]
+    NoAccess { dir: PathBuf, owner: u32 },
+    #[error(
         "the store in {dir} has format version {found}; this klubkasse reads version {SCHEMA_VERSION}"
     )]
     WrongVersion { dir: PathBuf, found: String },
@@ -127,6 +140,11 @@ pub enum StoreError {
     },
     #[error("stored {what} is damaged: {detail}")]
     Corrupt { what: String, detail: String },
+    #[error(
+        "the disk is almost full: free at least {} MB; nothing was written",
+        disk::megabytes(*need)
+    )]
+    DiskFull { free: u64, need: u64 },
     #[error("could not write to the store: {0} (is the disk full?)")]
     Write(#[from] sled::Error),
     #[error(
@@ -193,6 +211,8 @@ pub struct Store {
     outbox: Tree,
     pending: Tree,
     card_outbox: Tree,
+    /// The kiosk's free-space guard; the tools write without one.
+    reserve: Option<disk::Reserve>,
     /// Last, so dropped after every sled handle above: waits until sled
     /// has closed the files, so that the store can be opened again at once
     /// (see [`files`]).
@@ -299,6 +319,39 @@ impl Store {
         self.usable()?;
         self.db.flush().map_err(|e| self.write_failed(e))?;
         Ok(())
+    }
+
+    /// Keeps free space for sales with a reserve file (see [`disk`]):
+    /// from now on a sale or top-up is refused before the disk is full.
+    pub fn keep_reserve(&mut self, limits: disk::Limits) -> disk::Space {
+        let data_dir = self.dir.parent().unwrap_or(Path::new("."));
+        let reserve = disk::Reserve::new(data_dir, limits);
+        let space = reserve.keep();
+        self.reserve = Some(reserve);
+        space
+    }
+
+    /// What free space allows now, laying the reserve file down or letting
+    /// it go as the space says (the kiosk asks now and then).
+    pub fn disk_space(&self) -> disk::Space {
+        self.reserve
+            .as_ref()
+            .map_or(disk::Space::Ok, disk::Reserve::keep)
+    }
+
+    /// Refuses a write while the disk is nearly full: before a write can
+    /// fail half-way, not after. The reserve goes at once, for recovery.
+    fn room(&self) -> Result<(), StoreError> {
+        let Some(reserve) = &self.reserve else {
+            return Ok(());
+        };
+        match reserve.space() {
+            disk::Space::Full { .. } => match reserve.keep() {
+                disk::Space::Full { free, need } => Err(StoreError::DiskFull { free, need }),
+                _ => Ok(()),
+            },
+            disk::Space::Ok | disk::Space::Low { .. } => Ok(()),
+        }
     }
 
     /// Refuses to go on after a failed write.

@@ -58,6 +58,7 @@ impl Store {
     /// never waits for the ledger: a counter may push only sales and refunds.
     pub fn record_entry(&self, entry: &Entry) -> Result<Money, StoreError> {
         self.usable()?;
+        self.room()?;
         if self.child(entry.child)?.is_none() {
             return Err(StoreError::NoSuchChild(entry.child));
         }

@@ -57,7 +57,13 @@ impl Store {
         Store::open_dir(data_dir, true)
     }
 
+    /// Opens the files; a failure is put down to its cause (see
+    /// [`diagnose`]): only real damage is told to restore.
     pub(super) fn open_dir(data_dir: &Path, fresh: bool) -> Result<Store, StoreError> {
+        Store::open_files(data_dir, fresh).map_err(|e| diagnose(&data_dir.join("store"), e))
+    }
+
+    fn open_files(data_dir: &Path, fresh: bool) -> Result<Store, StoreError> {
         let dir = data_dir.join("store");
         let hint = match newest_backup(data_dir) {
             Some(b) => format!(" (newest: {})", b.display()),
@@ -93,6 +99,7 @@ impl Store {
             outbox: open("outbox")?,
             pending: open("pending")?,
             card_outbox: open("card_outbox")?,
+            reserve: None,
             db,
             _released: files::Released::watch(&dir),
             dir: dir.clone(),
@@ -201,5 +208,93 @@ impl Store {
         self.flush()?;
         tracing::info!(dir = %self.dir.display(), "moved the store's entries into one tree per day");
         Ok(())
+    }
+}
+
+/// Below this much free space a store that fails to open is put down to
+/// the full disk: sled needs room to open (a segment, its config).
+const ROOM_TO_OPEN: u64 = 4 * 1024 * 1024;
+
+/// What an open that failed is put down to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cause {
+    NoAccess,
+    NoSpace {
+        free: u64,
+    },
+    /// Neither: the files themselves (or the error as it was).
+    AsItSays,
+}
+
+/// The cause from what was seen: a write refused, and free space (when
+/// it could be asked). A permission problem comes first: freeing space
+/// would not help.
+pub(super) fn cause(denied: bool, free: Option<u64>) -> Cause {
+    match (denied, free) {
+        (true, _) => Cause::NoAccess,
+        (false, Some(free)) if free < ROOM_TO_OPEN => Cause::NoSpace { free },
+        _ => Cause::AsItSays,
+    }
+}
+
+/// Looks at the folder, without writing to it: may this user write its
+/// files, and how full is its disk? sled, out of room or refused, tends
+/// to say "corrupted", and "restore a backup" would throw a healthy day away.
+fn diagnose(dir: &Path, error: StoreError) -> StoreError {
+    use std::os::unix::fs::MetadataExt;
+    if matches!(
+        error,
+        StoreError::InUse { .. }
+            | StoreError::WrongVersion { .. }
+            | StoreError::Missing { .. }
+            | StoreError::MissingWithBackups { .. }
+    ) {
+        return error;
+    }
+    let existing = if dir.exists() {
+        dir
+    } else {
+        dir.parent().unwrap_or(dir)
+    };
+    // Opening for writing, without creating or truncating, changes nothing.
+    let denied = [existing.join("db"), existing.join("conf")]
+        .iter()
+        .filter(|f| f.exists())
+        .any(|f| {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(f)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+        })
+        || std::fs::metadata(existing).is_ok_and(|m| m.permissions().readonly());
+    match cause(denied, fs2::available_space(existing).ok()) {
+        Cause::NoAccess => StoreError::NoAccess {
+            dir: dir.to_path_buf(),
+            owner: std::fs::metadata(existing).map_or(0, |m| m.uid()),
+        },
+        Cause::NoSpace { free } => StoreError::NoSpace {
+            dir: dir.to_path_buf(),
+            free,
+            need: ROOM_TO_OPEN - free,
+        },
+        Cause::AsItSays => error,
+    }
+}
+
+#[cfg(test)]
+mod cause_tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_write_is_the_owner_s_business_even_on_a_full_disk() {
+        assert_eq!(cause(true, Some(0)), Cause::NoAccess);
+        assert_eq!(cause(true, None), Cause::NoAccess);
+    }
+
+    #[test]
+    fn a_full_disk_is_room_to_make_not_damage() {
+        assert_eq!(cause(false, Some(1000)), Cause::NoSpace { free: 1000 });
+        assert_eq!(cause(false, Some(ROOM_TO_OPEN)), Cause::AsItSays);
+        assert_eq!(cause(false, None), Cause::AsItSays);
     }
 }

@@ -80,6 +80,7 @@ impl Store {
         connection: Connection,
     ) -> Result<Recorded, StoreError> {
         self.usable()?;
+        self.room()?;
         let archived = self.lock();
         // Again under the lock: a write may have failed while we waited.
         self.usable()?;

@@ -9,6 +9,7 @@ use crate::config::Menu;
 use crate::i18n::{Language, Texts};
 use crate::keymap::{Key, Keymap};
 use crate::reader::{DemoCards, ReaderStatus};
+use crate::store::disk::Space;
 use crate::store::local_day;
 use crate::sync::SyncStatus;
 use crate::ui::Action;
@@ -35,6 +36,12 @@ pub struct Settings {
 
 /// How long the staff menu stays open with nobody touching it.
 const STAFF_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often free space is looked at (and the backup considered).
+pub const UPKEEP_EVERY: Duration = Duration::from_secs(30);
+/// A standalone kiosk's backup is at most this old, plus the idle wait.
+pub const BACKUP_EVERY: Duration = Duration::from_secs(3600);
+/// The backup waits for this long without a key or a tap: not mid-queue.
+pub const IDLE_BEFORE_BACKUP: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub enum Screen {
@@ -66,6 +73,12 @@ pub struct App {
     pub closed_day: Option<NaiveDate>,
     /// A step of that closing is running: ask for the next when it ends.
     pub closing: bool,
+    /// What free space allows, as the last upkeep found it.
+    pub disk: Space,
+    /// When the upkeep (free space, the hourly backup) is next asked for.
+    pub next_upkeep: DateTime<Utc>,
+    /// When the backup was last written (at start: the day's closing).
+    pub last_backup: DateTime<Utc>,
     pub quit: bool,
 }
 
@@ -98,6 +111,9 @@ impl App {
             last_activity: now,
             closed_day: None,
             closing: false,
+            disk: Space::Ok,
+            next_upkeep: now,
+            last_backup: now,
             quit: false,
         }
     }
@@ -164,6 +180,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let is_input = !matches!(
         action,
         Action::Tick
+            | Action::Upkept { .. }
             | Action::DayClosed { .. }
             | Action::Reader(_)
             | Action::Notice(_)
@@ -187,6 +204,15 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Notice(text) => {
             app.notice = Some(Notice::Text(text));
+            return vec![];
+        }
+        Action::Upkept { space, backup } => {
+            app.disk = space;
+            match backup {
+                Some(Ok(())) => app.last_backup = app.now,
+                Some(Err(e)) => app.notice = Some(Notice::Text(e)),
+                None => {}
+            }
             return vec![];
         }
         Action::DayClosed { today, more } => {
@@ -258,6 +284,17 @@ fn tick(app: &mut App) -> Vec<Effect> {
     if timed_out {
         app.screen = Screen::Idle;
     }
+    let mut effects = Vec::new();
+    if app.now >= app.next_upkeep {
+        app.next_upkeep = app.now + UPKEEP_EVERY;
+        let since_backup = (app.now - app.last_backup).to_std().unwrap_or_default();
+        effects.push(Effect::Upkeep {
+            backup: app.connection == Connection::Standalone
+                && matches!(app.screen, Screen::Idle)
+                && idle_for >= IDLE_BEFORE_BACKUP
+                && since_backup >= BACKUP_EVERY,
+        });
+    }
     // Once a day, a step per tick so that sales go between the steps:
     // closed days to the archive, then (standalone, where the store is the
     // whole truth) the day's backup.
@@ -265,10 +302,10 @@ fn tick(app: &mut App) -> Vec<Effect> {
     if app.closed_day != Some(today) && !app.closing {
         app.closed_day = Some(today);
         app.closing = true;
-        return vec![Effect::CloseDay {
+        effects.push(Effect::CloseDay {
             today,
             backup: app.connection == Connection::Standalone,
-        }];
+        });
     }
-    vec![]
+    effects
 }

@@ -8,7 +8,9 @@ use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::action::{StaffFailure, StaffOutcome};
+use crate::i18n::{Language, Texts, fill};
 use crate::report;
+use crate::store::disk::{Space, megabytes};
 use crate::store::{Recorded, Store, StoreError, local_day, write_daily_backup};
 use crate::ui::{Action, SaleRow};
 use klubkasse_core::domain::{CardState, CardUid, ChildId, Connection, Entry, Money, PinGuard};
@@ -58,6 +60,12 @@ pub enum Effect {
         today: NaiveDate,
         backup: bool,
     },
+    /// Now and then: how much disk is free (the reserve file laid down or
+    /// let go), and with `backup` (standalone, idle, the last one an hour
+    /// old) the backup written again, today's entries in it.
+    Upkeep {
+        backup: bool,
+    },
     /// The terminal bell, on a refusal.
     Bell,
 }
@@ -77,6 +85,8 @@ pub struct EffectContext {
     pub export_dir: PathBuf,
     /// The data folder, where backups go.
     pub data_dir: PathBuf,
+    /// For what the store says when the disk is full.
+    pub language: Language,
 }
 
 impl EffectContext {
@@ -85,7 +95,7 @@ impl EffectContext {
     pub fn execute(&self, effect: Effect) -> Option<Action> {
         let staff = |r: Result<StaffOutcome, StoreError>| {
             Some(Action::StaffDone(r.unwrap_or_else(|e| {
-                StaffOutcome::Failed(StaffFailure::Store(e.to_string()))
+                StaffOutcome::Failed(StaffFailure::Store(self.store_message(&e)))
             })))
         };
         let unreadable = |e: StoreError| {
@@ -106,7 +116,7 @@ impl EffectContext {
                     Ok(Recorded::Refused(refusal)) => Action::SaleRefused(refusal),
                     Err(e) => {
                         tracing::error!(error = %e, "sale not saved");
-                        Action::SaleFailed(e.to_string())
+                        Action::SaleFailed(self.store_message(&e))
                     }
                 })
             }
@@ -208,7 +218,34 @@ impl EffectContext {
                 self.export(day).unwrap_or_else(StaffOutcome::Failed),
             )),
             Effect::CloseDay { today, backup } => Some(self.close_day(today, backup)),
+            Effect::Upkeep { backup } => Some(self.upkeep(backup)),
             Effect::Bell | Effect::NudgeSync => None,
+        }
+    }
+
+    fn upkeep(&self, backup: bool) -> Action {
+        let space = self.store.disk_space();
+        // A backup on a full disk would only take the room recovery needs.
+        let backup = (backup && !matches!(space, Space::Full { .. })).then(|| {
+            write_daily_backup(&self.store, &self.data_dir, local_day(Utc::now()))
+                .map(drop)
+                .map_err(|e| {
+                    tracing::error!(error = %e, "the backup failed");
+                    e.to_string()
+                })
+        });
+        Action::Upkept { space, backup }
+    }
+
+    /// What a person reads when the store refused: the full disk in the
+    /// counter's language, with how much to free.
+    pub fn store_message(&self, e: &StoreError) -> String {
+        match e {
+            StoreError::DiskFull { need, .. } => fill(
+                &Texts::of(self.language).result.disk_full,
+                &[("mb", &megabytes(*need).to_string())],
+            ),
+            other => other.to_string(),
         }
     }
 
