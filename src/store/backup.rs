@@ -170,6 +170,21 @@ pub fn dropped_by(backup: &Backup, now: &[Entry]) -> Vec<Entry> {
         .collect()
 }
 
+impl Backup {
+    /// Nothing: what a rebuild starts from when there is no backup.
+    pub fn empty() -> Backup {
+        Backup {
+            format: FORMAT.into(),
+            version: super::SCHEMA_VERSION,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            children: Vec::new(),
+            cards: Vec::new(),
+            entries: Vec::new(),
+            outbox: Vec::new(),
+        }
+    }
+}
+
 pub fn backup_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("backups")
 }
@@ -222,7 +237,7 @@ impl Store {
     }
 
     /// Fills an empty store from a backup, rebuilding everything derived.
-    fn import(&self, backup: &Backup) -> Result<(), StoreError> {
+    pub(super) fn import(&self, backup: &Backup) -> Result<(), StoreError> {
         for child in &backup.children {
             self.children.insert(child.id.0.as_bytes(), encode(child))?;
         }
@@ -307,7 +322,7 @@ pub fn write_daily_backup(
     store: &Store,
     data_dir: &Path,
     today: NaiveDate,
-) -> Result<Option<PathBuf>, BackupError> {
+) -> Result<PathBuf, BackupError> {
     let dir = backup_dir(data_dir);
     let path = dir.join(format!("klubkasse-{today}.json"));
     let write_err = |source| BackupError::Write {
@@ -322,7 +337,7 @@ pub fn write_daily_backup(
         let _ = fs::remove_file(old);
     }
     tracing::info!(path = %path.display(), "wrote daily backup");
-    Ok(Some(path))
+    Ok(path)
 }
 
 pub fn read_backup(path: &Path) -> Result<Backup, BackupError> {
@@ -382,7 +397,7 @@ pub fn restore_backup(file: &Path, data_dir: &Path) -> Result<Restored, BackupEr
     // opens it until the new store is in place.
     let _hold = super::files::Hold::take(&current)?;
     let set_aside = if current.exists() {
-        let aside = aside_name(data_dir, Utc::now());
+        let aside = aside_name(data_dir, "replaced", Utc::now());
         fs::rename(&current, &aside).map_err(|source| BackupError::Write {
             path: aside.clone(),
             source,
@@ -402,10 +417,10 @@ pub fn restore_backup(file: &Path, data_dir: &Path) -> Result<Restored, BackupEr
     })
 }
 
-/// `store.replaced-TIME`, with `-2`, `-3` … when a restore in the same
+/// `store.WHY-TIME`, with `-2`, `-3` … when a restore in the same
 /// second already took that name.
-fn aside_name(data_dir: &Path, now: DateTime<Utc>) -> PathBuf {
-    let base = format!("store.replaced-{}", now.format("%Y%m%dT%H%M%S"));
+pub(super) fn aside_name(data_dir: &Path, why: &str, now: DateTime<Utc>) -> PathBuf {
+    let base = format!("store.{why}-{}", now.format("%Y%m%dT%H%M%S"));
     (1..)
         .map(|n| match n {
             1 => data_dir.join(&base),

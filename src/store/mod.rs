@@ -43,6 +43,7 @@ mod compact;
 mod days;
 pub mod disk;
 mod files;
+mod journal;
 mod money;
 mod open;
 mod pin_guard;
@@ -213,6 +214,8 @@ pub struct Store {
     card_outbox: Tree,
     /// The kiosk's free-space guard; the tools write without one.
     reserve: Option<disk::Reserve>,
+    /// Every fact written, outside sled too (see [`journal`]).
+    journal: journal::Journal,
     /// Last, so dropped after every sled handle above: waits until sled
     /// has closed the files, so that the store can be opened again at once
     /// (see [`files`]).
@@ -354,6 +357,29 @@ impl Store {
         }
     }
 
+    /// Runs `write` (sled's writes and flush) with `lines` in the journal:
+    /// room made before, the lines written once sled has them. A journal
+    /// that fails then closes the store for the run, like a failed flush.
+    fn journaled<T>(
+        &self,
+        lines: Vec<journal::Line>,
+        write: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let day = local_day(Utc::now());
+        let ready = self.journal.make_room(day, &lines)?;
+        let done = write()?;
+        self.journal
+            .write(day, ready)
+            .map_err(|e| self.failed_with(e))?;
+        Ok(done)
+    }
+
+    fn failed_with(&self, e: StoreError) -> StoreError {
+        tracing::error!(error = %e, "a write to the store failed; the store is closed for this run");
+        self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
+        e
+    }
+
     /// Refuses to go on after a failed write.
     fn usable(&self) -> Result<(), StoreError> {
         if self.failed.load(std::sync::atomic::Ordering::SeqCst) {
@@ -363,9 +389,7 @@ impl Store {
     }
 
     fn write_failed(&self, e: sled::Error) -> StoreError {
-        tracing::error!(error = %e, "a write to the store failed; the store is closed for this run");
-        self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
-        StoreError::Write(e)
+        self.failed_with(StoreError::Write(e))
     }
 
     fn unwrap_tx<T>(
