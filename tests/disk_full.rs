@@ -537,6 +537,9 @@ fn seller_process() {
         }
         .and_then(|()| out.flush())
         .expect("stdout");
+        // A counter's pace, more or less: the store must not fill the disk
+        // by itself.
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
 
@@ -558,7 +561,7 @@ fn sales_survive_sled_writes_failing_on_a_full_disk_and_a_sigkill() {
     let seed = env_number("KLUBKASSE_DISK_FULL_SEED", rand::random::<u32>().into());
     println!("sled on a full disk: {rounds} rounds, KLUBKASSE_DISK_FULL_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let disk = SmallDisk::mount(24);
+    let disk = SmallDisk::mount(48);
     let data = disk.path().join("data");
     {
         let store = Store::open(&data).unwrap();

@@ -429,3 +429,216 @@ pub(super) fn aside_name(data_dir: &Path, why: &str, now: DateTime<Utc>) -> Path
         .find(|path| !path.exists())
         .unwrap_or_else(|| data_dir.join(base))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use klubkasse_core::domain::CardState;
+    use proptest::prelude::*;
+
+    fn child(n: usize) -> Child {
+        Child {
+            id: ChildId::new(),
+            name: format!("Barn {n}"),
+            daily_limit: None,
+            blocked_categories: vec![],
+            note: None,
+        }
+    }
+
+    fn line(kroner: i64, quantity: u32) -> SaleLine {
+        SaleLine {
+            name: "Toast".into(),
+            category: "mad".into(),
+            unit_price: Money::kroner(kroner),
+            quantity,
+        }
+    }
+
+    /// A backup as a store would write it: `children` children with a card
+    /// each, a deposit each, and `sales` (child, price, quantity, refunded).
+    fn backup(children: usize, sales: &[(usize, i64, u32, bool)]) -> Backup {
+        let at = Utc::now();
+        let kids: Vec<Child> = (0..children).map(child).collect();
+        let cards: Vec<Card> = kids
+            .iter()
+            .enumerate()
+            .map(|(n, c)| Card {
+                uid: CardUid::parse(&format!("04AB{n:04X}")).unwrap(),
+                child: c.id,
+                state: CardState::Active,
+            })
+            .collect();
+        let mut entries: Vec<Entry> = kids
+            .iter()
+            .map(|c| Entry::new(c.id, EntryKind::Deposit, Money::kroner(500), "test", at))
+            .collect();
+        for &(who, price, quantity, refunded) in sales {
+            let n = who % children;
+            let sale = Entry::sale(
+                kids[n].id,
+                cards[n].uid.clone(),
+                vec![line(price, quantity)],
+                "test",
+                at,
+            );
+            if refunded {
+                entries.push(Entry::new(
+                    sale.child,
+                    EntryKind::Refund { sale: sale.id },
+                    -sale.amount,
+                    "test",
+                    at,
+                ));
+            }
+            entries.push(sale);
+        }
+        Backup {
+            outbox: entries.iter().take(2).map(|e| e.id).collect(),
+            children: kids,
+            cards,
+            entries,
+            ..Backup::empty()
+        }
+    }
+
+    #[test]
+    fn a_backup_as_the_store_writes_it_is_sound() {
+        assert_eq!(
+            check(&backup(3, &[(0, 12, 1, false), (1, 5, 3, true)])),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn each_kind_of_damage_is_named() {
+        let good = backup(2, &[(0, 12, 2, true)]);
+        let mut b = good.clone();
+        b.children.push(b.children[0].clone());
+        assert_eq!(check(&b), vec![Problem::ChildTwice(b.children[0].id)]);
+
+        let mut b = good.clone();
+        let gone = b.children.remove(1);
+        let problems = check(&b);
+        assert!(problems.contains(&Problem::CardWithoutChild {
+            card: b.cards[1].uid.clone(),
+            child: gone.id
+        }));
+        assert!(
+            problems.iter().any(
+                |p| matches!(p, Problem::EntryWithoutChild { child, .. } if *child == gone.id)
+            )
+        );
+
+        let mut b = good.clone();
+        b.entries.push(b.entries[0].clone());
+        assert_eq!(check(&b), vec![Problem::EntryTwice(b.entries[0].id)]);
+
+        let mut b = good.clone();
+        let sale = b.entries.iter_mut().find(|e| e.is_sale()).unwrap();
+        sale.amount = -Money::kroner(1);
+        let id = sale.id;
+        assert_eq!(
+            check(&b),
+            vec![Problem::AmountDiffers {
+                entry: id,
+                amount: -Money::kroner(1),
+                expected: (-Money::kroner(24)).to_string()
+            }]
+        );
+
+        let mut b = good.clone();
+        let mut again = b
+            .entries
+            .iter()
+            .find(|e| !e.is_sale() && e.amount == Money::kroner(24))
+            .unwrap()
+            .clone();
+        again.id = Uuid::now_v7();
+        let EntryKind::Refund { sale } = again.kind else {
+            panic!("a refund")
+        };
+        b.entries.push(again);
+        assert_eq!(check(&b), vec![Problem::RefundedTwice(sale)]);
+
+        let mut b = good;
+        let stray = Uuid::now_v7();
+        b.outbox.push(stray);
+        assert_eq!(check(&b), vec![Problem::OutboxWithoutEntry(stray)]);
+    }
+
+    #[test]
+    fn a_restore_drops_what_came_after_the_backup_only() {
+        let b = backup(1, &[(0, 12, 1, false)]);
+        let child = b.children[0].id;
+        let card = b.cards[0].uid.clone();
+        let later = Entry::sale(
+            child,
+            card.clone(),
+            vec![line(7, 1)],
+            "test",
+            b.created_at + Duration::seconds(5),
+        );
+        let earlier = Entry::sale(
+            child,
+            card,
+            vec![line(7, 1)],
+            "test",
+            b.created_at - Duration::days(1),
+        );
+        let mut now = b.entries.clone();
+        now.push(later.clone());
+        now.push(earlier);
+        let b = Backup {
+            created_at: b.created_at + Duration::seconds(1),
+            ..b
+        };
+        assert_eq!(dropped_by(&b, &now), vec![later]);
+    }
+
+    proptest! {
+        /// Whatever the store wrote is sound; and any one damage of the
+        /// kinds a restore must refuse is found.
+        #[test]
+        fn sound_backups_pass_and_any_damage_is_found(
+            children in 1usize..6,
+            sales in proptest::collection::vec((0usize..6, 1i64..40, 1u32..4, any::<bool>()), 0..20),
+            damage in 0u8..5,
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let mut b = backup(children, &sales);
+            prop_assert_eq!(check(&b), vec![]);
+            match damage {
+                0 => {
+                    let c = b.children[pick.index(b.children.len())].clone();
+                    b.children.push(c);
+                }
+                1 => {
+                    let c = b.cards[pick.index(b.cards.len())].clone();
+                    b.cards.push(c);
+                }
+                2 => {
+                    let e = b.entries[pick.index(b.entries.len())].clone();
+                    b.entries.push(e);
+                }
+                3 => {
+                    b.children.remove(pick.index(b.children.len()));
+                }
+                _ => {
+                    // A sale off by one øre from its lines, or (none sold)
+                    // a deposit turned negative.
+                    let sold: Vec<usize> = (0..b.entries.len()).filter(|&n| b.entries[n].is_sale()).collect();
+                    if sold.is_empty() {
+                        let n = pick.index(b.entries.len());
+                        b.entries[n].amount = -b.entries[n].amount;
+                    } else {
+                        let n = sold[pick.index(sold.len())];
+                        b.entries[n].amount += Money::from_ore(1);
+                    }
+                }
+            }
+            prop_assert!(!check(&b).is_empty());
+        }
+    }
+}

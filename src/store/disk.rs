@@ -84,6 +84,11 @@ pub fn megabytes(bytes: u64) -> u64 {
     bytes.div_ceil(MB)
 }
 
+/// Whole megabytes, rounded down: what a person is told is free.
+pub fn whole_megabytes(bytes: u64) -> u64 {
+    bytes / MB
+}
+
 /// The reserve file of a data folder and the limits around it.
 #[derive(Debug, Clone)]
 pub struct Reserve {
@@ -220,6 +225,7 @@ mod tests {
         assert_eq!(megabytes(1), 1);
         assert_eq!(megabytes(MB), 1);
         assert_eq!(megabytes(MB + 1), 2);
+        assert_eq!(whole_megabytes(2 * MB - 1), 1);
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub enum StoreError {
     #[error(
         "the disk holding {dir} is full ({} MB free): free at least {} MB on it, then \
          start again. Nothing is damaged and nothing was changed: do not restore a backup",
-        disk::megabytes(*free), disk::megabytes(*need)
+        disk::whole_megabytes(*free), disk::megabytes(*need)
     )]
     NoSpace { dir: PathBuf, free: u64, need: u64 },
     #[error(
