@@ -222,3 +222,12 @@ fn staff_menu_of_a_connected_counter_leaves_money_to_the_office() {
     k.staff_login();
     snapshot("staff_menu_connected", &mut k);
 }
+
+#[test]
+fn idle_disk_almost_full() {
+    let mut k = Kiosk::demo();
+    k.app.disk = klubkasse::store::disk::Space::Low {
+        free: 20 * 1024 * 1024,
+    };
+    snapshot("idle_disk_almost_full", &mut k);
+}
