@@ -97,6 +97,7 @@ pub struct ResultTexts {
     pub refused: String,
     pub not_saved: String,
     pub disk_full: String,
+    pub write_failed: String,
 }
 
 #[derive(Debug, Deserialize)]

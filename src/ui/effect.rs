@@ -105,7 +105,7 @@ impl EffectContext {
             Effect::LookupCard { uid, connection } => {
                 Some(match self.store.lookup(&uid, Utc::now(), connection) {
                     Ok(found) => Action::AccountLoaded(klubkasse_core::domain::admit(found)),
-                    Err(e) => Action::SaleFailed(e.to_string()),
+                    Err(e) => Action::SaleFailed(self.store_message(&e)),
                 })
             }
             Effect::RecordSale { sale, connection } => {
@@ -237,14 +237,15 @@ impl EffectContext {
         Action::Upkept { space, backup }
     }
 
-    /// What a person reads when the store refused: the full disk in the
-    /// counter's language, with how much to free.
+    /// What a person reads when the store refused: the full disk or a
+    /// failed write in the counter's language, with what to do.
     pub fn store_message(&self, e: &StoreError) -> String {
+        let t = &Texts::of(self.language).result;
         match e {
-            StoreError::DiskFull { need, .. } => fill(
-                &Texts::of(self.language).result.disk_full,
-                &[("mb", &megabytes(*need).to_string())],
-            ),
+            StoreError::DiskFull { need, .. } => {
+                fill(&t.disk_full, &[("mb", &megabytes(*need).to_string())])
+            }
+            StoreError::Write(_) | StoreError::Failed => t.write_failed.clone(),
             other => other.to_string(),
         }
     }
