@@ -61,6 +61,12 @@ pub enum Action {
     /// The terminal's new size (columns, rows).
     #[serde(skip)]
     Resize(u16, u16),
+    /// The upkeep is done: free space, and the backup if one was due.
+    #[serde(skip)]
+    Upkept {
+        space: crate::store::disk::Space,
+        backup: Option<Result<(), String>>,
+    },
     /// A step of the day's closing is done: `Ok(true)` asks for another;
     /// an error is shown, and the closing is tried again the next day.
     #[serde(skip)]

@@ -50,6 +50,8 @@ pub struct Config {
     pub offline_allowance: Money,
     /// Connected mode: the central ledger. Without it the counter stands alone.
     pub ledger: Option<LedgerConfig>,
+    /// The reserve file kept in the data folder for recovery (MB).
+    pub disk_reserve_mb: u64,
 }
 
 /// Where the ledger is and how this counter proves who it is.
@@ -106,6 +108,7 @@ struct RawConfig {
     result_seconds: Option<Spanned<u64>>,
     undo_minutes: Option<Spanned<u64>>,
     offline_allowance: Option<Spanned<Money>>,
+    disk_reserve_mb: Option<Spanned<u64>>,
     ledger: Option<RawLedger>,
 }
 
@@ -199,6 +202,7 @@ impl Config {
         );
         let result_time = seconds(&raw.result_seconds, "result_seconds", 4, 1..=60);
         let undo_minutes = seconds(&raw.undo_minutes, "undo_minutes", 5, 0..=120);
+        let disk_reserve_mb = seconds(&raw.disk_reserve_mb, "disk_reserve_mb", 8, 0..=1024);
         let (pull_seconds, timeout_seconds) = match &raw.ledger {
             Some(l) => (
                 seconds(&l.pull_seconds, "pull_seconds", 5, 1..=600),
@@ -345,6 +349,7 @@ impl Config {
                 undo_window: Duration::from_secs(undo_minutes * 60),
                 offline_allowance,
                 ledger,
+                disk_reserve_mb,
             }),
             _ => Err(FileErrors(in_file_order(problems))),
         }

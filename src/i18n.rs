@@ -69,6 +69,8 @@ pub struct StatusTexts {
     pub reader_missing: String,
     pub reader_demo: String,
     pub card_unreadable: String,
+    pub disk_low: String,
+    pub disk_full: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +101,8 @@ pub struct ResultTexts {
     pub new_balance: String,
     pub refused: String,
     pub not_saved: String,
+    pub disk_full: String,
+    pub write_failed: String,
 }
 
 #[derive(Debug, Deserialize)]

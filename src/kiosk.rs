@@ -21,7 +21,8 @@ use crate::keymap::Keymap;
 use crate::pin::PinError;
 use crate::reader::{CardEvent, DEMO_PIN, DemoCards, PcscSource};
 use crate::source_error::FileErrors;
-use crate::store::{Store, StoreError};
+use crate::store::disk::Limits;
+use crate::store::{Store, StoreError, local_day, write_daily_backup};
 use crate::sync::{LedgerClient, SyncError, SyncTask};
 use crate::ui::runtime::{self, RuntimeError};
 use crate::ui::{Action, App, EffectContext, Settings};
@@ -104,7 +105,8 @@ impl Kiosk {
     /// The demo: sample children (paid in once) and menu in `data_dir`,
     /// the PIN 1234; `pcsc`: taps from a card reader instead of function keys.
     pub fn demo(data_dir: &Path, language: Language, pcsc: bool) -> Result<Kiosk, KioskError> {
-        let store = Store::open(data_dir)?;
+        let mut store = Store::open(data_dir)?;
+        store.keep_reserve(Limits::default());
         import::seed_demo(&store, Utc::now())?;
         let keymap = Keymap::load(None)?;
         let cards = if pcsc {
@@ -149,7 +151,8 @@ impl Kiosk {
 
     /// The kiosk a config describes.
     pub fn from_config(config: Config) -> Result<Kiosk, KioskError> {
-        let store = Store::open(&config.data_dir)?;
+        let mut store = Store::open(&config.data_dir)?;
+        store.keep_reserve(Limits::with_reserve_mb(config.disk_reserve_mb));
         let cards = match config.reader {
             ReaderKind::Demo => {
                 let cards = first_cards(&store, &config.keymap)?;
@@ -254,8 +257,10 @@ impl Kiosk {
             }
         };
         let ledger = self.ledger.clone();
+        let connected = ledger.is_some();
         let data_dir = self.data_dir.clone();
         let (app, ctx) = self.into_app()?;
+        let store = ctx.store.clone();
         tracing::info!(data_dir = %data_dir.display(), "kiosk starting");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -292,6 +297,11 @@ impl Kiosk {
         };
         if let Some(watch) = reader {
             watch.stop();
+        }
+        // Standalone the store is the whole truth: a backup as it stops,
+        // today's sales in it.
+        if !connected && let Err(e) = write_daily_backup(&store, &data_dir, local_day(Utc::now())) {
+            tracing::error!(error = %e, "the backup at stopping failed");
         }
         // The log says how it ended, also when the terminal went away.
         match &ran {

@@ -769,6 +769,8 @@ fn each_day_closes_past_days_a_step_a_tick_then_writes_the_backup() {
             .unwrap();
     }
     k.app.now = chrono::Utc::now();
+    // The upkeep is tested on its own.
+    k.app.next_upkeep = k.app.now + chrono::Duration::hours(1);
     // One step at a time, and none asked for while one runs.
     let first = k.send_only(Action::Tick);
     assert!(
@@ -835,4 +837,79 @@ fn headless_answers_each_refused_enter() {
     let seen = Seen::of(&k.app, &Action::Up);
     k.send(Action::Up);
     assert_eq!(seen.outcome(&k.app), None);
+}
+
+/// A standalone kiosk writes its backup again when nobody has touched it
+/// for a minute and the last one is an hour old, with today's sales in
+/// it; not in the middle of a queue, and not before the hour.
+#[test]
+fn the_backup_is_written_again_when_idle_and_an_hour_old_with_today_in_it() {
+    let mut k = Kiosk::demo();
+    k.tap(FREJA);
+    k.keys("1");
+    k.send(Action::Confirm);
+    let sale = k
+        .store()
+        .live_entries()
+        .unwrap()
+        .into_iter()
+        .rfind(|e| e.is_sale())
+        .unwrap();
+    let now = chrono::Utc::now();
+    k.app.screen = Screen::Idle;
+    k.app.now = now;
+    let upkeep = |k: &mut Kiosk, idle_min: i64, backup_min: i64| {
+        k.app.last_activity = now - chrono::Duration::minutes(idle_min);
+        k.app.last_backup = now - chrono::Duration::minutes(backup_min);
+        k.app.next_upkeep = now;
+        k.send_only(Action::Tick)
+            .into_iter()
+            .find(|e| matches!(e, Effect::Upkeep { .. }))
+            .expect("an upkeep every half minute")
+    };
+    assert_eq!(upkeep(&mut k, 5, 30), Effect::Upkeep { backup: false });
+    assert_eq!(upkeep(&mut k, 0, 90), Effect::Upkeep { backup: false });
+    // Not again until its time.
+    assert!(
+        k.send_only(Action::Tick)
+            .iter()
+            .all(|e| !matches!(e, Effect::Upkeep { .. }))
+    );
+    let effect = upkeep(&mut k, 2, 61);
+    assert_eq!(effect, Effect::Upkeep { backup: true });
+    let done = k.ctx.execute(effect).unwrap();
+    k.send_only(done);
+    assert_eq!(k.app.last_backup, now);
+    let today = klubkasse::store::local_day(now);
+    let file = k
+        .ctx
+        .data_dir
+        .join("backups")
+        .join(format!("klubkasse-{today}.json"));
+    let backup = klubkasse::store::read_backup(&file).unwrap();
+    assert!(backup.entries.iter().any(|e| e.id == sale.id));
+}
+
+/// The status bar warns before the disk is full, and says when it is.
+#[test]
+fn upkeep_tells_the_status_bar_how_full_the_disk_is() {
+    use klubkasse::store::disk::Space;
+    let mut k = Kiosk::demo();
+    k.send_only(Action::Upkept {
+        space: Space::Low {
+            free: 20 * 1024 * 1024,
+        },
+        backup: None,
+    });
+    assert_eq!(
+        k.app.disk,
+        Space::Low {
+            free: 20 * 1024 * 1024
+        }
+    );
+    k.send_only(Action::Upkept {
+        space: Space::Full { free: 0, need: 1 },
+        backup: Some(Err("the backup failed".into())),
+    });
+    assert!(matches!(k.app.disk, Space::Full { .. }));
 }

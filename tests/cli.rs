@@ -522,11 +522,39 @@ fn run_kiosk(dir: &Path) -> Run {
     )
 }
 
+/// With its journal, a store whose sled files are damaged is rebuilt: the
+/// kiosk starts with everything that was written, the damaged files set
+/// aside as they were.
 #[test]
-fn a_damaged_store_stops_the_kiosk_with_a_clear_message_and_is_left_alone() {
+fn a_damaged_store_is_rebuilt_from_its_journal_and_its_files_set_aside() {
     let dir = folder(&[]);
     first_start(dir.path());
     import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
+    let paid_in = opening_balances(dir.path());
+    let data = dir.path().join("data");
+    for (path, _) in snapshot(&data.join("store")) {
+        std::fs::write(path, b"garbage, not a sled file at all").unwrap();
+    }
+    let before = snapshot(&data.join("store"));
+    run_kiosk(dir.path()).ok();
+    assert_eq!(opening_balances(dir.path()), paid_in);
+    let aside: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("store.damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    let moved: Vec<_> = snapshot(&aside[0]).into_iter().map(|(_, b)| b).collect();
+    let was: Vec<_> = before.into_iter().map(|(_, b)| b).collect();
+    assert_eq!(moved, was, "the damaged files were changed");
+}
+
+#[test]
+fn a_damaged_store_without_a_journal_stops_the_kiosk_with_a_clear_message_and_is_left_alone() {
+    let dir = folder(&[]);
+    first_start(dir.path());
+    import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
+    std::fs::remove_dir_all(dir.path().join("data/journal")).unwrap();
     let store = dir.path().join("data/store");
     for (path, _) in snapshot(&store) {
         std::fs::write(path, b"garbage, not a sled file at all").unwrap();
@@ -677,9 +705,7 @@ fn a_closed_pipe_ends_a_command_quietly() {
     let backup = {
         let store = klubkasse::store::Store::open_existing(&data).unwrap();
         let today = klubkasse::store::local_day(chrono::Utc::now());
-        klubkasse::store::write_daily_backup(&store, &data, today)
-            .unwrap()
-            .unwrap()
+        klubkasse::store::write_daily_backup(&store, &data, today).unwrap()
     };
     let elsewhere = dir.path().join("elsewhere");
     let runs: [&[&std::ffi::OsStr]; 5] = [
@@ -810,4 +836,211 @@ fn closing_the_terminal_window_stops_the_kiosk_and_says_so_in_the_log() {
     let log = log_of(dir.path());
     assert!(log.contains("signal=\"SIGHUP\""), "{log}");
     assert!(!log.contains("panic"), "{log}");
+}
+
+/// A kiosk running headless on `dir/config.toml` until dropped (stdin
+/// closed).
+struct Running(std::process::Child);
+
+impl Running {
+    fn start(dir: &Path) -> Running {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(&*klubkasse_testkit::bin::KIOSK)
+            .args(["run", "--headless", "--config"])
+            .arg(dir.join("config.toml"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.contains("\"ready\""), "the kiosk said {first}");
+        Running(child)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+/// Every command that writes a store refuses while a kiosk has it open,
+/// with the words `report` uses, and changes nothing: the kiosk goes on
+/// selling into the store the tools would have replaced.
+#[test]
+fn tools_that_write_a_store_refuse_while_a_kiosk_runs_on_it() {
+    let dir = folder(&[]);
+    first_start(dir.path());
+    import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
+    let data = dir.path().join("data");
+    let backup = {
+        let store = klubkasse::store::Store::open_existing(&data).unwrap();
+        let today = klubkasse::store::local_day(chrono::Utc::now());
+        klubkasse::store::write_daily_backup(&store, &data, today).unwrap()
+    };
+    let before = opening_balances(dir.path());
+    let kiosk = Running::start(dir.path());
+    let in_use = "is in use by a running klubkasse; close it first";
+    let runs = [
+        klubkasse_testkit::run::report(&data, false),
+        klubkasse(
+            &[
+                "restore".as_ref(),
+                backup.as_os_str(),
+                "--data-dir".as_ref(),
+                data.as_os_str(),
+            ],
+            None,
+        ),
+        import(
+            dir.path(),
+            "name,card_uid,opening_balance\nNy Pige,04AA0001,10.00\n",
+        ),
+    ];
+    for run in &runs {
+        assert!(run.failed().contains(in_use), "{run}");
+    }
+    drop(kiosk);
+    assert!(
+        !std::fs::read_dir(&data).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("store.replaced-")),
+        "a store was set aside under a running kiosk"
+    );
+    assert_eq!(opening_balances(dir.path()), before);
+}
+
+/// Two restores within a second each set the store they replace aside
+/// under a name of its own.
+#[test]
+fn two_restores_in_one_second_keep_both_stores_they_replaced() {
+    let dir = folder(&[]);
+    first_start(dir.path());
+    import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
+    let data = dir.path().join("data");
+    let backup = {
+        let store = klubkasse::store::Store::open_existing(&data).unwrap();
+        let today = klubkasse::store::local_day(chrono::Utc::now());
+        klubkasse::store::write_daily_backup(&store, &data, today).unwrap()
+    };
+    let restore = || {
+        klubkasse(
+            &[
+                "restore".as_ref(),
+                backup.as_os_str(),
+                "--data-dir".as_ref(),
+                data.as_os_str(),
+            ],
+            None,
+        )
+    };
+    let (first, second) = (restore(), restore());
+    let aside: std::collections::BTreeSet<String> = [first.ok(), second.ok()]
+        .iter()
+        .filter_map(|out| {
+            out.lines()
+                .find_map(|l| l.strip_prefix("The store that was there is kept in "))
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(aside.len(), 2, "{first}\n{second}");
+    for path in &aside {
+        assert!(Path::new(path).join("db").exists(), "{path}");
+    }
+}
+
+/// A damaged backup is refused with what is wrong, and the store stays.
+#[test]
+fn restore_refuses_a_damaged_backup_and_says_what_is_wrong() {
+    let dir = folder(&[]);
+    first_start(dir.path());
+    import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
+    let data = dir.path().join("data");
+    let backup = {
+        let store = klubkasse::store::Store::open_existing(&data).unwrap();
+        let today = klubkasse::store::local_day(chrono::Utc::now());
+        klubkasse::store::write_daily_backup(&store, &data, today).unwrap()
+    };
+    let mut damaged = klubkasse::store::read_backup(&backup).unwrap();
+    let twice = damaged.children[0].clone();
+    damaged.children.push(twice.clone());
+    damaged.children.remove(1);
+    let file = dir.path().join("damaged.json");
+    std::fs::write(&file, serde_json::to_vec(&damaged).unwrap()).unwrap();
+    let run = klubkasse(
+        &[
+            "restore".as_ref(),
+            file.as_os_str(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+        ],
+        None,
+    );
+    let err = run.failed();
+    assert!(err.contains("is damaged and was not used"), "{run}");
+    assert!(
+        err.contains(&format!("child {} is in it twice", twice.id)),
+        "{run}"
+    );
+    assert!(err.contains("who is not in it"), "{run}");
+    assert!(data.join("store").exists());
+    assert!(!std::fs::read_dir(&data).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("store.replaced-")
+    }));
+}
+
+/// What a restore throws away is named: sales made after the backup.
+#[test]
+fn restore_names_the_sales_made_after_the_backup() {
+    let dir = folder(&[]);
+    first_start(dir.path());
+    import(dir.path(), include_str!("../assets/demo-children.csv")).ok();
+    let data = dir.path().join("data");
+    let (backup, sale) = {
+        let store = klubkasse::store::Store::open_existing(&data).unwrap();
+        let today = klubkasse::store::local_day(chrono::Utc::now());
+        let backup = klubkasse::store::write_daily_backup(&store, &data, today).unwrap();
+        let card = store.cards().unwrap().remove(0);
+        let sale = klubkasse_core::domain::Entry::sale(
+            card.child,
+            card.uid,
+            vec![klubkasse_core::domain::SaleLine {
+                name: "Toast".into(),
+                category: "mad".into(),
+                unit_price: klubkasse_core::domain::Money::kroner(12),
+                quantity: 1,
+            }],
+            "test",
+            chrono::Utc::now(),
+        );
+        store
+            .record_sale(&sale, klubkasse_core::domain::Connection::Standalone)
+            .unwrap();
+        (backup, sale)
+    };
+    let run = klubkasse(
+        &[
+            "restore".as_ref(),
+            backup.as_os_str(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+        ],
+        None,
+    );
+    let out = run.ok();
+    assert!(
+        out.contains("1 entries made after the backup are not in the restored store"),
+        "{run}"
+    );
+    assert!(out.contains(&sale.id.to_string()), "{run}");
 }

@@ -344,3 +344,12 @@ fn staff_cash_count_shows_expected_and_difference() {
     k.type_text("195,50");
     snapshot("staff_cash_count", &mut k);
 }
+
+#[test]
+fn idle_disk_almost_full() {
+    let mut k = Kiosk::demo();
+    k.app.disk = klubkasse::store::disk::Space::Low {
+        free: 20 * 1024 * 1024,
+    };
+    snapshot("idle_disk_almost_full", &mut k);
+}

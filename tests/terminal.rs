@@ -467,6 +467,9 @@ fn restore_puts_the_daily_backup_back_and_keeps_the_old_store() {
         name.starts_with("klubkasse-") && name.len() == "klubkasse-2025-03-14.json".len(),
         "{name}"
     );
+    // The backup as the kiosk started; quitting writes the day's again.
+    let at_start = dir.path().join("at-start.json");
+    std::fs::copy(&backup, &at_start).unwrap();
     // A sale after the backup: the restore takes it away again.
     buy(&kiosk, "F1", &["1"], "12,00 kr.", "Du har nu 238,00 kr.");
     quit(&kiosk);
@@ -475,6 +478,10 @@ fn restore_puts_the_daily_backup_back_and_keeps_the_old_store() {
             .ok()
             .contains("Toast")
     );
+    // Written at quitting, today's sale in it.
+    let at_quit = klubkasse::store::read_backup(&backup).unwrap();
+    assert!(at_quit.entries.iter().any(|e| e.is_sale()), "{at_quit:?}");
+    let backup = at_start;
 
     let restored = klubkasse_testkit::run::klubkasse(
         &[
@@ -488,6 +495,10 @@ fn restore_puts_the_daily_backup_back_and_keeps_the_old_store() {
     let out = restored.ok();
     assert!(out.contains("Restored 8 children"), "{restored}");
     assert!(out.contains("store.replaced-"), "{restored}");
+    assert!(
+        out.contains("1 entries made after the backup are not in the restored store"),
+        "{restored}"
+    );
 
     let text = klubkasse_testkit::run::report(dir.path(), false);
     let text = text.ok();

@@ -102,6 +102,25 @@ fn dispatch(command: Command) -> Result<()> {
             );
             if let Some(aside) = restored.set_aside {
                 println!("The store that was there is kept in {}", aside.display());
+                if !restored.dropped.is_empty() {
+                    println!(
+                        "{} entries made after the backup are not in the restored store \
+                         (they stay in {}):",
+                        restored.dropped.len(),
+                        aside.display()
+                    );
+                }
+                for entry in &restored.dropped {
+                    println!(
+                        "  {}  {}  {}",
+                        entry
+                            .at
+                            .with_timezone(&chrono::Local)
+                            .format("%Y-%m-%d %H:%M:%S"),
+                        entry.amount,
+                        entry.id
+                    );
+                }
             }
             Ok(())
         }

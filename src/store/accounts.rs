@@ -30,8 +30,13 @@ impl Store {
     pub fn put_child(&self, child: &Child) -> Result<(), StoreError> {
         self.usable()?;
         let _lock = self.lock();
-        self.children.insert(child.id.0.as_bytes(), encode(child))?;
-        self.flush()
+        let line = super::journal::Line::Child {
+            child: child.clone(),
+        };
+        self.journaled(vec![line], || {
+            self.children.insert(child.id.0.as_bytes(), encode(child))?;
+            self.flush()
+        })
     }
 
     pub fn card(&self, uid: &CardUid) -> Result<Option<Card>, StoreError> {
@@ -124,16 +129,19 @@ impl Store {
         action: Option<CardAction>,
     ) -> Result<(), StoreError> {
         let trees = (&self.cards, &self.card_outbox);
-        self.unwrap_tx(trees.transaction(|(cards, card_outbox)| {
-            cards.insert(card.uid.as_str().as_bytes(), encode(card))?;
-            if let Some(action) = &action {
-                card_outbox.insert(
-                    klubkasse_core::domain::new_entry_id(Utc::now()).as_bytes(),
-                    encode(action),
-                )?;
-            }
-            Ok(())
-        }))?;
-        self.flush()
+        let line = super::journal::Line::Card { card: card.clone() };
+        self.journaled(vec![line], || {
+            self.unwrap_tx(trees.transaction(|(cards, card_outbox)| {
+                cards.insert(card.uid.as_str().as_bytes(), encode(card))?;
+                if let Some(action) = &action {
+                    card_outbox.insert(
+                        klubkasse_core::domain::new_entry_id(Utc::now()).as_bytes(),
+                        encode(action),
+                    )?;
+                }
+                Ok(())
+            }))?;
+            self.flush()
+        })
     }
 }

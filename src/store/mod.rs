@@ -45,7 +45,9 @@ mod backup;
 mod codec;
 mod compact;
 mod days;
+pub mod disk;
 mod files;
+mod journal;
 mod menu;
 mod money;
 mod open;
@@ -63,8 +65,8 @@ use uuid::Uuid;
 
 pub use archive::Archive;
 pub use backup::{
-    Backup, BackupError, Restored, backup_dir, newest_backup, read_backup, restore_backup,
-    write_daily_backup,
+    Backup, BackupError, Problem, Restored, backup_dir, check as check_backup, dropped_by,
+    newest_backup, read_backup, restore_backup, write_daily_backup,
 };
 use codec::{decode, encode};
 use klubkasse_core::domain::{
@@ -123,6 +125,18 @@ pub enum StoreError {
         hint: String,
     },
     #[error(
+        "the disk holding {dir} is full ({} MB free): free at least {} MB on it, then \
+         start again. Nothing is damaged and nothing was changed: do not restore a backup",
+        disk::whole_megabytes(*free), disk::megabytes(*need)
+    )]
+    NoSpace { dir: PathBuf, free: u64, need: u64 },
+    #[error(
+        "klubkasse may not write in {dir} (the folder belongs to user id {owner}): ask the \
+         folder's owner or the computer's administrator to let this user write there, then \
+         start again. Nothing is damaged and nothing was changed: do not restore a backup"
+    )]
+    NoAccess { dir: PathBuf, owner: u32 },
+    #[error(
         "the store in {dir} has format version {found}; this klubkasse reads version {SCHEMA_VERSION}"
     )]
     WrongVersion { dir: PathBuf, found: String },
@@ -133,6 +147,11 @@ pub enum StoreError {
     },
     #[error("stored {what} is damaged: {detail}")]
     Corrupt { what: String, detail: String },
+    #[error(
+        "the disk is almost full: free at least {} MB; nothing was written",
+        disk::megabytes(*need)
+    )]
+    DiskFull { free: u64, need: u64 },
     #[error("could not write to the store: {0} (is the disk full?)")]
     Write(#[from] sled::Error),
     #[error(
@@ -208,6 +227,10 @@ pub struct Store {
     pending: Tree,
     card_outbox: Tree,
     menu_changes: Tree,
+    /// The kiosk's free-space guard; the tools write without one.
+    reserve: Option<disk::Reserve>,
+    /// Every fact written, outside sled too (see [`journal`]).
+    journal: journal::Journal,
     /// Last, so dropped after every sled handle above: waits until sled
     /// has closed the files, so that the store can be opened again at once
     /// (see [`files`]).
@@ -316,6 +339,62 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps free space for sales with a reserve file (see [`disk`]):
+    /// from now on a sale or top-up is refused before the disk is full.
+    pub fn keep_reserve(&mut self, limits: disk::Limits) -> disk::Space {
+        let data_dir = self.dir.parent().unwrap_or(Path::new("."));
+        let reserve = disk::Reserve::new(data_dir, limits);
+        let space = reserve.keep();
+        self.reserve = Some(reserve);
+        space
+    }
+
+    /// What free space allows now, laying the reserve file down or letting
+    /// it go as the space says (the kiosk asks now and then).
+    pub fn disk_space(&self) -> disk::Space {
+        self.reserve
+            .as_ref()
+            .map_or(disk::Space::Ok, disk::Reserve::keep)
+    }
+
+    /// Refuses a write while the disk is nearly full: before a write can
+    /// fail half-way, not after. The reserve goes at once, for recovery.
+    fn room(&self) -> Result<(), StoreError> {
+        let Some(reserve) = &self.reserve else {
+            return Ok(());
+        };
+        match reserve.space() {
+            disk::Space::Full { .. } => match reserve.keep() {
+                disk::Space::Full { free, need } => Err(StoreError::DiskFull { free, need }),
+                _ => Ok(()),
+            },
+            disk::Space::Ok | disk::Space::Low { .. } => Ok(()),
+        }
+    }
+
+    /// Runs `write` (sled's writes and flush) with `lines` in the journal:
+    /// room made before, the lines written once sled has them. A journal
+    /// that fails then closes the store for the run, like a failed flush.
+    fn journaled<T>(
+        &self,
+        lines: Vec<journal::Line>,
+        write: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let day = local_day(Utc::now());
+        let ready = self.journal.make_room(day, &lines)?;
+        let done = write()?;
+        self.journal
+            .write(day, ready)
+            .map_err(|e| self.failed_with(e))?;
+        Ok(done)
+    }
+
+    fn failed_with(&self, e: StoreError) -> StoreError {
+        tracing::error!(error = %e, "a write to the store failed; the store is closed for this run");
+        self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
+        e
+    }
+
     /// Refuses to go on after a failed write.
     fn usable(&self) -> Result<(), StoreError> {
         if self.failed.load(std::sync::atomic::Ordering::SeqCst) {
@@ -325,9 +404,7 @@ impl Store {
     }
 
     fn write_failed(&self, e: sled::Error) -> StoreError {
-        tracing::error!(error = %e, "a write to the store failed; the store is closed for this run");
-        self.failed.store(true, std::sync::atomic::Ordering::SeqCst);
-        StoreError::Write(e)
+        self.failed_with(StoreError::Write(e))
     }
 
     fn unwrap_tx<T>(

@@ -83,6 +83,7 @@ impl Store {
     /// never waits for the ledger: a counter may push only sales and refunds.
     pub fn record_entry(&self, entry: &Entry) -> Result<Money, StoreError> {
         self.usable()?;
+        self.room()?;
         if self.child(entry.child)?.is_none() {
             return Err(StoreError::NoSuchChild(entry.child));
         }
@@ -95,19 +96,25 @@ impl Store {
         let archived = self.archived(days, entry.id)?;
         let entries = self.day_tree(id_day(entry.id.as_bytes()))?;
         let trees = (&entries, &self.balances);
-        let balance = self.unwrap_tx(trees.transaction(|(entries, balances)| {
-            let key = entry.child.0.as_bytes();
-            let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
-            if archived || entries.get(entry.id.as_bytes())?.is_some() {
-                return Ok(balance);
-            }
-            let balance = balance + entry.amount;
-            entries.insert(entry.id.as_bytes(), encode(entry))?;
-            balances.insert(key, encode(&balance))?;
+        let line = super::journal::Line::Entry {
+            entry: entry.clone(),
+            outbox: false,
+        };
+        self.journaled(vec![line], || {
+            let balance = self.unwrap_tx(trees.transaction(|(entries, balances)| {
+                let key = entry.child.0.as_bytes();
+                let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
+                if archived || entries.get(entry.id.as_bytes())?.is_some() {
+                    return Ok(balance);
+                }
+                let balance = balance + entry.amount;
+                entries.insert(entry.id.as_bytes(), encode(entry))?;
+                balances.insert(key, encode(&balance))?;
+                Ok(balance)
+            }))?;
+            self.flush()?;
             Ok(balance)
-        }))?;
-        self.flush()?;
-        Ok(balance)
+        })
     }
 
     /// Cash paid in at the counter.
@@ -221,26 +228,33 @@ impl Store {
             &self.outbox,
             &self.pending,
         );
-        self.unwrap_tx(trees.transaction(
-            |(entries, balances, spent, refunds, outbox, pending)| {
-                if refunds.get(sale.id.as_bytes())?.is_some() {
-                    return abort(StoreError::AlreadyRefunded(sale.id));
-                }
-                let key = sale.child.0.as_bytes();
-                let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
-                let day_spent: Money = tx_get(spent, key, "day spending")?.unwrap_or(Money::ZERO);
-                entries.insert(refund.id.as_bytes(), encode(&refund))?;
-                balances.insert(key, encode(&(balance + refund.amount)))?;
-                spent.insert(key, encode(&(day_spent - refund.amount).max(Money::ZERO)))?;
-                refunds.insert(sale.id.as_bytes(), refund.id.as_bytes())?;
-                if for_ledger {
-                    outbox.insert(refund.id.as_bytes(), &[])?;
-                    tx_add(pending, key, refund.amount, "pending")?;
-                }
-                Ok(())
-            },
-        ))?;
-        self.flush()?;
+        let line = super::journal::Line::Entry {
+            entry: refund.clone(),
+            outbox: for_ledger,
+        };
+        self.journaled(vec![line], || {
+            self.unwrap_tx(trees.transaction(
+                |(entries, balances, spent, refunds, outbox, pending)| {
+                    if refunds.get(sale.id.as_bytes())?.is_some() {
+                        return abort(StoreError::AlreadyRefunded(sale.id));
+                    }
+                    let key = sale.child.0.as_bytes();
+                    let balance: Money = tx_get(balances, key, "balance")?.unwrap_or(Money::ZERO);
+                    let day_spent: Money =
+                        tx_get(spent, key, "day spending")?.unwrap_or(Money::ZERO);
+                    entries.insert(refund.id.as_bytes(), encode(&refund))?;
+                    balances.insert(key, encode(&(balance + refund.amount)))?;
+                    spent.insert(key, encode(&(day_spent - refund.amount).max(Money::ZERO)))?;
+                    refunds.insert(sale.id.as_bytes(), refund.id.as_bytes())?;
+                    if for_ledger {
+                        outbox.insert(refund.id.as_bytes(), &[])?;
+                        tx_add(pending, key, refund.amount, "pending")?;
+                    }
+                    Ok(())
+                },
+            ))?;
+            self.flush()
+        })?;
         Ok(refund)
     }
 

@@ -2,8 +2,8 @@
 //! cannot be read, moving an older format on, and fresh files when due.
 
 use super::{
-    Archive, NaiveDate, Path, SCHEMA_VERSION, Store, StoreError, Utc, compact, files, id_day,
-    local_day, newest_backup,
+    Archive, NaiveDate, Path, SCHEMA_VERSION, Store, StoreError, Utc, backup, compact, disk, files,
+    id_day, journal, local_day, newest_backup,
 };
 
 impl Store {
@@ -23,7 +23,52 @@ impl Store {
             });
         }
         let fresh = !dir.exists();
-        Store::open_dir(data_dir, fresh)
+        match Store::open_dir(data_dir, fresh) {
+            Err(StoreError::Unreadable { detail, .. })
+                if !fresh && !journal::Journal::in_data_dir(data_dir).days()?.is_empty() =>
+            {
+                Store::rebuild(data_dir, &detail)
+            }
+            other => other,
+        }
+    }
+
+    /// sled's files cannot be read: a new store from the newest backup and
+    /// the journal, which has every fact written since. The old files are
+    /// set aside as they are, for whoever wants to look at them.
+    fn rebuild(data_dir: &Path, why: &str) -> Result<Store, StoreError> {
+        let dir = data_dir.join("store");
+        let cannot = |detail: String| StoreError::Unreadable {
+            dir: dir.clone(),
+            detail: format!("{why}; and it cannot be rebuilt: {detail}"),
+            hint: String::new(),
+        };
+        let mut facts = match newest_backup(data_dir) {
+            Some(path) => backup::read_backup(&path).map_err(|e| cannot(e.to_string()))?,
+            None => backup::Backup::empty(),
+        };
+        journal::merge_into(
+            &mut facts,
+            journal::Journal::in_data_dir(data_dir).read_all()?,
+        );
+        let problems = backup::check(&facts);
+        if !problems.is_empty() {
+            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            return Err(cannot(list.join("; ")));
+        }
+        let aside = backup::aside_name(data_dir, "damaged", Utc::now());
+        std::fs::rename(&dir, &aside).map_err(|source| StoreError::File {
+            path: aside.clone(),
+            source,
+        })?;
+        let store = Store::create(data_dir)?;
+        store.import(&facts)?;
+        tracing::warn!(
+            damaged = %aside.display(), why,
+            children = facts.children.len(), entries = facts.entries.len(),
+            "the store could not be read and was rebuilt from the newest backup and the journal"
+        );
+        Ok(store)
     }
 
     /// Opens a store that must already exist: for the tools (report,
@@ -57,7 +102,15 @@ impl Store {
         Store::open_dir(data_dir, true)
     }
 
+    /// Opens the files; a failure is put down to its cause (see
+    /// [`diagnose`]): only real damage is told to restore.
     pub(super) fn open_dir(data_dir: &Path, fresh: bool) -> Result<Store, StoreError> {
+        let dir = data_dir.join("store");
+        room_to_open(data_dir, &dir)?;
+        Store::open_files(data_dir, fresh).map_err(|e| diagnose(&dir, e))
+    }
+
+    fn open_files(data_dir: &Path, fresh: bool) -> Result<Store, StoreError> {
         let dir = data_dir.join("store");
         let hint = match newest_backup(data_dir) {
             Some(b) => format!(" (newest: {})", b.display()),
@@ -94,6 +147,8 @@ impl Store {
             pending: open("pending")?,
             card_outbox: open("card_outbox")?,
             menu_changes: open("menu_changes")?,
+            reserve: None,
+            journal: journal::Journal::in_data_dir(data_dir),
             db,
             _released: files::Released::watch(&dir),
             dir: dir.clone(),
@@ -202,5 +257,120 @@ impl Store {
         self.flush()?;
         tracing::info!(dir = %self.dir.display(), "moved the store's entries into one tree per day");
         Ok(())
+    }
+}
+
+/// Below this much free space a store that fails to open is put down to
+/// the full disk: sled needs room to open (a segment, its config).
+const ROOM_TO_OPEN: u64 = 4 * 1024 * 1024;
+
+/// sled writes as it opens (its recovery, a segment): a write that fails
+/// there, on a full disk, was seen to leave the files unreadable for good.
+/// So below that much room sled is not touched; the reserve file, which
+/// is there for this, is let go first.
+fn room_to_open(data_dir: &Path, dir: &Path) -> Result<(), StoreError> {
+    let ask = || fs2::available_space(data_dir).ok();
+    let Some(mut free) = ask() else {
+        return Ok(());
+    };
+    let reserve = data_dir.join(disk::RESERVE_FILE);
+    if free < ROOM_TO_OPEN && reserve.exists() {
+        match std::fs::remove_file(&reserve) {
+            Ok(()) => tracing::warn!("the disk is full: let the reserve file go to open the store"),
+            Err(e) => tracing::error!(error = %e, "could not let the reserve file go"),
+        }
+        free = ask().unwrap_or(free);
+    }
+    if free < ROOM_TO_OPEN {
+        return Err(StoreError::NoSpace {
+            dir: dir.to_path_buf(),
+            free,
+            need: ROOM_TO_OPEN - free,
+        });
+    }
+    Ok(())
+}
+
+/// What an open that failed is put down to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cause {
+    NoAccess,
+    NoSpace {
+        free: u64,
+    },
+    /// Neither: the files themselves (or the error as it was).
+    AsItSays,
+}
+
+/// The cause from what was seen: a write refused, and free space (when
+/// it could be asked). A permission problem comes first: freeing space
+/// would not help.
+pub(super) fn cause(denied: bool, free: Option<u64>) -> Cause {
+    match (denied, free) {
+        (true, _) => Cause::NoAccess,
+        (false, Some(free)) if free < ROOM_TO_OPEN => Cause::NoSpace { free },
+        _ => Cause::AsItSays,
+    }
+}
+
+/// Looks at the folder, without writing to it: may this user write its
+/// files, and how full is its disk? sled, out of room or refused, tends
+/// to say "corrupted", and "restore a backup" would throw a healthy day away.
+fn diagnose(dir: &Path, error: StoreError) -> StoreError {
+    use std::os::unix::fs::MetadataExt;
+    if matches!(
+        error,
+        StoreError::InUse { .. }
+            | StoreError::WrongVersion { .. }
+            | StoreError::Missing { .. }
+            | StoreError::MissingWithBackups { .. }
+    ) {
+        return error;
+    }
+    let existing = if dir.exists() {
+        dir
+    } else {
+        dir.parent().unwrap_or(dir)
+    };
+    // Opening for writing, without creating or truncating, changes nothing.
+    let denied = [existing.join("db"), existing.join("conf")]
+        .iter()
+        .filter(|f| f.exists())
+        .any(|f| {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(f)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+        })
+        || std::fs::metadata(existing).is_ok_and(|m| m.permissions().readonly());
+    match cause(denied, fs2::available_space(existing).ok()) {
+        Cause::NoAccess => StoreError::NoAccess {
+            dir: dir.to_path_buf(),
+            owner: std::fs::metadata(existing).map_or(0, |m| m.uid()),
+        },
+        Cause::NoSpace { free } => StoreError::NoSpace {
+            dir: dir.to_path_buf(),
+            free,
+            need: ROOM_TO_OPEN - free,
+        },
+        Cause::AsItSays => error,
+    }
+}
+
+#[cfg(test)]
+mod cause_tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_write_is_the_owner_s_business_even_on_a_full_disk() {
+        assert_eq!(cause(true, Some(0)), Cause::NoAccess);
+        assert_eq!(cause(true, None), Cause::NoAccess);
+    }
+
+    #[test]
+    fn a_full_disk_is_room_to_make_not_damage() {
+        assert_eq!(cause(false, Some(1000)), Cause::NoSpace { free: 1000 });
+        assert_eq!(cause(false, Some(ROOM_TO_OPEN)), Cause::AsItSays);
+        assert_eq!(cause(false, None), Cause::AsItSays);
     }
 }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
 use super::codec::{decode, encode};
-use super::{Recorded, Store, StoreError, id_day, local_day, unconfirmed};
+use super::{Recorded, Store, StoreError, id_day, journal, local_day, unconfirmed};
 use klubkasse_core::domain::{
     AccountView, Connection, Entry, EntryKind, Money, Refusal, authorize,
 };
@@ -80,6 +80,7 @@ impl Store {
         connection: Connection,
     ) -> Result<Recorded, StoreError> {
         self.usable()?;
+        self.room()?;
         let archived = self.lock();
         // Again under the lock: a write may have failed while we waited.
         self.usable()?;
@@ -87,6 +88,14 @@ impl Store {
             Planned::Answer(recorded) => return Ok(recorded),
             Planned::Write(plan) => plan,
         };
+        // Room in the journal first: a full disk refuses here, before
+        // anything is written.
+        let day = local_day(chrono::Utc::now());
+        let line = journal::Line::Entry {
+            entry: sale.clone(),
+            outbox: connection != Connection::Standalone,
+        };
+        let ready = self.journal.make_room(day, &[line])?;
         let written = plan
             .writes
             .iter()
@@ -105,6 +114,18 @@ impl Store {
                     sale = %sale.id, error = %undo,
                     "a write failed and the sale could not be taken back; the journal will at the next start"
                 ),
+            }
+            return Err(e);
+        }
+        // In sled; then in the day's journal, which a rebuild reads should
+        // sled's files ever be lost. Not there, not paid.
+        if let Err(e) = self.journal.write(day, ready) {
+            let e = self.failed_with(e);
+            if let Err(undo) = self
+                .take_back(&plan.journal)
+                .and_then(|()| self.flush_anyway())
+            {
+                tracing::error!(sale = %sale.id, error = %undo, "the journal failed and the sale could not be taken back");
             }
             return Err(e);
         }
@@ -220,12 +241,28 @@ impl Store {
             _ => self.archive.find(day, journal.sale.id)?.is_some(),
         };
         if whole {
+            // Stopped after sled had the sale and maybe before the day's
+            // journal did: it goes there now (twice is harmless), so that
+            // a rebuild has what sled has.
+            let day = local_day(chrono::Utc::now());
+            let line = journal::Line::Entry {
+                entry: journal.sale.clone(),
+                outbox: self.outbox.contains_key(journal.sale.id.as_bytes())?,
+            };
+            let ready = self.journal.make_room(day, &[line])?;
+            self.journal.write(day, ready)?;
+            self.meta.remove(JOURNAL)?;
             return Ok(());
         }
         self.take_back(&journal)?;
         self.db.flush()?;
         tracing::warn!(sale = %journal.sale.id, "a sale cut short by a stop was taken back");
         Ok(())
+    }
+
+    /// A flush after a failure, when the store already refuses more.
+    fn flush_anyway(&self) -> Result<(), StoreError> {
+        Ok(self.db.flush().map(drop)?)
     }
 
     /// Puts every key the sale wrote back as the journal found it, and

@@ -10,6 +10,7 @@ use crate::config::Menu;
 use crate::i18n::{Language, Texts};
 use crate::keymap::{Key, Keymap};
 use crate::reader::{DemoCards, ReaderStatus};
+use crate::store::disk::Space;
 use crate::store::local_day;
 use crate::sync::SyncStatus;
 use crate::ui::Action;
@@ -36,6 +37,12 @@ pub struct Settings {
 
 /// How long the staff menu stays open with nobody touching it.
 const STAFF_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often free space is looked at (and the backup considered).
+pub const UPKEEP_EVERY: Duration = Duration::from_secs(30);
+/// A standalone kiosk's backup is at most this old, plus the idle wait.
+pub const BACKUP_EVERY: Duration = Duration::from_secs(3600);
+/// The backup waits for this long without a key or a tap: not mid-queue.
+pub const IDLE_BEFORE_BACKUP: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub enum Screen {
@@ -67,6 +74,12 @@ pub struct App {
     pub closed_day: Option<NaiveDate>,
     /// A step of that closing is running: ask for the next when it ends.
     pub closing: bool,
+    /// What free space allows, as the last upkeep found it.
+    pub disk: Space,
+    /// When the upkeep (free space, the hourly backup) is next asked for.
+    pub next_upkeep: DateTime<Utc>,
+    /// When the backup was last written (at start: the day's closing).
+    pub last_backup: DateTime<Utc>,
     pub quit: bool,
     /// The terminal's size; `None` without one (headless): then every
     /// screen counts as fitting.
@@ -102,6 +115,9 @@ impl App {
             last_activity: now,
             closed_day: None,
             closing: false,
+            disk: Space::Ok,
+            next_upkeep: now,
+            last_backup: now,
             quit: false,
             size: None,
         }
@@ -182,6 +198,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         action,
         Action::Tick
             | Action::Resize(..)
+            | Action::Upkept { .. }
             | Action::DayClosed { .. }
             | Action::Reader(_)
             | Action::Notice(_)
@@ -221,6 +238,15 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Notice(text) => {
             app.notice = Some(Notice::Text(text));
+            return vec![];
+        }
+        Action::Upkept { space, backup } => {
+            app.disk = space;
+            match backup {
+                Some(Ok(())) => app.last_backup = app.now,
+                Some(Err(e)) => app.notice = Some(Notice::Text(e)),
+                None => {}
+            }
             return vec![];
         }
         Action::DayClosed { today, more } => {
@@ -293,6 +319,17 @@ fn tick(app: &mut App) -> Vec<Effect> {
     if timed_out {
         app.screen = Screen::Idle;
     }
+    let mut effects = Vec::new();
+    if app.now >= app.next_upkeep {
+        app.next_upkeep = app.now + UPKEEP_EVERY;
+        let since_backup = (app.now - app.last_backup).to_std().unwrap_or_default();
+        effects.push(Effect::Upkeep {
+            backup: app.connection == Connection::Standalone
+                && matches!(app.screen, Screen::Idle)
+                && idle_for >= IDLE_BEFORE_BACKUP
+                && since_backup >= BACKUP_EVERY,
+        });
+    }
     // Once a day, a step per tick so that sales go between the steps:
     // closed days to the archive, then (standalone, where the store is the
     // whole truth) the day's backup.
@@ -300,10 +337,10 @@ fn tick(app: &mut App) -> Vec<Effect> {
     if app.closed_day != Some(today) && !app.closing {
         app.closed_day = Some(today);
         app.closing = true;
-        return vec![Effect::CloseDay {
+        effects.push(Effect::CloseDay {
             today,
             backup: app.connection == Connection::Standalone,
-        }];
+        });
     }
-    vec![]
+    effects
 }

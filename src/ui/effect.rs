@@ -8,8 +8,9 @@ use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::action::{BlockedCard, StaffFailure, StaffOutcome, TopUpRow};
-use crate::i18n::Language;
+use crate::i18n::{Language, Texts, fill};
 use crate::report;
+use crate::store::disk::{Space, megabytes};
 use crate::store::{ItemChange, Recorded, Store, StoreError, local_day, write_daily_backup};
 use crate::ui::{Action, ActivityRow, ChildAccount};
 use klubkasse_core::domain::{
@@ -88,6 +89,12 @@ pub enum Effect {
         today: NaiveDate,
         backup: bool,
     },
+    /// Now and then: how much disk is free (the reserve file laid down or
+    /// let go), and with `backup` (standalone, idle, the last one an hour
+    /// old) the backup written again, today's entries in it.
+    Upkeep {
+        backup: bool,
+    },
     /// The terminal bell, on a refusal.
     Bell,
 }
@@ -107,7 +114,8 @@ pub struct EffectContext {
     pub export_dir: PathBuf,
     /// The data folder, where backups go.
     pub data_dir: PathBuf,
-    /// Of the exported report's words.
+    /// Of the exported report's words, and of what the store says when the
+    /// disk is full.
     pub language: Language,
 }
 
@@ -117,7 +125,7 @@ impl EffectContext {
     pub fn execute(&self, effect: Effect) -> Option<Action> {
         let staff = |r: Result<StaffOutcome, StoreError>| {
             Some(Action::StaffDone(r.unwrap_or_else(|e| {
-                StaffOutcome::Failed(StaffFailure::Store(e.to_string()))
+                StaffOutcome::Failed(StaffFailure::Store(self.store_message(&e)))
             })))
         };
         let unreadable = |e: StoreError| {
@@ -127,7 +135,7 @@ impl EffectContext {
             Effect::LookupCard { uid, connection } => {
                 Some(match self.store.lookup(&uid, Utc::now(), connection) {
                     Ok(found) => Action::AccountLoaded(klubkasse_core::domain::admit(found)),
-                    Err(e) => Action::SaleFailed(e.to_string()),
+                    Err(e) => Action::SaleFailed(self.store_message(&e)),
                 })
             }
             Effect::RecordSale { sale, connection } => {
@@ -138,7 +146,7 @@ impl EffectContext {
                     Ok(Recorded::Refused(refusal)) => Action::SaleRefused(refusal),
                     Err(e) => {
                         tracing::error!(error = %e, "sale not saved");
-                        Action::SaleFailed(e.to_string())
+                        Action::SaleFailed(self.store_message(&e))
                     }
                 })
             }
@@ -288,7 +296,35 @@ impl EffectContext {
                     .record_cash_count(counted, &self.counter, Utc::now())
                     .map(StaffOutcome::CashCounted),
             ),
+            Effect::Upkeep { backup } => Some(self.upkeep(backup)),
             Effect::Bell | Effect::NudgeSync => None,
+        }
+    }
+
+    fn upkeep(&self, backup: bool) -> Action {
+        let space = self.store.disk_space();
+        // A backup on a full disk would only take the room recovery needs.
+        let backup = (backup && !matches!(space, Space::Full { .. })).then(|| {
+            write_daily_backup(&self.store, &self.data_dir, local_day(Utc::now()))
+                .map(drop)
+                .map_err(|e| {
+                    tracing::error!(error = %e, "the backup failed");
+                    e.to_string()
+                })
+        });
+        Action::Upkept { space, backup }
+    }
+
+    /// What a person reads when the store refused: the full disk or a
+    /// failed write in the counter's language, with what to do.
+    pub fn store_message(&self, e: &StoreError) -> String {
+        let t = &Texts::of(self.language).result;
+        match e {
+            StoreError::DiskFull { need, .. } => {
+                fill(&t.disk_full, &[("mb", &megabytes(*need).to_string())])
+            }
+            StoreError::Write(_) | StoreError::Failed => t.write_failed.clone(),
+            other => other.to_string(),
         }
     }
 

@@ -8,6 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::i18n::fill;
 use crate::reader::ReaderStatus;
+use crate::store::disk::{Space, whole_megabytes};
 use crate::sync::SyncStatus;
 use crate::ui::app::{App, Screen};
 use crate::ui::screens::{idle, result, sale, staff};
@@ -119,6 +120,17 @@ fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
         }
     };
     let mut spans = vec![reader, Span::raw(" │ "), Span::raw(mode), Span::raw(" │ ")];
+    let disk = match app.disk {
+        Space::Ok => None,
+        Space::Low { free } => Some(fill(
+            &t.disk_low,
+            &[("mb", &whole_megabytes(free).to_string())],
+        )),
+        Space::Full { .. } => Some(t.disk_full.clone()),
+    };
+    if let Some(disk) = disk {
+        spans.splice(0..0, [Span::styled(disk, theme::BAD), Span::raw(" │ ")]);
+    }
     for (key, what) in hints {
         if !key.is_empty() {
             spans.push(Span::styled(key, theme::KEY));

@@ -137,9 +137,7 @@ fn a_restore_counts_the_archive_in_the_balances() {
     sell_at(&store, &c, noon(2), Connection::Standalone);
     sell_at(&store, &c, noon(0), Connection::Standalone);
     close_all(&store, local_day(Utc::now()));
-    let backup = write_daily_backup(&store, tmp.path(), local_day(Utc::now()))
-        .unwrap()
-        .unwrap();
+    let backup = write_daily_backup(&store, tmp.path(), local_day(Utc::now())).unwrap();
     // The backup holds only what is still live: the deposit, today's sale.
     assert_eq!(read_backup(&backup).unwrap().entries.len(), 2);
     drop(store);

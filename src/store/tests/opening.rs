@@ -12,14 +12,10 @@ fn backup_restore_round_trip_and_old_store_set_aside() {
     let sale2 = Entry::sale(c.id, uid("04A1B2C3"), toast(3), "test", Utc::now());
     store.record_sale(&sale2, Connection::Standalone).unwrap();
     let today = local_day(Utc::now());
-    let file = write_daily_backup(&store, tmp.path(), today)
-        .unwrap()
-        .unwrap();
-    assert!(
-        write_daily_backup(&store, tmp.path(), today)
-            .unwrap()
-            .is_none()
-    );
+    // Written again the same day, over the first: the newest state.
+    write_daily_backup(&store, tmp.path(), today).unwrap();
+    let file = write_daily_backup(&store, tmp.path(), today).unwrap();
+    assert_eq!(read_backup(&file).unwrap().entries.len(), 4);
     let before = store.export().unwrap();
     drop(store);
 
@@ -40,9 +36,7 @@ fn backup_restore_round_trip_and_old_store_set_aside() {
 fn a_restore_leaves_a_store_in_use_alone_and_a_set_aside_store_closes() {
     let tmp = TempDir::new().unwrap();
     let (store, c) = store_with_child(tmp.path(), 100);
-    let file = write_daily_backup(&store, tmp.path(), local_day(Utc::now()))
-        .unwrap()
-        .unwrap();
+    let file = write_daily_backup(&store, tmp.path(), local_day(Utc::now())).unwrap();
     let err = restore_backup(&file, tmp.path()).unwrap_err();
     assert!(
         matches!(err, BackupError::Store(StoreError::InUse { .. })),
@@ -96,8 +90,67 @@ fn damaged_store_is_an_error_not_a_fresh_start() {
             std::fs::write(&path, b"garbage, not a sled file at all").unwrap();
         }
     }
+    // Without a journal nothing can rebuild it.
+    let journal = tmp.path().join("journal");
+    let kept = tmp.path().join("journal.kept");
+    std::fs::rename(&journal, &kept).unwrap();
     let err = Store::open(tmp.path()).unwrap_err();
     assert!(matches!(err, StoreError::Unreadable { .. }), "{err:?}");
+    // Looking did not change the damaged files.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                b"garbage, not a sled file at all"
+            );
+        }
+    }
+    std::fs::rename(&kept, &journal).unwrap();
+}
+
+/// sled's files unreadable: the store is rebuilt from the journal (and the
+/// newest backup), with every child, card and entry; the damaged files are
+/// set aside as they were.
+#[test]
+fn an_unreadable_store_is_rebuilt_from_the_backup_and_the_journal() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 100);
+    sell_at(&store, &c, Utc::now(), Connection::Standalone);
+    write_daily_backup(&store, tmp.path(), local_day(Utc::now())).unwrap();
+    // After the backup: in the journal only.
+    let late = child("Efter Backup");
+    store.put_child(&late).unwrap();
+    store.bind_card(&uid("04FFEE01"), late.id, false).unwrap();
+    store
+        .deposit(late.id, Money::kroner(40), "test", Utc::now())
+        .unwrap();
+    let sale = sell_at(&store, &c, Utc::now(), Connection::Standalone);
+    store.refund(sale.id, "test", Utc::now(), false).unwrap();
+    sell_at(&store, &c, Utc::now(), Connection::Standalone);
+    let before = store.export().unwrap();
+    drop(store);
+    let dir = tmp.path().join("store");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::write(&path, b"garbage").unwrap();
+        }
+    }
+    let store = Store::open(tmp.path()).unwrap();
+    assert_eq!(store.export().unwrap().entries, before.entries);
+    assert_eq!(store.children().unwrap(), before.children);
+    assert_eq!(store.cards().unwrap(), before.cards);
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(76));
+    assert_eq!(store.balance(late.id).unwrap(), Money::kroner(40));
+    assert!(store.is_refunded(sale.id).unwrap());
+    assert!(store.balance_mismatches().unwrap().is_empty());
+    let aside: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("store.damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
 }
 
 #[test]
@@ -160,6 +213,7 @@ fn store_without_version_is_refused() {
     store.meta.remove("schema_version").unwrap();
     store.flush().unwrap();
     drop(store);
+    std::fs::remove_dir_all(tmp.path().join("journal")).unwrap();
     assert!(matches!(
         Store::open(tmp.path()),
         Err(StoreError::Unreadable { .. })
