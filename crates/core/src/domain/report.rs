@@ -126,7 +126,9 @@ impl DayReport {
             })
             .collect();
         let mut report = DayReport::default();
-        let mut items: BTreeMap<String, ItemTotal> = BTreeMap::new();
+        // By name and the price charged: a price changed at the counter
+        // during the day is a row of its own.
+        let mut items: BTreeMap<(String, Money), ItemTotal> = BTreeMap::new();
         let mut children: BTreeMap<ChildId, (u32, Money)> = BTreeMap::new();
         for entry in entries {
             match &entry.kind {
@@ -134,7 +136,9 @@ impl DayReport {
                     report.sales += 1;
                     report.sales_total += -entry.amount;
                     for line in lines {
-                        let item = items.entry(line.name.clone()).or_default();
+                        let item = items
+                            .entry((line.name.clone(), line.unit_price))
+                            .or_default();
                         item.sold += line.quantity;
                         item.sold_amount += line.total();
                     }
@@ -153,7 +157,9 @@ impl DayReport {
                         found.or_else(|| earlier_sale(*sale)).map(|s| s.kind)
                     {
                         for line in lines {
-                            let item = items.entry(line.name.clone()).or_default();
+                            let item = items
+                            .entry((line.name.clone(), line.unit_price))
+                            .or_default();
                             item.refunded += line.quantity;
                             item.refunded_amount += line.total();
                         }
@@ -178,8 +184,20 @@ impl DayReport {
                 EntryKind::Withdrawal | EntryKind::CardFee => {}
             }
         }
-        report.items = items
+        let mut prices: HashMap<&str, u32> = HashMap::new();
+        for (name, _) in items.keys() {
+            *prices.entry(name).or_default() += 1;
+        }
+        let labels: Vec<String> = items
+            .keys()
+            .map(|(name, price)| match prices[name.as_str()] {
+                1 => name.clone(),
+                _ => format!("{name} ({price})"),
+            })
+            .collect();
+        report.items = labels
             .into_iter()
+            .zip(items.into_values())
             .map(|(name, total)| ItemTotal { name, ..total })
             .collect();
         report.items.sort_by(|a, b| {
@@ -215,6 +233,30 @@ mod tests {
             unit_price: Money::kroner(kr),
             quantity,
         }
+    }
+
+    #[test]
+    fn an_item_sold_at_two_prices_is_a_row_for_each() {
+        let a = ChildId::new();
+        let uid = CardUid::parse("04A1B2C3").unwrap();
+        let now = Utc::now();
+        let at_12 = Entry::sale(a, uid.clone(), vec![line("Toast", 12, 2)], "k", now);
+        let at_10 = Entry::sale(a, uid.clone(), vec![line("Toast", 10, 1)], "k", now);
+        let saft = Entry::sale(a, uid, vec![line("Saft", 5, 1)], "k", now);
+        let report = DayReport::build([&at_12, &at_10, &saft], |_| None, |_| "A".into());
+        let rows: Vec<(&str, u32, Money)> = report
+            .items
+            .iter()
+            .map(|i| (i.name.as_str(), i.sold, i.sold_amount))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("Toast (12,00 kr.)", 2, Money::kroner(24)),
+                ("Toast (10,00 kr.)", 1, Money::kroner(10)),
+                ("Saft", 1, Money::kroner(5)),
+            ]
+        );
     }
 
     #[test]
