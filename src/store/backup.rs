@@ -20,8 +20,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::codec::encode;
-use super::{Store, StoreError, local_day};
-use klubkasse_core::domain::{Card, CardUid, Child, ChildId, Entry, EntryKind, Money, SaleLine};
+use super::{MenuChanges, Store, StoreError, local_day};
+use klubkasse_core::domain::{
+    Card, CardUid, CashCount, Child, ChildId, Entry, EntryKind, Money, SaleLine,
+};
 
 const FORMAT: &str = "klubkasse-backup";
 /// How many daily backups to keep.
@@ -36,6 +38,12 @@ pub struct Backup {
     pub cards: Vec<Card>,
     pub entries: Vec<Entry>,
     pub outbox: Vec<Uuid>,
+    /// Prices and sold out set by staff (absent in older backups).
+    #[serde(default)]
+    pub menu_changes: MenuChanges,
+    /// The cash counts kept in the store (absent in older backups).
+    #[serde(default)]
+    pub cash_counts: Vec<CashCount>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +189,8 @@ impl Backup {
             cards: Vec::new(),
             entries: Vec::new(),
             outbox: Vec::new(),
+            menu_changes: MenuChanges::new(),
+            cash_counts: Vec::new(),
         }
     }
 }
@@ -233,6 +243,8 @@ impl Store {
             cards: self.cards()?,
             entries: self.live_entries()?,
             outbox,
+            menu_changes: self.menu_changes()?,
+            cash_counts: self.cash_counts()?,
         })
     }
 
@@ -244,6 +256,10 @@ impl Store {
         for card in &backup.cards {
             self.cards.insert(card.uid.as_str(), encode(card))?;
         }
+        for (item, change) in &backup.menu_changes {
+            self.menu_changes.insert(item.as_bytes(), encode(change))?;
+        }
+        self.put_cash_counts(&backup.cash_counts)?;
         // By id, once: a standalone store's outbox holds every entry, and a
         // search per refund and per outbox id would be quadratic.
         let by_id: std::collections::HashMap<Uuid, &Entry> =

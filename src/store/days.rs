@@ -73,6 +73,29 @@ impl Store {
         Ok(count)
     }
 
+    /// Every cash count kept, oldest first (for a backup).
+    pub(super) fn cash_counts(&self) -> Result<Vec<CashCount>, StoreError> {
+        let Some(tree) = self.existing_tree(CASH_COUNTS)? else {
+            return Ok(Vec::new());
+        };
+        tree.iter()
+            .values()
+            .map(|value| decode(&value?, "cash count"))
+            .collect()
+    }
+
+    /// Puts counts back as they were (from a backup).
+    pub(super) fn put_cash_counts(&self, counts: &[CashCount]) -> Result<(), StoreError> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let tree = self.db.open_tree(CASH_COUNTS)?;
+        for count in counts {
+            tree.insert(count.id.as_bytes(), encode(count))?;
+        }
+        Ok(())
+    }
+
     /// The cash counts of a local day, oldest first.
     pub fn cash_counts_on(&self, day: NaiveDate) -> Result<Vec<CashCount>, StoreError> {
         let Some(tree) = self.existing_tree(CASH_COUNTS)? else {

@@ -339,13 +339,9 @@ mod tests {
         };
         let old = entry(child.id);
         let mut backup = super::super::Backup {
-            format: String::new(),
-            version: 0,
-            created_at: chrono::Utc::now(),
             children: vec![child.clone()],
-            cards: vec![],
             entries: vec![old.clone()],
-            outbox: vec![],
+            ..super::super::Backup::empty()
         };
         let renamed = Child {
             name: "Efter".into(),

@@ -30,6 +30,31 @@ fn backup_restore_round_trip_and_old_store_set_aside() {
     assert!(store.balance_mismatches().unwrap().is_empty());
 }
 
+/// What staff set at the counter is in the backup and comes back with it:
+/// a price, sold out, and the day's cash count.
+#[test]
+fn menu_changes_and_cash_counts_survive_a_restore() {
+    let tmp = TempDir::new().unwrap();
+    let (store, _) = store_with_child(tmp.path(), 100);
+    let change = ItemChange {
+        price: Some(Money::kroner(10)),
+        sold_out: true,
+    };
+    store.set_menu_change("Toast", change).unwrap();
+    let count = store
+        .record_cash_count(Money::kroner(95), "test", Utc::now())
+        .unwrap();
+    let file = write_daily_backup(&store, tmp.path(), local_day(Utc::now())).unwrap();
+    drop(store);
+
+    let store = restore_backup(&file, tmp.path()).unwrap().store;
+    assert_eq!(store.menu_changes().unwrap().get("Toast"), Some(&change));
+    assert_eq!(
+        store.cash_counts_on(local_day(Utc::now())).unwrap(),
+        vec![count]
+    );
+}
+
 /// A restore does not move a store a kiosk has open; and a store set aside
 /// by a restore, dropped afterwards, does not wait for the new one.
 #[test]

@@ -158,8 +158,8 @@ impl DayReport {
                     {
                         for line in lines {
                             let item = items
-                            .entry((line.name.clone(), line.unit_price))
-                            .or_default();
+                                .entry((line.name.clone(), line.unit_price))
+                                .or_default();
                             item.refunded += line.quantity;
                             item.refunded_amount += line.total();
                         }
