@@ -365,7 +365,8 @@ pub fn read_backup(path: &Path) -> Result<Backup, BackupError> {
         path: path.into(),
         detail: e.to_string(),
     })?;
-    if backup.format != FORMAT || backup.version != super::SCHEMA_VERSION {
+    // Version 2 backups hold nothing version 3 reads differently.
+    if backup.format != FORMAT || !(2..=super::SCHEMA_VERSION).contains(&backup.version) {
         return Err(BackupError::NotABackup {
             path: path.into(),
             detail: format!("format {} version {}", backup.format, backup.version),

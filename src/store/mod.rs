@@ -79,7 +79,9 @@ pub use menu::{ItemChange, MenuChanges};
 /// Bump when the stored format changes; an older binary must not guess.
 /// 2: entries in one tree per day (1 had them all in `entries`; opening
 /// a version 1 store moves them, once).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: entry kinds an older binary cannot read (opening balances, top-up
+/// reversals); a version 2 store is read as it is and marked 3.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The day trees: entries, and what each child spent, per local day.
 const DAY_TREE_PREFIX: &str = "entries/";

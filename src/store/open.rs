@@ -163,6 +163,12 @@ impl Store {
         {
             Some(v) if v.as_ref() == SCHEMA_VERSION.to_string().as_bytes() => {}
             Some(v) if v.as_ref() == b"1" => store.move_to_day_trees()?,
+            Some(v) if v.as_ref() == b"2" => {
+                store
+                    .meta
+                    .insert("schema_version", SCHEMA_VERSION.to_string().as_bytes())?;
+                store.db.flush()?;
+            }
             Some(v) => {
                 return Err(StoreError::WrongVersion {
                     dir,

@@ -245,6 +245,32 @@ fn store_without_version_is_refused() {
     ));
 }
 
+/// A version 2 store (before opening balances and reversals) is read as
+/// it is and marked 3; a store from a newer klubkasse is refused, as an
+/// older binary must refuse a version 3 store rather than call its new
+/// entries damaged.
+#[test]
+fn a_version_2_store_opens_and_a_newer_one_is_refused() {
+    let tmp = TempDir::new().unwrap();
+    let (store, c) = store_with_child(tmp.path(), 10);
+    store.meta.insert("schema_version", "2").unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let store = Store::open(tmp.path()).unwrap();
+    assert_eq!(store.balance(c.id).unwrap(), Money::kroner(10));
+    assert_eq!(
+        store.meta.get("schema_version").unwrap().as_deref(),
+        Some(SCHEMA_VERSION.to_string().as_bytes())
+    );
+    store.meta.insert("schema_version", "4").unwrap();
+    store.flush().unwrap();
+    drop(store);
+    assert!(matches!(
+        Store::open(tmp.path()),
+        Err(StoreError::WrongVersion { .. })
+    ));
+}
+
 #[test]
 fn a_version_1_store_is_moved_to_day_trees_once_and_keeps_everything() {
     let tmp = TempDir::new().unwrap();
