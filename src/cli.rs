@@ -82,6 +82,9 @@ pub enum Command {
         file: PathBuf,
         #[command(flatten)]
         place: StorePlace,
+        /// Check the backup and list what the restore would drop; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

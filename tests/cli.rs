@@ -1028,6 +1028,23 @@ fn restore_names_the_sales_made_after_the_backup() {
             .unwrap();
         (backup, sale)
     };
+    // A dry run says what would be left out, and leaves the store alone.
+    let before = std::fs::read_dir(&data).unwrap().count();
+    let run = klubkasse(
+        &[
+            "restore".as_ref(),
+            backup.as_os_str(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+            "--dry-run".as_ref(),
+        ],
+        None,
+    );
+    let out = run.ok();
+    assert!(out.contains("Nothing was changed."), "{run}");
+    assert!(out.contains("would leave out 1 entries"), "{run}");
+    assert!(out.contains(&sale.id.to_string()), "{run}");
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), before, "{run}");
     let run = klubkasse(
         &[
             "restore".as_ref(),

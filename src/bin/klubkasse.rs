@@ -14,7 +14,7 @@ use klubkasse::config::{Config, default_data_dir};
 use klubkasse::i18n::Language;
 use klubkasse::kiosk::{Display, Kiosk};
 use klubkasse::report;
-use klubkasse::store::{Store, local_day, restore_backup};
+use klubkasse::store::{Store, local_day, plan_restore, restore_backup};
 
 /// Errors are printed as one plain message (file, line, what), never as a
 /// backtrace: the people reading them run a club, not a debugger.
@@ -90,8 +90,30 @@ fn dispatch(command: Command) -> Result<()> {
                 Err(e) => bail!("{}", e.message(language)),
             }
         }
-        Command::Restore { file, place } => {
+        Command::Restore {
+            file,
+            place,
+            dry_run,
+        } => {
             let (dir, _) = data_dir(&place)?;
+            if dry_run {
+                let plan = plan_restore(&file, &dir)?;
+                println!(
+                    "{} is sound: {} children, {} entries. Nothing was changed.",
+                    file.display(),
+                    plan.backup.children.len(),
+                    plan.backup.entries.len()
+                );
+                if !plan.dropped.is_empty() {
+                    println!(
+                        "A restore would leave out {} entries made after the backup \
+                         (they would stay in the store set aside):",
+                        plan.dropped.len()
+                    );
+                }
+                print_entries(&plan.dropped);
+                return Ok(());
+            }
             let restored = restore_backup(&file, &dir)?;
             println!(
                 "Restored {} children and {} entries from {} into {}",
@@ -110,20 +132,25 @@ fn dispatch(command: Command) -> Result<()> {
                         aside.display()
                     );
                 }
-                for entry in &restored.dropped {
-                    println!(
-                        "  {}  {}  {}",
-                        entry
-                            .at
-                            .with_timezone(&chrono::Local)
-                            .format("%Y-%m-%d %H:%M:%S"),
-                        entry.amount,
-                        entry.id
-                    );
-                }
+                print_entries(&restored.dropped);
             }
             Ok(())
         }
+    }
+}
+
+/// Entries for a person reading a restore's output: time, amount, id.
+fn print_entries(entries: &[klubkasse_core::domain::Entry]) {
+    for entry in entries {
+        println!(
+            "  {}  {}  {}",
+            entry
+                .at
+                .with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S"),
+            entry.amount,
+            entry.id
+        );
     }
 }
 

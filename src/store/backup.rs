@@ -388,9 +388,17 @@ pub struct Restored {
     pub dropped: Vec<Entry>,
 }
 
-/// Replaces the store under `data_dir` with the backup. The old store is
-/// moved aside, never deleted: it may still hold something worth rescuing.
-pub fn restore_backup(file: &Path, data_dir: &Path) -> Result<Restored, BackupError> {
+/// What a restore of `file` would do, found without changing anything:
+/// the backup, checked, and what the store has that it has not.
+pub struct RestorePlan {
+    pub backup: Backup,
+    /// Made after the backup: not in the restored store.
+    pub dropped: Vec<Entry>,
+}
+
+/// Reads and checks the backup and compares it with the store there now.
+/// Refuses a damaged backup and a store a kiosk has open.
+pub fn plan_restore(file: &Path, data_dir: &Path) -> Result<RestorePlan, BackupError> {
     let backup = read_backup(file)?;
     let problems = check(&backup);
     if !problems.is_empty() {
@@ -399,9 +407,7 @@ pub fn restore_backup(file: &Path, data_dir: &Path) -> Result<Restored, BackupEr
             problems,
         });
     }
-    let current = data_dir.join("store");
-    // What the store holds now and the backup does not. A store that
-    // cannot be opened cannot say; one in use refuses here already.
+    // A store that cannot be opened cannot say; one in use refuses here.
     let dropped = match Store::open_existing(data_dir) {
         Ok(store) => dropped_by(&backup, &store.live_entries()?),
         Err(e @ StoreError::InUse { .. }) => return Err(e.into()),
@@ -410,6 +416,14 @@ pub fn restore_backup(file: &Path, data_dir: &Path) -> Result<Restored, BackupEr
             Vec::new()
         }
     };
+    Ok(RestorePlan { backup, dropped })
+}
+
+/// Replaces the store under `data_dir` with the backup. The old store is
+/// moved aside, never deleted: it may still hold something worth rescuing.
+pub fn restore_backup(file: &Path, data_dir: &Path) -> Result<Restored, BackupError> {
+    let RestorePlan { backup, dropped } = plan_restore(file, data_dir)?;
+    let current = data_dir.join("store");
     // A store a kiosk has open is not taken from under it; and no kiosk
     // opens it until the new store is in place.
     let _hold = super::files::Hold::take(&current)?;

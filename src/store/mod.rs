@@ -66,7 +66,7 @@ use uuid::Uuid;
 pub use archive::Archive;
 pub use backup::{
     Backup, BackupError, Problem, Restored, backup_dir, check as check_backup, dropped_by,
-    newest_backup, read_backup, restore_backup, write_daily_backup,
+    newest_backup, plan_restore, read_backup, restore_backup, write_daily_backup,
 };
 use codec::{decode, encode};
 use klubkasse_core::domain::{
