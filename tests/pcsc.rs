@@ -444,7 +444,7 @@ mod kiosk {
         stop(kiosk);
         let report = klubkasse_testkit::run::report(dir.path(), true);
         assert!(
-            report.ok().contains(",total,sales_total,,1,12.00"),
+            report.ok().contains(";Salg i alt (før retur);1;;12,00"),
             "{report}"
         );
     }
