@@ -491,9 +491,12 @@ impl Menu {
             .file
             .iter()
             .map(|item| MenuItem {
+                // A price below zero would make a sale pay money in: never
+                // taken, whatever the store holds.
                 price: changes
                     .get(&item.name)
                     .and_then(|c| c.price)
+                    .filter(|price| !price.is_negative())
                     .unwrap_or(item.price),
                 ..item.clone()
             })

@@ -846,7 +846,9 @@ fn staff_top_up_asks_first_then_is_reversed_and_the_cash_counted() {
     // The count: what the drawer should hold, and the difference.
     open_task(&kiosk, "Kasseoptælling");
     kiosk.wait_for("Forventet i kassen: 2.000,00 kr.");
-    press(&kiosk, &["1.990"], "Forskel: -10,00 kr.");
+    // Where øre are expected, «1.990» could mean two things: refused.
+    press(&kiosk, &["1.990", "Enter"], "kan læses på to måder");
+    press(&kiosk, &[",00"], "Forskel: -10,00 kr.");
     press(
         &kiosk,
         &["Enter"],

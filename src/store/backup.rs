@@ -95,6 +95,21 @@ pub enum Problem {
     RefundedTwice(Uuid),
     #[error("waiting for the ledger is {0}, which is not an entry in it")]
     OutboxWithoutEntry(Uuid),
+    #[error(
+        "sale {entry} has the line «{item}» at {price} × {quantity}: a price below zero or no quantity"
+    )]
+    BadLine {
+        entry: Uuid,
+        item: String,
+        price: Money,
+        quantity: u32,
+    },
+    #[error("the price set for «{item}» is {price}: it must be more than 0 and at most {max}")]
+    BadPrice {
+        item: String,
+        price: Money,
+        max: Money,
+    },
 }
 
 /// Checks that a backup can be trusted as the whole store: no id twice,
@@ -141,6 +156,17 @@ pub fn check(backup: &Backup) -> Vec<Problem> {
         };
         match &entry.kind {
             EntryKind::Sale { lines, .. } => {
+                // A line below zero would make a sale pay money in.
+                for line in lines {
+                    if line.unit_price.is_negative() || line.quantity == 0 {
+                        problems.push(Problem::BadLine {
+                            entry: entry.id,
+                            item: line.name.clone(),
+                            price: line.unit_price,
+                            quantity: line.quantity,
+                        });
+                    }
+                }
                 let total: Money = lines.iter().map(SaleLine::total).sum();
                 if entry.amount != -total {
                     problems.push(differs((-total).to_string()));
@@ -149,7 +175,12 @@ pub fn check(backup: &Backup) -> Vec<Problem> {
             EntryKind::Deposit | EntryKind::Refund { .. } if !entry.amount.is_positive() => {
                 problems.push(differs("more than zero".into()));
             }
-            EntryKind::Withdrawal | EntryKind::CardFee if !entry.amount.is_negative() => {
+            EntryKind::OpeningBalance if entry.amount.is_negative() => {
+                problems.push(differs("zero or more".into()));
+            }
+            EntryKind::Withdrawal | EntryKind::CardFee | EntryKind::DepositReversal { .. }
+                if !entry.amount.is_negative() =>
+            {
                 problems.push(differs("less than zero".into()));
             }
             _ => {}
@@ -163,6 +194,18 @@ pub fn check(backup: &Backup) -> Vec<Problem> {
     for id in &backup.outbox {
         if !entries.contains(id) {
             problems.push(Problem::OutboxWithoutEntry(*id));
+        }
+    }
+    let max = Money::kroner(super::MAX_PRICE_KRONER);
+    for (item, change) in &backup.menu_changes {
+        if let Some(price) = change.price
+            && (!price.is_positive() || price > max)
+        {
+            problems.push(Problem::BadPrice {
+                item: item.clone(),
+                price,
+                max,
+            });
         }
     }
     problems
@@ -593,10 +636,46 @@ mod tests {
         b.entries.push(again);
         assert_eq!(check(&b), vec![Problem::RefundedTwice(sale)]);
 
-        let mut b = good;
+        let mut b = good.clone();
         let stray = Uuid::now_v7();
         b.outbox.push(stray);
         assert_eq!(check(&b), vec![Problem::OutboxWithoutEntry(stray)]);
+
+        // A line priced below zero, even with a matching amount: every
+        // sale of it would pay money in.
+        let mut b = good.clone();
+        let sale = b.entries.iter_mut().find(|e| e.is_sale()).unwrap();
+        let EntryKind::Sale { lines, .. } = &mut sale.kind else {
+            panic!("a sale")
+        };
+        lines[0].unit_price = -Money::kroner(500);
+        let total: Money = lines.iter().map(SaleLine::total).sum();
+        sale.amount = -total;
+        let id = sale.id;
+        assert!(matches!(&check(&b)[..], [Problem::BadLine { entry, .. }] if *entry == id));
+
+        // A price staff could never set, and an opening balance below zero.
+        let mut b = good.clone();
+        b.menu_changes.insert(
+            "Toast".into(),
+            super::super::ItemChange {
+                price: Some(-Money::kroner(5)),
+                sold_out: false,
+            },
+        );
+        let child = b.children[0].id;
+        b.entries.push(Entry::new(
+            child,
+            EntryKind::OpeningBalance,
+            -Money::kroner(1000),
+            "import",
+            Utc::now(),
+        ));
+        let problems = check(&b);
+        assert!(
+            matches!(&problems[..], [Problem::AmountDiffers { .. }, Problem::BadPrice { item, .. }] if item == "Toast"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -10,6 +10,10 @@ use super::codec::{decode, encode};
 use super::{Store, StoreError};
 use klubkasse_core::domain::Money;
 
+/// The highest price staff may set: a slip must not make a toast cost
+/// 1.200 kr. (a backup with more is refused too).
+pub const MAX_PRICE_KRONER: i64 = 500;
+
 /// What staff changed about one item. Nothing changed is not stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemChange {

@@ -74,7 +74,7 @@ use klubkasse_core::domain::{
     Money, PinGuard, Refusal,
 };
 use klubkasse_core::protocol::CardAction;
-pub use menu::{ItemChange, MenuChanges};
+pub use menu::{ItemChange, MAX_PRICE_KRONER, MenuChanges};
 
 /// Bump when the stored format changes; an older binary must not guess.
 /// 2: entries in one tree per day (1 had them all in `entries`; opening

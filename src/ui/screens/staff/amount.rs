@@ -37,11 +37,16 @@ pub enum AmountError {
     },
 }
 
-/// Reads what staff typed as whole-kroner money (`2.000` is two thousand),
-/// from 0 (if `zero` is allowed) to `max`.
-pub(super) fn read_amount(input: &str, zero: bool, max: Money) -> Result<Money, AmountError> {
-    let amount =
-        Money::parse_danish(input, AmountField::Kroner).map_err(AmountError::Unreadable)?;
+/// Reads what staff typed the Danish way (`2.000` is two thousand; where
+/// `field` expects øre, as a price or the drawer's count does, `1.500` could
+/// mean two things and is refused), from 0 (if `zero` is allowed) to `max`.
+pub(super) fn read_amount(
+    input: &str,
+    field: AmountField,
+    zero: bool,
+    max: Money,
+) -> Result<Money, AmountError> {
+    let amount = Money::parse_danish(input, field).map_err(AmountError::Unreadable)?;
     if amount.is_negative() || !zero && amount == Money::ZERO {
         return Err(AmountError::Zero);
     }
@@ -82,10 +87,16 @@ impl AmountPage {
                     child: self.child.id,
                     amount,
                 }),
-                None => match read_amount(&self.input, false, Money::kroner(MAX_TOP_UP_KRONER)) {
+                None => match read_amount(
+                    &self.input,
+                    AmountField::Kroner,
+                    false,
+                    Money::kroner(MAX_TOP_UP_KRONER),
+                ) {
                     Ok(amount) => {
                         self.confirming = Some(amount);
-                        Step::Stay
+                        // The question replaces any hint about the amount.
+                        Step::Unsay
                     }
                     Err(e) => Step::Say(Message::BadAmount(e)),
                 },
@@ -114,7 +125,13 @@ impl AmountPage {
 
     /// The amount typed so far, if it reads.
     fn typed(&self) -> Option<Money> {
-        read_amount(&self.input, false, Money::kroner(MAX_TOP_UP_KRONER)).ok()
+        read_amount(
+            &self.input,
+            AmountField::Kroner,
+            false,
+            Money::kroner(MAX_TOP_UP_KRONER),
+        )
+        .ok()
     }
 
     pub(super) fn draw(&self, app: &App, frame: &mut Frame, area: Rect) {
@@ -178,7 +195,7 @@ mod tests {
         let mut page = page();
         typing(&mut page, "2.000");
         // The first Enter only asks.
-        assert!(matches!(page.update(Action::Confirm), Step::Stay));
+        assert!(matches!(page.update(Action::Confirm), Step::Unsay));
         assert_eq!(page.confirming, Some(Money::kroner(2000)));
         match page.update(Action::Confirm) {
             Step::Run(Effect::Deposit { amount, .. }) => assert_eq!(amount, Money::kroner(2000)),
@@ -216,14 +233,20 @@ mod tests {
     #[test]
     fn read_amount_limits() {
         let max = Money::kroner(2000);
-        assert_eq!(read_amount("0", false, max), Err(AmountError::Zero));
-        assert_eq!(read_amount("0", true, max), Ok(Money::ZERO));
         assert_eq!(
-            read_amount("2.000,01", false, max),
+            read_amount("0", AmountField::Kroner, false, max),
+            Err(AmountError::Zero)
+        );
+        assert_eq!(
+            read_amount("0", AmountField::Kroner, true, max),
+            Ok(Money::ZERO)
+        );
+        assert_eq!(
+            read_amount("2.000,01", AmountField::Kroner, false, max),
             Err(AmountError::TooMuch { max })
         );
         assert_eq!(
-            read_amount("", false, max),
+            read_amount("", AmountField::Kroner, false, max),
             Err(AmountError::Unreadable(Read::Empty))
         );
     }

@@ -12,7 +12,7 @@ use super::{Message, Step, input};
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
 use crate::ui::{Action, theme};
-use klubkasse_core::domain::Money;
+use klubkasse_core::domain::{AmountField, Money};
 
 /// More than any club's drawer: beyond it is a typo.
 const MAX_DRAWER_KRONER: i64 = 1_000_000;
@@ -37,7 +37,12 @@ impl CashCountPage {
             // The expected amount is shown before anything is kept.
             Action::Confirm if self.expected.is_none() => Step::Stay,
             Action::Confirm => {
-                match read_amount(&self.input, true, Money::kroner(MAX_DRAWER_KRONER)) {
+                match read_amount(
+                    &self.input,
+                    AmountField::WithOre,
+                    true,
+                    Money::kroner(MAX_DRAWER_KRONER),
+                ) {
                     Ok(counted) => Step::Run(Effect::CountCash(counted)),
                     Err(e) => Step::Say(Message::BadAmount(e)),
                 }
@@ -50,7 +55,13 @@ impl CashCountPage {
         let t = &app.texts().staff;
         let shown = |m: Option<Money>| m.map(|m| m.to_string()).unwrap_or_default();
         let label = |text: &str| Span::styled(format!("{text}: "), theme::LABEL);
-        let counted = read_amount(&self.input, true, Money::kroner(MAX_DRAWER_KRONER)).ok();
+        let counted = read_amount(
+            &self.input,
+            AmountField::WithOre,
+            true,
+            Money::kroner(MAX_DRAWER_KRONER),
+        )
+        .ok();
         let difference = counted.zip(self.expected).map(|(c, e)| c - e);
         let lines = vec![
             Line::from(Span::styled(t.cash_count.clone(), theme::NAME)),

@@ -86,6 +86,8 @@ enum Step {
     /// Nothing beyond what the page changed in itself.
     Stay,
     Say(Message),
+    /// What was said no longer holds (a question replaces a hint).
+    Unsay,
     /// Start a task: keys wait until its outcome comes back.
     Run(Effect),
     /// Another page (the message stays), with what it needs loaded.
@@ -220,6 +222,7 @@ impl StaffScreen {
         match step {
             Step::Stay => {}
             Step::Say(message) => self.message = Some(message),
+            Step::Unsay => self.message = None,
             Step::Run(effect) => {
                 self.pending = true;
                 return Transition::stay().effect(effect);

@@ -13,11 +13,7 @@ use crate::ui::app::App;
 use crate::ui::effect::Effect;
 use crate::ui::transition::Context;
 use crate::ui::{Action, theme};
-use klubkasse_core::domain::Money;
-
-/// The highest price staff may type: a slip must not make a toast cost
-/// 1.200 kr.
-const MAX_PRICE_KRONER: i64 = 500;
+use klubkasse_core::domain::{AmountField, Money};
 
 /// The menu's items with their prices now: choose one to change.
 #[derive(Debug, Clone, Default)]
@@ -156,8 +152,9 @@ impl ItemPage {
                 Choice::Price => {
                     match super::amount::read_amount(
                         &self.input,
+                        AmountField::WithOre,
                         false,
-                        Money::kroner(MAX_PRICE_KRONER),
+                        Money::kroner(crate::store::MAX_PRICE_KRONER),
                     ) {
                         // The menu's own price is no change.
                         Ok(price) => save(ItemChange {
