@@ -912,4 +912,14 @@ fn upkeep_tells_the_status_bar_how_full_the_disk_is() {
         backup: Some(Err("the backup failed".into())),
     });
     assert!(matches!(k.app.disk, Space::Full { .. }));
+    // A sale written: the next tick looks at the disk again, at once.
+    k.send(Action::Tick);
+    k.tap(FREJA);
+    k.keys("1");
+    k.send(Action::Confirm);
+    let effects = k.send_only(Action::Tick);
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Upkeep { .. })),
+        "{effects:?}"
+    );
 }

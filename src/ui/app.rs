@@ -37,8 +37,9 @@ pub struct Settings {
 
 /// How long the staff menu stays open with nobody touching it.
 const STAFF_TIMEOUT: Duration = Duration::from_secs(120);
-/// How often free space is looked at (and the backup considered).
-pub const UPKEEP_EVERY: Duration = Duration::from_secs(30);
+/// How often free space is looked at (and the backup considered): often,
+/// as a filling disk must show before a sale is refused (statvfs is cheap).
+pub const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 /// A standalone kiosk's backup is at most this old, plus the idle wait.
 pub const BACKUP_EVERY: Duration = Duration::from_secs(3600);
 /// The backup waits for this long without a key or a tap: not mid-queue.
@@ -211,6 +212,11 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     );
     if is_input {
         app.last_activity = app.now;
+    }
+    // A sale written or refused by the store: what the disk allows now,
+    // at the next tick, not at the next round.
+    if matches!(action, Action::SaleSaved { .. } | Action::SaleFailed(_)) {
+        app.next_upkeep = app.now;
     }
     // The menu the sale screen uses; the staff page then says it is done.
     if let Action::MenuChanged(changes) = &action {
