@@ -125,10 +125,7 @@ impl Store {
         counter: &str,
         at: DateTime<Utc>,
     ) -> Result<Money, StoreError> {
-        if !amount.is_positive() {
-            return Err(StoreError::NotPositive);
-        }
-        self.record_entry(&Entry::new(child, EntryKind::Deposit, amount, counter, at))
+        self.pay_in(EntryKind::Deposit, child, amount, counter, at)
     }
 
     /// A balance brought in by an import: on the child's account, but not
@@ -140,11 +137,22 @@ impl Store {
         counter: &str,
         at: DateTime<Utc>,
     ) -> Result<Money, StoreError> {
+        self.pay_in(EntryKind::OpeningBalance, child, amount, counter, at)
+    }
+
+    /// Money onto a child's account, more than zero, as an entry of `kind`.
+    fn pay_in(
+        &self,
+        kind: EntryKind,
+        child: ChildId,
+        amount: Money,
+        counter: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Money, StoreError> {
         if !amount.is_positive() {
             return Err(StoreError::NotPositive);
         }
-        let entry = Entry::new(child, EntryKind::OpeningBalance, amount, counter, at);
-        self.record_entry(&entry)
+        self.record_entry(&Entry::new(child, kind, amount, counter, at))
     }
 
     /// Takes back a cash top-up made at this counter on the local day of

@@ -129,38 +129,39 @@ async fn card_owner_in(conn: &mut PgConnection, uid: &CardUid) -> Result<Option<
 
 /// Blocks a card at once; blocking a blocked card is harmless.
 pub async fn block_card(pool: &PgPool, uid: &CardUid) -> Result<Card> {
-    let mut tx = pool.begin().await?;
-    let owner = card_owner_in(&mut tx, uid)
-        .await?
-        .ok_or_else(|| DbError::not_found(format!("no card with UID {uid}")))?;
-    lock_child(&mut tx, owner).await?;
-    let row: CardRow = sqlx::query_as(
+    change_card(
+        pool,
+        uid,
         "UPDATE cards SET state = 'blocked', blocked_at = coalesce(blocked_at, now())
          WHERE uid = $1 RETURNING uid, child_id, state",
     )
-    .bind(uid.as_str())
-    .fetch_one(&mut *tx)
-    .await?;
-    bump_change(&mut tx, owner).await?;
-    tx.commit().await?;
-    Ok(row.try_into()?)
+    .await
 }
 
 /// Unblocks a card staff found again; unblocking an active card is
 /// harmless.
 pub async fn unblock_card(pool: &PgPool, uid: &CardUid) -> Result<Card> {
+    change_card(
+        pool,
+        uid,
+        "UPDATE cards SET state = 'active', blocked_at = NULL
+         WHERE uid = $1 RETURNING uid, child_id, state",
+    )
+    .await
+}
+
+/// Runs `update` (which takes the UID as `$1` and returns the card) with
+/// the owner locked, and gives the owner a new change number.
+async fn change_card(pool: &PgPool, uid: &CardUid, update: &'static str) -> Result<Card> {
     let mut tx = pool.begin().await?;
     let owner = card_owner_in(&mut tx, uid)
         .await?
         .ok_or_else(|| DbError::not_found(format!("no card with UID {uid}")))?;
     lock_child(&mut tx, owner).await?;
-    let row: CardRow = sqlx::query_as(
-        "UPDATE cards SET state = 'active', blocked_at = NULL
-         WHERE uid = $1 RETURNING uid, child_id, state",
-    )
-    .bind(uid.as_str())
-    .fetch_one(&mut *tx)
-    .await?;
+    let row: CardRow = sqlx::query_as(update)
+        .bind(uid.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
     bump_change(&mut tx, owner).await?;
     tx.commit().await?;
     Ok(row.try_into()?)
