@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
+use crate::ui::big_text::BigText;
+use crate::ui::theme::ThemeName;
+
 #[derive(Parser)]
 #[command(
     name = "klubkasse",
@@ -30,6 +33,12 @@ pub enum Command {
         /// Where taps come from: demo (F1–F8) or pcsc (a card reader).
         #[arg(long, value_enum, default_value = "demo")]
         reader: ReaderArg,
+        /// The screen's colours, as the config's `theme`.
+        #[arg(long, value_enum, default_value = "dark")]
+        theme: ThemeName,
+        /// The glyphs of the big letters, as the config's `big_text`.
+        #[arg(long, value_enum, default_value = "blocks")]
+        big_text: BigText,
     },
     /// The kiosk as configured.
     Run {

@@ -15,6 +15,8 @@ use crate::i18n::Language;
 use crate::keymap::{Key, Keymap};
 use crate::source_error::{FileError, FileErrors, from_toml_all, in_file_order};
 use crate::store::{ItemChange, MenuChanges};
+use crate::ui::big_text::BigText;
+use crate::ui::theme::ThemeName;
 use klubkasse_core::domain::{MenuItem, Money};
 
 /// Where card taps come from.
@@ -38,6 +40,10 @@ pub struct Config {
     pub menu: Menu,
     pub keymap: Keymap,
     pub language: Language,
+    /// Dark (the default) or light: the kiosk paints its own background.
+    pub theme: ThemeName,
+    /// Which glyphs the big letters are made of.
+    pub big_text: BigText,
     /// argon2 PHC string; no hash means the staff menu stays closed.
     pub staff_pin_hash: Option<String>,
     /// A sale left alone this long is cancelled.
@@ -103,6 +109,10 @@ struct RawConfig {
     keymap: Option<PathBuf>,
     #[serde(default)]
     language: Language,
+    #[serde(default)]
+    theme: ThemeName,
+    #[serde(default)]
+    big_text: BigText,
     staff_pin_hash: Option<Spanned<String>>,
     sale_timeout_seconds: Option<Spanned<u64>>,
     result_seconds: Option<Spanned<u64>>,
@@ -343,6 +353,8 @@ impl Config {
                 menu,
                 keymap,
                 language: raw.language,
+                theme: raw.theme,
+                big_text: raw.big_text,
                 staff_pin_hash: raw.staff_pin_hash.map(Spanned::into_inner),
                 sale_timeout: Duration::from_secs(sale_timeout),
                 result_time: Duration::from_secs(result_time),

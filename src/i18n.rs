@@ -61,6 +61,9 @@ pub struct IdleTexts {
 #[serde(deny_unknown_fields)]
 pub struct StatusTexts {
     pub standalone: String,
+    /// Where the bar is too narrow for the whole.
+    pub standalone_short: String,
+    pub online_short: String,
     pub online: String,
     pub offline: String,
     pub refused: String,
@@ -89,6 +92,8 @@ pub struct SaleTexts {
     pub hint_quantity: String,
     pub hint_remove: String,
     pub menu_page: String,
+    /// Where the frame is too narrow for the keys.
+    pub menu_page_short: String,
     pub blocked: String,
     pub left_today: String,
     pub hint_select: String,

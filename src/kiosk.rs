@@ -24,7 +24,9 @@ use crate::source_error::FileErrors;
 use crate::store::disk::Limits;
 use crate::store::{Store, StoreError, local_day, write_daily_backup};
 use crate::sync::{LedgerClient, SyncError, SyncTask};
+use crate::ui::big_text::BigText;
 use crate::ui::runtime::{self, RuntimeError};
+use crate::ui::theme::ThemeName;
 use crate::ui::{Action, App, EffectContext, Settings};
 use klubkasse_core::domain::{Connection, Money};
 
@@ -139,6 +141,8 @@ impl Kiosk {
                 sale_timeout: Duration::from_secs(60),
                 result_time: Duration::from_secs(4),
                 has_pin: true,
+                theme: ThemeName::default(),
+                big_text: BigText::default(),
             },
             menu,
             keymap,
@@ -185,6 +189,8 @@ impl Kiosk {
             sale_timeout: config.sale_timeout,
             result_time: config.result_time,
             has_pin: config.staff_pin_hash.is_some(),
+            theme: config.theme,
+            big_text: config.big_text,
         };
         Ok(Kiosk {
             store,

@@ -2,12 +2,13 @@
 //! snapshot (`tests/snapshots/`). Clock times and dates are masked.
 
 use klubkasse::i18n::Language;
+use klubkasse::ui::big_text::{BigText, is_block_glyph};
 use klubkasse::ui::screens::staff::Task;
+use klubkasse::ui::theme::{Theme, ThemeName, contrast, rgb};
 use klubkasse::ui::{Action, App, view};
 use klubkasse_testkit::kiosk::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::style::Color;
 
 fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
@@ -15,8 +16,64 @@ fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
     terminal
 }
 
+/// The sizes every screen is drawn at: roomy, the full layout's two
+/// smallest, the compact layout's smallest, and too small.
+const SIZES: [(u16, u16); 5] = [(100, 30), (80, 24), (80, 23), (60, 16), (59, 15)];
+
+/// The screen at every size in `SIZES`, each compared with its snapshot
+/// (`name@80x24`, …; the roomy one is plain `name`), and every cell of
+/// each checked with both themes and every `big_text` setting.
 fn snapshot(name: &str, kiosk: &mut Kiosk) {
-    snapshot_at(name, kiosk, 100, 30);
+    for (width, height) in SIZES {
+        let name = match (width, height) {
+            (100, 30) => name.to_string(),
+            _ => format!("{name}@{width}x{height}"),
+        };
+        snapshot_at(&name, kiosk, width, height);
+        check_every_cell(&name, kiosk, width, height);
+    }
+}
+
+/// Every cell has the theme's own colours (none left to the terminal),
+/// every letter can be read against its background (4.5:1 at least), and
+/// the only block glyphs are those the `big_text` setting allows.
+fn check_every_cell(name: &str, kiosk: &mut Kiosk, width: u16, height: u16) {
+    let settings = (kiosk.app.settings.theme, kiosk.app.settings.big_text);
+    for theme in [ThemeName::Dark, ThemeName::Light] {
+        for big_text in BigText::ALL {
+            kiosk.app.settings.theme = theme;
+            kiosk.app.settings.big_text = big_text;
+            let terminal = draw(&kiosk.app, width, height);
+            let allowed = big_text.glyphs();
+            let buffer = terminal.backend().buffer();
+            for y in 0..height {
+                for x in 0..width {
+                    let cell = &buffer[(x, y)];
+                    let at = format!(
+                        "{name}, {theme:?}, {big_text:?}, cell {x},{y} «{}»",
+                        cell.symbol()
+                    );
+                    let (Some(fg), Some(bg)) = (rgb(cell.fg), rgb(cell.bg)) else {
+                        panic!(
+                            "{at}: colours left to the terminal ({:?} on {:?})",
+                            cell.fg, cell.bg
+                        );
+                    };
+                    if !cell.symbol().trim().is_empty() {
+                        let ratio = contrast(fg, bg);
+                        assert!(ratio >= 4.5, "{at}: contrast {ratio:.2}:1");
+                    }
+                    for c in cell.symbol().chars().filter(|c| is_block_glyph(*c)) {
+                        assert!(
+                            allowed.contains(&c),
+                            "{at}: a glyph {big_text:?} does not allow"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    (kiosk.app.settings.theme, kiosk.app.settings.big_text) = settings;
 }
 
 /// The screen at `width`×`height`, which `update()` also knows of (what
@@ -225,21 +282,33 @@ fn terminal_too_small() {
 }
 
 #[test]
-fn paid_is_green_and_refused_is_red() {
+fn paid_is_green_and_refused_is_red_and_both_say_so() {
+    let theme = Theme::of(ThemeName::Dark);
     let mut k = Kiosk::demo();
     k.tap(FREJA);
     k.keys("1");
     k.send(Action::Confirm);
-    assert_eq!(
-        draw(&k.app, 100, 30).backend().buffer()[(50, 15)].bg,
-        Color::Green
-    );
+    let paid = draw(&k.app, 100, 30);
+    assert_eq!(paid.backend().buffer()[(50, 15)].bg, theme.paid.bg.unwrap());
+    assert!(screen_text(&paid).contains("✓ Freja"));
     k.send(Action::Cancel);
     k.tap(IDA);
+    let refused = draw(&k.app, 100, 30);
     assert_eq!(
-        draw(&k.app, 100, 30).backend().buffer()[(50, 15)].bg,
-        Color::Red
+        refused.backend().buffer()[(50, 15)].bg,
+        theme.refused.bg.unwrap()
     );
+    assert!(screen_text(&refused).contains("✗ "));
+}
+
+fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+    terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect()
 }
 
 /// The demo kiosk as a connected counter, with this word from the sync task.

@@ -417,6 +417,31 @@ fn a_too_small_terminal_says_so_and_the_sale_survives_it() {
     assert_eq!(kiosk.wait_exit(), Ended::Status(0));
 }
 
+/// A window a little smaller than 80×24 (a laptop's terminal with a tab
+/// bar): the compact layout, where a sale is made as ever; one row and
+/// column less, and it asks for a larger window.
+#[test]
+fn a_sale_is_made_in_a_60x16_terminal() {
+    let dir = TempDir::new().unwrap();
+    let kiosk = demo(dir.path());
+    kiosk.resize(60, 16);
+    kiosk.wait_for("F1  Freja Nielsen");
+    press(
+        &kiosk,
+        &["F1"],
+        "Saldo: 250,00 kr.   Saldo bagefter: 250,00 kr.",
+    );
+    press(&kiosk, &["1", "4"], "I alt: 17,00 kr.");
+    let screen = kiosk.wait_for("Saldo bagefter: 233,00 kr.");
+    assert!(screen.contains("Freja Nielsen"), "{screen}");
+    assert!(screen.contains("1 ×  Saftevand"), "{screen}");
+    assert!(screen.contains("Enter betal"), "{screen}");
+    assert_eq!(screen.lines().count(), 16, "{screen}");
+    press(&kiosk, &["Enter"], "Du har nu 233,00 kr.");
+    kiosk.resize(59, 15);
+    kiosk.wait_for("Vinduet er for lille (59×15)");
+}
+
 #[test]
 fn the_demo_speaks_english_when_asked() {
     let dir = TempDir::new().unwrap();

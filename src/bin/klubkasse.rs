@@ -15,6 +15,8 @@ use klubkasse::i18n::Language;
 use klubkasse::kiosk::{Display, Kiosk};
 use klubkasse::report;
 use klubkasse::store::{Store, local_day, plan_restore, restore_backup};
+use klubkasse::ui::big_text::BigText;
+use klubkasse::ui::theme::ThemeName;
 
 /// Errors are printed as one plain message (file, line, what), never as a
 /// backtrace: the people reading them run a club, not a debugger.
@@ -54,7 +56,9 @@ fn dispatch(command: Command) -> Result<()> {
             data_dir,
             language,
             reader,
-        } => demo(data_dir, &language, reader),
+            theme,
+            big_text,
+        } => demo(data_dir, &language, reader, theme, big_text),
         Command::Run { config, headless } => run(&config, headless),
         Command::Check { config } => out(check::check(&config)?),
         Command::Report { date, csv, place } => {
@@ -164,12 +168,21 @@ fn parse_language(code: &str) -> Result<Language> {
     }
 }
 
-fn demo(data_dir: Option<PathBuf>, language: &str, reader: ReaderArg) -> Result<()> {
+fn demo(
+    data_dir: Option<PathBuf>,
+    language: &str,
+    reader: ReaderArg,
+    theme: ThemeName,
+    big_text: BigText,
+) -> Result<()> {
     let language = parse_language(language)?;
     let dir = data_dir.unwrap_or_else(|| default_data_dir().join("demo"));
     let _log = log_to(&dir);
     let pcsc = matches!(reader, ReaderArg::Pcsc);
-    Kiosk::demo(&dir, language, pcsc)?.run(Display::Terminal)?;
+    let mut kiosk = Kiosk::demo(&dir, language, pcsc)?;
+    kiosk.settings.theme = theme;
+    kiosk.settings.big_text = big_text;
+    kiosk.run(Display::Terminal)?;
     Ok(())
 }
 

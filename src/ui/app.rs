@@ -14,9 +14,12 @@ use crate::store::disk::Space;
 use crate::store::local_day;
 use crate::sync::SyncStatus;
 use crate::ui::Action;
+use crate::ui::big_text::BigText;
 use crate::ui::effect::Effect;
 use crate::ui::screens::{idle, result, sale, staff};
+use crate::ui::theme::{Theme, ThemeName};
 use crate::ui::transition::{Context, Notice, Request, Transition};
+use crate::ui::view::Fit;
 use klubkasse_core::domain::{Connection, Money, PinGuard};
 
 /// What the kiosk is configured to be, fixed while it runs.
@@ -33,6 +36,8 @@ pub struct Settings {
     pub sale_timeout: Duration,
     pub result_time: Duration,
     pub has_pin: bool,
+    pub theme: ThemeName,
+    pub big_text: BigText,
 }
 
 /// How long the staff menu stays open with nobody touching it.
@@ -127,9 +132,16 @@ impl App {
     /// Is the terminal smaller than the screens are laid out for? Then
     /// the too-small notice is all there is, and keys must not act unseen.
     pub fn too_small(&self) -> bool {
-        self.size.is_some_and(|s| {
-            s.width < crate::ui::view::MIN_WIDTH || s.height < crate::ui::view::MIN_HEIGHT
-        })
+        self.fit() == Fit::TooSmall
+    }
+
+    /// The layout for the terminal's size (full until it is known).
+    pub fn fit(&self) -> Fit {
+        self.size.map_or(Fit::Full, crate::ui::view::fit)
+    }
+
+    pub fn theme(&self) -> &'static Theme {
+        Theme::of(self.settings.theme)
     }
 
     pub fn texts(&self) -> &'static Texts {

@@ -297,6 +297,8 @@ mod tests {
             sale_timeout: std::time::Duration::from_secs(60),
             result_time: std::time::Duration::from_secs(4),
             has_pin: true,
+            theme: Default::default(),
+            big_text: Default::default(),
         };
         let app = App::new(
             settings,

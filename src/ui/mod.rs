@@ -5,6 +5,7 @@
 //! the effects.
 
 pub mod app;
+pub mod big_text;
 pub mod effect;
 pub mod headless;
 pub mod runtime;

@@ -4,14 +4,13 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::i18n::fill;
 use crate::ui::Action;
 use crate::ui::app::{App, Screen};
 use crate::ui::screens::sale::SaleScreen;
 use crate::ui::screens::{big_name, result, staff};
-use crate::ui::theme;
 use crate::ui::transition::{Context, Notice, Request, Transition};
 
 /// A tap starts a sale, the staff key asks for the PIN.
@@ -30,7 +29,12 @@ pub fn update(ctx: &Context, action: Action) -> Transition {
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.texts().idle;
-    let legend_height = if app.demo.is_empty() { 0 } else { 11 };
+    // The demo's cards, under a line that may take two rows.
+    let legend_height = if app.demo.is_empty() {
+        0
+    } else {
+        app.demo.legend().count() as u16 + 3
+    };
     let [_, prompt, notice_area, legend] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(4),
@@ -38,7 +42,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Constraint::Length(legend_height),
     ])
     .areas(area);
-    big_name(frame, prompt, &t.tap_card, theme::NAME);
+    big_name(app, frame, prompt, &t.tap_card, app.theme().name);
     if let Some(notice) = &app.notice {
         let text = match notice {
             Notice::CardUnreadable => &app.texts().status.card_unreadable,
@@ -46,7 +50,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             Notice::Text(text) => text,
         };
         frame.render_widget(
-            Paragraph::new(Line::from(Span::styled(text.clone(), theme::WARNING)).centered()),
+            Paragraph::new(Line::from(Span::styled(text.clone(), app.theme().warning)).centered()),
             notice_area,
         );
     }
@@ -56,14 +60,14 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             Some(pin) => fill(&t.demo_keys, &[("staff_key", &staff_key), ("pin", pin)]),
             None => fill(&t.demo_keys_no_pin, &[("staff_key", &staff_key)]),
         };
-        let mut lines = vec![Line::from(Span::styled(intro, theme::LABEL)).centered()];
+        let mut lines = vec![Line::from(Span::styled(intro, app.theme().label)).centered()];
         lines.extend(app.demo.legend().map(|(key, name)| {
             Line::from(vec![
-                Span::styled(format!("{key:>3}  "), theme::KEY),
+                Span::styled(format!("{key:>3}  "), app.theme().key),
                 Span::raw(format!("{name:<24}")),
             ])
             .centered()
         }));
-        frame.render_widget(Paragraph::new(lines), legend);
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), legend);
     }
 }

@@ -9,17 +9,31 @@ use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Paragraph};
 
 use crate::i18n::fill;
 use crate::ui::app::App;
-use crate::ui::theme;
 use klubkasse_core::domain::DayReport;
 
 /// The totals column: labels, then amounts up to `-99.999,99 kr.`.
 const LABEL_WIDTH: usize = 40;
 const TOTALS_WIDTH: u16 = 54;
+/// A bar's label beside the item's name: sold, returned, amount.
+const BAR_FIGURES_WIDTH: u16 = 23;
 
 pub fn draw(app: &App, report: &DayReport, date: NaiveDate, frame: &mut Frame, area: Rect) {
     let t = &app.texts().report;
-    let [chart_area, totals_area] =
-        Layout::horizontal([Constraint::Min(20), Constraint::Length(TOTALS_WIDTH)]).areas(area);
+    let bars_width = report
+        .items
+        .iter()
+        .map(|i| i.name.chars().count() as u16)
+        .max()
+        .unwrap_or(0)
+        + BAR_FIGURES_WIDTH
+        + 10;
+    // Side by side where both fit; else the chart above the totals.
+    let [chart_area, totals_area] = if area.width >= bars_width + TOTALS_WIDTH {
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(TOTALS_WIDTH)]).areas(area)
+    } else {
+        let chart_rows = report.items.len().max(1) as u16 + 1;
+        Layout::vertical([Constraint::Length(chart_rows + 1), Constraint::Fill(1)]).areas(area)
+    };
     let title = fill(&t.title, &[("date", &date.format("%d-%m-%Y").to_string())]);
     if report.items.is_empty() {
         let empty = Paragraph::new(t.no_sales.clone()).block(Block::default().title(title));
@@ -53,7 +67,7 @@ pub fn draw(app: &App, report: &DayReport, date: NaiveDate, frame: &mut Frame, a
                     .label(Line::from(label))
                     .value(item.net_amount().ore().max(0) as u64)
                     .text_value(String::new())
-                    .style(theme::GOOD)
+                    .style(app.theme().good)
             })
             .collect();
         let chart = BarChart::default()
@@ -61,13 +75,14 @@ pub fn draw(app: &App, report: &DayReport, date: NaiveDate, frame: &mut Frame, a
             .direction(Direction::Horizontal)
             .bar_width(1)
             .bar_gap(0)
+            .bar_set(app.settings.big_text.bar_set())
             .data(BarGroup::default().bars(&bars));
         frame.render_widget(chart, chart_area);
     }
     let row = |label: String, value: String| {
         Line::from(vec![
-            Span::styled(format!("{label:<LABEL_WIDTH$}"), theme::LABEL),
-            Span::styled(format!("{value:>14}"), theme::AMOUNT),
+            Span::styled(format!("{label:<LABEL_WIDTH$}"), app.theme().label),
+            Span::styled(format!("{value:>14}"), app.theme().amount),
         ])
     };
     let counted = |label: &str, n: u32| format!("{label} ({n})");

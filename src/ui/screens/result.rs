@@ -9,9 +9,9 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use crate::i18n::{Texts, fill};
 use crate::ui::Action;
 use crate::ui::app::{App, Screen};
+use crate::ui::big_text;
 use crate::ui::effect::Effect;
 use crate::ui::screens::{big_name, staff};
-use crate::ui::theme;
 use crate::ui::transition::{Context, Transition};
 use klubkasse_core::domain::{Money, Refusal};
 
@@ -96,7 +96,7 @@ pub fn draw(app: &App, r: &ResultScreen, frame: &mut Frame, area: Rect) {
                 format!("{name}: -{total}"),
                 fill(&t.result.new_balance, &[("balance", &balance.to_string())]),
             ],
-            theme::PAID,
+            app.theme().paid,
         ),
         ResultScreen::Refused(refusal) => {
             let mut lines = vec![refusal_text(t, refusal)];
@@ -106,30 +106,36 @@ pub fn draw(app: &App, r: &ResultScreen, frame: &mut Frame, area: Rect) {
                 Refusal::UnknownCard { uid } => lines.extend([String::new(), uid.to_string()]),
                 _ => {}
             }
-            (t.result.refused.clone(), lines, theme::REFUSED)
+            (t.result.refused.clone(), lines, app.theme().refused)
         }
         // The child reads the first line; staff read the cause below it.
         ResultScreen::NotSaved(error) => (
             t.result.refused.clone(),
             vec![t.result.not_saved.clone(), String::new(), error.clone()],
-            theme::REFUSED,
+            app.theme().refused,
         ),
     };
     frame.render_widget(Block::default().style(style), area);
+    // A symbol says it too, beside the words: never colour alone.
+    let symbol = match r {
+        ResultScreen::Paid { .. } => "✓",
+        _ => "✗",
+    };
     let [_, big, text, _] = Layout::vertical([
         Constraint::Percentage(20),
-        Constraint::Length(5),
+        Constraint::Length(big_text::height(app.settings.big_text) + 1),
         Constraint::Min(3),
         Constraint::Percentage(10),
     ])
     .areas(area);
-    big_name(frame, big, &headline, style);
+    big_name(app, frame, big, &headline, style);
+    let bold = style.add_modifier(ratatui::style::Modifier::BOLD);
     let lines: Vec<Line> = detail
         .into_iter()
-        .map(|l| {
-            Line::from(l)
-                .style(style.add_modifier(ratatui::style::Modifier::BOLD))
-                .centered()
+        .enumerate()
+        .map(|(i, l)| {
+            let l = if i == 0 { format!("{symbol} {l}") } else { l };
+            Line::from(l).style(bold).centered()
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text);

@@ -5,14 +5,18 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{
+    Block, Borders, Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap,
+};
 
 use crate::i18n::fill;
+use crate::ui::Action;
 use crate::ui::app::{App, Screen};
+use crate::ui::big_text;
 use crate::ui::effect::Effect;
 use crate::ui::screens::{big_name, result};
 use crate::ui::transition::{Context, Transition};
-use crate::ui::{Action, theme, view};
+use crate::ui::view::{self, Fit};
 use klubkasse_core::domain::{
     AccountView, Basket, Connection, Entry, MenuItem, Refusal, authorize,
 };
@@ -84,7 +88,12 @@ impl SaleScreen {
             Action::Down => self.basket.select_next(),
             Action::NextPage | Action::PreviousPage => {
                 let pages = ctx.size.map_or(1, |size| {
-                    menu_pages(self, ctx.menu.items.len(), view::body(size))
+                    menu_pages(
+                        self,
+                        Shape::of(ctx.settings, Some(size)),
+                        ctx.menu.items.len(),
+                        view::body(size),
+                    )
                 });
                 let page = self.menu_page.min(pages - 1);
                 self.menu_page = match action {
@@ -144,18 +153,45 @@ struct Areas {
     basket: Rect,
 }
 
-fn areas(s: &SaleScreen, area: Rect) -> Areas {
+/// How the screen is laid out: the terminal's fit, and how tall the big
+/// letters are.
+#[derive(Clone, Copy)]
+struct Shape {
+    fit: Fit,
+    big_rows: u16,
+}
+
+impl Shape {
+    fn of(settings: &crate::ui::Settings, size: Option<ratatui::layout::Size>) -> Shape {
+        Shape {
+            fit: size.map_or(Fit::Full, view::fit),
+            big_rows: big_text::height(settings.big_text),
+        }
+    }
+}
+
+fn areas(s: &SaleScreen, shape: Shape, area: Rect) -> Areas {
+    // Compact: name and amounts are each one row of ordinary bold letters,
+    // the labels beside the amounts.
+    let (big, labels) = match shape.fit {
+        Fit::Compact => (1, 0),
+        _ => (shape.big_rows, 1),
+    };
     let [name, labels, amounts, note, refusal, bottom] = Layout::vertical([
-        Constraint::Length(4),
-        Constraint::Length(1),
-        Constraint::Length(4),
+        Constraint::Length(big),
+        Constraint::Length(labels),
+        Constraint::Length(big),
         Constraint::Length(u16::from(s.view.child.note.is_some())),
-        Constraint::Length(u16::from(s.refusal.is_some())),
-        Constraint::Min(6),
+        // Two rows: the daily limit's words are longer than 80 columns.
+        Constraint::Length(2 * u16::from(s.refusal.is_some())),
+        Constraint::Fill(1),
     ])
     .areas(area);
-    let [menu, basket] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
+    let split = match shape.fit {
+        Fit::Compact => [Constraint::Percentage(50); 2],
+        _ => [Constraint::Percentage(55), Constraint::Percentage(45)],
+    };
+    let [menu, basket] = Layout::horizontal(split).areas(bottom);
     Areas {
         name,
         labels,
@@ -174,6 +210,9 @@ struct MenuGrid {
     pages: usize,
 }
 
+/// Columns between the menu's two columns.
+const MENU_GAP: u16 = 2;
+
 fn menu_grid(area: Rect, items: usize) -> MenuGrid {
     let inner = menu_block(String::new()).inner(area);
     let columns = if inner.width >= 56 { 2 } else { 1 };
@@ -186,8 +225,8 @@ fn menu_grid(area: Rect, items: usize) -> MenuGrid {
 }
 
 /// How many pages the menu takes on the screen's `body`.
-fn menu_pages(s: &SaleScreen, items: usize, body: Rect) -> usize {
-    menu_grid(areas(s, body).menu, items).pages
+fn menu_pages(s: &SaleScreen, shape: Shape, items: usize, body: Rect) -> usize {
+    menu_grid(areas(s, shape, body).menu, items).pages
 }
 
 fn menu_block(title: String) -> Block<'static> {
@@ -199,37 +238,51 @@ fn menu_block(title: String) -> Block<'static> {
 /// the screen, above them both.
 pub fn draw(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
     let t = &app.texts().sale;
-    let a = areas(s, area);
-    big_name(frame, a.name, &s.view.child.name, theme::NAME);
-
+    let theme = app.theme();
+    let shape = Shape::of(&app.settings, app.size);
+    let a = areas(s, shape, area);
     let after = s.view.balance - s.basket.total();
-    let halves = |r: Rect| Layout::horizontal([Constraint::Ratio(1, 2); 2]).areas::<2>(r);
-    let [balance_label, after_label] = halves(a.labels);
-    let [balance_amount, after_amount] = halves(a.amounts);
-    let label = |text: &str| {
-        Paragraph::new(Line::from(Span::styled(text.to_string(), theme::LABEL)).centered())
-    };
-    frame.render_widget(label(&t.balance), balance_label);
-    frame.render_widget(label(&t.balance_after), after_label);
-    big_name(
-        frame,
-        balance_amount,
-        &s.view.balance.to_string(),
-        theme::AMOUNT,
-    );
     let after_style = if after.is_negative() {
-        theme::BAD
+        theme.bad
     } else {
-        theme::GOOD
+        theme.good
     };
-    big_name(frame, after_amount, &after.to_string(), after_style);
+    if shape.fit == Fit::Compact {
+        let name = Line::from(s.view.child.name.clone())
+            .style(theme.name.add_modifier(Modifier::BOLD))
+            .centered();
+        frame.render_widget(Paragraph::new(name), a.name);
+        let amounts = Line::from(vec![
+            Span::styled(format!("{}: ", t.balance), theme.label),
+            Span::styled(s.view.balance.to_string(), theme.amount),
+            Span::styled(format!("   {}: ", t.balance_after), theme.label),
+            Span::styled(after.to_string(), after_style),
+        ])
+        .centered();
+        frame.render_widget(Paragraph::new(amounts), a.amounts);
+    } else {
+        big_name(app, frame, a.name, &s.view.child.name, theme.name);
+        let halves = |r: Rect| Layout::horizontal([Constraint::Ratio(1, 2); 2]).areas::<2>(r);
+        let [balance_label, after_label] = halves(a.labels);
+        let [balance_amount, after_amount] = halves(a.amounts);
+        let label = |text: &str| {
+            Paragraph::new(Line::from(Span::styled(text.to_string(), theme.label)).centered())
+        };
+        frame.render_widget(label(&t.balance), balance_label);
+        frame.render_widget(label(&t.balance_after), after_label);
+        big_name(
+            app,
+            frame,
+            balance_amount,
+            &s.view.balance.to_string(),
+            theme.amount,
+        );
+        big_name(app, frame, after_amount, &after.to_string(), after_style);
+    }
 
     if let Some(note) = &s.view.child.note {
-        let line = Line::from(Span::styled(
-            format!("⚠ {}: {note}", t.note),
-            theme::WARNING,
-        ))
-        .centered();
+        let line =
+            Line::from(Span::styled(format!("⚠ {}: {note}", t.note), theme.warning)).centered();
         frame.render_widget(Paragraph::new(line), a.note);
     }
     if let Some(refusal) = &s.refusal {
@@ -238,14 +291,16 @@ pub fn draw(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
             app.texts().result.refused,
             result::refusal_text(app.texts(), refusal)
         );
-        let line = Line::from(text).style(theme::REFUSED.add_modifier(Modifier::BOLD));
+        let line = Line::from(text).style(theme.refused.add_modifier(Modifier::BOLD));
         frame.render_widget(
-            Paragraph::new(line.centered()).style(theme::REFUSED),
+            Paragraph::new(line.centered())
+                .style(theme.refused)
+                .wrap(Wrap { trim: true }),
             a.refusal,
         );
     }
     draw_menu(app, s, frame, a.menu);
-    draw_basket(app, s, frame, a.basket);
+    draw_basket(app, s, shape, frame, a.basket);
 }
 
 /// The symbol and word that mark a menu item or basket line the child may
@@ -268,35 +323,60 @@ fn draw_menu(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
     let title = if pages == 1 {
         t.menu.clone()
     } else {
-        fill(
-            &t.menu_page,
-            &[
-                ("page", &(page + 1).to_string()),
-                ("pages", &pages.to_string()),
-                ("next_key", &app.keymap.hint(&Action::NextPage)),
-                ("previous_key", &app.keymap.hint(&Action::PreviousPage)),
-            ],
-        )
+        let filled = |text: &str| {
+            fill(
+                text,
+                &[
+                    ("page", &(page + 1).to_string()),
+                    ("pages", &pages.to_string()),
+                    ("next_key", &app.keymap.hint(&Action::NextPage)),
+                    ("previous_key", &app.keymap.hint(&Action::PreviousPage)),
+                ],
+            )
+        };
+        let title = filled(&t.menu_page);
+        // The keys are left out where the frame is too narrow for them.
+        if title.chars().count() + 2 > usize::from(area.width) {
+            filled(&t.menu_page_short)
+        } else {
+            title
+        }
     };
     let block = menu_block(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let shown =
         &items[(page * per_page).min(items.len())..((page + 1) * per_page).min(items.len())];
-    let column_areas =
-        Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(inner);
+    let column_areas = Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns])
+        .spacing(MENU_GAP)
+        .split(inner);
     // Down the first column, then the next, as even as they go.
     let rows_per_column = shown.len().div_ceil(columns).max(1);
+    // Prices as wide as the widest: what is left goes to the names.
+    let price_width = items
+        .iter()
+        .map(|item| price_text(app, item).chars().count())
+        .max()
+        .unwrap_or(0) as u16;
     for (col, chunk) in shown.chunks(rows_per_column).enumerate() {
         let table = Table::new(
             chunk.iter().map(|item| menu_row(app, s, item)),
             [
                 Constraint::Length(4),
                 Constraint::Min(8),
-                Constraint::Length(12),
+                Constraint::Length(price_width),
             ],
         );
         frame.render_widget(table, column_areas[col]);
+    }
+}
+
+/// Sold out says so in words, where the price would be.
+fn price_text(app: &App, item: &MenuItem) -> String {
+    if app.menu.is_sold_out(item.key) {
+        app.texts().staff.tools.sold_out.clone()
+    } else {
+        item.price.to_string()
     }
 }
 
@@ -306,41 +386,38 @@ fn menu_row(app: &App, s: &SaleScreen, item: &MenuItem) -> Row<'static> {
     let (name, style) = if s.blocks(item) {
         (
             format!("{} {}", item.name, blocked_mark(app)),
-            theme::DIMMED,
+            app.theme().dimmed,
         )
     } else if sold_out {
-        (item.name.clone(), theme::DIMMED)
+        (item.name.clone(), app.theme().dimmed)
     } else {
-        (item.name.clone(), theme::NORMAL)
+        (item.name.clone(), app.theme().normal)
     };
-    // Sold out says so in words, where the price would be.
-    let price = if sold_out {
-        app.texts().staff.tools.sold_out.clone()
-    } else {
-        item.price.to_string()
-    };
+    let price = price_text(app, item);
     Row::new(vec![
-        Cell::from(Span::styled(format!("[{}]", item.key), theme::KEY)),
+        Cell::from(Span::styled(format!("[{}]", item.key), app.theme().key)),
         Cell::from(name),
         Cell::from(Line::from(price).right_aligned()),
     ])
     .style(style)
 }
 
-fn draw_basket(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
+fn draw_basket(app: &App, s: &SaleScreen, shape: Shape, frame: &mut Frame, area: Rect) {
     let t = &app.texts().sale;
+    // Compact, the balances are on the amounts' row above.
+    let with_balances = shape.fit != Fit::Compact;
     let block = Block::default()
         .borders(Borders::ALL)
         .title(t.basket.clone());
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let left_today = s.view.left_today();
-    let totals_height = 4 + u16::from(left_today.is_some());
+    let totals_height = 2 + 2 * u16::from(with_balances) + u16::from(left_today.is_some());
     let [lines_area, totals_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(totals_height)]).areas(inner);
     if s.basket.is_empty() {
         frame.render_widget(
-            Paragraph::new(Span::styled(t.empty_basket.clone(), theme::DIMMED)),
+            Paragraph::new(Span::styled(t.empty_basket.clone(), app.theme().dimmed)),
             lines_area,
         );
     } else {
@@ -358,17 +435,33 @@ fn draw_basket(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
                     Line::from((line.item.price * line.quantity).to_string()).right_aligned(),
                 ),
             ])
-            .style(if blocked { theme::BAD } else { theme::NORMAL })
+            .style(if blocked {
+                app.theme().bad
+            } else {
+                app.theme().normal
+            })
         });
+        let amount_width = s
+            .basket
+            .lines()
+            .iter()
+            .map(|line| {
+                (line.item.price * line.quantity)
+                    .to_string()
+                    .chars()
+                    .count()
+            })
+            .max()
+            .unwrap_or(0) as u16;
         let table = Table::new(
             rows,
             [
                 Constraint::Length(5),
                 Constraint::Min(6),
-                Constraint::Length(13),
+                Constraint::Length(amount_width),
             ],
         )
-        .row_highlight_style(theme::SELECTED)
+        .row_highlight_style(app.theme().selected)
         .highlight_symbol("▶ ")
         .highlight_spacing(HighlightSpacing::Always);
         // The table scrolls to keep the selected line in view.
@@ -380,30 +473,34 @@ fn draw_basket(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
     let after = s.view.balance - total;
     let figure = |label: &str, amount: String, style| {
         Line::from(vec![
-            Span::styled(format!("{label}: "), theme::LABEL),
+            Span::styled(format!("{label}: "), app.theme().label),
             Span::styled(amount, style),
         ])
     };
     let after_style = if after.is_negative() {
-        theme::BAD
+        app.theme().bad
     } else {
-        theme::NORMAL
+        app.theme().normal
     };
-    let mut totals = vec![
-        figure(&t.balance, s.view.balance.to_string(), theme::NORMAL),
-        figure(&t.total, total.to_string(), theme::AMOUNT),
-        figure(&t.balance_after, after.to_string(), after_style),
-    ];
+    let mut totals = if with_balances {
+        vec![
+            figure(&t.balance, s.view.balance.to_string(), app.theme().normal),
+            figure(&t.total, total.to_string(), app.theme().amount),
+            figure(&t.balance_after, after.to_string(), after_style),
+        ]
+    } else {
+        vec![figure(&t.total, total.to_string(), app.theme().amount)]
+    };
     if let Some(left) = left_today {
         let style = if total > left {
-            theme::BAD
+            app.theme().bad
         } else {
-            theme::NORMAL
+            app.theme().normal
         };
         totals.push(figure(&t.left_today, left.to_string(), style));
     }
     totals.push(if s.saving {
-        Line::from(Span::styled(t.saving.clone(), theme::WARNING))
+        Line::from(Span::styled(t.saving.clone(), app.theme().warning))
     } else {
         Line::from("")
     });

@@ -13,7 +13,7 @@ use super::{ConfirmPage, Message, Page, Question, Step, Then, draw_list, input};
 use crate::i18n::ToolsTexts;
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
-use crate::ui::{Action, ActivityRow, theme};
+use crate::ui::{Action, ActivityRow};
 use klubkasse_core::domain::EntryKind;
 
 #[derive(Debug, Clone, Default)]
@@ -123,9 +123,9 @@ impl ActivityPage {
             .matching()
             .map(|row| {
                 let style = if row.refunded {
-                    theme::DIMMED
+                    app.theme().dimmed
                 } else {
-                    theme::NORMAL
+                    app.theme().normal
                 };
                 ListItem::new(describe(row, t, &staff.already_refunded)).style(style)
             })
@@ -138,11 +138,11 @@ impl ActivityPage {
             .areas(area);
             frame.render_widget(Paragraph::new(title), title_area);
             frame.render_widget(
-                Paragraph::new(Span::styled(t.nothing_found.clone(), theme::DIMMED)),
+                Paragraph::new(Span::styled(t.nothing_found.clone(), app.theme().dimmed)),
                 rest,
             );
             return;
         }
-        draw_list(frame, area, items, Some(self.selected), Some(title));
+        draw_list(app, frame, area, items, Some(self.selected), Some(title));
     }
 }

@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{Message, Page, Step, input};
+use crate::ui::Action;
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
-use crate::ui::{Action, theme};
 use klubkasse_core::domain::{AmountField, Child, Money};
 
 /// Largest cash top-up in one go: a typo must not put 50.000 kr. on a card.
@@ -137,16 +137,19 @@ impl AmountPage {
     pub(super) fn draw(&self, app: &App, frame: &mut Frame, area: Rect) {
         let t = &app.texts().staff;
         let shown = |m: Option<Money>| m.map(|m| m.to_string()).unwrap_or_default();
-        let label = |text: &str| Span::styled(format!("{text}: "), theme::LABEL);
+        let label = |text: &str| Span::styled(format!("{text}: "), app.theme().label);
         let mut lines = vec![
-            Line::from(Span::styled(self.child.name.clone(), theme::NAME)),
+            Line::from(Span::styled(self.child.name.clone(), app.theme().name)),
             Line::from(vec![
                 label(&t.balance_now),
-                Span::styled(shown(self.balance), theme::AMOUNT),
+                Span::styled(shown(self.balance), app.theme().amount),
             ]),
             Line::from(""),
             Line::from(t.amount_prompt.clone()),
-            Line::from(Span::styled(format!("{}_ kr.", self.input), theme::AMOUNT)),
+            Line::from(Span::styled(
+                format!("{}_ kr.", self.input),
+                app.theme().amount,
+            )),
         ];
         let after = self
             .typed()
@@ -154,7 +157,7 @@ impl AmountPage {
             .map(|(amount, balance)| balance + amount);
         lines.push(Line::from(vec![
             label(&t.balance_after),
-            Span::styled(shown(after), theme::AMOUNT),
+            Span::styled(shown(after), app.theme().amount),
         ]));
         if let Some(amount) = self.confirming {
             lines.push(Line::from(""));
@@ -162,7 +165,7 @@ impl AmountPage {
                 &t.confirm_top_up,
                 &[("amount", &amount.to_string()), ("name", &self.child.name)],
             );
-            lines.push(Line::from(Span::styled(question, theme::SELECTED)));
+            lines.push(Line::from(Span::styled(question, app.theme().selected)));
         }
         // Wrapped: at 80 columns the question is longer than a line.
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);

@@ -10,7 +10,7 @@ use super::Step;
 use super::activity::describe;
 use crate::i18n::fill;
 use crate::ui::app::App;
-use crate::ui::{Action, ChildAccount, theme};
+use crate::ui::{Action, ChildAccount};
 use klubkasse_core::domain::{Child, Money};
 
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ impl BalancePage {
             Layout::vertical([Constraint::Length(5), Constraint::Min(1)]).areas(area);
         let mut lines = vec![Line::from(Span::styled(
             self.child.name.clone(),
-            theme::NAME,
+            app.theme().name,
         ))];
         let Some(account) = &self.account else {
             frame.render_widget(Paragraph::new(lines), head);
@@ -54,7 +54,7 @@ impl BalancePage {
         let view = &account.view;
         lines.push(Line::from(Span::styled(
             fill(&t.balance, &[("balance", &view.balance.to_string())]),
-            theme::AMOUNT,
+            app.theme().amount,
         )));
         lines.push(Line::from(fill(
             &t.spent_today,
@@ -70,7 +70,7 @@ impl BalancePage {
         frame.render_widget(Paragraph::new(lines), head);
         let block = Block::default().title(t.purchases_today.clone());
         if account.today.is_empty() {
-            let none = Paragraph::new(Span::styled(t.nothing_today.clone(), theme::DIMMED));
+            let none = Paragraph::new(Span::styled(t.nothing_today.clone(), app.theme().dimmed));
             frame.render_widget(none.block(block), list_area);
             return;
         }

@@ -9,9 +9,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::amount::{money_char, read_amount};
 use super::{Message, Step, input};
+use crate::ui::Action;
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
-use crate::ui::{Action, theme};
 use klubkasse_core::domain::{AmountField, Money};
 
 /// More than any club's drawer: beyond it is a typo.
@@ -54,7 +54,7 @@ impl CashCountPage {
     pub(super) fn draw(&self, app: &App, frame: &mut Frame, area: Rect) {
         let t = &app.texts().staff;
         let shown = |m: Option<Money>| m.map(|m| m.to_string()).unwrap_or_default();
-        let label = |text: &str| Span::styled(format!("{text}: "), theme::LABEL);
+        let label = |text: &str| Span::styled(format!("{text}: "), app.theme().label);
         let counted = read_amount(
             &self.input,
             AmountField::WithOre,
@@ -64,17 +64,20 @@ impl CashCountPage {
         .ok();
         let difference = counted.zip(self.expected).map(|(c, e)| c - e);
         let lines = vec![
-            Line::from(Span::styled(t.cash_count.clone(), theme::NAME)),
+            Line::from(Span::styled(t.cash_count.clone(), app.theme().name)),
             Line::from(vec![
                 label(&t.expected_cash),
-                Span::styled(shown(self.expected), theme::AMOUNT),
+                Span::styled(shown(self.expected), app.theme().amount),
             ]),
             Line::from(""),
             Line::from(t.count_prompt.clone()),
-            Line::from(Span::styled(format!("{}_ kr.", self.input), theme::AMOUNT)),
+            Line::from(Span::styled(
+                format!("{}_ kr.", self.input),
+                app.theme().amount,
+            )),
             Line::from(vec![
                 label(&t.difference),
-                Span::styled(shown(difference), theme::AMOUNT),
+                Span::styled(shown(difference), app.theme().amount),
             ]),
         ];
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);

@@ -9,9 +9,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{Page, Step};
 use crate::i18n::{StaffTexts, fill};
+use crate::ui::Action;
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
-use crate::ui::{Action, theme};
 use klubkasse_core::domain::{CardUid, Money};
 
 /// What staff are asked to confirm, in values; words when drawn.
@@ -102,12 +102,12 @@ impl ConfirmPage {
         ])
         .areas(area);
         frame.render_widget(
-            Paragraph::new(Span::styled(self.question.text(t), theme::WARNING))
+            Paragraph::new(Span::styled(self.question.text(t), app.theme().warning))
                 .wrap(Wrap { trim: true }),
             question,
         );
         frame.render_widget(
-            Paragraph::new(Line::from(Span::styled(keys, theme::KEY))),
+            Paragraph::new(Line::from(Span::styled(keys, app.theme().key))),
             answer,
         );
     }

@@ -171,6 +171,6 @@ impl MenuPage {
             .iter()
             .map(|task| ListItem::new(task.label(t)))
             .collect();
-        draw_list(frame, area, items, self.selected, None);
+        draw_list(app, frame, area, items, self.selected, None);
     }
 }

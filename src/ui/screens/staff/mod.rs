@@ -29,12 +29,12 @@ use ratatui::widgets::{
 };
 
 use crate::store::local_day;
+use crate::ui::Action;
 use crate::ui::app::{App, Screen};
 use crate::ui::effect::Effect;
 use crate::ui::screens::result;
 use crate::ui::screens::sale::SaleScreen;
 use crate::ui::transition::{Context, Notice, Request, Transition};
-use crate::ui::{Action, theme};
 
 pub use activity::ActivityPage;
 pub use amount::{AmountError, AmountPage};
@@ -262,7 +262,7 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
     let t = &app.texts().staff;
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(Span::styled(t.title.clone(), theme::HEADER));
+        .title(Span::styled(t.title.clone(), app.theme().header));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [body, message_area] =
@@ -286,9 +286,9 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
     }
     if let Some(message) = &s.message {
         let style = if message.is_good() {
-            theme::GOOD
+            app.theme().good
         } else {
-            theme::BAD
+            app.theme().bad
         };
         frame.render_widget(
             Paragraph::new(Span::styled(message.text(t), style)).wrap(Wrap { trim: true }),
@@ -299,6 +299,7 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
 
 /// A page's list, with the selected row (if any) marked.
 fn draw_list(
+    app: &App,
     frame: &mut Frame,
     area: Rect,
     items: Vec<ListItem>,
@@ -306,7 +307,7 @@ fn draw_list(
     title: Option<String>,
 ) {
     let mut list = List::new(items)
-        .highlight_style(theme::SELECTED)
+        .highlight_style(app.theme().selected)
         .highlight_symbol("▶ ")
         // Aligned alike with or without a row chosen (a fresh menu has none).
         .highlight_spacing(HighlightSpacing::Always);

@@ -6,9 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{Step, input};
+use crate::ui::Action;
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
-use crate::ui::{Action, theme};
 
 #[derive(Debug, Clone, Default)]
 pub struct NamePage {
@@ -33,7 +33,7 @@ impl NamePage {
         let lines = vec![
             Line::from(app.texts().staff.name_prompt.clone()),
             Line::from(""),
-            Line::from(Span::styled(format!("{}_", self.input), theme::AMOUNT)),
+            Line::from(Span::styled(format!("{}_", self.input), app.theme().amount)),
         ];
         frame.render_widget(Paragraph::new(lines), area);
     }

@@ -136,6 +136,6 @@ impl PickChildPage {
             .map(|c| ListItem::new(c.name.clone()))
             .collect();
         let title = format!("{title}   › {}_", self.filter);
-        draw_list(frame, area, items, Some(self.selected), Some(title));
+        draw_list(app, frame, area, items, Some(self.selected), Some(title));
     }
 }

@@ -7,10 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{Message, Step, input};
+use crate::ui::Action;
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
 use crate::ui::transition::Context;
-use crate::ui::{Action, theme};
 use klubkasse_core::domain::{PinCheck, PinGuard};
 
 #[derive(Debug, Clone, Default)]
@@ -46,7 +46,7 @@ impl PinPage {
             Line::from(""),
             Line::from(Span::styled(
                 format!("{}_", "●".repeat(self.entered.len())),
-                theme::AMOUNT,
+                app.theme().amount,
             )),
         ];
         frame.render_widget(Paragraph::new(lines), area);

@@ -9,10 +9,10 @@ use ratatui::widgets::{ListItem, Paragraph};
 use super::{Message, Page, Step, draw_list, input};
 use crate::i18n::fill;
 use crate::store::ItemChange;
+use crate::ui::Action;
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
 use crate::ui::transition::Context;
-use crate::ui::{Action, theme};
 use klubkasse_core::domain::{AmountField, Money};
 
 /// The menu's items with their prices now: choose one to change.
@@ -101,13 +101,14 @@ impl PricesPage {
                     text.push_str(&format!("  {}", t.sold_out));
                 }
                 ListItem::new(text).style(if sold_out {
-                    theme::DIMMED
+                    app.theme().dimmed
                 } else {
-                    theme::NORMAL
+                    app.theme().normal
                 })
             })
             .collect();
         draw_list(
+            app,
             frame,
             area,
             items,
@@ -206,11 +207,14 @@ impl ItemPage {
         let [head, list_area] =
             Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
         let mut title = vec![
-            Span::styled(format!("[{}] {}  ", item.key, item.name), theme::NAME),
-            Span::styled(item.price.to_string(), theme::AMOUNT),
+            Span::styled(format!("[{}] {}  ", item.key, item.name), app.theme().name),
+            Span::styled(item.price.to_string(), app.theme().amount),
         ];
         if app.menu.is_sold_out(self.key) {
-            title.push(Span::styled(format!("  {}", t.sold_out), theme::WARNING));
+            title.push(Span::styled(
+                format!("  {}", t.sold_out),
+                app.theme().warning,
+            ));
         }
         frame.render_widget(Paragraph::new(Line::from(title)), head);
         let items: Vec<ListItem> = CHOICES
@@ -226,6 +230,6 @@ impl ItemPage {
                 })
             })
             .collect();
-        draw_list(frame, list_area, items, Some(self.selected), None);
+        draw_list(app, frame, list_area, items, Some(self.selected), None);
     }
 }

@@ -11,7 +11,7 @@ use super::{Message, Step, draw_list, input};
 use crate::i18n::fill;
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
-use crate::ui::{Action, TopUpRow, theme};
+use crate::ui::{Action, TopUpRow};
 
 #[derive(Debug, Clone, Default)]
 pub struct ReversePage {
@@ -73,15 +73,16 @@ impl ReversePage {
                     text.push_str(&format!("  ({})", t.already_reversed));
                 }
                 ListItem::new(text).style(if row.reversed {
-                    theme::DIMMED
+                    app.theme().dimmed
                 } else {
-                    theme::NORMAL
+                    app.theme().normal
                 })
             })
             .collect();
         let [list_area, question_area] =
             Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(area);
         draw_list(
+            app,
             frame,
             list_area,
             items,
@@ -97,7 +98,8 @@ impl ReversePage {
                 ],
             );
             frame.render_widget(
-                Paragraph::new(Span::styled(question, theme::SELECTED)).wrap(Wrap { trim: true }),
+                Paragraph::new(Span::styled(question, app.theme().selected))
+                    .wrap(Wrap { trim: true }),
                 question_area,
             );
         }

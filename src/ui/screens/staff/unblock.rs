@@ -74,6 +74,7 @@ impl UnblockPage {
             .map(|c| ListItem::new(format!("{:<28} {}", c.child_name, c.uid)))
             .collect();
         draw_list(
+            app,
             frame,
             area,
             items,

@@ -7,9 +7,9 @@ use ratatui::text::Span;
 use ratatui::widgets::Paragraph;
 
 use super::{Message, Page, PickChildPage, Purpose, Step};
+use crate::ui::Action;
 use crate::ui::app::App;
 use crate::ui::effect::Effect;
-use crate::ui::{Action, theme};
 
 #[derive(Debug, Clone, Default)]
 pub struct WaitCardPage;
@@ -31,6 +31,9 @@ impl WaitCardPage {
 
     pub(super) fn draw(&self, app: &App, frame: &mut Frame, area: Rect) {
         let text = app.texts().staff.tap_new_card.clone();
-        frame.render_widget(Paragraph::new(Span::styled(text, theme::WARNING)), area);
+        frame.render_widget(
+            Paragraph::new(Span::styled(text, app.theme().warning)),
+            area,
+        );
     }
 }
