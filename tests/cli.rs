@@ -60,6 +60,23 @@ fn a_good_config_checks_ok() {
     assert!(out.contains("menu: 9 items"), "{run}");
     assert!(out.contains("staff PIN: NOT set"), "{run}");
     assert!(out.contains("store: not created yet"), "{run}");
+    // The screen: the defaults, and each big_text choice with its glyphs.
+    assert!(out.contains("theme: dark"), "{run}");
+    assert!(out.contains("big letters (big_text): blocks"), "{run}");
+    assert!(out.contains("▸ blocks"), "{run}");
+    assert!(out.contains("▀ ▄ █ ▖ ▗ ▘ ▝ ▚ ▞ ▙ ▛ ▜ ▟ ▌ ▐"), "{run}");
+    assert!(out.contains("🬀 🬁 🬂"), "{run}");
+}
+
+#[test]
+fn the_theme_and_big_letters_are_chosen_in_the_config() {
+    let config = format!("{CONFIG}theme = \"light\"\nbig_text = \"sextants\"\n");
+    let dir = folder(&[("config.toml", &config)]);
+    let run = check(dir.path());
+    let out = run.ok();
+    assert!(out.contains("theme: light"), "{run}");
+    assert!(out.contains("big letters (big_text): sextants"), "{run}");
+    assert!(out.contains("▸ sextants"), "{run}");
 }
 
 /// Files to write into the folder: name and content.
@@ -86,6 +103,18 @@ fn mistakes_in_config_menu_and_keymap_name_file_line_and_what() {
             vec![("config.toml", format!("{CONFIG}colour = \"red\"\n"))],
             "config.toml",
             ":5:1: unknown setting «colour»",
+        ),
+        (
+            "big letters of no known kind",
+            vec![("config.toml", format!("{CONFIG}big_text = \"huge\"\n"))],
+            "config.toml",
+            ":5:12: «huge» is not one of: plain, blocks, quadrants, sextants",
+        ),
+        (
+            "a theme that is not there",
+            vec![("config.toml", format!("{CONFIG}theme = \"pink\"\n"))],
+            "config.toml",
+            ":5:9: «pink» is not one of: dark or light",
         ),
         (
             "sale timeout out of range",

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use crate::config::{Config, ReaderKind};
 use crate::source_error::FileErrors;
 use crate::store::{Store, StoreError};
+use crate::ui::big_text::BigText;
+use crate::ui::theme::ThemeName;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -74,8 +76,41 @@ impl fmt::Display for CheckReport {
             None => writeln!(f, "  ledger: none (standalone)")?,
         }
         match self.children {
-            Some(n) => writeln!(f, "  store: {n} children, balances match their entries"),
-            None => writeln!(f, "  store: not created yet (made at first start)"),
+            Some(n) => writeln!(f, "  store: {n} children, balances match their entries")?,
+            None => writeln!(f, "  store: not created yet (made at first start)")?,
         }
+        let theme = match config.theme {
+            ThemeName::Dark => "dark",
+            ThemeName::Light => "light",
+        };
+        writeln!(f, "  theme: {theme}")?;
+        write_big_text(f, config.big_text)
     }
+}
+
+/// Each `big_text` choice with the glyphs it needs, drawn here: one that
+/// shows as a box or a question mark in this terminal is missing from its
+/// font.
+fn write_big_text(f: &mut fmt::Formatter<'_>, chosen: BigText) -> fmt::Result {
+    writeln!(f, "  big letters (big_text): {}", chosen.name())?;
+    for choice in BigText::ALL {
+        let glyphs: String = choice.glyphs().iter().map(|c| format!("{c} ")).collect();
+        let (glyphs, fonts) = match choice {
+            BigText::Plain => ("no block glyphs".to_string(), "every font"),
+            BigText::Blocks => (glyphs, "every terminal font, the Linux console's too"),
+            BigText::Quadrants => (glyphs, "most desktop fonts, not the Linux console"),
+            BigText::Sextants => (glyphs, "newer fonts only (Unicode 13)"),
+        };
+        let mark = if choice == chosen { "▸" } else { " " };
+        writeln!(
+            f,
+            "  {mark} {:<10} {fonts}:\n      {}",
+            choice.name(),
+            glyphs.trim_end()
+        )?;
+    }
+    writeln!(
+        f,
+        "    A glyph shown above as a box or «?» is missing from this terminal's font: choose a line where none is."
+    )
 }

@@ -3,6 +3,12 @@
 //! allows: fonts differ in which they have, and a glyph the font lacks is
 //! a box where a letter should be.
 
+use embedded_graphics::Drawable;
+use embedded_graphics::mono_font::iso_8859_1::{FONT_4X6, FONT_5X7};
+use embedded_graphics::mono_font::{MonoFont, MonoTextStyle};
+use embedded_graphics::pixelcolor::BinaryColor;
+use embedded_graphics::prelude::{DrawTarget, OriginDimensions, Pixel, Point, Size as EgSize};
+use embedded_graphics::text::{Baseline, Text};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -30,27 +36,51 @@ pub enum BigText {
     Sextants,
 }
 
-/// The fonts big letters are drawn in, from 8×8-pixel glyphs.
+/// The fonts big letters are drawn in.
 #[derive(Debug, Clone, Copy)]
 enum Font {
-    /// A cell a pixel wide and two high (▀ ▄ █): 8 columns a letter.
+    /// The 8×8 font, a cell a pixel wide and two high (▀ ▄ █): 8 columns
+    /// a letter.
     HalfHeight,
-    /// The same cells, the glyph squeezed to 4 pixels wide: 4 columns a
-    /// letter, so that names and amounts still fit at 80 columns.
-    NarrowHalfHeight,
-    /// A cell of 2×2 pixels: 4 columns a letter, the glyph whole.
+    /// The misc-fixed 5×7 font in the same cells: 5 columns a letter, so
+    /// that names and amounts still fit big at 80 columns.
+    Fixed5x7,
+    /// The misc-fixed 4×6 font: 4 columns and 3 rows a letter.
+    Fixed4x6,
+    /// The 8×8 font, a cell of 2×2 pixels: 4 columns a letter.
     Quadrant,
-    /// A cell of 2×3 pixels: 4 columns and 3 rows a letter.
+    /// The 8×8 font, a cell of 2×3 pixels: 4 columns and 3 rows a letter.
     Sextant,
 }
 
 impl Font {
-    /// (columns per character, rows per line)
+    /// (columns per character at most, rows per line)
     fn cells(self) -> (u16, u16) {
         match self {
             Font::HalfHeight => (8, 4),
-            Font::NarrowHalfHeight | Font::Quadrant => (4, 4),
-            Font::Sextant => (4, 3),
+            Font::Fixed5x7 => (5, 4),
+            Font::Fixed4x6 | Font::Sextant => (4, 3),
+            Font::Quadrant => (4, 4),
+        }
+    }
+
+    /// Columns `text` takes in this font.
+    fn width(self, text: &str) -> u16 {
+        match self {
+            Font::Fixed5x7 => Pixels::of(text, &FONT_5X7).width as u16,
+            Font::Fixed4x6 => Pixels::of(text, &FONT_4X6).width as u16,
+            _ => text.chars().count() as u16 * self.cells().0,
+        }
+    }
+
+    /// Does this font have a glyph for every character of `text`?
+    fn draws(self, text: &str) -> bool {
+        match self {
+            // ISO 8859-1: Danish, and most of western Europe's letters.
+            Font::Fixed5x7 | Font::Fixed4x6 => text
+                .chars()
+                .all(|c| matches!(c, ' '..='~' | '\u{A0}'..='\u{FF}')),
+            _ => has_big_glyphs(text),
         }
     }
 }
@@ -80,7 +110,7 @@ impl BigText {
     fn fonts(self) -> &'static [Font] {
         match self {
             BigText::Plain => &[],
-            BigText::Blocks => &[Font::HalfHeight, Font::NarrowHalfHeight],
+            BigText::Blocks => &[Font::HalfHeight, Font::Fixed5x7, Font::Fixed4x6],
             BigText::Quadrants => &[Font::HalfHeight, Font::Quadrant],
             BigText::Sextants => &[Font::HalfHeight, Font::Quadrant, Font::Sextant],
         }
@@ -129,54 +159,41 @@ pub fn is_block_glyph(c: char) -> bool {
 /// font is too wide, or where the big font has no glyph for a letter
 /// (Cyrillic, Arabic, emoji): a name is never left blank.
 pub fn draw(frame: &mut Frame, area: Rect, text: &str, style: Style, setting: BigText) {
-    let chars = text.chars().count() as u16;
     let fits = |font: &&Font| {
-        let (w, h) = font.cells();
-        chars * w <= area.width && h <= area.height
+        font.draws(text) && font.width(text) <= area.width && font.cells().1 <= area.height
     };
-    let font = setting
-        .fonts()
-        .iter()
-        .find(fits)
-        .filter(|_| has_big_glyphs(text));
+    let Some(font) = setting.fonts().iter().find(fits) else {
+        // Plain letters sit in the middle of the rows the big ones
+        // would have taken.
+        let middle = Rect {
+            y: area.y + area.height.saturating_sub(1) / 2,
+            height: area.height.min(1),
+            ..area
+        };
+        let line = Line::from(text.to_string())
+            .style(style.add_modifier(Modifier::BOLD))
+            .centered();
+        frame.render_widget(Paragraph::new(line), middle);
+        return;
+    };
+    let area = Rect {
+        height: font.cells().1,
+        ..area
+    };
     let pixel_size = match font {
-        Some(Font::HalfHeight) => PixelSize::HalfHeight,
-        Some(Font::Quadrant) => PixelSize::Quadrant,
-        Some(Font::Sextant) => PixelSize::Sextant,
-        Some(Font::NarrowHalfHeight) => {
-            let area = Rect { height: 4, ..area };
-            frame.render_widget(NarrowHalfHeight { text, style }, area);
-            return;
-        }
-        None => {
-            // Plain letters sit in the middle of the rows the big ones
-            // would have taken.
-            let middle = Rect {
-                y: area.y + area.height.saturating_sub(1) / 2,
-                height: area.height.min(1),
-                ..area
-            };
-            let line = Line::from(text.to_string())
-                .style(style.add_modifier(Modifier::BOLD))
-                .centered();
-            frame.render_widget(Paragraph::new(line), middle);
-            return;
-        }
+        Font::HalfHeight => PixelSize::HalfHeight,
+        Font::Quadrant => PixelSize::Quadrant,
+        Font::Sextant => PixelSize::Sextant,
+        Font::Fixed5x7 => return frame.render_widget(Fixed::new(text, style, &FONT_5X7), area),
+        Font::Fixed4x6 => return frame.render_widget(Fixed::new(text, style, &FONT_4X6), area),
     };
-    let (_, rows) = font.map_or((1, 1), |f| f.cells());
     let big = BigTextWidget::builder()
         .pixel_size(pixel_size)
         .style(style)
         .lines(vec![Line::from(text.to_string())])
         .centered()
         .build();
-    frame.render_widget(
-        big,
-        Rect {
-            height: rows,
-            ..area
-        },
-    );
+    frame.render_widget(big, area);
 }
 
 /// Rows `draw` takes for one line with `setting`, at most.
@@ -184,58 +201,121 @@ pub fn height(setting: BigText) -> u16 {
     setting.fonts().first().map_or(1, |font| font.cells().1)
 }
 
-/// One line in `Font::NarrowHalfHeight`, centred.
-struct NarrowHalfHeight<'a> {
-    text: &'a str,
+/// One line in a misc-fixed font, of half blocks, centred.
+struct Fixed {
+    pixels: Pixels,
     style: Style,
 }
 
-impl Widget for NarrowHalfHeight<'_> {
+impl Fixed {
+    fn new(text: &str, style: Style, font: &MonoFont<'_>) -> Fixed {
+        Fixed {
+            pixels: Pixels::of(text, font),
+            style,
+        }
+    }
+}
+
+impl Widget for Fixed {
     fn render(self, area: Rect, buf: &mut Buffer) {
         buf.set_style(area, self.style);
-        let glyphs: Vec<[u8; 8]> = self.text.chars().filter_map(glyph).map(narrow).collect();
-        let width = glyphs.len() as u16 * 4;
-        let left = area.x + area.width.saturating_sub(width) / 2;
-        for (i, glyph) in glyphs.iter().enumerate() {
-            for row in 0..4u16.min(area.height) {
-                for col in 0..4u16 {
-                    let x = left + i as u16 * 4 + col;
-                    if x >= area.right() {
-                        continue;
-                    }
-                    let pixel = |r: u16| glyph[usize::from(r)] & (1 << col) != 0;
-                    let symbol = match (pixel(2 * row), pixel(2 * row + 1)) {
-                        (false, false) => " ",
-                        (true, false) => "▀",
-                        (false, true) => "▄",
-                        (true, true) => "█",
-                    };
-                    buf[(x, area.y + row)].set_symbol(symbol);
-                }
+        let Pixels { width, height, .. } = self.pixels;
+        let left = area.x + area.width.saturating_sub(width as u16) / 2;
+        for row in 0..(height.div_ceil(2) as u16).min(area.height) {
+            for x in 0..(width as u16).min(area.width) {
+                let pixel = |y: u16| self.pixels.get(usize::from(x), usize::from(y));
+                let symbol = match (pixel(2 * row), pixel(2 * row + 1)) {
+                    (false, false) => " ",
+                    (true, false) => "▀",
+                    (false, true) => "▄",
+                    (true, true) => "█",
+                };
+                buf[(left + x, area.y + row)].set_symbol(symbol);
             }
         }
     }
 }
 
-/// A glyph 4 pixels wide: each pair of columns made one, at whichever of
-/// the two pairings leaves fewer pixels set, so that strokes two pixels
-/// apart stay apart (the font's strokes are mostly two pixels wide).
-fn narrow(glyph: [u8; 8]) -> [u8; 8] {
-    let squeeze = |shift: u32| {
-        let mut out = [0u8; 8];
-        for (row, bits) in glyph.iter().enumerate() {
-            let bits = u16::from(*bits) << shift;
-            for col in 0..5 {
-                if bits & (0b11 << (2 * col)) != 0 {
-                    out[row] |= 1 << col.min(3);
+/// A bitmap in memory that embedded-graphics draws text into.
+struct Pixels {
+    width: usize,
+    height: usize,
+    on: Vec<bool>,
+}
+
+impl Pixels {
+    fn new(width: usize, height: usize) -> Pixels {
+        Pixels {
+            width,
+            height,
+            on: vec![false; width * height],
+        }
+    }
+
+    /// `text` in `font`, each letter as wide as its ink and one column
+    /// apart, a space two: "250,00 kr." fits in half of 80 columns.
+    fn of(text: &str, font: &MonoFont<'_>) -> Pixels {
+        let cell = (font.character_size.width + font.character_spacing) as usize;
+        let height = font.character_size.height as usize;
+        let mut mono = Pixels::new(cell * text.chars().count(), height);
+        let style = MonoTextStyle::new(font, BinaryColor::On);
+        // Drawing into memory cannot fail (the error type is Infallible).
+        let _ = Text::with_baseline(text, Point::zero(), style, Baseline::Top).draw(&mut mono);
+        let mono = &mono;
+        let column = |x: usize| (0..height).map(move |y| mono.get(x, y));
+        let mut columns: Vec<Vec<bool>> = Vec::new();
+        for letter in 0..text.chars().count() {
+            let inked: Vec<usize> = (letter * cell..(letter + 1) * cell)
+                .filter(|x| column(*x).any(|on| on))
+                .collect();
+            match (inked.first(), inked.last()) {
+                (Some(first), Some(last)) => {
+                    columns.extend((*first..=*last).map(|x| column(x).collect()));
+                    columns.push(vec![false; height]);
                 }
+                _ => columns.extend([vec![false; height], vec![false; height]]),
             }
         }
-        out
-    };
-    let set = |g: &[u8; 8]| g.iter().map(|b| b.count_ones()).sum::<u32>();
-    let (even, odd) = (squeeze(0), squeeze(1));
-    if set(&odd) < set(&even) { odd } else { even }
+        columns.pop();
+        let mut pixels = Pixels::new(columns.len(), height);
+        for (x, column) in columns.iter().enumerate() {
+            for (y, on) in column.iter().enumerate() {
+                pixels.on[y * pixels.width + x] = *on;
+            }
+        }
+        pixels
+    }
+
+    /// Off outside the bitmap (the row under an odd-height font).
+    fn get(&self, x: usize, y: usize) -> bool {
+        x < self.width && y < self.height && self.on[y * self.width + x]
+    }
+}
+
+impl OriginDimensions for Pixels {
+    fn size(&self) -> EgSize {
+        EgSize::new(self.width as u32, self.height as u32)
+    }
+}
+
+impl DrawTarget for Pixels {
+    type Color = BinaryColor;
+    type Error = std::convert::Infallible;
+
+    fn draw_iter<I>(&mut self, pixels: I) -> Result<(), Self::Error>
+    where
+        I: IntoIterator<Item = Pixel<BinaryColor>>,
+    {
+        for Pixel(point, color) in pixels {
+            if let (Ok(x), Ok(y)) = (usize::try_from(point.x), usize::try_from(point.y))
+                && x < self.width
+                && y < self.height
+            {
+                self.on[y * self.width + x] = color.is_on();
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The 8×8 glyph of `c` from the fonts the big letters use.
@@ -319,11 +399,14 @@ mod tests {
     }
 
     #[test]
-    fn narrow_letters_keep_their_strokes_apart() {
-        // «H»: two uprights and a bar, 2 pixels wide each in the font.
-        let h = narrow(glyph('H').unwrap());
-        assert_eq!(h[0], 0b101, "{h:?}");
-        assert_eq!(h[3], 0b111, "{h:?}");
+    fn fixed_letters_are_latin_1_and_drawn_in_half_blocks() {
+        assert!(Font::Fixed5x7.draws("Søren Ærø Zoë 12,50 kr."));
+        assert!(!Font::Fixed5x7.draws("Łukasz"));
+        // 13 letters at 5 columns: 65 of 70.
+        let screen = drawn("Noah Sørensen", 70, 4, BigText::Blocks);
+        assert!(!screen.concat().contains("Noah"), "{screen:?}");
+        assert!(screen.iter().all(|row| row.chars().count() == 70));
+        assert!(screen[1].contains('█'), "{screen:?}");
     }
 
     proptest! {
