@@ -377,6 +377,17 @@ async fn the_api_reports_items_and_gives_them_as_danish_excel_csv() {
         )
         .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    // The OpenAPI description has the items, and the CSV's table.
+    let api = l.admin(Method::GET, "/openapi.json", None).await.body;
+    let item = &api["components"]["schemas"]["ItemRow"]["properties"];
+    for field in ["name", "unit_price", "count", "amount"] {
+        assert!(item[field].is_object(), "ItemRow.{field}: {item}");
+    }
+    assert!(api["components"]["schemas"]["Report"]["properties"]["items"].is_object());
+    for path in ["/api/v1/reports/day", "/api/v1/reports/month"] {
+        let params = api["paths"][path]["get"]["parameters"].as_array().unwrap();
+        assert!(params.iter().any(|p| p["name"] == "table"), "{path}");
+    }
     // A year before PostgreSQL's timestamps begin is no error.
     let far = l
         .admin(Method::GET, "/api/v1/reports/day?date=-5000-01-01", None)
