@@ -9,7 +9,6 @@ pub mod i18n;
 pub mod keymap;
 pub mod kiosk;
 pub mod logging;
-pub mod people_csv;
 pub mod pin;
 pub mod reader;
 pub mod report;

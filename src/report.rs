@@ -5,8 +5,8 @@ use chrono::{Local, NaiveDate};
 use unicode_width::UnicodeWidthStr;
 
 use crate::i18n::{Language, ReportTexts, Texts, fill};
-use crate::people_csv::{Cell, PeopleCsv};
 use klubkasse_core::domain::{CashCount, DayReport, Money};
+use klubkasse_core::people_csv::{Cell, PeopleCsv};
 
 /// The longest bar in the item section, in characters.
 const BAR_WIDTH: i64 = 20;
@@ -253,17 +253,13 @@ pub fn report_text(report: &DayReport, date: NaiveDate, lang: Language) -> Strin
     out
 }
 
-/// The day report for a spreadsheet (see [`crate::people_csv`]): one row
+/// The day report for a spreadsheet (see [`klubkasse_core::people_csv`]): one row
 /// per item, child, total and cash count, with the report's own words.
 ///
 /// Columns: date, section, name, sold (or count), returned, amount.
 /// Items: sold, returned, net amount. Children: sales not given back, what
 /// they paid. Totals: the table's totals and money rows, in its order.
-pub fn report_csv(
-    report: &DayReport,
-    date: NaiveDate,
-    lang: Language,
-) -> Result<String, csv::Error> {
+pub fn report_csv(report: &DayReport, date: NaiveDate, lang: Language) -> String {
     let t = &Texts::of(lang).report;
     let date = date.format("%Y-%m-%d").to_string();
     let mut csv = PeopleCsv::new();
@@ -274,7 +270,7 @@ pub fn report_csv(
         Cell::Text(&t.quantity),
         Cell::Text(&t.returned),
         Cell::Text(&t.amount),
-    ])?;
+    ]);
     let row = |csv: &mut PeopleCsv, section: &str, name: &str, count: Cell, back: Cell, amount| {
         csv.row(&[
             Cell::Text(&date),
@@ -294,7 +290,7 @@ pub fn report_csv(
             n(item.sold),
             n(item.refunded),
             item.net_amount(),
-        )?;
+        );
     }
     for child in &report.children {
         row(
@@ -304,7 +300,7 @@ pub fn report_csv(
             n(child.sales),
             Cell::Empty,
             child.amount,
-        )?;
+        );
     }
     let totals = [
         (&t.sales_total, Some(report.sales), report.sales_total),
@@ -325,7 +321,7 @@ pub fn report_csv(
     ];
     for (name, count, amount) in totals {
         let count = count.map_or(Cell::Empty, n);
-        row(&mut csv, &t.total, name, count, Cell::Empty, amount)?;
+        row(&mut csv, &t.total, name, count, Cell::Empty, amount);
     }
     for count in &report.cash_counts {
         let title = fill(&t.cash_count, &[("time", &time_of(count))]);
@@ -334,7 +330,7 @@ pub fn report_csv(
             (&t.expected_cash, count.expected),
             (&t.difference, count.difference()),
         ] {
-            row(&mut csv, &title, what, Cell::Empty, Cell::Empty, amount)?;
+            row(&mut csv, &title, what, Cell::Empty, Cell::Empty, amount);
         }
     }
     csv.finish()
@@ -541,12 +537,12 @@ mod tests {
 
     #[test]
     fn csv_reads_back_in_danish_excel_and_sums() {
-        use crate::people_csv::tests::{danish_number, read_as_danish_excel};
+        use klubkasse_core::people_csv::{danish_number, read_as_danish_excel};
         let tmp = TempDir::new().unwrap();
         let store = busy_day(tmp.path());
         let report = store.day_report(day()).unwrap();
-        let text = report_csv(&report, day(), Language::DA).unwrap();
-        let rows = read_as_danish_excel(&text);
+        let text = report_csv(&report, day(), Language::DA);
+        let rows = read_as_danish_excel(&text).unwrap();
         assert_eq!(
             rows[0],
             ["Dato", "Afsnit", "Navn", "Antal", "Retur", "Beløb"]
@@ -593,7 +589,7 @@ mod tests {
     /// A child whose name a spreadsheet would run as a formula.
     #[test]
     fn csv_names_are_never_formulas() {
-        use crate::people_csv::tests::read_as_danish_excel;
+        use klubkasse_core::people_csv::read_as_danish_excel;
         let report = DayReport {
             children: vec![klubkasse_core::domain::ChildTotal {
                 name: "=HYPERLINK(\"http://x\";\"ok\")".into(),
@@ -602,7 +598,7 @@ mod tests {
             }],
             ..DayReport::default()
         };
-        let rows = read_as_danish_excel(&report_csv(&report, day(), Language::DA).unwrap());
+        let rows = read_as_danish_excel(&report_csv(&report, day(), Language::DA)).unwrap();
         assert_eq!(rows[1][2], "'=HYPERLINK(\"http://x\";\"ok\")");
     }
 }

@@ -67,7 +67,7 @@ fn dispatch(command: Command) -> Result<()> {
             let date = date.unwrap_or_else(|| local_day(Utc::now()));
             let day = store.day_report(date)?;
             if csv {
-                out(report::report_csv(&day, date, Language::DA)?)
+                out(report::report_csv(&day, date, Language::DA))
             } else {
                 out(report::report_text(&day, date, Language::DA))
             }

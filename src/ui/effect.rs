@@ -497,7 +497,7 @@ impl EffectContext {
     fn export(&self, day: NaiveDate) -> Result<StaffOutcome, StaffFailure> {
         let read = |e: &dyn std::fmt::Display| StaffFailure::Read(e.to_string());
         let day_report = self.store.day_report(day).map_err(|e| read(&e))?;
-        let csv = report::report_csv(&day_report, day, self.language).map_err(|e| read(&e))?;
+        let csv = report::report_csv(&day_report, day, self.language);
         let path = self.export_dir.join(format!("klubkasse-rapport-{day}.csv"));
         match std::fs::create_dir_all(&self.export_dir).and_then(|()| std::fs::write(&path, csv)) {
             Ok(()) => Ok(StaffOutcome::Exported { path }),

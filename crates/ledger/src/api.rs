@@ -166,15 +166,32 @@ pub enum Format {
     Csv,
 }
 
+/// Which of a report's tables a CSV holds (JSON has both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportTable {
+    /// Per club, counter and kind: `rows`.
+    #[default]
+    Totals,
+    /// Per item and price: `items`.
+    Items,
+}
+
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DayQuery {
     /// The day on the club's wall clock, YYYY-MM-DD.
     pub date: NaiveDate,
     pub club: Option<String>,
+    /// `json` (default), or `csv` as Danish Excel opens it (UTF-8 with a
+    /// BOM, `;`, decimal comma, text that could run as a formula made safe).
     #[serde(default)]
     #[param(value_type = Option<String>)]
     pub format: Format,
+    /// The table a CSV holds: `totals` (default) or `items`.
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    pub table: ReportTable,
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -183,12 +200,19 @@ pub struct MonthQuery {
     /// YYYY-MM.
     pub month: String,
     pub club: Option<String>,
+    /// `json` (default), or `csv` as Danish Excel opens it (UTF-8 with a
+    /// BOM, `;`, decimal comma, text that could run as a formula made safe).
     #[serde(default)]
     #[param(value_type = Option<String>)]
     pub format: Format,
+    /// The table a CSV holds: `totals` (default) or `items`.
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    pub table: ReportTable,
 }
 
-/// Totals per club, counter and kind of entry over a period.
+/// Totals per club, counter and kind of entry over a period, and what
+/// was sold per item.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Report {
     /// First day, inclusive.
@@ -196,8 +220,30 @@ pub struct Report {
     /// Last day, inclusive.
     pub to: NaiveDate,
     pub time_zone: String,
+    /// The one club reported on; null: more than one (every club, unless
+    /// the reader sees only some).
     pub club: Option<String>,
     pub rows: Vec<ReportRow>,
+    /// Per item and price charged, most money first; the row without a
+    /// name (if any) last.
+    pub items: Vec<ItemRow>,
+}
+
+/// What one item sold over a period at one price, net of what was given
+/// back: an item sold at two prices is two rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ItemRow {
+    /// The item's name as the counter sold it. Null: refunds of part of a
+    /// sale, which do not say which items came back (their count is the
+    /// number of such refunds, negative).
+    pub name: Option<String>,
+    /// The price charged for one; null with the name.
+    pub unit_price: Option<Money>,
+    /// Sold less given back.
+    pub count: i64,
+    /// What was sold less what was given back: positive is money the
+    /// clubs took in (the entries' totals have the opposite sign).
+    pub amount: Money,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

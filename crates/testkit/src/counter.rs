@@ -161,6 +161,22 @@ impl Counter {
 
     /// A sale as the kiosk makes it: checked and saved locally first.
     pub fn sell(&self, card: &str, ore: i64, connection: Connection) -> (Entry, Recorded) {
+        let toast = SaleLine {
+            name: "Toast".into(),
+            category: "mad".into(),
+            unit_price: Money::from_ore(ore),
+            quantity: 1,
+        };
+        self.sell_lines(card, vec![toast], connection)
+    }
+
+    /// A sale of these lines, as [`Counter::sell`] makes it.
+    pub fn sell_lines(
+        &self,
+        card: &str,
+        lines: Vec<SaleLine>,
+        connection: Connection,
+    ) -> (Entry, Recorded) {
         let uid = CardUid::parse(card).unwrap();
         let child = self
             .store
@@ -168,18 +184,7 @@ impl Counter {
             .unwrap()
             .expect("the counter knows the card")
             .child;
-        let sale = Entry::sale(
-            child,
-            uid,
-            vec![SaleLine {
-                name: "Toast".into(),
-                category: "mad".into(),
-                unit_price: Money::from_ore(ore),
-                quantity: 1,
-            }],
-            &self.name,
-            Utc::now(),
-        );
+        let sale = Entry::sale(child, uid, lines, &self.name, Utc::now());
         let recorded = self.store.record_sale(&sale, connection).unwrap();
         (sale, recorded)
     }

@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
 use klubkasse_core::domain::{ChildId, Entry, EntryKind, Money, SaleLine};
 use klubkasse_ledger::auth::{TokenRole, create_token, revoke_token};
 use klubkasse_ledger::{self as ledger, AppState, MIGRATOR, Settings};
@@ -71,6 +71,7 @@ pub async fn ledger_with(settings: Settings) -> Ledger {
 
 pub struct Answer {
     pub status: StatusCode,
+    pub headers: HeaderMap,
     pub body: Value,
     pub text: String,
 }
@@ -159,12 +160,18 @@ impl Ledger {
         .expect("request");
         let response = self.app.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = to_bytes(response.into_body(), usize::MAX)
             .await
             .expect("body");
         let text = String::from_utf8_lossy(&bytes).to_string();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, body, text }
+        Answer {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn call(

@@ -438,6 +438,52 @@ impl Browser {
         }
     }
 
+    /// The cells of a table's body rows as the page shows them.
+    pub async fn table_rows(&self, css: &str) -> Vec<Vec<String>> {
+        let rows = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll(arguments[0] + ' tbody tr'))
+                     .map(r => Array.from(r.cells).map(c => c.innerText.trim()))",
+                vec![json!(css)],
+            )
+            .await
+            .expect("read a table");
+        serde_json::from_value(rows).expect("rows of cells")
+    }
+
+    /// A download as the browser gets it, with its cookies: the bytes as
+    /// sent (a BOM too, which a text read would drop) and the headers.
+    pub async fn download(&self, path: &str) -> Download {
+        let answer = self
+            .client
+            .execute(
+                "return fetch(arguments[0]).then(async r => [
+                     r.headers.get('content-type'),
+                     r.headers.get('content-disposition'),
+                     Array.from(new Uint8Array(await r.arrayBuffer()))])",
+                vec![json!(path)],
+            )
+            .await
+            .expect("fetch in the page");
+        let header = |i: usize| answer[i].as_str().unwrap_or_default().to_string();
+        let bytes = answer[2]
+            .as_array()
+            .expect("the bytes")
+            .iter()
+            .map(|b| {
+                b.as_u64()
+                    .and_then(|b| u8::try_from(b).ok())
+                    .expect("a byte")
+            })
+            .collect();
+        Download {
+            content_type: header(0),
+            disposition: header(1),
+            bytes,
+        }
+    }
+
     /// Saves a screenshot as an artefact: target/portal-screenshots/NAME.png.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/portal-screenshots");
@@ -447,6 +493,14 @@ impl Browser {
         std::fs::write(&path, png).expect("write screenshot");
         path
     }
+}
+
+/// What [`Browser::download`] got.
+#[derive(Debug)]
+pub struct Download {
+    pub content_type: String,
+    pub disposition: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A page on another port of this machine: a site an attacker could run.

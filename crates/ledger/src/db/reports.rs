@@ -1,12 +1,68 @@
-//! The office's totals per club, counter and kind over local days.
+//! The office's reports over local days (the ledger's time zone, never
+//! UTC dates): totals per club, counter and kind; what sold per item and
+//! price (from `entry_lines`, refunds negative); what sold per day.
+//!
+//! Each takes the clubs to count: `None` is every club (the municipality
+//! and the API's admin token), `Some` only those (an office person's
+//! clubs, or the one club asked for).
 
-use chrono::NaiveDate;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 
 use super::{Result, money};
 use crate::Settings;
-use crate::api::{Report, ReportRow};
+use crate::api::{ItemRow, Report, ReportRow};
+use klubkasse_core::domain::Money;
+
+/// The first and last day of the calendar month `day` is in.
+pub fn month_of(day: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let first = day.with_day(1).unwrap_or(day);
+    let last = first
+        .checked_add_months(Months::new(1))
+        .and_then(|next| next.pred_opt())
+        .unwrap_or(NaiveDate::MAX);
+    (first, last)
+}
+
+/// The days as PostgreSQL takes them for timestamps. No entry lies outside
+/// these years, so a report of any days reads the same, and a date typed
+/// into an address (year 200000) is no error.
+fn within_timestamps(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let first = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+    let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
+    (from.clamp(first, last), to.clamp(first, last))
+}
+
+/// The condition every report puts on `entries e`: `at` from local
+/// midnight of `$2` to local midnight after `$3` in time zone `$1` (a
+/// range the `entries_at` index answers), in the clubs `$4` (NULL: all).
+const PERIOD_AND_CLUBS: &str = "e.at >= ($2::date::timestamp AT TIME ZONE $1)
+           AND e.at < (($3::date + 1)::timestamp AT TIME ZONE $1)
+           AND ($4::text[] IS NULL OR e.club = ANY($4))";
+
+/// One query of a report, with the period's and the clubs' parameters
+/// bound. Dynamic SQL here only splices [`PERIOD_AND_CLUBS`], never input.
+fn query_as<T>(
+    sql: &str,
+    settings: &Settings,
+    from: NaiveDate,
+    to: NaiveDate,
+    clubs: Option<&BTreeSet<String>>,
+) -> sqlx::query::QueryAs<'static, sqlx::Postgres, T, sqlx::postgres::PgArguments>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let (from, to) = within_timestamps(from, to);
+    let clubs: Option<Vec<String>> = clubs.map(|set| set.iter().cloned().collect());
+    sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+        .bind(settings.time_zone.clone())
+        .bind(from)
+        .bind(to)
+        .bind(clubs)
+}
 
 #[derive(sqlx::FromRow)]
 struct TotalRow {
@@ -17,39 +73,163 @@ struct TotalRow {
     total: Decimal,
 }
 
+/// Totals per club, counter and kind of entry, from `from` to `to`
+/// inclusive; signed as the entries move balances (sales negative).
+pub async fn totals(
+    pool: &PgPool,
+    settings: &Settings,
+    from: NaiveDate,
+    to: NaiveDate,
+    clubs: Option<&BTreeSet<String>>,
+) -> Result<Vec<ReportRow>> {
+    let sql = format!(
+        "SELECT e.club, e.counter, e.kind, count(*) AS count, sum(e.amount) AS total
+         FROM entries e WHERE {PERIOD_AND_CLUBS}
+         GROUP BY e.club, e.counter, e.kind ORDER BY e.club, e.counter, e.kind"
+    );
+    let rows: Vec<TotalRow> = query_as(&sql, settings, from, to, clubs)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ReportRow {
+            club: row.club,
+            counter: row.counter,
+            kind: row.kind,
+            count: row.count,
+            total: money(row.total),
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct ItemSumRow {
+    name: Option<String>,
+    unit_price: Option<Decimal>,
+    count: i64,
+    amount: Decimal,
+}
+
+/// What sold per item and price, sales less refunds, most money first
+/// (the refunds that name no items last).
+pub async fn items(
+    pool: &PgPool,
+    settings: &Settings,
+    from: NaiveDate,
+    to: NaiveDate,
+    clubs: Option<&BTreeSet<String>>,
+) -> Result<Vec<ItemRow>> {
+    let sql = format!(
+        "SELECT l.name, l.unit_price, sum(l.quantity)::bigint AS count, sum(l.amount) AS amount
+         FROM entries e JOIN entry_lines l ON l.entry_id = e.id
+         WHERE e.kind IN ('sale', 'refund') AND {PERIOD_AND_CLUBS}
+         GROUP BY l.name, l.unit_price
+         ORDER BY l.name IS NULL, sum(l.amount) DESC, l.name, l.unit_price DESC"
+    );
+    let rows: Vec<ItemSumRow> = query_as(&sql, settings, from, to, clubs)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ItemRow {
+            name: row.name,
+            unit_price: row.unit_price.map(money),
+            count: row.count,
+            amount: money(row.amount),
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct DayRow {
+    day: NaiveDate,
+    sold: Decimal,
+}
+
+/// What sold on each local day from `from` to `to` (sales less refunds,
+/// positive); a day without sales is not in it.
+pub async fn sales_per_day(
+    pool: &PgPool,
+    settings: &Settings,
+    from: NaiveDate,
+    to: NaiveDate,
+    clubs: Option<&BTreeSet<String>>,
+) -> Result<BTreeMap<NaiveDate, Money>> {
+    let sql = format!(
+        "SELECT (e.at AT TIME ZONE $1)::date AS day, -sum(e.amount) AS sold
+         FROM entries e WHERE e.kind IN ('sale', 'refund') AND {PERIOD_AND_CLUBS}
+         GROUP BY 1"
+    );
+    let rows: Vec<DayRow> = query_as(&sql, settings, from, to, clubs)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.day, money(row.sold)))
+        .collect())
+}
+
+/// The report the API gives: totals and items over the days.
 pub async fn report(
     pool: &PgPool,
     settings: &Settings,
     from: NaiveDate,
     to: NaiveDate,
-    club: Option<&str>,
+    clubs: Option<&BTreeSet<String>>,
 ) -> Result<Report> {
-    let rows: Vec<TotalRow> = sqlx::query_as(
-        "SELECT club, counter, kind, count(*) AS count, sum(amount) AS total FROM entries
-         WHERE (at AT TIME ZONE $1)::date BETWEEN $2 AND $3
-           AND ($4::text IS NULL OR club = $4)
-         GROUP BY club, counter, kind ORDER BY club, counter, kind",
-    )
-    .bind(&settings.time_zone)
-    .bind(from)
-    .bind(to)
-    .bind(club)
-    .fetch_all(pool)
-    .await?;
+    let rows = totals(pool, settings, from, to, clubs).await?;
+    let items = items(pool, settings, from, to, clubs).await?;
+    let one_club = clubs
+        .filter(|set| set.len() == 1)
+        .and_then(|set| set.first());
     Ok(Report {
         from,
         to,
         time_zone: settings.time_zone.clone(),
-        club: club.map(str::to_string),
-        rows: rows
-            .into_iter()
-            .map(|row| ReportRow {
-                club: row.club,
-                counter: row.counter,
-                kind: row.kind,
-                count: row.count,
-                total: money(row.total),
-            })
-            .collect(),
+        club: one_club.cloned(),
+        rows,
+        items,
     })
+}
+
+/// The clubs the office can choose between: those with children.
+pub async fn clubs(pool: &PgPool) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT DISTINCT club FROM children ORDER BY club")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_month_is_its_calendar_days() {
+        assert_eq!(
+            month_of(d("2024-02-14")),
+            (d("2024-02-01"), d("2024-02-29"))
+        );
+        assert_eq!(
+            month_of(d("2025-12-31")),
+            (d("2025-12-01"), d("2025-12-31"))
+        );
+        assert_eq!(month_of(NaiveDate::MAX).1, NaiveDate::MAX);
+        assert_eq!(month_of(NaiveDate::MIN).0.day(), 1);
+    }
+
+    #[test]
+    fn days_far_out_become_days_postgres_can_count_from() {
+        let (from, to) = within_timestamps(NaiveDate::MIN, NaiveDate::MAX);
+        assert_eq!((from, to), (d("1900-01-01"), d("9999-12-31")));
+        assert_eq!(
+            within_timestamps(d("2025-03-01"), d("2025-03-31")),
+            (d("2025-03-01"), d("2025-03-31"))
+        );
+    }
 }

@@ -1,21 +1,22 @@
 //! What a child's money went on: the entries of a date range with the
-//! items bought, a chart of spending per week, and the same as CSV.
+//! items bought, a chart of spending per week, and the same as CSV for
+//! Danish Excel.
 
 use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate, TimeDelta};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::PortalError;
-use super::layout::{self, Lang};
+use super::layout::{self, Column, Lang};
 use super::session::OwnChild;
 use crate::db::portal::{self as queries, HistoryLine};
 use crate::{AppState, db};
 use klubkasse_core::domain::Money;
+use klubkasse_core::people_csv::{Cell, PeopleCsv};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Range {
@@ -87,27 +88,23 @@ pub fn spending_per_week(
     weeks
 }
 
-/// Bars as inline SVG: no script, readable on a phone.
+/// Spending per week as columns, with the highest week written out.
 fn chart(lang: Lang, weeks: &BTreeMap<NaiveDate, Money>) -> Markup {
     let most = weeks.values().copied().max().unwrap_or(Money::ZERO);
-    let (bar, gap, height) = (28, 8, 120);
-    let width = weeks.len() * (bar + gap);
+    let columns: Vec<Column> = weeks
+        .iter()
+        .map(|(monday, spent)| {
+            let week = monday.iso_week().week();
+            Column {
+                label: week.to_string(),
+                title: format!("{}{week}: {spent}", lang.t("portal.history.week")),
+                value: *spent,
+            }
+        })
+        .collect();
     html! {
         figure {
-            svg role="img" aria-label=(lang.t("portal.history.spending_per_week"))
-                width=(width) height=(height + 34) viewBox={ "0 0 " (width) " " (height + 34) } {
-                @for (i, (monday, spent)) in weeks.iter().enumerate() {
-                    @let h = if most.is_positive() { (spent.ore().max(0) * height as i64 / most.ore()) as usize } else { 0 };
-                    @let x = i * (bar + gap);
-                    rect x=(x) y=(height - h) width=(bar) height=(h) fill="#1f4e79" {
-                        title { (lang.t("portal.history.week")) (monday.iso_week().week()) ": " (spent) }
-                    }
-                    text x=(x + bar / 2) y=(height + 14) font-size="11" text-anchor="middle" {
-                        (monday.iso_week().week())
-                    }
-                }
-                text x="0" y=(height + 30) font-size="11" { (lang.t("portal.history.week_2")) }
-            }
+            (layout::columns(lang.t("portal.history.spending_per_week"), &columns, lang.t("portal.history.week_2")))
             figcaption.muted {
                 (lang.t("portal.history.spending_per_week_highest_week"))
                 (most)
@@ -116,20 +113,26 @@ fn chart(lang: Lang, weeks: &BTreeMap<NaiveDate, Money>) -> Markup {
     }
 }
 
-fn csv(lines: &[HistoryLine]) -> String {
-    // Semicolons and decimal commas: what a Danish spreadsheet opens as is.
-    let mut out = String::from("tidspunkt;type;varer;beløb;saldo\n");
+/// The lines for a spreadsheet, in the reader's words.
+fn csv(lang: Lang, lines: &[HistoryLine]) -> String {
+    let mut csv = PeopleCsv::new();
+    csv.row(&[
+        Cell::Text(lang.t("portal.history.when")),
+        Cell::Text(lang.t("portal.history.what")),
+        Cell::Text(lang.t("portal.history.items")),
+        Cell::Text(lang.t("portal.history.amount")),
+        Cell::Text(lang.t("portal.history.balance")),
+    ]);
     for line in lines {
-        out.push_str(&format!(
-            "{};{};{};{};{}\n",
-            line.at.format("%Y-%m-%d %H:%M"),
-            line.kind,
-            items_text(line).replace(';', ","),
-            line.amount.danish_number(),
-            line.balance_after.danish_number()
-        ));
+        csv.row(&[
+            Cell::Text(&line.at.format("%Y-%m-%d %H:%M").to_string()),
+            Cell::Text(kind_text(lang, &line.kind)),
+            Cell::Text(&items_text(line)),
+            Cell::Amount(line.amount),
+            Cell::Amount(line.balance_after),
+        ]);
     }
-    out
+    csv.finish()
 }
 
 pub async fn page(
@@ -141,20 +144,11 @@ pub async fn page(
     let today = queries::today(&state.pool, &state.settings.time_zone).await?;
     let (from, to) = period(range.from, range.to, today);
     let lines = queries::history(&state.pool, child, from, to, &state.settings.time_zone).await?;
-    if range.format.as_deref() == Some("csv") {
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"klubkasse-{from}-{to}.csv\""),
-                ),
-            ],
-            csv(&lines),
-        )
-            .into_response());
-    }
     let name = db::detail(&state.pool, child).await?.child.name;
+    if range.format.as_deref() == Some("csv") {
+        let file = format!("klubkasse-{name}-{from}-{to}.csv");
+        return Ok(layout::csv_download(&file, csv(lang, &lines)));
+    }
     let weeks = spending_per_week(&lines, from, to);
     let title = lang.t("portal.history.history");
     let body = html! {

@@ -4,10 +4,13 @@
 use std::convert::Infallible;
 
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use klubkasse_core::domain::Money;
 use klubkasse_core::i18n::Language;
 
 use super::session::Session;
@@ -145,19 +148,156 @@ pub fn problem(text: Option<&str>) -> Markup {
     html! { @if let Some(text) = text { p.problem role="alert" { (text) } } }
 }
 
+/// The width of `value`'s bar in a chart whose longest is `most`, in
+/// hundredths of the longest; nothing for what is not above zero.
+fn share(value: Money, most: Money) -> i64 {
+    if most.is_positive() {
+        value.ore().max(0) * 100 / most.ore()
+    } else {
+        0
+    }
+}
+
+/// Horizontal bars, one a row: the label, the bar, the amount. Drawn
+/// with CSS, so they need no script and read as a table without style.
+pub fn bars<'a>(rows: impl IntoIterator<Item = (&'a str, Money)>) -> Markup {
+    let rows: Vec<(&str, Money)> = rows.into_iter().collect();
+    let most = rows.iter().map(|(_, m)| *m).max().unwrap_or(Money::ZERO);
+    html! {
+        table {
+            @for (label, total) in &rows {
+                tr {
+                    td { (label) }
+                    td style="width:60%" {
+                        div style={ "background:#1f4e79;height:1rem;width:" (share(*total, most)) "%" } {}
+                    }
+                    td.amount { (total) }
+                }
+            }
+        }
+    }
+}
+
+/// One column of [`columns`]: what is written under it, what it says
+/// when pointed at, its amount.
+pub struct Column {
+    pub label: String,
+    pub title: String,
+    pub value: Money,
+}
+
+/// Columns as inline SVG (no script, readable on a phone), with `unit`
+/// written under the labels.
+pub fn columns(name: &str, columns: &[Column], unit: &str) -> Markup {
+    let most = columns.iter().map(|c| c.value).max().unwrap_or(Money::ZERO);
+    // Narrower columns the more there are (a month's days), so that a
+    // phone need not shrink them past reading; never so narrow that a
+    // two-digit label spills into the next.
+    let step = (480 / columns.len().max(1)).clamp(16, 36);
+    let (bar, gap, height) = (step * 3 / 4, step - step * 3 / 4, 120);
+    let width = columns.len() * step;
+    html! {
+        // As wide as it needs, narrower on a narrow screen (a month's 31 days).
+        svg role="img" aria-label=(name) style="max-width:100%;height:auto"
+            width=(width) height=(height + 34) viewBox={ "0 0 " (width) " " (height + 34) } {
+            @for (i, column) in columns.iter().enumerate() {
+                @let h = share(column.value, most) as usize * height / 100;
+                @let x = i * (bar + gap) + gap / 2;
+                rect x=(x) y=(height - h) width=(bar) height=(h) fill="#1f4e79" {
+                    title { (column.title) }
+                }
+                text x=(x + bar / 2) y=(height + 14) font-size="11" text-anchor="middle" {
+                    (column.label)
+                }
+            }
+            text x="0" y=(height + 30) font-size="11" { (unit) }
+        }
+    }
+}
+
+/// A CSV for people as a download (see [`klubkasse_core::people_csv`]),
+/// saved under `file_name`.
+pub fn csv_download(file_name: &str, text: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", file_part(file_name)),
+            ),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+/// A part of a file name every system keeps: lower case ASCII letters and
+/// digits, Danish letters spelt out (`Ørsted` → `oersted`), anything else
+/// one `-`.
+pub fn file_part(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        let spelt = match c {
+            'æ' => "ae",
+            'ø' => "oe",
+            'å' => "aa",
+            '.' if !out.is_empty() => ".",
+            c if c.is_ascii_alphanumeric() => {
+                out.push(c);
+                continue;
+            }
+            _ => "-",
+        };
+        if spelt == "-" && (out.is_empty() || out.ends_with('-')) {
+            continue;
+        }
+        out.push_str(spelt);
+    }
+    out.trim_end_matches('-').to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
+    use super::file_part;
+
+    #[test]
+    fn file_names_every_system_keeps() {
+        assert_eq!(file_part("Solsikken Ørsted"), "solsikken-oersted");
+        assert_eq!(file_part("Åbo / Ærø!"), "aabo-aeroe");
+        assert_eq!(
+            file_part("klubkasse-varer-2025-03.csv"),
+            "klubkasse-varer-2025-03.csv"
+        );
+        assert_eq!(file_part("\"../x\""), "x");
+        assert_eq!(file_part("../etc"), "etc");
+        assert_eq!(file_part("..."), "");
+    }
+
     use klubkasse_core::i18n::{Language, keys_and_placeholders};
+
+    /// The portal's source files, in its folders too.
+    fn sources(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files.extend(sources(&path));
+            } else {
+                files.push(path);
+            }
+        }
+        files
+    }
 
     /// Every catalogue key in the portal's sources: each string literal
     /// that starts with `portal.`.
     fn keys_in_the_sources() -> BTreeSet<String> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/portal");
         let mut keys = BTreeSet::new();
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for path in sources(&dir) {
+            let source = std::fs::read_to_string(path).unwrap();
             for (at, _) in source.match_indices("\"portal.") {
                 let rest = &source[at + 1..];
                 let key = &rest[..rest.find('"').unwrap()];

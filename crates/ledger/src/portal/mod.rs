@@ -138,6 +138,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/portal/support", get(support::page).post(support::send))
         .route("/portal/office", get(office::page))
+        .route("/portal/office/reports", get(office::reports::page))
         .route("/portal/office/payouts/{id}", post(office::payout_paid))
         .route(
             "/portal/office/payouts/{id}/reject",

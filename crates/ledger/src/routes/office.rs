@@ -1,15 +1,19 @@
 //! The office (admin) and parents: children, money, cards, orders, reports.
 
+use std::collections::BTreeSet;
+
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::api::*;
 use crate::auth::{Admin, ChildAccess, OfficeOrParent, Role, admin_only};
-use crate::db;
+use crate::db::{self, reports as db_reports};
 use crate::error::{ApiJson, ApiPath, ApiQuery, LedgerError, Result};
+use crate::portal::layout::{self, Lang};
+use crate::portal::office::reports;
 use crate::validate;
 use klubkasse_core::domain::{Card, CardUid, ChildId};
 use klubkasse_core::protocol::ApiError;
@@ -217,36 +221,32 @@ pub async fn patch_order(
     ))
 }
 
-fn report_response(report: Report, format: Format) -> Result<Response> {
+/// A report as JSON, or one of its tables as the office's CSV for Danish
+/// Excel. Not a second, machine CSV: a script reads the JSON (exact
+/// amounts as strings, typed fields); a CSV is asked for to open it in a
+/// spreadsheet, and there a plain one would split wrongly, read amounts
+/// as dates and run a club or item named `=…` as a formula.
+fn report_response(report: Report, format: Format, table: ReportTable) -> Response {
     match format {
-        Format::Json => Ok(ApiJson(report).into_response()),
+        Format::Json => ApiJson(report).into_response(),
         Format::Csv => {
-            let mut writer = csv::Writer::from_writer(Vec::new());
-            let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<Vec<u8>, csv::Error> {
-                w.write_record(["club", "counter", "kind", "count", "total"])?;
-                for row in &report.rows {
-                    w.write_record([
-                        row.club.as_str(),
-                        row.counter.as_str(),
-                        row.kind.as_str(),
-                        &row.count.to_string(),
-                        &row.total.to_plain_string(),
-                    ])?;
-                }
-                w.flush()?;
-                Ok(w.get_ref().clone())
-            };
-            let body = write(&mut writer)
-                .map_err(|e| LedgerError::invalid(format!("could not write CSV: {e}")))?;
-            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
+            let file = reports::csv_file_name(Lang::DA, &report, table);
+            layout::csv_download(&file, reports::csv(Lang::DA, &report, table))
         }
     }
 }
 
+/// The one club asked for, as the set of clubs a report counts.
+fn asked_club(club: Option<String>) -> Option<BTreeSet<String>> {
+    club.map(|c| BTreeSet::from([c]))
+}
+
 #[utoipa::path(get, path = "/api/v1/reports/day", tag = "reports", params(DayQuery),
-    responses((status = 200, body = Report, description = "JSON, or CSV with format=csv")),
+    responses((status = 200, body = Report,
+        description = "JSON: totals per club, counter and kind (`rows`) and per item and price (`items`). \
+            With format=csv, the table named by `table` as Danish Excel opens it (text/csv)")),
     security(("bearer" = [])))]
-/// Totals of one day per club, counter and kind (admin).
+/// Totals of one day per club, counter and kind, and per item (admin).
 pub async fn day_report(
     State(state): State<AppState>,
     _: Admin,
@@ -257,34 +257,33 @@ pub async fn day_report(
         &state.settings,
         query.date,
         query.date,
-        query.club.as_deref(),
+        asked_club(query.club).as_ref(),
     )
     .await?;
-    report_response(report, query.format)
+    Ok(report_response(report, query.format, query.table))
 }
 
 #[utoipa::path(get, path = "/api/v1/reports/month", tag = "reports", params(MonthQuery),
-    responses((status = 200, body = Report, description = "JSON, or CSV with format=csv")),
+    responses((status = 200, body = Report,
+        description = "JSON: totals per club, counter and kind (`rows`) and per item and price (`items`). \
+            With format=csv, the table named by `table` as Danish Excel opens it (text/csv)")),
     security(("bearer" = [])))]
-/// Totals of one month per club, counter and kind (admin).
+/// Totals of one month per club, counter and kind, and per item (admin).
 pub async fn month_report(
     State(state): State<AppState>,
     _: Admin,
     ApiQuery(query): ApiQuery<MonthQuery>,
 ) -> Result<Response> {
-    let from = chrono::NaiveDate::parse_from_str(&format!("{}-01", query.month), "%Y-%m-%d")
+    let first = chrono::NaiveDate::parse_from_str(&format!("{}-01", query.month), "%Y-%m-%d")
         .map_err(|_| LedgerError::invalid("month must look like 2025-03"))?;
-    let to = from
-        .checked_add_months(chrono::Months::new(1))
-        .and_then(|d| d.pred_opt())
-        .ok_or_else(|| LedgerError::invalid("month is out of range"))?;
+    let (from, to) = db_reports::month_of(first);
     let report = db::report(
         &state.pool,
         &state.settings,
         from,
         to,
-        query.club.as_deref(),
+        asked_club(query.club).as_ref(),
     )
     .await?;
-    report_response(report, query.format)
+    Ok(report_response(report, query.format, query.table))
 }

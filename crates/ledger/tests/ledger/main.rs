@@ -8,5 +8,6 @@ mod hostile;
 mod money;
 mod push;
 mod random;
+mod reports;
 mod tokens;
 mod validation;

@@ -1,12 +1,15 @@
 //! The office's view: payout requests to pay, card orders to post and
-//! hand out, parents' questions to answer, and this month's money by club.
+//! hand out, parents' questions to answer, and this month's money by club
+//! (the day's and month's reports: [`reports`]).
+
+pub mod reports;
 
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
-use maud::{Markup, html};
+use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -17,25 +20,6 @@ use crate::api::OrderStatus;
 use crate::db::{payments, portal as queries};
 use crate::{AppState, db};
 use klubkasse_core::domain::Money;
-
-/// Horizontal bars: sales per club this month.
-fn bars(rows: &BTreeMap<String, Money>) -> Markup {
-    let most = rows.values().copied().max().unwrap_or(Money::ZERO);
-    html! {
-        table {
-            @for (club, total) in rows {
-                @let width = if most.is_positive() { total.ore().max(0) * 100 / most.ore() } else { 0 };
-                tr {
-                    td { (club) }
-                    td style="width:60%" {
-                        div style={ "background:#1f4e79;height:1rem;width:" (width) "%" } {}
-                    }
-                    td.amount { (total) }
-                }
-            }
-        }
-    }
-}
 
 pub async fn page(
     State(state): State<AppState>,
@@ -117,7 +101,8 @@ pub async fn page(
         section.card {
             h2 { (lang.t("portal.office.sales_this_month_by_club")) }
             @if sales.is_empty() { p.muted { (lang.t("portal.office.no_sales_yet")) } }
-            @else { (bars(&sales)) }
+            @else { (layout::bars(sales.iter().map(|(club, total)| (club.as_str(), *total)))) }
+            p { a href="/portal/office/reports" { (lang.t("portal.reports.reports")) } }
         }
     };
     Ok(layout::page(lang, &session, title, body).into_response())
