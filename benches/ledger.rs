@@ -28,7 +28,7 @@ use chrono::Utc;
 use klubkasse::store::{Recorded, Store};
 use klubkasse::sync::{LedgerClient, SyncTask};
 use klubkasse_core::domain::{CardUid, ChildId, Connection, Entry, EntryKind, Money, SaleLine};
-use klubkasse_ledger::auth::{TokenRole, create_token};
+use klubkasse_ledger::auth::{TokenRole, TokenSpec, create_token};
 use klubkasse_ledger::{MIGRATOR, Settings, db};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -124,27 +124,33 @@ async fn template_database(server: &str) -> (String, Vec<Kid>) {
     let name = create_database(server, None).await;
     let pool = connect(&database_url(server, &name)).await;
     MIGRATOR.run(&pool).await.expect("migrate");
+    let actor = db::Actor::command_line();
+    for c in 0..COUNTERS {
+        db::clubs::add(&pool, &actor, &club_name(c))
+            .await
+            .expect("club");
+    }
     let mut kids = Vec::with_capacity(CHILDREN);
     for i in 0..CHILDREN {
         let club = club_name(i % COUNTERS);
-        let child = db::enrol(&pool, &format!("Barn {i}"), &club)
+        let child = db::enrol(&pool, &actor, &db::Scope::All, &format!("Barn {i}"), &club)
             .await
             .expect("enrol")
             .child
             .id;
         let card = CardUid::parse(&format!("04{i:06X}")).expect("uid");
-        db::hand_out(&pool, child, &card).await.expect("card");
-        db::money_entry(
-            &pool,
-            &settings(),
-            child,
-            true,
-            Money::kroner(1_000_000),
-            None,
-            "office",
-        )
-        .await
-        .expect("deposit");
+        db::hand_out(&pool, &actor, child, &card)
+            .await
+            .expect("card");
+        let movement = db::Movement {
+            deposit: true,
+            amount: Money::kroner(1_000_000),
+            id: None,
+            counter: "office",
+        };
+        db::money_entry(&pool, &settings(), &actor, child, movement)
+            .await
+            .expect("deposit");
         kids.push(Kid { child, card, club });
     }
     // A template must have no connections when it is copied.
@@ -333,7 +339,17 @@ impl Drop for LedgerProcess {
 }
 
 async fn kiosk_client(pool: &PgPool, ledger: &LedgerProcess, counter: &str) -> LedgerClient {
-    let token = create_token(pool, TokenRole::Kiosk, Some(counter), &[], None)
+    // A counter may get a client in several parts of one database.
+    let label = format!("{counter} {}", Uuid::now_v7());
+    let spec = TokenSpec {
+        label: &label,
+        role: TokenRole::Kiosk,
+        kiosk: Some(counter),
+        children: &[],
+        clubs: &[],
+        lifetime: None,
+    };
+    let token = create_token(pool, &db::Actor::command_line(), &spec)
         .await
         .expect("token")
         .token;

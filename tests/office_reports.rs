@@ -38,8 +38,15 @@ async fn club_with_counter(
     counter: &str,
 ) -> (ChildId, Counter) {
     let pool = &portal.ledger.pool;
-    let id = db::enrol(pool, child, club).await.unwrap().child.id;
-    db::hand_out(pool, id, &CardUid::parse(card).unwrap())
+    let office = db::Actor::command_line();
+    // The portal's test server has both clubs; another is made here.
+    let _ = db::clubs::add(pool, &office, club).await;
+    let id = db::enrol(pool, &office, &db::Scope::All, child, club)
+        .await
+        .unwrap()
+        .child
+        .id;
+    db::hand_out(pool, &office, id, &CardUid::parse(card).unwrap())
         .await
         .unwrap();
     portal.deposit(id, 200).await;

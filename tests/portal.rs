@@ -19,7 +19,8 @@ const CARD: &str = "04A1B2C3";
 /// a counter that knows them.
 async fn family_with_card(portal: &PortalServer, subject: &str) -> (ChildId, Counter) {
     let child = portal.family("Åse Ørsted", "Mette Ørsted", subject).await;
-    db::hand_out(&portal.ledger.pool, child, &CardUid::parse(CARD).unwrap())
+    let uid = CardUid::parse(CARD).unwrap();
+    db::hand_out(&portal.ledger.pool, &db::Actor::command_line(), child, &uid)
         .await
         .unwrap();
     let counter = Counter::new(&portal.ledger, &portal.url, "solsikken-1").await;

@@ -1,7 +1,10 @@
 //! Bearer tokens: 32 random bytes shown once as hex; only their SHA-256 is
-//! stored. Roles: `admin` (the office), `kiosk` (one counter), `parent`
-//! (only their own children). A token may expire (`expires_at`, NULL =
-//! never) and may be revoked at any time.
+//! stored, with a label to know the token by. Roles: `admin` (the
+//! municipality: every club), `office` (some clubs), `kiosk` (one
+//! counter), `parent` (only their own children). A token may expire
+//! (`expires_at`, NULL = never) and may be revoked at any time.
+
+use std::collections::BTreeSet;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -13,11 +16,15 @@ use uuid::Uuid;
 
 use super::error::{ApiPath, LedgerError, Result};
 use super::{AppState, db};
+use crate::db::{Actor, Scope};
 use klubkasse_core::domain::ChildId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
+    /// The municipality's scripts: every club.
     Admin,
+    /// An office's scripts: these clubs' children only.
+    Office(BTreeSet<String>),
     /// Bound to one counter: every entry it pushes must name this counter.
     Kiosk(String),
     Parent(Vec<ChildId>),
@@ -27,8 +34,18 @@ impl Role {
     pub fn name(&self) -> &'static str {
         match self {
             Role::Admin => "admin",
+            Role::Office(_) => "office",
             Role::Kiosk(_) => "kiosk",
             Role::Parent(_) => "parent",
+        }
+    }
+
+    /// The clubs an office token sees: every club for admin.
+    pub fn scope(&self) -> Option<Scope> {
+        match self {
+            Role::Admin => Some(Scope::All),
+            Role::Office(clubs) => Some(Scope::Clubs(clubs.clone())),
+            Role::Kiosk(_) | Role::Parent(_) => None,
         }
     }
 }
@@ -37,40 +54,65 @@ impl Role {
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub token_id: Uuid,
+    pub label: String,
     pub role: Role,
 }
 
 impl Principal {
-    /// The office, or a parent of this child.
-    pub fn may_act_for(&self, child: ChildId) -> Result<()> {
+    /// The office of this child's club, or a parent of this child. A child
+    /// outside an office token's clubs is not found, the same as one that
+    /// does not exist; another's child is forbidden to a parent.
+    pub async fn may_act_for(&self, pool: &PgPool, child: ChildId) -> Result<()> {
         match &self.role {
-            Role::Admin => Ok(()),
             Role::Parent(children) if children.contains(&child) => Ok(()),
             Role::Parent(_) => Err(LedgerError::forbidden("this is not one of your children")),
             Role::Kiosk(_) => Err(not_for_counters()),
+            Role::Admin | Role::Office(_) => in_scope(pool, &self.role, child).await,
         }
     }
 
     /// What entries made by this principal name as their counter.
     pub fn counter_label(&self) -> &str {
         match &self.role {
-            Role::Admin => "office",
+            Role::Admin | Role::Office(_) => "office",
             Role::Kiosk(counter) => counter,
             Role::Parent(_) => "parent",
         }
     }
+
+    /// Who made a change, for the office log.
+    pub fn actor(&self) -> Actor {
+        Actor::Token {
+            id: self.token_id,
+            label: self.label.clone(),
+        }
+    }
+}
+
+/// The child within an office token's scope, or "no child with id …",
+/// as for an unknown child.
+async fn in_scope(pool: &PgPool, role: &Role, child: ChildId) -> Result<()> {
+    let scope = role.scope().ok_or_else(office_only)?;
+    if db::child_in_scope(pool, &scope, child).await? {
+        Ok(())
+    } else {
+        Err(db::children::no_child(child).into())
+    }
 }
 
 pub(crate) fn admin_only() -> LedgerError {
-    LedgerError::forbidden("only the office (admin) may do this")
+    LedgerError::forbidden("only the municipality (an admin token) may do this")
+}
+
+pub(crate) fn office_only() -> LedgerError {
+    LedgerError::forbidden("only the office (an admin or office token) may do this")
 }
 
 fn not_for_counters() -> LedgerError {
     LedgerError::forbidden("a counter may not do this; use the kiosk endpoints")
 }
 
-/// The office's token: every admin endpoint takes this, so none can
-/// forget the check.
+/// The municipality's token (operations: metrics).
 pub struct Admin(pub Principal);
 
 impl FromRequestParts<AppState> for Admin {
@@ -85,16 +127,59 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// An office's token (admin: every club; office: some), with its scope:
+/// every office endpoint takes this or [`OfficeChild`], so none can forget
+/// the check.
+pub struct Office {
+    pub who: Principal,
+    pub scope: Scope,
+}
+
+impl FromRequestParts<AppState> for Office {
+    type Rejection = LedgerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let who = Principal::from_request_parts(parts, state).await?;
+        let scope = who.role.scope().ok_or_else(office_only)?;
+        Ok(Office { who, scope })
+    }
+}
+
+/// The child in the path (`{id}`), within an office token's scope.
+pub struct OfficeChild {
+    pub who: Principal,
+    pub child: ChildId,
+}
+
+impl FromRequestParts<AppState> for OfficeChild {
+    type Rejection = LedgerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let Office { who, .. } = Office::from_request_parts(parts, state).await?;
+        let ApiPath(id) = ApiPath::<Uuid>::from_request_parts(parts, state).await?;
+        let child = ChildId(id);
+        in_scope(&state.pool, &who.role, child).await?;
+        Ok(OfficeChild { who, child })
+    }
+}
+
 /// A counter's token, with the counter it speaks for: every kiosk
 /// endpoint takes this.
-pub struct Kiosk(pub String);
+pub struct Kiosk {
+    pub counter: String,
+    pub who: Principal,
+}
 
 impl FromRequestParts<AppState> for Kiosk {
     type Rejection = LedgerError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        match Principal::from_request_parts(parts, state).await?.role {
-            Role::Kiosk(counter) => Ok(Kiosk(counter)),
+        let who = Principal::from_request_parts(parts, state).await?;
+        match &who.role {
+            Role::Kiosk(counter) => Ok(Kiosk {
+                counter: counter.clone(),
+                who,
+            }),
             _ => Err(LedgerError::forbidden("only a counter (kiosk) may do this")),
         }
     }
@@ -110,14 +195,15 @@ impl FromRequestParts<AppState> for OfficeOrParent {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let who = Principal::from_request_parts(parts, state).await?;
         match who.role {
-            Role::Admin | Role::Parent(_) => Ok(OfficeOrParent(who)),
+            Role::Admin | Role::Office(_) | Role::Parent(_) => Ok(OfficeOrParent(who)),
             Role::Kiosk(_) => Err(not_for_counters()),
         }
     }
 }
 
-/// The child in the path (`{id}`) and who asks for it: the office, or a
-/// parent of that child. Every endpoint about one child takes this.
+/// The child in the path (`{id}`) and who asks for it: the office of its
+/// club, or a parent of that child. Every endpoint about one child takes
+/// this or [`OfficeChild`].
 pub struct ChildAccess {
     pub who: Principal,
     pub child: ChildId,
@@ -130,7 +216,7 @@ impl FromRequestParts<AppState> for ChildAccess {
         let who = Principal::from_request_parts(parts, state).await?;
         let ApiPath(id) = ApiPath::<Uuid>::from_request_parts(parts, state).await?;
         let child = ChildId(id);
-        who.may_act_for(child)?;
+        who.may_act_for(&state.pool, child).await?;
         Ok(ChildAccess { who, child })
     }
 }
@@ -179,6 +265,7 @@ pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<Principal>> {
     }
     let role = match row.role.as_str() {
         "admin" => Role::Admin,
+        "office" => Role::Office(row.clubs.into_iter().collect()),
         "kiosk" => Role::Kiosk(row.kiosk.unwrap_or_default()),
         "parent" => Role::Parent(row.children.into_iter().map(ChildId).collect()),
         // The table's CHECK allows nothing else; treat it as no token.
@@ -186,6 +273,7 @@ pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<Principal>> {
     };
     Ok(Some(Principal {
         token_id: row.id,
+        label: row.label,
         role,
     }))
 }
@@ -193,7 +281,10 @@ pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<Principal>> {
 /// The role a new token gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TokenRole {
+    /// The municipality's scripts: every club.
     Admin,
+    /// An office's scripts: the clubs given with --club.
+    Office,
     Kiosk,
     Parent,
 }
@@ -202,10 +293,29 @@ impl TokenRole {
     fn as_str(self) -> &'static str {
         match self {
             TokenRole::Admin => "admin",
+            TokenRole::Office => "office",
             TokenRole::Kiosk => "kiosk",
             TokenRole::Parent => "parent",
         }
     }
+}
+
+/// A token to make.
+#[derive(Debug, Clone)]
+pub struct TokenSpec<'a> {
+    /// What `token list` and the office log call it: 1 to 100 characters,
+    /// unique among tokens not revoked, not a UUID (`token revoke` takes
+    /// either).
+    pub label: &'a str,
+    pub role: TokenRole,
+    /// The counter a kiosk token speaks for.
+    pub kiosk: Option<&'a str>,
+    /// The children a parent token may see.
+    pub children: &'a [Uuid],
+    /// The clubs an office token may see.
+    pub clubs: &'a [String],
+    /// The token expires that long from now; `None` never.
+    pub lifetime: Option<TimeDelta>,
 }
 
 /// What `token create` made: the token is shown once and never again.
@@ -217,6 +327,8 @@ pub struct NewToken {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
+    #[error("a token needs a --label (1 to 100 characters, not a UUID, no control characters)")]
+    LabelNeeded,
     #[error("a kiosk token needs --kiosk COUNTER-ID (1 to 100 characters)")]
     KioskIdNeeded,
     #[error("only a kiosk token takes --kiosk")]
@@ -225,10 +337,14 @@ pub enum TokenError {
     ChildNeeded,
     #[error("only a parent token takes --child")]
     ChildNotAllowed,
-    #[error("no child with id {0}")]
-    UnknownChild(Uuid),
-    #[error("no token with id {0}")]
-    UnknownToken(Uuid),
+    #[error("an office token needs at least one --club NAME")]
+    ClubNeeded,
+    #[error("only an office token takes --club")]
+    ClubNotAllowed,
+    #[error("no token with the id or label «{0}»")]
+    UnknownToken(String),
+    #[error(transparent)]
+    Insert(#[from] db::tokens::InsertError),
     #[error(transparent)]
     Lifetime(#[from] LifetimeError),
     #[error("the operating system gave no random bytes: {0}")]
@@ -272,20 +388,29 @@ pub fn parse_lifetime(text: &str) -> Result<TimeDelta, LifetimeError> {
     Ok(TimeDelta::minutes(minutes))
 }
 
-/// `lifetime`: the token expires that long from now; `None` never.
+/// The label, trimmed, if it is one a token may have.
+fn label(text: &str) -> Result<&str, TokenError> {
+    let text = text.trim();
+    let fits = (1..=100).contains(&text.chars().count())
+        && !text.chars().any(char::is_control)
+        && Uuid::parse_str(text).is_err();
+    fits.then_some(text).ok_or(TokenError::LabelNeeded)
+}
+
+/// Makes a token, in the office log as `actor`'s.
 pub async fn create_token(
     pool: &PgPool,
-    role: TokenRole,
-    kiosk: Option<&str>,
-    children: &[Uuid],
-    lifetime: Option<TimeDelta>,
+    actor: &Actor,
+    spec: &TokenSpec<'_>,
 ) -> Result<NewToken, TokenError> {
-    if let Some(lifetime) = lifetime
+    let label = label(spec.label)?;
+    if let Some(lifetime) = spec.lifetime
         && !(TimeDelta::minutes(1)..=TimeDelta::days(MAX_LIFETIME_DAYS)).contains(&lifetime)
     {
         return Err(LifetimeError::OutOfRange.into());
     }
-    match (role, kiosk) {
+    let role = spec.role;
+    match (role, spec.kiosk) {
         (TokenRole::Kiosk, None) => return Err(TokenError::KioskIdNeeded),
         (TokenRole::Kiosk, Some(k)) if k.trim().is_empty() || k.chars().count() > 100 => {
             return Err(TokenError::KioskIdNeeded);
@@ -294,32 +419,42 @@ pub async fn create_token(
         (_, Some(_)) => return Err(TokenError::KioskIdNotAllowed),
         _ => {}
     }
-    match (role, children.is_empty()) {
+    match (role, spec.children.is_empty()) {
         (TokenRole::Parent, true) => return Err(TokenError::ChildNeeded),
         (TokenRole::Parent, false) | (_, true) => {}
         (_, false) => return Err(TokenError::ChildNotAllowed),
+    }
+    match (role, spec.clubs.is_empty()) {
+        (TokenRole::Office, true) => return Err(TokenError::ClubNeeded),
+        (TokenRole::Office, false) | (_, true) => {}
+        (_, false) => return Err(TokenError::ClubNotAllowed),
     }
     let token = new_token().map_err(TokenError::Random)?;
     let id = Uuid::now_v7();
     let row = db::tokens::NewTokenRow {
         id,
         hash: &hash_token(&token),
+        label,
         role: role.as_str(),
-        kiosk: kiosk.map(str::trim),
-        lifetime,
-        children,
+        kiosk: spec.kiosk.map(str::trim),
+        lifetime: spec.lifetime,
+        children: spec.children,
+        clubs: spec.clubs,
     };
-    if let Some(child) = db::tokens::insert(pool, &row).await? {
-        return Err(TokenError::UnknownChild(child));
-    }
+    db::tokens::insert(pool, actor, &row).await?;
     Ok(NewToken { id, token })
 }
 
-pub async fn revoke_token(pool: &PgPool, id: Uuid) -> Result<(), TokenError> {
-    if !db::tokens::revoke(pool, id).await? {
-        return Err(TokenError::UnknownToken(id));
-    }
-    Ok(())
+/// Revokes a token by its id or its label; what it was, for the answer.
+pub async fn revoke_token(
+    pool: &PgPool,
+    actor: &Actor,
+    label_or_id: &str,
+) -> Result<db::tokens::TokenInfo, TokenError> {
+    let label_or_id = label_or_id.trim();
+    db::tokens::revoke(pool, actor, label_or_id)
+        .await?
+        .ok_or_else(|| TokenError::UnknownToken(label_or_id.to_string()))
 }
 
 #[cfg(test)]
@@ -333,6 +468,21 @@ mod tests {
         assert_eq!(parse_lifetime("30m"), Ok(TimeDelta::minutes(30)));
         assert_eq!(parse_lifetime(" 2w "), Ok(TimeDelta::weeks(2)));
         assert_eq!(parse_lifetime("3650d"), Ok(TimeDelta::days(3650)));
+    }
+
+    #[test]
+    fn a_label_is_short_printable_text_and_not_an_id() {
+        assert_eq!(label("  Kastanjen kasse 1 ").unwrap(), "Kastanjen kasse 1");
+        for bad in [
+            "",
+            "   ",
+            "a\u{7}b",
+            &"x".repeat(101),
+            &Uuid::now_v7().to_string(),
+        ] {
+            assert!(label(bad).is_err(), "{bad:?}");
+        }
+        assert!(label(&"å".repeat(100)).is_ok());
     }
 
     #[test]

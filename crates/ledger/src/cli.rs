@@ -4,12 +4,19 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Local, Utc};
 use clap::{Parser, Subcommand};
 use klubkasse_core::domain::Money;
 use uuid::Uuid;
 
-use crate::auth;
+use crate::api::MAX_NAME;
+use crate::db::clubs::Club;
+use crate::db::people::{PersonRole, PersonSaved};
+use crate::db::tokens::TokenInfo;
 use crate::serve::{PaymentProviderChoice, PortalConfig};
+use crate::{auth, validate};
 
 #[derive(Parser)]
 #[command(
@@ -60,22 +67,31 @@ pub enum Command {
         #[command(flatten)]
         db: Db,
     },
-    /// Create or revoke bearer tokens.
+    /// Create, list or revoke bearer tokens.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Let someone log in to the portal: a parent (with their children)
-    /// or office staff, named as the login broker names them.
+    /// Let someone log in to the portal: a parent (with their children),
+    /// office staff (for their clubs) or the municipality (every club),
+    /// named as the login broker names them. Run again for the same
+    /// person, it updates the name, e-mail and children, and changes the
+    /// role only with --role.
     Person {
-        /// The broker's issuer URL, as in --oidc-issuer.
+        /// The broker's issuer URL, as in --oidc-issuer (a trailing slash
+        /// makes no difference).
         #[arg(long)]
         issuer: String,
         /// The person's subject ("sub") at that broker.
         #[arg(long)]
         subject: String,
-        #[arg(long, value_enum, default_value = "parent")]
-        role: PersonRoleArg,
+        /// Sets the role; without it a new person is a parent and an
+        /// existing one keeps the role and clubs they have.
+        #[arg(long, value_enum)]
+        role: Option<PersonRoleArg>,
+        /// A club of office staff (with --role office; repeat for several).
+        #[arg(long = "club")]
+        clubs: Vec<String>,
         #[arg(long)]
         name: String,
         #[arg(long)]
@@ -86,12 +102,43 @@ pub enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// The clubs: office staff and office tokens work for some of them.
+    Club {
+        #[command(subcommand)]
+        command: ClubCommand,
+    },
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PersonRoleArg {
     Parent,
+    /// Office staff of the clubs given with --club.
     Office,
+    /// Every club's office (what an admin token is for scripts).
+    Municipality,
+}
+
+#[derive(Subcommand)]
+pub enum ClubCommand {
+    /// Add a club, so that children can be enrolled in it.
+    Add {
+        name: String,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// List the clubs, with how many children each has.
+    List {
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Rename a club: its children, office staff and tokens follow; past
+    /// entries keep the name they were made under.
+    Rename {
+        old: String,
+        new: String,
+        #[command(flatten)]
+        db: Db,
+    },
 }
 
 /// The parents' portal: served under /portal when --portal-url is given.
@@ -140,6 +187,10 @@ impl PortalArgs {
 pub enum TokenCommand {
     /// Create a token and print it once; only its hash is stored.
     Create {
+        /// What to know the token by in `token list`, `token revoke` and
+        /// the office log: unique among tokens not revoked.
+        #[arg(long)]
+        label: String,
         #[arg(long, value_enum)]
         role: auth::TokenRole,
         /// The counter id a kiosk token speaks for.
@@ -148,6 +199,9 @@ pub enum TokenCommand {
         /// A child a parent token may see (repeat for several).
         #[arg(long = "child")]
         children: Vec<Uuid>,
+        /// A club an office token may see (repeat for several).
+        #[arg(long = "club")]
+        clubs: Vec<String>,
         /// The token stops working this long from now (90d, 12h, 30m, 2w);
         /// without it, it works until revoked.
         #[arg(long, value_parser = auth::parse_lifetime)]
@@ -155,9 +209,15 @@ pub enum TokenCommand {
         #[command(flatten)]
         db: Db,
     },
-    /// Revoke a token by its id (printed by `token create`).
+    /// List every token: label, role, counter or clubs, created, last
+    /// used, expiry, revoked. Never the token: only its hash is stored.
+    List {
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Revoke a token by its label or its id (printed by `token create`).
     Revoke {
-        id: Uuid,
+        label_or_id: String,
         #[command(flatten)]
         db: Db,
     },
@@ -169,4 +229,186 @@ pub fn parse_money(text: &str) -> Result<Money, String> {
         return Err("must not be negative".to_string());
     }
     Ok(money)
+}
+
+/// Why a `person` or `club` command cannot run as given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgsError {
+    #[error("--role office needs at least one --club NAME")]
+    ClubNeeded,
+    #[error("--club goes with --role office (it sets the clubs of office staff)")]
+    ClubNotAllowed,
+    #[error("a club's name: {0}")]
+    ClubName(String),
+}
+
+/// The role `person` sets: none unless `--role` is given.
+pub fn person_role(
+    role: Option<PersonRoleArg>,
+    clubs: Vec<String>,
+) -> Result<Option<PersonRole>, ArgsError> {
+    let clubs: BTreeSet<String> = clubs
+        .iter()
+        .map(|c| club_name(c))
+        .collect::<Result<_, _>>()?;
+    match (role, clubs.is_empty()) {
+        (Some(PersonRoleArg::Office), true) => Err(ArgsError::ClubNeeded),
+        (Some(PersonRoleArg::Office), false) => Ok(Some(PersonRole::Office(clubs))),
+        (_, false) => Err(ArgsError::ClubNotAllowed),
+        (Some(PersonRoleArg::Parent), true) => Ok(Some(PersonRole::Parent)),
+        (Some(PersonRoleArg::Municipality), true) => Ok(Some(PersonRole::Municipality)),
+        (None, true) => Ok(None),
+    }
+}
+
+/// A club's name as the ledger takes it: trimmed, 1 to 100 characters.
+pub fn club_name(name: &str) -> Result<String, ArgsError> {
+    validate::text("the name", name, MAX_NAME).map_err(|e| ArgsError::ClubName(e.to_string()))
+}
+
+fn role_text(role: &PersonRole) -> String {
+    match role {
+        PersonRole::Parent => "parent".to_string(),
+        PersonRole::Office(clubs) => {
+            let clubs: Vec<&str> = clubs.iter().map(String::as_str).collect();
+            format!("office staff of {}", clubs.join(", "))
+        }
+        PersonRole::Municipality => "municipality (every club)".to_string(),
+    }
+}
+
+/// What `person` says it did.
+pub fn person_saved(saved: &PersonSaved) -> String {
+    let done = if saved.created { "added" } else { "updated" };
+    format!("{done}: {}", role_text(&saved.role))
+}
+
+fn when(at: Option<DateTime<Utc>>) -> String {
+    at.map(|at| {
+        at.with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    })
+    .unwrap_or_else(|| "-".to_string())
+}
+
+/// Columns padded to their widest cell, separated by two spaces.
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `token list`: live tokens first; times in the machine's time zone.
+pub fn token_table(tokens: &[TokenInfo]) -> String {
+    let rows = tokens
+        .iter()
+        .map(|t| {
+            let scope = match t.role.as_str() {
+                "kiosk" => t.kiosk.clone().unwrap_or_default(),
+                "office" => t.clubs.join(", "),
+                "parent" => format!("{} children", t.children),
+                _ => "every club".to_string(),
+            };
+            vec![
+                t.label.clone(),
+                t.role.clone(),
+                scope,
+                when(Some(t.created_at)),
+                when(t.last_used_at),
+                when(t.expires_at),
+                when(t.revoked_at),
+                t.id.to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "label",
+        "role",
+        "for",
+        "created",
+        "last used",
+        "expires",
+        "revoked",
+        "id",
+    ];
+    table(&header, rows)
+}
+
+/// `club list`.
+pub fn club_table(clubs: &[Club]) -> String {
+    let rows = clubs
+        .iter()
+        .map(|c| {
+            vec![
+                c.name.clone(),
+                c.children.to_string(),
+                when(Some(c.created_at)),
+            ]
+        })
+        .collect();
+    table(&["club", "children", "created"], rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_role_only_when_asked_and_clubs_only_for_office_staff() {
+        let clubs = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(person_role(None, vec![]), Ok(None));
+        assert_eq!(
+            person_role(Some(PersonRoleArg::Parent), vec![]),
+            Ok(Some(PersonRole::Parent))
+        );
+        assert_eq!(
+            person_role(Some(PersonRoleArg::Office), clubs(&[" A ", "B", "A"])),
+            Ok(Some(PersonRole::Office(
+                ["A", "B"].map(String::from).into_iter().collect()
+            )))
+        );
+        assert_eq!(
+            person_role(Some(PersonRoleArg::Office), vec![]),
+            Err(ArgsError::ClubNeeded)
+        );
+        for role in [
+            None,
+            Some(PersonRoleArg::Parent),
+            Some(PersonRoleArg::Municipality),
+        ] {
+            assert_eq!(
+                person_role(role, clubs(&["A"])),
+                Err(ArgsError::ClubNotAllowed)
+            );
+        }
+        assert!(matches!(
+            person_role(Some(PersonRoleArg::Office), clubs(&["  "])),
+            Err(ArgsError::ClubName(_))
+        ));
+    }
+
+    #[test]
+    fn tables_line_their_columns_up() {
+        let text = table(
+            &["a", "bb"],
+            vec![vec!["ååå".into(), "x".into()], vec!["b".into(), "".into()]],
+        );
+        assert_eq!(text, "a    bb\nååå  x\nb\n");
+    }
 }

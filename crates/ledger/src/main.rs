@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use klubkasse_ledger::cli::{Cli, Command, PersonRoleArg, TokenCommand};
+use klubkasse_ledger::cli::{self, Cli, ClubCommand, Command, TokenCommand};
+use klubkasse_ledger::db::Actor;
 use klubkasse_ledger::serve::{ServeConfig, serve};
 use klubkasse_ledger::{MIGRATOR, Settings, auth, db};
 
@@ -29,9 +30,7 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> Result<()> {
     match command {
         Command::Migrate { db } => {
-            let pool = klubkasse_ledger::connect(&db.database_url)
-                .await
-                .context("could not connect to PostgreSQL")?;
+            let pool = connect(&db).await?;
             MIGRATOR.run(&pool).await.context("migration failed")?;
             println!("the database schema is up to date");
         }
@@ -40,35 +39,33 @@ async fn run(command: Command) -> Result<()> {
             issuer,
             subject,
             role,
+            clubs,
             name,
             email,
             children,
             db,
         } => {
-            let pool = klubkasse_ledger::connect(&db.database_url)
-                .await
-                .context("could not connect to PostgreSQL")?;
-            let role = match role {
-                PersonRoleArg::Parent => db::people::PersonRole::Parent,
-                PersonRoleArg::Office => db::people::PersonRole::Office,
-            };
+            let pool = connect(&db).await?;
+            let role = cli::person_role(role, clubs)?;
             let children: Vec<_> = children
                 .into_iter()
                 .map(klubkasse_core::domain::ChildId)
                 .collect();
-            let id = db::people::add_person(
-                &pool,
-                &issuer,
-                &subject,
+            let person = db::people::PersonSpec {
+                issuer: &issuer,
+                subject: &subject,
+                name: &name,
+                email: email.as_deref(),
+                children: &children,
                 role,
-                &name,
-                email.as_deref(),
-                &children,
-            )
-            .await
-            .context("could not add the person (are the children's ids right?)")?;
-            println!("{id}");
+            };
+            let saved = db::people::add_person(&pool, &Actor::command_line(), &person)
+                .await
+                .context("could not add the person")?;
+            eprintln!("{}", cli::person_saved(&saved));
+            println!("{}", saved.id);
         }
+        Command::Club { command } => club(command).await?,
         Command::Serve {
             listen,
             db,
@@ -96,32 +93,69 @@ async fn run(command: Command) -> Result<()> {
     Ok(())
 }
 
+async fn connect(db: &cli::Db) -> Result<sqlx::PgPool> {
+    klubkasse_ledger::connect(&db.database_url)
+        .await
+        .context("could not connect to PostgreSQL")
+}
+
 async fn token(command: TokenCommand) -> Result<()> {
     match command {
         TokenCommand::Create {
+            label,
             role,
             kiosk,
             children,
+            clubs,
             expires_in,
             db,
         } => {
-            let pool = klubkasse_ledger::connect(&db.database_url)
-                .await
-                .context("could not connect to PostgreSQL")?;
-            let made =
-                auth::create_token(&pool, role, kiosk.as_deref(), &children, expires_in).await?;
+            let pool = connect(&db).await?;
+            let spec = auth::TokenSpec {
+                label: &label,
+                role,
+                kiosk: kiosk.as_deref(),
+                children: &children,
+                clubs: &clubs,
+                lifetime: expires_in,
+            };
+            let made = auth::create_token(&pool, &Actor::command_line(), &spec).await?;
             eprintln!(
-                "token id {} (for `token revoke`); the token is shown only now:",
-                made.id
+                "token id {} «{}» (revoke it by either); the token is shown only now:",
+                made.id,
+                label.trim()
             );
             println!("{}", made.token);
         }
-        TokenCommand::Revoke { id, db } => {
-            let pool = klubkasse_ledger::connect(&db.database_url)
-                .await
-                .context("could not connect to PostgreSQL")?;
-            auth::revoke_token(&pool, id).await?;
-            println!("token {id} revoked");
+        TokenCommand::List { db } => {
+            let pool = connect(&db).await?;
+            print!("{}", cli::token_table(&db::tokens::list(&pool).await?));
+        }
+        TokenCommand::Revoke { label_or_id, db } => {
+            let pool = connect(&db).await?;
+            let token = auth::revoke_token(&pool, &Actor::command_line(), &label_or_id).await?;
+            println!("token «{}» ({}) revoked", token.label, token.id);
+        }
+    }
+    Ok(())
+}
+
+async fn club(command: ClubCommand) -> Result<()> {
+    let actor = Actor::command_line();
+    match command {
+        ClubCommand::Add { name, db } => {
+            let name = cli::club_name(&name)?;
+            db::clubs::add(&connect(&db).await?, &actor, &name).await?;
+            println!("club «{name}» added");
+        }
+        ClubCommand::List { db } => {
+            let clubs = db::clubs::list(&connect(&db).await?, &db::Scope::All).await?;
+            print!("{}", cli::club_table(&clubs));
+        }
+        ClubCommand::Rename { old, new, db } => {
+            let new = cli::club_name(&new)?;
+            db::clubs::rename(&connect(&db).await?, &actor, old.trim(), &new).await?;
+            println!("club «{}» is now «{new}»", old.trim());
         }
     }
     Ok(())

@@ -5,7 +5,10 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use klubkasse_core::domain::{ChildId, Entry, EntryKind, Money, SaleLine};
-use klubkasse_ledger::auth::{TokenRole, create_token, revoke_token};
+use klubkasse_ledger::auth::{TokenRole, TokenSpec, create_token, revoke_token};
+use klubkasse_ledger::db::people::{self, PersonRole, PersonSaved, PersonSpec};
+use klubkasse_ledger::db::{Actor, clubs};
+use klubkasse_ledger::portal::session;
 use klubkasse_ledger::{self as ledger, AppState, MIGRATOR, Settings};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -15,6 +18,8 @@ use uuid::Uuid;
 pub const CARD_A: &str = "04A1B2C3";
 pub const CARD_A2: &str = "04A1B2C4";
 pub const CARD_B: &str = "04B2C3D4";
+/// The club [`Ledger::enrol`] enrols in; every test ledger has it.
+pub const CLUB: &str = "Kastanjen";
 
 pub fn server_url() -> String {
     std::env::var("KLUBKASSE_TEST_DATABASE_URL").unwrap_or_else(|_| {
@@ -34,12 +39,9 @@ pub struct Ledger {
     pub time_zone: String,
 }
 
-/// A fresh database of its own, migrated, so tests run in parallel.
-pub async fn ledger() -> Ledger {
-    ledger_with(Settings::default()).await
-}
-
-pub async fn ledger_with(settings: Settings) -> Ledger {
+/// An empty database of its own (no schema yet), so tests run in parallel:
+/// its URL and a pool on it.
+pub async fn fresh_database() -> (String, PgPool) {
     let server = server_url();
     let admin_pool = sqlx::PgPool::connect(&server).await.expect("connect");
     let name = format!("test_{}", Uuid::now_v7().simple());
@@ -55,11 +57,29 @@ pub async fn ledger_with(settings: Settings) -> Ledger {
         .connect(&url)
         .await
         .expect("connect to test database");
+    (url, pool)
+}
+
+/// A fresh database of its own, migrated, with the club [`CLUB`] and an
+/// admin token.
+pub async fn ledger() -> Ledger {
+    ledger_with(Settings::default()).await
+}
+
+pub async fn ledger_with(settings: Settings) -> Ledger {
+    let (url, pool) = fresh_database().await;
     MIGRATOR.run(&pool).await.expect("migrate");
-    let admin = create_token(&pool, TokenRole::Admin, None, &[], None)
+    clubs::add(&pool, &Actor::command_line(), CLUB)
         .await
-        .expect("admin token")
-        .token;
+        .expect("the club");
+    let admin = create_token(
+        &pool,
+        &Actor::command_line(),
+        &spec("admin", TokenRole::Admin),
+    )
+    .await
+    .expect("admin token")
+    .token;
     Ledger {
         time_zone: settings.time_zone.clone(),
         app: ledger::router(AppState::new(pool.clone(), settings)),
@@ -68,6 +88,16 @@ pub async fn ledger_with(settings: Settings) -> Ledger {
         url,
     }
 }
+
+/// Someone logged in to the portal, with a session as a login makes it:
+/// the cookie's value and the session's CSRF token.
+pub struct Visitor {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// The broker people added with [`Ledger::person`] log in through.
+pub const ISSUER: &str = "https://broker.test";
 
 pub struct Answer {
     pub status: StatusCode,
@@ -85,6 +115,23 @@ impl Answer {
     }
 }
 
+/// A label no other token has.
+pub fn fresh_label() -> String {
+    format!("test-{}", Uuid::now_v7().simple())
+}
+
+/// A token of `role` for nothing in particular.
+pub fn spec(label: &str, role: TokenRole) -> TokenSpec<'_> {
+    TokenSpec {
+        label,
+        role,
+        kiosk: None,
+        children: &[],
+        clubs: &[],
+        lifetime: None,
+    }
+}
+
 impl Ledger {
     pub async fn token(
         &self,
@@ -93,23 +140,131 @@ impl Ledger {
         children: &[ChildId],
     ) -> String {
         let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
-        create_token(&self.pool, role, kiosk, &ids, None)
+        let label = fresh_label();
+        let spec = TokenSpec {
+            kiosk,
+            children: &ids,
+            ..spec(&label, role)
+        };
+        create_token(&self.pool, &Actor::command_line(), &spec)
             .await
             .expect("token")
             .token
     }
 
+    /// Someone who may log in (through [`ISSUER`]), as
+    /// `klubkasse-ledger person` adds them (`role` None: without `--role`).
+    pub async fn person(
+        &self,
+        subject: &str,
+        name: &str,
+        role: Option<PersonRole>,
+        children: &[ChildId],
+    ) -> PersonSaved {
+        self.person_at(ISSUER, subject, name, role, children).await
+    }
+
+    /// [`Ledger::person`] at another broker.
+    pub async fn person_at(
+        &self,
+        issuer: &str,
+        subject: &str,
+        name: &str,
+        role: Option<PersonRole>,
+        children: &[ChildId],
+    ) -> PersonSaved {
+        let person = PersonSpec {
+            issuer,
+            subject,
+            name,
+            email: None,
+            children,
+            role,
+        };
+        people::add_person(&self.pool, &Actor::command_line(), &person)
+            .await
+            .expect("add person")
+    }
+
+    /// A session for this person, as the login makes one.
+    pub async fn log_in(&self, person: Uuid) -> Visitor {
+        let cookie = session::begin(&self.pool, person).await.expect("session");
+        let csrf = sqlx::query_scalar("SELECT csrf FROM portal_sessions WHERE id_hash = $1")
+            .bind(session::sha256(&cookie))
+            .fetch_one(&self.pool)
+            .await
+            .expect("the session's CSRF token");
+        Visitor { cookie, csrf }
+    }
+
+    /// A portal page: GET, or POST of a form (the fields as given: add
+    /// `csrf` to send the visitor's token).
+    pub async fn page(
+        &self,
+        method: Method,
+        path: &str,
+        visitor: Option<&Visitor>,
+        form: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = Request::builder().method(method.clone()).uri(path);
+        if let Some(visitor) = visitor {
+            let cookie = format!("{}={}", session::SESSION_COOKIE, visitor.cookie);
+            request = request.header("cookie", cookie);
+        }
+        let request = if method == Method::POST {
+            let body = serde_html_form::to_string(form).expect("a form");
+            request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+        } else {
+            request.body(Body::empty())
+        }
+        .expect("request");
+        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        Answer {
+            status,
+            headers,
+            body: Value::Null,
+            text: String::from_utf8_lossy(&bytes).to_string(),
+        }
+    }
+
+    /// A club of this name (enrol in it with [`Ledger::enrol_in`]).
+    pub async fn club(&self, name: &str) {
+        clubs::add(&self.pool, &Actor::command_line(), name)
+            .await
+            .expect("the club");
+    }
+
+    /// An office token for these clubs.
+    pub async fn office_token(&self, clubs: &[&str]) -> String {
+        let clubs: Vec<String> = clubs.iter().map(|c| c.to_string()).collect();
+        let label = fresh_label();
+        let spec = TokenSpec {
+            clubs: &clubs,
+            ..spec(&label, TokenRole::Office)
+        };
+        create_token(&self.pool, &Actor::command_line(), &spec)
+            .await
+            .expect("office token")
+            .token
+    }
+
     /// A token whose lifetime has run out.
     pub async fn expired_token(&self) -> String {
-        let made = create_token(
-            &self.pool,
-            TokenRole::Admin,
-            None,
-            &[],
-            Some(chrono::TimeDelta::minutes(1)),
-        )
-        .await
-        .expect("token");
+        let label = fresh_label();
+        let spec = TokenSpec {
+            lifetime: Some(chrono::TimeDelta::minutes(1)),
+            ..spec(&label, TokenRole::Admin)
+        };
+        let made = create_token(&self.pool, &Actor::command_line(), &spec)
+            .await
+            .expect("token");
         // Lets the clock run: the token expired a second ago.
         sqlx::query("UPDATE tokens SET expires_at = now() - interval '1 second' WHERE id = $1")
             .bind(made.id)
@@ -120,10 +275,17 @@ impl Ledger {
     }
 
     pub async fn revoked_token(&self) -> String {
-        let made = create_token(&self.pool, TokenRole::Admin, None, &[], None)
+        let label = fresh_label();
+        let made = create_token(
+            &self.pool,
+            &Actor::command_line(),
+            &spec(&label, TokenRole::Admin),
+        )
+        .await
+        .expect("token");
+        revoke_token(&self.pool, &Actor::command_line(), &made.id.to_string())
             .await
-            .expect("token");
-        revoke_token(&self.pool, made.id).await.expect("revoke");
+            .expect("revoke");
         made.token
     }
 
@@ -190,12 +352,17 @@ impl Ledger {
         self.call(method, path, Some(&admin), body).await
     }
 
+    /// A child of [`CLUB`], enrolled with the admin token.
     pub async fn enrol(&self, name: &str) -> ChildId {
+        self.enrol_in(name, CLUB).await
+    }
+
+    pub async fn enrol_in(&self, name: &str, club: &str) -> ChildId {
         let answer = self
             .admin(
                 Method::POST,
                 "/api/v1/children",
-                Some(json!({"name": name, "club": "Kastanjen"})),
+                Some(json!({"name": name, "club": club})),
             )
             .await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);

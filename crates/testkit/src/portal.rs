@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use klubkasse_core::domain::ChildId;
-use klubkasse_ledger::db::people::{self as queries, PersonRole};
+use klubkasse_ledger::db::people::{PersonRole, PersonSaved};
+use klubkasse_ledger::db::{Actor, Movement, Scope};
 use klubkasse_ledger::portal::Portal;
 use klubkasse_ledger::portal::mail::TestOutbox;
 use klubkasse_ledger::portal::oidc::{Oidc, OidcConfig};
@@ -125,6 +126,7 @@ impl PortalServer {
     pub async fn start_with(settings: Settings) -> PortalServer {
         let provider = Provider::start();
         let ledger = crate::ledger::ledger_with(settings.clone()).await;
+        ledger.club(CLUB).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -155,53 +157,75 @@ impl PortalServer {
         }
     }
 
-    /// A child enrolled at the office, with a parent who may log in as
-    /// `subject`.
+    /// A child enrolled at the office in [`CLUB`], with a parent who may
+    /// log in as `subject`.
     pub async fn family(&self, child: &str, parent: &str, subject: &str) -> ChildId {
-        let detail = klubkasse_ledger::db::enrol(&self.ledger.pool, child, "Solsikken")
-            .await
-            .expect("enrol");
-        queries::add_person(
-            &self.ledger.pool,
-            &self.provider.issuer,
+        self.family_in(child, CLUB, parent, subject).await
+    }
+
+    /// [`PortalServer::family`] in another club (add it first with
+    /// [`Ledger::club`]).
+    pub async fn family_in(&self, child: &str, club: &str, parent: &str, subject: &str) -> ChildId {
+        let actor = Actor::command_line();
+        let detail =
+            klubkasse_ledger::db::enrol(&self.ledger.pool, &actor, &Scope::All, child, club)
+                .await
+                .expect("enrol");
+        self.person(
             subject,
-            PersonRole::Parent,
             parent,
-            None,
+            Some(PersonRole::Parent),
             &[detail.child.id],
         )
-        .await
-        .expect("add parent");
+        .await;
         detail.child.id
+    }
+
+    /// Someone who may log in as `subject`, as `klubkasse-ledger person`
+    /// adds them (`role` None: as `person` without `--role`).
+    pub async fn person(
+        &self,
+        subject: &str,
+        name: &str,
+        role: Option<PersonRole>,
+        children: &[ChildId],
+    ) -> PersonSaved {
+        self.ledger
+            .person_at(&self.provider.issuer, subject, name, role, children)
+            .await
     }
 }
 
+/// The club [`PortalServer::family`] enrols in, and office staff work for.
+pub const CLUB: &str = "Solsikken";
+
 impl PortalServer {
-    /// Office staff who may log in as `subject`.
+    /// Office staff of [`CLUB`] who may log in as `subject`.
     pub async fn office(&self, subject: &str) {
-        queries::add_person(
-            &self.ledger.pool,
-            &self.provider.issuer,
+        let clubs = [CLUB.to_string()].into_iter().collect();
+        self.person(
             subject,
-            PersonRole::Office,
             "Kontoret Solsikken",
-            None,
+            Some(PersonRole::Office(clubs)),
             &[],
         )
-        .await
-        .expect("add office staff");
+        .await;
     }
 
     /// Cash paid in at the office.
     pub async fn deposit(&self, child: ChildId, kroner: i64) {
+        let movement = Movement {
+            deposit: true,
+            amount: klubkasse_core::domain::Money::kroner(kroner),
+            id: None,
+            counter: "office",
+        };
         klubkasse_ledger::db::money_entry(
             &self.ledger.pool,
             &Settings::default(),
+            &Actor::command_line(),
             child,
-            true,
-            klubkasse_core::domain::Money::kroner(kroner),
-            None,
-            "office",
+            movement,
         )
         .await
         .expect("deposit");

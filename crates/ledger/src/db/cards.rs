@@ -3,12 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use serde_json::json;
 // Dynamic SQL here only splices the column-list constants, never input.
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::children::{bump_change, lock_child};
 use super::entries::insert_entry;
+use super::office_log::{self, Action, Actor, Change};
 use super::{DbError, Result, money, state_of, uid_of};
 use crate::Settings;
 use crate::api::{CardOrder, OrderStatus};
@@ -67,7 +69,7 @@ impl TryFrom<OrderRow> for CardOrder {
 }
 
 /// Hands a card out to a child, and closes the child's oldest open order.
-pub async fn hand_out(pool: &PgPool, child: ChildId, uid: &CardUid) -> Result<Card> {
+pub async fn hand_out(pool: &PgPool, actor: &Actor, child: ChildId, uid: &CardUid) -> Result<Card> {
     let mut tx = pool.begin().await?;
     lock_child(&mut tx, child).await?;
     let existing: Option<CardRow> =
@@ -95,16 +97,20 @@ pub async fn hand_out(pool: &PgPool, child: ChildId, uid: &CardUid) -> Result<Ca
         .bind(child.0)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    let order: Option<Uuid> = sqlx::query_scalar(
         "UPDATE card_orders SET status = 'handed_out', card_uid = $2, updated_at = now()
          WHERE id = (SELECT id FROM card_orders WHERE child_id = $1 AND status <> 'handed_out'
-                     ORDER BY created_at, id LIMIT 1)",
+                     ORDER BY created_at, id LIMIT 1)
+         RETURNING id",
     )
     .bind(child.0)
     .bind(uid.as_str())
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
     bump_change(&mut tx, child).await?;
+    let change = Change::child(Action::CardHandOut, child)
+        .after(json!({ "uid": uid.as_str(), "order_handed_out": order }));
+    office_log::write(&mut tx, actor, change).await?;
     tx.commit().await?;
     Ok(Card {
         uid: uid.clone(),
@@ -128,10 +134,12 @@ async fn card_owner_in(conn: &mut PgConnection, uid: &CardUid) -> Result<Option<
 }
 
 /// Blocks a card at once; blocking a blocked card is harmless.
-pub async fn block_card(pool: &PgPool, uid: &CardUid) -> Result<Card> {
+pub async fn block_card(pool: &PgPool, actor: &Actor, uid: &CardUid) -> Result<Card> {
     change_card(
         pool,
+        actor,
         uid,
+        Action::CardBlock,
         "UPDATE cards SET state = 'blocked', blocked_at = coalesce(blocked_at, now())
          WHERE uid = $1 RETURNING uid, child_id, state",
     )
@@ -140,10 +148,12 @@ pub async fn block_card(pool: &PgPool, uid: &CardUid) -> Result<Card> {
 
 /// Unblocks a card staff found again; unblocking an active card is
 /// harmless.
-pub async fn unblock_card(pool: &PgPool, uid: &CardUid) -> Result<Card> {
+pub async fn unblock_card(pool: &PgPool, actor: &Actor, uid: &CardUid) -> Result<Card> {
     change_card(
         pool,
+        actor,
         uid,
+        Action::CardUnblock,
         "UPDATE cards SET state = 'active', blocked_at = NULL
          WHERE uid = $1 RETURNING uid, child_id, state",
     )
@@ -151,29 +161,55 @@ pub async fn unblock_card(pool: &PgPool, uid: &CardUid) -> Result<Card> {
 }
 
 /// Runs `update` (which takes the UID as `$1` and returns the card) with
-/// the owner locked, and gives the owner a new change number.
-async fn change_card(pool: &PgPool, uid: &CardUid, update: &'static str) -> Result<Card> {
+/// the owner locked, and gives the owner a new change number; logged as
+/// `action` if the card's state changed.
+async fn change_card(
+    pool: &PgPool,
+    actor: &Actor,
+    uid: &CardUid,
+    action: Action,
+    update: &'static str,
+) -> Result<Card> {
     let mut tx = pool.begin().await?;
     let owner = card_owner_in(&mut tx, uid)
         .await?
         .ok_or_else(|| DbError::not_found(format!("no card with UID {uid}")))?;
     lock_child(&mut tx, owner).await?;
+    let before: String = sqlx::query_scalar("SELECT state FROM cards WHERE uid = $1")
+        .bind(uid.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
     let row: CardRow = sqlx::query_as(update)
         .bind(uid.as_str())
         .fetch_one(&mut *tx)
         .await?;
     bump_change(&mut tx, owner).await?;
+    if row.state != before {
+        let change = Change::child(action, owner)
+            .before(json!({ "uid": uid.as_str(), "state": before }))
+            .after(json!({ "uid": uid.as_str(), "state": row.state }));
+        office_log::write(&mut tx, actor, change).await?;
+    }
     tx.commit().await?;
     Ok(row.try_into()?)
 }
 
 /// Staff at a counter hand out, block or unblock a card.
-pub async fn card_action(pool: &PgPool, action: &CardAction) -> Result<Card> {
+pub async fn card_action(pool: &PgPool, actor: &Actor, action: &CardAction) -> Result<Card> {
     match action {
-        CardAction::HandOut { uid, child } => hand_out(pool, *child, uid).await,
-        CardAction::Block { uid } => block_card(pool, uid).await,
-        CardAction::Unblock { uid } => unblock_card(pool, uid).await,
+        CardAction::HandOut { uid, child } => hand_out(pool, actor, *child, uid).await,
+        CardAction::Block { uid } => block_card(pool, actor, uid).await,
+        CardAction::Unblock { uid } => unblock_card(pool, actor, uid).await,
     }
+}
+
+/// The child a card order is for, if the order exists.
+pub async fn order_child(pool: &PgPool, id: Uuid) -> Result<Option<ChildId>> {
+    let child: Option<Uuid> = sqlx::query_scalar("SELECT child_id FROM card_orders WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(child.map(ChildId))
 }
 
 async fn find_order(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<CardOrder>> {
@@ -187,18 +223,35 @@ async fn find_order(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Opt
     Ok(row.map(TryInto::try_into).transpose()?)
 }
 
+/// A replacement card to order.
+#[derive(Debug, Clone)]
+pub struct NewOrder<'a> {
+    /// Where the card is posted.
+    pub address: &'a str,
+    /// The caller's id for the order: the same id orders once.
+    pub id: Option<Uuid>,
+    /// What the fee's entry names as its counter.
+    pub counter: &'a str,
+    /// The fee the orderer was shown; if it is not the fee now, nothing
+    /// is done.
+    pub shown: Option<Money>,
+}
+
 /// Orders a replacement card: blocks the child's cards at once and charges
-/// the card fee (nothing if this is the child's first order). `shown`: the
-/// fee the orderer was shown; if it is not the fee now, nothing is done.
+/// the card fee (nothing if this is the child's first order).
 pub async fn order_card(
     pool: &PgPool,
     settings: &Settings,
+    actor: &Actor,
     child: ChildId,
-    address: &str,
-    id: Option<Uuid>,
-    counter: &str,
-    shown: Option<Money>,
+    new: &NewOrder<'_>,
 ) -> Result<(CardOrder, bool)> {
+    let NewOrder {
+        address,
+        id,
+        counter,
+        shown,
+    } = *new;
     let mut tx = pool.begin().await?;
     let mut locked = lock_child(&mut tx, child).await?;
     if let Some(id) = id
@@ -237,12 +290,12 @@ pub async fn order_card(
             ),
         ));
     }
-    sqlx::query(
+    let blocked: Vec<String> = sqlx::query_scalar(
         "UPDATE cards SET state = 'blocked', blocked_at = coalesce(blocked_at, now())
-         WHERE child_id = $1 AND state = 'active'",
+         WHERE child_id = $1 AND state = 'active' RETURNING uid",
     )
     .bind(child.0)
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
     let fee_entry = if fee.is_positive() {
         let entry = Entry::new(child, EntryKind::CardFee, -fee, counter, Utc::now());
@@ -263,12 +316,21 @@ pub async fn order_card(
     .fetch_one(&mut *tx)
     .await?;
     bump_change(&mut tx, child).await?;
+    let change = Change::child(Action::CardOrder, child).after(json!({
+        "order": row.id, "address": address, "fee": fee, "cards_blocked": blocked,
+    }));
+    office_log::write(&mut tx, actor, change).await?;
     tx.commit().await?;
     Ok((row.try_into()?, true))
 }
 
 /// Moves an order forward: ordered → sent → handed_out.
-pub async fn set_order_status(pool: &PgPool, id: Uuid, status: OrderStatus) -> Result<CardOrder> {
+pub async fn set_order_status(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    status: OrderStatus,
+) -> Result<CardOrder> {
     let mut tx = pool.begin().await?;
     let order = find_order(&mut tx, id, true)
         .await?
@@ -292,6 +354,12 @@ pub async fn set_order_status(pool: &PgPool, id: Uuid, status: OrderStatus) -> R
     .bind(status.as_str())
     .fetch_one(&mut *tx)
     .await?;
+    if status != order.status {
+        let change = Change::child(Action::CardOrderStatus, order.child)
+            .before(json!({ "order": id, "status": order.status.as_str() }))
+            .after(json!({ "order": id, "status": status.as_str() }));
+        office_log::write(&mut tx, actor, change).await?;
+    }
     tx.commit().await?;
     Ok(row.try_into()?)
 }

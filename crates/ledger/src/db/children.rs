@@ -5,11 +5,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use serde_json::json;
 // Dynamic SQL here only splices the column-list constants, never input.
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::cards::{CardRow, ORDER_COLUMNS, OrderRow};
+use super::clubs::{Scope, known_club};
+use super::office_log::{self, Action, Actor, Change};
 use super::{DbError, Result, money};
 use crate::api::{ChildDetail, ChildSummary, SettingsPatch};
 use klubkasse_core::domain::{Child, ChildId, Money};
@@ -62,7 +65,7 @@ pub(super) async fn lock_child(conn: &mut PgConnection, child: ChildId) -> Resul
     Ok(row.into())
 }
 
-pub(super) fn no_child(child: ChildId) -> DbError {
+pub(crate) fn no_child(child: ChildId) -> DbError {
     DbError::not_found(format!("no child with id {child}"))
 }
 
@@ -105,9 +108,18 @@ pub(super) async fn bump_change(conn: &mut PgConnection, child: ChildId) -> Resu
     bump_changes(conn, &BTreeMap::from([(child, None)])).await
 }
 
-pub async fn enrol(pool: &PgPool, name: &str, club: &str) -> Result<ChildDetail> {
+/// Enrols a child in a club that exists and is within `scope` (else
+/// `unknown_club`, the same for both), with the first card ordered.
+pub async fn enrol(
+    pool: &PgPool,
+    actor: &Actor,
+    scope: &Scope,
+    name: &str,
+    club: &str,
+) -> Result<ChildDetail> {
     let id = ChildId::new();
     let mut tx = pool.begin().await?;
+    known_club(&mut tx, scope, club).await?;
     // A new child takes the next change number.
     let seq: i64 =
         sqlx::query_scalar("UPDATE change_counter SET value = value + 1 RETURNING value")
@@ -129,9 +141,77 @@ pub async fn enrol(pool: &PgPool, name: &str, club: &str) -> Result<ChildDetail>
     .bind(id.0)
     .execute(&mut *tx)
     .await?;
+    let change = Change::child(Action::ChildEnrol, id).after(json!({ "name": name, "club": club }));
+    office_log::write(&mut tx, actor, change).await?;
     let detail = child_detail(&mut tx, id).await?;
     tx.commit().await?;
     Ok(detail)
+}
+
+/// Moves a child to another club; both clubs must be within `scope`. The
+/// move is kept in `child_club_changes` and the office log. Moving to the
+/// club the child is in changes nothing.
+pub async fn move_child(
+    pool: &PgPool,
+    actor: &Actor,
+    scope: &Scope,
+    child: ChildId,
+    to: &str,
+) -> Result<ChildDetail> {
+    let mut tx = pool.begin().await?;
+    let locked = lock_child(&mut tx, child).await?;
+    if !super::clubs::child_in_scope(&mut *tx, scope, child).await? {
+        return Err(no_child(child));
+    }
+    known_club(&mut tx, scope, to).await?;
+    if locked.club != to {
+        sqlx::query("UPDATE children SET club = $2 WHERE id = $1")
+            .bind(child.0)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO child_club_changes (child_id, from_club, to_club, by_name)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(child.0)
+        .bind(&locked.club)
+        .bind(to)
+        .bind(actor.name())
+        .execute(&mut *tx)
+        .await?;
+        // The row keeps the old club: its staff see that the child left,
+        // the new club's see it as their child's.
+        let change = Change::child(Action::ChildMove, child)
+            .in_club(&locked.club)
+            .before(json!({ "club": locked.club }))
+            .after(json!({ "club": to }));
+        office_log::write(&mut tx, actor, change).await?;
+    }
+    let detail = child_detail(&mut tx, child).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// A move of a child from one club to another.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClubChange {
+    pub from_club: String,
+    pub to_club: String,
+    pub at: DateTime<Utc>,
+    /// Who moved the child, as the office log names them.
+    pub by_name: String,
+}
+
+/// A child's moves between clubs, oldest first.
+pub async fn club_changes(pool: &PgPool, child: ChildId) -> Result<Vec<ClubChange>> {
+    Ok(sqlx::query_as(
+        "SELECT from_club, to_club, at, by_name FROM child_club_changes
+         WHERE child_id = $1 ORDER BY at, id",
+    )
+    .bind(child.0)
+    .fetch_all(pool)
+    .await?)
 }
 
 #[derive(sqlx::FromRow)]
@@ -142,12 +222,19 @@ struct SummaryRow {
     balance: Decimal,
 }
 
-pub async fn list_children(pool: &PgPool, club: Option<&str>) -> Result<Vec<ChildSummary>> {
+/// The children within `scope`, of one club if asked.
+pub async fn list_children(
+    pool: &PgPool,
+    scope: &Scope,
+    club: Option<&str>,
+) -> Result<Vec<ChildSummary>> {
     let rows: Vec<SummaryRow> = sqlx::query_as(
         "SELECT id, name, club, balance FROM children
-         WHERE $1::text IS NULL OR club = $1 ORDER BY club, name, id",
+         WHERE ($1::text IS NULL OR club = $1) AND club_in_scope(club, $2)
+         ORDER BY club, name, id",
     )
     .bind(club)
+    .bind(scope.clubs())
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -233,11 +320,13 @@ pub async fn detail(pool: &PgPool, id: ChildId) -> Result<ChildDetail> {
 
 pub async fn update_settings(
     pool: &PgPool,
+    actor: &Actor,
     child: ChildId,
     patch: &SettingsPatch,
 ) -> Result<ChildDetail> {
     let mut tx = pool.begin().await?;
     lock_child(&mut tx, child).await?;
+    let before = settings_json(&child_detail(&mut tx, child).await?);
     // One statement: a field the patch leaves out keeps its value.
     sqlx::query(
         "UPDATE children SET
@@ -256,6 +345,22 @@ pub async fn update_settings(
     .await?;
     bump_change(&mut tx, child).await?;
     let detail = child_detail(&mut tx, child).await?;
+    let after = settings_json(&detail);
+    if after != before {
+        let change = Change::child(Action::ChildSettings, child)
+            .before(before)
+            .after(after);
+        office_log::write(&mut tx, actor, change).await?;
+    }
     tx.commit().await?;
     Ok(detail)
+}
+
+/// What [`update_settings`] changes, for the office log.
+fn settings_json(detail: &ChildDetail) -> serde_json::Value {
+    json!({
+        "daily_limit": detail.child.daily_limit,
+        "blocked_categories": detail.child.blocked_categories,
+        "note": detail.child.note,
+    })
 }

@@ -3,11 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use serde_json::json;
 // Dynamic SQL here only splices the column-list constants, never input.
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::children::{Locked, bump_change, lock_child, no_child};
+use super::office_log::{self, Action, Actor, Change};
 use super::{DbError, Result, decode, money, uid_of};
 use crate::Settings;
 use crate::api::EntryRecord;
@@ -208,20 +210,52 @@ pub(super) async fn insert_entry(
     Ok(inserted)
 }
 
-/// A deposit or withdrawal from the office or a parent.
+/// Money onto or off a card, by the office or a parent.
+#[derive(Debug, Clone, Copy)]
+pub struct Movement<'a> {
+    /// True for a deposit, false for a withdrawal.
+    pub deposit: bool,
+    pub amount: Money,
+    /// The caller's id for the entry: the same id moves the money once.
+    pub id: Option<Uuid>,
+    /// What the entry names as its counter ("office", "parent").
+    pub counter: &'a str,
+}
+
+/// A deposit or withdrawal from the office or a parent, in the office log.
 /// Returns the entry and whether it is new (false: the id was used before).
 pub async fn money_entry(
     pool: &PgPool,
     settings: &Settings,
+    actor: &Actor,
     child: ChildId,
-    deposit: bool,
-    amount: Money,
-    id: Option<Uuid>,
-    counter: &str,
+    movement: Movement<'_>,
 ) -> Result<(EntryRecord, bool)> {
+    let Movement {
+        deposit,
+        amount,
+        id,
+        counter,
+    } = movement;
     let mut tx = pool.begin().await?;
     let cap = Some(settings.balance_cap);
     let made = money_entry_in(&mut tx, cap, child, deposit, amount, id, counter).await?;
+    let (record, new) = &made;
+    if *new {
+        let action = if deposit {
+            Action::MoneyDeposit
+        } else {
+            Action::MoneyWithdrawal
+        };
+        let before = record.balance_after - record.entry.amount;
+        let change = Change::child(action, child)
+            .before(json!({ "balance": before }))
+            .after(json!({
+                "entry": record.entry.id, "amount": record.entry.amount,
+                "balance": record.balance_after,
+            }));
+        office_log::write(&mut tx, actor, change).await?;
+    }
     tx.commit().await?;
     Ok(made)
 }

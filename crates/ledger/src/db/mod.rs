@@ -11,7 +11,12 @@
 //! which say what went wrong with the books, not which HTTP status that
 //! is: `crate::error` and the portal decide that.
 //!
-//! - [`children`]: enrolment, a child's detail and settings, change numbers
+//! - [`children`]: enrolment, a child's detail and settings, moving it to
+//!   another club, change numbers
+//! - [`clubs`]: clubs, and the [`Scope`] of what office staff may see
+//!   ([`clubs::in_scope`], the one check)
+//! - [`office_log`]: who changed what ([`office_log::write`], in the
+//!   change's own transaction)
 //! - [`entries`]: deposits and withdrawals, the entry columns
 //! - [`push`]: the statements of a counter's push
 //! - [`cards`]: cards and card orders
@@ -23,7 +28,9 @@
 pub mod cards;
 pub mod changes;
 pub mod children;
+pub mod clubs;
 pub mod entries;
+pub mod office_log;
 pub mod payments;
 pub mod people;
 pub mod portal;
@@ -37,10 +44,14 @@ use uuid::Uuid;
 
 use klubkasse_core::domain::{CardState, CardUid, ChildId, Money};
 
-pub use cards::{block_card, card_action, card_owner, hand_out, order_card, set_order_status};
+pub use cards::{
+    NewOrder, block_card, card_action, card_owner, hand_out, order_card, set_order_status,
+};
 pub use changes::changes;
-pub use children::{detail, enrol, list_children, update_settings};
-pub use entries::{flag_name, history, money_entry, money_entry_in, sum_of_entries};
+pub use children::{detail, enrol, list_children, move_child, update_settings};
+pub use clubs::{Scope, child_in_scope, in_scope};
+pub use entries::{Movement, flag_name, history, money_entry, money_entry_in, sum_of_entries};
+pub use office_log::Actor;
 pub use reports::report;
 
 /// Why a query did not do what was asked.

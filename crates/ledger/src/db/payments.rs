@@ -4,11 +4,14 @@
 //! transaction as the payment's or the request's new state.
 
 use chrono::{DateTime, Utc};
-// Dynamic SQL here only splices the column-list constant, never input.
+use serde_json::json;
+// Dynamic SQL here only splices the column-list constants, never input.
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::clubs::Scope;
 use super::entries::money_entry_in;
+use super::office_log::{self, Action, Actor, Change};
 use super::{Amount, ChildKey, Result};
 use klubkasse_core::domain::{ChildId, Money};
 
@@ -107,8 +110,10 @@ async fn set_payment_status(conn: &mut PgConnection, id: Uuid, entry: Option<Uui
 /// Takes money off the card at once (so it cannot be spent too) and asks
 /// the office to pay it to the parent's bank account: both or neither.
 /// `id` comes with the form: the same form sent twice asks once.
+/// The person asking is `actor`, the parent the request is for `person`.
 pub async fn request_payout(
     pool: &PgPool,
+    actor: &Actor,
     id: Uuid,
     person: Uuid,
     child: ChildId,
@@ -121,6 +126,10 @@ pub async fn request_payout(
     if !new {
         return Ok(id);
     }
+    let change = Change::child(Action::PayoutRequest, child).after(json!({
+        "payout": id, "amount": amount, "entry": entry.entry.id, "balance": entry.balance_after,
+    }));
+    office_log::write(&mut tx, actor, change).await?;
     sqlx::query(
         "INSERT INTO payout_requests
              (id, person_id, child_id, amount, bank_account, status, withdrawal_entry)
@@ -151,19 +160,41 @@ pub struct Payout {
     pub created_at: DateTime<Utc>,
 }
 
-/// Payout requests: a child's (`Some`), or all still waiting (`None`).
-pub async fn payouts(pool: &PgPool, child: Option<ChildId>) -> Result<Vec<Payout>> {
-    Ok(sqlx::query_as(
-        "SELECT r.id, c.name AS child_name, p.name AS parent_name, r.amount, r.bank_account,
-                r.status, r.created_at
-         FROM payout_requests r JOIN children c ON c.id = r.child_id
-              JOIN people p ON p.id = r.person_id
-         WHERE CASE WHEN $1::uuid IS NULL THEN r.status = 'requested' ELSE r.child_id = $1 END
-         ORDER BY r.created_at DESC",
-    )
-    .bind(child.map(|c| c.0))
+const PAYOUT_SELECT: &str = "SELECT r.id, c.name AS child_name, p.name AS parent_name, r.amount,
+        r.bank_account, r.status, r.created_at
+    FROM payout_requests r JOIN children c ON c.id = r.child_id
+         JOIN people p ON p.id = r.person_id";
+
+/// A child's payout requests, newest first.
+pub async fn payouts_of(pool: &PgPool, child: ChildId) -> Result<Vec<Payout>> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "{PAYOUT_SELECT} WHERE r.child_id = $1 ORDER BY r.created_at DESC"
+    )))
+    .bind(child.0)
     .fetch_all(pool)
     .await?)
+}
+
+/// The payout requests still waiting for the office, of the children
+/// within `scope`, newest first.
+pub async fn waiting_payouts(pool: &PgPool, scope: &Scope) -> Result<Vec<Payout>> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "{PAYOUT_SELECT} WHERE r.status = 'requested' AND club_in_scope(c.club, $1)
+         ORDER BY r.created_at DESC"
+    )))
+    .bind(scope.clubs())
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The child a payout request is for, if the request exists.
+pub async fn payout_child(pool: &PgPool, id: Uuid) -> Result<Option<ChildId>> {
+    let child: Option<Uuid> =
+        sqlx::query_scalar("SELECT child_id FROM payout_requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(child.map(ChildId))
 }
 
 #[derive(sqlx::FromRow)]
@@ -177,7 +208,7 @@ struct Requested {
 /// The office cannot pay it out (a wrong account, say): the money goes
 /// back on the card, with the request's new state, in one transaction.
 /// Only a request still waiting; false if it was not.
-pub async fn reject_payout(pool: &PgPool, id: Uuid) -> Result<bool> {
+pub async fn reject_payout(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<bool> {
     let mut tx = pool.begin().await?;
     let requested: Option<Requested> = sqlx::query_as(
         "SELECT child_id, amount FROM payout_requests WHERE id = $1 AND status = 'requested'
@@ -208,18 +239,34 @@ pub async fn reject_payout(pool: &PgPool, id: Uuid) -> Result<bool> {
     .bind(entry.entry.id)
     .execute(&mut *tx)
     .await?;
+    let change = Change::child(Action::PayoutRejected, requested.child_id)
+        .before(json!({ "payout": id, "status": "requested", "amount": requested.amount }))
+        .after(
+            json!({ "payout": id, "status": "rejected", "entry": entry.entry.id,
+                       "balance": entry.balance_after }),
+        );
+    office_log::write(&mut tx, actor, change).await?;
     tx.commit().await?;
     Ok(true)
 }
 
 /// The office paid it out; false if it was not waiting.
-pub async fn mark_payout_paid(pool: &PgPool, id: Uuid) -> Result<bool> {
-    let done = sqlx::query(
+pub async fn mark_payout_paid(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let paid: Option<Requested> = sqlx::query_as(
         "UPDATE payout_requests SET status = 'paid', decided_at = now()
-         WHERE id = $1 AND status = 'requested'",
+         WHERE id = $1 AND status = 'requested' RETURNING child_id, amount",
     )
     .bind(id)
-    .execute(pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let Some(paid) = paid else {
+        return Ok(false);
+    };
+    let change = Change::child(Action::PayoutPaid, paid.child_id)
+        .before(json!({ "payout": id, "status": "requested", "amount": paid.amount }))
+        .after(json!({ "payout": id, "status": "paid" }));
+    office_log::write(&mut tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(true)
 }

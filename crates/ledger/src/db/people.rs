@@ -2,11 +2,15 @@
 //! broker, and their sessions. Secrets arrive hashed (`portal::session`
 //! hashes); the database never sees a cookie's or a state's value.
 
+use std::collections::BTreeSet;
+
 use chrono::TimeDelta;
+use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::Result;
+use super::office_log::{self, Action, Actor, Change};
+use super::{DbError, Result};
 use klubkasse_core::domain::ChildId;
 
 /// A login on its way through the broker, as the callback needs it back.
@@ -61,65 +65,221 @@ pub async fn take_login(
     Ok(taken.filter(|t| t.fresh).map(|t| t.login))
 }
 
+/// The issuer as the ledger keeps it: without a trailing slash, which
+/// brokers and people typing it add or leave out for the same broker.
+pub fn normal_issuer(issuer: &str) -> &str {
+    issuer.trim_end_matches('/')
+}
+
 /// The person the broker's issuer and subject belong to, if the office
 /// added them.
 pub async fn person_of(pool: &PgPool, issuer: &str, subject: &str) -> Result<Option<Uuid>> {
     Ok(
         sqlx::query_scalar("SELECT id FROM people WHERE issuer = $1 AND subject = $2")
-            .bind(issuer)
+            .bind(normal_issuer(issuer))
             .bind(subject)
             .fetch_optional(pool)
             .await?,
     )
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What someone may do in the portal.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PersonRole {
+    /// Their own children (linked with `--child`).
     Parent,
-    Office,
+    /// The office of these clubs: their children, payouts, orders, questions.
+    Office(BTreeSet<String>),
+    /// Every club's office.
+    Municipality,
 }
 
-/// Adds someone who may log in (the office does this); a parent is linked
-/// to their children. Adding the same identity again links more children.
+impl PersonRole {
+    fn name(&self) -> &'static str {
+        match self {
+            PersonRole::Parent => "parent",
+            PersonRole::Office(_) => "office",
+            PersonRole::Municipality => "municipality",
+        }
+    }
+
+    fn clubs(&self) -> Vec<&str> {
+        match self {
+            PersonRole::Office(clubs) => clubs.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn from_row(role: &str, clubs: Vec<String>) -> PersonRole {
+        match role {
+            "office" => PersonRole::Office(clubs.into_iter().collect()),
+            "municipality" => PersonRole::Municipality,
+            _ => PersonRole::Parent,
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({ "role": self.name(), "clubs": self.clubs() })
+    }
+}
+
+/// Someone to add, or to update if the broker's identity is known.
+#[derive(Debug, Clone)]
+pub struct PersonSpec<'a> {
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub name: &'a str,
+    /// None keeps the address there is.
+    pub email: Option<&'a str>,
+    /// Children to link (a parent's); those linked already stay.
+    pub children: &'a [ChildId],
+    /// Only when someone says so: None makes a new person a parent and
+    /// leaves an existing one's role and clubs as they are.
+    pub role: Option<PersonRole>,
+}
+
+/// What [`add_person`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonSaved {
+    pub id: Uuid,
+    pub created: bool,
+    /// The role the person has now.
+    pub role: PersonRole,
+}
+
+#[derive(sqlx::FromRow)]
+struct PersonRow {
+    id: Uuid,
+    role: String,
+    name: String,
+    email: Option<String>,
+    clubs: Vec<String>,
+}
+
+/// Adds someone who may log in, or updates them: the name, the e-mail if
+/// given, more children linked; the role and an office's clubs only if
+/// `role` says so. Each change goes to the office log.
 pub async fn add_person(
     pool: &PgPool,
-    issuer: &str,
-    subject: &str,
-    role: PersonRole,
-    name: &str,
-    email: Option<&str>,
-    children: &[ChildId],
-) -> Result<Uuid> {
+    actor: &Actor,
+    person: &PersonSpec<'_>,
+) -> Result<PersonSaved> {
+    let issuer = normal_issuer(person.issuer);
     let mut tx = pool.begin().await?;
-    let role = match role {
-        PersonRole::Parent => "parent",
-        PersonRole::Office => "office",
+    if let Some(PersonRole::Office(clubs)) = &person.role {
+        if clubs.is_empty() {
+            return Err(DbError::refused(
+                "office staff need at least one club (--club)",
+            ));
+        }
+        super::clubs::missing(&mut tx, clubs).await?;
+    }
+    let existing: Option<PersonRow> = sqlx::query_as(
+        "SELECT id, role, name, email,
+                ARRAY(SELECT club FROM office_clubs o WHERE o.person_id = p.id ORDER BY club) AS clubs
+         FROM people p WHERE issuer = $1 AND subject = $2 FOR UPDATE",
+    )
+    .bind(issuer)
+    .bind(person.subject)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let before = existing
+        .as_ref()
+        .map(|row| PersonRole::from_row(&row.role, row.clubs.clone()));
+    let role = person
+        .role
+        .clone()
+        .or_else(|| before.clone())
+        .unwrap_or(PersonRole::Parent);
+    let id = match &existing {
+        Some(row) => row.id,
+        None => Uuid::now_v7(),
     };
-    let id: Uuid = sqlx::query_scalar(
+    sqlx::query(
         "INSERT INTO people (id, issuer, subject, role, name, email) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (issuer, subject) DO UPDATE SET name = excluded.name,
-             role = excluded.role, email = coalesce(excluded.email, people.email)
-         RETURNING id",
+             role = excluded.role, email = coalesce(excluded.email, people.email)",
     )
-    .bind(Uuid::now_v7())
+    .bind(id)
     .bind(issuer)
-    .bind(subject)
-    .bind(role)
-    .bind(name)
-    .bind(email)
-    .fetch_one(&mut *tx)
+    .bind(person.subject)
+    .bind(role.name())
+    .bind(person.name)
+    .bind(person.email)
+    .execute(&mut *tx)
     .await?;
-    let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
+    sqlx::query("DELETE FROM office_clubs WHERE person_id = $1 AND NOT (club = ANY($2))")
+        .bind(id)
+        .bind(role.clubs())
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
-        "INSERT INTO parent_children (person_id, child_id) SELECT $1, unnest($2::uuid[])
+        "INSERT INTO office_clubs (person_id, club) SELECT $1, unnest($2::text[])
          ON CONFLICT DO NOTHING",
     )
     .bind(id)
-    .bind(&ids)
+    .bind(role.clubs())
     .execute(&mut *tx)
     .await?;
+    let ids: Vec<Uuid> = person.children.iter().map(|c| c.0).collect();
+    let unknown: Option<Uuid> = sqlx::query_scalar(
+        "SELECT t.wanted FROM unnest($1::uuid[]) AS t(wanted)
+         WHERE NOT EXISTS (SELECT 1 FROM children c WHERE c.id = t.wanted) LIMIT 1",
+    )
+    .bind(&ids)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(child) = unknown {
+        return Err(DbError::not_found(format!("no child with id {child}")));
+    }
+    let linked: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO parent_children (person_id, child_id) SELECT $1, unnest($2::uuid[])
+         ON CONFLICT DO NOTHING RETURNING child_id",
+    )
+    .bind(id)
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let who = json!({ "issuer": issuer, "subject": person.subject });
+    let email = person
+        .email
+        .or(existing.as_ref().and_then(|r| r.email.as_deref()));
+    let details = json!({ "name": person.name, "email": email, "children_linked": linked });
+    match &existing {
+        None => {
+            let mut after = role.json();
+            after["person"] = json!(id);
+            after["identity"] = who;
+            after["details"] = details;
+            office_log::write(&mut tx, actor, Change::new(Action::PersonAdd).after(after)).await?;
+        }
+        Some(row) => {
+            let same_details = row.name == person.name
+                && person.email.is_none_or(|e| Some(e) == row.email.as_deref())
+                && linked.is_empty();
+            if !same_details {
+                let before = json!({ "person": id, "name": row.name, "email": row.email });
+                let change = Change::new(Action::PersonUpdate)
+                    .before(before)
+                    .after(details);
+                office_log::write(&mut tx, actor, change).await?;
+            }
+            if before.as_ref() != Some(&role) {
+                let mut was = before.as_ref().map(PersonRole::json).unwrap_or_default();
+                was["person"] = json!(id);
+                let change = Change::new(Action::PersonRole)
+                    .before(was)
+                    .after(role.json());
+                office_log::write(&mut tx, actor, change).await?;
+            }
+        }
+    }
     tx.commit().await?;
-    Ok(id)
+    Ok(PersonSaved {
+        id,
+        created: existing.is_none(),
+        role,
+    })
 }
 
 /// Starts a session for a person, with its CSRF token. Sessions older
@@ -151,12 +311,14 @@ pub async fn begin_session(
 #[derive(sqlx::FromRow)]
 pub struct SessionRow {
     pub person: Uuid,
-    /// `parent` or `office`.
+    /// `parent`, `office` or `municipality`.
     pub role: String,
     pub name: String,
     pub csrf: String,
     /// A parent's children, in id order.
     pub children: Vec<Uuid>,
+    /// An office person's clubs.
+    pub clubs: Vec<String>,
 }
 
 /// The session of this hash, if it is live: used within `idle` and begun
@@ -175,7 +337,9 @@ pub async fn find_session(
            AND s.created_at > now() - make_interval(secs => $3)
          RETURNING p.id AS person, p.role, p.name, s.csrf,
                    ARRAY(SELECT child_id FROM parent_children pc
-                         WHERE pc.person_id = p.id ORDER BY child_id) AS children",
+                         WHERE pc.person_id = p.id ORDER BY child_id) AS children,
+                   ARRAY(SELECT club FROM office_clubs o
+                         WHERE o.person_id = p.id ORDER BY club) AS clubs",
     )
     .bind(id_hash)
     .bind(idle.num_seconds() as f64)

@@ -4,9 +4,13 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
-use sqlx::PgPool;
+use serde_json::json;
+// Dynamic SQL here only splices the query constants, never input.
+use sqlx::{AssertSqlSafe, PgPool};
 use uuid::Uuid;
 
+use super::clubs::Scope;
+use super::office_log::{self, Action, Actor, Change};
 use super::{Amount, ChildKey, Result, money, state_of};
 use klubkasse_core::domain::{CardState, ChildId, Money, SaleLine};
 
@@ -171,30 +175,76 @@ pub async fn add_support(
     Ok(id)
 }
 
-/// A parent's requests (`Some`), or every request for the office (`None`),
-/// unanswered first.
-pub async fn support(pool: &PgPool, person: Option<Uuid>) -> Result<Vec<Support>> {
-    Ok(sqlx::query_as(
-        "SELECT s.id, p.name AS parent_name, c.name AS child_name, s.subject, s.body, s.answer,
-                s.created_at
-         FROM support_requests s JOIN people p ON p.id = s.person_id
-              LEFT JOIN children c ON c.id = s.child_id
-         WHERE $1::uuid IS NULL OR s.person_id = $1
-         ORDER BY s.answer IS NOT NULL, s.created_at DESC",
-    )
+const SUPPORT_SELECT: &str = "SELECT s.id, p.name AS parent_name, c.name AS child_name, s.subject,
+        s.body, s.answer, s.created_at
+    FROM support_requests s JOIN people p ON p.id = s.person_id
+         LEFT JOIN children c ON c.id = s.child_id";
+
+/// A parent's requests, unanswered first.
+pub async fn support_of(pool: &PgPool, person: Uuid) -> Result<Vec<Support>> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "{SUPPORT_SELECT} WHERE s.person_id = $1 ORDER BY s.answer IS NOT NULL, s.created_at DESC"
+    )))
     .bind(person)
     .fetch_all(pool)
     .await?)
 }
 
-pub async fn answer_support(pool: &PgPool, id: Uuid, answer: &str) -> Result<bool> {
-    let done =
-        sqlx::query("UPDATE support_requests SET answer = $2, answered_at = now() WHERE id = $1")
+/// The children a support request is about: its child, or for a general
+/// question all of the parent's children (any of their clubs may answer).
+const SUPPORT_CHILDREN: &str = "CASE WHEN s.child_id IS NOT NULL THEN ARRAY[s.child_id]
+         ELSE ARRAY(SELECT pc.child_id FROM parent_children pc WHERE pc.person_id = s.person_id)
+    END";
+
+/// The requests within `scope`, unanswered first.
+pub async fn support_for_office(pool: &PgPool, scope: &Scope) -> Result<Vec<Support>> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "{SUPPORT_SELECT}
+         WHERE $1::text[] IS NULL
+            OR EXISTS (SELECT 1 FROM children k
+                       WHERE k.id = ANY({SUPPORT_CHILDREN}) AND club_in_scope(k.club, $1))
+         ORDER BY s.answer IS NOT NULL, s.created_at DESC"
+    )))
+    .bind(scope.clubs())
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The children a support request is about (see [`SUPPORT_CHILDREN`]);
+/// None if there is no such request.
+pub async fn support_children(pool: &PgPool, id: Uuid) -> Result<Option<Vec<ChildId>>> {
+    let children: Option<Vec<Uuid>> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT {SUPPORT_CHILDREN} FROM support_requests s WHERE s.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(children.map(|ids| ids.into_iter().map(ChildId).collect()))
+}
+
+/// The office answers a request (again: the new answer replaces it).
+pub async fn answer_support(pool: &PgPool, actor: &Actor, id: Uuid, answer: &str) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let before: Option<(Option<Uuid>, Option<String>)> =
+        sqlx::query_as("SELECT child_id, answer FROM support_requests WHERE id = $1 FOR UPDATE")
             .bind(id)
-            .bind(answer)
-            .execute(pool)
+            .fetch_optional(&mut *tx)
             .await?;
-    Ok(done.rows_affected() == 1)
+    let Some((child, earlier)) = before else {
+        return Ok(false);
+    };
+    sqlx::query("UPDATE support_requests SET answer = $2, answered_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(answer)
+        .execute(&mut *tx)
+        .await?;
+    let mut change = Change::new(Action::SupportAnswer)
+        .before(json!({ "request": id, "answer": earlier }))
+        .after(json!({ "request": id, "answer": answer }));
+    change.child = child.map(ChildId);
+    office_log::write(&mut tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 #[derive(sqlx::FromRow)]
@@ -320,12 +370,14 @@ pub struct OpenOrder {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn open_orders(pool: &PgPool) -> Result<Vec<OpenOrder>> {
+/// The card orders still open, of the children within `scope`.
+pub async fn open_orders(pool: &PgPool, scope: &Scope) -> Result<Vec<OpenOrder>> {
     Ok(sqlx::query_as(
         "SELECT o.id, c.name, o.address, o.status, o.created_at
          FROM card_orders o JOIN children c ON c.id = o.child_id
-         WHERE o.status <> 'handed_out' ORDER BY o.created_at",
+         WHERE o.status <> 'handed_out' AND club_in_scope(c.club, $1) ORDER BY o.created_at",
     )
+    .bind(scope.clubs())
     .fetch_all(pool)
     .await?)
 }

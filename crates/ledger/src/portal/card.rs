@@ -11,11 +11,19 @@ use uuid::Uuid;
 
 use super::PortalError;
 use super::layout::{self, Lang};
-use super::session::{OwnChild, Posted, Session};
+use super::session::{OwnChild, Posted, Role, Session};
 use crate::api::OrderStatus;
-use crate::db::DbError;
+use crate::db::{DbError, NewOrder};
 use crate::{AppState, db};
 use klubkasse_core::domain::{CardState, CardUid, ChildId, Money};
+
+/// What an entry made from the portal names as its counter.
+pub fn counter_label(session: &Session) -> &'static str {
+    match session.role {
+        Role::Parent => "parent",
+        Role::Office(_) => "office",
+    }
+}
 
 /// How long a posted card takes to arrive.
 pub const DELIVERY: TimeDelta = TimeDelta::days(14);
@@ -121,7 +129,7 @@ pub struct BlockForm {
 
 pub async fn block(
     State(state): State<AppState>,
-    OwnChild { child, .. }: OwnChild,
+    OwnChild { session, child }: OwnChild,
     Posted(form): Posted<BlockForm>,
 ) -> Result<Response, PortalError> {
     let uid = CardUid::parse(&form.uid).map_err(|_| PortalError::NotFound)?;
@@ -129,7 +137,7 @@ pub async fn block(
     if db::card_owner(&state.pool, &uid).await? != Some(child) {
         return Err(PortalError::NotFound);
     }
-    db::block_card(&state.pool, &uid).await?;
+    db::block_card(&state.pool, &session.actor(), &uid).await?;
     Ok(Redirect::to(&format!("/portal/children/{child}/card")).into_response())
 }
 
@@ -156,16 +164,13 @@ pub async fn order(
     let Ok(fee) = Money::parse(&form.fee) else {
         return Err(PortalError::BadForm("the fee shown".into()));
     };
-    let ordered = db::order_card(
-        &state.pool,
-        &state.settings,
-        child,
+    let new = NewOrder {
         address,
-        Some(form.order),
-        "parent",
-        Some(fee),
-    )
-    .await;
+        id: Some(form.order),
+        counter: counter_label(&session),
+        shown: Some(fee),
+    };
+    let ordered = db::order_card(&state.pool, &state.settings, &session.actor(), child, &new).await;
     match ordered {
         Ok(_) => {
             super::mail::warn_low_balance(&state, &[child]).await;

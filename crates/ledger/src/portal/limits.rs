@@ -191,7 +191,7 @@ pub async fn save(
             return draw(&state, lang, &session, child, filled, Some(problem), false).await;
         }
     };
-    db::update_settings(&state.pool, child, &patch).await?;
+    db::update_settings(&state.pool, &session.actor(), child, &patch).await?;
     // An empty e-mail field keeps the address the other children's
     // warnings use; only a threshold needs one.
     let email = (!filled.email.is_empty()).then_some(filled.email.as_str());

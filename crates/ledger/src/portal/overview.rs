@@ -39,7 +39,7 @@ pub async fn page(
         Err(PortalError::LoginNeeded) => return Ok(front(lang).into_response()),
         Err(e) => return Err(e),
     };
-    if session.role == Role::Office {
+    if let Role::Office(_) = session.role {
         return Ok(axum::response::Redirect::to("/portal/office").into_response());
     }
     for payment in payments::open_payments(&state.pool, session.person).await? {

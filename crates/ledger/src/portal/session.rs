@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::PortalError;
 use crate::AppState;
-use crate::db::{DbError, people};
+use crate::db::{self, Actor, DbError, Scope, people};
 use klubkasse_core::domain::ChildId;
 
 pub const SESSION_COOKIE: &str = "kk_session";
@@ -31,10 +31,12 @@ pub const IDLE: TimeDelta = TimeDelta::minutes(30);
 /// …and this long after the login, whatever happens.
 pub const LIFETIME: TimeDelta = TimeDelta::hours(12);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
     Parent,
-    Office,
+    /// Office staff of some clubs (`Scope::Clubs`), or the municipality's
+    /// (`Scope::All`).
+    Office(Scope),
 }
 
 /// Someone logged in.
@@ -95,13 +97,22 @@ impl Session {
         }
     }
 
-    /// A parent's own child, or the office; anything else is not found
-    /// (not "forbidden": a parent learns nothing of other children).
-    pub fn may_see(&self, child: ChildId) -> Result<(), PortalError> {
-        match self.role {
-            Role::Office => Ok(()),
-            Role::Parent if self.children.contains(&child) => Ok(()),
-            Role::Parent => Err(PortalError::NotFound),
+    /// A parent's own child, or a child of the office's clubs; anything
+    /// else is not found (not "forbidden": nobody learns of other
+    /// children), the same as a child that does not exist.
+    pub async fn may_see(&self, pool: &PgPool, child: ChildId) -> Result<(), PortalError> {
+        let seen = match &self.role {
+            Role::Office(scope) => db::child_in_scope(pool, scope, child).await?,
+            Role::Parent => self.children.contains(&child),
+        };
+        seen.then_some(()).ok_or(PortalError::NotFound)
+    }
+
+    /// Who made a change, for the office log.
+    pub fn actor(&self) -> Actor {
+        Actor::Person {
+            id: self.person,
+            name: self.name.clone(),
         }
     }
 
@@ -123,13 +134,14 @@ async fn find(pool: &PgPool, id: &str) -> Result<Option<Session>, DbError> {
     let Some(row) = people::find_session(pool, &id_hash, IDLE, LIFETIME).await? else {
         return Ok(None);
     };
+    let role = match row.role.as_str() {
+        "office" => Role::Office(Scope::Clubs(row.clubs.into_iter().collect())),
+        "municipality" => Role::Office(Scope::All),
+        _ => Role::Parent,
+    };
     Ok(Some(Session {
         person: row.person,
-        role: if row.role == "office" {
-            Role::Office
-        } else {
-            Role::Parent
-        },
+        role,
         name: row.name,
         children: row.children.into_iter().map(ChildId).collect(),
         csrf: row.csrf,
@@ -161,8 +173,8 @@ impl FromRequestParts<AppState> for Session {
 }
 
 /// A child named in the path that the logged-in person may see: a
-/// parent's own child, or any child for the office. Every page about a
-/// child takes this, so none can forget the check.
+/// parent's own child, or a child of the office's clubs. Every page about
+/// a child takes this, so none can forget the check.
 pub struct OwnChild {
     pub session: Session,
     pub child: ChildId,
@@ -179,14 +191,17 @@ impl FromRequestParts<AppState> for OwnChild {
         let Path(child) = Path::<ChildId>::from_request_parts(parts, state)
             .await
             .map_err(|_| PortalError::NotFound)?;
-        session.may_see(child)?;
+        session.may_see(&state.pool, child).await?;
         Ok(OwnChild { session, child })
     }
 }
 
-/// Office staff: every office page takes this, so none can forget the
-/// check. A parent gets "not found".
-pub struct Office(pub Session);
+/// Office staff, with the clubs they may see: every office page takes
+/// this, so none can forget the check. A parent gets "not found".
+pub struct Office {
+    pub session: Session,
+    pub scope: Scope,
+}
 
 impl FromRequestParts<AppState> for Office {
     type Rejection = PortalError;
@@ -196,9 +211,27 @@ impl FromRequestParts<AppState> for Office {
         state: &AppState,
     ) -> Result<Office, PortalError> {
         let session = Session::from_request_parts(parts, state).await?;
-        match session.role {
-            Role::Office => Ok(Office(session)),
+        match session.role.clone() {
+            Role::Office(scope) => Ok(Office { session, scope }),
             Role::Parent => Err(PortalError::NotFound),
+        }
+    }
+}
+
+impl Office {
+    /// Something of one or more children (a payout, an order, a
+    /// question), found by `children` (None: it does not exist): not
+    /// found unless within the office's clubs.
+    pub async fn may_see(
+        &self,
+        pool: &PgPool,
+        children: Option<Vec<ChildId>>,
+    ) -> Result<(), PortalError> {
+        let children = children.ok_or(PortalError::NotFound)?;
+        if db::in_scope(pool, &self.scope, &children).await? {
+            Ok(())
+        } else {
+            Err(PortalError::NotFound)
         }
     }
 }

@@ -20,7 +20,7 @@ async fn draw(
     problem: Option<&str>,
     sent: bool,
 ) -> Result<Response, PortalError> {
-    let requests = queries::support(&state.pool, Some(session.person)).await?;
+    let requests = queries::support_of(&state.pool, session.person).await?;
     let children =
         queries::overview(&state.pool, &session.children, &state.settings.time_zone).await?;
     let title = lang.t("portal.support.help");
@@ -84,7 +84,7 @@ pub async fn send(
 ) -> Result<Response, PortalError> {
     let child = match form.child.parse::<uuid::Uuid>() {
         Ok(id) => {
-            session.may_see(ChildId(id))?;
+            session.may_see(&state.pool, ChildId(id)).await?;
             Some(ChildId(id))
         }
         Err(_) => None,

@@ -30,7 +30,7 @@ async fn draw(
     filled: Filled<'_>,
 ) -> Result<Response, PortalError> {
     let detail = db::detail(&state.pool, child).await?;
-    let payouts = payments::payouts(&state.pool, Some(child)).await?;
+    let payouts = payments::payouts_of(&state.pool, child).await?;
     let balance = detail.balance.max(Money::ZERO);
     let title = lang.t("portal.withdraw.withdraw_money");
     let body = html! {
@@ -136,6 +136,7 @@ pub async fn submit(
     }
     match payments::request_payout(
         &state.pool,
+        &session.actor(),
         form.request,
         session.person,
         child,

@@ -22,7 +22,7 @@ use klubkasse_core::protocol::{ApiError, CardAction, Changes, PushBatch, PushRes
 /// with the first result. All of a batch is recorded, or none of it.
 pub async fn push(
     State(state): State<AppState>,
-    Kiosk(counter): Kiosk,
+    Kiosk { counter, .. }: Kiosk,
     ApiJson(batch): ApiJson<PushBatch>,
 ) -> Result<ApiJson<PushResult>> {
     let entries = validate::push_batch(&counter, batch)?;
@@ -73,9 +73,11 @@ pub async fn changes(
 /// Staff at a counter hand out, block or unblock a card (kiosk).
 pub async fn cards(
     State(state): State<AppState>,
-    _: Kiosk,
+    Kiosk { who, .. }: Kiosk,
     ApiJson(action): ApiJson<CardAction>,
 ) -> Result<ApiJson<Card>> {
     let action = validate::card_action(action)?;
-    Ok(ApiJson(db::card_action(&state.pool, &action).await?))
+    Ok(ApiJson(
+        db::card_action(&state.pool, &who.actor(), &action).await?,
+    ))
 }

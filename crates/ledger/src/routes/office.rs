@@ -1,6 +1,6 @@
-//! The office (admin) and parents: children, money, cards, orders, reports.
-
-use std::collections::BTreeSet;
+//! The office (admin and office tokens) and parents: children, money,
+//! cards, orders, reports. An office token sees its clubs' children only;
+//! another club's child, card or order is "not found", as an unknown one.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,13 +9,13 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::api::*;
-use crate::auth::{Admin, ChildAccess, OfficeOrParent, Role, admin_only};
-use crate::db::{self, reports as db_reports};
+use crate::auth::{ChildAccess, Office, OfficeChild, OfficeOrParent, Role};
+use crate::db::{self, Movement, NewOrder, reports as db_reports};
 use crate::error::{ApiJson, ApiPath, ApiQuery, LedgerError, Result};
 use crate::portal::layout::{self, Lang};
 use crate::portal::office::reports;
 use crate::validate;
-use klubkasse_core::domain::{Card, CardUid, ChildId};
+use klubkasse_core::domain::{Card, CardUid};
 use klubkasse_core::protocol::ApiError;
 
 fn created<T: serde::Serialize>(new: bool, body: T) -> Response {
@@ -31,28 +31,30 @@ fn created<T: serde::Serialize>(new: bool, body: T) -> Response {
     request_body = EnrolRequest,
     responses((status = 201, body = ChildDetail), (status = 422, body = ApiError)),
     security(("bearer" = [])))]
-/// Enrol a child (admin). The first card is ordered with it, free.
+/// Enrol a child (office) in a club that exists (422 `unknown_club`
+/// otherwise, or for another office's club). The first card is ordered
+/// with it, free.
 pub async fn enrol(
     State(state): State<AppState>,
-    _: Admin,
+    Office { who, scope }: Office,
     ApiJson(body): ApiJson<EnrolRequest>,
 ) -> Result<Response> {
     let name = validate::text("name", &body.name, MAX_NAME)?;
     let club = validate::text("club", &body.club, MAX_NAME)?;
-    let detail = db::enrol(&state.pool, &name, &club).await?;
+    let detail = db::enrol(&state.pool, &who.actor(), &scope, &name, &club).await?;
     Ok(created(true, detail))
 }
 
 #[utoipa::path(get, path = "/api/v1/children", tag = "office", params(ListQuery),
     responses((status = 200, body = Vec<ChildSummary>)), security(("bearer" = [])))]
-/// List children (admin), optionally of one club.
+/// List the office's children, optionally of one club.
 pub async fn list(
     State(state): State<AppState>,
-    _: Admin,
+    Office { scope, .. }: Office,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<Vec<ChildSummary>>> {
     Ok(ApiJson(
-        db::list_children(&state.pool, query.club.as_deref()).await?,
+        db::list_children(&state.pool, &scope, query.club.as_deref()).await?,
     ))
 }
 
@@ -60,7 +62,7 @@ pub async fn list(
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ChildDetail), (status = 404, body = ApiError)),
     security(("bearer" = [])))]
-/// A child: balance, cards, card orders (admin, or the child's parent).
+/// A child: balance, cards, card orders (office, or the child's parent).
 pub async fn read(
     State(state): State<AppState>,
     ChildAccess { child, .. }: ChildAccess,
@@ -72,15 +74,15 @@ pub async fn read(
     params(("id" = Uuid, Path)), request_body = SettingsPatch,
     responses((status = 200, body = ChildDetail), (status = 422, body = ApiError)),
     security(("bearer" = [])))]
-/// Set the daily limit, blocked categories and staff note (admin, parent).
+/// Set the daily limit, blocked categories and staff note (office, parent).
 pub async fn settings(
     State(state): State<AppState>,
-    ChildAccess { child, .. }: ChildAccess,
+    ChildAccess { who, child }: ChildAccess,
     ApiJson(patch): ApiJson<SettingsPatch>,
 ) -> Result<ApiJson<ChildDetail>> {
     let patch = validate::settings_patch(patch)?;
     Ok(ApiJson(
-        db::update_settings(&state.pool, child, &patch).await?,
+        db::update_settings(&state.pool, &who.actor(), child, &patch).await?,
     ))
 }
 
@@ -102,16 +104,14 @@ async fn money_entry(
     deposit: bool,
 ) -> Result<Response> {
     let amount = validate::positive("amount", body.amount)?;
-    let (record, new) = db::money_entry(
-        &state.pool,
-        &state.settings,
-        child,
+    let movement = Movement {
         deposit,
         amount,
-        body.id,
-        who.counter_label(),
-    )
-    .await?;
+        id: body.id,
+        counter: who.counter_label(),
+    };
+    let (record, new) =
+        db::money_entry(&state.pool, &state.settings, &who.actor(), child, movement).await?;
     Ok(created(new, record))
 }
 
@@ -120,7 +120,7 @@ async fn money_entry(
     responses((status = 201, body = EntryRecord), (status = 200, body = EntryRecord, description = "a repeat of an id"),
         (status = 409, body = ApiError, description = "above the balance cap")),
     security(("bearer" = [])))]
-/// Put money on the card (admin, parent); never above the balance cap.
+/// Put money on the card (office, parent); never above the balance cap.
 pub async fn deposit(
     State(state): State<AppState>,
     access: ChildAccess,
@@ -134,7 +134,7 @@ pub async fn deposit(
     responses((status = 201, body = EntryRecord),
         (status = 409, body = ApiError, description = "more than the balance")),
     security(("bearer" = [])))]
-/// Take money back off the card (admin, parent); never below zero.
+/// Take money back off the card (office, parent); never below zero.
 pub async fn withdraw(
     State(state): State<AppState>,
     access: ChildAccess,
@@ -147,15 +147,14 @@ pub async fn withdraw(
     params(("id" = Uuid, Path)), request_body = HandOutRequest,
     responses((status = 201, body = Card), (status = 409, body = ApiError)),
     security(("bearer" = [])))]
-/// Hand out a card: bind its UID to the child (admin).
+/// Hand out a card: bind its UID to the child (office).
 pub async fn hand_out(
     State(state): State<AppState>,
-    _: Admin,
-    ApiPath(id): ApiPath<Uuid>,
+    OfficeChild { who, child }: OfficeChild,
     ApiJson(body): ApiJson<HandOutRequest>,
 ) -> Result<Response> {
     let uid = validate::uid("uid", &body.uid)?;
-    let card = db::hand_out(&state.pool, ChildId(id), &uid).await?;
+    let card = db::hand_out(&state.pool, &who.actor(), child, &uid).await?;
     Ok(created(true, card))
 }
 
@@ -163,20 +162,36 @@ pub async fn hand_out(
     params(("uid" = String, Path, description = "the card UID in hex")),
     responses((status = 200, body = Card), (status = 404, body = ApiError)),
     security(("bearer" = [])))]
-/// Block a card at once (admin, or the parent of its child).
+/// Block a card at once (the office of its child's club, or the parent
+/// of its child).
 pub async fn block(
     State(state): State<AppState>,
     OfficeOrParent(who): OfficeOrParent,
     ApiPath(uid): ApiPath<String>,
 ) -> Result<ApiJson<Card>> {
     let uid = CardUid::parse(&uid).map_err(|e| LedgerError::not_found(e.to_string()))?;
-    match db::card_owner(&state.pool, &uid).await? {
-        Some(owner) => who.may_act_for(owner)?,
+    let no_card = || LedgerError::not_found(format!("no card with UID {uid}"));
+    match (db::card_owner(&state.pool, &uid).await?, &who.role) {
         // A parent learns nothing about cards that are not theirs.
-        None if who.role != Role::Admin => return Err(admin_only()),
-        None => return Err(LedgerError::not_found(format!("no card with UID {uid}"))),
+        (None, Role::Parent(_)) => return Err(forbidden_card()),
+        (None, _) => return Err(no_card()),
+        (Some(owner), Role::Parent(_)) => who.may_act_for(&state.pool, owner).await?,
+        // Another club's card is not found, as an unknown one.
+        (Some(owner), _) => who
+            .may_act_for(&state.pool, owner)
+            .await
+            .map_err(|e| match e {
+                LedgerError::NotFound(_) => no_card(),
+                other => other,
+            })?,
     }
-    Ok(ApiJson(db::block_card(&state.pool, &uid).await?))
+    Ok(ApiJson(
+        db::block_card(&state.pool, &who.actor(), &uid).await?,
+    ))
+}
+
+fn forbidden_card() -> LedgerError {
+    LedgerError::forbidden("this is not a card of one of your children")
 }
 
 #[utoipa::path(post, path = "/api/v1/children/{id}/card-orders", tag = "office",
@@ -184,7 +199,7 @@ pub async fn block(
     responses((status = 201, body = CardOrder),
         (status = 409, body = ApiError, description = "the balance does not cover the fee")),
     security(("bearer" = [])))]
-/// Order a replacement card by post (admin, parent): blocks the child's
+/// Order a replacement card by post (office, parent): blocks the child's
 /// cards at once and charges the card fee.
 pub async fn order(
     State(state): State<AppState>,
@@ -192,16 +207,14 @@ pub async fn order(
     ApiJson(body): ApiJson<OrderRequest>,
 ) -> Result<Response> {
     let address = validate::text("address", &body.address, MAX_ADDRESS)?;
-    let (order, new) = db::order_card(
-        &state.pool,
-        &state.settings,
-        child,
-        &address,
-        body.id,
-        who.counter_label(),
-        None,
-    )
-    .await?;
+    let new = NewOrder {
+        address: &address,
+        id: body.id,
+        counter: who.counter_label(),
+        shown: None,
+    };
+    let (order, new) =
+        db::order_card(&state.pool, &state.settings, &who.actor(), child, &new).await?;
     Ok(created(new, order))
 }
 
@@ -209,15 +222,25 @@ pub async fn order(
     params(("id" = Uuid, Path)), request_body = OrderPatch,
     responses((status = 200, body = CardOrder), (status = 409, body = ApiError)),
     security(("bearer" = [])))]
-/// Move a card order on: ordered → sent → handed_out (admin).
+/// Move a card order on: ordered → sent → handed_out (office).
 pub async fn patch_order(
     State(state): State<AppState>,
-    _: Admin,
+    Office { who, scope }: Office,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<OrderPatch>,
 ) -> Result<ApiJson<CardOrder>> {
+    let child = db::cards::order_child(&state.pool, id).await?;
+    match child {
+        Some(child) if db::child_in_scope(&state.pool, &scope, child).await? => {}
+        // Another club's order is not found, as an unknown one.
+        _ => {
+            return Err(LedgerError::not_found(format!(
+                "no card order with id {id}"
+            )));
+        }
+    }
     Ok(ApiJson(
-        db::set_order_status(&state.pool, id, body.status).await?,
+        db::set_order_status(&state.pool, &who.actor(), id, body.status).await?,
     ))
 }
 
@@ -236,20 +259,15 @@ fn report_response(report: Report, format: Format, table: ReportTable) -> Respon
     }
 }
 
-/// The one club asked for, as the set of clubs a report counts.
-fn asked_club(club: Option<String>) -> Option<BTreeSet<String>> {
-    club.map(|c| BTreeSet::from([c]))
-}
-
 #[utoipa::path(get, path = "/api/v1/reports/day", tag = "reports", params(DayQuery),
     responses((status = 200, body = Report,
         description = "JSON: totals per club, counter and kind (`rows`) and per item and price (`items`). \
             With format=csv, the table named by `table` as Danish Excel opens it (text/csv)")),
     security(("bearer" = [])))]
-/// Totals of one day per club, counter and kind, and per item (admin).
+/// Totals of one day per club, counter and kind, and per item (office: its clubs).
 pub async fn day_report(
     State(state): State<AppState>,
-    _: Admin,
+    Office { scope, .. }: Office,
     ApiQuery(query): ApiQuery<DayQuery>,
 ) -> Result<Response> {
     let report = db::report(
@@ -257,7 +275,7 @@ pub async fn day_report(
         &state.settings,
         query.date,
         query.date,
-        asked_club(query.club).as_ref(),
+        scope.narrowed(query.club.as_deref()).as_ref(),
     )
     .await?;
     Ok(report_response(report, query.format, query.table))
@@ -268,10 +286,10 @@ pub async fn day_report(
         description = "JSON: totals per club, counter and kind (`rows`) and per item and price (`items`). \
             With format=csv, the table named by `table` as Danish Excel opens it (text/csv)")),
     security(("bearer" = [])))]
-/// Totals of one month per club, counter and kind, and per item (admin).
+/// Totals of one month per club, counter and kind, and per item (office: its clubs).
 pub async fn month_report(
     State(state): State<AppState>,
-    _: Admin,
+    Office { scope, .. }: Office,
     ApiQuery(query): ApiQuery<MonthQuery>,
 ) -> Result<Response> {
     let first = chrono::NaiveDate::parse_from_str(&format!("{}-01", query.month), "%Y-%m-%d")
@@ -282,7 +300,7 @@ pub async fn month_report(
         &state.settings,
         from,
         to,
-        asked_club(query.club).as_ref(),
+        scope.narrowed(query.club.as_deref()).as_ref(),
     )
     .await?;
     Ok(report_response(report, query.format, query.table))

@@ -6,6 +6,7 @@ mod common;
 mod concurrency;
 mod hostile;
 mod money;
+mod office;
 mod push;
 mod random;
 mod reports;

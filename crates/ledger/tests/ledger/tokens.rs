@@ -2,7 +2,8 @@
 //! and the real `token` command.
 
 use axum::http::{Method, StatusCode};
-use klubkasse_ledger::auth::{TokenRole, create_token, parse_lifetime, revoke_token};
+use klubkasse_ledger::auth::{TokenRole, TokenSpec, create_token, parse_lifetime, revoke_token};
+use klubkasse_ledger::db::Actor;
 use klubkasse_testkit::ledger::*;
 use uuid::Uuid;
 
@@ -11,15 +12,13 @@ use uuid::Uuid;
 #[tokio::test]
 async fn a_token_works_until_it_expires() {
     let l = ledger().await;
-    let made = create_token(
-        &l.pool,
-        TokenRole::Admin,
-        None,
-        &[],
-        Some(parse_lifetime("12h").expect("lifetime")),
-    )
-    .await
-    .expect("token");
+    let spec = TokenSpec {
+        lifetime: Some(parse_lifetime("12h").expect("lifetime")),
+        ..spec("twelve hours", TokenRole::Admin)
+    };
+    let made = create_token(&l.pool, &Actor::command_line(), &spec)
+        .await
+        .expect("token");
     let hours_left: f64 = sqlx::query_scalar(
         "SELECT extract(epoch FROM expires_at - now())::float8 / 3600 FROM tokens WHERE id = $1",
     )
@@ -59,19 +58,29 @@ async fn a_token_works_until_it_expires() {
 #[tokio::test]
 async fn a_revoked_token_is_refused_on_the_very_next_request() {
     let l = ledger().await;
-    let made = create_token(&l.pool, TokenRole::Kiosk, Some("k1"), &[], None)
-        .await
-        .expect("token");
+    let spec = TokenSpec {
+        kiosk: Some("k1"),
+        ..spec("kasse 1", TokenRole::Kiosk)
+    };
+    let actor = Actor::command_line();
+    let made = create_token(&l.pool, &actor, &spec).await.expect("token");
     let changes = "/api/v1/kiosk/changes?since=0";
     let answer = l.call(Method::GET, changes, Some(&made.token), None).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
-    revoke_token(&l.pool, made.id).await.expect("revoke");
+    let id = made.id.to_string();
+    revoke_token(&l.pool, &actor, &id).await.expect("revoke");
     let answer = l.call(Method::GET, changes, Some(&made.token), None).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.text);
     assert_eq!(answer.error_code(), "unauthorized");
     // Revoking again, or a token that never was, is told apart.
-    revoke_token(&l.pool, made.id).await.expect("revoke twice");
-    assert!(revoke_token(&l.pool, Uuid::now_v7()).await.is_err());
+    revoke_token(&l.pool, &actor, &id)
+        .await
+        .expect("revoke twice");
+    assert!(
+        revoke_token(&l.pool, &actor, &Uuid::now_v7().to_string())
+            .await
+            .is_err()
+    );
 }
 
 /// No column of any table holds a token, in clear or as the hex of its
@@ -232,11 +241,12 @@ async fn token_create_with_expires_in_and_revoke_from_the_command_line() {
             .output()
             .expect("run klubkasse-ledger")
     };
-    let refused = ledger_command(&["token", "create", "--role", "admin", "--expires-in", "12x"]);
+    let create = ["token", "create", "--label", "script", "--role", "admin"];
+    let refused = ledger_command(&[&create[..], &["--expires-in", "12x"]].concat());
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("e.g. 90d, 12h"), "{said}");
-    let made = ledger_command(&["token", "create", "--role", "admin", "--expires-in", "90d"]);
+    let made = ledger_command(&[&create[..], &["--expires-in", "90d"]].concat());
     assert!(made.status.success(), "{made:?}");
     let token = String::from_utf8(made.stdout)
         .expect("utf-8")

@@ -1,6 +1,8 @@
 //! The office's view: payout requests to pay, card orders to post and
 //! hand out, parents' questions to answer, and this month's money by club
-//! (the day's and month's reports: [`reports`]).
+//! (the day's and month's reports: [`reports`]), each of the clubs the
+//! person works for only. What names a payout, an order or a question of
+//! another club's child is "not found".
 
 pub mod reports;
 
@@ -24,14 +26,21 @@ use klubkasse_core::domain::Money;
 pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
-    Office(session): Office,
+    Office { session, scope }: Office,
 ) -> Result<Response, PortalError> {
-    let payouts = payments::payouts(&state.pool, None).await?;
-    let orders = queries::open_orders(&state.pool).await?;
-    let support = queries::support(&state.pool, None).await?;
+    let payouts = payments::waiting_payouts(&state.pool, &scope).await?;
+    let orders = queries::open_orders(&state.pool, &scope).await?;
+    let support = queries::support_for_office(&state.pool, &scope).await?;
     let today = queries::today(&state.pool, &state.settings.time_zone).await?;
     let first = today.with_day(1).unwrap_or(today);
-    let report = db::report(&state.pool, &state.settings, first, today, None).await?;
+    let report = db::reports::report(
+        &state.pool,
+        &state.settings,
+        first,
+        today,
+        scope.narrowed(None).as_ref(),
+    )
+    .await?;
     let mut sales: BTreeMap<String, Money> = BTreeMap::new();
     for row in report
         .rows
@@ -110,21 +119,25 @@ pub async fn page(
 
 pub async fn payout_rejected(
     State(state): State<AppState>,
-    _: Office,
+    office: Office,
     Path(id): Path<Uuid>,
     Posted(NoFields {}): Posted<NoFields>,
 ) -> Result<Response, PortalError> {
-    payments::reject_payout(&state.pool, id).await?;
+    let child = payments::payout_child(&state.pool, id).await?;
+    office.may_see(&state.pool, child.map(|c| vec![c])).await?;
+    payments::reject_payout(&state.pool, &office.session.actor(), id).await?;
     Ok(Redirect::to("/portal/office").into_response())
 }
 
 pub async fn payout_paid(
     State(state): State<AppState>,
-    _: Office,
+    office: Office,
     Path(id): Path<Uuid>,
     Posted(NoFields {}): Posted<NoFields>,
 ) -> Result<Response, PortalError> {
-    payments::mark_payout_paid(&state.pool, id).await?;
+    let child = payments::payout_child(&state.pool, id).await?;
+    office.may_see(&state.pool, child.map(|c| vec![c])).await?;
+    payments::mark_payout_paid(&state.pool, &office.session.actor(), id).await?;
     Ok(Redirect::to("/portal/office").into_response())
 }
 
@@ -135,16 +148,18 @@ pub struct OrderForm {
 
 pub async fn order_status(
     State(state): State<AppState>,
-    _: Office,
+    office: Office,
     Path(id): Path<Uuid>,
     Posted(form): Posted<OrderForm>,
 ) -> Result<Response, PortalError> {
+    let child = db::cards::order_child(&state.pool, id).await?;
+    office.may_see(&state.pool, child.map(|c| vec![c])).await?;
     let status = match form.status.as_str() {
         "sent" => OrderStatus::Sent,
         "handed_out" => OrderStatus::HandedOut,
         _ => return Err(PortalError::NotFound),
     };
-    db::set_order_status(&state.pool, id, status).await?;
+    db::set_order_status(&state.pool, &office.session.actor(), id, status).await?;
     Ok(Redirect::to("/portal/office").into_response())
 }
 
@@ -155,13 +170,15 @@ pub struct AnswerForm {
 
 pub async fn answer(
     State(state): State<AppState>,
-    _: Office,
+    office: Office,
     Path(id): Path<Uuid>,
     Posted(form): Posted<AnswerForm>,
 ) -> Result<Response, PortalError> {
+    let children = queries::support_children(&state.pool, id).await?;
+    office.may_see(&state.pool, children).await?;
     let answer = form.answer.trim();
     if !answer.is_empty() && answer.chars().count() <= 5000 {
-        queries::answer_support(&state.pool, id, answer).await?;
+        queries::answer_support(&state.pool, &office.session.actor(), id, answer).await?;
     }
     Ok(Redirect::to("/portal/office").into_response())
 }

@@ -3,7 +3,7 @@
 //! the same, and each table as CSV for Danish Excel (the API's CSV is
 //! this one too: [`csv`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -233,7 +233,7 @@ fn totals_table(lang: Lang, report: &Report) -> Markup {
 pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
-    Office(session): Office,
+    Office { session, scope }: Office,
     Query(choice): Query<Choice>,
 ) -> Result<Response, PortalError> {
     let today = queries::today(&state.pool, &state.settings.time_zone).await?;
@@ -249,7 +249,7 @@ pub async fn page(
         (day, day)
     };
     let club = choice.club.as_deref().filter(|c| !c.is_empty());
-    let clubs: Option<BTreeSet<String>> = club.map(|c| BTreeSet::from([c.to_string()]));
+    let clubs = scope.narrowed(club);
     let report = db::report(&state.pool, &state.settings, from, to, clubs.as_ref()).await?;
     let table = match choice.csv.as_deref() {
         None => None,
@@ -267,7 +267,12 @@ pub async fn page(
         }
         false => BTreeMap::new(),
     };
-    let every_club = reports::clubs(&state.pool).await?;
+    // The choice of clubs: only those the person works for.
+    let every_club: Vec<String> = reports::clubs(&state.pool)
+        .await?
+        .into_iter()
+        .filter(|c| scope.has(c))
+        .collect();
     let date = day.format("%Y-%m-%d").to_string();
     let asked = [
         ("period", if by_month { "month" } else { "day" }),
