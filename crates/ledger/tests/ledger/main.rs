@@ -9,5 +9,6 @@ mod money;
 mod office;
 mod push;
 mod random;
+mod scope;
 mod tokens;
 mod validation;

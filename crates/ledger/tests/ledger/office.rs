@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 /// The log of a child, oldest first: (action, actor's name, before, after).
 async fn log_of(l: &Ledger, child: ChildId) -> Vec<(String, String, Value, Value)> {
-    let mut rows: Vec<_> = office_log::for_child(&l.pool, child, 500)
+    let mut rows: Vec<_> = office_log::for_child(&l.pool, &l.time_zone, child, 500)
         .await
         .expect("the log")
         .into_iter()
