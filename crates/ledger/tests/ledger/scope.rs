@@ -660,3 +660,40 @@ async fn the_office_log_page_shows_the_visitors_clubs_searched() {
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
     assert!(!refused.text.contains("Oscar"));
 }
+
+/// A payout the office rejects puts the money back on the card, once, and
+/// the log says who rejected it; another club's office cannot.
+#[tokio::test]
+async fn a_rejected_payout_puts_the_money_back_and_is_logged() {
+    let w = world().await;
+    let l = &w.l;
+    let before = l.balance(w.a).await;
+    let other = l.log_in(w.office_b).await;
+    let path = format!("/portal/office/payouts/{}/reject", w.payout[0]);
+    let refused = visit(l, &other, &Method::POST, &path, &[]).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    let staff = l.log_in(w.office_a).await;
+    for _ in 0..2 {
+        let answer = visit(l, &staff, &Method::POST, &path, &[]).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text);
+    }
+    assert_eq!(l.balance(w.a).await, before + Money::kroner(10));
+    let (balance, sum) = l.balance_and_sum(w.a).await;
+    assert_eq!(balance, sum);
+    let log: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT actor_name, club, before->>'status', after->>'status' FROM office_log
+         WHERE action = 'payout.rejected'",
+    )
+    .fetch_all(&l.pool)
+    .await
+    .expect("log");
+    assert_eq!(
+        log,
+        [(
+            "Kontoret Kastanjen".to_string(),
+            CLUB.to_string(),
+            Some("requested".to_string()),
+            Some("rejected".to_string())
+        )]
+    );
+}
