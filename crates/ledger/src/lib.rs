@@ -4,10 +4,12 @@
 //! - [`db`]: every query, by concern; every change of money is an entry
 //!   written with the child's balance in one transaction, the child's row
 //!   locked. Its errors know nothing of HTTP; [`error`] maps them.
-//! - [`routes`]: office (admin) and parents, counters (kiosk), operations.
+//! - [`routes`]: office (admin and office tokens) and parents, counters
+//!   (kiosk), operations.
 //! - [`auth`]: bearer tokens, stored as SHA-256 only, and the extractors
-//!   (`Admin`, `Kiosk`, `ChildAccess`, `OfficeOrParent`) every endpoint
-//!   takes, so none can forget its role check.
+//!   (`Admin`, `Office`, `OfficeChild`, `Kiosk`, `ChildAccess`,
+//!   `OfficeOrParent`) every endpoint takes, so none can forget its role
+//!   or club check.
 //! - [`portal`]: the parents' portal and the office's pages (HTML).
 
 pub mod api;
