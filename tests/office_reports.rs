@@ -135,10 +135,11 @@ async fn the_office_reads_the_month_per_item_as_the_counters_sold_it() {
         at_the_counters.net()
     );
 
-    // The office's page shows the same, per item, with its chart.
-    portal.office("kontoret").await;
+    // The office's page shows the same, per item, with its chart, to
+    // the municipality's office, which sees both clubs.
+    portal.municipality("kommunen").await;
     let browser = Browser::start().await;
-    browser.log_in(&portal, "kontoret").await;
+    browser.log_in(&portal, "kommunen").await;
     browser.click_text("Rapporter").await;
     browser.wait_for_text("Pr. vare").await;
     browser.wait_for_text("Salg pr. dag").await;
@@ -261,4 +262,27 @@ async fn the_office_reads_the_month_per_item_as_the_counters_sold_it() {
         .await;
     browser.wait_for_text("Per item").await;
     browser.wait_for_text("Per club, counter and kind").await;
+
+    // Office staff of Solsikken see their club's sales only: Kastanjen's
+    // cocoa is in no table of theirs, asked for by name or not.
+    portal.office("kontoret").await;
+    let staff = Browser::start().await;
+    staff.log_in(&portal, "kontoret").await;
+    for asked in ["", "&club=Kastanjen"] {
+        let items = staff
+            .download(&format!(
+                "/portal/office/reports?period=month{asked}&csv=items"
+            ))
+            .await;
+        let text = String::from_utf8(items.bytes).unwrap();
+        assert!(!text.contains("Kakao"), "{asked}: {text}");
+    }
+    staff
+        .goto(&format!(
+            "{}/portal/office/reports?club=Kastanjen",
+            portal.url
+        ))
+        .await;
+    staff.wait_for_text("Pr. vare").await;
+    assert!(!staff.text().await.contains("Kakao"));
 }

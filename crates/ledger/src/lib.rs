@@ -4,10 +4,12 @@
 //! - [`db`]: every query, by concern; every change of money is an entry
 //!   written with the child's balance in one transaction, the child's row
 //!   locked. Its errors know nothing of HTTP; [`error`] maps them.
-//! - [`routes`]: office (admin) and parents, counters (kiosk), operations.
+//! - [`routes`]: office (admin and office tokens) and parents, counters
+//!   (kiosk), operations.
 //! - [`auth`]: bearer tokens, stored as SHA-256 only, and the extractors
-//!   (`Admin`, `Kiosk`, `ChildAccess`, `OfficeOrParent`) every endpoint
-//!   takes, so none can forget its role check.
+//!   (`Admin`, `Office`, `OfficeChild`, `Kiosk`, `ChildAccess`,
+//!   `OfficeOrParent`) every endpoint takes, so none can forget its role
+//!   or club check.
 //! - [`portal`]: the parents' portal and the office's pages (HTML).
 
 pub mod api;
@@ -172,17 +174,17 @@ async fn wrong_method() -> LedgerError {
     }
 }
 
-/// The API's routes, built and listed at once: [`router`] serves what
-/// this registers, and [`api_routes`] lists the same, so the access test
-/// sees every route the router has.
+/// Routes, built and listed at once: a router serves what this registers,
+/// and the same list goes to the access tests ([`api_routes`],
+/// [`portal_routes`]), so they see every route the router has.
 #[derive(Default)]
-struct Api {
+pub(crate) struct Routes {
     router: Router<AppState>,
     listed: Vec<(Method, &'static str)>,
 }
 
-impl Api {
-    fn add<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Api
+impl Routes {
+    pub(crate) fn add<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Routes
     where
         H: Handler<T, AppState>,
         T: 'static,
@@ -193,65 +195,75 @@ impl Api {
         self
     }
 
-    fn new() -> Api {
-        use routes::{kiosk, office, ops};
-        Api::default()
-            .add(Method::GET, "/healthz", ops::health)
-            .add(Method::GET, "/metrics", ops::metrics)
-            .add(Method::GET, "/openapi.json", ops::openapi)
-            .add(Method::POST, "/api/v1/children", office::enrol)
-            .add(Method::GET, "/api/v1/children", office::list)
-            .add(Method::GET, "/api/v1/children/{id}", office::read)
-            .add(Method::PATCH, "/api/v1/children/{id}", office::settings)
-            .add(
-                Method::GET,
-                "/api/v1/children/{id}/entries",
-                office::history,
-            )
-            .add(
-                Method::POST,
-                "/api/v1/children/{id}/deposits",
-                office::deposit,
-            )
-            .add(
-                Method::POST,
-                "/api/v1/children/{id}/withdrawals",
-                office::withdraw,
-            )
-            .add(
-                Method::POST,
-                "/api/v1/children/{id}/cards",
-                office::hand_out,
-            )
-            .add(
-                Method::POST,
-                "/api/v1/children/{id}/card-orders",
-                office::order,
-            )
-            .add(Method::POST, "/api/v1/cards/{uid}/block", office::block)
-            .add(
-                Method::PATCH,
-                "/api/v1/card-orders/{id}",
-                office::patch_order,
-            )
-            .add(Method::GET, "/api/v1/reports/day", office::day_report)
-            .add(Method::GET, "/api/v1/reports/month", office::month_report)
-            .add(Method::POST, "/api/v1/kiosk/entries", kiosk::push)
-            .add(Method::GET, "/api/v1/kiosk/changes", kiosk::changes)
-            .add(Method::POST, "/api/v1/kiosk/cards", kiosk::cards)
+    pub(crate) fn router(self) -> Router<AppState> {
+        self.router
     }
+}
+
+fn api() -> Routes {
+    use routes::{kiosk, office, ops};
+    Routes::default()
+        .add(Method::GET, "/healthz", ops::health)
+        .add(Method::GET, "/metrics", ops::metrics)
+        .add(Method::GET, "/openapi.json", ops::openapi)
+        .add(Method::POST, "/api/v1/children", office::enrol)
+        .add(Method::GET, "/api/v1/children", office::list)
+        .add(Method::GET, "/api/v1/children/{id}", office::read)
+        .add(Method::PATCH, "/api/v1/children/{id}", office::settings)
+        .add(
+            Method::GET,
+            "/api/v1/children/{id}/entries",
+            office::history,
+        )
+        .add(
+            Method::POST,
+            "/api/v1/children/{id}/deposits",
+            office::deposit,
+        )
+        .add(
+            Method::POST,
+            "/api/v1/children/{id}/withdrawals",
+            office::withdraw,
+        )
+        .add(
+            Method::POST,
+            "/api/v1/children/{id}/cards",
+            office::hand_out,
+        )
+        .add(
+            Method::POST,
+            "/api/v1/children/{id}/card-orders",
+            office::order,
+        )
+        .add(Method::POST, "/api/v1/cards/{uid}/block", office::block)
+        .add(
+            Method::PATCH,
+            "/api/v1/card-orders/{id}",
+            office::patch_order,
+        )
+        .add(Method::GET, "/api/v1/reports/day", office::day_report)
+        .add(Method::GET, "/api/v1/reports/month", office::month_report)
+        .add(Method::POST, "/api/v1/kiosk/entries", kiosk::push)
+        .add(Method::GET, "/api/v1/kiosk/changes", kiosk::changes)
+        .add(Method::POST, "/api/v1/kiosk/cards", kiosk::cards)
 }
 
 /// Every route of the JSON API (method, path template), as [`router`]
 /// serves them; the portal's pages (`/portal…`) are not among them.
 pub fn api_routes() -> Vec<(Method, &'static str)> {
-    Api::new().listed
+    api().listed
+}
+
+/// Every page and form of the portal (method, path template), as
+/// [`router`] serves them.
+pub fn portal_routes() -> Vec<(Method, &'static str)> {
+    portal::routes().listed
 }
 
 pub fn router(state: AppState) -> Router {
-    Api::new()
-        .router
-        .merge(portal::router())
+    api()
+        .router()
+        .merge(portal::routes().router())
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn_with_state(state.clone(), count))

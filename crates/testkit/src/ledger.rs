@@ -94,6 +94,8 @@ pub async fn ledger_with(settings: Settings) -> Ledger {
 pub struct Visitor {
     pub cookie: String,
     pub csrf: String,
+    /// The language chosen (the language cookie), if any: Danish else.
+    pub lang: Option<&'static str>,
 }
 
 /// The broker people added with [`Ledger::person`] log in through.
@@ -133,6 +135,33 @@ pub fn spec(label: &str, role: TokenRole) -> TokenSpec<'_> {
 }
 
 impl Ledger {
+    /// The same ledger with the portal on, for pages driven through the
+    /// router: the test payment provider, and no login broker (a session
+    /// is made with [`Ledger::log_in`]; `/portal/login` finds no broker
+    /// on the discard port).
+    pub fn with_portal(self, settings: Settings) -> Ledger {
+        use klubkasse_ledger::portal::{Portal, mail::TestOutbox, oidc, payment::TestProvider};
+        let test = TestProvider::default();
+        let portal = Portal {
+            oidc: oidc::Oidc::new(oidc::OidcConfig {
+                issuer: "http://127.0.0.1:9".into(),
+                client_id: "klubkasse-test".into(),
+                client_secret: "test-secret".into(),
+                redirect_url: "http://127.0.0.1/portal/callback".into(),
+            })
+            .expect("oidc config"),
+            payments: std::sync::Arc::new(test.clone()),
+            test_payments: Some(test),
+            mailer: std::sync::Arc::new(TestOutbox::default()),
+            public_url: "http://127.0.0.1".into(),
+        };
+        let state = AppState::new(self.pool.clone(), settings).with_portal(portal);
+        Ledger {
+            app: ledger::router(state),
+            ..self
+        }
+    }
+
     pub async fn token(
         &self,
         role: TokenRole,
@@ -194,7 +223,11 @@ impl Ledger {
             .fetch_one(&self.pool)
             .await
             .expect("the session's CSRF token");
-        Visitor { cookie, csrf }
+        Visitor {
+            cookie,
+            csrf,
+            lang: None,
+        }
     }
 
     /// A portal page: GET, or POST of a form (the fields as given: add
@@ -208,7 +241,13 @@ impl Ledger {
     ) -> Answer {
         let mut request = Request::builder().method(method.clone()).uri(path);
         if let Some(visitor) = visitor {
-            let cookie = format!("{}={}", session::SESSION_COOKIE, visitor.cookie);
+            let mut cookie = format!("{}={}", session::SESSION_COOKIE, visitor.cookie);
+            if let Some(lang) = visitor.lang {
+                cookie.push_str(&format!(
+                    "; {}={lang}",
+                    klubkasse_ledger::portal::layout::LANG_COOKIE
+                ));
+            }
             request = request.header("cookie", cookie);
         }
         let request = if method == Method::POST {

@@ -212,6 +212,17 @@ impl PortalServer {
         .await;
     }
 
+    /// Municipality staff, who see every club, and may log in as `subject`.
+    pub async fn municipality(&self, subject: &str) {
+        self.person(
+            subject,
+            "Kommunens kontor",
+            Some(PersonRole::Municipality),
+            &[],
+        )
+        .await;
+    }
+
     /// Cash paid in at the office.
     pub async fn deposit(&self, child: ChildId, kroner: i64) {
         let movement = Movement {

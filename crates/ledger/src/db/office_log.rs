@@ -4,7 +4,7 @@
 //! holds a change that did not happen nor misses one that did. The
 //! database refuses every UPDATE, DELETE and TRUNCATE of it (a trigger).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -219,6 +219,8 @@ pub async fn write(conn: &mut PgConnection, actor: &Actor, change: Change<'_>) -
 pub struct LogRow {
     pub id: i64,
     pub at: DateTime<Utc>,
+    /// `at` in the clubs' time zone.
+    pub local_at: NaiveDateTime,
     pub actor: Actor,
     pub child: Option<ChildId>,
     /// The child's name now.
@@ -234,6 +236,7 @@ pub struct LogRow {
 struct Row {
     id: i64,
     at: DateTime<Utc>,
+    local_at: NaiveDateTime,
     actor_kind: String,
     actor_id: Option<Uuid>,
     actor_name: String,
@@ -265,6 +268,7 @@ impl From<Row> for LogRow {
         LogRow {
             id: row.id,
             at: row.at,
+            local_at: row.local_at,
             actor,
             child: row.child_id.map(ChildId),
             child_name: row.child_name,
@@ -276,16 +280,23 @@ impl From<Row> for LogRow {
     }
 }
 
-const SELECT: &str = "SELECT l.id, l.at, l.actor_kind, l.actor_id, l.actor_name, l.child_id,
+/// The columns of a [`Row`]; `$1` is the clubs' time zone.
+const SELECT: &str = "SELECT l.id, l.at, l.at AT TIME ZONE $1 AS local_at, l.actor_kind, l.actor_id, l.actor_name, l.child_id,
         c.name AS child_name, l.club, l.action, l.before::text AS before, l.after::text AS after
     FROM office_log l LEFT JOIN children c ON c.id = l.child_id";
 
-/// A child's part of the log, newest first. The caller has checked the
-/// child is in the reader's scope.
-pub async fn for_child(pool: &PgPool, child: ChildId, limit: i64) -> Result<Vec<LogRow>> {
+/// A child's part of the log, newest first, at most `limit` rows. The
+/// caller has checked the child is in the reader's scope.
+pub async fn for_child(
+    pool: &PgPool,
+    time_zone: &str,
+    child: ChildId,
+    limit: i64,
+) -> Result<Vec<LogRow>> {
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE l.child_id = $1 ORDER BY l.id DESC LIMIT $2"
+        "{SELECT} WHERE l.child_id = $2 ORDER BY l.id DESC LIMIT $3"
     )))
+    .bind(time_zone)
     .bind(child.0)
     .bind(limit)
     .fetch_all(pool)
@@ -347,16 +358,17 @@ pub async fn search(
     }
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT}
-         WHERE (club_in_scope(l.club, $1) OR club_in_scope(c.club, $1))
-           AND ($2::text IS NULL OR l.actor_name ILIKE $2 OR c.name ILIKE $2 OR l.club ILIKE $2
-                OR l.action ILIKE $2 OR l.before::text ILIKE $2 OR l.after::text ILIKE $2)
-           AND ($3::text IS NULL OR l.action = $3)
-           AND ($4::text IS NULL OR l.club = $4 OR c.club = $4)
-           AND ($5::date IS NULL OR (l.at AT TIME ZONE $8)::date >= $5)
-           AND ($6::date IS NULL OR (l.at AT TIME ZONE $8)::date <= $6)
-           AND ($7::bigint IS NULL OR l.id < $7)
+         WHERE (club_in_scope(l.club, $2) OR club_in_scope(c.club, $2))
+           AND ($3::text IS NULL OR l.actor_name ILIKE $3 OR c.name ILIKE $3 OR l.club ILIKE $3
+                OR l.action ILIKE $3 OR l.before::text ILIKE $3 OR l.after::text ILIKE $3)
+           AND ($4::text IS NULL OR l.action = $4)
+           AND ($5::text IS NULL OR l.club = $5 OR c.club = $5)
+           AND ($6::date IS NULL OR (l.at AT TIME ZONE $1)::date >= $6)
+           AND ($7::date IS NULL OR (l.at AT TIME ZONE $1)::date <= $7)
+           AND ($8::bigint IS NULL OR l.id < $8)
          ORDER BY l.id DESC LIMIT $9"
     )))
+    .bind(time_zone)
     .bind(scope.clubs())
     .bind(search.text.as_deref().map(like))
     .bind(search.action.map(Action::code))
@@ -364,7 +376,6 @@ pub async fn search(
     .bind(search.from)
     .bind(search.to)
     .bind(search.before_id)
-    .bind(time_zone)
     .bind(limit + 1)
     .fetch_all(pool)
     .await?;

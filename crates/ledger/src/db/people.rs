@@ -191,22 +191,21 @@ pub async fn add_person(
         .clone()
         .or_else(|| before.clone())
         .unwrap_or(PersonRole::Parent);
-    let id = match &existing {
-        Some(row) => row.id,
-        None => Uuid::now_v7(),
-    };
-    sqlx::query(
+    // The row's id, whoever made it: another `person` may have added the
+    // same identity since it was looked for.
+    let id: Uuid = sqlx::query_scalar(
         "INSERT INTO people (id, issuer, subject, role, name, email) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (issuer, subject) DO UPDATE SET name = excluded.name,
-             role = excluded.role, email = coalesce(excluded.email, people.email)",
+             role = excluded.role, email = coalesce(excluded.email, people.email)
+         RETURNING id",
     )
-    .bind(id)
+    .bind(existing.as_ref().map_or_else(Uuid::now_v7, |row| row.id))
     .bind(issuer)
     .bind(person.subject)
     .bind(role.name())
     .bind(person.name)
     .bind(person.email)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM office_clubs WHERE person_id = $1 AND NOT (club = ANY($2))")
         .bind(id)

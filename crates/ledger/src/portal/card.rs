@@ -18,7 +18,7 @@ use crate::{AppState, db};
 use klubkasse_core::domain::{CardState, CardUid, ChildId, Money};
 
 /// What an entry made from the portal names as its counter.
-pub fn counter_label(session: &Session) -> &'static str {
+fn counter_label(session: &Session) -> &'static str {
     match session.role {
         Role::Parent => "parent",
         Role::Office(_) => "office",

@@ -7,7 +7,8 @@
 //! - [`layout`]: the page frame, the language, money the Danish way
 //! - [`mail`]: e-mail to parents (the low-balance warning)
 //! - one module per page: [`login`], [`overview`], [`topup`], [`history`],
-//!   [`withdraw`], [`card`], [`limits`], [`support`], [`office`]
+//!   [`withdraw`], [`card`], [`limits`], [`support`], [`office`],
+//!   [`office_log`]
 
 pub mod card;
 pub mod history;
@@ -16,6 +17,7 @@ pub mod limits;
 pub mod login;
 pub mod mail;
 pub mod office;
+pub mod office_log;
 pub mod oidc;
 pub mod overview;
 pub mod payment;
@@ -26,13 +28,11 @@ pub mod withdraw;
 
 use std::sync::Arc;
 
-use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 
-use super::AppState;
 use super::db::DbError;
+use super::{AppState, Routes};
 use klubkasse_core::i18n::Language;
 use layout::Lang;
 use oidc::{Oidc, OidcError};
@@ -112,43 +112,43 @@ impl IntoResponse for PortalError {
 }
 
 /// The portal's pages; without a [`Portal`] in the state, they say so.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/portal", get(overview::page))
-        .route("/portal/login", get(login::start))
-        .route("/portal/callback", get(login::callback))
-        .route("/portal/logout", post(login::logout))
-        .route("/portal/language", post(login::language))
-        .route(
-            "/portal/children/{id}/top-up",
-            get(topup::form).post(topup::start),
-        )
-        .route("/portal/payments/{id}/return", get(topup::back))
-        .route("/portal/children/{id}/history", get(history::page))
-        .route(
-            "/portal/children/{id}/withdraw",
-            get(withdraw::form).post(withdraw::submit),
-        )
-        .route("/portal/children/{id}/card", get(card::page))
-        .route("/portal/children/{id}/card/block", post(card::block))
-        .route("/portal/children/{id}/card/order", post(card::order))
-        .route(
-            "/portal/children/{id}/limits",
-            get(limits::page).post(limits::save),
-        )
-        .route("/portal/support", get(support::page).post(support::send))
-        .route("/portal/office", get(office::page))
-        .route("/portal/office/reports", get(office::reports::page))
-        .route("/portal/office/payouts/{id}", post(office::payout_paid))
-        .route(
+pub(crate) fn routes() -> Routes {
+    use Method as M;
+    Routes::default()
+        .add(M::GET, "/portal", overview::page)
+        .add(M::GET, "/portal/login", login::start)
+        .add(M::GET, "/portal/callback", login::callback)
+        .add(M::POST, "/portal/logout", login::logout)
+        .add(M::POST, "/portal/language", login::language)
+        .add(M::GET, "/portal/children/{id}/top-up", topup::form)
+        .add(M::POST, "/portal/children/{id}/top-up", topup::start)
+        .add(M::GET, "/portal/payments/{id}/return", topup::back)
+        .add(M::GET, "/portal/children/{id}/history", history::page)
+        .add(M::GET, "/portal/children/{id}/withdraw", withdraw::form)
+        .add(M::POST, "/portal/children/{id}/withdraw", withdraw::submit)
+        .add(M::GET, "/portal/children/{id}/card", card::page)
+        .add(M::POST, "/portal/children/{id}/card/block", card::block)
+        .add(M::POST, "/portal/children/{id}/card/order", card::order)
+        .add(M::GET, "/portal/children/{id}/limits", limits::page)
+        .add(M::POST, "/portal/children/{id}/limits", limits::save)
+        .add(M::GET, "/portal/support", support::page)
+        .add(M::POST, "/portal/support", support::send)
+        .add(M::GET, "/portal/office", office::page)
+        .add(M::GET, "/portal/office/reports", office::reports::page)
+        .add(M::POST, "/portal/office/payouts/{id}", office::payout_paid)
+        .add(
+            M::POST,
             "/portal/office/payouts/{id}/reject",
-            post(office::payout_rejected),
+            office::payout_rejected,
         )
-        .route("/portal/office/orders/{id}", post(office::order_status))
-        .route("/portal/office/support/{id}", post(office::answer))
-        .route(
+        .add(M::POST, "/portal/office/orders/{id}", office::order_status)
+        .add(M::POST, "/portal/office/support/{id}", office::answer)
+        .add(M::GET, "/portal/office/log", office_log::page)
+        .add(M::GET, "/portal/test-payment/{reference}", topup::test_page)
+        .add(
+            M::POST,
             "/portal/test-payment/{reference}",
-            get(topup::test_page).post(topup::test_decide),
+            topup::test_decide,
         )
 }
 

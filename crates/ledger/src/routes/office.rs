@@ -171,13 +171,12 @@ pub async fn block(
 ) -> Result<ApiJson<Card>> {
     let uid = CardUid::parse(&uid).map_err(|e| LedgerError::not_found(e.to_string()))?;
     let no_card = || LedgerError::not_found(format!("no card with UID {uid}"));
-    match (db::card_owner(&state.pool, &uid).await?, &who.role) {
+    match db::card_owner(&state.pool, &uid).await? {
         // A parent learns nothing about cards that are not theirs.
-        (None, Role::Parent(_)) => return Err(forbidden_card()),
-        (None, _) => return Err(no_card()),
-        (Some(owner), Role::Parent(_)) => who.may_act_for(&state.pool, owner).await?,
+        None if matches!(who.role, Role::Parent(_)) => return Err(forbidden_card()),
+        None => return Err(no_card()),
         // Another club's card is not found, as an unknown one.
-        (Some(owner), _) => who
+        Some(owner) => who
             .may_act_for(&state.pool, owner)
             .await
             .map_err(|e| match e {

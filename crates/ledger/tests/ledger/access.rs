@@ -26,16 +26,23 @@ enum Who {
     /// A parent of child `a`, whom the table's paths name.
     Parent,
     OtherParent,
+    /// An office token of `a`'s club.
+    Office,
+    /// An office token of another club: `a` is not found.
+    OtherOffice,
 }
 
 /// Every endpoint × every kind of caller: the right status. Those allowed
 /// get a 2xx; no valid token is 401 (`token_expired` for an expired one),
-/// a valid token without the right is 403, each with an ApiError body. The
-/// table must name every route the router serves (`api_routes`), and those
-/// must be the ones the OpenAPI description lists.
+/// a valid token without the right is 403, an office token asking for
+/// another club's child, card or order 404 (as for one that does not
+/// exist), each with an ApiError body. The table must name every route the
+/// router serves (`api_routes`), and those must be the ones the OpenAPI
+/// description lists.
 #[tokio::test]
 async fn every_endpoint_by_every_role() {
     let l = ledger().await;
+    l.club("Egetræet").await;
     let a = l.enrol("Freja").await;
     let b = l.enrol("Oscar").await;
     l.hand_out(a, CARD_A).await;
@@ -78,6 +85,11 @@ async fn every_endpoint_by_every_role() {
             Who::OtherParent,
             bearer(&l.token(TokenRole::Parent, None, &[b]).await),
         ),
+        (Who::Office, bearer(&l.office_token(&[CLUB]).await)),
+        (
+            Who::OtherOffice,
+            bearer(&l.office_token(&["Egetræet"]).await),
+        ),
     ];
     let today = chrono::Utc::now().date_naive();
     let order_id = Uuid::now_v7();
@@ -93,9 +105,12 @@ async fn every_endpoint_by_every_role() {
         OtherKiosk,
         Parent,
         OtherParent,
+        Office,
+        OtherOffice,
     ];
     let child = format!("/api/v1/children/{a}");
-    // (method, route, the request's path, body, who may)
+    // (method, route, the request's path, body, who may); another
+    // office's token does not find what names `a`.
     type Row<'a> = (Method, &'a str, String, Option<Value>, Vec<Who>);
     let table: Vec<Row> = vec![
         (Method::GET, "/healthz", "/healthz".into(), None, everyone),
@@ -111,98 +126,106 @@ async fn every_endpoint_by_every_role() {
             "/openapi.json",
             "/openapi.json".into(),
             None,
-            vec![Admin, Kiosk, OtherKiosk, Parent, OtherParent],
+            vec![
+                Admin,
+                Kiosk,
+                OtherKiosk,
+                Parent,
+                OtherParent,
+                Office,
+                OtherOffice,
+            ],
         ),
         (
             Method::POST,
             "/api/v1/children",
             "/api/v1/children".into(),
             Some(json!({"name": "Ny", "club": "Kastanjen"})),
-            vec![Admin],
+            vec![Admin, Office],
         ),
         (
             Method::GET,
             "/api/v1/children",
             "/api/v1/children?club=Kastanjen".into(),
             None,
-            vec![Admin],
+            vec![Admin, Office, OtherOffice],
         ),
         (
             Method::GET,
             "/api/v1/children/{id}",
             child.clone(),
             None,
-            vec![Admin, Parent],
+            vec![Admin, Parent, Office],
         ),
         (
             Method::PATCH,
             "/api/v1/children/{id}",
             child.clone(),
             Some(json!({"note": "nøddeallergi"})),
-            vec![Admin, Parent],
+            vec![Admin, Parent, Office],
         ),
         (
             Method::GET,
             "/api/v1/children/{id}/entries",
             format!("{child}/entries"),
             None,
-            vec![Admin, Parent],
+            vec![Admin, Parent, Office],
         ),
         (
             Method::POST,
             "/api/v1/children/{id}/deposits",
             format!("{child}/deposits"),
             Some(json!({"amount": "1.00"})),
-            vec![Admin, Parent],
+            vec![Admin, Parent, Office],
         ),
         (
             Method::POST,
             "/api/v1/children/{id}/withdrawals",
             format!("{child}/withdrawals"),
             Some(json!({"amount": "0.50"})),
-            vec![Admin, Parent],
+            vec![Admin, Parent, Office],
         ),
         (
             Method::POST,
             "/api/v1/children/{id}/cards",
             format!("{child}/cards"),
             Some(json!({"uid": CARD_A})),
-            vec![Admin],
+            vec![Admin, Office],
         ),
         (
             Method::POST,
             "/api/v1/cards/{uid}/block",
             format!("/api/v1/cards/{CARD_A2}/block"),
             None,
-            vec![Admin, Parent],
+            vec![Admin, Parent, Office],
         ),
         (
             Method::POST,
             "/api/v1/children/{id}/card-orders",
             format!("{child}/card-orders"),
             Some(json!({"address": "Vej 1, 2100 København Ø", "id": order_id})),
-            vec![Admin, Parent],
+            vec![Admin, Parent, Office],
         ),
         (
             Method::PATCH,
             "/api/v1/card-orders/{id}",
             format!("/api/v1/card-orders/{first_order}"),
             Some(json!({"status": "handed_out"})),
-            vec![Admin],
+            vec![Admin, Office],
         ),
         (
             Method::GET,
             "/api/v1/reports/day",
             format!("/api/v1/reports/day?date={today}"),
             None,
-            vec![Admin],
+            vec![Admin, Office, OtherOffice],
         ),
         (
             Method::GET,
             "/api/v1/reports/month",
             format!("/api/v1/reports/month?month={}", today.format("%Y-%m")),
             None,
-            vec![Admin],
+            vec![Admin, Office, OtherOffice],
         ),
         (
             Method::POST,
@@ -263,6 +286,9 @@ async fn every_endpoint_by_every_role() {
             let answer = l
                 .with_authorization(method.clone(), path, authorization.as_deref(), body)
                 .await;
+            let names_a = path.contains(&a.to_string())
+                || path.contains(CARD_A2)
+                || path.contains(&first_order);
             let expected = if allowed.contains(who) {
                 None
             } else {
@@ -271,6 +297,11 @@ async fn every_endpoint_by_every_role() {
                         (StatusCode::UNAUTHORIZED, "unauthorized")
                     }
                     Expired => (StatusCode::UNAUTHORIZED, "token_expired"),
+                    OtherOffice if names_a => (StatusCode::NOT_FOUND, "not_found"),
+                    // Its club is not one the token may enrol in.
+                    OtherOffice if *method == Method::POST && path == "/api/v1/children" => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "unknown_club")
+                    }
                     _ => (StatusCode::FORBIDDEN, "forbidden"),
                 })
             };
@@ -286,6 +317,347 @@ async fn every_endpoint_by_every_role() {
                 failures.push(format!(
                     "{method} {path} as {who:?} ({authorization:?}): {} {}",
                     answer.status, answer.text
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Who visits the portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visiting {
+    NoSession,
+    /// The parent of child `a`, whom the table's paths name.
+    Parent,
+    OtherParent,
+    /// Office staff of `a`'s club.
+    Office,
+    /// Office staff of another club: `a` is not found.
+    OtherOffice,
+    Municipality,
+}
+
+/// Who may visit a page.
+#[derive(Debug, Clone)]
+enum May {
+    /// Everyone, logged in or not, gets a page or a redirect.
+    Anyone,
+    /// Whoever asks gets the same answer: the page knows no sessions.
+    Same,
+    /// These visitors; no session is sent to log in.
+    Only(Vec<Visiting>),
+}
+
+/// Every page and form of the portal × every kind of visitor: those
+/// allowed get a page or a redirect; anyone else logged in "not found"
+/// (a parent on the office's pages, another parent or another club's
+/// office on `a`'s); no session the way to log in; a form with another
+/// CSRF token 403. The table must name every route the router serves
+/// (`portal_routes`): a new page fails here until someone decides who may
+/// see it.
+#[tokio::test]
+async fn every_page_by_every_kind_of_visitor() {
+    use Visiting::*;
+    let w = super::scope::world().await;
+    let l = &w.l;
+    // A top-up started by a's parent: its return page and the test
+    // provider's pages.
+    let parent = l.log_in(w.parents[0]).await;
+    let started = l
+        .page(
+            Method::POST,
+            &format!("/portal/children/{}/top-up", w.a),
+            Some(&parent),
+            &[("csrf", &parent.csrf), ("amount", "50")],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+    let (payment, reference): (Uuid, String) =
+        sqlx::query_as("SELECT id, provider_ref FROM payments")
+            .fetch_one(&l.pool)
+            .await
+            .expect("the payment");
+    let people = [
+        (Parent, w.parents[0]),
+        (OtherParent, w.parents[1]),
+        (Office, w.office_a),
+        (OtherOffice, w.office_b),
+        (Municipality, w.municipality),
+    ];
+    let a = w.a;
+    let child = |tail: &str| format!("/portal/children/{a}/{tail}");
+    let own = vec![Parent, Office, Municipality];
+    let offices = vec![Office, Municipality];
+    let everyone = vec![Parent, OtherParent, Office, OtherOffice, Municipality];
+    let request = Uuid::now_v7().to_string();
+    let order = Uuid::now_v7().to_string();
+    // (method, route, path, fields besides the CSRF token, who may)
+    type Row<'a> = (Method, &'a str, String, Vec<(&'a str, String)>, May);
+    let table: Vec<Row> = vec![
+        (
+            Method::GET,
+            "/portal",
+            "/portal".into(),
+            vec![],
+            May::Anyone,
+        ),
+        (
+            Method::GET,
+            "/portal/login",
+            "/portal/login".into(),
+            vec![],
+            May::Same,
+        ),
+        (
+            Method::GET,
+            "/portal/callback",
+            "/portal/callback".into(),
+            vec![],
+            May::Same,
+        ),
+        (
+            Method::POST,
+            "/portal/logout",
+            "/portal/logout".into(),
+            vec![],
+            May::Only(everyone.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/language",
+            "/portal/language".into(),
+            vec![("lang", "en".into())],
+            May::Only(everyone.clone()),
+        ),
+        (
+            Method::GET,
+            "/portal/children/{id}/top-up",
+            child("top-up"),
+            vec![],
+            May::Only(own.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/children/{id}/top-up",
+            child("top-up"),
+            vec![("amount", "20".into())],
+            May::Only(own.clone()),
+        ),
+        (
+            Method::GET,
+            "/portal/payments/{id}/return",
+            format!("/portal/payments/{payment}/return"),
+            vec![],
+            May::Only(vec![Parent]),
+        ),
+        (
+            Method::GET,
+            "/portal/children/{id}/history",
+            child("history"),
+            vec![],
+            May::Only(own.clone()),
+        ),
+        (
+            Method::GET,
+            "/portal/children/{id}/withdraw",
+            child("withdraw"),
+            vec![],
+            May::Only(own.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/children/{id}/withdraw",
+            child("withdraw"),
+            vec![
+                ("request", request),
+                ("amount", "1".into()),
+                ("account", "1234 12345678".into()),
+            ],
+            May::Only(own.clone()),
+        ),
+        (
+            Method::GET,
+            "/portal/children/{id}/card",
+            child("card"),
+            vec![],
+            May::Only(own.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/children/{id}/card/block",
+            child("card/block"),
+            vec![("uid", CARD_A.into())],
+            May::Only(own.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/children/{id}/card/order",
+            child("card/order"),
+            vec![
+                ("order", order),
+                ("address", "Vej 2".into()),
+                ("fee", "45.00".into()),
+            ],
+            May::Only(own.clone()),
+        ),
+        (
+            Method::GET,
+            "/portal/children/{id}/limits",
+            child("limits"),
+            vec![],
+            May::Only(own.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/children/{id}/limits",
+            child("limits"),
+            vec![
+                ("limit", "".into()),
+                ("note", "".into()),
+                ("low", "".into()),
+                ("email", "".into()),
+            ],
+            May::Only(own.clone()),
+        ),
+        (
+            Method::GET,
+            "/portal/support",
+            "/portal/support".into(),
+            vec![],
+            May::Only(everyone.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/support",
+            "/portal/support".into(),
+            vec![
+                ("child", a.to_string()),
+                ("subject", "S".into()),
+                ("body", "B".into()),
+            ],
+            May::Only(own.clone()),
+        ),
+        (
+            Method::GET,
+            "/portal/office",
+            "/portal/office".into(),
+            vec![],
+            May::Only(vec![Office, OtherOffice, Municipality]),
+        ),
+        (
+            Method::POST,
+            "/portal/office/payouts/{id}",
+            format!("/portal/office/payouts/{}", w.payout[0]),
+            vec![],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/payouts/{id}/reject",
+            format!("/portal/office/payouts/{}/reject", w.payout[0]),
+            vec![],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/orders/{id}",
+            format!("/portal/office/orders/{}", w.order[0]),
+            vec![("status", "sent".into())],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/support/{id}",
+            format!("/portal/office/support/{}", w.support[0]),
+            vec![("answer", "Svar".into())],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::GET,
+            "/portal/office/log",
+            "/portal/office/log".into(),
+            vec![],
+            May::Only(vec![Office, OtherOffice, Municipality]),
+        ),
+        (
+            Method::GET,
+            "/portal/office/reports",
+            "/portal/office/reports".into(),
+            vec![],
+            May::Only(vec![Office, OtherOffice, Municipality]),
+        ),
+        (
+            Method::GET,
+            "/portal/test-payment/{reference}",
+            format!("/portal/test-payment/{reference}"),
+            vec![],
+            May::Same,
+        ),
+        (
+            Method::POST,
+            "/portal/test-payment/{reference}",
+            format!("/portal/test-payment/{reference}"),
+            vec![("decision", "cancel".into())],
+            May::Same,
+        ),
+    ];
+    let tested: BTreeSet<(String, String)> = table
+        .iter()
+        .map(|(method, route, ..)| (method.to_string(), route.to_string()))
+        .collect();
+    let routed: BTreeSet<(String, String)> = klubkasse_ledger::portal_routes()
+        .into_iter()
+        .map(|(method, route)| (method.to_string(), route.to_string()))
+        .collect();
+    assert_eq!(tested, routed, "the table and the portal's router disagree");
+    let mut failures = Vec::new();
+    for (method, _, path, fields, allowed) in &table {
+        let mut answers = Vec::new();
+        // A session of its own for each request: logging out ends one.
+        let mut visitors = vec![(NoSession, None)];
+        for (who, person) in &people {
+            visitors.push((*who, Some(l.log_in(*person).await)));
+        }
+        for (who, visitor) in &visitors {
+            let mut form: Vec<(&str, &str)> =
+                fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            if let Some(visitor) = visitor {
+                form.push(("csrf", &visitor.csrf));
+            }
+            let answer = l.page(method.clone(), path, visitor.as_ref(), &form).await;
+            let page_or_redirect = answer.status.is_success() || answer.status.is_redirection();
+            let ok = match (allowed, who) {
+                (May::Same, _) => true,
+                (May::Anyone, _) => page_or_redirect,
+                (May::Only(_), NoSession) => answer.status == StatusCode::SEE_OTHER,
+                (May::Only(allowed), who) if allowed.contains(who) => page_or_redirect,
+                (May::Only(_), _) => answer.status == StatusCode::NOT_FOUND,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{method} {path} by {who:?}: {} {}",
+                    answer.status, answer.text
+                ));
+            }
+            answers.push(answer.status);
+        }
+        if matches!(allowed, May::Same) && answers.iter().any(|s| *s != answers[0]) {
+            failures.push(format!(
+                "{method} {path}: answers differ by visitor: {answers:?}"
+            ));
+        }
+        // A form from elsewhere: a session, but not its token.
+        if *method == Method::POST && matches!(allowed, May::Only(_)) {
+            let visitor = l.log_in(w.municipality).await;
+            let mut form: Vec<(&str, &str)> =
+                fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            form.push(("csrf", "not-the-token"));
+            let answer = l.page(method.clone(), path, Some(&visitor), &form).await;
+            if answer.status != StatusCode::FORBIDDEN {
+                failures.push(format!(
+                    "{method} {path} with another token: {}",
+                    answer.status
                 ));
             }
         }

@@ -10,5 +10,6 @@ mod office;
 mod push;
 mod random;
 mod reports;
+mod scope;
 mod tokens;
 mod validation;

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 /// The log of a child, oldest first: (action, actor's name, before, after).
 async fn log_of(l: &Ledger, child: ChildId) -> Vec<(String, String, Value, Value)> {
-    let mut rows: Vec<_> = office_log::for_child(&l.pool, child, 500)
+    let mut rows: Vec<_> = office_log::for_child(&l.pool, &l.time_zone, child, 500)
         .await
         .expect("the log")
         .into_iter()
@@ -930,4 +930,45 @@ async fn the_log_is_searched_within_a_scope_a_page_at_a_time() {
         egetraeet.rows.len(),
         "not what came after"
     );
+}
+
+/// `klubkasse-ledger club add`, `club list` and `club rename`, each in the
+/// log as the command line's.
+#[tokio::test]
+async fn the_club_commands_add_list_and_rename() {
+    let l = ledger().await;
+    l.enrol("Freja").await;
+    let added = ledger_command(&l, &["club", "add", " Egetræet "]);
+    assert!(added.status.success(), "{}", said(&added));
+    let again = ledger_command(&l, &["club", "add", "Egetræet"]);
+    assert!(!again.status.success());
+    assert!(
+        said(&again).contains("there is a club «Egetræet» already"),
+        "{}",
+        said(&again)
+    );
+    let empty = ledger_command(&l, &["club", "add", "  "]);
+    assert!(!empty.status.success() && said(&empty).contains("must not be empty"));
+    let renamed = ledger_command(&l, &["club", "rename", CLUB, "Kastanjehuset"]);
+    assert!(renamed.status.success(), "{}", said(&renamed));
+    let unknown = ledger_command(&l, &["club", "rename", "Bøgen", "Ny"]);
+    assert!(!unknown.status.success() && said(&unknown).contains("no club «Bøgen»"));
+    let list = ledger_command(&l, &["club", "list"]);
+    let text = String::from_utf8_lossy(&list.stdout).to_string();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["club", "children", "created"]);
+    assert_eq!(rows[1][..2], ["Egetræet", "0"]);
+    assert_eq!(rows[2][..2], ["Kastanjehuset", "1"]);
+    let log: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, actor_name FROM office_log
+         WHERE action LIKE 'club.%' AND actor_name = 'driftsvagt' ORDER BY id",
+    )
+    .fetch_all(&l.pool)
+    .await
+    .expect("log");
+    let row = |action: &str| (action.to_string(), "driftsvagt".to_string());
+    assert_eq!(log, [row("club.add"), row("club.rename")]);
 }

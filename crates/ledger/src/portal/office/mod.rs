@@ -51,6 +51,7 @@ pub async fn page(
     }
     let title = lang.t("portal.office.the_office");
     let body = html! {
+        p { a href="/portal/office/log" { (lang.t("portal.office.office_log")) } }
         section.card {
             h2 { (lang.t("portal.office.withdrawals_waiting")) }
             @if payouts.is_empty() { p.muted { (lang.t("portal.office.none")) } }
