@@ -722,8 +722,15 @@ fn a_too_small_terminal_takes_no_key_but_quit() {
     let ctrl_q =
         ratatui::crossterm::event::KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL);
     assert_eq!(k.app.key_to_action(ctrl_q), Some(Action::Quit));
-    // Big enough again, the quit key does nothing: staff quit from their menu.
+    // A card on the reader starts nothing unseen: the sale shown before
+    // is the one on screen again.
+    k.tap(OSCAR);
     k.send(Action::Resize(80, 24));
+    match &k.app.screen {
+        klubkasse::ui::Screen::Sale(sale) => assert_eq!(sale.view.child.name, "Freja Nielsen"),
+        other => panic!("{other:?}"),
+    }
+    // Big enough again, the quit key does nothing: staff quit from their menu.
     k.send(Action::Quit);
     assert!(!k.app.quit);
     k.send(Action::Resize(40, 12));

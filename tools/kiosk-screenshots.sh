@@ -30,7 +30,7 @@ fi
 
 cd "$ROOT"
 cargo build --release -p klubkasse --bin klubkasse
-KIOSK="$ROOT/target/release/klubkasse"
+KIOSK="${CARGO_TARGET_DIR:-$ROOT/target}/release/klubkasse"
 mkdir -p "$OUT"
 WORK="$(mktemp -d)"
 XVFB_PID=""

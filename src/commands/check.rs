@@ -8,7 +8,6 @@ use crate::config::{Config, ReaderKind};
 use crate::source_error::FileErrors;
 use crate::store::{Store, StoreError};
 use crate::ui::big_text::BigText;
-use crate::ui::theme::ThemeName;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -79,11 +78,7 @@ impl fmt::Display for CheckReport {
             Some(n) => writeln!(f, "  store: {n} children, balances match their entries")?,
             None => writeln!(f, "  store: not created yet (made at first start)")?,
         }
-        let theme = match config.theme {
-            ThemeName::Dark => "dark",
-            ThemeName::Light => "light",
-        };
-        writeln!(f, "  theme: {theme}")?;
+        writeln!(f, "  theme: {}", config.theme.name())?;
         write_big_text(f, config.big_text)
     }
 }
@@ -92,25 +87,29 @@ impl fmt::Display for CheckReport {
 /// shows as a box or a question mark in this terminal is missing from its
 /// font.
 fn write_big_text(f: &mut fmt::Formatter<'_>, chosen: BigText) -> fmt::Result {
-    writeln!(f, "  big letters (big_text): {}", chosen.name())?;
+    writeln!(
+        f,
+        "  big letters (big_text): {} (▸ below); each choice and the glyphs it needs:",
+        chosen.name()
+    )?;
     for choice in BigText::ALL {
-        let glyphs: String = choice.glyphs().iter().map(|c| format!("{c} ")).collect();
-        let (glyphs, fonts) = match choice {
-            BigText::Plain => ("no block glyphs".to_string(), "every font"),
-            BigText::Blocks => (glyphs, "every terminal font, the Linux console's too"),
-            BigText::Quadrants => (glyphs, "most desktop fonts, not the Linux console"),
-            BigText::Sextants => (glyphs, "newer fonts only (Unicode 13)"),
+        let fonts = match choice {
+            BigText::Plain => "no block glyphs: ordinary bold letters, every font",
+            BigText::Blocks => "desktop terminal fonts; not Debian's Linux console fonts",
+            BigText::Quadrants => "most desktop fonts (DejaVu Sans Mono)",
+            BigText::Sextants => "newer fonts only (Unicode 13: GNU Unifont, Cascadia Code)",
         };
         let mark = if choice == chosen { "▸" } else { " " };
-        writeln!(
-            f,
-            "  {mark} {:<10} {fonts}:\n      {}",
-            choice.name(),
-            glyphs.trim_end()
-        )?;
+        writeln!(f, "  {mark} {:<10} {fonts}", choice.name())?;
+        // 20 a row: the sextants' 60 would wrap at 80 columns.
+        for row in choice.glyphs().chunks(20) {
+            let glyphs: Vec<String> = row.iter().map(char::to_string).collect();
+            writeln!(f, "      {}", glyphs.join(" "))?;
+        }
     }
     writeln!(
         f,
-        "    A glyph shown above as a box or «?» is missing from this terminal's font: choose a line where none is."
+        "    A glyph above that shows as a box or «?» is missing from this terminal's font:\n    \
+         choose a line where none does. On the Linux console: big_text = \"plain\", theme = \"dark\"."
     )
 }

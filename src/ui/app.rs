@@ -225,6 +225,11 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     if is_input {
         app.last_activity = app.now;
     }
+    // Nothing starts unseen: a card on the reader while the window is too
+    // small to show the sale is not taken (the bell says so).
+    if app.too_small() && matches!(action, Action::CardTapped(_)) {
+        return vec![Effect::Bell];
+    }
     // A sale written or refused by the store: what the disk allows now,
     // at the next tick, not at the next round.
     if matches!(action, Action::SaleSaved { .. } | Action::SaleFailed(_)) {

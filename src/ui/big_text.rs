@@ -20,14 +20,17 @@ use serde::Deserialize;
 use tui_big_text::{BigText as BigTextWidget, PixelSize};
 
 /// The config's `big_text`: which glyphs big letters are made of. Each
-/// allows those of the ones before it; the kiosk picks the largest size
-/// that fits, and plain bold letters where none does.
+/// allows the glyphs and fonts of the ones before it and more; the kiosk
+/// picks the largest font that fits, and plain bold letters where none
+/// does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum BigText {
     /// No big letters: plain bold text.
     Plain,
-    /// Half blocks ▀ ▄ █: in every terminal font, the Linux console's too.
+    /// Half blocks ▀ ▄ █: in every desktop terminal font. Not in Debian's
+    /// Linux console fonts (console-setup's Lat15 and Uni2 have only █):
+    /// there, `Plain`.
     #[default]
     Blocks,
     /// Quadrants ▖ ▗ ▘ ▝ ▚ ▞ ▙ ▛ ▜ ▟ ▌ ▐ besides: most desktop fonts.
@@ -69,8 +72,15 @@ impl Font {
         match self {
             Font::Fixed5x7 => Pixels::of(text, &FONT_5X7).width as u16,
             Font::Fixed4x6 => Pixels::of(text, &FONT_4X6).width as u16,
-            _ => text.chars().count() as u16 * self.cells().0,
+            _ => u16::try_from(text.chars().count())
+                .unwrap_or(u16::MAX)
+                .saturating_mul(self.cells().0),
         }
+    }
+
+    /// Does `text` fit in `area` in this font, every letter drawn?
+    fn fits(self, area: Rect, text: &str) -> bool {
+        self.draws(text) && self.width(text) <= area.width && self.cells().1 <= area.height
     }
 
     /// Does this font have a glyph for every character of `text`?
@@ -111,8 +121,20 @@ impl BigText {
         match self {
             BigText::Plain => &[],
             BigText::Blocks => &[Font::HalfHeight, Font::Fixed5x7, Font::Fixed4x6],
-            BigText::Quadrants => &[Font::HalfHeight, Font::Quadrant],
-            BigText::Sextants => &[Font::HalfHeight, Font::Quadrant, Font::Sextant],
+            BigText::Quadrants => &[
+                Font::HalfHeight,
+                Font::Fixed5x7,
+                Font::Quadrant,
+                Font::Fixed4x6,
+            ],
+            // A sextant letter is 3 rows: it is drawn where 4 are not free.
+            BigText::Sextants => &[
+                Font::HalfHeight,
+                Font::Fixed5x7,
+                Font::Quadrant,
+                Font::Sextant,
+                Font::Fixed4x6,
+            ],
         }
     }
 
@@ -159,23 +181,45 @@ pub fn is_block_glyph(c: char) -> bool {
 /// font is too wide, or where the big font has no glyph for a letter
 /// (Cyrillic, Arabic, emoji): a name is never left blank.
 pub fn draw(frame: &mut Frame, area: Rect, text: &str, style: Style, setting: BigText) {
-    let fits = |font: &&Font| {
-        font.draws(text) && font.width(text) <= area.width && font.cells().1 <= area.height
+    draw_alike(frame, &[(area, text, style)], setting);
+}
+
+/// Draws each text in its area, all in the one font that fits every one
+/// of them (the balance and the balance after alike), or all plain.
+pub fn draw_alike(frame: &mut Frame, texts: &[(Rect, &str, Style)], setting: BigText) {
+    let font = setting
+        .fonts()
+        .iter()
+        .copied()
+        .find(|font| texts.iter().all(|(area, text, _)| font.fits(*area, text)));
+    for (area, text, style) in texts {
+        match font {
+            Some(font) => draw_in(frame, *area, text, *style, font),
+            None => draw_plain(frame, *area, text, *style),
+        }
+    }
+}
+
+/// Does `text` fit big (in any of the setting's fonts) in `area`?
+pub fn fits(setting: BigText, area: Rect, text: &str) -> bool {
+    setting.fonts().iter().any(|font| font.fits(area, text))
+}
+
+/// Plain letters sit in the middle of the rows the big ones would have
+/// taken.
+fn draw_plain(frame: &mut Frame, area: Rect, text: &str, style: Style) {
+    let middle = Rect {
+        y: area.y + area.height.saturating_sub(1) / 2,
+        height: area.height.min(1),
+        ..area
     };
-    let Some(font) = setting.fonts().iter().find(fits) else {
-        // Plain letters sit in the middle of the rows the big ones
-        // would have taken.
-        let middle = Rect {
-            y: area.y + area.height.saturating_sub(1) / 2,
-            height: area.height.min(1),
-            ..area
-        };
-        let line = Line::from(text.to_string())
-            .style(style.add_modifier(Modifier::BOLD))
-            .centered();
-        frame.render_widget(Paragraph::new(line), middle);
-        return;
-    };
+    let line = Line::from(text.to_string())
+        .style(style.add_modifier(Modifier::BOLD))
+        .centered();
+    frame.render_widget(Paragraph::new(line), middle);
+}
+
+fn draw_in(frame: &mut Frame, area: Rect, text: &str, style: Style, font: Font) {
     let area = Rect {
         height: font.cells().1,
         ..area

@@ -112,6 +112,16 @@ static LIGHT: Theme = Theme {
     status_bad: bold(on(WHITE, DARK_RED)),
 };
 
+impl ThemeName {
+    /// The name the config uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ThemeName::Dark => "dark",
+            ThemeName::Light => "light",
+        }
+    }
+}
+
 impl Theme {
     pub fn of(name: ThemeName) -> &'static Theme {
         match name {

@@ -162,7 +162,15 @@ fn fit_parts(mut parts: Vec<Part>, gap: &str, width: usize) -> Vec<Span<'static>
         let keep = first.width().saturating_sub(overflow + 1);
         let text: String = first.spans.iter().map(|s| s.content.as_ref()).collect();
         let style = first.spans.first().map(|s| s.style).unwrap_or_default();
-        let cut: String = text.chars().take(keep).collect();
+        // Columns, not characters: a wide character takes two.
+        let mut used = 0;
+        let cut: String = text
+            .chars()
+            .take_while(|c| {
+                used += unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+                used <= keep
+            })
+            .collect();
         first.spans = vec![Span::styled(format!("{cut}…"), style)];
     }
     let mut spans = Vec::new();
@@ -313,6 +321,17 @@ mod tests {
             text(&fit_parts(parts(), " │ ", 40)),
             "Klub Kastanjen │ Kortlæser klar"
         );
+    }
+
+    #[test]
+    fn a_cut_counts_columns_not_characters() {
+        let parts = vec![
+            Part::new(vec![Span::raw("Caféen ☕☕☕☕☕☕☕☕ Kastanjen")]),
+            Part::new(vec![Span::raw("Ingen kortlæser")]),
+        ];
+        let cut = text(&fit_parts(parts, " │ ", 30));
+        assert!(cut.ends_with(" │ Ingen kortlæser"), "{cut}");
+        assert!(Span::raw(cut.clone()).width() <= 30, "{cut}");
     }
 
     #[test]

@@ -9,9 +9,20 @@ use ratatui::widgets::{Paragraph, Wrap};
 use crate::i18n::fill;
 use crate::ui::Action;
 use crate::ui::app::{App, Screen};
+use crate::ui::big_text;
 use crate::ui::screens::sale::SaleScreen;
-use crate::ui::screens::{big_name, result, staff};
+use crate::ui::screens::{big_alike, big_name, result, staff};
 use crate::ui::transition::{Context, Notice, Request, Transition};
+
+/// `text` cut at the space nearest its middle, if it has one.
+fn split_in_two(text: &str) -> Option<(&str, &str)> {
+    let middle = text.len() / 2;
+    let (at, _) = text
+        .char_indices()
+        .filter(|(_, c)| *c == ' ')
+        .min_by_key(|(i, _)| i.abs_diff(middle))?;
+    Some((&text[..at], &text[at + 1..]))
+}
 
 /// A tap starts a sale, the staff key asks for the PIN.
 pub fn update(ctx: &Context, action: Action) -> Transition {
@@ -35,14 +46,32 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         app.demo.legend().count() as u16 + 3
     };
+    // The prompt on two lines where one is too wide for big letters, if
+    // the screen has the rows ("Hold dit kort" / "på læseren").
+    let rows = big_text::height(app.settings.big_text);
+    let one_line = Rect {
+        height: rows,
+        ..area
+    };
+    let halves = split_in_two(&t.tap_card);
+    let two_lines = !big_text::fits(app.settings.big_text, one_line, &t.tap_card)
+        && halves.is_some()
+        && area.height >= 2 * rows + 3 + legend_height;
     let [_, prompt, notice_area, legend] = Layout::vertical([
         Constraint::Fill(1),
-        Constraint::Length(4),
+        Constraint::Length(if two_lines { 2 * rows } else { rows }),
         Constraint::Length(2),
         Constraint::Length(legend_height),
     ])
     .areas(area);
-    big_name(app, frame, prompt, &t.tap_card, app.theme().name);
+    match halves.filter(|_| two_lines) {
+        Some((first, second)) => {
+            let [top, bottom] = Layout::vertical([Constraint::Length(rows); 2]).areas(prompt);
+            let style = app.theme().name;
+            big_alike(app, frame, &[(top, first, style), (bottom, second, style)]);
+        }
+        None => big_name(app, frame, prompt, &t.tap_card, app.theme().name),
+    }
     if let Some(notice) = &app.notice {
         let text = match notice {
             Notice::CardUnreadable => &app.texts().status.card_unreadable,

@@ -17,3 +17,8 @@ use crate::ui::big_text;
 pub fn big_name(app: &App, frame: &mut Frame, area: Rect, text: &str, style: Style) {
     big_text::draw(frame, area, text, style, app.settings.big_text);
 }
+
+/// Texts side by side, as large as fits, all in the same letters.
+pub fn big_alike(app: &App, frame: &mut Frame, texts: &[(Rect, &str, Style)]) {
+    big_text::draw_alike(frame, texts, app.settings.big_text);
+}

@@ -14,6 +14,8 @@ use klubkasse_core::domain::DayReport;
 /// The totals column: labels, then amounts up to `-99.999,99 kr.`.
 const LABEL_WIDTH: usize = 40;
 const TOTALS_WIDTH: u16 = 54;
+/// Columns between the chart and the totals beside it.
+const GAP: u16 = 2;
 /// A bar's label beside the item's name: sold, returned, amount.
 const BAR_FIGURES_WIDTH: u16 = 23;
 
@@ -27,12 +29,18 @@ pub fn draw(app: &App, report: &DayReport, date: NaiveDate, frame: &mut Frame, a
         .unwrap_or(0)
         + BAR_FIGURES_WIDTH
         + 10;
-    // Side by side where both fit; else the chart above the totals.
-    let [chart_area, totals_area] = if area.width >= bars_width + TOTALS_WIDTH {
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(TOTALS_WIDTH)]).areas(area)
+    // Side by side where both fit; else the totals first (the money
+    // staff count), the chart in the rows left below them.
+    let [chart_area, totals_area] = if area.width >= bars_width + GAP + TOTALS_WIDTH {
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(TOTALS_WIDTH)])
+            .spacing(GAP)
+            .areas(area)
     } else {
-        let chart_rows = report.items.len().max(1) as u16 + 1;
-        Layout::vertical([Constraint::Length(chart_rows + 1), Constraint::Fill(1)]).areas(area)
+        let totals_rows = 9 + 2 * u16::from(report.last_count().is_some());
+        let [totals, chart] =
+            Layout::vertical([Constraint::Length(totals_rows + 1), Constraint::Fill(1)])
+                .areas(area);
+        [chart, totals]
     };
     let title = fill(&t.title, &[("date", &date.format("%d-%m-%Y").to_string())]);
     if report.items.is_empty() {

@@ -14,7 +14,7 @@ use crate::ui::Action;
 use crate::ui::app::{App, Screen};
 use crate::ui::big_text;
 use crate::ui::effect::Effect;
-use crate::ui::screens::{big_name, result};
+use crate::ui::screens::{big_alike, big_name, result};
 use crate::ui::transition::{Context, Transition};
 use crate::ui::view::{self, Fit};
 use klubkasse_core::domain::{
@@ -181,7 +181,7 @@ fn areas(s: &SaleScreen, shape: Shape, area: Rect) -> Areas {
         Constraint::Length(big),
         Constraint::Length(labels),
         Constraint::Length(big),
-        Constraint::Length(u16::from(s.view.child.note.is_some())),
+        Constraint::Length(note_rows(s, area.width)),
         // Two rows: the daily limit's words are longer than 80 columns.
         Constraint::Length(2 * u16::from(s.refusal.is_some())),
         Constraint::Fill(1),
@@ -200,6 +200,16 @@ fn areas(s: &SaleScreen, shape: Shape, area: Rect) -> Areas {
         refusal,
         menu,
         basket,
+    }
+}
+
+/// A staff note (an allergy, say) is never cut silently: two rows where
+/// one is too narrow, and an ellipsis if even they are.
+fn note_rows(s: &SaleScreen, width: u16) -> u16 {
+    match &s.view.child.note {
+        None => 0,
+        Some(note) if note.chars().count() + 10 > usize::from(width) => 2,
+        Some(_) => 1,
     }
 }
 
@@ -270,20 +280,28 @@ pub fn draw(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
         };
         frame.render_widget(label(&t.balance), balance_label);
         frame.render_widget(label(&t.balance_after), after_label);
-        big_name(
+        big_alike(
             app,
             frame,
-            balance_amount,
-            &s.view.balance.to_string(),
-            theme.amount,
+            &[
+                (balance_amount, &s.view.balance.to_string(), theme.amount),
+                (after_amount, &after.to_string(), after_style),
+            ],
         );
-        big_name(app, frame, after_amount, &after.to_string(), after_style);
     }
 
     if let Some(note) = &s.view.child.note {
-        let line =
-            Line::from(Span::styled(format!("⚠ {}: {note}", t.note), theme.warning)).centered();
-        frame.render_widget(Paragraph::new(line), a.note);
+        let mut text = format!("⚠ {}: {note}", t.note);
+        let room = usize::from(a.note.width) * usize::from(a.note.height);
+        if text.chars().count() > room {
+            text = text
+                .chars()
+                .take(room.saturating_sub(1))
+                .collect::<String>()
+                + "…";
+        }
+        let line = Line::from(Span::styled(text, theme.warning)).centered();
+        frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), a.note);
     }
     if let Some(refusal) = &s.refusal {
         let text = format!(
@@ -304,7 +322,8 @@ pub fn draw(app: &App, s: &SaleScreen, frame: &mut Frame, area: Rect) {
 }
 
 /// The symbol and word that mark a menu item or basket line the child may
-/// not buy: never colour alone.
+/// not buy: never colour alone. Before the name, so that a narrow column
+/// cuts the name, not the mark.
 fn blocked_mark(app: &App) -> String {
     format!("⊘ {}", app.texts().sale.blocked)
 }
@@ -385,7 +404,7 @@ fn menu_row(app: &App, s: &SaleScreen, item: &MenuItem) -> Row<'static> {
     let sold_out = app.menu.is_sold_out(item.key);
     let (name, style) = if s.blocks(item) {
         (
-            format!("{} {}", item.name, blocked_mark(app)),
+            format!("{} {}", blocked_mark(app), item.name),
             app.theme().dimmed,
         )
     } else if sold_out {
@@ -424,7 +443,7 @@ fn draw_basket(app: &App, s: &SaleScreen, shape: Shape, frame: &mut Frame, area:
         let rows = s.basket.lines().iter().map(|line| {
             let blocked = s.blocks(&line.item);
             let name = if blocked {
-                format!("{} {}", line.item.name, blocked_mark(app))
+                format!("{} {}", blocked_mark(app), line.item.name)
             } else {
                 line.item.name.clone()
             };

@@ -265,8 +265,10 @@ pub fn draw(app: &App, s: &StaffScreen, frame: &mut Frame, area: Rect) {
         .title(Span::styled(t.title.clone(), app.theme().header));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    // Rows for a message only when there is one: a small screen needs them.
+    let message_rows = if s.message.is_some() { 2 } else { 0 };
     let [body, message_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(inner);
+        Layout::vertical([Constraint::Min(3), Constraint::Length(message_rows)]).areas(inner);
     match &s.page {
         Page::Pin(page) => page.draw(app, frame, body),
         Page::Menu(page) => page.draw(app, frame, body),

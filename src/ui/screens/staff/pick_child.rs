@@ -4,8 +4,8 @@
 //! with it after all) or the balance.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
-use ratatui::widgets::ListItem;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::{ListItem, Paragraph};
 
 use super::{
     AmountPage, BalancePage, ConfirmPage, Message, Page, Question, Step, Then, draw_list, input,
@@ -135,7 +135,17 @@ impl PickChildPage {
             .matching()
             .map(|c| ListItem::new(c.name.clone()))
             .collect();
-        let title = format!("{title}   › {}_", self.filter);
-        draw_list(app, frame, area, items, Some(self.selected), Some(title));
+        let field = format!("› {}_", self.filter);
+        let whole = format!("{title}   {field}");
+        // Too narrow for both on one row: the question above, the field
+        // as the list's title, never cut.
+        if whole.chars().count() > usize::from(area.width) {
+            let [question, list] =
+                Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+            frame.render_widget(Paragraph::new(title), question);
+            draw_list(app, frame, list, items, Some(self.selected), Some(field));
+        } else {
+            draw_list(app, frame, area, items, Some(self.selected), Some(whole));
+        }
     }
 }
