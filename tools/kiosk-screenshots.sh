@@ -36,7 +36,9 @@ WORK="$(mktemp -d)"
 XVFB_PID=""
 cleanup() {
     [[ -n "$XVFB_PID" ]] && kill "$XVFB_PID" 2>/dev/null || true
-    rm -rf "$WORK"
+    # A kiosk whose terminal went away writes its backup as it quits.
+    sleep 1
+    rm -rf "$WORK" 2>/dev/null || true
 }
 trap cleanup EXIT
 

@@ -200,9 +200,14 @@ pub fn draw_alike(frame: &mut Frame, texts: &[(Rect, &str, Style)], setting: Big
     }
 }
 
-/// Does `text` fit big (in any of the setting's fonts) in `area`?
-pub fn fits(setting: BigText, area: Rect, text: &str) -> bool {
-    setting.fonts().iter().any(|font| font.fits(area, text))
+/// Does `text` fit in `area` in one of the setting's fonts of full
+/// height ([`height`] rows), not only in a smaller one?
+pub fn fits_full_height(setting: BigText, area: Rect, text: &str) -> bool {
+    setting
+        .fonts()
+        .iter()
+        .filter(|font| font.cells().1 == height(setting))
+        .any(|font| font.fits(area, text))
 }
 
 /// Plain letters sit in the middle of the rows the big ones would have

@@ -46,15 +46,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         app.demo.legend().count() as u16 + 3
     };
-    // The prompt on two lines where one is too wide for big letters, if
-    // the screen has the rows ("Hold dit kort" / "på læseren").
+    // The prompt on two lines where one is too wide for the tallest
+    // letters, if the screen has the rows ("Hold dit kort" / "på læseren").
     let rows = big_text::height(app.settings.big_text);
     let one_line = Rect {
         height: rows,
         ..area
     };
     let halves = split_in_two(&t.tap_card);
-    let two_lines = !big_text::fits(app.settings.big_text, one_line, &t.tap_card)
+    let two_lines = !big_text::fits_full_height(app.settings.big_text, one_line, &t.tap_card)
         && halves.is_some()
         && area.height >= 2 * rows + 3 + legend_height;
     let [_, prompt, notice_area, legend] = Layout::vertical([
