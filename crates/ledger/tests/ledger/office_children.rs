@@ -166,3 +166,55 @@ async fn a_child_is_renamed_and_moved_only_to_a_club_of_the_office() {
     let a_staff = l.log_in(w.office_a).await;
     assert_eq!(get(l, &a_staff, &page).await.status, StatusCode::NOT_FOUND);
 }
+
+/// Handing out from a row of the order list closes that order, not the
+/// child's oldest.
+#[tokio::test]
+async fn an_order_handed_out_is_the_one_its_row_names() {
+    let w = world().await;
+    let l = &w.l;
+    let staff = l.log_in(w.office_a).await;
+    let c = l.enrol_in("Ida", CLUB).await;
+    assert!(l.deposit(c, "100.00").await.status.is_success());
+    let first = l.first_order(c).await;
+    let page = format!("/portal/office/children/{c}");
+    let order = uuid::Uuid::now_v7().to_string();
+    let fee = klubkasse_ledger::Settings::default()
+        .card_fee
+        .to_plain_string();
+    let ordered = post(
+        l,
+        &staff,
+        &format!("{page}/card-order"),
+        &[("order", &order), ("address", "Kontoret"), ("fee", &fee)],
+    )
+    .await;
+    assert_eq!(ordered.status, StatusCode::SEE_OTHER, "{}", ordered.text);
+    let path = format!("/portal/office/orders/{order}");
+    let handed = post(
+        l,
+        &staff,
+        &path,
+        &[("status", "handed_out"), ("uid", "04AB12CF")],
+    )
+    .await;
+    assert_eq!(handed.status, StatusCode::SEE_OTHER, "{}", handed.text);
+    let orders: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT id::text, status, card_uid FROM card_orders WHERE child_id = $1 ORDER BY created_at",
+    )
+    .bind(c.0)
+    .fetch_all(&l.pool)
+    .await
+    .expect("orders");
+    assert_eq!(
+        orders,
+        [
+            (first, "ordered".to_string(), None),
+            (
+                order,
+                "handed_out".to_string(),
+                Some("04AB12CF".to_string())
+            )
+        ]
+    );
+}

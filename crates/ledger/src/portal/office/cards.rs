@@ -22,7 +22,7 @@ pub fn typed_uid(text: &str) -> Option<CardUid> {
     CardUid::parse(&text.trim().to_uppercase()).ok()
 }
 
-/// Hands `typed` out to `child`, or says on the child's page why not: a
+/// Hands `typed` out to `child`, closing `order` (or the oldest open), or says on the child's page why not: a
 /// UID that is not one, a blocked card, a card of another child (named
 /// only if that child is of the office's clubs).
 async fn hand_out(
@@ -31,13 +31,14 @@ async fn hand_out(
     office: &Office,
     child: ChildId,
     typed: &str,
+    order: Option<Uuid>,
 ) -> Result<Response, PortalError> {
     let Some(uid) = typed_uid(typed) else {
         let problem = lang.t("portal.office_children.not_a_card_uid");
         return draw(state, lang, office, child, &Range::default(), Some(problem)).await;
     };
     let actor = office.session.actor();
-    let problem = match db::hand_out(&state.pool, &actor, child, &uid).await {
+    let problem = match db::cards::hand_out_for(&state.pool, &actor, child, &uid, order).await {
         Ok(_) => return Ok(back(child)),
         Err(DbError::Conflict {
             code: "card_blocked",
@@ -88,7 +89,7 @@ pub async fn hand_out_card(
     OfficeChild { office, child }: OfficeChild,
     Posted(form): Posted<UidForm>,
 ) -> Result<Response, PortalError> {
-    hand_out(&state, lang, &office, child, &form.uid).await
+    hand_out(&state, lang, &office, child, &form.uid, None).await
 }
 
 /// The child's own card named by the form; a forged UID of another's card
@@ -196,7 +197,7 @@ pub async fn order_status(
             db::set_order_status(&state.pool, &actor, id, OrderStatus::Sent).await?;
             Ok(Redirect::to("/portal/office").into_response())
         }
-        "handed_out" => hand_out(&state, lang, &office, child, &form.uid).await,
+        "handed_out" => hand_out(&state, lang, &office, child, &form.uid, Some(id)).await,
         _ => Err(PortalError::NotFound),
     }
 }
