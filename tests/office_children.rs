@@ -64,6 +64,28 @@ async fn the_office_finds_a_child_hands_out_a_card_and_sees_the_counters_sale() 
     for step in ["Kort udleveret", "Kort spærret", "Kort genåbnet"] {
         browser.wait_for_text(step).await;
     }
+    // The page's log: newest first, each step with who took it.
+    let shown: Vec<(String, String)> = browser
+        .table_rows("#log table")
+        .await
+        .into_iter()
+        .filter(|cells| cells[1] == "Kontoret Solsikken")
+        .map(|cells| {
+            (
+                cells[2].lines().next().unwrap_or("").to_string(),
+                cells[1].clone(),
+            )
+        })
+        .collect();
+    let who = "Kontoret Solsikken".to_string();
+    assert_eq!(
+        shown,
+        [
+            ("Kort genåbnet".to_string(), who.clone()),
+            ("Kort spærret".to_string(), who.clone()),
+            ("Kort udleveret".to_string(), who)
+        ]
+    );
     browser.screenshot("office-child").await;
 
     let log: Vec<(Option<Action>, String)> =
