@@ -70,6 +70,18 @@ impl TryFrom<OrderRow> for CardOrder {
 
 /// Hands a card out to a child, and closes the child's oldest open order.
 pub async fn hand_out(pool: &PgPool, actor: &Actor, child: ChildId, uid: &CardUid) -> Result<Card> {
+    hand_out_for(pool, actor, child, uid, None).await
+}
+
+/// [`hand_out`], closing this open order of the child's (`None`: the
+/// oldest): an order marked handed out records the card it was.
+pub async fn hand_out_for(
+    pool: &PgPool,
+    actor: &Actor,
+    child: ChildId,
+    uid: &CardUid,
+    order: Option<Uuid>,
+) -> Result<Card> {
     let mut tx = pool.begin().await?;
     lock_child(&mut tx, child).await?;
     let existing: Option<CardRow> =
@@ -100,11 +112,13 @@ pub async fn hand_out(pool: &PgPool, actor: &Actor, child: ChildId, uid: &CardUi
     let order: Option<Uuid> = sqlx::query_scalar(
         "UPDATE card_orders SET status = 'handed_out', card_uid = $2, updated_at = now()
          WHERE id = (SELECT id FROM card_orders WHERE child_id = $1 AND status <> 'handed_out'
+                       AND ($3::uuid IS NULL OR id = $3)
                      ORDER BY created_at, id LIMIT 1)
          RETURNING id",
     )
     .bind(child.0)
     .bind(uid.as_str())
+    .bind(order)
     .fetch_optional(&mut *tx)
     .await?;
     bump_change(&mut tx, child).await?;

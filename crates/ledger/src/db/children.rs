@@ -364,3 +364,85 @@ fn settings_json(detail: &ChildDetail) -> serde_json::Value {
         "note": detail.child.note,
     })
 }
+
+/// Renames a child; the counters get the new name at their next pull.
+/// The same name changes nothing.
+pub async fn rename_child(
+    pool: &PgPool,
+    actor: &Actor,
+    child: ChildId,
+    name: &str,
+) -> Result<ChildDetail> {
+    let mut tx = pool.begin().await?;
+    lock_child(&mut tx, child).await?;
+    let before: String = sqlx::query_scalar("SELECT name FROM children WHERE id = $1")
+        .bind(child.0)
+        .fetch_one(&mut *tx)
+        .await?;
+    if before != name {
+        sqlx::query("UPDATE children SET name = $2 WHERE id = $1")
+            .bind(child.0)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        bump_change(&mut tx, child).await?;
+        let change = Change::child(Action::ChildRename, child)
+            .before(json!({ "name": before }))
+            .after(json!({ "name": name }));
+        office_log::write(&mut tx, actor, change).await?;
+    }
+    let detail = child_detail(&mut tx, child).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// What the office looks for; every field left out matches every child.
+#[derive(Debug, Clone, Default)]
+pub struct ChildSearch<'a> {
+    /// Part of the name (case-insensitive), or a card's whole UID.
+    pub text: Option<&'a str>,
+    pub club: Option<&'a str>,
+    /// Children to skip: the earlier pages.
+    pub offset: i64,
+}
+
+/// The children within `scope` that match, by name, a page of `limit`;
+/// and whether there are more.
+pub async fn search_children(
+    pool: &PgPool,
+    scope: &Scope,
+    search: &ChildSearch<'_>,
+    limit: i64,
+) -> Result<(Vec<ChildSummary>, bool)> {
+    let pattern = search.text.map(super::office_log::like);
+    let uid = search.text.map(|t| t.trim().to_uppercase());
+    let rows: Vec<SummaryRow> = sqlx::query_as(
+        "SELECT c.id, c.name, c.club, c.balance FROM children c
+         WHERE club_in_scope(c.club, $1)
+           AND ($2::text IS NULL OR c.club = $2)
+           AND ($3::text IS NULL OR c.name ILIKE $3
+                OR EXISTS (SELECT 1 FROM cards k WHERE k.child_id = c.id AND k.uid = $4))
+         ORDER BY c.name, c.club, c.id OFFSET $5 LIMIT $6",
+    )
+    .bind(scope.clubs())
+    .bind(search.club)
+    .bind(pattern)
+    .bind(uid)
+    .bind(search.offset.max(0))
+    .bind(limit + 1)
+    .fetch_all(pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    Ok((
+        rows.into_iter()
+            .take(limit as usize)
+            .map(|row| ChildSummary {
+                id: ChildId(row.id),
+                name: row.name,
+                club: row.club,
+                balance: money(row.balance),
+            })
+            .collect(),
+        more,
+    ))
+}

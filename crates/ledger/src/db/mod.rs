@@ -48,7 +48,10 @@ pub use cards::{
     NewOrder, block_card, card_action, card_owner, hand_out, order_card, set_order_status,
 };
 pub use changes::changes;
-pub use children::{detail, enrol, list_children, move_child, update_settings};
+pub use children::{
+    ChildSearch, detail, enrol, list_children, move_child, rename_child, search_children,
+    update_settings,
+};
 pub use clubs::{Scope, child_in_scope, in_scope};
 pub use entries::{Movement, flag_name, history, money_entry, money_entry_in, sum_of_entries};
 pub use office_log::Actor;

@@ -54,6 +54,7 @@ impl Actor {
 pub enum Action {
     ChildEnrol,
     ChildMove,
+    ChildRename,
     ChildSettings,
     CardHandOut,
     CardBlock,
@@ -76,9 +77,10 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::ChildEnrol,
         Action::ChildMove,
+        Action::ChildRename,
         Action::ChildSettings,
         Action::CardHandOut,
         Action::CardBlock,
@@ -104,6 +106,7 @@ impl Action {
         match self {
             Action::ChildEnrol => "child.enrol",
             Action::ChildMove => "child.move",
+            Action::ChildRename => "child.rename",
             Action::ChildSettings => "child.settings",
             Action::CardHandOut => "card.hand_out",
             Action::CardBlock => "card.block",
@@ -329,7 +332,7 @@ pub struct Page {
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern.
-fn like(text: &str) -> String {
+pub(super) fn like(text: &str) -> String {
     let mut pattern = String::from("%");
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

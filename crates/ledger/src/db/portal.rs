@@ -93,6 +93,8 @@ pub struct HistoryLine {
     pub balance_after: Money,
     /// What was bought, for a sale: "2 × Toast".
     pub items: Vec<SaleLine>,
+    /// What the counter noticed (an overdraft, a blocked card), by name.
+    pub flags: Vec<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -104,6 +106,7 @@ struct HistoryRow {
     #[sqlx(try_from = "Amount")]
     balance_after: Money,
     lines: Option<String>,
+    flags: Vec<String>,
 }
 
 /// A child's entries on the local days `from..=to`, oldest first.
@@ -115,7 +118,7 @@ pub async fn history(
     time_zone: &str,
 ) -> Result<Vec<HistoryLine>> {
     let rows: Vec<HistoryRow> = sqlx::query_as(
-        "SELECT at AT TIME ZONE $4 AS local_at, kind, amount, balance_after, lines::text AS lines
+        "SELECT at AT TIME ZONE $4 AS local_at, kind, amount, balance_after, lines::text AS lines, flags
          FROM entries
          WHERE child_id = $1 AND (at AT TIME ZONE $4)::date BETWEEN $2 AND $3
          ORDER BY at, id",
@@ -137,8 +140,27 @@ pub async fn history(
                 .lines
                 .and_then(|l| serde_json::from_str(&l).ok())
                 .unwrap_or_default(),
+            flags: row.flags,
         })
         .collect())
+}
+
+/// A parent of a child, as the office sees them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Parent {
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// The people linked to a child as its parents, by name.
+pub async fn parents_of(pool: &PgPool, child: ChildId) -> Result<Vec<Parent>> {
+    Ok(sqlx::query_as(
+        "SELECT p.name, p.email FROM parent_children pc JOIN people p ON p.id = pc.person_id
+         WHERE pc.child_id = $1 ORDER BY p.name, p.id",
+    )
+    .bind(child.0)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// A support request and its answer.
@@ -363,6 +385,7 @@ pub async fn categories_bought(pool: &PgPool, child: ChildId) -> Result<Vec<Stri
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OpenOrder {
     pub id: Uuid,
+    pub child_id: Uuid,
     #[sqlx(rename = "name")]
     pub child_name: String,
     pub address: Option<String>,
@@ -373,7 +396,7 @@ pub struct OpenOrder {
 /// The card orders still open, of the children within `scope`.
 pub async fn open_orders(pool: &PgPool, scope: &Scope) -> Result<Vec<OpenOrder>> {
     Ok(sqlx::query_as(
-        "SELECT o.id, c.name, o.address, o.status, o.created_at
+        "SELECT o.id, o.child_id, c.name, o.address, o.status, o.created_at
          FROM card_orders o JOIN children c ON c.id = o.child_id
          WHERE o.status <> 'handed_out' AND club_in_scope(c.club, $1) ORDER BY o.created_at",
     )

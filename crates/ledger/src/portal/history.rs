@@ -25,7 +25,7 @@ pub struct Range {
     format: Option<String>,
 }
 
-fn kind_text(lang: Lang, kind: &str) -> &'static str {
+pub(crate) fn kind_text(lang: Lang, kind: &str) -> &'static str {
     match kind {
         "deposit" => lang.t("portal.history.top_up"),
         "withdrawal" => lang.t("portal.history.withdrawal"),
@@ -36,7 +36,7 @@ fn kind_text(lang: Lang, kind: &str) -> &'static str {
     }
 }
 
-fn items_text(line: &HistoryLine) -> String {
+pub(crate) fn items_text(line: &HistoryLine) -> String {
     line.items
         .iter()
         .map(|i| format!("{} × {}", i.quantity, i.name))
@@ -210,6 +210,7 @@ mod tests {
             amount: Money::kroner(kroner),
             balance_after: Money::ZERO,
             items: vec![],
+            flags: vec![],
         }
     }
 

@@ -17,7 +17,7 @@ use klubkasse_core::domain::{ChildId, Money};
 
 /// The categories a parent may tick: the ledger's list, those the child
 /// has bought from, and those already blocked.
-async fn categories(
+pub(crate) async fn categories(
     state: &AppState,
     child: ChildId,
     blocked: &[String],
@@ -113,7 +113,7 @@ pub async fn page(
 }
 
 /// An empty field is "none"; anything else must be an amount of 0 or more.
-fn optional_money(text: &str) -> Result<Option<Money>, ()> {
+pub(crate) fn optional_money(text: &str) -> Result<Option<Money>, ()> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);

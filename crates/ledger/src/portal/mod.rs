@@ -141,7 +141,52 @@ pub(crate) fn routes() -> Routes {
             "/portal/office/payouts/{id}/reject",
             office::payout_rejected,
         )
-        .add(M::POST, "/portal/office/orders/{id}", office::order_status)
+        .add(
+            M::POST,
+            "/portal/office/orders/{id}",
+            office::cards::order_status,
+        )
+        .add(M::GET, "/portal/office/children", office::children::search)
+        .add(
+            M::GET,
+            "/portal/office/children/{id}",
+            office::children::page,
+        )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/cards",
+            office::cards::hand_out_card,
+        )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/cards/block",
+            office::cards::block,
+        )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/cards/unblock",
+            office::cards::unblock,
+        )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/card-order",
+            office::cards::order,
+        )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/limits",
+            office::children::save_limits,
+        )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/name",
+            office::children::rename,
+        )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/club",
+            office::children::move_to,
+        )
         .add(M::POST, "/portal/office/support/{id}", office::answer)
         .add(M::GET, "/portal/office/log", office_log::page)
         .add(M::GET, "/portal/test-payment/{reference}", topup::test_page)

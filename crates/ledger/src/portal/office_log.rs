@@ -80,6 +80,7 @@ pub fn action_text(lang: Lang, action: Action) -> &'static str {
     match action {
         Action::ChildEnrol => lang.t("portal.office_log.child_enrol"),
         Action::ChildMove => lang.t("portal.office_log.child_move"),
+        Action::ChildRename => lang.t("portal.office_log.child_rename"),
         Action::ChildSettings => lang.t("portal.office_log.child_settings"),
         Action::CardHandOut => lang.t("portal.office_log.card_hand_out"),
         Action::CardBlock => lang.t("portal.office_log.card_block"),
@@ -166,7 +167,8 @@ pub fn changes(row: &LogRow) -> Vec<(String, Option<String>, String)> {
     lines
 }
 
-fn row(lang: Lang, row: &LogRow) -> Markup {
+/// One row of the log as a table row (the log page, a child's page).
+pub(crate) fn row(lang: Lang, row: &LogRow) -> Markup {
     html! {
         tr data-log=(row.id) {
             td { (row.local_at.format("%d.%m.%Y %H:%M")) }

@@ -236,6 +236,30 @@ impl Office {
     }
 }
 
+/// A child named in the path that office staff may see (of their clubs):
+/// every office page about one child takes this. Another club's child is
+/// "not found", the same as one that does not exist.
+pub struct OfficeChild {
+    pub office: Office,
+    pub child: ChildId,
+}
+
+impl FromRequestParts<AppState> for OfficeChild {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<OfficeChild, PortalError> {
+        let office = Office::from_request_parts(parts, state).await?;
+        let Path(child) = Path::<ChildId>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| PortalError::NotFound)?;
+        office.may_see(&state.pool, Some(vec![child])).await?;
+        Ok(OfficeChild { office, child })
+    }
+}
+
 /// A form posted from one of the logged-in person's pages: its CSRF
 /// token is checked before anything reads the rest. Every form handler
 /// takes this, so none can forget the check.

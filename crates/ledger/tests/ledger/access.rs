@@ -387,6 +387,7 @@ async fn every_page_by_every_kind_of_visitor() {
     ];
     let a = w.a;
     let child = |tail: &str| format!("/portal/children/{a}/{tail}");
+    let office_child = |tail: &str| format!("/portal/office/children/{a}{tail}");
     let own = vec![Parent, Office, Municipality];
     let offices = vec![Office, Municipality];
     let everyone = vec![Parent, OtherParent, Office, OtherOffice, Municipality];
@@ -571,6 +572,73 @@ async fn every_page_by_every_kind_of_visitor() {
             "/portal/office/support/{id}",
             format!("/portal/office/support/{}", w.support[0]),
             vec![("answer", "Svar".into())],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::GET,
+            "/portal/office/children",
+            "/portal/office/children?q=fre".into(),
+            vec![],
+            May::Only(vec![Office, OtherOffice, Municipality]),
+        ),
+        (
+            Method::GET,
+            "/portal/office/children/{id}",
+            office_child(""),
+            vec![],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/children/{id}/cards",
+            office_child("/cards"),
+            vec![("uid", "04C0FFEE".into())],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/children/{id}/cards/block",
+            office_child("/cards/block"),
+            vec![("uid", CARD_A.into())],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/children/{id}/cards/unblock",
+            office_child("/cards/unblock"),
+            vec![("uid", CARD_A.into())],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/children/{id}/card-order",
+            office_child("/card-order"),
+            vec![
+                ("order", Uuid::now_v7().to_string()),
+                ("address", "Udleveres på kontoret".into()),
+                ("fee", "45.00".into()),
+            ],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/children/{id}/limits",
+            office_child("/limits"),
+            vec![("limit", "30".into()), ("note", "".into())],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/children/{id}/name",
+            office_child("/name"),
+            vec![("name", "Freja".into())],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/children/{id}/club",
+            office_child("/club"),
+            vec![("club", CLUB.into())],
             May::Only(offices.clone()),
         ),
         (

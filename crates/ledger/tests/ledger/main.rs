@@ -7,6 +7,7 @@ mod concurrency;
 mod hostile;
 mod money;
 mod office;
+mod office_children;
 mod push;
 mod random;
 mod reports;

@@ -149,7 +149,8 @@ async fn state_of(l: &Ledger) -> String {
         "SELECT concat_ws('|',
             (SELECT string_agg(id::text || status, ',' ORDER BY id) FROM payout_requests),
             (SELECT string_agg(id::text || coalesce(answer, ''), ',' ORDER BY id) FROM support_requests),
-            (SELECT string_agg(coalesce(daily_limit::text, '') || coalesce(note, ''), ',' ORDER BY id)
+            (SELECT string_agg(coalesce(daily_limit::text, '') || coalesce(note, '') || name || club
+                               || blocked_categories::text, ',' ORDER BY id)
              FROM children),
             (SELECT count(*)::text FROM payments),
             (SELECT count(*)::text FROM office_log))",
@@ -238,6 +239,50 @@ fn routes_of(w: &World, n: usize) -> Vec<Visit> {
             vec![("answer", "Svar".into())],
         ),
     ]);
+    let office = |tail: &str| format!("/portal/office/children/{child}{tail}");
+    routes.extend([
+        (Method::GET, office(""), vec![]),
+        (
+            Method::POST,
+            office("/cards"),
+            vec![("uid", "04C0FFEE".into())],
+        ),
+        (
+            Method::POST,
+            office("/cards/block"),
+            vec![("uid", CARDS[n].into())],
+        ),
+        (
+            Method::POST,
+            office("/cards/unblock"),
+            vec![("uid", CARDS[n].into())],
+        ),
+        (
+            Method::POST,
+            office("/card-order"),
+            vec![
+                ("order", Uuid::now_v7().to_string()),
+                ("address", "Kontoret".into()),
+                ("fee", "45.00".into()),
+            ],
+        ),
+        (
+            Method::POST,
+            office("/limits"),
+            vec![("limit", "15".into()), ("note", "fra kontoret".into())],
+        ),
+        (
+            Method::POST,
+            office("/name"),
+            vec![("name", "Nyt Navn".into())],
+        ),
+        (Method::POST, office("/club"), vec![("club", CLUB.into())]),
+        (
+            Method::POST,
+            format!("/portal/office/orders/{}", w.order[n]),
+            vec![("status", "handed_out".into()), ("uid", "04BEEF01".into())],
+        ),
+    ]);
     if n == 1 {
         routes.push((
             Method::POST,
@@ -318,8 +363,11 @@ async fn office_staff_find_nothing_of_another_clubs_child_by_address_or_forged_f
         done,
         [
             "card.block",
+            "card.hand_out",
             "card.order",
+            "card.unblock",
             "card_order.status",
+            "child.rename",
             "child.settings",
             "payout.paid",
             "payout.request",

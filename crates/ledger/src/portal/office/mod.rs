@@ -2,8 +2,11 @@
 //! hand out, parents' questions to answer, and this month's money by club
 //! (the day's and month's reports: [`reports`]), each of the clubs the
 //! person works for only. What names a payout, an order or a question of
-//! another club's child is "not found".
+//! another club's child is "not found". One child's page and its forms:
+//! [`children`], [`cards`].
 
+pub mod cards;
+pub mod children;
 pub mod reports;
 
 use std::collections::BTreeMap;
@@ -18,7 +21,6 @@ use uuid::Uuid;
 use super::PortalError;
 use super::layout::{self, Lang};
 use super::session::{NoFields, Office, Posted};
-use crate::api::OrderStatus;
 use crate::db::{payments, portal as queries};
 use crate::{AppState, db};
 use klubkasse_core::domain::Money;
@@ -51,7 +53,11 @@ pub async fn page(
     }
     let title = lang.t("portal.office.the_office");
     let body = html! {
-        p { a href="/portal/office/log" { (lang.t("portal.office.office_log")) } }
+        p {
+            a href="/portal/office/children" { (lang.t("portal.office_children.find_a_child")) }
+            " · "
+            a href="/portal/office/log" { (lang.t("portal.office.office_log")) }
+        }
         section.card {
             h2 { (lang.t("portal.office.withdrawals_waiting")) }
             @if payouts.is_empty() { p.muted { (lang.t("portal.office.none")) } }
@@ -74,14 +80,16 @@ pub async fn page(
             @for o in &orders {
                 form method="post" action={ "/portal/office/orders/" (o.id) } data-order {
                     (layout::csrf(&session))
-                    p { strong { (o.child_name) } " · " (o.created_at.format("%d.%m.%Y")) " · "
+                    p { strong { a href={ "/portal/office/children/" (o.child_id) } { (o.child_name) } } " · " (o.created_at.format("%d.%m.%Y")) " · "
                         (if o.status == "sent" { lang.t("portal.office.sent") } else { lang.t("portal.office.ordered") })
                         @if o.address.is_none() { " · " (lang.t("portal.office.first_card_handed_out_at_the")) }
                         @if let Some(a) = &o.address { br; span.muted { (a) } } }
                     @if o.status == "ordered" {
                         button.primary type="submit" name="status" value="sent" { (lang.t("portal.office.mark_sent")) }
                     }
-                    " "
+                    // Handing out records the card: its UID is typed here.
+                    label for={ "uid-" (o.id) } { (lang.t("portal.office_children.card_uid")) }
+                    input id={ "uid-" (o.id) } name="uid" maxlength="40" autocomplete="off";
                     button.secondary type="submit" name="status" value="handed_out" { (lang.t("portal.office.mark_handed_out")) }
                 }
             }
@@ -139,28 +147,6 @@ pub async fn payout_paid(
     let child = payments::payout_child(&state.pool, id).await?;
     office.may_see(&state.pool, child.map(|c| vec![c])).await?;
     payments::mark_payout_paid(&state.pool, &office.session.actor(), id).await?;
-    Ok(Redirect::to("/portal/office").into_response())
-}
-
-#[derive(Debug, Deserialize)]
-pub struct OrderForm {
-    status: String,
-}
-
-pub async fn order_status(
-    State(state): State<AppState>,
-    office: Office,
-    Path(id): Path<Uuid>,
-    Posted(form): Posted<OrderForm>,
-) -> Result<Response, PortalError> {
-    let child = db::cards::order_child(&state.pool, id).await?;
-    office.may_see(&state.pool, child.map(|c| vec![c])).await?;
-    let status = match form.status.as_str() {
-        "sent" => OrderStatus::Sent,
-        "handed_out" => OrderStatus::HandedOut,
-        _ => return Err(PortalError::NotFound),
-    };
-    db::set_order_status(&state.pool, &office.session.actor(), id, status).await?;
     Ok(Redirect::to("/portal/office").into_response())
 }
 
