@@ -180,6 +180,7 @@ impl SheetError {
 #[derive(Debug, Clone)]
 pub struct Sheet {
     header: csv::StringRecord,
+    header_line: u64,
     index: HashMap<&'static str, usize>,
     records: Vec<csv::StringRecord>,
 }
@@ -251,9 +252,15 @@ impl Sheet {
             .map_err(unreadable)?;
         Ok(Sheet {
             header,
+            header_line,
             index,
             records,
         })
+    }
+
+    /// Where the header is: line 1, or later after empty lines.
+    pub fn header_line(&self) -> u64 {
+        self.header_line
     }
 
     /// Whether the file has the column `key`.

@@ -53,6 +53,8 @@ impl Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
     ChildEnrol,
+    /// A whole file, once (each child has its own `ChildEnrol` too).
+    ChildImport,
     ChildMove,
     ChildSettings,
     CardHandOut,
@@ -76,8 +78,9 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::ChildEnrol,
+        Action::ChildImport,
         Action::ChildMove,
         Action::ChildSettings,
         Action::CardHandOut,
@@ -103,6 +106,7 @@ impl Action {
     pub fn code(self) -> &'static str {
         match self {
             Action::ChildEnrol => "child.enrol",
+            Action::ChildImport => "child.import",
             Action::ChildMove => "child.move",
             Action::ChildSettings => "child.settings",
             Action::CardHandOut => "card.hand_out",

@@ -79,6 +79,7 @@ impl LogQuery {
 pub fn action_text(lang: Lang, action: Action) -> &'static str {
     match action {
         Action::ChildEnrol => lang.t("portal.office_log.child_enrol"),
+        Action::ChildImport => lang.t("portal.office_log.child_import"),
         Action::ChildMove => lang.t("portal.office_log.child_move"),
         Action::ChildSettings => lang.t("portal.office_log.child_settings"),
         Action::CardHandOut => lang.t("portal.office_log.card_hand_out"),
