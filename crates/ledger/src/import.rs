@@ -216,8 +216,21 @@ pub fn enrolments(rows: &[ImportRow]) -> Vec<Enrolment> {
 /// Reads and checks the whole file (bytes as saved: see
 /// [`sheet::decode`]); `today` in the clubs' time zone, for birth dates.
 pub fn parse(bytes: &[u8], today: NaiveDate) -> Result<Vec<ImportRow>, ImportError> {
-    let text = sheet::decode(bytes);
-    let sheet = Sheet::read(&text, &COLUMNS).map_err(ImportError::Sheet)?;
+    parse_text(&canonical(bytes), today)
+}
+
+/// The file's text with every line ending `\n`: what the office's page
+/// shows and carries to its confirmation (a browser sends a form's line
+/// breaks as CRLF), so that the confirmed text is the one checked.
+pub fn canonical(bytes: &[u8]) -> String {
+    sheet::decode(bytes)
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+}
+
+/// [`parse`] of a [`canonical`] text.
+pub fn parse_text(text: &str, today: NaiveDate) -> Result<Vec<ImportRow>, ImportError> {
+    let sheet = Sheet::read(text, &COLUMNS).map_err(ImportError::Sheet)?;
     if sheet.has(OPENING_BALANCE) {
         return Err(ImportError::Invalid(vec![Problem {
             line: sheet.header_line(),

@@ -131,9 +131,20 @@ pub async fn enrol(
         birth_date: None,
         payers: Vec::new(),
     };
+    enrol_one(pool, actor, scope, club, &enrolment).await
+}
+
+/// [`enrol`] with a birth date and payers (the office's page).
+pub async fn enrol_one(
+    pool: &PgPool,
+    actor: &Actor,
+    scope: &Scope,
+    club: &str,
+    child: &Enrolment,
+) -> Result<ChildDetail> {
     let mut tx = pool.begin().await?;
     known_club(&mut tx, scope, club).await?;
-    let id = enrol_in(&mut tx, actor, club, &enrolment).await?;
+    let id = enrol_in(&mut tx, actor, club, child).await?;
     let detail = child_detail(&mut tx, id).await?;
     tx.commit().await?;
     Ok(detail)

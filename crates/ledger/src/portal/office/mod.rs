@@ -1,9 +1,12 @@
 //! The office's view: payout requests to pay, card orders to post and
 //! hand out, parents' questions to answer, and this month's money by club
-//! (the day's and month's reports: [`reports`]), each of the clubs the
+//! (the day's and month's reports: [`reports`]; enrolling children one
+//! at a time, [`enrol`], or from a file, [`import`]), each of the clubs the
 //! person works for only. What names a payout, an order or a question of
 //! another club's child is "not found".
 
+pub mod enrol;
+pub mod import;
 pub mod reports;
 
 use std::collections::BTreeMap;
@@ -51,7 +54,11 @@ pub async fn page(
     }
     let title = lang.t("portal.office.the_office");
     let body = html! {
-        p { a href="/portal/office/log" { (lang.t("portal.office.office_log")) } }
+        p {
+            a href="/portal/office/log" { (lang.t("portal.office.office_log")) }
+            " · "
+            a href="/portal/office/enrol" { (lang.t("portal.enrol.title")) }
+        }
         section.card {
             h2 { (lang.t("portal.office.withdrawals_waiting")) }
             @if payouts.is_empty() { p.muted { (lang.t("portal.office.none")) } }
