@@ -246,3 +246,250 @@ async fn the_command_line_imports_and_its_dry_run_writes_nothing() {
         [("command_line".to_string(), "child.import".to_string())]
     );
 }
+
+/// A ledger with a portal, club B, and office staff of each club.
+async fn offices() -> (Ledger, Visitor, Visitor) {
+    use klubkasse_ledger::Settings;
+    use klubkasse_ledger::db::people::PersonRole;
+    let l = ledger().await.with_portal(Settings::default());
+    l.club("Bøgen").await;
+    let mut staff = Vec::new();
+    for (subject, club) in [("kontor-a", CLUB), ("kontor-b", "Bøgen")] {
+        let role = PersonRole::Office(BTreeSet::from([club.to_string()]));
+        let person = l.person(subject, subject, Some(role), &[]).await.id;
+        staff.push(l.log_in(person).await);
+    }
+    let b = staff.pop().expect("b");
+    let a = staff.pop().expect("a");
+    (l, a, b)
+}
+
+/// Posts the upload (or the confirmation) as a browser does.
+async fn post_import(l: &Ledger, who: &Visitor, fields: &[(&str, &[u8])]) -> Answer {
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use tower::ServiceExt;
+    let mut fields = fields.to_vec();
+    fields.push(("csrf", who.csrf.as_bytes()));
+    let (content_type, body) = multipart_bytes(&fields);
+    let request = Request::post("/portal/office/import")
+        .header(
+            "cookie",
+            format!(
+                "{}={}",
+                klubkasse_ledger::portal::session::SESSION_COOKIE,
+                who.cookie
+            ),
+        )
+        .header("content-type", content_type)
+        .body(Body::from(body))
+        .expect("request");
+    let response = l.app.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let bytes = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    Answer {
+        status,
+        headers: Default::default(),
+        body: serde_json::Value::Null,
+        text: String::from_utf8_lossy(&bytes).to_string(),
+    }
+}
+
+/// The hidden field `name`'s value in a page (maud escapes `&<>"`).
+fn hidden(page: &str, name: &str) -> String {
+    let start = page.find(&format!("name=\"{name}\" value=\"")).expect(name) + name.len() + 15;
+    page[start..start + page[start..].find('"').expect("end")].to_string()
+}
+
+/// The confirmation's text, as the browser sends a textarea: CRLF.
+fn content(page: &str) -> String {
+    let start = page.find("name=\"content\" hidden>").expect("content") + 22;
+    let text = &page[start..start + page[start..].find("</textarea>").expect("end")];
+    text.strip_prefix('\n')
+        .unwrap_or(text)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace('\n', "\r\n")
+}
+
+#[tokio::test]
+async fn the_office_previews_then_confirms_exactly_what_was_shown() {
+    let (l, a, b) = offices().await;
+    // The bad file: nothing written, the line named.
+    let bad = post_import(
+        &l,
+        &a,
+        &[("club", CLUB.as_bytes()), ("file", &excel_file(30, true))],
+    )
+    .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert!(
+        bad.text
+            .contains("children.csv linje 2, kolonne Fødselsdato"),
+        "{}",
+        bad.text
+    );
+    // The good one: a preview, nothing written yet.
+    let preview = post_import(
+        &l,
+        &a,
+        &[("club", CLUB.as_bytes()), ("file", &excel_file(30, false))],
+    )
+    .await;
+    assert_eq!(preview.status, 200, "{}", preview.text);
+    assert!(preview.text.contains("Søren Ærø 30"));
+    assert_eq!(count(&l, "SELECT count(*) FROM children").await, 0);
+    let digest = hidden(&preview.text, "digest");
+    let text = content(&preview.text);
+    let confirm = |text: String, club: &'static str, digest: String| {
+        let (l, a) = (&l, &a);
+        async move {
+            post_import(
+                l,
+                a,
+                &[
+                    ("club", club.as_bytes()),
+                    ("file_name", b"children.csv"),
+                    ("digest", digest.as_bytes()),
+                    ("content", text.as_bytes()),
+                ],
+            )
+            .await
+        }
+    };
+    // Not what was shown: refused, nothing written.
+    let forged = confirm(
+        text.replace("Søren Ærø 30", "Mallory"),
+        CLUB,
+        digest.clone(),
+    )
+    .await;
+    assert_eq!(forged.status, 422, "{}", forged.text);
+    // Another club's staff with their own CSRF token, and A's digest: not found.
+    let by_b = post_import(
+        &l,
+        &b,
+        &[
+            ("club", CLUB.as_bytes()),
+            ("digest", digest.as_bytes()),
+            ("content", text.as_bytes()),
+        ],
+    )
+    .await;
+    assert_eq!(by_b.status, 404, "{}", by_b.text);
+    let by_b = post_import(
+        &l,
+        &b,
+        &[("club", CLUB.as_bytes()), ("file", &excel_file(30, false))],
+    )
+    .await;
+    assert_eq!(by_b.status, 404, "{}", by_b.text);
+    assert_eq!(count(&l, "SELECT count(*) FROM children").await, 0);
+    assert_eq!(
+        count(
+            &l,
+            "SELECT count(*) FROM office_log WHERE action LIKE 'child.%'"
+        )
+        .await,
+        0
+    );
+
+    let done = confirm(text, CLUB, digest).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert!(
+        done.text.contains("30 børn er indmeldt i Kastanjen"),
+        "{}",
+        done.text
+    );
+    assert_eq!(
+        count(&l, "SELECT count(*) FROM children WHERE club = 'Kastanjen'").await,
+        30
+    );
+    let by: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor_kind, actor_name FROM office_log WHERE action = 'child.import'",
+    )
+    .fetch_all(&l.pool)
+    .await
+    .expect("log");
+    assert_eq!(by, [("person".to_string(), "kontor-a".to_string())]);
+}
+
+#[tokio::test]
+async fn a_file_too_large_is_refused_with_a_message() {
+    let (l, a, _) = offices().await;
+    let big = vec![b'a'; 1024 * 1024];
+    let answer = post_import(&l, &a, &[("club", CLUB.as_bytes()), ("file", &big)]).await;
+    assert_eq!(answer.status, 413, "{}", answer.text);
+    assert!(
+        answer.text.contains("Filen er for stor: højst 900 kB"),
+        "{}",
+        answer.text
+    );
+}
+
+#[tokio::test]
+async fn one_child_on_the_form_with_payers_and_a_forged_club_refused() {
+    let (l, a, b) = offices().await;
+    let form = |club: &'static str, csrf: String| {
+        vec![
+            ("club", club.to_string()),
+            ("name", "Alma Ærø".to_string()),
+            ("birth_date", "24-12-2016".to_string()),
+            ("payer1_name", "Mette Ærø".to_string()),
+            ("payer1_email", "mette@example.dk".to_string()),
+            ("csrf", csrf),
+        ]
+    };
+    let forged = post_enrol(&l, &b, form(CLUB, b.csrf.clone())).await;
+    assert_eq!(forged.status, 404, "{}", forged.text);
+    assert_eq!(count(&l, "SELECT count(*) FROM children").await, 0);
+    let mut bad = form(CLUB, a.csrf.clone());
+    bad[2].1 = "31-02-2016".into();
+    let answer = post_enrol(&l, &a, bad).await;
+    assert_eq!(answer.status, 422);
+    assert!(
+        answer
+            .text
+            .contains("«31-02-2016» er ikke en dag i kalenderen"),
+        "{}",
+        answer.text
+    );
+    let answer = post_enrol(&l, &a, form(CLUB, a.csrf.clone())).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(
+        answer.text.contains("Alma Ærø er indmeldt i Kastanjen"),
+        "{}",
+        answer.text
+    );
+    assert_eq!(
+        count(
+            &l,
+            "SELECT count(*) FROM payers WHERE email = 'mette@example.dk'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &l,
+            "SELECT count(*) FROM children WHERE birth_date = '2016-12-24'"
+        )
+        .await,
+        1
+    );
+}
+
+async fn post_enrol(l: &Ledger, who: &Visitor, fields: Vec<(&'static str, String)>) -> Answer {
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    l.page(
+        axum::http::Method::POST,
+        "/portal/office/enrol",
+        Some(who),
+        &fields,
+    )
+    .await
+}
