@@ -136,10 +136,10 @@ impl Fault {
     }
 }
 
-/// The text under `portal.import.KEY`, filled; Danish where the language
+/// The text under `ledger_import.KEY`, filled; Danish where the language
 /// has none.
 pub fn say(language: Language, key: &str, values: &[(&str, &str)]) -> String {
-    let key = format!("portal.import.{key}");
+    let key = format!("ledger_import.{key}");
     let template = language
         .text(&key)
         .or_else(|| Language::DA.text(&key))
@@ -464,7 +464,7 @@ mod tests {
             for fault in &faults {
                 let text = fault.text(language);
                 assert!(
-                    !text.contains("portal.") && !text.contains('{'),
+                    !text.contains("ledger_import.") && !text.contains('{'),
                     "{language}: {text}"
                 );
             }
