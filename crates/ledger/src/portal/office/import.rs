@@ -1,8 +1,9 @@
 //! The office imports a club's children from a file: the upload shows
 //! what will be imported, or every mistake with its line, and nothing is
 //! written; its confirm button sends back exactly the text shown, with a
-//! digest keyed by the session and the club, so that what is imported is
-//! what was shown, into the club shown, by the person it was shown to.
+//! digest keyed by the session, the club and the file's name, so that
+//! what is imported is what was shown, into the club shown, by the person
+//! it was shown to.
 //! Then all rows in one transaction ([`db::enrol_all`]), and a page of
 //! what was imported.
 
@@ -37,10 +38,11 @@ struct Upload {
     digest: Option<String>,
 }
 
-/// What the preview's digest binds: this session, this club, this text.
-fn digest(session: &Session, club: &str, text: &str) -> String {
+/// What the preview's digest binds: this session, this club, this file's
+/// name (for the log) and text.
+fn digest(session: &Session, club: &str, file_name: &str, text: &str) -> String {
     let mut hash = Sha256::new();
-    for part in [session.csrf.as_str(), club, text] {
+    for part in [session.csrf.as_str(), club, file_name, text] {
         hash.update((part.len() as u64).to_be_bytes());
         hash.update(part.as_bytes());
     }
@@ -148,7 +150,7 @@ pub async fn upload(
                 .into_response());
         }
     };
-    let expected = digest(&session, &upload.club, &text);
+    let expected = digest(&session, &upload.club, &file_name, &text);
     match &upload.digest {
         None => Ok(preview(
             lang,
@@ -210,7 +212,6 @@ fn rows_table(lang: Lang, rows: &[ImportRow]) -> maud::Markup {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn preview(
     lang: Lang,
     session: &Session,
