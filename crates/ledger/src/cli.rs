@@ -102,6 +102,20 @@ pub enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// Enrol a club's children from a CSV file (columns: README «Office»):
+    /// every line checked first, then all written in one transaction, or
+    /// nothing. Each child's first card is ordered, free.
+    ImportChildren {
+        file: PathBuf,
+        /// The club every child of the file joins.
+        #[arg(long)]
+        club: String,
+        /// Check everything, the club too, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        db: Db,
+    },
     /// The clubs: office staff and office tokens work for some of them.
     Club {
         #[command(subcommand)]

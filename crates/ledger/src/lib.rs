@@ -17,6 +17,7 @@ pub mod auth;
 pub mod cli;
 pub mod db;
 pub mod error;
+pub mod import;
 pub mod metrics;
 pub mod portal;
 pub mod push;

@@ -4,10 +4,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use klubkasse_core::i18n::Language;
 use klubkasse_ledger::cli::{self, Cli, ClubCommand, Command, TokenCommand};
 use klubkasse_ledger::db::Actor;
 use klubkasse_ledger::serve::{ServeConfig, serve};
-use klubkasse_ledger::{MIGRATOR, Settings, auth, db};
+use klubkasse_ledger::{MIGRATOR, Settings, auth, db, import};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -66,6 +67,12 @@ async fn run(command: Command) -> Result<()> {
             println!("{}", saved.id);
         }
         Command::Club { command } => club(command).await?,
+        Command::ImportChildren {
+            file,
+            club,
+            dry_run,
+            db,
+        } => import_children(&file, club.trim(), dry_run, &db).await?,
         Command::Serve {
             listen,
             db,
@@ -136,6 +143,38 @@ async fn token(command: TokenCommand) -> Result<()> {
             let token = auth::revoke_token(&pool, &Actor::command_line(), &label_or_id).await?;
             println!("token «{}» ({}) revoked", token.label, token.id);
         }
+    }
+    Ok(())
+}
+
+/// `import-children`: the whole file checked before the database is asked.
+async fn import_children(
+    file: &std::path::Path,
+    club: &str,
+    dry_run: bool,
+    db: &cli::Db,
+) -> Result<()> {
+    let bytes =
+        std::fs::read(file).with_context(|| format!("{} cannot be read", file.display()))?;
+    let name = file.display().to_string();
+    let rows = import::parse(&bytes, chrono::Utc::now().date_naive())
+        .map_err(|e| anyhow::anyhow!(e.message(Language::DA, &name)))?;
+    let pool = connect(db).await?;
+    let enrolled = db::enrol_all(
+        &pool,
+        &Actor::command_line(),
+        &db::Scope::All,
+        club,
+        &import::enrolments(&rows),
+        import::source(&name, &bytes),
+        dry_run,
+    )
+    .await?;
+    let count = enrolled.children.len();
+    if enrolled.written {
+        println!("{count} children enrolled in «{club}», each with a first card ordered");
+    } else {
+        println!("dry run: {count} children would be enrolled in «{club}»; nothing was written");
     }
     Ok(())
 }

@@ -89,6 +89,39 @@ pub async fn ledger_with(settings: Settings) -> Ledger {
     }
 }
 
+/// A form as `multipart/form-data`, the field `file` as a file
+/// `children.csv`: the content type and the body.
+pub fn multipart(form: &[(&str, &str)]) -> (String, Vec<u8>) {
+    multipart_bytes(
+        &form
+            .iter()
+            .map(|(k, v)| (*k, v.as_bytes()))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// [`multipart`] of fields given as bytes (a Windows-1252 file).
+pub fn multipart_bytes(form: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "klubkasse-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in form {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        if *name == "file" {
+            body.extend_from_slice(
+                b"Content-Disposition: form-data; name=\"file\"; filename=\"children.csv\"\r\nContent-Type: text/csv\r\n\r\n",
+            );
+        } else {
+            body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            );
+        }
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 /// Someone logged in to the portal, with a session as a login makes it:
 /// the cookie's value and the session's CSRF token.
 pub struct Visitor {
@@ -250,7 +283,13 @@ impl Ledger {
             }
             request = request.header("cookie", cookie);
         }
-        let request = if method == Method::POST {
+        let request = if method == Method::POST && form.iter().any(|(k, _)| *k == "file") {
+            // A form with a file goes as a browser sends it.
+            let (content_type, body) = multipart(form);
+            request
+                .header("content-type", content_type)
+                .body(Body::from(body))
+        } else if method == Method::POST {
             let body = serde_html_form::to_string(form).expect("a form");
             request
                 .header("content-type", "application/x-www-form-urlencoded")

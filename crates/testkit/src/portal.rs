@@ -379,6 +379,15 @@ impl Browser {
             .unwrap_or_else(|e| panic!("could not tick {css}: {e}"));
     }
 
+    /// Chooses the file at `path` in the file input `css`.
+    pub async fn upload(&self, css: &str, path: &std::path::Path) {
+        let field = self.element(Locator::Css(css), css).await;
+        field
+            .send_keys(&path.display().to_string())
+            .await
+            .expect("choose the file");
+    }
+
     pub async fn fill(&self, css: &str, text: &str) {
         let field = self.element(Locator::Css(css), css).await;
         field.clear().await.expect("clear");

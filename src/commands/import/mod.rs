@@ -22,13 +22,11 @@
 //! child as it is; present but empty clears it. What Danish Excel saves is
 //! read as it is: Windows-1252 or UTF-8 (with or without a byte-order
 //! mark), `;`, `,` or tab between cells (the header's decides), amounts
-//! like `1.000,00` (see [`amount::read_amount`]). What the import says is
+//! like `1.000,00` (see [`klubkasse_core::sheet`], shared with the
+//! ledger's import). What the import says is
 //! in the language asked for (`[import]` in `assets/i18n/`).
 
-pub mod amount;
-mod header;
 mod rows;
-mod text;
 mod words;
 
 use std::collections::HashMap;
@@ -40,6 +38,7 @@ use chrono::{DateTime, Utc};
 use crate::store::{Store, StoreError};
 use klubkasse_core::domain::{CardState, CardUid, Child, ChildId, Money};
 use klubkasse_core::i18n::Language;
+use klubkasse_core::sheet::{self, Column, Sheet, SheetError};
 
 pub use self::words::Fault;
 use self::words::say;
@@ -58,32 +57,41 @@ const BLOCKED_CATEGORIES: &str = "blocked_categories";
 const NOTE: &str = "note";
 const CARD_STATE: &str = "card_state";
 
-/// Every column the file may have, in the order the sample file uses.
-pub const COLUMNS: [&str; 7] = [
-    NAME,
-    CARD_UID,
-    OPENING_BALANCE,
-    DAILY_LIMIT,
-    BLOCKED_CATEGORIES,
-    NOTE,
-    CARD_STATE,
-];
-
-/// Each column with its Danish name and other names people give it
-/// (normalised: lower case, `_` for spaces).
-const ALIASES: [(&str, &str, &[&str]); 7] = [
-    (NAME, "navn", &["barn", "child", "barnets_navn"]),
-    (CARD_UID, "kort", &["kort_uid", "kortnummer", "card", "uid"]),
-    (OPENING_BALANCE, "saldo", &["startsaldo", "balance"]),
-    (DAILY_LIMIT, "dagsgrænse", &["grænse", "limit"]),
-    (
+/// Every column the file may have, in the order the sample file uses,
+/// with its Danish name and other names people give it.
+pub const COLUMNS: [Column; 7] = [
+    column(NAME, "navn", &["barn", "child", "barnets_navn"], true),
+    column(
+        CARD_UID,
+        "kort",
+        &["kort_uid", "kortnummer", "card", "uid"],
+        true,
+    ),
+    column(OPENING_BALANCE, "saldo", &["startsaldo", "balance"], false),
+    column(DAILY_LIMIT, "dagsgrænse", &["grænse", "limit"], false),
+    column(
         BLOCKED_CATEGORIES,
         "spærrede_kategorier",
         &["spærret_for", "blocked"],
+        false,
     ),
-    (NOTE, "note", &["bemærkning", "notat"]),
-    (CARD_STATE, "kortstatus", &["status", "state"]),
+    column(NOTE, "note", &["bemærkning", "notat"], false),
+    column(CARD_STATE, "kortstatus", &["status", "state"], false),
 ];
+
+const fn column(
+    key: &'static str,
+    danish: &'static str,
+    others: &'static [&'static str],
+    required: bool,
+) -> Column {
+    Column {
+        key,
+        danish,
+        others,
+        required,
+    }
+}
 
 /// One checked row of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,14 +124,7 @@ pub struct GivenColumns {
 }
 
 /// One thing wrong in the file, with where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub line: u64,
-    /// The column as the file's header names it; `None` when the problem
-    /// is the whole line (e.g. too many fields).
-    pub column: Option<String>,
-    pub fault: Fault,
-}
+pub type Problem = sheet::Problem<Fault>;
 
 /// Why a file cannot be imported. Shown in Danish; [`ImportError::message`]
 /// says it in another language.
@@ -171,16 +172,11 @@ impl ImportError {
     pub fn message(&self, language: Language) -> String {
         match self {
             ImportError::Invalid { file, problems } => list_problems(language, file, problems),
-            ImportError::Empty { file } => say(
-                language,
-                "empty",
-                &[("file", file), ("columns", &words::column_list(language))],
-            ),
-            ImportError::Unreadable { file, detail } => say(
-                language,
-                "unreadable",
-                &[("file", file), ("detail", detail)],
-            ),
+            ImportError::Empty { file } => SheetError::Empty.message(language, file, &COLUMNS),
+            ImportError::Unreadable { file, detail } => SheetError::Unreadable {
+                detail: detail.clone(),
+            }
+            .message(language, file, &COLUMNS),
             ImportError::CannotOpen { file, kind, detail } => {
                 let key = match kind {
                     std::io::ErrorKind::NotFound => "no_such_file",
@@ -195,25 +191,7 @@ impl ImportError {
 }
 
 fn problem_line(language: Language, file: &str, p: &Problem) -> String {
-    let line = p.line.to_string();
-    let what = p.fault.text(language);
-    match &p.column {
-        Some(column) => say(
-            language,
-            "at_column",
-            &[
-                ("file", file),
-                ("line", &line),
-                ("column", column),
-                ("what", &what),
-            ],
-        ),
-        None => say(
-            language,
-            "at_line",
-            &[("file", file), ("line", &line), ("what", &what)],
-        ),
-    }
+    p.message(language, file, &p.fault.text(language))
 }
 
 fn list_problems(language: Language, file: &str, problems: &[Problem]) -> String {
@@ -245,62 +223,41 @@ pub fn read_children_file(path: &Path) -> Result<String, ImportError> {
         kind: e.kind(),
         detail: e.to_string(),
     })?;
-    Ok(text::decode(&bytes))
+    Ok(sheet::decode(&bytes))
 }
 
 /// Reads and checks every row; the first problem does not stop the check.
 pub fn parse_children_csv(text: &str, source: &Path) -> Result<Vec<ChildRow>, ImportError> {
     let file = source.display().to_string();
-    // Spreadsheets like to start a UTF-8 file with a byte-order mark.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // The csv crate counts a record after a CRLF as starting on the line
-    // before; Windows files would get every line number wrong.
-    let text = text.replace("\r\n", "\n");
-    let Some(first_line) = text.lines().find(|l| !l.trim().is_empty()) else {
-        return Err(ImportError::Empty { file });
-    };
-    let delimiter = text::separator(first_line);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        // Rows with the wrong number of fields are reported with the others.
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let unreadable = |e: csv::Error| ImportError::Unreadable {
-        file: file.clone(),
-        detail: e.to_string(),
-    };
-
-    let header = reader.headers().map_err(unreadable)?.clone();
-    let header_line = header.position().map_or(1, csv::Position::line);
-    // Cells cannot be read against a header that is wrong.
-    let index = header::columns(&header, header_line).map_err(|problems| ImportError::Invalid {
-        file: file.clone(),
-        problems,
+    let sheet = Sheet::read(text, &COLUMNS).map_err(|e| match e {
+        SheetError::Empty => ImportError::Empty { file: file.clone() },
+        SheetError::Unreadable { detail } => ImportError::Unreadable {
+            file: file.clone(),
+            detail,
+        },
+        // Cells cannot be read against a header that is wrong.
+        SheetError::Header(problems) => ImportError::Invalid {
+            file: file.clone(),
+            problems: problems.into_iter().map(|p| p.map(Fault::Sheet)).collect(),
+        },
     })?;
-
     let given = GivenColumns {
-        daily_limit: index.contains_key(DAILY_LIMIT),
-        blocked_categories: index.contains_key(BLOCKED_CATEGORIES),
-        note: index.contains_key(NOTE),
+        daily_limit: sheet.has(DAILY_LIMIT),
+        blocked_categories: sheet.has(BLOCKED_CATEGORIES),
+        note: sheet.has(NOTE),
     };
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     let mut first_line_of: HashMap<CardUid, u64> = HashMap::new();
-    for record in reader.records() {
-        let record = record.map_err(unreadable)?;
-        let line = record.position().map_or(0, csv::Position::line);
-        if record.len() != header.len() {
-            problems.push(Problem {
-                line,
-                column: None,
-                fault: Fault::FieldCount {
-                    got: record.len(),
-                    want: header.len(),
-                },
-            });
-            continue;
-        }
-        match rows::row(&record, &header, line, &index, given, &mut first_line_of) {
+    for record in sheet.rows() {
+        let record = match record {
+            Ok(record) => record,
+            Err(problem) => {
+                problems.push(problem.map(Fault::Sheet));
+                continue;
+            }
+        };
+        match rows::row(&record, given, &mut first_line_of) {
             Ok(row) => rows.push(row),
             Err(mut row_problems) => problems.append(&mut row_problems),
         }

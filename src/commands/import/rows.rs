@@ -3,38 +3,26 @@
 use std::collections::HashMap;
 
 use klubkasse_core::domain::{CardState, CardUid, Money};
+use klubkasse_core::sheet::{Row, read_amount};
 
-use super::amount::read_amount;
 use super::words::Fault;
 use super::{
     BLOCKED_CATEGORIES, CARD_STATE, CARD_UID, ChildRow, DAILY_LIMIT, GivenColumns, NAME, NOTE,
     OPENING_BALANCE, Problem,
 };
 
-/// The child on `line`; or its problems. `first_line_of`: where each card
-/// was first seen in the file (one card, one child). Problems name the
-/// column as the file's `header` does.
+/// The child on `record`'s line; or its problems. `first_line_of`: where
+/// each card was first seen in the file (one card, one child). Problems
+/// name the column as the file's header does.
 pub(super) fn row(
-    record: &csv::StringRecord,
-    header: &csv::StringRecord,
-    line: u64,
-    index: &HashMap<&'static str, usize>,
+    record: &Row<'_>,
     given: GivenColumns,
     first_line_of: &mut HashMap<CardUid, u64>,
 ) -> Result<ChildRow, Vec<Problem>> {
-    let cell = |column: &str| index.get(column).and_then(|&i| record.get(i)).unwrap_or("");
+    let line = record.line;
+    let cell = |column: &str| record.cell(column);
     let mut row_problems = Vec::new();
-    let mut wrong = |column: &str, fault: Fault| {
-        let label = index
-            .get(column)
-            .and_then(|&i| header.get(i))
-            .unwrap_or(column);
-        row_problems.push(Problem {
-            line,
-            column: Some(label.trim().to_string()),
-            fault,
-        });
-    };
+    let mut wrong = |column: &str, fault: Fault| row_problems.push(record.problem(column, fault));
 
     let name = cell(NAME).trim().to_string();
     if name.is_empty() {

@@ -344,3 +344,20 @@ fn demo_seed_once() {
     assert_eq!(store.all_entries().unwrap().len(), entries);
     assert!(store.balance_mismatches().unwrap().is_empty());
 }
+
+#[test]
+fn the_counters_columns_by_danish_and_english_names() {
+    use klubkasse_core::sheet::known;
+    for (label, column) in [
+        ("Navn", NAME),
+        ("Card UID", CARD_UID),
+        ("Kortnummer", CARD_UID),
+        ("Balance", OPENING_BALANCE),
+        ("Dagsgrænse", DAILY_LIMIT),
+        ("Spærrede kategorier", BLOCKED_CATEGORIES),
+        ("Kortstatus", CARD_STATE),
+        ("Bemærkning", NOTE),
+    ] {
+        assert_eq!(known(&COLUMNS, label), Some(column), "{label}");
+    }
+}

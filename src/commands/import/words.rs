@@ -3,24 +3,35 @@
 
 use klubkasse_core::i18n::{Language, fill};
 
-use super::amount::AmountFault;
-use super::{ALIASES, COLUMNS};
+use klubkasse_core::sheet::{AmountFault, SheetFault};
+
+use super::COLUMNS;
 
 /// One thing wrong with a cell, a line or the header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    UnknownColumn,
-    ColumnTwice,
-    ColumnMissing,
-    FieldCount { got: usize, want: usize },
+    /// The header or the line as a sheet's (see [`klubkasse_core::sheet`]).
+    Sheet(SheetFault),
     NameEmpty,
     NameControl,
     UidEmpty,
-    UidInvalid { text: String },
-    CardTwice { uid: String, earlier: u64 },
-    Amount { text: String, fault: AmountFault },
-    Negative { text: String },
-    CardState { text: String },
+    UidInvalid {
+        text: String,
+    },
+    CardTwice {
+        uid: String,
+        earlier: u64,
+    },
+    Amount {
+        text: String,
+        fault: AmountFault,
+    },
+    Negative {
+        text: String,
+    },
+    CardState {
+        text: String,
+    },
 }
 
 /// The text under `import.KEY`, filled; Danish where the language has none.
@@ -33,37 +44,11 @@ pub(super) fn say(language: Language, key: &str, values: &[(&str, &str)]) -> Str
     fill(template, values)
 }
 
-/// A column's name as `language` calls it: the Danish name in Danish,
-/// the file format's (English) name otherwise.
-pub(super) fn column_name(language: Language, column: &str) -> &str {
-    if language == Language::DA
-        && let Some((_, danish, _)) = ALIASES.iter().find(|(c, _, _)| *c == column)
-    {
-        return danish;
-    }
-    column
-}
-
-/// The columns a file may have, in `language`.
-pub(super) fn column_list(language: Language) -> String {
-    COLUMNS
-        .iter()
-        .map(|c| column_name(language, c))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Fault {
     pub fn text(&self, language: Language) -> String {
         let say = |key: &str, values: &[(&str, &str)]| say(language, key, values);
         match self {
-            Fault::UnknownColumn => say("unknown_column", &[("columns", &column_list(language))]),
-            Fault::ColumnTwice => say("column_twice", &[]),
-            Fault::ColumnMissing => say("column_missing", &[]),
-            Fault::FieldCount { got, want } => say(
-                "field_count",
-                &[("got", &got.to_string()), ("want", &want.to_string())],
-            ),
+            Fault::Sheet(fault) => fault.text(language, &COLUMNS),
             Fault::NameEmpty => say("name_empty", &[]),
             Fault::NameControl => say("name_control", &[]),
             Fault::UidEmpty => say("uid_empty", &[]),
@@ -72,16 +57,7 @@ impl Fault {
                 "card_twice",
                 &[("uid", uid), ("line", &earlier.to_string())],
             ),
-            Fault::Amount { text, fault } => {
-                let key = match fault {
-                    AmountFault::NotANumber => "not_an_amount",
-                    AmountFault::Ambiguous => "ambiguous_amount",
-                    AmountFault::TooPrecise => "too_precise",
-                    AmountFault::TooLarge => "too_large",
-                };
-                let whole: String = text.chars().filter(char::is_ascii_digit).collect();
-                say(key, &[("text", text), ("whole", &whole)])
-            }
+            Fault::Amount { text, fault } => fault.text(language, text),
             Fault::Negative { text } => say("negative", &[("text", text)]),
             Fault::CardState { text } => say("card_state", &[("text", text)]),
         }
@@ -95,10 +71,8 @@ mod tests {
     #[test]
     fn every_fault_has_its_words_in_every_language() {
         let faults = [
-            Fault::UnknownColumn,
-            Fault::ColumnTwice,
-            Fault::ColumnMissing,
-            Fault::FieldCount { got: 2, want: 3 },
+            Fault::Sheet(SheetFault::UnknownColumn),
+            Fault::Sheet(SheetFault::FieldCount { got: 2, want: 3 }),
             Fault::NameEmpty,
             Fault::NameControl,
             Fault::UidEmpty,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde_json::json;
 // Dynamic SQL here only splices the column-list constants, never input.
@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::cards::{CardRow, ORDER_COLUMNS, OrderRow};
 use super::clubs::{Scope, known_club};
 use super::office_log::{self, Action, Actor, Change};
+use super::payers::{self, NewPayer};
 use super::{DbError, Result, money};
 use crate::api::{ChildDetail, ChildSummary, SettingsPatch};
 use klubkasse_core::domain::{Child, ChildId, Money};
@@ -108,6 +109,14 @@ pub(super) async fn bump_change(conn: &mut PgConnection, child: ChildId) -> Resu
     bump_changes(conn, &BTreeMap::from([(child, None)])).await
 }
 
+/// A child to enrol, checked already (see [`crate::import::check`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    pub name: String,
+    pub birth_date: Option<NaiveDate>,
+    pub payers: Vec<NewPayer>,
+}
+
 /// Enrols a child in a club that exists and is within `scope` (else
 /// `unknown_club`, the same for both), with the first card ordered.
 pub async fn enrol(
@@ -117,21 +126,97 @@ pub async fn enrol(
     name: &str,
     club: &str,
 ) -> Result<ChildDetail> {
-    let id = ChildId::new();
+    let enrolment = Enrolment {
+        name: name.to_string(),
+        birth_date: None,
+        payers: Vec::new(),
+    };
+    enrol_one(pool, actor, scope, club, &enrolment).await
+}
+
+/// [`enrol`] with a birth date and payers (the office's page).
+pub async fn enrol_one(
+    pool: &PgPool,
+    actor: &Actor,
+    scope: &Scope,
+    club: &str,
+    child: &Enrolment,
+) -> Result<ChildDetail> {
     let mut tx = pool.begin().await?;
     known_club(&mut tx, scope, club).await?;
+    let id = enrol_in(&mut tx, actor, club, child).await?;
+    let detail = child_detail(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// What [`enrol_all`] did (or, on a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolled {
+    /// The new children, in the order given.
+    pub children: Vec<ChildId>,
+    /// Whether it was written: false on a dry run.
+    pub written: bool,
+}
+
+/// Enrols every child in `club` (within `scope`, else `unknown_club`) in
+/// ONE transaction: all or none. Each child gets its free first card
+/// order, its payers and its own log row; the import one more, with
+/// `source` (e.g. the file's name and hash). `dry_run`: everything is
+/// done and checked as for real, then rolled back.
+pub async fn enrol_all(
+    pool: &PgPool,
+    actor: &Actor,
+    scope: &Scope,
+    club: &str,
+    children: &[Enrolment],
+    source: serde_json::Value,
+    dry_run: bool,
+) -> Result<Enrolled> {
+    let mut tx = pool.begin().await?;
+    known_club(&mut tx, scope, club).await?;
+    let mut ids = Vec::with_capacity(children.len());
+    for child in children {
+        ids.push(enrol_in(&mut tx, actor, club, child).await?);
+    }
+    let change = Change::club(Action::ChildImport, club)
+        .after(json!({ "children": children.len(), "source": source }));
+    office_log::write(&mut tx, actor, change).await?;
+    if dry_run {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    Ok(Enrolled {
+        children: ids,
+        written: !dry_run,
+    })
+}
+
+/// One child, inside the caller's transaction, which has checked `club`
+/// ([`known_club`]).
+async fn enrol_in(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    club: &str,
+    child: &Enrolment,
+) -> Result<ChildId> {
+    let id = ChildId::new();
     // A new child takes the next change number.
     let seq: i64 =
         sqlx::query_scalar("UPDATE change_counter SET value = value + 1 RETURNING value")
             .fetch_one(&mut *tx)
             .await?;
-    sqlx::query("INSERT INTO children (id, name, club, change_seq) VALUES ($1, $2, $3, $4)")
-        .bind(id.0)
-        .bind(name)
-        .bind(club)
-        .bind(seq)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO children (id, name, club, change_seq, birth_date) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.0)
+    .bind(&child.name)
+    .bind(club)
+    .bind(seq)
+    .bind(child.birth_date)
+    .execute(&mut *tx)
+    .await?;
     // The first card is ordered with the enrolment, and it is free.
     sqlx::query(
         "INSERT INTO card_orders (id, child_id, status, address, fee)
@@ -141,11 +226,27 @@ pub async fn enrol(
     .bind(id.0)
     .execute(&mut *tx)
     .await?;
-    let change = Change::child(Action::ChildEnrol, id).after(json!({ "name": name, "club": club }));
-    office_log::write(&mut tx, actor, change).await?;
-    let detail = child_detail(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(detail)
+    for payer in &child.payers {
+        payers::add(&mut *tx, id, payer).await?;
+    }
+    let mut after = json!({ "name": child.name, "club": club });
+    if let Some(day) = child.birth_date {
+        after["birth_date"] = json!(day);
+    }
+    if !child.payers.is_empty() {
+        after["payers"] = child
+            .payers
+            .iter()
+            .map(|p| json!({ "name": p.name, "email": p.email }))
+            .collect();
+    }
+    office_log::write(
+        &mut *tx,
+        actor,
+        Change::child(Action::ChildEnrol, id).after(after),
+    )
+    .await?;
+    Ok(id)
 }
 
 /// Moves a child to another club; both clubs must be within `scope`. The

@@ -11,7 +11,7 @@
 //! which say what went wrong with the books, not which HTTP status that
 //! is: `crate::error` and the portal decide that.
 //!
-//! - [`children`]: enrolment, a child's detail and settings, moving it to
+//! - [`children`]: enrolment (one child or a whole import), a child's detail and settings, moving it to
 //!   another club, change numbers
 //! - [`clubs`]: clubs, and the [`Scope`] of what office staff may see
 //!   ([`clubs::in_scope`], the one check)
@@ -22,6 +22,7 @@
 //! - [`cards`]: cards and card orders
 //! - [`reports`], [`changes`]: the office's totals, the counters' pull
 //! - [`tokens`], [`people`]: bearer tokens; portal logins, people, sessions
+//! - [`payers`]: a child's payers (name, e-mail), not logins
 //! - [`payments`]: top-ups and payout requests
 //! - [`portal`]: what the parents' and the office's pages read
 
@@ -31,6 +32,7 @@ pub mod children;
 pub mod clubs;
 pub mod entries;
 pub mod office_log;
+pub mod payers;
 pub mod payments;
 pub mod people;
 pub mod portal;
@@ -49,8 +51,8 @@ pub use cards::{
 };
 pub use changes::changes;
 pub use children::{
-    ChildSearch, detail, enrol, list_children, move_child, rename_child, search_children,
-    update_settings,
+    ChildSearch, Enrolment, detail, enrol, enrol_all, list_children, move_child, rename_child,
+    search_children, update_settings,
 };
 pub use clubs::{Scope, child_in_scope, in_scope};
 pub use entries::{Movement, flag_name, history, money_entry, money_entry_in, sum_of_entries};

@@ -53,6 +53,8 @@ impl Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
     ChildEnrol,
+    /// A whole file, once (each child has its own `ChildEnrol` too).
+    ChildImport,
     ChildMove,
     ChildRename,
     ChildSettings,
@@ -77,8 +79,9 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::ChildEnrol,
+        Action::ChildImport,
         Action::ChildMove,
         Action::ChildRename,
         Action::ChildSettings,
@@ -105,6 +108,7 @@ impl Action {
     pub fn code(self) -> &'static str {
         match self {
             Action::ChildEnrol => "child.enrol",
+            Action::ChildImport => "child.import",
             Action::ChildMove => "child.move",
             Action::ChildRename => "child.rename",
             Action::ChildSettings => "child.settings",

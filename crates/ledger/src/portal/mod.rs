@@ -189,6 +189,9 @@ pub(crate) fn routes() -> Routes {
         )
         .add(M::POST, "/portal/office/support/{id}", office::answer)
         .add(M::GET, "/portal/office/log", office_log::page)
+        .add(M::GET, "/portal/office/enrol", office::enrol::page)
+        .add(M::POST, "/portal/office/enrol", office::enrol::enrol)
+        .add(M::POST, "/portal/office/import", office::import::upload)
         .add(M::GET, "/portal/test-payment/{reference}", topup::test_page)
         .add(
             M::POST,

@@ -79,6 +79,7 @@ impl LogQuery {
 pub fn action_text(lang: Lang, action: Action) -> &'static str {
     match action {
         Action::ChildEnrol => lang.t("portal.office_log.child_enrol"),
+        Action::ChildImport => lang.t("portal.office_log.child_import"),
         Action::ChildMove => lang.t("portal.office_log.child_move"),
         Action::ChildRename => lang.t("portal.office_log.child_rename"),
         Action::ChildSettings => lang.t("portal.office_log.child_settings"),

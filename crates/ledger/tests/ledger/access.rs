@@ -650,6 +650,28 @@ async fn every_page_by_every_kind_of_visitor() {
         ),
         (
             Method::GET,
+            "/portal/office/enrol",
+            "/portal/office/enrol".into(),
+            vec![],
+            May::Only(vec![Office, OtherOffice, Municipality]),
+        ),
+        // Into this club: another club's office staff find no such club.
+        (
+            Method::POST,
+            "/portal/office/enrol",
+            "/portal/office/enrol".into(),
+            vec![("club", CLUB.into()), ("name", "Bo".into())],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/import",
+            "/portal/office/import".into(),
+            vec![("club", CLUB.into()), ("file", "navn\nBo\n".into())],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::GET,
             "/portal/office/reports",
             "/portal/office/reports".into(),
             vec![],

@@ -5,6 +5,7 @@ mod access;
 mod common;
 mod concurrency;
 mod hostile;
+mod import;
 mod money;
 mod office;
 mod office_children;

@@ -1,12 +1,15 @@
 //! The office's view: payout requests to pay, card orders to post and
 //! hand out, parents' questions to answer, and this month's money by club
-//! (the day's and month's reports: [`reports`]), each of the clubs the
+//! (the day's and month's reports: [`reports`]; enrolling children one
+//! at a time, [`enrol`], or from a file, [`import`]), each of the clubs the
 //! person works for only. What names a payout, an order or a question of
 //! another club's child is "not found". One child's page and its forms:
 //! [`children`], [`cards`].
 
 pub mod cards;
 pub mod children;
+pub mod enrol;
+pub mod import;
 pub mod reports;
 
 use std::collections::BTreeMap;
@@ -55,6 +58,8 @@ pub async fn page(
     let body = html! {
         p {
             a href="/portal/office/children" { (lang.t("portal.office_children.find_a_child")) }
+            " · "
+            a href="/portal/office/enrol" { (lang.t("portal.enrol.title")) }
             " · "
             a href="/portal/office/log" { (lang.t("portal.office.office_log")) }
         }

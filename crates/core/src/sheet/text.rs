@@ -6,7 +6,7 @@
 /// «CSV (semikolonsepareret)» saves. No byte is refused: every byte has a
 /// meaning in Windows-1252, and a wrong guess shows as a wrong letter in a
 /// name, which the summary shows.
-pub(super) fn decode(bytes: &[u8]) -> String {
+pub fn decode(bytes: &[u8]) -> String {
     if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
         return encoding
             .decode_without_bom_handling(&bytes[bom..])
@@ -26,7 +26,7 @@ pub(super) fn decode(bytes: &[u8]) -> String {
 /// tab outside quotes (`,` on a tie or when there is none). The header's
 /// names hold none of them, so counting there is safe where a cell
 /// further down (`"12,50"`) would mislead.
-pub(super) fn separator(header_line: &str) -> u8 {
+pub fn separator(header_line: &str) -> u8 {
     let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
     let mut quoted = false;
     for byte in header_line.bytes() {

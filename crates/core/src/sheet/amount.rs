@@ -1,6 +1,7 @@
 //! Amounts as people and Danish spreadsheets write them.
 
-use klubkasse_core::domain::{Money, MoneyError};
+use crate::domain::{Money, MoneyError};
+use crate::i18n::Language;
 
 /// Why a cell is not an amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +12,20 @@ pub enum AmountFault {
     Ambiguous,
     TooPrecise,
     TooLarge,
+}
+
+impl AmountFault {
+    /// Why `text` is not an amount, in `language`.
+    pub fn text(self, language: Language, text: &str) -> String {
+        let key = match self {
+            AmountFault::NotANumber => "not_an_amount",
+            AmountFault::Ambiguous => "ambiguous_amount",
+            AmountFault::TooPrecise => "too_precise",
+            AmountFault::TooLarge => "too_large",
+        };
+        let whole: String = text.chars().filter(char::is_ascii_digit).collect();
+        super::say(language, key, &[("text", text), ("whole", &whole)])
+    }
 }
 
 /// Reads `1.000,00`, `116,00`, `116.00`, `1,000.50`, `1.000.000`,
