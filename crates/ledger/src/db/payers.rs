@@ -42,12 +42,15 @@ pub async fn add(conn: &mut PgConnection, child: ChildId, payer: &NewPayer) -> R
 
 /// The child's payers, first added first. The caller has checked the
 /// child's scope.
-pub async fn for_child(conn: &mut PgConnection, child: ChildId) -> Result<Vec<Payer>> {
+pub async fn for_child<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    child: ChildId,
+) -> Result<Vec<Payer>> {
     Ok(sqlx::query_as(
         "SELECT id, child_id, name, email, created_at FROM payers
          WHERE child_id = $1 ORDER BY created_at, id",
     )
     .bind(child.0)
-    .fetch_all(conn)
+    .fetch_all(executor)
     .await?)
 }

@@ -78,10 +78,7 @@ async fn a_danish_excel_file_of_30_children_is_enrolled_in_one_go() {
         30
     );
     let first = enrolled.children[0];
-    let mut conn = l.pool.acquire().await.expect("conn");
-    let payers = db::payers::for_child(&mut conn, first)
-        .await
-        .expect("payers");
+    let payers = db::payers::for_child(&l.pool, first).await.expect("payers");
     let names: Vec<(&str, Option<&str>)> = payers
         .iter()
         .map(|p| (p.name.as_str(), p.email.as_deref()))
@@ -480,6 +477,25 @@ async fn one_child_on_the_form_with_payers_and_a_forged_club_refused() {
         )
         .await,
         1
+    );
+    // The payer is on the child's page at the office.
+    let child: uuid::Uuid = sqlx::query_scalar("SELECT id FROM children WHERE name = 'Alma Ærø'")
+        .fetch_one(&l.pool)
+        .await
+        .unwrap();
+    let page = l
+        .page(
+            axum::http::Method::GET,
+            &format!("/portal/office/children/{child}"),
+            Some(&a),
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text.contains("Mette Ærø · mette@example.dk"),
+        "{}",
+        page.text
     );
 }
 

@@ -158,6 +158,8 @@ pub(super) async fn draw(
     let (from, to) = history::period(range.from, range.to, today);
     let lines = queries::history(&state.pool, child, from, to, &state.settings.time_zone).await?;
     let parents = queries::parents_of(&state.pool, child).await?;
+    // Who pays, as enrolment or the import named them (not logins).
+    let payers = db::payers::for_child(&state.pool, child).await?;
     let log =
         db::office_log::for_child(&state.pool, &state.settings.time_zone, child, LOG_ROWS).await?;
     let clubs = db::clubs::list(&state.pool, &office.scope).await?;
@@ -231,6 +233,11 @@ pub(super) async fn draw(
             @if parents.is_empty() { p.muted { (lang.t("portal.office_children.no_parents")) } }
             ul { @for parent in &parents {
                 li { (parent.name) @if let Some(email) = &parent.email { " · " (email) } }
+            } }
+            h3 { (lang.t("portal.office_children.payers")) }
+            @if payers.is_empty() { p.muted { (lang.t("portal.office_children.no_payers")) } }
+            ul #payers { @for payer in &payers {
+                li { (payer.name) @if let Some(email) = &payer.email { " · " (email) } }
             } }
         }
         section.card #limits {
