@@ -136,6 +136,10 @@ pub struct CardOrder {
 pub struct OrderPatch {
     /// Only forward: ordered → sent → handed_out.
     pub status: OrderStatus,
+    /// With `handed_out`, and only then: the card handed out, recorded
+    /// as the child's (the counter knows it from then on).
+    #[serde(default)]
+    pub uid: Option<CardUid>,
 }
 
 /// Fields left out are left as they are; `null` clears a limit or note.

@@ -226,6 +226,11 @@ pub async fn order_child(pool: &PgPool, id: Uuid) -> Result<Option<ChildId>> {
     Ok(child.map(ChildId))
 }
 
+/// A card order as it is now.
+pub async fn order(pool: &PgPool, id: Uuid) -> Result<Option<CardOrder>> {
+    find_order(&mut *pool.acquire().await?, id, false).await
+}
+
 async fn find_order(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<CardOrder>> {
     let lock = if lock { "FOR UPDATE" } else { "" };
     let row: Option<OrderRow> = sqlx::query_as(AssertSqlSafe(format!(

@@ -221,26 +221,42 @@ pub async fn order(
     params(("id" = Uuid, Path)), request_body = OrderPatch,
     responses((status = 200, body = CardOrder), (status = 409, body = ApiError)),
     security(("bearer" = [])))]
-/// Move a card order on: ordered → sent → handed_out (office).
+/// Move a card order on: ordered → sent → handed_out (office); handed
+/// out with the card's `uid`, which becomes the child's card.
 pub async fn patch_order(
     State(state): State<AppState>,
     Office { who, scope }: Office,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<OrderPatch>,
 ) -> Result<ApiJson<CardOrder>> {
-    let child = db::cards::order_child(&state.pool, id).await?;
-    match child {
-        Some(child) if db::child_in_scope(&state.pool, &scope, child).await? => {}
+    let not_found = || LedgerError::not_found(format!("no card order with id {id}"));
+    let child = match db::cards::order_child(&state.pool, id).await? {
+        Some(child) if db::child_in_scope(&state.pool, &scope, child).await? => child,
         // Another club's order is not found, as an unknown one.
-        _ => {
-            return Err(LedgerError::not_found(format!(
-                "no card order with id {id}"
-            )));
+        _ => return Err(not_found()),
+    };
+    match (body.status, body.uid) {
+        // Handed out means a card: without it the counter would not know
+        // the child's new card.
+        (OrderStatus::HandedOut, None) => Err(LedgerError::invalid(
+            "uid: handing out an order records the card; give its UID",
+        )),
+        (OrderStatus::HandedOut, Some(uid)) => {
+            let uid = validate::uid("uid", &uid)?;
+            db::cards::hand_out_for(&state.pool, &who.actor(), child, &uid, Some(id)).await?;
+            Ok(ApiJson(
+                db::cards::order(&state.pool, id)
+                    .await?
+                    .ok_or_else(not_found)?,
+            ))
         }
+        (_, Some(_)) => Err(LedgerError::invalid(
+            "uid: only an order handed out takes a card",
+        )),
+        (status, None) => Ok(ApiJson(
+            db::set_order_status(&state.pool, &who.actor(), id, status).await?,
+        )),
     }
-    Ok(ApiJson(
-        db::set_order_status(&state.pool, &who.actor(), id, body.status).await?,
-    ))
 }
 
 /// A report as JSON, or one of its tables as the office's CSV for Danish

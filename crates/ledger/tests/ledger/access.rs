@@ -210,7 +210,7 @@ async fn every_endpoint_by_every_role() {
             Method::PATCH,
             "/api/v1/card-orders/{id}",
             format!("/api/v1/card-orders/{first_order}"),
-            Some(json!({"status": "handed_out"})),
+            Some(json!({"status": "handed_out", "uid": "04ACCE55"})),
             vec![Admin, Office],
         ),
         (

@@ -223,7 +223,30 @@ async fn block_and_replacement_charge_the_fee_once_and_the_first_card_is_free() 
         )
         .await;
     assert_eq!(back.status, StatusCode::CONFLICT);
-    l.hand_out(a, CARD_A2).await;
+    // Handed out, the order names its card: without one it is refused,
+    // as the counter would not know the child's new card.
+    let no_card = l
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/card-orders/{id}"),
+            Some(json!({"status": "handed_out"})),
+        )
+        .await;
+    assert_eq!(
+        no_card.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        no_card.text
+    );
+    let handed = l
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/card-orders/{id}"),
+            Some(json!({"status": "handed_out", "uid": CARD_A2})),
+        )
+        .await;
+    assert_eq!(handed.status, StatusCode::OK, "{}", handed.text);
+    assert_eq!(handed.body["card"], json!(CARD_A2));
     let detail = l
         .admin(Method::GET, &format!("/api/v1/children/{a}"), None)
         .await;

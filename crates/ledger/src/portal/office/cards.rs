@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::super::PortalError;
 use super::super::layout::Lang;
 use super::super::session::{Office, OfficeChild, Posted};
-use super::children::{Range, back, draw};
+use super::children::{Range, back, draw, refused};
 use crate::AppState;
 use crate::api::OrderStatus;
 use crate::db::{self, DbError, NewOrder};
@@ -35,7 +35,7 @@ async fn hand_out(
 ) -> Result<Response, PortalError> {
     let Some(uid) = typed_uid(typed) else {
         let problem = lang.t("portal.office_children.not_a_card_uid");
-        return draw(state, lang, office, child, &Range::default(), Some(problem)).await;
+        return refused(state, lang, office, child, problem).await;
     };
     let actor = office.session.actor();
     let problem = match db::cards::hand_out_for(&state.pool, &actor, child, &uid, order).await {
@@ -67,15 +67,7 @@ async fn hand_out(
         }
         Err(e) => return Err(e.into()),
     };
-    draw(
-        state,
-        lang,
-        office,
-        child,
-        &Range::default(),
-        Some(&problem),
-    )
-    .await
+    refused(state, lang, office, child, &problem).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -143,6 +143,17 @@ pub(super) fn page_of(child: ChildId) -> String {
     format!("/portal/office/children/{child}")
 }
 
+/// The child's page again, saying what was wrong with the form sent.
+pub(super) async fn refused(
+    state: &AppState,
+    lang: Lang,
+    office: &Office,
+    child: ChildId,
+    problem: &str,
+) -> Result<Response, PortalError> {
+    draw(state, lang, office, child, &Range::default(), Some(problem)).await
+}
+
 /// The child's page, with a problem of a form said at the top.
 pub(super) async fn draw(
     state: &AppState,
@@ -377,15 +388,7 @@ pub async fn save_limits(
 ) -> Result<Response, PortalError> {
     let Ok(limit) = optional_money(&form.limit) else {
         let problem = lang.t("portal.limits.write_amounts_as_numbers_e_g");
-        return draw(
-            &state,
-            lang,
-            &office,
-            child,
-            &Range::default(),
-            Some(problem),
-        )
-        .await;
+        return refused(&state, lang, &office, child, problem).await;
     };
     let note = form.note.trim().to_string();
     let blocked = form
@@ -402,15 +405,7 @@ pub async fn save_limits(
     });
     let Ok(patch) = patch else {
         let problem = lang.t("portal.limits.something_in_the_form_cannot_be");
-        return draw(
-            &state,
-            lang,
-            &office,
-            child,
-            &Range::default(),
-            Some(problem),
-        )
-        .await;
+        return refused(&state, lang, &office, child, problem).await;
     };
     db::update_settings(&state.pool, &office.session.actor(), child, &patch).await?;
     Ok(back(child))
@@ -429,15 +424,7 @@ pub async fn rename(
 ) -> Result<Response, PortalError> {
     let Ok(name) = validate::text("name", &form.name, MAX_NAME) else {
         let problem = lang.t("portal.office_children.write_a_name");
-        return draw(
-            &state,
-            lang,
-            &office,
-            child,
-            &Range::default(),
-            Some(problem),
-        )
-        .await;
+        return refused(&state, lang, &office, child, problem).await;
     };
     db::rename_child(&state.pool, &office.session.actor(), child, &name).await?;
     Ok(back(child))
@@ -464,15 +451,7 @@ pub async fn move_to(
             ..
         }) => {
             let problem = lang.t("portal.office_children.no_such_club");
-            draw(
-                &state,
-                lang,
-                &office,
-                child,
-                &Range::default(),
-                Some(problem),
-            )
-            .await
+            refused(&state, lang, &office, child, problem).await
         }
         Err(e) => Err(e.into()),
     }
