@@ -863,7 +863,13 @@ fn closing_the_terminal_window_stops_the_kiosk_and_says_so_in_the_log() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let log = log_of(dir.path());
-    assert!(log.contains("signal=\"SIGHUP\""), "{log}");
+    // Which the kiosk notices first is the kernel's race: the hangup, or
+    // the terminal gone under a frame being drawn. Either way it stops
+    // cleanly and says why.
+    assert!(
+        log.contains("signal=\"SIGHUP\"") || log.contains("the terminal failed"),
+        "{log}"
+    );
     assert!(!log.contains("panic"), "{log}");
 }
 
