@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use chrono::TimeDelta;
 use serde_json::json;
-use sqlx::PgPool;
+// Dynamic SQL here only splices the column-list constant, never input.
+use sqlx::{AssertSqlSafe, PgPool};
 use uuid::Uuid;
 
 use super::office_log::{self, Action, Actor, Change};
@@ -279,6 +280,85 @@ pub async fn add_person(
         created: existing.is_none(),
         role,
     })
+}
+
+/// A person who works in the office, as the municipality's page lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff {
+    pub id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub issuer: String,
+    pub subject: String,
+    pub role: PersonRole,
+}
+
+#[derive(sqlx::FromRow)]
+struct StaffRow {
+    id: Uuid,
+    name: String,
+    email: Option<String>,
+    issuer: String,
+    subject: String,
+    role: String,
+    clubs: Vec<String>,
+}
+
+const STAFF: &str = "SELECT id, name, email, issuer, subject, role,
+            ARRAY(SELECT club FROM office_clubs o WHERE o.person_id = p.id ORDER BY club) AS clubs
+     FROM people p";
+
+impl From<StaffRow> for Staff {
+    fn from(row: StaffRow) -> Staff {
+        Staff {
+            role: PersonRole::from_row(&row.role, row.clubs),
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            issuer: row.issuer,
+            subject: row.subject,
+        }
+    }
+}
+
+/// Everyone with the office's or the municipality's role, by name.
+pub async fn staff(pool: &PgPool) -> Result<Vec<Staff>> {
+    let rows: Vec<StaffRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "{STAFF} WHERE role IN ('office', 'municipality') ORDER BY name, id"
+    )))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(Staff::from).collect())
+}
+
+/// Gives a person known by id another role (office staff: which clubs),
+/// through [`add_person`], so the change is logged as any other. Nobody
+/// changes their own role: the last municipality person could lock
+/// everyone out of these pages.
+pub async fn set_role(pool: &PgPool, actor: &Actor, id: Uuid, role: PersonRole) -> Result<Staff> {
+    if matches!(actor, Actor::Person { id: own, .. } if *own == id) {
+        return Err(DbError::conflict(
+            "own_role",
+            "nobody changes their own role",
+        ));
+    }
+    let row: Option<StaffRow> = sqlx::query_as(AssertSqlSafe(format!("{STAFF} WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    let person = row
+        .map(Staff::from)
+        .ok_or_else(|| DbError::not_found(format!("no person with id {id}")))?;
+    let spec = PersonSpec {
+        issuer: &person.issuer,
+        subject: &person.subject,
+        name: &person.name,
+        email: None,
+        children: &[],
+        role: Some(role.clone()),
+    };
+    add_person(pool, actor, &spec).await?;
+    Ok(Staff { role, ..person })
 }
 
 /// Starts a session for a person, with its CSRF token. Sessions older

@@ -189,6 +189,26 @@ pub(crate) fn routes() -> Routes {
         )
         .add(M::POST, "/portal/office/support/{id}", office::answer)
         .add(M::GET, "/portal/office/log", office_log::page)
+        .add(M::GET, "/portal/office/people", office::people::page)
+        .add(M::POST, "/portal/office/people", office::people::add)
+        .add(
+            M::POST,
+            "/portal/office/people/{id}/role",
+            office::people::set_role,
+        )
+        .add(M::POST, "/portal/office/clubs", office::people::add_club)
+        .add(
+            M::POST,
+            "/portal/office/clubs/rename",
+            office::people::rename_club,
+        )
+        .add(M::GET, "/portal/office/tokens", office::tokens::page)
+        .add(M::POST, "/portal/office/tokens", office::tokens::create)
+        .add(
+            M::POST,
+            "/portal/office/tokens/{id}/revoke",
+            office::tokens::revoke,
+        )
         .add(M::GET, "/portal/office/enrol", office::enrol::page)
         .add(M::POST, "/portal/office/enrol", office::enrol::enrol)
         .add(M::POST, "/portal/office/import", office::import::upload)

@@ -77,6 +77,11 @@ async fn send(http: reqwest::Client, request: HttpRequest) -> Result<HttpRespons
 }
 
 impl Oidc {
+    /// The broker's address, as the people it logs in are known by.
+    pub fn issuer(&self) -> &str {
+        &self.config.issuer
+    }
+
     pub fn new(config: OidcConfig) -> Result<Oidc, OidcError> {
         RedirectUrl::new(config.redirect_url.clone())
             .map_err(|e| OidcError::Config(format!("redirect url {}: {e}", config.redirect_url)))?;

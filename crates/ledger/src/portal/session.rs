@@ -236,6 +236,28 @@ impl Office {
     }
 }
 
+/// The municipality's staff (every club): the pages that manage people,
+/// clubs and counter tokens take this. Office staff of some clubs and
+/// parents get "not found", as for a page that does not exist.
+pub struct Municipality {
+    pub session: Session,
+}
+
+impl FromRequestParts<AppState> for Municipality {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Municipality, PortalError> {
+        let session = Session::from_request_parts(parts, state).await?;
+        match session.role {
+            Role::Office(Scope::All) => Ok(Municipality { session }),
+            _ => Err(PortalError::NotFound),
+        }
+    }
+}
+
 /// A child named in the path that office staff may see (of their clubs):
 /// every office page about one child takes this. Another club's child is
 /// "not found", the same as one that does not exist.

@@ -393,6 +393,14 @@ async fn every_page_by_every_kind_of_visitor() {
     let everyone = vec![Parent, OtherParent, Office, OtherOffice, Municipality];
     let request = Uuid::now_v7().to_string();
     let order = Uuid::now_v7().to_string();
+    let revocable = klubkasse_ledger::auth::create_token(
+        &l.pool,
+        &klubkasse_ledger::db::Actor::command_line(),
+        &spec("revocable", klubkasse_ledger::auth::TokenRole::Admin),
+    )
+    .await
+    .expect("a token to revoke")
+    .id;
     // (method, route, path, fields besides the CSRF token, who may)
     type Row<'a> = (Method, &'a str, String, Vec<(&'a str, String)>, May);
     let table: Vec<Row> = vec![
@@ -676,6 +684,75 @@ async fn every_page_by_every_kind_of_visitor() {
             "/portal/office/reports".into(),
             vec![],
             May::Only(vec![Office, OtherOffice, Municipality]),
+        ),
+        // The municipality's pages: staff, clubs, tokens. The forms
+        // change nothing that later rows stand on.
+        (
+            Method::GET,
+            "/portal/office/people",
+            "/portal/office/people".into(),
+            vec![],
+            May::Only(vec![Municipality]),
+        ),
+        (
+            Method::POST,
+            "/portal/office/people",
+            "/portal/office/people".into(),
+            vec![
+                ("name", "Lise".into()),
+                ("email", "".into()),
+                ("issuer", "https://broker.test".into()),
+                ("subject", "lise".into()),
+                ("role", "office".into()),
+                ("clubs", CLUB.into()),
+            ],
+            May::Only(vec![Municipality]),
+        ),
+        (
+            Method::POST,
+            "/portal/office/people/{id}/role",
+            format!("/portal/office/people/{}/role", w.parents[1]),
+            vec![("role", "none".into())],
+            May::Only(vec![Municipality]),
+        ),
+        (
+            Method::POST,
+            "/portal/office/clubs",
+            "/portal/office/clubs".into(),
+            vec![("name", "Bøgen".into())],
+            May::Only(vec![Municipality]),
+        ),
+        (
+            Method::POST,
+            "/portal/office/clubs/rename",
+            "/portal/office/clubs/rename".into(),
+            vec![("old", "Ingen".into()), ("new", "Intet".into())],
+            May::Only(vec![Municipality]),
+        ),
+        (
+            Method::GET,
+            "/portal/office/tokens",
+            "/portal/office/tokens".into(),
+            vec![],
+            May::Only(vec![Municipality]),
+        ),
+        (
+            Method::POST,
+            "/portal/office/tokens",
+            "/portal/office/tokens".into(),
+            vec![
+                ("label", "Kasse T".into()),
+                ("role", "kiosk".into()),
+                ("kiosk", "kasse-t".into()),
+            ],
+            May::Only(vec![Municipality]),
+        ),
+        (
+            Method::POST,
+            "/portal/office/tokens/{id}/revoke",
+            format!("/portal/office/tokens/{revocable}/revoke"),
+            vec![],
+            May::Only(vec![Municipality]),
         ),
         (
             Method::GET,

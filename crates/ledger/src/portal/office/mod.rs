@@ -4,13 +4,16 @@
 //! at a time, [`enrol`], or from a file, [`import`]), each of the clubs the
 //! person works for only. What names a payout, an order or a question of
 //! another club's child is "not found". One child's page and its forms:
-//! [`children`], [`cards`].
+//! [`children`], [`cards`]. The municipality's pages for people, clubs
+//! and tokens: [`people`], [`tokens`].
 
 pub mod cards;
 pub mod children;
 pub mod enrol;
 pub mod import;
+pub mod people;
 pub mod reports;
+pub mod tokens;
 
 use std::collections::BTreeMap;
 
@@ -24,7 +27,7 @@ use uuid::Uuid;
 use super::PortalError;
 use super::layout::{self, Lang};
 use super::session::{NoFields, Office, Posted};
-use crate::db::{payments, portal as queries};
+use crate::db::{Scope, payments, portal as queries};
 use crate::{AppState, db};
 use klubkasse_core::domain::Money;
 
@@ -62,6 +65,12 @@ pub async fn page(
             a href="/portal/office/enrol" { (lang.t("portal.enrol.title")) }
             " · "
             a href="/portal/office/log" { (lang.t("portal.office.office_log")) }
+            @if scope == Scope::All {
+                " · "
+                a href="/portal/office/people" { (lang.t("portal.people.people_and_clubs")) }
+                " · "
+                a href="/portal/office/tokens" { (lang.t("portal.tokens.counter_tokens")) }
+            }
         }
         section.card {
             h2 { (lang.t("portal.office.withdrawals_waiting")) }
