@@ -42,8 +42,12 @@ pub struct Ledger {
 /// An empty database of its own (no schema yet), so tests run in parallel:
 /// its URL and a pool on it.
 pub async fn fresh_database() -> (String, PgPool) {
-    let server = server_url();
-    let admin_pool = sqlx::PgPool::connect(&server).await.expect("connect");
+    database_on(&server_url()).await
+}
+
+/// An empty database of its own on the PostgreSQL server at `server`.
+pub async fn database_on(server: &str) -> (String, PgPool) {
+    let admin_pool = sqlx::PgPool::connect(server).await.expect("connect");
     let name = format!("test_{}", Uuid::now_v7().simple());
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&admin_pool)
@@ -72,10 +76,24 @@ pub async fn ledger_with(settings: Settings) -> Ledger {
     clubs::add(&pool, &Actor::command_line(), CLUB)
         .await
         .expect("the club");
+    ledger_on(url, pool, settings).await
+}
+
+/// A ledger on a database migrated (and perhaps filled) already, with a
+/// new admin token: labelled `admin`, unless a reused database has one.
+pub async fn ledger_on(url: String, pool: PgPool, settings: Settings) -> Ledger {
+    let label = match sqlx::query_scalar("SELECT count(*) FROM tokens WHERE label = 'admin'")
+        .fetch_one(&pool)
+        .await
+        .expect("tokens")
+    {
+        0_i64 => "admin".to_string(),
+        _ => fresh_label(),
+    };
     let admin = create_token(
         &pool,
         &Actor::command_line(),
-        &spec("admin", TokenRole::Admin),
+        &spec(&label, TokenRole::Admin),
     )
     .await
     .expect("admin token")

@@ -7,6 +7,7 @@
 //! - [`run`], [`tmux`]: the real `klubkasse` binary, with and without a terminal
 //! - [`pcscd`]: the real pcscd with the vpcd reader and the virtual card
 //! - [`ledger`]: a ledger on a fresh PostgreSQL database, in process
+//! - [`municipality`]: a municipality's books from a seed, for the office benchmark
 //! - [`counter`]: a counter with its own store, syncing with a ledger
 //! - [`proxy`]: a TCP proxy that cuts and breaks the line on purpose
 //! - [`portal`]: chromium, chromedriver and the OpenID provider
@@ -16,6 +17,7 @@ pub mod bin;
 pub mod counter;
 pub mod kiosk;
 pub mod ledger;
+pub mod municipality;
 pub mod pcscd;
 pub mod portal;
 pub mod proxy;

@@ -1,6 +1,7 @@
 //! The office's reports over local days (the ledger's time zone, never
 //! UTC dates): totals per club, counter and kind; what sold per item and
-//! price (from `entry_lines`, refunds negative); what sold per day.
+//! price (refunds negative); what sold per day. All from the hourly sums
+//! the database keeps (migration 0010), never a scan of the entries.
 //!
 //! Each takes the clubs to count: `None` is every club (the municipality
 //! and the API's admin token), `Some` only those (an office person's
@@ -36,12 +37,14 @@ fn within_timestamps(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
     (from.clamp(first, last), to.clamp(first, last))
 }
 
-/// The condition every report puts on `entries e`: `at` from local
-/// midnight of `$2` to local midnight after `$3` in time zone `$1` (a
-/// range the `entries_at` index answers), in the clubs `$4` (NULL: all).
-const PERIOD_AND_CLUBS: &str = "e.at >= ($2::date::timestamp AT TIME ZONE $1)
-           AND e.at < (($3::date + 1)::timestamp AT TIME ZONE $1)
-           AND ($4::text[] IS NULL OR e.club = ANY($4))";
+/// The condition every report puts on the hourly sums `r`
+/// (`report_hours`, `report_hour_items`, which the database keeps from
+/// the entries): the hours from local midnight of `$2` to local midnight
+/// after `$3` in time zone `$1` (a range of the tables' keys), in the
+/// clubs `$4` (NULL: all).
+const PERIOD_AND_CLUBS: &str = "r.hour >= ($2::date::timestamp AT TIME ZONE $1)
+           AND r.hour < (($3::date + 1)::timestamp AT TIME ZONE $1)
+           AND ($4::text[] IS NULL OR r.club = ANY($4))";
 
 /// One query of a report, with the period's and the clubs' parameters
 /// bound. Dynamic SQL here only splices [`PERIOD_AND_CLUBS`], never input.
@@ -83,9 +86,9 @@ pub async fn totals(
     clubs: Option<&BTreeSet<String>>,
 ) -> Result<Vec<ReportRow>> {
     let sql = format!(
-        "SELECT e.club, e.counter, e.kind, count(*) AS count, sum(e.amount) AS total
-         FROM entries e WHERE {PERIOD_AND_CLUBS}
-         GROUP BY e.club, e.counter, e.kind ORDER BY e.club, e.counter, e.kind"
+        "SELECT r.club, r.counter, r.kind, sum(r.count)::bigint AS count, sum(r.total) AS total
+         FROM report_hours r WHERE {PERIOD_AND_CLUBS}
+         GROUP BY r.club, r.counter, r.kind ORDER BY r.club, r.counter, r.kind"
     );
     let rows: Vec<TotalRow> = query_as(&sql, settings, from, to, clubs)
         .fetch_all(pool)
@@ -120,11 +123,10 @@ pub async fn items(
     clubs: Option<&BTreeSet<String>>,
 ) -> Result<Vec<ItemRow>> {
     let sql = format!(
-        "SELECT l.name, l.unit_price, sum(l.quantity)::bigint AS count, sum(l.amount) AS amount
-         FROM entries e JOIN entry_lines l ON l.entry_id = e.id
-         WHERE e.kind IN ('sale', 'refund') AND {PERIOD_AND_CLUBS}
-         GROUP BY l.name, l.unit_price
-         ORDER BY l.name IS NULL, sum(l.amount) DESC, l.name, l.unit_price DESC"
+        "SELECT r.name, r.unit_price, sum(r.count)::bigint AS count, sum(r.amount) AS amount
+         FROM report_hour_items r WHERE {PERIOD_AND_CLUBS}
+         GROUP BY r.name, r.unit_price
+         ORDER BY r.name IS NULL, sum(r.amount) DESC, r.name, r.unit_price DESC"
     );
     let rows: Vec<ItemSumRow> = query_as(&sql, settings, from, to, clubs)
         .fetch_all(pool)
@@ -156,8 +158,8 @@ pub async fn sales_per_day(
     clubs: Option<&BTreeSet<String>>,
 ) -> Result<BTreeMap<NaiveDate, Money>> {
     let sql = format!(
-        "SELECT (e.at AT TIME ZONE $1)::date AS day, -sum(e.amount) AS sold
-         FROM entries e WHERE e.kind IN ('sale', 'refund') AND {PERIOD_AND_CLUBS}
+        "SELECT (r.hour AT TIME ZONE $1)::date AS day, -sum(r.total) AS sold
+         FROM report_hours r WHERE r.kind IN ('sale', 'refund') AND {PERIOD_AND_CLUBS}
          GROUP BY 1"
     );
     let rows: Vec<DayRow> = query_as(&sql, settings, from, to, clubs)
