@@ -52,9 +52,9 @@ Modes:
              started is stopped on exit. Exits non-zero if any step fails.
   --bench    Install what --test installs, start PostgreSQL and pcscd the same
              way, and run the benchmark suite (cargo bench: domain, store,
-             tap_latency, ledger), which prints every figure next to its
-             baseline. Takes
-             about 15 minutes; see BENCHMARKS.md.
+             tap_latency, ledger, office), which prints every figure next
+             to its baseline. Takes about 35 minutes (office generates
+             10,000,000 entries); see BENCHMARKS.md.
   --system   Build a release binary and install it to $PREFIX/bin/klubkasse, with
              assets/ and keymaps/ under $PREFIX/share/klubkasse/ (PREFIX defaults
              to /usr/local). May be combined with --demo.
@@ -431,7 +431,7 @@ run_benchmarks() {
     heading "cargo build --release --workspace --bins ${LOCKED[*]}"
     cargo build --release --workspace --bins "${LOCKED[@]}" || die "the release build failed"
     local bench
-    for bench in domain store tap_latency ledger; do
+    for bench in domain store tap_latency ledger office; do
         heading "cargo bench --bench ${bench}"
         cargo bench "${LOCKED[@]}" --bench "$bench" || die "benchmark ${bench} failed"
     done
