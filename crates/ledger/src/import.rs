@@ -41,20 +41,20 @@ const MAX_EMAIL: usize = 254;
 /// Every column the file may have, with its Danish name and other names
 /// people give it; `saldo` only to refuse it by name.
 pub const COLUMNS: [Column; 7] = [
-    column(NAME, "navn", &["barn", "child", "barnets_navn"], true),
-    column(
+    Column::new(NAME, "navn", &["barn", "child", "barnets_navn"], true),
+    Column::new(
         BIRTH_DATE,
         "fødselsdato",
         &["født", "fødselsdag", "date_of_birth", "birthday"],
         false,
     ),
-    column(
+    Column::new(
         "payer1_name",
         "betaler1_navn",
         &["betaler_navn", "betaler", "payer_name", "payer"],
         false,
     ),
-    column(
+    Column::new(
         "payer1_email",
         "betaler1_email",
         &[
@@ -65,34 +65,20 @@ pub const COLUMNS: [Column; 7] = [
         ],
         false,
     ),
-    column("payer2_name", "betaler2_navn", &["payer_2_name"], false),
-    column(
+    Column::new("payer2_name", "betaler2_navn", &["payer_2_name"], false),
+    Column::new(
         "payer2_email",
         "betaler2_email",
         &["betaler2_e_mail", "payer_2_email"],
         false,
     ),
-    column(
+    Column::new(
         OPENING_BALANCE,
         "saldo",
         &["startsaldo", "balance", "beløb", "amount"],
         false,
     ),
 ];
-
-const fn column(
-    key: &'static str,
-    danish: &'static str,
-    others: &'static [&'static str],
-    required: bool,
-) -> Column {
-    Column {
-        key,
-        danish,
-        others,
-        required,
-    }
-}
 
 /// One thing wrong with a cell, a line or the header.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -60,38 +60,24 @@ const CARD_STATE: &str = "card_state";
 /// Every column the file may have, in the order the sample file uses,
 /// with its Danish name and other names people give it.
 pub const COLUMNS: [Column; 7] = [
-    column(NAME, "navn", &["barn", "child", "barnets_navn"], true),
-    column(
+    Column::new(NAME, "navn", &["barn", "child", "barnets_navn"], true),
+    Column::new(
         CARD_UID,
         "kort",
         &["kort_uid", "kortnummer", "card", "uid"],
         true,
     ),
-    column(OPENING_BALANCE, "saldo", &["startsaldo", "balance"], false),
-    column(DAILY_LIMIT, "dagsgrænse", &["grænse", "limit"], false),
-    column(
+    Column::new(OPENING_BALANCE, "saldo", &["startsaldo", "balance"], false),
+    Column::new(DAILY_LIMIT, "dagsgrænse", &["grænse", "limit"], false),
+    Column::new(
         BLOCKED_CATEGORIES,
         "spærrede_kategorier",
         &["spærret_for", "blocked"],
         false,
     ),
-    column(NOTE, "note", &["bemærkning", "notat"], false),
-    column(CARD_STATE, "kortstatus", &["status", "state"], false),
+    Column::new(NOTE, "note", &["bemærkning", "notat"], false),
+    Column::new(CARD_STATE, "kortstatus", &["status", "state"], false),
 ];
-
-const fn column(
-    key: &'static str,
-    danish: &'static str,
-    others: &'static [&'static str],
-    required: bool,
-) -> Column {
-    Column {
-        key,
-        danish,
-        others,
-        required,
-    }
-}
 
 /// One checked row of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]

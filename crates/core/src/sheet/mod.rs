@@ -30,6 +30,22 @@ pub struct Column {
 }
 
 impl Column {
+    /// A column of a file: the key is also its English name; `others` are
+    /// more names it is known by.
+    pub const fn new(
+        key: &'static str,
+        danish: &'static str,
+        others: &'static [&'static str],
+        required: bool,
+    ) -> Column {
+        Column {
+            key,
+            danish,
+            others,
+            required,
+        }
+    }
+
     /// The column's name as `language` calls it: the Danish name in
     /// Danish, the file format's (English) name otherwise.
     pub fn name(&self, language: Language) -> &'static str {

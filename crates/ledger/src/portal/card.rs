@@ -13,7 +13,7 @@ use super::PortalError;
 use super::layout::{self, Lang};
 use super::session::{OwnChild, Posted, Role, Session};
 use crate::api::OrderStatus;
-use crate::db::{DbError, NewOrder};
+use crate::db::{Actor, DbError, NewOrder};
 use crate::{AppState, db};
 use klubkasse_core::domain::{CardState, CardUid, ChildId, Money};
 
@@ -146,8 +146,57 @@ pub struct OrderForm {
     /// Made with the form: sent twice, it orders once.
     order: Uuid,
     address: String,
-    /// The fee the parent was shown: if it is not the fee now, ask again.
+    /// The fee the person was shown: if it is not the fee now, ask again.
     fee: String,
+}
+
+/// Why a card order from a form was not made.
+pub(super) enum OrderRefused {
+    /// No address, or a longer one than a letter takes.
+    Address,
+    /// Less on the card than the fee.
+    NotEnough(Money),
+    /// The fee is not the one shown.
+    FeeChanged,
+}
+
+/// A card ordered from a parent's or the office's form, as `actor`, the
+/// order naming `counter`; a low balance after the fee warns the parents.
+pub(super) async fn order_from(
+    state: &AppState,
+    actor: &Actor,
+    child: ChildId,
+    form: &OrderForm,
+    counter: &str,
+) -> Result<Result<(), OrderRefused>, PortalError> {
+    let address = form.address.trim();
+    if address.is_empty() || address.chars().count() > 300 {
+        return Ok(Err(OrderRefused::Address));
+    }
+    let Ok(fee) = Money::parse(&form.fee) else {
+        return Err(PortalError::BadForm("the fee shown".into()));
+    };
+    let new = NewOrder {
+        address,
+        id: Some(form.order),
+        counter,
+        shown: Some(fee),
+    };
+    match db::order_card(&state.pool, &state.settings, actor, child, &new).await {
+        Ok(_) => {
+            super::mail::warn_low_balance(state, &[child]).await;
+            Ok(Ok(()))
+        }
+        Err(DbError::Conflict {
+            code: "insufficient_funds",
+            ..
+        }) => Ok(Err(OrderRefused::NotEnough(fee))),
+        Err(DbError::Conflict {
+            code: "fee_changed",
+            ..
+        }) => Ok(Err(OrderRefused::FeeChanged)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn order(
@@ -156,45 +205,27 @@ pub async fn order(
     OwnChild { session, child }: OwnChild,
     Posted(form): Posted<OrderForm>,
 ) -> Result<Response, PortalError> {
-    let address = form.address.trim();
-    if address.is_empty() || address.chars().count() > 300 {
-        let problem = lang.t("portal.card.write_the_address_to_post_the");
-        return draw(&state, lang, &session, child, address, Some(problem.into())).await;
-    }
-    let Ok(fee) = Money::parse(&form.fee) else {
-        return Err(PortalError::BadForm("the fee shown".into()));
+    let counter = counter_label(&session);
+    let problem = match order_from(&state, &session.actor(), child, &form, counter).await? {
+        Ok(()) => {
+            return Ok(Redirect::to(&format!("/portal/children/{child}/card")).into_response());
+        }
+        Err(OrderRefused::Address) => lang.t("portal.card.write_the_address_to_post_the").into(),
+        Err(OrderRefused::NotEnough(fee)) => format!(
+            "{} {}. {}",
+            lang.t("portal.card.there_is_not_enough_money_on"),
+            fee,
+            lang.t("portal.card.top_up_first_the_card_can"),
+        ),
+        Err(OrderRefused::FeeChanged) => lang.t("portal.card.the_price_has_changed_see_the").into(),
     };
-    let new = NewOrder {
-        address,
-        id: Some(form.order),
-        counter: counter_label(&session),
-        shown: Some(fee),
-    };
-    let ordered = db::order_card(&state.pool, &state.settings, &session.actor(), child, &new).await;
-    match ordered {
-        Ok(_) => {
-            super::mail::warn_low_balance(&state, &[child]).await;
-            Ok(Redirect::to(&format!("/portal/children/{child}/card")).into_response())
-        }
-        Err(DbError::Conflict {
-            code: "insufficient_funds",
-            ..
-        }) => {
-            let problem = format!(
-                "{} {}. {}",
-                lang.t("portal.card.there_is_not_enough_money_on"),
-                fee,
-                lang.t("portal.card.top_up_first_the_card_can"),
-            );
-            draw(&state, lang, &session, child, address, Some(problem)).await
-        }
-        Err(DbError::Conflict {
-            code: "fee_changed",
-            ..
-        }) => {
-            let problem = lang.t("portal.card.the_price_has_changed_see_the");
-            draw(&state, lang, &session, child, address, Some(problem.into())).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    draw(
+        &state,
+        lang,
+        &session,
+        child,
+        form.address.trim(),
+        Some(problem),
+    )
+    .await
 }

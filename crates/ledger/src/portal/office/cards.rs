@@ -9,13 +9,14 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::super::PortalError;
+use super::super::card::{OrderForm, OrderRefused, order_from};
 use super::super::layout::Lang;
 use super::super::session::{Office, OfficeChild, Posted};
 use super::children::{Range, back, draw, refused};
 use crate::AppState;
 use crate::api::OrderStatus;
-use crate::db::{self, DbError, NewOrder};
-use klubkasse_core::domain::{CardUid, ChildId, Money};
+use crate::db::{self, DbError};
+use klubkasse_core::domain::{CardUid, ChildId};
 
 /// A UID as staff type it: spaces around it and lower case do not matter.
 pub fn typed_uid(text: &str) -> Option<CardUid> {
@@ -114,50 +115,18 @@ pub async fn unblock(
     Ok(back(child))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct OrderForm {
-    /// Made with the form: sent twice, it orders once.
-    order: Uuid,
-    address: String,
-    /// The fee shown: if it is not the fee now, ask again.
-    fee: String,
-}
-
 pub async fn order(
     State(state): State<AppState>,
     lang: Lang,
     OfficeChild { office, child }: OfficeChild,
     Posted(form): Posted<OrderForm>,
 ) -> Result<Response, PortalError> {
-    let address = form.address.trim();
-    let problem = if address.is_empty() || address.chars().count() > 300 {
-        "portal.office_children.write_where_the_card_goes"
-    } else {
-        let Ok(fee) = Money::parse(&form.fee) else {
-            return Err(PortalError::BadForm("the fee shown".into()));
-        };
-        let new = NewOrder {
-            address,
-            id: Some(form.order),
-            counter: "office",
-            shown: Some(fee),
-        };
-        let actor = office.session.actor();
-        match db::order_card(&state.pool, &state.settings, &actor, child, &new).await {
-            Ok(_) => {
-                super::super::mail::warn_low_balance(&state, &[child]).await;
-                return Ok(back(child));
-            }
-            Err(DbError::Conflict {
-                code: "insufficient_funds",
-                ..
-            }) => "portal.office_children.not_enough_for_the_fee",
-            Err(DbError::Conflict {
-                code: "fee_changed",
-                ..
-            }) => "portal.card.the_price_has_changed_see_the",
-            Err(e) => return Err(e.into()),
-        }
+    let actor = office.session.actor();
+    let problem = match order_from(&state, &actor, child, &form, "office").await? {
+        Ok(()) => return Ok(back(child)),
+        Err(OrderRefused::Address) => "portal.office_children.write_where_the_card_goes",
+        Err(OrderRefused::NotEnough(_)) => "portal.office_children.not_enough_for_the_fee",
+        Err(OrderRefused::FeeChanged) => "portal.card.the_price_has_changed_see_the",
     };
     let problem = Some(lang.t(problem));
     draw(&state, lang, &office, child, &Range::default(), problem).await

@@ -146,10 +146,7 @@ pub async fn payout_rejected(
     Path(id): Path<Uuid>,
     Posted(NoFields {}): Posted<NoFields>,
 ) -> Result<Response, PortalError> {
-    let child = payments::payout_child(&state.pool, id).await?;
-    office.may_see(&state.pool, child.map(|c| vec![c])).await?;
-    payments::reject_payout(&state.pool, &office.session.actor(), id).await?;
-    Ok(Redirect::to("/portal/office").into_response())
+    decide_payout(&state, &office, id, false).await
 }
 
 pub async fn payout_paid(
@@ -158,9 +155,25 @@ pub async fn payout_paid(
     Path(id): Path<Uuid>,
     Posted(NoFields {}): Posted<NoFields>,
 ) -> Result<Response, PortalError> {
+    decide_payout(&state, &office, id, true).await
+}
+
+/// A payout of one of the office's children paid out, or rejected (the
+/// money goes back on the card); another club's is not found.
+async fn decide_payout(
+    state: &AppState,
+    office: &Office,
+    id: Uuid,
+    paid: bool,
+) -> Result<Response, PortalError> {
     let child = payments::payout_child(&state.pool, id).await?;
     office.may_see(&state.pool, child.map(|c| vec![c])).await?;
-    payments::mark_payout_paid(&state.pool, &office.session.actor(), id).await?;
+    let actor = office.session.actor();
+    if paid {
+        payments::mark_payout_paid(&state.pool, &actor, id).await?;
+    } else {
+        payments::reject_payout(&state.pool, &actor, id).await?;
+    }
     Ok(Redirect::to("/portal/office").into_response())
 }
 
