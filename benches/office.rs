@@ -64,6 +64,11 @@ async fn books(size: Size, reuse: Option<String>) -> Books {
             let (base, _) = server.rsplit_once('/').expect("a database in the URL");
             let url = format!("{base}/{name}");
             let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+            // Kept from an older build: its schema brought up to date.
+            klubkasse_ledger::MIGRATOR
+                .run(&pool)
+                .await
+                .expect("migrate");
             let seeded = municipality::seeded_of(&pool).await;
             (url, pool, seeded)
         }

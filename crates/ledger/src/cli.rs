@@ -113,6 +113,9 @@ pub enum Command {
         /// Check everything, the club too, and write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// The clubs' time zone: no birth date is after its today.
+        #[arg(long, default_value = "Europe/Copenhagen")]
+        time_zone: String,
         #[command(flatten)]
         db: Db,
     },

@@ -71,8 +71,9 @@ async fn run(command: Command) -> Result<()> {
             file,
             club,
             dry_run,
+            time_zone,
             db,
-        } => import_children(&file, club.trim(), dry_run, &db).await?,
+        } => import_children(&file, club.trim(), dry_run, &time_zone, &db).await?,
         Command::Serve {
             listen,
             db,
@@ -152,14 +153,21 @@ async fn import_children(
     file: &std::path::Path,
     club: &str,
     dry_run: bool,
+    time_zone: &str,
     db: &cli::Db,
 ) -> Result<()> {
     let bytes =
         std::fs::read(file).with_context(|| format!("{} cannot be read", file.display()))?;
     let name = file.display().to_string();
-    let rows = import::parse(&bytes, chrono::Utc::now().date_naive())
-        .map_err(|e| anyhow::anyhow!(e.message(Language::DA, &name)))?;
     let pool = connect(db).await?;
+    // The clubs' today, as the office's upload has it: a child born this
+    // morning in Copenhagen is not born tomorrow in UTC's eyes.
+    db::check_time_zone(&pool, time_zone)
+        .await
+        .with_context(|| format!("«{time_zone}» is not a time zone PostgreSQL knows"))?;
+    let today = db::portal::today(&pool, time_zone).await?;
+    let rows = import::parse(&bytes, today)
+        .map_err(|e| anyhow::anyhow!(e.message(Language::DA, &name)))?;
     let enrolled = db::enrol_all(
         &pool,
         &Actor::command_line(),
