@@ -515,24 +515,41 @@ pub async fn search_children(
     search: &ChildSearch<'_>,
     limit: i64,
 ) -> Result<(Vec<ChildSummary>, bool)> {
-    let pattern = search.text.map(super::office_log::like);
-    let uid = search.text.map(|t| t.trim().to_uppercase());
-    let rows: Vec<SummaryRow> = sqlx::query_as(
-        "SELECT c.id, c.name, c.club, c.balance FROM children c
-         WHERE club_in_scope(c.club, $1)
-           AND ($2::text IS NULL OR c.club = $2)
-           AND ($3::text IS NULL OR c.name ILIKE $3
-                OR EXISTS (SELECT 1 FROM cards k WHERE k.child_id = c.id AND k.uid = $4))
-         ORDER BY c.name, c.club, c.id OFFSET $5 LIMIT $6",
-    )
-    .bind(scope.clubs())
-    .bind(search.club)
-    .bind(pattern)
-    .bind(uid)
-    .bind(search.offset.max(0))
-    .bind(limit + 1)
-    .fetch_all(pool)
-    .await?;
+    // Two statements, not one with `$3 IS NULL OR …`: a text gets a plan
+    // of its own, through the name's trigram index and the card's key.
+    let (offset, rows_asked) = (search.offset.max(0), limit + 1);
+    let rows: Vec<SummaryRow> = match search.text {
+        Some(text) => {
+            sqlx::query_as(
+                "SELECT c.id, c.name, c.club, c.balance FROM children c
+                 WHERE c.id IN (SELECT id FROM children WHERE name ILIKE $3
+                                UNION SELECT child_id FROM cards WHERE uid = $4)
+                   AND club_in_scope(c.club, $1) AND ($2::text IS NULL OR c.club = $2)
+                 ORDER BY c.name, c.club, c.id OFFSET $5 LIMIT $6",
+            )
+            .bind(scope.clubs())
+            .bind(search.club)
+            .bind(super::office_log::like(text))
+            .bind(text.trim().to_uppercase())
+            .bind(offset)
+            .bind(rows_asked)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT c.id, c.name, c.club, c.balance FROM children c
+                 WHERE club_in_scope(c.club, $1) AND ($2::text IS NULL OR c.club = $2)
+                 ORDER BY c.name, c.club, c.id OFFSET $3 LIMIT $4",
+            )
+            .bind(scope.clubs())
+            .bind(search.club)
+            .bind(offset)
+            .bind(rows_asked)
+            .fetch_all(pool)
+            .await?
+        }
+    };
     let more = rows.len() as i64 > limit;
     Ok((
         rows.into_iter()
