@@ -52,6 +52,8 @@ fn server_url() -> String {
 /// logged in.
 struct Books {
     ledger: Ledger,
+    /// Made by an earlier run: never dropped here.
+    reused: bool,
     seeded: Seeded,
     municipality: Visitor,
     office: Visitor,
@@ -59,6 +61,7 @@ struct Books {
 
 async fn books(size: Size, reuse: Option<String>) -> Books {
     let server = server_url();
+    let reused = reuse.is_some();
     let (url, pool, seeded) = match reuse {
         Some(name) => {
             let (base, _) = server.rsplit_once('/').expect("a database in the URL");
@@ -112,6 +115,7 @@ async fn books(size: Size, reuse: Option<String>) -> Books {
         .await;
     Books {
         ledger,
+        reused,
         seeded,
         municipality,
         office,
@@ -234,7 +238,7 @@ async fn drop_or_keep(books: Books) {
         .map(|(_, n)| n.to_string())
         .unwrap_or_default();
     books.ledger.pool.close().await;
-    if std::env::var_os("KLUBKASSE_BENCH_OFFICE_KEEP").is_some() {
+    if books.reused || std::env::var_os("KLUBKASSE_BENCH_OFFICE_KEEP").is_some() {
         eprintln!("office bench: kept database {name}");
         return;
     }

@@ -289,29 +289,15 @@ pub fn check<'a>(
     };
     let mut payers = Vec::new();
     for (name_key, email_key) in PAYERS {
-        let (name_text, email_text) = (cell(name_key).trim(), cell(email_key).trim());
-        let email = if email_text.is_empty() {
-            None
-        } else if is_email(email_text) {
-            Some(email_text.to_string())
-        } else {
-            faults.push((
-                email_key,
-                Fault::EmailInvalid {
-                    text: email_text.to_string(),
-                },
-            ));
-            None
-        };
-        if name_text.is_empty() {
-            if !email_text.is_empty() {
-                faults.push((name_key, Fault::PayerWithoutName));
-            }
-            continue;
-        }
-        match person_name(name_text) {
-            Ok(name) => payers.push(NewPayer { name, email }),
-            Err(fault) => faults.push((name_key, fault)),
+        match payer(cell(name_key), cell(email_key)) {
+            Ok(found) => payers.extend(found),
+            Err(wrong) => faults.extend(wrong.into_iter().map(|(field, fault)| {
+                let key = match field {
+                    PayerField::Name => name_key,
+                    PayerField::Email => email_key,
+                };
+                (key, fault)
+            })),
         }
     }
     if faults.is_empty() {
@@ -322,6 +308,48 @@ pub fn check<'a>(
         })
     } else {
         Err(faults)
+    }
+}
+
+/// Which of a payer's two fields a fault is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayerField {
+    Name,
+    Email,
+}
+
+/// A payer from a name and an e-mail as typed (a file's cells, the
+/// office's form): none if both are empty; an e-mail needs a name.
+pub fn payer(name: &str, email: &str) -> Result<Option<NewPayer>, Vec<(PayerField, Fault)>> {
+    let (name, email) = (name.trim(), email.trim());
+    let mut faults = Vec::new();
+    let email = if email.is_empty() {
+        None
+    } else if is_email(email) {
+        Some(email.to_string())
+    } else {
+        faults.push((
+            PayerField::Email,
+            Fault::EmailInvalid {
+                text: email.to_string(),
+            },
+        ));
+        None
+    };
+    let name = if name.is_empty() {
+        if email.is_some() || !faults.is_empty() {
+            faults.push((PayerField::Name, Fault::PayerWithoutName));
+        }
+        None
+    } else {
+        person_name(name)
+            .map_err(|fault| faults.push((PayerField::Name, fault)))
+            .ok()
+    };
+    match (faults.is_empty(), name) {
+        (true, Some(name)) => Ok(Some(NewPayer { name, email })),
+        (true, None) => Ok(None),
+        (false, _) => Err(faults),
     }
 }
 

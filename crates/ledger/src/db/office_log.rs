@@ -76,10 +76,12 @@ pub enum Action {
     ClubRename,
     TokenCreate,
     TokenRevoke,
+    PayerAdd,
+    PayerRemove,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Action::ChildEnrol,
         Action::ChildImport,
         Action::ChildMove,
@@ -103,6 +105,8 @@ impl Action {
         Action::ClubRename,
         Action::TokenCreate,
         Action::TokenRevoke,
+        Action::PayerAdd,
+        Action::PayerRemove,
     ];
 
     pub fn code(self) -> &'static str {
@@ -130,6 +134,8 @@ impl Action {
             Action::ClubRename => "club.rename",
             Action::TokenCreate => "token.create",
             Action::TokenRevoke => "token.revoke",
+            Action::PayerAdd => "payer.add",
+            Action::PayerRemove => "payer.remove",
         }
     }
 

@@ -1,11 +1,14 @@
-//! A child's payers: name and e-mail, written with the child's enrolment.
-//! Not logins (issue 16 links them to people).
+//! A child's payers: name and e-mail, written with the child's enrolment
+//! or by the office on the child's page, and removed there (kept, marked
+//! removed). Not logins (issue 16 links them to people).
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::Result;
+use super::office_log::{self, Action, Actor, Change};
+use super::{DbError, Result};
 use klubkasse_core::domain::ChildId;
 
 /// A payer to add; checked already (see `crate::import`).
@@ -40,17 +43,54 @@ pub async fn add(conn: &mut PgConnection, child: ChildId, payer: &NewPayer) -> R
     .await?)
 }
 
-/// The child's payers, first added first. The caller has checked the
-/// child's scope.
+/// The child's payers, first added first, not those removed. The caller
+/// has checked the child's scope.
 pub async fn for_child<'e>(
     executor: impl sqlx::PgExecutor<'e>,
     child: ChildId,
 ) -> Result<Vec<Payer>> {
     Ok(sqlx::query_as(
         "SELECT id, child_id, name, email, created_at FROM payers
-         WHERE child_id = $1 ORDER BY created_at, id",
+         WHERE child_id = $1 AND removed_at IS NULL ORDER BY created_at, id",
     )
     .bind(child.0)
     .fetch_all(executor)
     .await?)
+}
+
+/// A payer added by the office, in the office log.
+pub async fn add_one(
+    pool: &PgPool,
+    actor: &Actor,
+    child: ChildId,
+    payer: &NewPayer,
+) -> Result<Payer> {
+    let mut tx = pool.begin().await?;
+    let added = add(&mut tx, child, payer).await?;
+    let change = Change::child(Action::PayerAdd, child)
+        .after(json!({ "payer": added.id, "name": added.name, "email": added.email }));
+    office_log::write(&mut tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+/// Removes a payer of `child` (kept, marked removed), in the office log.
+/// Not found: no such payer of this child, or removed already.
+pub async fn remove(pool: &PgPool, actor: &Actor, child: ChildId, payer: Uuid) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let removed: Option<Payer> = sqlx::query_as(
+        "UPDATE payers SET removed_at = now()
+         WHERE id = $1 AND child_id = $2 AND removed_at IS NULL
+         RETURNING id, child_id, name, email, created_at",
+    )
+    .bind(payer)
+    .bind(child.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let removed = removed.ok_or_else(|| DbError::not_found(format!("no payer {payer}")))?;
+    let change = Change::child(Action::PayerRemove, child)
+        .before(json!({ "payer": removed.id, "name": removed.name, "email": removed.email }));
+    office_log::write(&mut tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(())
 }

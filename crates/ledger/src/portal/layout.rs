@@ -57,7 +57,7 @@ const STYLE: &str = r#"
 body{font-family:system-ui,sans-serif;margin:0;background:#f4f6f8;color:#1c2430;line-height:1.45}
 header{background:#1f4e79;color:#fff;padding:.7rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;justify-content:space-between}
 header a{color:#fff}
-header form{display:inline}
+header form,form.inline{display:inline}
 header button{background:transparent;color:#fff;border:1px solid #fff8;border-radius:.3rem;padding:.2rem .6rem;font-size:.9rem}
 main{max-width:44rem;margin:0 auto;padding:1rem}
 h1{font-size:1.4rem;margin:.5rem 0 1rem}

@@ -187,6 +187,16 @@ pub(crate) fn routes() -> Routes {
             "/portal/office/children/{id}/club",
             office::children::move_to,
         )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/payers",
+            office::payers::add,
+        )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/payers/remove",
+            office::payers::remove,
+        )
         .add(M::POST, "/portal/office/support/{id}", office::answer)
         .add(M::GET, "/portal/office/log", office_log::page)
         .add(M::GET, "/portal/office/people", office::people::page)

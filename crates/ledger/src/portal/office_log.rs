@@ -95,6 +95,8 @@ pub fn action_text(lang: Lang, action: Action) -> &'static str {
         Action::PayoutRejected => lang.t("portal.office_log.payout_rejected"),
         Action::SupportAnswer => lang.t("portal.office_log.support_answer"),
         Action::PersonAdd => lang.t("portal.office_log.person_add"),
+        Action::PayerAdd => lang.t("portal.office_log.payer_add"),
+        Action::PayerRemove => lang.t("portal.office_log.payer_remove"),
         Action::PersonUpdate => lang.t("portal.office_log.person_update"),
         Action::PersonRole => lang.t("portal.office_log.person_role"),
         Action::ClubAdd => lang.t("portal.office_log.club_add"),

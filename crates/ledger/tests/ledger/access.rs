@@ -685,6 +685,21 @@ async fn every_page_by_every_kind_of_visitor() {
             vec![],
             May::Only(vec![Office, OtherOffice, Municipality]),
         ),
+        (
+            Method::POST,
+            "/portal/office/children/{id}/payers",
+            office_child("/payers"),
+            vec![("name", "Åse".into()), ("email", "".into())],
+            May::Only(offices.clone()),
+        ),
+        // No such payer: "not found" for everyone, the child's office too.
+        (
+            Method::POST,
+            "/portal/office/children/{id}/payers/remove",
+            office_child("/payers/remove"),
+            vec![("payer", Uuid::nil().to_string())],
+            May::Only(vec![]),
+        ),
         // The municipality's pages: staff, clubs, tokens. The forms
         // change nothing that later rows stand on.
         (

@@ -218,3 +218,91 @@ async fn an_order_handed_out_is_the_one_its_row_names() {
         ]
     );
 }
+
+/// A payer added on the child's page, checked as the import's columns
+/// are, and removed again: kept in the database, gone from the page, both
+/// steps in the log with who; another club's office cannot, even with its
+/// own valid CSRF token.
+#[tokio::test]
+async fn the_office_adds_and_removes_a_childs_payer() {
+    let w = world().await;
+    let l = &w.l;
+    let staff = l.log_in(w.office_a).await;
+    let page = format!("/portal/office/children/{}", w.a);
+    let payers = |l: &Ledger| {
+        let pool = l.pool.clone();
+        let child = w.a;
+        async move {
+            klubkasse_ledger::db::payers::for_child(&pool, child)
+                .await
+                .expect("payers")
+        }
+    };
+    let bad = post(
+        l,
+        &staff,
+        &format!("{page}/payers"),
+        &[("name", ""), ("email", "mor@example")],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(
+        bad.text.contains("Betaleren blev ikke tilføjet") && bad.text.contains("mor@example"),
+        "{}",
+        bad.text
+    );
+    assert!(payers(l).await.is_empty());
+    let added = post(
+        l,
+        &staff,
+        &format!("{page}/payers"),
+        &[("name", " Mette Ørsted "), ("email", "mette@example.dk")],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let now = payers(l).await;
+    assert_eq!(now.len(), 1);
+    assert_eq!(now[0].name, "Mette Ørsted");
+    assert_eq!(now[0].email.as_deref(), Some("mette@example.dk"));
+    let payer = now[0].id.to_string();
+    // Another club's office: not found, nothing removed.
+    let other = l.log_in(w.office_b).await;
+    let forged = post(
+        l,
+        &other,
+        &format!("{page}/payers/remove"),
+        &[("payer", &payer)],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND);
+    // Nor through its own child's address.
+    let through_b = format!("/portal/office/children/{}/payers/remove", w.b);
+    let answer = post(l, &other, &through_b, &[("payer", &payer)]).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(payers(l).await.len(), 1);
+    let removed = post(
+        l,
+        &staff,
+        &format!("{page}/payers/remove"),
+        &[("payer", &payer)],
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert!(payers(l).await.is_empty());
+    let again = post(
+        l,
+        &staff,
+        &format!("{page}/payers/remove"),
+        &[("payer", &payer)],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "removed once");
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM payers WHERE removed_at IS NOT NULL")
+        .fetch_one(&l.pool)
+        .await
+        .expect("count");
+    assert_eq!(kept, 1);
+    let shown = get(l, &staff, &page).await;
+    assert!(shown.text.contains("Betaler tilføjet") && shown.text.contains("Betaler fjernet"));
+    assert!(!shown.text.contains("data-payer"), "no payer listed");
+}

@@ -248,8 +248,23 @@ pub(super) async fn draw(
             h3 { (lang.t("portal.office_children.payers")) }
             @if payers.is_empty() { p.muted { (lang.t("portal.office_children.no_payers")) } }
             ul #payers { @for payer in &payers {
-                li { (payer.name) @if let Some(email) = &payer.email { " · " (email) } }
+                li data-payer=(payer.id) {
+                    (payer.name) @if let Some(email) = &payer.email { " · " (email) }
+                    form.inline method="post" action=(form("payers/remove")) {
+                        (layout::csrf(session))
+                        input type="hidden" name="payer" value=(payer.id);
+                        " " button.secondary type="submit" { (lang.t("portal.office_children.remove")) }
+                    }
+                }
             } }
+            form method="post" action=(form("payers")) #add-payer {
+                (layout::csrf(session))
+                label for="payer-name" { (lang.t("portal.enrol.payer_name")) }
+                input #payer-name name="name" required maxlength="100";
+                label for="payer-email" { (lang.t("portal.enrol.payer_email")) }
+                input #payer-email name="email" type="email" maxlength="254";
+                div.actions { button.secondary type="submit" { (lang.t("portal.office_children.add_payer")) } }
+            }
         }
         section.card #limits {
             h2 { (lang.t("portal.limits.limits")) }
