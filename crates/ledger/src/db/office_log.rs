@@ -65,6 +65,10 @@ pub enum Action {
     CardOrderStatus,
     MoneyDeposit,
     MoneyWithdrawal,
+    /// A counter's sale refunded by the office, with a reason.
+    CorrectionRefund,
+    /// Money put on or taken off by the office, with a reason.
+    CorrectionAdjustment,
     PayoutRequest,
     PayoutPaid,
     PayoutRejected,
@@ -79,7 +83,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Action::ChildEnrol,
         Action::ChildImport,
         Action::ChildMove,
@@ -92,6 +96,8 @@ impl Action {
         Action::CardOrderStatus,
         Action::MoneyDeposit,
         Action::MoneyWithdrawal,
+        Action::CorrectionRefund,
+        Action::CorrectionAdjustment,
         Action::PayoutRequest,
         Action::PayoutPaid,
         Action::PayoutRejected,
@@ -119,6 +125,8 @@ impl Action {
             Action::CardOrderStatus => "card_order.status",
             Action::MoneyDeposit => "money.deposit",
             Action::MoneyWithdrawal => "money.withdrawal",
+            Action::CorrectionRefund => "correction.refund",
+            Action::CorrectionAdjustment => "correction.adjustment",
             Action::PayoutRequest => "payout.request",
             Action::PayoutPaid => "payout.paid",
             Action::PayoutRejected => "payout.rejected",
