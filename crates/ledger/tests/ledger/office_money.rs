@@ -50,7 +50,7 @@ fn done(answer: &Answer) -> String {
 /// A counter's sale of `quantity` toasts at `ore` each, pushed.
 async fn sold(l: &Ledger, child: ChildId, card: &str, ore: i64, quantity: u32) -> Entry {
     let entry = sale(child, card, "k1", ore, quantity);
-    push(l, &[entry.clone()]).await;
+    push(l, std::slice::from_ref(&entry)).await;
     entry
 }
 
