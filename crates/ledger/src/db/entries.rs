@@ -261,12 +261,17 @@ pub async fn money_entry(
             Action::MoneyWithdrawal
         };
         let before = record.balance_after - record.entry.amount;
+        let mut after = json!({
+            "entry": record.entry.id, "amount": record.entry.amount,
+            "balance": record.balance_after,
+        });
+        // Only cash at the office has a receipt to name.
+        if let Some(receipt) = &record.receipt {
+            after["receipt"] = json!(receipt);
+        }
         let change = Change::child(action, child)
             .before(json!({ "balance": before }))
-            .after(json!({
-                "entry": record.entry.id, "amount": record.entry.amount,
-                "balance": record.balance_after, "receipt": record.receipt,
-            }));
+            .after(after);
         office_log::write(&mut tx, actor, change).await?;
     }
     tx.commit().await?;

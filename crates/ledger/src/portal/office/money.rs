@@ -20,6 +20,7 @@ use super::children::{page_of, refused};
 use crate::db::{self, Adjustment, DbError, Movement, Refund, RefundableSale};
 use crate::{AppState, validate};
 use klubkasse_core::domain::{ChildId, Money};
+use klubkasse_core::i18n::fill;
 
 /// What happened, for the notice on the page after a form.
 #[derive(Debug, Clone, Copy)]
@@ -146,13 +147,16 @@ async fn refusal_text(
         "balance_cap" => {
             let cap = state.settings.balance_cap;
             let room = (cap - balance().await?).max(Money::ZERO);
-            lang.t("portal.office_money.above_the_cap")
-                .replace("{cap}", &cap.to_string())
-                .replace("{room}", &room.to_string())
+            let (cap, room) = (cap.to_string(), room.to_string());
+            fill(
+                lang.t("portal.office_money.above_the_cap"),
+                &[("cap", &cap), ("room", &room)],
+            )
         }
-        "insufficient_funds" => lang
-            .t("portal.office_money.not_enough_money")
-            .replace("{balance}", &balance().await?.to_string()),
+        "insufficient_funds" => fill(
+            lang.t("portal.office_money.not_enough_money"),
+            &[("balance", &balance().await?.to_string())],
+        ),
         "already_refunded" => lang.t("portal.office_money.already_refunded").into(),
         "refund_too_large" => lang.t("portal.office_money.refund_too_large").into(),
         "unknown_sale" => lang.t("portal.office_money.choose_a_purchase").into(),
