@@ -147,6 +147,7 @@ async fn template_database(server: &str) -> (String, Vec<Kid>) {
             amount: Money::kroner(1_000_000),
             id: None,
             counter: "office",
+            receipt: None,
         };
         db::money_entry(&pool, &settings(), &actor, child, movement)
             .await

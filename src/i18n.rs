@@ -254,6 +254,7 @@ pub struct ToolsTexts {
     pub card_fee: String,
     pub opening_balance: String,
     pub deposit_reversal: String,
+    pub adjustment: String,
     pub without_card: String,
     pub sold_out: String,
     pub pick_item: String,

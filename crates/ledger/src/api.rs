@@ -61,6 +61,9 @@ pub struct MoneyRequest {
     /// Optional id chosen by the caller (UUID): sending the same request
     /// again with the same id changes nothing and answers with the first entry.
     pub id: Option<Uuid>,
+    /// Optional number of the office's paper receipt, at most 40 characters.
+    #[serde(default)]
+    pub receipt: Option<String>,
 }
 
 /// An entry as the ledger recorded it.
@@ -71,6 +74,12 @@ pub struct EntryRecord {
     pub flags: Vec<Flag>,
     pub balance_after: Money,
     pub recorded_at: DateTime<Utc>,
+    /// The office's paper receipt, for cash at the office.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
+    /// Why the office corrected the balance (a refund, an adjustment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

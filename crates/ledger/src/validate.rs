@@ -13,6 +13,11 @@ const MAX_LINES: usize = 100;
 const MAX_QUANTITY: u32 = 1000;
 
 /// Trimmed, 1 to `max` characters, no control characters.
+/// The longest receipt number of the office's paper receipt book.
+pub const MAX_RECEIPT: usize = 40;
+/// The longest reason for a correction.
+pub const MAX_REASON: usize = 200;
+
 pub fn text(field: &str, value: &str, max: usize) -> Result<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {

@@ -230,6 +230,7 @@ impl PortalServer {
             amount: klubkasse_core::domain::Money::kroner(kroner),
             id: None,
             counter: "office",
+            receipt: None,
         };
         klubkasse_ledger::db::money_entry(
             &self.ledger.pool,

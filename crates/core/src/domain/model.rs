@@ -165,6 +165,10 @@ pub enum EntryKind {
     /// A cash top-up at this counter taken back the same day: the cash went
     /// back over the counter. `deposit` is the top-up's id.
     DepositReversal { deposit: Uuid },
+    /// A correction by the office with a reason (kept by the ledger, not
+    /// in the entry): money on or off with no cash, sale or card behind it.
+    /// Only the ledger makes one; a counter never pushes it.
+    Adjustment,
 }
 
 impl EntryKind {
@@ -177,6 +181,7 @@ impl EntryKind {
             EntryKind::CardFee => "card_fee",
             EntryKind::OpeningBalance => "opening_balance",
             EntryKind::DepositReversal { .. } => "deposit_reversal",
+            EntryKind::Adjustment => "adjustment",
         }
     }
 }

@@ -181,7 +181,9 @@ impl DayReport {
                     report.openings += 1;
                     report.openings_total += entry.amount;
                 }
-                EntryKind::Withdrawal | EntryKind::CardFee => {}
+                // No cash over this counter's desk (a counter never holds an
+                // adjustment: only the ledger's office makes one).
+                EntryKind::Withdrawal | EntryKind::CardFee | EntryKind::Adjustment => {}
             }
         }
         let mut prices: HashMap<&str, u32> = HashMap::new();

@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::children::{bump_change, lock_child};
-use super::entries::insert_entry;
+use super::entries::{Notes, insert_entry};
 use super::office_log::{self, Action, Actor, Change};
 use super::{DbError, Result, money, state_of, uid_of};
 use crate::Settings;
@@ -318,7 +318,7 @@ pub async fn order_card(
     .await?;
     let fee_entry = if fee.is_positive() {
         let entry = Entry::new(child, EntryKind::CardFee, -fee, counter, Utc::now());
-        insert_entry(&mut tx, &mut locked, &entry).await?;
+        insert_entry(&mut tx, &mut locked, &entry, Notes::default()).await?;
         Some(entry.id)
     } else {
         None

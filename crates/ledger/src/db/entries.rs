@@ -1,7 +1,8 @@
-//! Entries: the office's and parents' deposits and withdrawals, a child's
+//! Entries: the office's and parents' deposits and withdrawals, the
+//! office's corrections (a sale refunded, an adjustment), a child's
 //! history, and how an entry's kind is stored.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::json;
 // Dynamic SQL here only splices the column-list constants, never input.
@@ -10,7 +11,7 @@ use uuid::Uuid;
 
 use super::children::{Locked, bump_change, lock_child, no_child};
 use super::office_log::{self, Action, Actor, Change};
-use super::{DbError, Result, decode, money, uid_of};
+use super::{Amount, DbError, Result, decode, money, uid_of};
 use crate::Settings;
 use crate::api::EntryRecord;
 use klubkasse_core::domain::{ChildId, Entry, EntryKind, Money, SaleLine};
@@ -43,7 +44,7 @@ pub(super) fn flags_of(names: &[String]) -> Vec<Flag> {
 }
 
 const ENTRY_COLUMNS: &str = "id, child_id, kind, amount, at, counter, card_uid, refund_of, \
-     lines::text AS lines, flags, balance_after, recorded_at";
+     lines::text AS lines, flags, balance_after, recorded_at, receipt, reason";
 
 #[derive(sqlx::FromRow)]
 struct EntryRow {
@@ -59,6 +60,8 @@ struct EntryRow {
     flags: Vec<String>,
     balance_after: Decimal,
     recorded_at: DateTime<Utc>,
+    receipt: Option<String>,
+    reason: Option<String>,
 }
 
 impl TryFrom<EntryRow> for EntryRecord {
@@ -81,6 +84,7 @@ impl TryFrom<EntryRow> for EntryRecord {
             "refund" => EntryKind::Refund {
                 sale: row.refund_of.unwrap_or_default(),
             },
+            "adjustment" => EntryKind::Adjustment,
             _ => EntryKind::CardFee,
         };
         Ok(EntryRecord {
@@ -95,6 +99,8 @@ impl TryFrom<EntryRow> for EntryRecord {
             flags: flags_of(&row.flags),
             balance_after: money(row.balance_after),
             recorded_at: row.recorded_at,
+            receipt: row.receipt,
+            reason: row.reason,
         })
     }
 }
@@ -165,12 +171,21 @@ pub(crate) fn kind_columns(kind: &EntryKind) -> Result<KindColumns, sqlx::Error>
     })
 }
 
+/// What the office writes with an entry: the paper receipt of cash at
+/// the office, the reason of a correction.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Notes<'a> {
+    pub(super) receipt: Option<&'a str>,
+    pub(super) reason: Option<&'a str>,
+}
+
 /// Writes an entry for a locked child and moves the balance with it.
 /// False: an entry with this id exists already; nothing was written.
 pub(super) async fn insert_entry(
     conn: &mut PgConnection,
     child: &mut Locked,
     entry: &Entry,
+    notes: Notes<'_>,
 ) -> Result<bool> {
     let after = child.balance + entry.amount;
     let KindColumns {
@@ -180,8 +195,8 @@ pub(super) async fn insert_entry(
     } = kind_columns(&entry.kind)?;
     let inserted = sqlx::query(
         "INSERT INTO entries (id, child_id, kind, amount, at, counter, club, card_uid,
-                              refund_of, lines, balance_after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)
+                              refund_of, lines, balance_after, receipt, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(entry.id)
@@ -195,6 +210,8 @@ pub(super) async fn insert_entry(
     .bind(refund_of)
     .bind(lines)
     .bind(after.decimal())
+    .bind(notes.receipt)
+    .bind(notes.reason)
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -220,6 +237,8 @@ pub struct Movement<'a> {
     pub id: Option<Uuid>,
     /// What the entry names as its counter ("office", "parent").
     pub counter: &'a str,
+    /// The office's paper receipt for cash at the office (validated).
+    pub receipt: Option<&'a str>,
 }
 
 /// A deposit or withdrawal from the office or a parent, in the office log.
@@ -231,33 +250,87 @@ pub async fn money_entry(
     child: ChildId,
     movement: Movement<'_>,
 ) -> Result<(EntryRecord, bool)> {
-    let Movement {
-        deposit,
-        amount,
-        id,
-        counter,
-    } = movement;
     let mut tx = pool.begin().await?;
     let cap = Some(settings.balance_cap);
-    let made = money_entry_in(&mut tx, cap, child, deposit, amount, id, counter).await?;
+    let made = money_entry_in(&mut tx, cap, child, movement).await?;
     let (record, new) = &made;
     if *new {
-        let action = if deposit {
+        let action = if movement.deposit {
             Action::MoneyDeposit
         } else {
             Action::MoneyWithdrawal
         };
         let before = record.balance_after - record.entry.amount;
+        let mut after = json!({
+            "entry": record.entry.id, "amount": record.entry.amount,
+            "balance": record.balance_after,
+        });
+        // Only cash at the office has a receipt to name.
+        if let Some(receipt) = &record.receipt {
+            after["receipt"] = json!(receipt);
+        }
         let change = Change::child(action, child)
             .before(json!({ "balance": before }))
-            .after(json!({
-                "entry": record.entry.id, "amount": record.entry.amount,
-                "balance": record.balance_after,
-            }));
+            .after(after);
         office_log::write(&mut tx, actor, change).await?;
     }
     tx.commit().await?;
     Ok(made)
+}
+
+/// What a balance may become: never below zero, and a rise never above
+/// the cap (`None`: no cap, for money already taken from a parent). A
+/// fall may leave a balance above a cap lowered since.
+pub fn check_balance(balance: Money, signed: Money, cap: Option<Money>) -> Result<()> {
+    let after = balance + signed;
+    if after.is_negative() {
+        return Err(DbError::conflict(
+            "insufficient_funds",
+            format!(
+                "cannot take {} off: the balance is {}",
+                (-signed).to_plain_string(),
+                balance.max(Money::ZERO).to_plain_string()
+            ),
+        ));
+    }
+    if let Some(cap) = cap
+        && signed.is_positive()
+        && after > cap
+    {
+        return Err(DbError::conflict(
+            "balance_cap",
+            format!(
+                "{} more would take the balance to {}, above the cap of {}; \
+                 at most {} can be put on now",
+                signed.to_plain_string(),
+                after.to_plain_string(),
+                cap.to_plain_string(),
+                (cap - balance).max(Money::ZERO).to_plain_string()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The entry a repeated id made before, if it was made for this child
+/// with this kind; another child's or kind's is another request.
+async fn repeated(
+    conn: &mut PgConnection,
+    id: Option<Uuid>,
+    child: ChildId,
+    kind: &str,
+) -> Result<Option<EntryRecord>> {
+    let Some(id) = id else { return Ok(None) };
+    let Some(existing) = find_entry(conn, id).await? else {
+        return Ok(None);
+    };
+    if existing.entry.child != child || existing.entry.kind.label() != kind {
+        return Err(DbError::conflict(
+            "id_in_use",
+            "this id is already used for another entry",
+        ));
+    }
+    Ok(Some(existing))
 }
 
 /// [`money_entry`] inside the caller's transaction, for what must be
@@ -268,68 +341,302 @@ pub async fn money_entry_in(
     tx: &mut PgConnection,
     cap: Option<Money>,
     child: ChildId,
-    deposit: bool,
-    amount: Money,
-    id: Option<Uuid>,
-    counter: &str,
+    movement: Movement<'_>,
 ) -> Result<(EntryRecord, bool)> {
     let tx = &mut *tx;
-    let mut locked = lock_child(tx, child).await?;
-    if let Some(id) = id
-        && let Some(existing) = find_entry(tx, id).await?
-    {
-        // A repeated client id must name the same child, or it is another request.
-        if existing.entry.child != child {
-            return Err(DbError::conflict(
-                "id_in_use",
-                "this id is already used for another entry",
-            ));
-        }
-        return Ok((existing, false));
-    }
-    let signed = if deposit {
-        if let Some(cap) = cap
-            && locked.balance + amount > cap
-        {
-            return Err(DbError::conflict(
-                "balance_cap",
-                format!(
-                    "a deposit of {} would take the balance to {}, above the cap of {}; \
-                     at most {} can be deposited now",
-                    amount.to_plain_string(),
-                    (locked.balance + amount).to_plain_string(),
-                    cap.to_plain_string(),
-                    (cap - locked.balance).max(Money::ZERO).to_plain_string()
-                ),
-            ));
-        }
-        amount
-    } else {
-        if amount > locked.balance {
-            return Err(DbError::conflict(
-                "insufficient_funds",
-                format!(
-                    "cannot withdraw {}: the balance is {}",
-                    amount.to_plain_string(),
-                    locked.balance.max(Money::ZERO).to_plain_string()
-                ),
-            ));
-        }
-        -amount
-    };
+    let Movement {
+        deposit,
+        amount,
+        id,
+        counter,
+        receipt,
+    } = movement;
     let kind = if deposit {
         EntryKind::Deposit
     } else {
         EntryKind::Withdrawal
     };
+    let mut locked = lock_child(tx, child).await?;
+    if let Some(existing) = repeated(tx, id, child, kind.label()).await? {
+        return Ok((existing, false));
+    }
+    let signed = if deposit { amount } else { -amount };
+    check_balance(locked.balance, signed, cap)?;
     let mut entry = Entry::new(child, kind, signed, counter, Utc::now());
     if let Some(id) = id {
         entry.id = id;
     }
-    insert_entry(tx, &mut locked, &entry).await?;
-    bump_change(tx, child).await?;
+    let notes = Notes {
+        receipt,
+        reason: None,
+    };
+    write_entry(tx, &mut locked, &entry, notes).await
+}
+
+/// Inserts a checked entry for a locked child, tells the counters, and
+/// reads the entry back as recorded.
+async fn write_entry(
+    tx: &mut PgConnection,
+    locked: &mut Locked,
+    entry: &Entry,
+    notes: Notes<'_>,
+) -> Result<(EntryRecord, bool)> {
+    insert_entry(tx, locked, entry, notes).await?;
+    bump_change(tx, entry.child).await?;
     let record = find_entry(tx, entry.id)
         .await?
         .ok_or_else(|| DbError::not_found("the entry vanished"))?;
     Ok((record, true))
+}
+
+/// The office refunds (what is left of) a counter's sale.
+#[derive(Debug, Clone, Copy)]
+pub struct Refund<'a> {
+    /// The form's one-time id, the refund entry's: sent twice, one refund.
+    pub id: Uuid,
+    pub sale: Uuid,
+    /// None: everything not refunded yet.
+    pub amount: Option<Money>,
+    /// Why (validated, required).
+    pub reason: &'a str,
+}
+
+/// Refunds a sale of this child, never more than was paid for it in all
+/// (the counters' refunds count too), in the office log with the
+/// balance before and after. The child's row is locked first, as for
+/// every entry of the child, so two refunds of one sale never both pass.
+pub async fn refund_sale(
+    pool: &PgPool,
+    actor: &Actor,
+    child: ChildId,
+    refund: Refund<'_>,
+) -> Result<(EntryRecord, bool)> {
+    let mut tx = pool.begin().await?;
+    let mut locked = lock_child(&mut tx, child).await?;
+    if let Some(existing) = repeated(&mut tx, Some(refund.id), child, "refund").await? {
+        return Ok((existing, false));
+    }
+    let sale: Option<(Decimal, Decimal)> = sqlx::query_as(
+        "SELECT -s.amount, coalesce((SELECT sum(r.amount) FROM entries r
+                                     WHERE r.refund_of = s.id AND r.kind = 'refund'), 0)
+         FROM entries s WHERE s.id = $1 AND s.child_id = $2 AND s.kind = 'sale'",
+    )
+    .bind(refund.sale)
+    .bind(child.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((paid, refunded)) = sale else {
+        return Err(DbError::conflict(
+            "unknown_sale",
+            "no such sale of this child",
+        ));
+    };
+    let (paid, refunded) = (money(paid), money(refunded));
+    let amount = refundable(paid, refunded, refund.amount)?;
+    let mut entry = Entry::new(
+        child,
+        EntryKind::Refund { sale: refund.sale },
+        amount,
+        "office",
+        Utc::now(),
+    );
+    entry.id = refund.id;
+    let before = locked.balance;
+    let notes = Notes {
+        receipt: None,
+        reason: Some(refund.reason),
+    };
+    let made = write_entry(&mut tx, &mut locked, &entry, notes).await?;
+    let change = Change::child(Action::CorrectionRefund, child)
+        .before(json!({ "balance": before, "refunded": refunded }))
+        .after(json!({
+            "entry": entry.id, "sale": refund.sale, "amount": amount,
+            "balance": made.0.balance_after, "reason": refund.reason,
+        }));
+    office_log::write(&mut tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(made)
+}
+
+/// What a refund of a sale `paid` with `refunded` given back already may
+/// give: `asked`, or all that is left; never more than is left, never
+/// nothing.
+pub fn refundable(paid: Money, refunded: Money, asked: Option<Money>) -> Result<Money> {
+    let left = paid - refunded;
+    if !left.is_positive() {
+        return Err(DbError::conflict(
+            "already_refunded",
+            "this sale is refunded already",
+        ));
+    }
+    match asked {
+        Some(asked) if !asked.is_positive() => {
+            Err(DbError::refused("a refund's amount must be more than 0.00"))
+        }
+        Some(asked) if asked > left => Err(DbError::conflict(
+            "refund_too_large",
+            format!(
+                "the sale was {}, {} is refunded already: at most {} is left",
+                paid.to_plain_string(),
+                refunded.to_plain_string(),
+                left.to_plain_string()
+            ),
+        )),
+        Some(asked) => Ok(asked),
+        None => Ok(left),
+    }
+}
+
+/// An adjustment by the office: a signed amount with a reason, never
+/// taking the balance below zero or a rise above the cap.
+#[derive(Debug, Clone, Copy)]
+pub struct Adjustment<'a> {
+    /// The form's one-time id, the entry's.
+    pub id: Uuid,
+    /// Not zero: plus puts money on, minus takes it off.
+    pub amount: Money,
+    pub reason: &'a str,
+}
+
+pub async fn adjust(
+    pool: &PgPool,
+    settings: &Settings,
+    actor: &Actor,
+    child: ChildId,
+    adjustment: Adjustment<'_>,
+) -> Result<(EntryRecord, bool)> {
+    if adjustment.amount == Money::ZERO {
+        return Err(DbError::refused("an adjustment's amount must not be 0.00"));
+    }
+    let mut tx = pool.begin().await?;
+    let mut locked = lock_child(&mut tx, child).await?;
+    if let Some(existing) = repeated(&mut tx, Some(adjustment.id), child, "adjustment").await? {
+        return Ok((existing, false));
+    }
+    check_balance(
+        locked.balance,
+        adjustment.amount,
+        Some(settings.balance_cap),
+    )?;
+    let mut entry = Entry::new(
+        child,
+        EntryKind::Adjustment,
+        adjustment.amount,
+        "office",
+        Utc::now(),
+    );
+    entry.id = adjustment.id;
+    let before = locked.balance;
+    let notes = Notes {
+        receipt: None,
+        reason: Some(adjustment.reason),
+    };
+    let made = write_entry(&mut tx, &mut locked, &entry, notes).await?;
+    let change = Change::child(Action::CorrectionAdjustment, child)
+        .before(json!({ "balance": before }))
+        .after(json!({
+            "entry": entry.id, "amount": adjustment.amount,
+            "balance": made.0.balance_after, "reason": adjustment.reason,
+        }));
+    office_log::write(&mut tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(made)
+}
+
+/// A sale the office may still refund, in the clubs' local time.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefundableSale {
+    pub id: Uuid,
+    pub local_at: NaiveDateTime,
+    #[sqlx(try_from = "Amount")]
+    pub paid: Money,
+    #[sqlx(try_from = "Amount")]
+    pub left: Money,
+    pub lines: Option<String>,
+}
+
+impl RefundableSale {
+    /// What was bought: "2 × Toast, 1 × Saft".
+    pub fn items(&self) -> String {
+        let lines: Vec<SaleLine> = self
+            .lines
+            .as_deref()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or_default();
+        lines
+            .iter()
+            .map(|l| format!("{} × {}", l.quantity, l.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The child's newest sales with something left to refund, newest first.
+pub async fn refundable_sales(
+    pool: &PgPool,
+    time_zone: &str,
+    child: ChildId,
+    limit: i64,
+) -> Result<Vec<RefundableSale>> {
+    Ok(sqlx::query_as(
+        "SELECT s.id, s.at AT TIME ZONE $2 AS local_at, -s.amount AS paid,
+                -s.amount - coalesce(sum(r.amount), 0) AS left, s.lines::text AS lines
+         FROM entries s LEFT JOIN entries r ON r.refund_of = s.id AND r.kind = 'refund'
+         WHERE s.child_id = $1 AND s.kind = 'sale'
+         GROUP BY s.id
+         HAVING -s.amount - coalesce(sum(r.amount), 0) > 0
+         ORDER BY s.at DESC, s.id DESC LIMIT $3",
+    )
+    .bind(child.0)
+    .bind(time_zone)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kr(kroner: i64) -> Money {
+        Money::kroner(kroner)
+    }
+
+    fn code(result: Result<impl std::fmt::Debug>) -> &'static str {
+        match result {
+            Err(DbError::Conflict { code, .. } | DbError::Refused { code, .. }) => code,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_balance_never_goes_below_zero_nor_a_rise_above_the_cap() {
+        let cap = Some(kr(500));
+        assert!(check_balance(kr(10), kr(-10), cap).is_ok());
+        assert_eq!(
+            code(check_balance(kr(10), kr(-11), cap)),
+            "insufficient_funds"
+        );
+        assert!(check_balance(kr(400), kr(100), cap).is_ok());
+        assert_eq!(code(check_balance(kr(400), kr(101), cap)), "balance_cap");
+        assert!(check_balance(kr(400), kr(101), None).is_ok());
+        // A cap lowered since does not keep money from coming off.
+        assert!(check_balance(kr(600), kr(-50), cap).is_ok());
+    }
+
+    #[test]
+    fn a_refund_gives_back_at_most_what_is_left_of_the_sale() {
+        assert_eq!(refundable(kr(30), kr(0), None).unwrap(), kr(30));
+        assert_eq!(refundable(kr(30), kr(10), None).unwrap(), kr(20));
+        assert_eq!(refundable(kr(30), kr(10), Some(kr(20))).unwrap(), kr(20));
+        assert_eq!(
+            code(refundable(kr(30), kr(10), Some(kr(21)))),
+            "refund_too_large"
+        );
+        assert_eq!(code(refundable(kr(30), kr(30), None)), "already_refunded");
+        assert_eq!(
+            code(refundable(kr(30), kr(0), Some(kr(0)))),
+            "invalid_value"
+        );
+    }
 }

@@ -55,7 +55,10 @@ pub use children::{
     search_children, update_settings,
 };
 pub use clubs::{Scope, child_in_scope, in_scope};
-pub use entries::{Movement, flag_name, history, money_entry, money_entry_in, sum_of_entries};
+pub use entries::{
+    Adjustment, Movement, Refund, RefundableSale, adjust, flag_name, history, money_entry,
+    money_entry_in, refund_sale, refundable_sales, sum_of_entries,
+};
 pub use office_log::Actor;
 pub use reports::report;
 

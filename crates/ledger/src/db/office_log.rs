@@ -65,6 +65,10 @@ pub enum Action {
     CardOrderStatus,
     MoneyDeposit,
     MoneyWithdrawal,
+    /// A counter's sale refunded by the office, with a reason.
+    CorrectionRefund,
+    /// Money put on or taken off by the office, with a reason.
+    CorrectionAdjustment,
     PayoutRequest,
     PayoutPaid,
     PayoutRejected,
@@ -81,7 +85,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 27] = [
         Action::ChildEnrol,
         Action::ChildImport,
         Action::ChildMove,
@@ -94,6 +98,8 @@ impl Action {
         Action::CardOrderStatus,
         Action::MoneyDeposit,
         Action::MoneyWithdrawal,
+        Action::CorrectionRefund,
+        Action::CorrectionAdjustment,
         Action::PayoutRequest,
         Action::PayoutPaid,
         Action::PayoutRejected,
@@ -123,6 +129,8 @@ impl Action {
             Action::CardOrderStatus => "card_order.status",
             Action::MoneyDeposit => "money.deposit",
             Action::MoneyWithdrawal => "money.withdrawal",
+            Action::CorrectionRefund => "correction.refund",
+            Action::CorrectionAdjustment => "correction.adjustment",
             Action::PayoutRequest => "payout.request",
             Action::PayoutPaid => "payout.paid",
             Action::PayoutRejected => "payout.rejected",

@@ -10,7 +10,7 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::clubs::Scope;
-use super::entries::money_entry_in;
+use super::entries::{Movement, money_entry_in};
 use super::office_log::{self, Action, Actor, Change};
 use super::{Amount, ChildKey, Result};
 use klubkasse_core::domain::{ChildId, Money};
@@ -74,16 +74,14 @@ pub async fn settle_payment(pool: &PgPool, payment: &Payment, paid: bool) -> Res
     let entry = if paid {
         // No cap now: the money is taken, and the cap was checked when
         // the payment started.
-        let (entry, _) = money_entry_in(
-            &mut tx,
-            None,
-            payment.child,
-            true,
-            payment.amount,
-            Some(payment.id),
-            "parent",
-        )
-        .await?;
+        let movement = Movement {
+            deposit: true,
+            amount: payment.amount,
+            id: Some(payment.id),
+            counter: "parent",
+            receipt: None,
+        };
+        let (entry, _) = money_entry_in(&mut tx, None, payment.child, movement).await?;
         Some(entry.entry.id)
     } else {
         None
@@ -121,8 +119,14 @@ pub async fn request_payout(
     bank_account: &str,
 ) -> Result<Uuid> {
     let mut tx = pool.begin().await?;
-    let (entry, new) =
-        money_entry_in(&mut tx, None, child, false, amount, Some(id), "parent").await?;
+    let movement = Movement {
+        deposit: false,
+        amount,
+        id: Some(id),
+        counter: "parent",
+        receipt: None,
+    };
+    let (entry, new) = money_entry_in(&mut tx, None, child, movement).await?;
     if !new {
         return Ok(id);
     }
@@ -221,16 +225,14 @@ pub async fn reject_payout(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<boo
         return Ok(false);
     };
     // Back whatever the cap: it was the card's money a moment ago.
-    let (entry, _) = money_entry_in(
-        &mut tx,
-        None,
-        requested.child_id,
-        true,
-        requested.amount,
-        None,
-        "office",
-    )
-    .await?;
+    let movement = Movement {
+        deposit: true,
+        amount: requested.amount,
+        id: None,
+        counter: "office",
+        receipt: None,
+    };
+    let (entry, _) = money_entry_in(&mut tx, None, requested.child_id, movement).await?;
     sqlx::query(
         "UPDATE payout_requests SET status = 'rejected', reversal_entry = $2, decided_at = now()
          WHERE id = $1",

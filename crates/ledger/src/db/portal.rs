@@ -95,6 +95,10 @@ pub struct HistoryLine {
     pub items: Vec<SaleLine>,
     /// What the counter noticed (an overdraft, a blocked card), by name.
     pub flags: Vec<String>,
+    /// The office's paper receipt, for cash at the office.
+    pub receipt: Option<String>,
+    /// Why the office corrected the balance.
+    pub reason: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -107,6 +111,8 @@ struct HistoryRow {
     balance_after: Money,
     lines: Option<String>,
     flags: Vec<String>,
+    receipt: Option<String>,
+    reason: Option<String>,
 }
 
 /// A child's entries on the local days `from..=to`, oldest first.
@@ -118,7 +124,8 @@ pub async fn history(
     time_zone: &str,
 ) -> Result<Vec<HistoryLine>> {
     let rows: Vec<HistoryRow> = sqlx::query_as(
-        "SELECT at AT TIME ZONE $4 AS local_at, kind, amount, balance_after, lines::text AS lines, flags
+        "SELECT at AT TIME ZONE $4 AS local_at, kind, amount, balance_after, lines::text AS lines, flags,
+                receipt, reason
          FROM entries
          WHERE child_id = $1 AND (at AT TIME ZONE $4)::date BETWEEN $2 AND $3
          ORDER BY at, id",
@@ -141,6 +148,8 @@ pub async fn history(
                 .and_then(|l| serde_json::from_str(&l).ok())
                 .unwrap_or_default(),
             flags: row.flags,
+            receipt: row.receipt,
+            reason: row.reason,
         })
         .collect())
 }

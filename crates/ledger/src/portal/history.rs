@@ -32,6 +32,7 @@ pub(crate) fn kind_text(lang: Lang, kind: &str) -> &'static str {
         "sale" => lang.t("portal.history.purchase"),
         "refund" => lang.t("portal.history.refunded_purchase"),
         "card_fee" => lang.t("portal.history.new_card"),
+        "adjustment" => lang.t("portal.history.correction"),
         _ => lang.t("portal.history.other"),
     }
 }
@@ -42,6 +43,17 @@ pub(crate) fn items_text(line: &HistoryLine) -> String {
         .map(|i| format!("{} × {}", i.quantity, i.name))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What the office wrote with an entry: "Kvittering 1234", the reason of
+/// a correction.
+pub(crate) fn notes_text(lang: Lang, line: &HistoryLine) -> Option<String> {
+    let receipt = line
+        .receipt
+        .as_ref()
+        .map(|r| format!("{} {r}", lang.t("portal.history.receipt")));
+    let notes: Vec<String> = receipt.into_iter().chain(line.reason.clone()).collect();
+    (!notes.is_empty()).then(|| notes.join(" · "))
 }
 
 /// The longest period one page shows: a year of weeks is a readable chart.
@@ -120,6 +132,7 @@ fn csv(lang: Lang, lines: &[HistoryLine]) -> String {
         Cell::Text(lang.t("portal.history.when")),
         Cell::Text(lang.t("portal.history.what")),
         Cell::Text(lang.t("portal.history.items")),
+        Cell::Text(lang.t("portal.history.note")),
         Cell::Text(lang.t("portal.history.amount")),
         Cell::Text(lang.t("portal.history.balance")),
     ]);
@@ -128,6 +141,7 @@ fn csv(lang: Lang, lines: &[HistoryLine]) -> String {
             Cell::Text(&line.at.format("%Y-%m-%d %H:%M").to_string()),
             Cell::Text(kind_text(lang, &line.kind)),
             Cell::Text(&items_text(line)),
+            Cell::Text(&notes_text(lang, line).unwrap_or_default()),
             Cell::Amount(line.amount),
             Cell::Amount(line.balance_after),
         ]);
@@ -183,6 +197,7 @@ pub async fn page(
                             td {
                                 (kind_text(lang, &line.kind))
                                 @if !line.items.is_empty() { br; span.muted { (items_text(line)) } }
+                                @if let Some(notes) = notes_text(lang, line) { br; span.muted data-note { (notes) } }
                             }
                             td.amount { (line.amount) }
                             td.amount { (line.balance_after) }
@@ -211,6 +226,8 @@ mod tests {
             balance_after: Money::ZERO,
             items: vec![],
             flags: vec![],
+            receipt: None,
+            reason: None,
         }
     }
 

@@ -197,6 +197,21 @@ pub(crate) fn routes() -> Routes {
             "/portal/office/children/{id}/payers/remove",
             office::payers::remove,
         )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/cash",
+            office::money::cash,
+        )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/refund",
+            office::money::refund,
+        )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/adjustment",
+            office::money::adjustment,
+        )
         .add(M::POST, "/portal/office/support/{id}", office::answer)
         .add(M::GET, "/portal/office/log", office_log::page)
         .add(M::GET, "/portal/office/people", office::people::page)

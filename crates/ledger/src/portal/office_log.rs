@@ -90,6 +90,8 @@ pub fn action_text(lang: Lang, action: Action) -> &'static str {
         Action::CardOrderStatus => lang.t("portal.office_log.card_order_status"),
         Action::MoneyDeposit => lang.t("portal.office_log.money_deposit"),
         Action::MoneyWithdrawal => lang.t("portal.office_log.money_withdrawal"),
+        Action::CorrectionRefund => lang.t("portal.office_log.correction_refund"),
+        Action::CorrectionAdjustment => lang.t("portal.office_log.correction_adjustment"),
         Action::PayoutRequest => lang.t("portal.office_log.payout_request"),
         Action::PayoutPaid => lang.t("portal.office_log.payout_paid"),
         Action::PayoutRejected => lang.t("portal.office_log.payout_rejected"),
@@ -119,7 +121,14 @@ pub fn actor_text(lang: Lang, actor: &Actor) -> String {
 }
 
 /// The fields that hold amounts, shown the Danish way.
-const AMOUNTS: [&str; 5] = ["amount", "balance", "fee", "daily_limit", "low_balance"];
+const AMOUNTS: [&str; 6] = [
+    "amount",
+    "balance",
+    "fee",
+    "daily_limit",
+    "low_balance",
+    "refunded",
+];
 
 fn value_text(key: &str, value: &Value) -> String {
     match value {

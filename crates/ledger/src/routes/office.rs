@@ -104,11 +104,17 @@ async fn money_entry(
     deposit: bool,
 ) -> Result<Response> {
     let amount = validate::positive("amount", body.amount)?;
+    let receipt = body
+        .receipt
+        .as_deref()
+        .map(|r| validate::text("receipt", r, validate::MAX_RECEIPT))
+        .transpose()?;
     let movement = Movement {
         deposit,
         amount,
         id: body.id,
         counter: who.counter_label(),
+        receipt: receipt.as_deref(),
     };
     let (record, new) =
         db::money_entry(&state.pool, &state.settings, &who.actor(), child, movement).await?;

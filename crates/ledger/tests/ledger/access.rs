@@ -650,6 +650,42 @@ async fn every_page_by_every_kind_of_visitor() {
             May::Only(offices.clone()),
         ),
         (
+            Method::POST,
+            "/portal/office/children/{id}/cash",
+            office_child("/cash"),
+            vec![
+                ("id", Uuid::now_v7().to_string()),
+                ("amount", "5".into()),
+                ("receipt", "K-1".into()),
+                ("direction", "deposit".into()),
+            ],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/children/{id}/refund",
+            office_child("/refund"),
+            // No such sale: the form comes back saying so.
+            vec![
+                ("id", Uuid::now_v7().to_string()),
+                ("sale", Uuid::now_v7().to_string()),
+                ("amount", "".into()),
+                ("reason", "Forkert vare".into()),
+            ],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/children/{id}/adjustment",
+            office_child("/adjustment"),
+            vec![
+                ("id", Uuid::now_v7().to_string()),
+                ("amount", "-1".into()),
+                ("reason", "Kassedifference rettet".into()),
+            ],
+            May::Only(offices.clone()),
+        ),
+        (
             Method::GET,
             "/portal/office/log",
             "/portal/office/log".into(),

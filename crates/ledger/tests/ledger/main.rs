@@ -9,6 +9,7 @@ mod import;
 mod money;
 mod office;
 mod office_children;
+mod office_money;
 mod people;
 mod push;
 mod random;

@@ -61,6 +61,7 @@ pub fn describe(row: &ActivityRow, t: &ToolsTexts, refunded: &str) -> String {
         EntryKind::CardFee => (&t.card_fee, String::new()),
         EntryKind::OpeningBalance => (&t.opening_balance, String::new()),
         EntryKind::DepositReversal { .. } => (&t.deposit_reversal, String::new()),
+        EntryKind::Adjustment => (&t.adjustment, String::new()),
     };
     format!(
         "{time}  {kind:<16} {:<20} {:>13}  {detail}",

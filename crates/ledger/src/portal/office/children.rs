@@ -13,11 +13,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::super::PortalError;
-use super::super::history::{self, items_text, kind_text};
+use super::super::history::{self, items_text, kind_text, notes_text};
 use super::super::layout::{self, Lang};
 use super::super::limits::{categories, optional_money};
 use super::super::office_log;
 use super::super::session::{Office, OfficeChild, Posted, Session};
+use super::money;
 use crate::api::{MAX_NAME, OrderStatus, SettingsPatch};
 use crate::db::{self, ChildSearch, DbError, portal as queries};
 use crate::{AppState, validate};
@@ -27,6 +28,8 @@ use klubkasse_core::domain::{CardState, ChildId, Money};
 const PAGE: i64 = 50;
 /// The newest rows of the child's part of the log on its page.
 const LOG_ROWS: i64 = 50;
+/// The newest sales the refund form offers.
+const REFUNDABLE: i64 = 50;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SearchQuery {
@@ -117,6 +120,8 @@ pub async fn search(
 pub struct Range {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    /// What a form just did ([`super::money`]), said at the top.
+    done: Option<String>,
 }
 
 fn order_status_text(lang: Lang, status: OrderStatus) -> &'static str {
@@ -175,6 +180,12 @@ pub(super) async fn draw(
         db::office_log::for_child(&state.pool, &state.settings.time_zone, child, LOG_ROWS).await?;
     let clubs = db::clubs::list(&state.pool, &office.scope).await?;
     let categories = categories(state, child, &detail.child.blocked_categories).await?;
+    let sales =
+        db::refundable_sales(&state.pool, &state.settings.time_zone, child, REFUNDABLE).await?;
+    let done = range
+        .done
+        .as_deref()
+        .and_then(|d| money::done_text(lang, d));
     let fee = if detail.orders.is_empty() {
         Money::ZERO
     } else {
@@ -184,10 +195,12 @@ pub(super) async fn draw(
     let title = detail.child.name.as_str();
     let body = html! {
         (layout::problem(problem))
+        (layout::notice(done))
         section.card data-summary {
             p { (lang.t("portal.office_children.club")) ": " strong { (detail.club) } }
             p { (lang.t("portal.office_children.balance")) ": " strong data-balance { (detail.balance) } }
         }
+        (money::forms(lang, session, child, &sales))
         section.card #cards {
             h2 { (lang.t("portal.office_children.cards")) }
             @if detail.cards.is_empty() { p.muted { (lang.t("portal.office_children.no_cards")) } }
@@ -360,6 +373,7 @@ fn entries(lang: Lang, lines: &[queries::HistoryLine]) -> Markup {
                             td {
                                 (kind_text(lang, &line.kind))
                                 @if !line.items.is_empty() { br; span.muted data-items { (items_text(line)) } }
+                                @if let Some(notes) = notes_text(lang, line) { br; span.muted data-note { (notes) } }
                                 @for flag in &line.flags { br; span.notice data-flag=(flag) { (flag_text(lang, flag)) } }
                             }
                             td.amount { (line.amount) }

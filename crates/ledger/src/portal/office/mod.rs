@@ -4,13 +4,15 @@
 //! at a time, [`enrol`], or from a file, [`import`]), each of the clubs the
 //! person works for only. What names a payout, an order or a question of
 //! another club's child is "not found". One child's page and its forms:
-//! [`children`], [`cards`], [`payers`]. The municipality's pages for people, clubs
+//! [`children`], [`cards`], [`payers`], and its cash and corrections:
+//! [`money`]. The municipality's pages for people, clubs
 //! and tokens: [`people`], [`tokens`].
 
 pub mod cards;
 pub mod children;
 pub mod enrol;
 pub mod import;
+pub mod money;
 pub mod payers;
 pub mod people;
 pub mod reports;

@@ -44,6 +44,7 @@ fn kind_text(lang: Lang, kind: &str) -> &str {
         "deposit" => lang.t("portal.reports.kind_deposit"),
         "withdrawal" => lang.t("portal.reports.kind_withdrawal"),
         "card_fee" => lang.t("portal.reports.kind_card_fee"),
+        "adjustment" => lang.t("portal.reports.kind_adjustment"),
         other => other,
     }
 }
