@@ -16,7 +16,8 @@ use crate::api::EntryRecord;
 use klubkasse_core::domain::{ChildId, Entry, EntryKind, Money, SaleLine};
 use klubkasse_core::protocol::Flag;
 
-const FLAGS: [Flag; 5] = [
+/// Every flag a counter's push can set, in the order lists show them.
+pub const FLAGS: [Flag; 5] = [
     Flag::Overdraft,
     Flag::CardBlocked,
     Flag::DailyLimitExceeded,
@@ -275,6 +276,12 @@ pub async fn money_entry_in(
 ) -> Result<(EntryRecord, bool)> {
     let tx = &mut *tx;
     let mut locked = lock_child(tx, child).await?;
+    // A closed account takes back only money that was the child's already
+    // (a rejected payout, a top-up paid before it closed: no cap), so no
+    // money is lost; nothing else.
+    if !(deposit && cap.is_none()) {
+        locked.open()?;
+    }
     if let Some(id) = id
         && let Some(existing) = find_entry(tx, id).await?
     {

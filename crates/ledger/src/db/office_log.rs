@@ -58,6 +58,8 @@ pub enum Action {
     ChildMove,
     ChildRename,
     ChildSettings,
+    /// The child left: what was left requested as a payout, cards blocked.
+    ChildLeft,
     CardHandOut,
     CardBlock,
     CardUnblock,
@@ -76,15 +78,18 @@ pub enum Action {
     ClubRename,
     TokenCreate,
     TokenRevoke,
+    /// A counter's flag on an entry dealt with, with a comment.
+    FlagHandled,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Action::ChildEnrol,
         Action::ChildImport,
         Action::ChildMove,
         Action::ChildRename,
         Action::ChildSettings,
+        Action::ChildLeft,
         Action::CardHandOut,
         Action::CardBlock,
         Action::CardUnblock,
@@ -103,6 +108,7 @@ impl Action {
         Action::ClubRename,
         Action::TokenCreate,
         Action::TokenRevoke,
+        Action::FlagHandled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -112,6 +118,7 @@ impl Action {
             Action::ChildMove => "child.move",
             Action::ChildRename => "child.rename",
             Action::ChildSettings => "child.settings",
+            Action::ChildLeft => "child.left",
             Action::CardHandOut => "card.hand_out",
             Action::CardBlock => "card.block",
             Action::CardUnblock => "card.unblock",
@@ -130,6 +137,7 @@ impl Action {
             Action::ClubRename => "club.rename",
             Action::TokenCreate => "token.create",
             Action::TokenRevoke => "token.revoke",
+            Action::FlagHandled => "flag.handled",
         }
     }
 

@@ -22,6 +22,15 @@ pub async fn today(pool: &PgPool, time_zone: &str) -> Result<NaiveDate> {
         .await?)
 }
 
+/// A moment in the clubs' time zone, for a page.
+pub async fn local_time(pool: &PgPool, at: DateTime<Utc>, time_zone: &str) -> Result<NaiveDateTime> {
+    Ok(sqlx::query_scalar("SELECT $1::timestamptz AT TIME ZONE $2")
+        .bind(at)
+        .bind(time_zone)
+        .fetch_one(pool)
+        .await?)
+}
+
 /// One child as the overview shows it.
 #[derive(Debug, Clone)]
 pub struct ChildCard {
@@ -95,6 +104,8 @@ pub struct HistoryLine {
     pub items: Vec<SaleLine>,
     /// What the counter noticed (an overdraft, a blocked card), by name.
     pub flags: Vec<String>,
+    /// How the office dealt with the flags, once it has.
+    pub handling: Option<super::flags::Handling>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -107,6 +118,9 @@ struct HistoryRow {
     balance_after: Money,
     lines: Option<String>,
     flags: Vec<String>,
+    comment: Option<String>,
+    handled_by: Option<String>,
+    handled_at: Option<NaiveDateTime>,
 }
 
 /// A child's entries on the local days `from..=to`, oldest first.
@@ -118,10 +132,12 @@ pub async fn history(
     time_zone: &str,
 ) -> Result<Vec<HistoryLine>> {
     let rows: Vec<HistoryRow> = sqlx::query_as(
-        "SELECT at AT TIME ZONE $4 AS local_at, kind, amount, balance_after, lines::text AS lines, flags
-         FROM entries
-         WHERE child_id = $1 AND (at AT TIME ZONE $4)::date BETWEEN $2 AND $3
-         ORDER BY at, id",
+        "SELECT e.at AT TIME ZONE $4 AS local_at, e.kind, e.amount, e.balance_after,
+                e.lines::text AS lines, e.flags,
+                h.comment, h.handled_by, h.handled_at AT TIME ZONE $4 AS handled_at
+         FROM entries e LEFT JOIN flag_handlings h ON h.entry_id = e.id
+         WHERE e.child_id = $1 AND (e.at AT TIME ZONE $4)::date BETWEEN $2 AND $3
+         ORDER BY e.at, e.id",
     )
     .bind(child.0)
     .bind(from)
@@ -141,6 +157,7 @@ pub async fn history(
                 .and_then(|l| serde_json::from_str(&l).ok())
                 .unwrap_or_default(),
             flags: row.flags,
+            handling: super::flags::Handling::joined(row.comment, row.handled_by, row.handled_at),
         })
         .collect())
 }

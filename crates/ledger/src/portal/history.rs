@@ -211,6 +211,7 @@ mod tests {
             balance_after: Money::ZERO,
             items: vec![],
             flags: vec![],
+            handling: None,
         }
     }
 
