@@ -23,7 +23,11 @@ pub async fn today(pool: &PgPool, time_zone: &str) -> Result<NaiveDate> {
 }
 
 /// A moment in the clubs' time zone, for a page.
-pub async fn local_time(pool: &PgPool, at: DateTime<Utc>, time_zone: &str) -> Result<NaiveDateTime> {
+pub async fn local_time(
+    pool: &PgPool,
+    at: DateTime<Utc>,
+    time_zone: &str,
+) -> Result<NaiveDateTime> {
     Ok(sqlx::query_scalar("SELECT $1::timestamptz AT TIME ZONE $2")
         .bind(at)
         .bind(time_zone)
