@@ -129,7 +129,6 @@ async fn a_child_leaves_through_its_page_and_the_counter_refuses_the_card() {
         .bind(sale.id)
         .fetch_one(&portal.ledger.pool)
         .await
-        .map(|f: Vec<String>| f)
         .unwrap();
     assert!(flags.contains(&"card_blocked".to_string()), "{flags:?}");
     // The history is still there.

@@ -17,7 +17,7 @@ use super::super::layout::{self, Lang};
 use super::super::session::{Office, Posted};
 use super::children::{filled, flag_text, page_of};
 use crate::AppState;
-use crate::db::{self, DbError, flags::FlagFilter};
+use crate::db::{self, flags::FlagFilter};
 use klubkasse_core::domain::SaleLine;
 
 /// Flagged entries on one page.
@@ -217,9 +217,7 @@ pub async fn handle(
         return Ok(Redirect::to(&format!("{back}&problem=comment")).into_response());
     };
     let actor = office.session.actor();
-    match db::flags::handle(&state.pool, &actor, &office.scope, entry, comment).await {
-        Ok(_) => Ok(Redirect::to(back).into_response()),
-        Err(DbError::NotFound(_)) => Err(PortalError::NotFound),
-        Err(e) => Err(e.into()),
-    }
+    // Handled already: the first comment stays, the list shows it.
+    db::flags::handle(&state.pool, &actor, &office.scope, entry, comment).await?;
+    Ok(Redirect::to(back).into_response())
 }
