@@ -419,7 +419,10 @@ pub async fn open_orders(pool: &PgPool, scope: &Scope) -> Result<Vec<OpenOrder>>
     Ok(sqlx::query_as(
         "SELECT o.id, o.child_id, c.name, o.address, o.status, o.created_at
          FROM card_orders o JOIN children c ON c.id = o.child_id
-         WHERE o.status <> 'handed_out' AND club_in_scope(c.club, $1) ORDER BY o.created_at",
+         WHERE o.status <> 'handed_out' AND club_in_scope(c.club, $1)
+           -- A child that has left gets no card: its orders are not to post.
+           AND c.closed_at IS NULL
+         ORDER BY o.created_at",
     )
     .bind(scope.clubs())
     .fetch_all(pool)

@@ -339,6 +339,8 @@ async fn a_child_leaves_the_balance_is_asked_as_a_payout_and_the_account_closes(
         "{}",
         office.text
     );
+    // Its open card order is no longer for the office to post.
+    assert!(!office.text.contains(&w.order[0].to_string()));
     let detail = db::detail(&l.pool, w.a).await.expect("a");
     assert!(detail.closed_at.is_some());
     assert_eq!(detail.closed_by.as_deref(), Some("Kontoret Kastanjen"));
