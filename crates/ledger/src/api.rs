@@ -35,6 +35,9 @@ pub struct ChildDetail {
     pub cards: Vec<Card>,
     pub orders: Vec<CardOrder>,
     pub changed_at: DateTime<Utc>,
+    /// When the child left and who closed the account; None while open.
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -43,6 +46,8 @@ pub struct ChildSummary {
     pub name: String,
     pub club: String,
     pub balance: Money,
+    /// When the child left; None while open.
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]

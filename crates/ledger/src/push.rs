@@ -236,6 +236,14 @@ impl Known {
                 None => flags.push(Flag::UnknownCard),
             }
         }
+        // A child that has left: the sale was made offline before the counter
+        // pulled the blocked cards; the money was spent, so it is recorded,
+        // flagged as a blocked card's sale (counters already know that flag;
+        // a new one would break older counters reading the answer), also
+        // when sold by name.
+        if child.closed && !flags.contains(&Flag::CardBlocked) {
+            flags.push(Flag::CardBlocked);
+        }
         if let (Some(limit), Some(day)) = (child.daily_limit, self.day_of.get(&index)) {
             let spent = self
                 .spent

@@ -83,7 +83,7 @@ pub async fn hand_out_for(
     order: Option<Uuid>,
 ) -> Result<Card> {
     let mut tx = pool.begin().await?;
-    lock_child(&mut tx, child).await?;
+    lock_child(&mut tx, child).await?.open()?;
     let existing: Option<CardRow> =
         sqlx::query_as("SELECT uid, child_id, state FROM cards WHERE uid = $1 FOR UPDATE")
             .bind(uid.as_str())
@@ -188,7 +188,11 @@ async fn change_card(
     let owner = card_owner_in(&mut tx, uid)
         .await?
         .ok_or_else(|| DbError::not_found(format!("no card with UID {uid}")))?;
-    lock_child(&mut tx, owner).await?;
+    let locked = lock_child(&mut tx, owner).await?;
+    // A child that has left keeps its cards blocked.
+    if action == Action::CardUnblock {
+        locked.open()?;
+    }
     let before: String = sqlx::query_scalar("SELECT state FROM cards WHERE uid = $1")
         .bind(uid.as_str())
         .fetch_one(&mut *tx)
@@ -273,6 +277,7 @@ pub async fn order_card(
     } = *new;
     let mut tx = pool.begin().await?;
     let mut locked = lock_child(&mut tx, child).await?;
+    locked.open()?;
     if let Some(id) = id
         && let Some(order) = find_order(&mut tx, id, false).await?
     {

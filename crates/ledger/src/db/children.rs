@@ -27,6 +27,7 @@ pub(crate) struct LockedRow {
     daily_limit: Option<Decimal>,
     blocked_categories: Vec<String>,
     change_seq: i64,
+    closed_at: Option<DateTime<Utc>>,
 }
 
 /// A locked child as the rules need it.
@@ -37,6 +38,9 @@ pub(crate) struct Locked {
     pub(crate) daily_limit: Option<Money>,
     pub(crate) blocked_categories: Vec<String>,
     pub(crate) change_seq: i64,
+    /// The child has left ([`close`]): its cards are blocked and it takes
+    /// no new money.
+    pub(crate) closed: bool,
 }
 
 impl From<LockedRow> for Locked {
@@ -48,12 +52,13 @@ impl From<LockedRow> for Locked {
             daily_limit: row.daily_limit.map(money),
             blocked_categories: row.blocked_categories,
             change_seq: row.change_seq,
+            closed: row.closed_at.is_some(),
         }
     }
 }
 
 pub(super) const LOCK_COLUMNS: &str =
-    "id, club, balance, daily_limit, blocked_categories, change_seq";
+    "id, club, balance, daily_limit, blocked_categories, change_seq, closed_at";
 
 pub(super) async fn lock_child(conn: &mut PgConnection, child: ChildId) -> Result<Locked> {
     let row: LockedRow = sqlx::query_as(AssertSqlSafe(format!(
@@ -64,6 +69,25 @@ pub(super) async fn lock_child(conn: &mut PgConnection, child: ChildId) -> Resul
     .await?
     .ok_or_else(|| no_child(child))?;
     Ok(row.into())
+}
+
+impl Locked {
+    /// Refuses what a child that has left may not get: new money, cards,
+    /// orders (`account_closed`). A counter's push is recorded anyway.
+    pub(crate) fn open(&self) -> Result<()> {
+        if self.closed {
+            return Err(closed(self.id));
+        }
+        Ok(())
+    }
+}
+
+/// The child has left: its account takes nothing new.
+pub(crate) fn closed(child: ChildId) -> DbError {
+    DbError::conflict(
+        "account_closed",
+        format!("the child {child} has left: the account is closed"),
+    )
 }
 
 pub(crate) fn no_child(child: ChildId) -> DbError {
@@ -321,6 +345,7 @@ struct SummaryRow {
     name: String,
     club: String,
     balance: Decimal,
+    closed_at: Option<DateTime<Utc>>,
 }
 
 /// The children within `scope`, of one club if asked.
@@ -330,7 +355,7 @@ pub async fn list_children(
     club: Option<&str>,
 ) -> Result<Vec<ChildSummary>> {
     let rows: Vec<SummaryRow> = sqlx::query_as(
-        "SELECT id, name, club, balance FROM children
+        "SELECT id, name, club, balance, closed_at FROM children
          WHERE ($1::text IS NULL OR club = $1) AND club_in_scope(club, $2)
          ORDER BY club, name, id",
     )
@@ -345,6 +370,7 @@ pub async fn list_children(
             name: row.name,
             club: row.club,
             balance: money(row.balance),
+            closed_at: row.closed_at,
         })
         .collect())
 }
@@ -361,10 +387,12 @@ pub(super) struct ChildRow {
     note: Option<String>,
     pub(super) change_seq: i64,
     pub(super) changed_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+    closed_by: Option<String>,
 }
 
-pub(super) const CHILD_COLUMNS: &str =
-    "id, name, club, balance, daily_limit, blocked_categories, note, change_seq, changed_at";
+pub(super) const CHILD_COLUMNS: &str = "id, name, club, balance, daily_limit, blocked_categories, \
+     note, change_seq, changed_at, closed_at, closed_by";
 
 impl ChildRow {
     pub(super) fn child(&self) -> Child {
@@ -411,6 +439,8 @@ async fn child_detail(conn: &mut PgConnection, id: ChildId) -> Result<ChildDetai
             .map(TryInto::try_into)
             .collect::<Result<_, _>>()?,
         changed_at: row.changed_at,
+        closed_at: row.closed_at,
+        closed_by: row.closed_by,
     })
 }
 
@@ -521,7 +551,7 @@ pub async fn search_children(
     let rows: Vec<SummaryRow> = match search.text {
         Some(text) => {
             sqlx::query_as(
-                "SELECT c.id, c.name, c.club, c.balance FROM children c
+                "SELECT c.id, c.name, c.club, c.balance, c.closed_at FROM children c
                  WHERE c.id IN (SELECT id FROM children WHERE name ILIKE $3
                                 UNION SELECT child_id FROM cards WHERE uid = $4)
                    AND club_in_scope(c.club, $1) AND ($2::text IS NULL OR c.club = $2)
@@ -538,7 +568,7 @@ pub async fn search_children(
         }
         None => {
             sqlx::query_as(
-                "SELECT c.id, c.name, c.club, c.balance FROM children c
+                "SELECT c.id, c.name, c.club, c.balance, c.closed_at FROM children c
                  WHERE club_in_scope(c.club, $1) AND ($2::text IS NULL OR c.club = $2)
                  ORDER BY c.name, c.club, c.id OFFSET $3 LIMIT $4",
             )
@@ -559,6 +589,7 @@ pub async fn search_children(
                 name: row.name,
                 club: row.club,
                 balance: money(row.balance),
+                closed_at: row.closed_at,
             })
             .collect(),
         more,

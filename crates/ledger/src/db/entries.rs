@@ -17,7 +17,8 @@ use crate::api::EntryRecord;
 use klubkasse_core::domain::{ChildId, Entry, EntryKind, Money, SaleLine};
 use klubkasse_core::protocol::Flag;
 
-const FLAGS: [Flag; 5] = [
+/// Every flag a counter's push can set, in the order lists show them.
+pub const FLAGS: [Flag; 5] = [
     Flag::Overdraft,
     Flag::CardBlocked,
     Flag::DailyLimitExceeded,
@@ -360,6 +361,12 @@ pub async fn money_entry_in(
     if let Some(existing) = repeated(tx, id, child, kind.label()).await? {
         return Ok((existing, false));
     }
+    // A closed account takes back only money that was the child's already
+    // (a rejected payout, a top-up paid before it closed: no cap), so no
+    // money is lost; nothing else.
+    if !(deposit && cap.is_none()) {
+        locked.open()?;
+    }
     let signed = if deposit { amount } else { -amount };
     check_balance(locked.balance, signed, cap)?;
     let mut entry = Entry::new(child, kind, signed, counter, Utc::now());
@@ -416,6 +423,8 @@ pub async fn refund_sale(
     if let Some(existing) = repeated(&mut tx, Some(refund.id), child, "refund").await? {
         return Ok((existing, false));
     }
+    // The child has left: its account takes no correction either.
+    locked.open()?;
     let sale: Option<(Decimal, Decimal)> = sqlx::query_as(
         "SELECT -s.amount, coalesce((SELECT sum(r.amount) FROM entries r
                                      WHERE r.refund_of = s.id AND r.kind = 'refund'), 0)
@@ -513,6 +522,8 @@ pub async fn adjust(
     if let Some(existing) = repeated(&mut tx, Some(adjustment.id), child, "adjustment").await? {
         return Ok((existing, false));
     }
+    // The child has left: its account takes no correction either.
+    locked.open()?;
     check_balance(
         locked.balance,
         adjustment.amount,

@@ -18,10 +18,12 @@
 //! - [`office_log`]: who changed what ([`office_log::write`], in the
 //!   change's own transaction)
 //! - [`entries`]: deposits and withdrawals, the entry columns
+//! - [`flags`]: counters' flags as the office lists and handles them
 //! - [`push`]: the statements of a counter's push
 //! - [`cards`]: cards and card orders
 //! - [`reports`], [`changes`]: the office's totals, the counters' pull
 //! - [`tokens`], [`people`]: bearer tokens; portal logins, people, sessions
+//! - [`leaving`]: a child leaving: payout, cards blocked, account closed
 //! - [`payers`]: a child's payers (name, e-mail), not logins
 //! - [`payments`]: top-ups and payout requests
 //! - [`portal`]: what the parents' and the office's pages read
@@ -31,6 +33,8 @@ pub mod changes;
 pub mod children;
 pub mod clubs;
 pub mod entries;
+pub mod flags;
+pub mod leaving;
 pub mod office_log;
 pub mod payers;
 pub mod payments;

@@ -58,6 +58,8 @@ pub enum Action {
     ChildMove,
     ChildRename,
     ChildSettings,
+    /// The child left: what was left requested as a payout, cards blocked.
+    ChildLeft,
     CardHandOut,
     CardBlock,
     CardUnblock,
@@ -82,15 +84,18 @@ pub enum Action {
     TokenRevoke,
     PayerAdd,
     PayerRemove,
+    /// A counter's flag on an entry dealt with, with a comment.
+    FlagHandled,
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 29] = [
         Action::ChildEnrol,
         Action::ChildImport,
         Action::ChildMove,
         Action::ChildRename,
         Action::ChildSettings,
+        Action::ChildLeft,
         Action::CardHandOut,
         Action::CardBlock,
         Action::CardUnblock,
@@ -113,6 +118,7 @@ impl Action {
         Action::TokenRevoke,
         Action::PayerAdd,
         Action::PayerRemove,
+        Action::FlagHandled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -122,6 +128,7 @@ impl Action {
             Action::ChildMove => "child.move",
             Action::ChildRename => "child.rename",
             Action::ChildSettings => "child.settings",
+            Action::ChildLeft => "child.left",
             Action::CardHandOut => "card.hand_out",
             Action::CardBlock => "card.block",
             Action::CardUnblock => "card.unblock",
@@ -144,6 +151,7 @@ impl Action {
             Action::TokenRevoke => "token.revoke",
             Action::PayerAdd => "payer.add",
             Action::PayerRemove => "payer.remove",
+            Action::FlagHandled => "flag.handled",
         }
     }
 

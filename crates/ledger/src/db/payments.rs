@@ -105,6 +105,14 @@ async fn set_payment_status(conn: &mut PgConnection, id: Uuid, entry: Option<Uui
     Ok(())
 }
 
+/// Who a payout goes to: the parent asking, or (a child leaving) one of
+/// the child's payers, who is not a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payee {
+    Person(Uuid),
+    Payer(Uuid),
+}
+
 /// Takes money off the card at once (so it cannot be spent too) and asks
 /// the office to pay it to the parent's bank account: both or neither.
 /// `id` comes with the form: the same form sent twice asks once.
@@ -119,36 +127,69 @@ pub async fn request_payout(
     bank_account: &str,
 ) -> Result<Uuid> {
     let mut tx = pool.begin().await?;
+    let payout = PayoutTo {
+        payee: Payee::Person(person),
+        amount,
+        bank_account,
+    };
+    if request_payout_in(&mut tx, actor, id, child, &payout, "parent").await? {
+        tx.commit().await?;
+    }
+    Ok(id)
+}
+
+/// A payout to ask for: to whom, how much, to which account.
+#[derive(Debug, Clone, Copy)]
+pub struct PayoutTo<'a> {
+    pub payee: Payee,
+    pub amount: Money,
+    pub bank_account: &'a str,
+}
+
+/// [`request_payout`] inside the caller's transaction (a child leaving),
+/// the withdrawal naming `counter`; false if `id` asked already.
+pub(super) async fn request_payout_in(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    child: ChildId,
+    payout: &PayoutTo<'_>,
+    counter: &str,
+) -> Result<bool> {
     let movement = Movement {
         deposit: false,
-        amount,
+        amount: payout.amount,
         id: Some(id),
-        counter: "parent",
+        counter,
         receipt: None,
     };
-    let (entry, new) = money_entry_in(&mut tx, None, child, movement).await?;
+    let (entry, new) = money_entry_in(tx, None, child, movement).await?;
     if !new {
-        return Ok(id);
+        return Ok(false);
     }
     let change = Change::child(Action::PayoutRequest, child).after(json!({
-        "payout": id, "amount": amount, "entry": entry.entry.id, "balance": entry.balance_after,
+        "payout": id, "amount": payout.amount, "entry": entry.entry.id, "balance": entry.balance_after,
     }));
-    office_log::write(&mut tx, actor, change).await?;
+    office_log::write(tx, actor, change).await?;
+    let (person, payer) = match payout.payee {
+        Payee::Person(id) => (Some(id), None),
+        Payee::Payer(id) => (None, Some(id)),
+    };
     sqlx::query(
         "INSERT INTO payout_requests
-             (id, person_id, child_id, amount, bank_account, status, withdrawal_entry)
-         VALUES ($1, $2, $3, $4, $5, 'requested', $6)",
+             (id, person_id, payer_id, child_id, amount, bank_account, status, withdrawal_entry)
+         VALUES ($1, $2, $3, $4, $5, $6, 'requested', $7)",
     )
     .bind(id)
     .bind(person)
+    .bind(payer)
     .bind(child.0)
-    .bind(amount.decimal())
-    .bind(bank_account)
+    .bind(payout.amount.decimal())
+    .bind(payout.bank_account)
     .bind(entry.entry.id)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
-    Ok(id)
+    Ok(true)
 }
 
 /// A payout request as the parent and the office see it.
@@ -164,10 +205,12 @@ pub struct Payout {
     pub created_at: DateTime<Utc>,
 }
 
-const PAYOUT_SELECT: &str = "SELECT r.id, c.name AS child_name, p.name AS parent_name, r.amount,
-        r.bank_account, r.status, r.created_at
+// The payee: the parent who asked, or the payer a leaving child's
+// balance goes to.
+const PAYOUT_SELECT: &str = "SELECT r.id, c.name AS child_name,
+        coalesce(p.name, y.name) AS parent_name, r.amount, r.bank_account, r.status, r.created_at
     FROM payout_requests r JOIN children c ON c.id = r.child_id
-         JOIN people p ON p.id = r.person_id";
+         LEFT JOIN people p ON p.id = r.person_id LEFT JOIN payers y ON y.id = r.payer_id";
 
 /// A child's payout requests, newest first.
 pub async fn payouts_of(pool: &PgPool, child: ChildId) -> Result<Vec<Payout>> {

@@ -22,6 +22,19 @@ pub async fn today(pool: &PgPool, time_zone: &str) -> Result<NaiveDate> {
         .await?)
 }
 
+/// A moment in the clubs' time zone, for a page.
+pub async fn local_time(
+    pool: &PgPool,
+    at: DateTime<Utc>,
+    time_zone: &str,
+) -> Result<NaiveDateTime> {
+    Ok(sqlx::query_scalar("SELECT $1::timestamptz AT TIME ZONE $2")
+        .bind(at)
+        .bind(time_zone)
+        .fetch_one(pool)
+        .await?)
+}
+
 /// One child as the overview shows it.
 #[derive(Debug, Clone)]
 pub struct ChildCard {
@@ -99,6 +112,8 @@ pub struct HistoryLine {
     pub receipt: Option<String>,
     /// Why the office corrected the balance.
     pub reason: Option<String>,
+    /// How the office dealt with the flags, once it has.
+    pub handling: Option<super::flags::Handling>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -113,6 +128,9 @@ struct HistoryRow {
     flags: Vec<String>,
     receipt: Option<String>,
     reason: Option<String>,
+    comment: Option<String>,
+    handled_by: Option<String>,
+    handled_at: Option<NaiveDateTime>,
 }
 
 /// A child's entries on the local days `from..=to`, oldest first.
@@ -124,11 +142,12 @@ pub async fn history(
     time_zone: &str,
 ) -> Result<Vec<HistoryLine>> {
     let rows: Vec<HistoryRow> = sqlx::query_as(
-        "SELECT at AT TIME ZONE $4 AS local_at, kind, amount, balance_after, lines::text AS lines, flags,
-                receipt, reason
-         FROM entries
-         WHERE child_id = $1 AND (at AT TIME ZONE $4)::date BETWEEN $2 AND $3
-         ORDER BY at, id",
+        "SELECT e.at AT TIME ZONE $4 AS local_at, e.kind, e.amount, e.balance_after,
+                e.lines::text AS lines, e.flags, e.receipt, e.reason,
+                h.comment, h.handled_by, h.handled_at AT TIME ZONE $4 AS handled_at
+         FROM entries e LEFT JOIN flag_handlings h ON h.entry_id = e.id
+         WHERE e.child_id = $1 AND (e.at AT TIME ZONE $4)::date BETWEEN $2 AND $3
+         ORDER BY e.at, e.id",
     )
     .bind(child.0)
     .bind(from)
@@ -150,6 +169,7 @@ pub async fn history(
             flags: row.flags,
             receipt: row.receipt,
             reason: row.reason,
+            handling: super::flags::Handling::joined(row.comment, row.handled_by, row.handled_at),
         })
         .collect())
 }
@@ -407,7 +427,10 @@ pub async fn open_orders(pool: &PgPool, scope: &Scope) -> Result<Vec<OpenOrder>>
     Ok(sqlx::query_as(
         "SELECT o.id, o.child_id, c.name, o.address, o.status, o.created_at
          FROM card_orders o JOIN children c ON c.id = o.child_id
-         WHERE o.status <> 'handed_out' AND club_in_scope(c.club, $1) ORDER BY o.created_at",
+         WHERE o.status <> 'handed_out' AND club_in_scope(c.club, $1)
+           -- A child that has left gets no card: its orders are not to post.
+           AND c.closed_at IS NULL
+         ORDER BY o.created_at",
     )
     .bind(scope.clubs())
     .fetch_all(pool)

@@ -228,6 +228,7 @@ mod tests {
             flags: vec![],
             receipt: None,
             reason: None,
+            handling: None,
         }
     }
 

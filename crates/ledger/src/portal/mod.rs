@@ -84,6 +84,11 @@ impl IntoResponse for PortalError {
             }
             PortalError::Csrf => (StatusCode::FORBIDDEN, "portal.error.csrf"),
             PortalError::BadForm(_) => (StatusCode::UNPROCESSABLE_ENTITY, "portal.error.bad_form"),
+            // Every form that would put money on or a card to a child that has left.
+            PortalError::Db(DbError::Conflict {
+                code: "account_closed",
+                ..
+            }) => (StatusCode::CONFLICT, "portal.error.account_closed"),
             PortalError::NotConfigured => (StatusCode::NOT_FOUND, "portal.error.not_configured"),
             PortalError::Oidc(_) => (StatusCode::BAD_GATEWAY, "portal.error.login_failed"),
             PortalError::Payment(_) => (StatusCode::BAD_GATEWAY, "portal.error.payment_down"),
@@ -212,8 +217,19 @@ pub(crate) fn routes() -> Routes {
             "/portal/office/children/{id}/adjustment",
             office::money::adjustment,
         )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/leave",
+            office::children::leave,
+        )
         .add(M::POST, "/portal/office/support/{id}", office::answer)
         .add(M::GET, "/portal/office/log", office_log::page)
+        .add(M::GET, "/portal/office/flags", office::flags::page)
+        .add(
+            M::POST,
+            "/portal/office/flags/{id}/handle",
+            office::flags::handle,
+        )
         .add(M::GET, "/portal/office/people", office::people::page)
         .add(M::POST, "/portal/office/people", office::people::add)
         .add(

@@ -83,6 +83,7 @@ pub fn action_text(lang: Lang, action: Action) -> &'static str {
         Action::ChildMove => lang.t("portal.office_log.child_move"),
         Action::ChildRename => lang.t("portal.office_log.child_rename"),
         Action::ChildSettings => lang.t("portal.office_log.child_settings"),
+        Action::ChildLeft => lang.t("portal.office_log.child_left"),
         Action::CardHandOut => lang.t("portal.office_log.card_hand_out"),
         Action::CardBlock => lang.t("portal.office_log.card_block"),
         Action::CardUnblock => lang.t("portal.office_log.card_unblock"),
@@ -105,6 +106,7 @@ pub fn action_text(lang: Lang, action: Action) -> &'static str {
         Action::ClubRename => lang.t("portal.office_log.club_rename"),
         Action::TokenCreate => lang.t("portal.office_log.token_create"),
         Action::TokenRevoke => lang.t("portal.office_log.token_revoke"),
+        Action::FlagHandled => lang.t("portal.office_log.flag_handled"),
     }
 }
 

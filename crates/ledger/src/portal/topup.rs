@@ -27,6 +27,9 @@ async fn child_name_and_room(
     child: ChildId,
 ) -> Result<(String, Money), PortalError> {
     let detail = db::detail(&state.pool, child).await?;
+    if detail.closed_at.is_some() {
+        return Err(db::children::closed(child).into());
+    }
     let room = (state.settings.balance_cap - detail.balance).max(Money::ZERO);
     Ok((detail.child.name, room))
 }

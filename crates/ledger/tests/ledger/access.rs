@@ -401,6 +401,18 @@ async fn every_page_by_every_kind_of_visitor() {
     .await
     .expect("a token to revoke")
     .id;
+    // A sale to a with b's card: a flag of a's club for the office to handle.
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let flagged = sale(a, CARD_B, "k1", 100, 1);
+    let pushed = l
+        .call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(std::slice::from_ref(&flagged))),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::OK, "{}", pushed.text);
     // (method, route, path, fields besides the CSRF token, who may)
     type Row<'a> = (Method, &'a str, String, Vec<(&'a str, String)>, May);
     let table: Vec<Row> = vec![
@@ -649,6 +661,18 @@ async fn every_page_by_every_kind_of_visitor() {
             vec![("club", CLUB.into())],
             May::Only(offices.clone()),
         ),
+        // Another child's payer: refused on the page, nothing closed.
+        (
+            Method::POST,
+            "/portal/office/children/{id}/leave",
+            office_child("/leave"),
+            vec![
+                ("payout", Uuid::now_v7().to_string()),
+                ("payer", Uuid::nil().to_string()),
+                ("account", "1234 12345678".into()),
+            ],
+            May::Only(offices.clone()),
+        ),
         (
             Method::POST,
             "/portal/office/children/{id}/cash",
@@ -691,6 +715,21 @@ async fn every_page_by_every_kind_of_visitor() {
             "/portal/office/log".into(),
             vec![],
             May::Only(vec![Office, OtherOffice, Municipality]),
+        ),
+        (
+            Method::GET,
+            "/portal/office/flags",
+            "/portal/office/flags".into(),
+            vec![],
+            May::Only(vec![Office, OtherOffice, Municipality]),
+        ),
+        // An empty comment: sent back to the list, nothing handled.
+        (
+            Method::POST,
+            "/portal/office/flags/{id}/handle",
+            format!("/portal/office/flags/{}/handle", flagged.id),
+            vec![("comment", String::new())],
+            May::Only(offices.clone()),
         ),
         (
             Method::GET,

@@ -4,6 +4,7 @@
 mod access;
 mod common;
 mod concurrency;
+mod flags_leaving;
 mod hostile;
 mod import;
 mod money;

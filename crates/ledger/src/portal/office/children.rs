@@ -38,7 +38,7 @@ pub struct SearchQuery {
     page: Option<i64>,
 }
 
-fn filled(field: &Option<String>) -> Option<&str> {
+pub(super) fn filled(field: &Option<String>) -> Option<&str> {
     field.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
@@ -98,7 +98,10 @@ pub async fn search(
                 tbody {
                     @for child in &children {
                         tr data-child=(child.id) {
-                            td { a href={ "/portal/office/children/" (child.id) } { (child.name) } }
+                            td {
+                                a href={ "/portal/office/children/" (child.id) } { (child.name) }
+                                @if child.closed_at.is_some() { " " span.notice data-closed { (lang.t("portal.leave.closed")) } }
+                            }
                             td { (child.club) }
                             td.amount { (child.balance) }
                         }
@@ -132,7 +135,7 @@ fn order_status_text(lang: Lang, status: OrderStatus) -> &'static str {
     }
 }
 
-fn flag_text(lang: Lang, flag: &str) -> &'static str {
+pub(super) fn flag_text(lang: Lang, flag: &str) -> &'static str {
     match flag {
         "overdraft" => lang.t("portal.office_children.flag_overdraft"),
         "card_blocked" => lang.t("portal.office_children.flag_card_blocked"),
@@ -192,6 +195,10 @@ pub(super) async fn draw(
         state.settings.card_fee
     };
     let form = |tail: &str| format!("{}/{tail}", page_of(child));
+    let closed_at = match detail.closed_at {
+        Some(at) => Some(queries::local_time(&state.pool, at, &state.settings.time_zone).await?),
+        None => None,
+    };
     let title = detail.child.name.as_str();
     let body = html! {
         (layout::problem(problem))
@@ -199,6 +206,13 @@ pub(super) async fn draw(
         section.card data-summary {
             p { (lang.t("portal.office_children.club")) ": " strong { (detail.club) } }
             p { (lang.t("portal.office_children.balance")) ": " strong data-balance { (detail.balance) } }
+            @if let Some(at) = closed_at {
+                p.notice data-closed {
+                    (lang.t("portal.leave.the_child_has_left")) " "
+                    (at.format("%d.%m.%Y %H:%M"))
+                    @if let Some(by) = &detail.closed_by { " · " (by) }
+                }
+            }
         }
         (money::forms(lang, session, child, &sales))
         section.card #cards {
@@ -332,6 +346,27 @@ pub(super) async fn draw(
             }
             (entries(lang, &lines))
         }
+        @if detail.closed_at.is_none() {
+            section.card #leave {
+                h2 { (lang.t("portal.leave.child_leaves")) }
+                p { (lang.t("portal.leave.what_leaving_does")) }
+                form method="post" action=(form("leave")) {
+                    (layout::csrf(session))
+                    input type="hidden" name="payout" value=(Uuid::now_v7());
+                    @if detail.balance > Money::ZERO {
+                        p { (lang.t("portal.leave.paid_out")) strong data-left { (detail.balance) } }
+                        @if payers.is_empty() { p.muted { (lang.t("portal.leave.no_payer")) } }
+                        label for="payer" { (lang.t("portal.leave.to_payer")) }
+                        select #payer name="payer" required {
+                            @for payer in &payers { option value=(payer.id) { (payer.name) } }
+                        }
+                        label for="account" { (lang.t("portal.leave.bank_account")) }
+                        input #account name="account" required maxlength="40" autocomplete="off";
+                    }
+                    div.actions { button.secondary type="submit" { (lang.t("portal.leave.close_the_account")) } }
+                }
+            }
+        }
         section.card #log {
             h2 { (lang.t("portal.office.office_log")) }
             @if log.is_empty() { p.muted { (lang.t("portal.office_log.nothing_found")) } }
@@ -375,6 +410,8 @@ fn entries(lang: Lang, lines: &[queries::HistoryLine]) -> Markup {
                                 @if !line.items.is_empty() { br; span.muted data-items { (items_text(line)) } }
                                 @if let Some(notes) = notes_text(lang, line) { br; span.muted data-note { (notes) } }
                                 @for flag in &line.flags { br; span.notice data-flag=(flag) { (flag_text(lang, flag)) } }
+                                @if let Some(h) = &line.handling { br; (super::flags::handling(lang, h)) }
+                                @else if !line.flags.is_empty() { br; a href="/portal/office/flags" { (lang.t("portal.flags.to_handle")) } }
                             }
                             td.amount { (line.amount) }
                             td.amount { (line.balance_after) }
@@ -480,6 +517,53 @@ pub async fn move_to(
             ..
         }) => {
             let problem = lang.t("portal.office_children.no_such_club");
+            refused(&state, lang, &office, child, problem).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LeaveForm {
+    /// The form's id for the payout: sent twice, asked once.
+    payout: Uuid,
+    /// Only when there is money left.
+    payer: Option<Uuid>,
+    #[serde(default)]
+    account: String,
+}
+
+/// The child leaves: the balance asked as a payout to the chosen payer,
+/// the cards blocked, the account closed, in one transaction.
+pub async fn leave(
+    State(state): State<AppState>,
+    lang: Lang,
+    OfficeChild { office, child }: OfficeChild,
+    Posted(form): Posted<LeaveForm>,
+) -> Result<Response, PortalError> {
+    let account = form.account.trim();
+    let pay_to = match form.payer {
+        Some(payer) if !account.is_empty() && account.chars().count() <= 40 => {
+            Some(db::leaving::PayTo {
+                payer,
+                bank_account: account,
+            })
+        }
+        _ => None,
+    };
+    let actor = office.session.actor();
+    match db::leaving::leave(&state.pool, &actor, child, pay_to, form.payout).await {
+        Ok(_) => Ok(back(child)),
+        Err(DbError::Conflict {
+            code: "payer_needed",
+            ..
+        }) => {
+            let problem = lang.t("portal.leave.choose_a_payer_and_account");
+            refused(&state, lang, &office, child, problem).await
+        }
+        // A payer of another child: this child has no such payer.
+        Err(DbError::NotFound(_)) => {
+            let problem = lang.t("portal.leave.choose_a_payer_and_account");
             refused(&state, lang, &office, child, problem).await
         }
         Err(e) => Err(e.into()),

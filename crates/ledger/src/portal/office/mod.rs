@@ -5,12 +5,13 @@
 //! person works for only. What names a payout, an order or a question of
 //! another club's child is "not found". One child's page and its forms:
 //! [`children`], [`cards`], [`payers`], and its cash and corrections:
-//! [`money`]. The municipality's pages for people, clubs
-//! and tokens: [`people`], [`tokens`].
+//! [`money`]. What counters flagged: [`flags`]. The municipality's pages
+//! for people, clubs and tokens: [`people`], [`tokens`].
 
 pub mod cards;
 pub mod children;
 pub mod enrol;
+pub mod flags;
 pub mod import;
 pub mod money;
 pub mod payers;
@@ -66,6 +67,8 @@ pub async fn page(
             a href="/portal/office/children" { (lang.t("portal.office_children.find_a_child")) }
             " · "
             a href="/portal/office/enrol" { (lang.t("portal.enrol.title")) }
+            " · "
+            a href="/portal/office/flags" { (lang.t("portal.flags.flags")) }
             " · "
             a href="/portal/office/log" { (lang.t("portal.office.office_log")) }
             @if scope == Scope::All {
