@@ -152,7 +152,7 @@ fn last_full_month(seeded: &Seeded) -> String {
     format!("/portal/office/reports?period=month&date={month}")
 }
 
-const PAGES: [Page; 8] = [
+const PAGES: [Page; 10] = [
     Page {
         label: "search: a first and last name",
         who: Who::Municipality,
@@ -192,6 +192,16 @@ const PAGES: [Page; 8] = [
         label: "office start page (one club)",
         who: Who::Office,
         path: |_, _| "/portal/office".to_string(),
+    },
+    Page {
+        label: "flags list, every club",
+        who: Who::Municipality,
+        path: |_, _| "/portal/office/flags".to_string(),
+    },
+    Page {
+        label: "flags list, one club, overdrafts",
+        who: Who::Office,
+        path: |_, _| "/portal/office/flags?flag=overdraft".to_string(),
     },
     Page {
         label: "month report, every club",
