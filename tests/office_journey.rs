@@ -3,15 +3,17 @@
 //! it: a Windows-1252 `;` file from Danish Excel with a bad row first
 //! shows the line and imports nothing; the fixed file shows what will be
 //! imported, and the confirmation enrols all 30. Then one of them is
-//! found, gets cash at the office and a card by its UID; a counter pulls
-//! and sells to it; the sale's items show on the child's page; the month
-//! per item is what the counter says it sold, on the page and in the CSV
-//! as Danish Excel reads it.
+//! found, gets cash at the office (with a receipt number) and a card by
+//! its UID; a counter pulls and sells to it; the sale's items show on the
+//! child's page; a correction with a reason shows in the history; the
+//! month per item is what the counter says it sold, on the page and in the
+//! CSV as Danish Excel reads it.
 
 use chrono::Utc;
 use klubkasse::store::local_day;
-use klubkasse_core::domain::{Connection, DayReport, Money, SaleLine};
+use klubkasse_core::domain::{ChildId, Connection, DayReport, Money, SaleLine};
 use klubkasse_core::people_csv::read_as_danish_excel;
+use klubkasse_ledger::db::{self, office_log::Action};
 use klubkasse_testkit::counter::Counter;
 use klubkasse_testkit::portal::{Browser, CLUB, PortalServer};
 
@@ -123,9 +125,11 @@ async fn the_office_imports_a_club_finds_a_child_and_reads_what_the_counter_sold
         .next()
         .and_then(|id| id.parse().ok())
         .expect("the child's page");
-    portal
-        .deposit(klubkasse_core::domain::ChildId(child), 100)
-        .await;
+    browser.fill("#cash-amount", "100").await;
+    browser.fill("#receipt", "K-0417").await;
+    browser.click_text("Indbetal").await;
+    browser.wait_for_text("Indbetalingen er registreret.").await;
+    browser.wait_for_text("100,00 kr.").await;
     browser.fill("#uid", "04c7d8e9").await;
     browser.click_text("Udlever").await;
     browser.wait_for_text("04C7D8E9 · aktivt").await;
@@ -150,6 +154,26 @@ async fn the_office_imports_a_club_finds_a_child_and_reads_what_the_counter_sold
         .await;
     browser.wait_for_text("2 × Toast").await;
     browser.wait_for_text("71,00 kr.").await;
+
+    // A correction with its reason, in the office's history and the log.
+    browser.fill("#adjust-amount", "-1").await;
+    browser
+        .fill("#adjust-reason", "Kassedifference rettet")
+        .await;
+    browser.click_text("Ret saldoen").await;
+    browser.wait_for_text("Saldoen er rettet.").await;
+    browser.wait_for_text("70,00 kr.").await;
+    let history = browser.table_rows("#entries table").await;
+    assert!(
+        history
+            .iter()
+            .any(|row| row[1].contains("Kassedifference rettet") && row[2] == "-1,00 kr."),
+        "{history:?}"
+    );
+    assert!(
+        history.iter().any(|row| row[1].contains("K-0417")),
+        "the receipt: {history:?}"
+    );
 
     // The month per item is the counter's own day report (all today).
     let today = local_day(Utc::now());
@@ -193,4 +217,28 @@ async fn the_office_imports_a_club_finds_a_child_and_reads_what_the_counter_sold
         .collect();
     in_the_file.sort();
     assert_eq!(in_the_file, at_the_counter);
+
+    // Every step of the office's in the log, with who took it.
+    let log: Vec<(Option<Action>, String)> = db::office_log::for_child(
+        &portal.ledger.pool,
+        &portal.ledger.time_zone,
+        ChildId(child),
+        50,
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .rev()
+    .map(|row| (row.action, row.actor.name().to_string()))
+    .collect();
+    let who = "Kontoret Solsikken".to_string();
+    assert_eq!(
+        log,
+        [
+            (Some(Action::ChildEnrol), who.clone()),
+            (Some(Action::MoneyDeposit), who.clone()),
+            (Some(Action::CardHandOut), who.clone()),
+            (Some(Action::CorrectionAdjustment), who),
+        ]
+    );
 }
