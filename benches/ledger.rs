@@ -63,15 +63,7 @@ fn settings() -> Settings {
 }
 
 fn server_url() -> String {
-    std::env::var("KLUBKASSE_BENCH_DATABASE_URL")
-        .or_else(|_| std::env::var("KLUBKASSE_TEST_DATABASE_URL"))
-        .unwrap_or_else(|_| {
-            eprintln!(
-                "ledger bench: set KLUBKASSE_BENCH_DATABASE_URL to a PostgreSQL server \
-                 (postgres://user@host:port/db), or run ./install.sh --bench"
-            );
-            std::process::exit(2)
-        })
+    klubkasse_testkit::bench::database_server("ledger")
 }
 
 /// A child the benchmark sells to.

@@ -37,15 +37,7 @@ const SMALL: Size = Size {
 const TARGET: Duration = Duration::from_millis(100);
 
 fn server_url() -> String {
-    std::env::var("KLUBKASSE_BENCH_DATABASE_URL")
-        .or_else(|_| std::env::var("KLUBKASSE_TEST_DATABASE_URL"))
-        .unwrap_or_else(|_| {
-            eprintln!(
-                "office bench: set KLUBKASSE_BENCH_DATABASE_URL to a PostgreSQL server \
-                 (postgres://user@host:port/db), or run ./install.sh --bench"
-            );
-            std::process::exit(2)
-        })
+    klubkasse_testkit::bench::database_server("office")
 }
 
 /// The books of one size, with the municipality's and one club's office

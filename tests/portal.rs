@@ -78,9 +78,9 @@ async fn a_parent_uses_every_page_and_the_counter_follows() {
         .await;
     // A text read drops the BOM; the report's test sees the bytes.
     assert!(
-        csv.starts_with("Tid;Hvad;Varer;Beløb;Saldo\r\n")
-            && csv.contains(";Køb;1 × Toast;-12,00;88,00\r\n")
-            && csv.contains(";Indbetaling;;100,00;100,00\r\n"),
+        csv.starts_with("Tid;Hvad;Varer;Bemærkning;Beløb;Saldo\r\n")
+            && csv.contains(";Køb;1 × Toast;;-12,00;88,00\r\n")
+            && csv.contains(";Indbetaling;;;100,00;100,00\r\n"),
         "{csv}"
     );
     browser.goto(&format!("{}/portal", portal.url)).await;

@@ -15,6 +15,19 @@ const MAX_QUANTITY: u32 = 1000;
 /// Trimmed, 1 to `max` characters, no control characters.
 /// The longest receipt number of the office's paper receipt book.
 pub const MAX_RECEIPT: usize = 40;
+
+/// A bank account the office pays out to by hand, as typed: trimmed, 1
+/// to 40 characters of letters, digits, spaces and `-./` (`1234 12345678`,
+/// an IBAN). No control or direction characters, which would show the
+/// office other digits than are stored.
+pub fn bank_account(text: &str) -> Option<&str> {
+    let text = text.trim();
+    let fits = (1..=40).contains(&text.chars().count())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '.' | '/'));
+    fits.then_some(text)
+}
 /// The longest reason for a correction.
 pub const MAX_REASON: usize = 200;
 
@@ -182,4 +195,30 @@ pub fn settings_patch(mut patch: SettingsPatch) -> Result<SettingsPatch> {
         };
     }
     Ok(patch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bank_account_is_letters_digits_and_separators_only() {
+        assert_eq!(bank_account(" 1234 12345678 "), Some("1234 12345678"));
+        assert_eq!(
+            bank_account("DK50 0040-0440/1162.43"),
+            Some("DK50 0040-0440/1162.43")
+        );
+        for bad in [
+            "",
+            "   ",
+            "1234\u{202E}5678",
+            "1234\n5678",
+            "12\u{0}34",
+            "12\u{7}",
+            "ø123",
+        ] {
+            assert_eq!(bank_account(bad), None, "{bad:?}");
+        }
+        assert_eq!(bank_account(&"1".repeat(41)), None);
+    }
 }

@@ -34,3 +34,18 @@ pub fn peak_rss_kib(pid: Option<u32>) -> u64 {
 pub fn mib(kib: u64) -> String {
     format!("{:.1} MB", kib as f64 / 1024.0)
 }
+
+/// The PostgreSQL server a benchmark makes its databases on:
+/// KLUBKASSE_BENCH_DATABASE_URL, else KLUBKASSE_TEST_DATABASE_URL; without
+/// either, `bench` says so and the process ends.
+pub fn database_server(bench: &str) -> String {
+    std::env::var("KLUBKASSE_BENCH_DATABASE_URL")
+        .or_else(|_| std::env::var("KLUBKASSE_TEST_DATABASE_URL"))
+        .unwrap_or_else(|_| {
+            eprintln!(
+                "{bench} bench: set KLUBKASSE_BENCH_DATABASE_URL to a PostgreSQL server \
+                 (postgres://user@host:port/db), or run ./install.sh --bench"
+            );
+            std::process::exit(2)
+        })
+}

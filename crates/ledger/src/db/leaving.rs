@@ -57,19 +57,28 @@ pub async fn leave(
                 "the balance is paid out to one of the child's payers: choose one",
             ));
         };
-        let payer: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM payers WHERE id = $1 AND child_id = $2")
-                .bind(pay_to.payer)
-                .bind(child.0)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let payer: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM payers WHERE id = $1 AND child_id = $2 AND removed_at IS NULL",
+        )
+        .bind(pay_to.payer)
+        .bind(child.0)
+        .fetch_optional(&mut *tx)
+        .await?;
         let payer = payer.ok_or_else(|| DbError::not_found("no such payer of the child"))?;
         let to = PayoutTo {
             payee: Payee::Payer(payer),
             amount,
             bank_account: pay_to.bank_account,
         };
-        request_payout_in(&mut tx, actor, payout, child, &to, "office").await?;
+        // The form's id names a new payout: one used before (another
+        // entry, or this child's earlier withdrawal) would close the
+        // account with the money still on it.
+        if !request_payout_in(&mut tx, actor, payout, child, &to, "office").await? {
+            return Err(DbError::conflict(
+                "id_in_use",
+                "this form's id is already used for another entry; load the page again",
+            ));
+        }
         asked = Some(payout);
     }
     let blocked: Vec<String> = sqlx::query_scalar(

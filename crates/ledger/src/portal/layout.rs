@@ -135,6 +135,35 @@ fn frame(lang: Lang, title: &str, body: Markup) -> Markup {
 }
 
 /// The CSRF field every form carries.
+/// A field of a search form as typed: trimmed; None when empty, or with
+/// a NUL in it (no text in the books has one; PostgreSQL takes none).
+pub fn filled(field: &Option<String>) -> Option<&str> {
+    field
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && !v.contains('\0'))
+}
+
+/// A day field of a search form, `YYYY-MM-DD`, in the years a timestamp
+/// holds (1900 to 9999); anything else is no day.
+pub fn search_day(field: &Option<String>) -> Option<chrono::NaiveDate> {
+    use chrono::Datelike;
+    filled(field)
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .filter(|d| (1900..=9999).contains(&d.year()))
+}
+
+/// `path` with a search's fields in its query, those without a value
+/// left out: the address of another page of the same search.
+pub fn search_link(path: &str, fields: &[(&str, Option<&str>)]) -> String {
+    let given: Vec<(&str, &str)> = fields
+        .iter()
+        .filter_map(|(name, value)| value.map(|v| (*name, v)))
+        .collect();
+    let query = serde_html_form::to_string(given).unwrap_or_default();
+    format!("{path}?{query}")
+}
+
 pub fn csrf(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }
 }

@@ -5,13 +5,12 @@
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::PortalError;
-use super::layout::{self, Lang};
+use super::layout::{self, Lang, filled};
 use super::session::Office;
 use crate::AppState;
 use crate::db::clubs;
@@ -33,46 +32,33 @@ pub struct LogQuery {
     before: Option<String>,
 }
 
-fn filled(field: &Option<String>) -> Option<String> {
-    field
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-}
-
 impl LogQuery {
     fn search(&self) -> Search {
-        let day = |field: &Option<String>| {
-            filled(field).and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-        };
         Search {
             // Longer is not a search anyone types; it only makes the query slow.
             text: filled(&self.q).map(|q| q.chars().take(100).collect()),
-            action: filled(&self.action).and_then(|a| Action::parse(&a)),
-            club: filled(&self.club),
-            from: day(&self.from),
-            to: day(&self.to),
+            action: filled(&self.action).and_then(Action::parse),
+            club: filled(&self.club).map(str::to_string),
+            from: layout::search_day(&self.from),
+            to: layout::search_day(&self.to),
             before_id: filled(&self.before).and_then(|b| b.parse().ok()),
         }
     }
 
     /// The address of the page of rows older than `before`, same search.
     fn older(&self, before: i64) -> String {
-        let fields = [
-            ("q", filled(&self.q)),
-            ("action", filled(&self.action)),
-            ("club", filled(&self.club)),
-            ("from", filled(&self.from)),
-            ("to", filled(&self.to)),
-            ("before", Some(before.to_string())),
-        ];
-        let given: Vec<(&str, String)> = fields
-            .into_iter()
-            .filter_map(|(name, value)| value.map(|v| (name, v)))
-            .collect();
-        let query = serde_html_form::to_string(given).unwrap_or_default();
-        format!("/portal/office/log?{query}")
+        let before = before.to_string();
+        layout::search_link(
+            "/portal/office/log",
+            &[
+                ("q", filled(&self.q)),
+                ("action", filled(&self.action)),
+                ("club", filled(&self.club)),
+                ("from", filled(&self.from)),
+                ("to", filled(&self.to)),
+                ("before", Some(before.as_str())),
+            ],
+        )
     }
 }
 

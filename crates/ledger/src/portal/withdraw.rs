@@ -11,7 +11,7 @@ use super::PortalError;
 use super::layout::{self, Lang};
 use super::session::{OwnChild, Posted, Session};
 use crate::db::{DbError, payments};
-use crate::{AppState, db};
+use crate::{AppState, db, validate};
 use klubkasse_core::domain::{ChildId, Money};
 
 struct Filled<'a> {
@@ -130,10 +130,10 @@ pub async fn submit(
             return draw(&state, lang, &session, child, refuse(problem.into())).await;
         }
     };
-    if account.is_empty() || account.chars().count() > 40 {
+    let Some(account) = validate::bank_account(account) else {
         let problem = lang.t("portal.withdraw.write_your_account_number");
         return draw(&state, lang, &session, child, refuse(problem.into())).await;
-    }
+    };
     match payments::request_payout(
         &state.pool,
         &session.actor(),

@@ -1,8 +1,20 @@
 //! What several of the ledger's test modules use.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use klubkasse_core::protocol::PushResult;
-use klubkasse_testkit::ledger::Answer;
+use klubkasse_testkit::ledger::{Answer, Ledger, Visitor};
+
+/// A portal form posted by `v` with their CSRF token.
+pub async fn post(l: &Ledger, v: &Visitor, path: &str, fields: &[(&str, &str)]) -> Answer {
+    let mut form = vec![("csrf", v.csrf.as_str())];
+    form.extend_from_slice(fields);
+    l.page(Method::POST, path, Some(v), &form).await
+}
+
+/// A portal page as `v` sees it.
+pub async fn get(l: &Ledger, v: &Visitor, path: &str) -> Answer {
+    l.page(Method::GET, path, Some(v), &[]).await
+}
 
 pub fn push_result(answer: &Answer) -> PushResult {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);

@@ -13,17 +13,8 @@ use klubkasse_testkit::ledger::*;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::common::{get, post};
 use super::scope::world;
-
-async fn post(l: &Ledger, v: &Visitor, path: &str, fields: &[(&str, &str)]) -> Answer {
-    let mut form = vec![("csrf", v.csrf.as_str())];
-    form.extend_from_slice(fields);
-    l.page(Method::POST, path, Some(v), &form).await
-}
-
-async fn get(l: &Ledger, v: &Visitor, path: &str) -> Answer {
-    l.page(Method::GET, path, Some(v), &[]).await
-}
 
 /// A sale of `ore` to `child` with `card`, made offline at `counter`,
 /// pushed: its flags.

@@ -6,6 +6,7 @@ mod common;
 mod concurrency;
 mod flags_leaving;
 mod hostile;
+mod hostile15;
 mod import;
 mod money;
 mod office;

@@ -4,24 +4,15 @@
 //! whose it is only when that child is the office's to see; a move only
 //! to a club of the office's.
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use klubkasse_ledger::db::people::PersonRole;
 use klubkasse_testkit::ledger::*;
 
+use super::common::{get, post};
 use super::scope::world;
 
 /// Another club than the testkit's [`CLUB`], as in the scope test.
 const OTHER: &str = "Egetræet";
-
-async fn post(l: &Ledger, v: &Visitor, path: &str, fields: &[(&str, &str)]) -> Answer {
-    let mut form = vec![("csrf", v.csrf.as_str())];
-    form.extend_from_slice(fields);
-    l.page(Method::POST, path, Some(v), &form).await
-}
-
-async fn get(l: &Ledger, v: &Visitor, path: &str) -> Answer {
-    l.page(Method::GET, path, Some(v), &[]).await
-}
 
 #[tokio::test]
 async fn a_child_is_found_by_part_of_its_name_its_card_or_its_club_a_page_at_a_time() {

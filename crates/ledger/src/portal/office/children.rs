@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::super::PortalError;
 use super::super::history::{self, items_text, kind_text, notes_text};
-use super::super::layout::{self, Lang};
+use super::super::layout::{self, Lang, filled};
 use super::super::limits::{categories, optional_money};
 use super::super::office_log;
 use super::super::session::{Office, OfficeChild, Posted, Session};
@@ -38,24 +38,17 @@ pub struct SearchQuery {
     page: Option<i64>,
 }
 
-pub(super) fn filled(field: &Option<String>) -> Option<&str> {
-    field.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 /// The address of another page of the same search.
 fn page_link(query: &SearchQuery, page: i64) -> String {
     let page = page.to_string();
-    let fields = [
-        ("q", filled(&query.q)),
-        ("club", filled(&query.club)),
-        ("page", Some(page.as_str())),
-    ];
-    let given: Vec<(&str, &str)> = fields
-        .into_iter()
-        .filter_map(|(name, value)| value.map(|v| (name, v)))
-        .collect();
-    let query = serde_html_form::to_string(given).unwrap_or_default();
-    format!("/portal/office/children?{query}")
+    layout::search_link(
+        "/portal/office/children",
+        &[
+            ("q", filled(&query.q)),
+            ("club", filled(&query.club)),
+            ("page", Some(page.as_str())),
+        ],
+    )
 }
 
 pub async fn search(
@@ -541,14 +534,11 @@ pub async fn leave(
     OfficeChild { office, child }: OfficeChild,
     Posted(form): Posted<LeaveForm>,
 ) -> Result<Response, PortalError> {
-    let account = form.account.trim();
-    let pay_to = match form.payer {
-        Some(payer) if !account.is_empty() && account.chars().count() <= 40 => {
-            Some(db::leaving::PayTo {
-                payer,
-                bank_account: account,
-            })
-        }
+    let pay_to = match (form.payer, validate::bank_account(&form.account)) {
+        (Some(payer), Some(account)) => Some(db::leaving::PayTo {
+            payer,
+            bank_account: account,
+        }),
         _ => None,
     };
     let actor = office.session.actor();
@@ -561,9 +551,15 @@ pub async fn leave(
             let problem = lang.t("portal.leave.choose_a_payer_and_account");
             refused(&state, lang, &office, child, problem).await
         }
-        // A payer of another child: this child has no such payer.
+        // A payer of another child or one removed: this child has no such payer.
         Err(DbError::NotFound(_)) => {
             let problem = lang.t("portal.leave.choose_a_payer_and_account");
+            refused(&state, lang, &office, child, problem).await
+        }
+        Err(DbError::Conflict {
+            code: "id_in_use", ..
+        }) => {
+            let problem = lang.t("portal.office_money.form_used");
             refused(&state, lang, &office, child, problem).await
         }
         Err(e) => Err(e.into()),

@@ -7,15 +7,14 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::super::PortalError;
-use super::super::layout::{self, Lang};
+use super::super::layout::{self, Lang, filled};
 use super::super::session::{Office, Posted};
-use super::children::{filled, flag_text, page_of};
+use super::children::{flag_text, page_of};
 use crate::AppState;
 use crate::db::{self, flags::FlagFilter};
 use klubkasse_core::domain::SaleLine;
@@ -38,10 +37,6 @@ pub struct FlagQuery {
     problem: Option<String>,
 }
 
-fn day(field: &Option<String>) -> Option<NaiveDate> {
-    filled(field).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-}
-
 impl FlagQuery {
     fn handled(&self) -> bool {
         filled(&self.handled) == Some("1")
@@ -50,21 +45,18 @@ impl FlagQuery {
     /// The address of this list with another page (and no problem).
     fn link(&self, page: i64) -> String {
         let page = page.to_string();
-        let fields = [
-            ("flag", filled(&self.flag)),
-            ("club", filled(&self.club)),
-            ("counter", filled(&self.counter)),
-            ("from", filled(&self.from)),
-            ("to", filled(&self.to)),
-            ("handled", filled(&self.handled)),
-            ("page", Some(page.as_str())),
-        ];
-        let given: Vec<(&str, &str)> = fields
-            .into_iter()
-            .filter_map(|(name, value)| value.map(|v| (name, v)))
-            .collect();
-        let query = serde_html_form::to_string(given).unwrap_or_default();
-        format!("/portal/office/flags?{query}")
+        layout::search_link(
+            "/portal/office/flags",
+            &[
+                ("flag", filled(&self.flag)),
+                ("club", filled(&self.club)),
+                ("counter", filled(&self.counter)),
+                ("from", filled(&self.from)),
+                ("to", filled(&self.to)),
+                ("handled", filled(&self.handled)),
+                ("page", Some(page.as_str())),
+            ],
+        )
     }
 }
 
@@ -98,8 +90,8 @@ pub async fn page(
         flag: filled(&query.flag),
         club: filled(&query.club),
         counter: filled(&query.counter),
-        from: day(&query.from),
-        to: day(&query.to),
+        from: layout::search_day(&query.from),
+        to: layout::search_day(&query.to),
         handled: query.handled(),
         offset: (page - 1) * PAGE,
     };

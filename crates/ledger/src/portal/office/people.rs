@@ -286,6 +286,15 @@ pub async fn add(
         Ok(staff) => staff,
         Err(key) => return draw(&state, lang, &who, Some(lang.t(key))).await,
     };
+    // Adding never changes a staff member's role on the side: theirs is
+    // changed in the list, where nobody changes their own. (A parent made
+    // office staff here is what the form says.)
+    let known = people::person_of(&state.pool, &staff.issuer, &staff.subject).await?;
+    let listed = people::staff(&state.pool).await?;
+    if known.is_some_and(|id| id == who.session.person || listed.iter().any(|s| s.id == id)) {
+        let problem = lang.t("portal.people.known_already");
+        return draw(&state, lang, &who, Some(problem)).await;
+    }
     let spec = PersonSpec {
         issuer: &staff.issuer,
         subject: &staff.subject,
