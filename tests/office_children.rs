@@ -4,9 +4,8 @@
 //! to it, the sale's items show on the child's page, the card is blocked
 //! and unblocked, and the child's log shows each step with who did it.
 
-use klubkasse_core::domain::{Connection, Money, SaleLine};
 use klubkasse_ledger::db::{self, office_log::Action};
-use klubkasse_testkit::counter::Counter;
+use klubkasse_testkit::counter::{Counter, line};
 use klubkasse_testkit::portal::{Browser, CLUB, PortalServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,15 +41,9 @@ async fn the_office_finds_a_child_hands_out_a_card_and_sees_the_counters_sale() 
     browser.wait_for_text("udleveret").await;
 
     let counter = Counter::new(&portal.ledger, &portal.url, "solsikken-1").await;
-    counter.sync().await.unwrap();
-    let toast = SaleLine {
-        name: "Toast".into(),
-        category: "mad".into(),
-        unit_price: Money::from_ore(1200),
-        quantity: 2,
-    };
-    counter.sell_lines("04A1B2C3", vec![toast], Connection::Online);
-    counter.sync().await.unwrap();
+    counter
+        .pull_sell_push("04A1B2C3", vec![line("Toast", 1200, 2)])
+        .await;
 
     browser
         .goto(&format!("{}/portal/office/children/{child}", portal.url))

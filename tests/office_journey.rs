@@ -11,10 +11,10 @@
 
 use chrono::Utc;
 use klubkasse::store::local_day;
-use klubkasse_core::domain::{ChildId, Connection, DayReport, Money, SaleLine};
+use klubkasse_core::domain::{ChildId, DayReport};
 use klubkasse_core::people_csv::read_as_danish_excel;
 use klubkasse_ledger::db::{self, office_log::Action};
-use klubkasse_testkit::counter::Counter;
+use klubkasse_testkit::counter::{Counter, line};
 use klubkasse_testkit::portal::{Browser, CLUB, PortalServer};
 
 /// Danish Excel's «CSV (semikolonsepareret)»: Windows-1252, `;`, CRLF.
@@ -136,19 +136,12 @@ async fn the_office_imports_a_club_finds_a_child_and_reads_what_the_counter_sold
 
     // A counter of the club pulls the card and sells to it.
     let counter = Counter::new(&portal.ledger, &portal.url, "solsikken-café").await;
-    counter.sync().await.unwrap();
-    let line = |name: &str, ore: i64, quantity: u32| SaleLine {
-        name: name.into(),
-        category: "mad".into(),
-        unit_price: Money::from_ore(ore),
-        quantity,
-    };
-    counter.sell_lines(
-        "04C7D8E9",
-        vec![line("Toast", 1200, 2), line("Saftevand", 500, 1)],
-        Connection::Online,
-    );
-    counter.sync().await.unwrap();
+    counter
+        .pull_sell_push(
+            "04C7D8E9",
+            vec![line("Toast", 1200, 2), line("Saftevand", 500, 1)],
+        )
+        .await;
     browser
         .goto(&format!("{}/portal/office/children/{child}", portal.url))
         .await;

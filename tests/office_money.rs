@@ -3,9 +3,9 @@
 //! cash in with the receipt's number, refund a counter's sale with a
 //! reason, and the parent's history then shows the refund with it.
 
-use klubkasse_core::domain::{Connection, Money, SaleLine};
+use klubkasse_core::domain::Money;
 use klubkasse_ledger::db::{self, office_log::Action};
-use klubkasse_testkit::counter::Counter;
+use klubkasse_testkit::counter::{Counter, line};
 use klubkasse_testkit::portal::{Browser, PortalServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,15 +31,9 @@ async fn the_office_takes_cash_with_a_receipt_and_refunds_a_sale_the_parent_sees
     staff.wait_for_text("150,00 kr.").await;
 
     let counter = Counter::new(&portal.ledger, &portal.url, "solsikken-1").await;
-    counter.sync().await.unwrap();
-    let toast = SaleLine {
-        name: "Toast".into(),
-        category: "mad".into(),
-        unit_price: Money::from_ore(1200),
-        quantity: 2,
-    };
-    counter.sell_lines("04A1B2C3", vec![toast], Connection::Online);
-    counter.sync().await.unwrap();
+    counter
+        .pull_sell_push("04A1B2C3", vec![line("Toast", 1200, 2)])
+        .await;
 
     staff
         .goto(&format!("{}/portal/office/children/{child}", portal.url))

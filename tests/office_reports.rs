@@ -10,17 +10,8 @@ use klubkasse_core::domain::{CardUid, ChildId, Connection, DayReport, Entry, Mon
 use klubkasse_core::people_csv::{danish_number, read_as_danish_excel};
 use klubkasse_ledger::api::ItemRow;
 use klubkasse_ledger::db;
-use klubkasse_testkit::counter::Counter;
+use klubkasse_testkit::counter::{Counter, line};
 use klubkasse_testkit::portal::{Browser, PortalServer};
-
-fn line(name: &str, ore: i64, quantity: u32) -> SaleLine {
-    SaleLine {
-        name: name.into(),
-        category: "mad".into(),
-        unit_price: Money::from_ore(ore),
-        quantity,
-    }
-}
 
 fn sold(counter: &Counter, card: &str, lines: Vec<SaleLine>) -> Entry {
     let (sale, recorded) = counter.sell_lines(card, lines, Connection::Online);

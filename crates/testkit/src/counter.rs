@@ -161,13 +161,7 @@ impl Counter {
 
     /// A sale as the kiosk makes it: checked and saved locally first.
     pub fn sell(&self, card: &str, ore: i64, connection: Connection) -> (Entry, Recorded) {
-        let toast = SaleLine {
-            name: "Toast".into(),
-            category: "mad".into(),
-            unit_price: Money::from_ore(ore),
-            quantity: 1,
-        };
-        self.sell_lines(card, vec![toast], connection)
+        self.sell_lines(card, vec![line("Toast", ore, 1)], connection)
     }
 
     /// A sale of these lines, as [`Counter::sell`] makes it.
@@ -187,6 +181,16 @@ impl Counter {
         let sale = Entry::sale(child, uid, lines, &self.name, Utc::now());
         let recorded = self.store.record_sale(&sale, connection).unwrap();
         (sale, recorded)
+    }
+
+    /// What a connected counter does with a card the office just handed
+    /// out: pull it, sell these lines online (saved), push the sale.
+    pub async fn pull_sell_push(&self, card: &str, lines: Vec<SaleLine>) -> Entry {
+        self.sync().await.expect("the pull");
+        let (sale, recorded) = self.sell_lines(card, lines, Connection::Online);
+        assert!(matches!(recorded, Recorded::Saved { .. }), "{recorded:?}");
+        self.sync().await.expect("the push");
+        sale
     }
 
     /// Store work off the async threads, as the kiosk does it: a store
@@ -347,4 +351,14 @@ async fn assert_day_reports_agree(ledger: &Ledger, counter: &Counter) {
         ledger.day_total(ledger_day, name, "refund").await,
         "{name}: refunds in the day reports"
     );
+}
+
+/// A line of a sale: `quantity` × `name` at `ore` øre, category «mad».
+pub fn line(name: &str, ore: i64, quantity: u32) -> SaleLine {
+    SaleLine {
+        name: name.into(),
+        category: "mad".into(),
+        unit_price: Money::from_ore(ore),
+        quantity,
+    }
 }

@@ -1,8 +1,10 @@
 //! What several of the ledger's test modules use.
 
 use axum::http::{Method, StatusCode};
+use klubkasse_core::domain::Entry;
 use klubkasse_core::protocol::PushResult;
-use klubkasse_testkit::ledger::{Answer, Ledger, Visitor};
+use klubkasse_ledger::auth::TokenRole;
+use klubkasse_testkit::ledger::{Answer, Ledger, Visitor, batch};
 
 /// A portal form posted by `v` with their CSRF token.
 pub async fn post(l: &Ledger, v: &Visitor, path: &str, fields: &[(&str, &str)]) -> Answer {
@@ -14,6 +16,21 @@ pub async fn post(l: &Ledger, v: &Visitor, path: &str, fields: &[(&str, &str)]) 
 /// A portal page as `v` sees it.
 pub async fn get(l: &Ledger, v: &Visitor, path: &str) -> Answer {
     l.page(Method::GET, path, Some(v), &[]).await
+}
+
+/// `entries` pushed as counter `counter` does, with a kiosk token of its
+/// own: the ledger's answer, which must be 200.
+pub async fn push_as(l: &Ledger, counter: &str, entries: &[Entry]) -> PushResult {
+    let kiosk = l.token(TokenRole::Kiosk, Some(counter), &[]).await;
+    let answer = l
+        .call(
+            Method::POST,
+            "/api/v1/kiosk/entries",
+            Some(&kiosk),
+            Some(batch(entries)),
+        )
+        .await;
+    push_result(&answer)
 }
 
 pub fn push_result(answer: &Answer) -> PushResult {

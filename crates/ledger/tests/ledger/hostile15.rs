@@ -8,7 +8,6 @@
 use axum::http::{Method, StatusCode};
 use klubkasse_core::domain::{ChildId, Entry, Money};
 use klubkasse_ledger::Settings;
-use klubkasse_ledger::auth::TokenRole;
 use klubkasse_ledger::db;
 use klubkasse_ledger::db::payers::NewPayer;
 use klubkasse_testkit::ledger::*;
@@ -59,16 +58,7 @@ async fn closed(l: &Ledger, child: ChildId) -> bool {
 }
 
 async fn push(l: &Ledger, counter: &str, entries: &[Entry]) {
-    let kiosk = l.token(TokenRole::Kiosk, Some(counter), &[]).await;
-    let answer = l
-        .call(
-            Method::POST,
-            "/api/v1/kiosk/entries",
-            Some(&kiosk),
-            Some(batch(entries)),
-        )
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    super::common::push_as(l, counter, entries).await;
 }
 
 async fn leave(l: &Ledger, v: &Visitor, child: ChildId, payout: &str, payer: Uuid) -> Answer {

@@ -6,7 +6,6 @@
 
 use axum::http::{Method, StatusCode};
 use klubkasse_core::domain::{ChildId, Entry, Money};
-use klubkasse_ledger::auth::TokenRole;
 use klubkasse_ledger::db::{self, Actor, DbError, Refund};
 use klubkasse_testkit::ledger::*;
 use uuid::Uuid;
@@ -55,16 +54,7 @@ async fn sold(l: &Ledger, child: ChildId, card: &str, ore: i64, quantity: u32) -
 }
 
 async fn push(l: &Ledger, entries: &[Entry]) {
-    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
-    let answer = l
-        .call(
-            Method::POST,
-            "/api/v1/kiosk/entries",
-            Some(&kiosk),
-            Some(batch(entries)),
-        )
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    super::common::push_as(l, "k1", entries).await;
 }
 
 /// The office log of a child: (action, actor, after), oldest first.

@@ -12,11 +12,8 @@ use klubkasse_core::domain::{CardUid, ChildId, Entry, EntryKind, Money, SaleLine
 use klubkasse_core::people_csv::{danish_number, read_as_danish_excel};
 use klubkasse_ledger::Settings;
 use klubkasse_ledger::api::{ItemRow, Report};
-use klubkasse_ledger::auth::TokenRole;
 use klubkasse_ledger::db::{self, reports};
 use klubkasse_testkit::ledger::*;
-
-use super::common::*;
 
 fn at(utc: &str) -> DateTime<Utc> {
     utc.parse().expect("a time")
@@ -56,16 +53,7 @@ async fn child_in(l: &Ledger, name: &str, club: &str, card: &str) -> ChildId {
 }
 
 async fn push(l: &Ledger, counter: &str, entries: &[Entry]) {
-    let kiosk = l.token(TokenRole::Kiosk, Some(counter), &[]).await;
-    let answer = l
-        .call(
-            Method::POST,
-            "/api/v1/kiosk/entries",
-            Some(&kiosk),
-            Some(batch(entries)),
-        )
-        .await;
-    push_result(&answer);
+    super::common::push_as(l, counter, entries).await;
 }
 
 fn item(name: &str, kroner: i64, count: i64, amount: i64) -> ItemRow {
