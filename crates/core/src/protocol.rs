@@ -53,6 +53,9 @@ pub enum Flag {
     DailyLimitExceeded,
     CategoryBlocked,
     UnknownCard,
+    /// A counter's refund of more than is left of the sale: given back
+    /// offline after the office had refunded it, say.
+    RefundExceedsSale,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

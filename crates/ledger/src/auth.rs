@@ -329,7 +329,7 @@ pub struct NewToken {
 pub enum TokenError {
     #[error("a token needs a --label (1 to 100 characters, not a UUID, no control characters)")]
     LabelNeeded,
-    #[error("a kiosk token needs --kiosk COUNTER-ID (1 to 100 characters)")]
+    #[error("a kiosk token needs --kiosk COUNTER-ID (1 to 100 letters, digits, spaces and -_.)")]
     KioskIdNeeded,
     #[error("only a kiosk token takes --kiosk")]
     KioskIdNotAllowed,
@@ -397,6 +397,18 @@ fn label(text: &str) -> Result<&str, TokenError> {
     fits.then_some(text).ok_or(TokenError::LabelNeeded)
 }
 
+/// A counter's id as its config, its entries and the office's lists
+/// carry it: 1 to 100 letters, digits, spaces and `-_.`, so that no quote
+/// breaks the config line shown with the token and no control or
+/// direction character hides which counter sold.
+fn kiosk_id_fits(id: &str) -> bool {
+    let id = id.trim();
+    (1..=100).contains(&id.chars().count())
+        && id
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'))
+}
+
 /// Makes a token, in the office log as `actor`'s.
 pub async fn create_token(
     pool: &PgPool,
@@ -412,9 +424,7 @@ pub async fn create_token(
     let role = spec.role;
     match (role, spec.kiosk) {
         (TokenRole::Kiosk, None) => return Err(TokenError::KioskIdNeeded),
-        (TokenRole::Kiosk, Some(k)) if k.trim().is_empty() || k.chars().count() > 100 => {
-            return Err(TokenError::KioskIdNeeded);
-        }
+        (TokenRole::Kiosk, Some(k)) if !kiosk_id_fits(k) => return Err(TokenError::KioskIdNeeded),
         (TokenRole::Kiosk, Some(_)) => {}
         (_, Some(_)) => return Err(TokenError::KioskIdNotAllowed),
         _ => {}
@@ -483,6 +493,30 @@ mod tests {
             assert!(label(bad).is_err(), "{bad:?}");
         }
         assert!(label(&"å".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn a_counter_id_is_letters_digits_spaces_and_dashes() {
+        for good in [
+            "k1",
+            " Kastanjen disk 2 ",
+            "skovly_kasse.3",
+            &"ø".repeat(100),
+        ] {
+            assert!(kiosk_id_fits(good), "{good:?}");
+        }
+        for bad in [
+            "",
+            "  ",
+            "k\u{0}1",
+            "k\t1",
+            "k\u{202e}1",
+            "k\"1",
+            "k=1\n[x]",
+            &"k".repeat(101),
+        ] {
+            assert!(!kiosk_id_fits(bad), "{bad:?}");
+        }
     }
 
     #[test]

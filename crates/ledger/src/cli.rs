@@ -148,8 +148,8 @@ pub enum ClubCommand {
         #[command(flatten)]
         db: Db,
     },
-    /// Rename a club: its children, office staff and tokens follow; past
-    /// entries keep the name they were made under.
+    /// Rename a club: its children, office staff, tokens and books
+    /// (entries, report sums) follow; the office log keeps the old name.
     Rename {
         old: String,
         new: String,

@@ -164,7 +164,7 @@ async fn import_children(
     // morning in Copenhagen is not born tomorrow in UTC's eyes.
     db::check_time_zone(&pool, time_zone)
         .await
-        .with_context(|| format!("«{time_zone}» is not a time zone PostgreSQL knows"))?;
+        .with_context(|| format!("«{time_zone}» cannot be the clubs' time zone"))?;
     let today = db::portal::today(&pool, time_zone).await?;
     let rows = import::parse(&bytes, today)
         .map_err(|e| anyhow::anyhow!(e.message(Language::DA, &name)))?;

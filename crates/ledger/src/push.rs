@@ -69,10 +69,7 @@ pub async fn push(pool: &PgPool, settings: &Settings, entries: &[Entry]) -> Resu
             EntryKind::Sale { card, lines } => {
                 known.sale_flags(child, index, entry, card.as_ref(), lines)
             }
-            EntryKind::Refund { sale } => {
-                known.check_refund(index, entry, *sale)?;
-                Vec::new()
-            }
+            EntryKind::Refund { sale } => known.refund_flags(index, entry, *sale)?,
             // Checked before the transaction; kept here so nothing slips by.
             _ => {
                 return Err(DbError::refused(format!(
@@ -265,9 +262,12 @@ impl Known {
         flags
     }
 
-    /// A refund gives back (part of) a recorded sale of the same child, and
-    /// all refunds of a sale together never exceed it.
-    fn check_refund(&self, index: usize, entry: &Entry, sale: Uuid) -> Result<()> {
+    /// A refund gives back (part of) a recorded sale of the same child.
+    /// All refunds of a sale together more than the sale is flagged, not
+    /// refused: the counter gave it back already (offline, not knowing of
+    /// the office's refund), and a refused batch would hold up every sale
+    /// after it.
+    fn refund_flags(&self, index: usize, entry: &Entry, sale: Uuid) -> Result<Vec<Flag>> {
         let Some(booked) = self.booked.get(&sale) else {
             return Err(DbError::Refused {
                 code: "unknown_sale",
@@ -281,17 +281,11 @@ impl Known {
         }
         let sold = -booked.amount;
         let refunded = self.refunded.get(&sale).copied().unwrap_or(Money::ZERO);
-        if refunded + entry.amount > sold {
-            return Err(DbError::Refused {
-                code: "refund_too_large",
-                message: format!(
-                    "entries[{index}]: the sale was {}, {} is refunded already",
-                    sold.to_plain_string(),
-                    refunded.to_plain_string()
-                ),
-            });
-        }
-        Ok(())
+        Ok(if refunded + entry.amount > sold {
+            vec![Flag::RefundExceedsSale]
+        } else {
+            Vec::new()
+        })
     }
 
     /// The batch's own entry is recorded: later entries see it, as they

@@ -71,8 +71,11 @@ pub enum ServeError {
     Login(String),
     #[error("could not connect to PostgreSQL: {0}")]
     Connect(sqlx::Error),
-    #[error("PostgreSQL does not know the time zone «{zone}»: {source}")]
-    TimeZone { zone: String, source: sqlx::Error },
+    #[error("«{zone}» cannot be the clubs' time zone: {source}")]
+    TimeZone {
+        zone: String,
+        source: crate::db::TimeZoneError,
+    },
     #[error("the database schema is not up to date: run `klubkasse-ledger migrate` first")]
     SchemaBehind,
     #[error("could not load {cert} and {key}: {source}")]

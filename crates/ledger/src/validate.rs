@@ -5,14 +5,13 @@ use super::api::{
     MAX_AMOUNT_KRONER, MAX_CATEGORIES, MAX_CATEGORY, MAX_NAME, MAX_NOTE, SettingsPatch,
 };
 use super::error::{LedgerError, Result};
-use klubkasse_core::domain::{CardUid, Entry, EntryKind, Money, SaleLine};
+use klubkasse_core::domain::{AmountField, CardUid, Entry, EntryKind, Money, SaleLine};
 use klubkasse_core::protocol::{CardAction, MAX_BATCH, PushBatch};
 
 /// Most lines in one sale: far more than any basket.
 const MAX_LINES: usize = 100;
 const MAX_QUANTITY: u32 = 1000;
 
-/// Trimmed, 1 to `max` characters, no control characters.
 /// The longest receipt number of the office's paper receipt book.
 pub const MAX_RECEIPT: usize = 40;
 
@@ -31,6 +30,16 @@ pub fn bank_account(text: &str) -> Option<&str> {
 /// The longest reason for a correction.
 pub const MAX_REASON: usize = 200;
 
+/// An amount a person typed in a form, read as the portal shows amounts
+/// (`1.234,50 kr.`): `1.000` is a thousand, `12,50` twelve fifty, and
+/// what could mean two amounts (`12.50`) is no amount. Not negative.
+pub fn typed_kroner(text: &str) -> Option<Money> {
+    Money::parse_danish(text, AmountField::Kroner)
+        .ok()
+        .filter(|m| !m.is_negative())
+}
+
+/// Trimmed, 1 to `max` characters, no control characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {

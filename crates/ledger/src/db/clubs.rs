@@ -173,7 +173,11 @@ pub async fn list(pool: &PgPool, scope: &Scope) -> Result<Vec<Club>> {
 }
 
 /// Renames a club: its children, office staff and office tokens follow
-/// (ON UPDATE CASCADE); entries keep the name they were made under.
+/// (ON UPDATE CASCADE), and so do its books: the club's entries, report
+/// sums and moves carry the new name, so that its reports go on as one
+/// club's and a new club later given the old name starts with none of
+/// them. (A move is another thing: the entries stay with the club that
+/// sold.) The office log keeps the names as they were.
 pub async fn rename(pool: &PgPool, actor: &Actor, old: &str, new: &str) -> Result<()> {
     let mut tx = pool.begin().await?;
     let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM clubs WHERE name = $1)")
@@ -195,6 +199,19 @@ pub async fn rename(pool: &PgPool, actor: &Actor, old: &str, new: &str) -> Resul
         == 1;
     if !renamed {
         return Err(unknown_club(old));
+    }
+    for books in [
+        "UPDATE entries SET club = $2 WHERE club = $1",
+        "UPDATE report_hours SET club = $2 WHERE club = $1",
+        "UPDATE report_hour_items SET club = $2 WHERE club = $1",
+        "UPDATE child_club_changes SET from_club = $2 WHERE from_club = $1",
+        "UPDATE child_club_changes SET to_club = $2 WHERE to_club = $1",
+    ] {
+        sqlx::query(books)
+            .bind(old)
+            .bind(new)
+            .execute(&mut *tx)
+            .await?;
     }
     let change = Change::club(Action::ClubRename, new)
         .before(json!({ "name": old }))

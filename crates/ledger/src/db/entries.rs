@@ -18,12 +18,13 @@ use klubkasse_core::domain::{ChildId, Entry, EntryKind, Money, SaleLine};
 use klubkasse_core::protocol::Flag;
 
 /// Every flag a counter's push can set, in the order lists show them.
-pub const FLAGS: [Flag; 5] = [
+pub const FLAGS: [Flag; 6] = [
     Flag::Overdraft,
     Flag::CardBlocked,
     Flag::DailyLimitExceeded,
     Flag::CategoryBlocked,
     Flag::UnknownCard,
+    Flag::RefundExceedsSale,
 ];
 
 pub fn flag_name(flag: Flag) -> &'static str {
@@ -33,6 +34,7 @@ pub fn flag_name(flag: Flag) -> &'static str {
         Flag::DailyLimitExceeded => "daily_limit_exceeded",
         Flag::CategoryBlocked => "category_blocked",
         Flag::UnknownCard => "unknown_card",
+        Flag::RefundExceedsSale => "refund_exceeds_sale",
     }
 }
 
@@ -363,8 +365,11 @@ pub async fn money_entry_in(
     }
     // A closed account takes back only money that was the child's already
     // (a rejected payout, a top-up paid before it closed: no cap), so no
-    // money is lost; nothing else.
-    if !(deposit && cap.is_none()) {
+    // money is lost, and gives out only all that is on it (that money's
+    // payout); nothing else.
+    let takes_back = deposit && cap.is_none();
+    let pays_out_all = !deposit && amount == locked.balance;
+    if !(takes_back || pays_out_all) {
         locked.open()?;
     }
     let signed = if deposit { amount } else { -amount };
@@ -425,21 +430,24 @@ pub async fn refund_sale(
     }
     // The child has left: its account takes no correction either.
     locked.open()?;
-    let sale: Option<(Decimal, Decimal)> = sqlx::query_as(
+    let sale: Option<(Decimal, Decimal, String)> = sqlx::query_as(
         "SELECT -s.amount, coalesce((SELECT sum(r.amount) FROM entries r
-                                     WHERE r.refund_of = s.id AND r.kind = 'refund'), 0)
+                                     WHERE r.refund_of = s.id AND r.kind = 'refund'), 0), s.club
          FROM entries s WHERE s.id = $1 AND s.child_id = $2 AND s.kind = 'sale'",
     )
     .bind(refund.sale)
     .bind(child.0)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((paid, refunded)) = sale else {
+    let Some((paid, refunded, sold_in)) = sale else {
         return Err(DbError::conflict(
             "unknown_sale",
             "no such sale of this child",
         ));
     };
+    // The refund counts in the club that sold, also after the child has
+    // moved: that club's sales come out right.
+    locked.club = sold_in;
     let (paid, refunded) = (money(paid), money(refunded));
     let amount = refundable(paid, refunded, refund.amount)?;
     let mut entry = Entry::new(

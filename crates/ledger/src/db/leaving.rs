@@ -36,7 +36,8 @@ pub struct Left {
 /// `actor`. A balance above zero needs `pay_to` (else `payer_needed`), a
 /// payer of this child (another's is not found); zero or below closes
 /// without a payout (a debt stays on the closed account for the office).
-/// `payout` is the form's id for the request. A closed account:
+/// `payout` is the form's id for the request. A closed account with money
+/// on it again (its payout rejected) asks that payout only; one without:
 /// `account_closed`.
 pub async fn leave(
     pool: &PgPool,
@@ -47,8 +48,13 @@ pub async fn leave(
 ) -> Result<Left> {
     let mut tx = pool.begin().await?;
     let locked = lock_child(&mut tx, child).await?;
-    locked.open()?;
     let amount = locked.balance;
+    // Money back on a closed account (its payout rejected, a counter's
+    // late refund) is paid out the same way; nothing else is done again.
+    let closed = locked.closed;
+    if closed && amount <= Money::ZERO {
+        locked.open()?;
+    }
     let mut asked = None;
     if amount > Money::ZERO {
         let Some(pay_to) = pay_to else {
@@ -81,6 +87,29 @@ pub async fn leave(
         }
         asked = Some(payout);
     }
+    let blocked = if closed {
+        Vec::new()
+    } else {
+        close(&mut tx, actor, child).await?
+    };
+    let change = Change::child(Action::ChildLeft, child)
+        .before(json!({ "balance": amount, "closed": closed }))
+        .after(json!({
+            "closed": true, "payout": asked, "amount": amount.max(Money::ZERO),
+            "payer": pay_to.map(|p| p.payer), "cards_blocked": blocked,
+        }));
+    office_log::write(&mut tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(Left {
+        payout: asked,
+        amount,
+        blocked,
+    })
+}
+
+/// Blocks the child's active cards and closes its account: the cards
+/// blocked now.
+async fn close(tx: &mut sqlx::PgConnection, actor: &Actor, child: ChildId) -> Result<Vec<String>> {
     let blocked: Vec<String> = sqlx::query_scalar(
         "UPDATE cards SET state = 'blocked', blocked_at = now()
          WHERE child_id = $1 AND state = 'active' RETURNING uid",
@@ -94,18 +123,6 @@ pub async fn leave(
         .execute(&mut *tx)
         .await?;
     // The counters pull the blocked cards with the child's new number.
-    bump_change(&mut tx, child).await?;
-    let change = Change::child(Action::ChildLeft, child)
-        .before(json!({ "balance": amount, "closed": false }))
-        .after(json!({
-            "closed": true, "payout": asked, "amount": amount.max(Money::ZERO),
-            "payer": pay_to.map(|p| p.payer), "cards_blocked": blocked,
-        }));
-    office_log::write(&mut tx, actor, change).await?;
-    tx.commit().await?;
-    Ok(Left {
-        payout: asked,
-        amount,
-        blocked,
-    })
+    bump_change(tx, child).await?;
+    Ok(blocked)
 }

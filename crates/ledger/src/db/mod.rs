@@ -158,13 +158,34 @@ pub async fn ping(pool: &PgPool) -> Result<()> {
     Ok(())
 }
 
-/// Checks that PostgreSQL knows this time zone.
-pub async fn check_time_zone(pool: &PgPool, time_zone: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT now() AT TIME ZONE $1")
-        .bind(time_zone)
-        .execute(pool)
-        .await
-        .map(drop)
+/// Why a time zone cannot be the clubs'.
+#[derive(Debug, thiserror::Error)]
+pub enum TimeZoneError {
+    #[error("PostgreSQL does not know it: {0}")]
+    Unknown(sqlx::Error),
+    /// Reports add up sums per UTC hour (`report_hours`): a zone half an
+    /// hour off would put the sales of half an hour in the wrong day.
+    #[error("its offset from UTC is not a whole number of hours at all times since 2000")]
+    NotWholeHours,
+}
+
+/// Checks that PostgreSQL knows this time zone and that its offset from
+/// UTC has been and will be whole hours (weekly from 2000 to 2050, which
+/// catches every change of summer time and of a zone's rules).
+pub async fn check_time_zone(pool: &PgPool, time_zone: &str) -> Result<(), TimeZoneError> {
+    let off: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM generate_series(timestamptz '2000-01-01 00:00Z',
+                                              timestamptz '2050-01-01 00:00Z', interval '7 days') t
+         WHERE extract(epoch FROM (t AT TIME ZONE $1) - (t AT TIME ZONE 'UTC'))::bigint % 3600 <> 0",
+    )
+    .bind(time_zone)
+    .fetch_one(pool)
+    .await
+    .map_err(TimeZoneError::Unknown)?;
+    if off > 0 {
+        return Err(TimeZoneError::NotWholeHours);
+    }
+    Ok(())
 }
 
 /// Whether every migration of `migrator` has been applied (the ledger

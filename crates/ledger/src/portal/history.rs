@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate, TimeDelta};
 use maud::{Markup, html};
@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::PortalError;
 use super::layout::{self, Column, Lang};
-use super::session::OwnChild;
+use super::session::{Asked, OwnChild};
 use crate::db::portal::{self as queries, HistoryLine};
 use crate::{AppState, db};
 use klubkasse_core::domain::Money;
@@ -153,7 +153,7 @@ pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
     OwnChild { session, child }: OwnChild,
-    Query(range): Query<Range>,
+    Asked(range): Asked<Range>,
 ) -> Result<Response, PortalError> {
     let today = queries::today(&state.pool, &state.settings.time_zone).await?;
     let (from, to) = period(range.from, range.to, today);

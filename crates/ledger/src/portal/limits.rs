@@ -118,10 +118,7 @@ pub(crate) fn optional_money(text: &str) -> Result<Option<Money>, ()> {
     if text.is_empty() {
         return Ok(None);
     }
-    match Money::parse(text) {
-        Ok(m) if !m.is_negative() => Ok(Some(m)),
-        _ => Err(()),
-    }
+    crate::validate::typed_kroner(text).map(Some).ok_or(())
 }
 
 #[derive(Debug, serde::Deserialize)]

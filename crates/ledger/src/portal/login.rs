@@ -1,6 +1,6 @@
 //! Logging in and out, and the language switch.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::TimeDelta;
@@ -10,7 +10,9 @@ use serde::Deserialize;
 use klubkasse_core::i18n::Language;
 
 use super::layout::{self, LANG_COOKIE, Lang};
-use super::session::{self, LOGIN_COOKIE, NoFields, Posted, SESSION_COOKIE, Session, sha256};
+use super::session::{
+    self, Asked, LOGIN_COOKIE, NoFields, Posted, SESSION_COOKIE, Session, sha256,
+};
 use super::{PortalError, portal};
 use crate::AppState;
 use crate::db::people::{self, PendingLogin};
@@ -43,7 +45,7 @@ pub async fn callback(
     State(state): State<AppState>,
     lang: Lang,
     jar: CookieJar,
-    Query(back): Query<Callback>,
+    Asked(back): Asked<Callback>,
 ) -> Result<Response, PortalError> {
     let portal = portal(&state)?;
     let theirs = jar.get(LOGIN_COOKIE).map(|c| c.value().to_string());

@@ -62,6 +62,12 @@ pub enum PortalError {
     Csrf,
     #[error("the portal is not set up on this ledger")]
     NotConfigured,
+    /// A query string no link of ours writes.
+    #[error("an address that could not be read: {0}")]
+    BadAddress(String),
+    /// A form larger than any of ours, however long its texts.
+    #[error("a form over 64 KiB")]
+    FormTooLarge,
     /// A form with the right token but fields no page of ours sends.
     #[error("a form that could not be read: {0}")]
     BadForm(String),
@@ -84,6 +90,10 @@ impl IntoResponse for PortalError {
             }
             PortalError::Csrf => (StatusCode::FORBIDDEN, "portal.error.csrf"),
             PortalError::BadForm(_) => (StatusCode::UNPROCESSABLE_ENTITY, "portal.error.bad_form"),
+            PortalError::BadAddress(_) => (StatusCode::BAD_REQUEST, "portal.error.bad_address"),
+            PortalError::FormTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "portal.error.form_too_large")
+            }
             // Every form that would put money on or a card to a child that has left.
             PortalError::Db(DbError::Conflict {
                 code: "account_closed",

@@ -3,7 +3,7 @@
 //! time; only the clubs the reader works for (every club for the
 //! municipality).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::PortalError;
 use super::layout::{self, Lang, filled};
-use super::session::Office;
+use super::session::{Asked, Office};
 use crate::AppState;
 use crate::db::clubs;
 use crate::db::office_log::{self, Action, Actor, LogRow, Search};
@@ -198,7 +198,7 @@ pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
     Office { session, scope }: Office,
-    Query(query): Query<LogQuery>,
+    Asked(query): Asked<LogQuery>,
 ) -> Result<Response, PortalError> {
     let search = query.search();
     let time_zone = &state.settings.time_zone;

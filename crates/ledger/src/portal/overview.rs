@@ -1,14 +1,14 @@
 //! The front page: logged out, the way in; logged in, each child with the
 //! balance, the card and what was spent today.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 
 use super::PortalError;
 use super::layout::{self, Lang};
-use super::session::{Role, Session};
+use super::session::{Asked, Role, Session};
 use crate::AppState;
 use crate::db::{payments, portal as queries};
 use klubkasse_core::domain::CardState;
@@ -32,7 +32,7 @@ pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
     session: Result<Session, PortalError>,
-    Query(notice): Query<Notice>,
+    Asked(notice): Asked<Notice>,
 ) -> Result<Response, PortalError> {
     let session = match session {
         Ok(session) => session,

@@ -295,7 +295,7 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Posted<T> {
         let session = Session::from_request_parts(&mut parts, state).await?;
         let bytes = axum::body::to_bytes(body, FORM_BYTES)
             .await
-            .map_err(|_| PortalError::Csrf)?;
+            .map_err(|_| PortalError::FormTooLarge)?;
         let fields: Vec<(String, String)> =
             serde_html_form::from_bytes(&bytes).map_err(|_| PortalError::Csrf)?;
         let token = fields
@@ -304,9 +304,36 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Posted<T> {
             .map(|(_, value)| value.as_str())
             .unwrap_or("");
         session.check_csrf(token)?;
+        // No page of ours sends a NUL or other control character (but
+        // the line breaks and tabs of a text): the database would refuse
+        // a NUL halfway, and the others only hide what is stored.
+        if let Some((name, _)) = fields.iter().find(|(_, value)| {
+            value
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        }) {
+            return Err(PortalError::BadForm(format!(
+                "a control character in {name:?}"
+            )));
+        }
         serde_html_form::from_bytes(&bytes)
             .map(Posted)
             .map_err(|e| PortalError::BadForm(e.to_string()))
+    }
+}
+
+/// A page's query string, read as the portal's own links write it. One
+/// they never write (`page=abc`, typed by hand) is a bad address, said in
+/// the portal's languages rather than in the framework's English.
+pub struct Asked<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Asked<T> {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Asked<T>, PortalError> {
+        serde_html_form::from_str(parts.uri.query().unwrap_or(""))
+            .map(Asked)
+            .map_err(|e| PortalError::BadAddress(e.to_string()))
     }
 }
 

@@ -1,14 +1,14 @@
 //! Asking the club office for help: a parent writes, the office answers
 //! in its view, and the parent sees the answer here.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
 use super::PortalError;
 use super::layout::{self, Lang};
-use super::session::{Posted, Session};
+use super::session::{Asked, Posted, Session};
 use crate::AppState;
 use crate::db::portal as queries;
 use klubkasse_core::domain::ChildId;
@@ -64,7 +64,7 @@ pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
     session: Session,
-    Query(sent): Query<Sent>,
+    Asked(sent): Asked<Sent>,
 ) -> Result<Response, PortalError> {
     draw(&state, lang, &session, None, sent.sent.is_some()).await
 }

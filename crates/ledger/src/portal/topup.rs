@@ -14,7 +14,7 @@ use super::payment::{NewPayment, PaymentStatus};
 use super::session::{OwnChild, Posted, Session};
 use super::{PortalError, portal};
 use crate::db::payments::{self, Payment};
-use crate::{AppState, db};
+use crate::{AppState, db, validate};
 use klubkasse_core::domain::{ChildId, Money};
 
 /// The least a top-up may be: card fees make smaller ones pointless.
@@ -98,9 +98,9 @@ pub async fn start(
     let refuse = |problem: String| {
         page(lang, &session, &name, room, Some(&problem), &form.amount).into_response()
     };
-    let amount = match Money::parse(&form.amount) {
-        Ok(amount) => amount,
-        Err(_) => {
+    let amount = match validate::typed_kroner(&form.amount) {
+        Some(amount) => amount,
+        None => {
             return Ok(refuse(
                 lang.t("portal.topup.write_the_amount_as_a_number")
                     .to_string(),

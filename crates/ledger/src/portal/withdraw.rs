@@ -116,15 +116,12 @@ pub async fn submit(
         problem: Some(problem),
     };
     let account = form.account.trim();
-    let typed = match form.all {
-        Some(_) => db::detail(&state.pool, child)
-            .await?
-            .balance
-            .to_plain_string(),
-        None => form.amount.clone(),
+    let amount = match form.all {
+        Some(_) => Some(db::detail(&state.pool, child).await?.balance),
+        None => validate::typed_kroner(&form.amount),
     };
-    let amount = match Money::parse(&typed) {
-        Ok(amount) if amount.is_positive() => amount,
+    let amount = match amount {
+        Some(amount) if amount.is_positive() => amount,
         _ => {
             let problem = lang.t("portal.withdraw.write_the_amount_as_a_number");
             return draw(&state, lang, &session, child, refuse(problem.into())).await;

@@ -433,7 +433,60 @@ async fn a_child_leaves_the_balance_is_asked_as_a_payout_and_the_account_closes(
     )
     .await;
     assert_eq!(reject.status, StatusCode::SEE_OTHER, "{}", reject.text);
-    assert_eq!(l.balance(w.a).await, balance - Money::from_ore(1_500));
+    let back = balance - Money::from_ore(1_500);
+    assert_eq!(l.balance(w.a).await, back);
+    // That money is paid out the same way; the account stays closed.
+    let page = get(l, &staff, &format!("/portal/office/children/{}", w.a)).await;
+    assert!(page.text.contains("Udbetal resten"), "{}", page.text);
+    let second = Uuid::now_v7().to_string();
+    let paid_again = post(
+        l,
+        &staff,
+        &leave,
+        &[
+            ("payout", &second),
+            ("payer", &payer.id.to_string()),
+            ("account", "1234 87654321"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        paid_again.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        paid_again.text
+    );
+    assert_eq!(l.balance(w.a).await, Money::ZERO);
+    let asked: (String, String) = sqlx::query_as(
+        "SELECT amount::text, bank_account FROM payout_requests WHERE id = $1::uuid",
+    )
+    .bind(&second)
+    .fetch_one(&l.pool)
+    .await
+    .expect("the second payout");
+    assert_eq!(asked, (back.to_plain_string(), "1234 87654321".to_string()));
+    assert!(
+        db::detail(&l.pool, w.a)
+            .await
+            .expect("a")
+            .closed_at
+            .is_some()
+    );
+    let log = log_rows(l, "child.left").await;
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].1["cards_blocked"], json!([]));
+    // Nothing left: nothing more to do.
+    let nothing = post(
+        l,
+        &staff,
+        &leave,
+        &[("payout", &Uuid::now_v7().to_string())],
+    )
+    .await;
+    assert_eq!(nothing.status, StatusCode::CONFLICT);
+    // And the form is gone.
+    let page = get(l, &staff, &format!("/portal/office/children/{}", w.a)).await;
+    assert!(!page.text.contains("Udbetal resten"));
 }
 
 #[tokio::test]

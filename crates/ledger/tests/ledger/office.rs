@@ -316,8 +316,8 @@ async fn order_id_of(l: &Ledger, child: ChildId, place: usize) -> String {
         .to_string()
 }
 
-/// Clubs: added once, renamed with their children, office staff and
-/// tokens following (entries keep the name of their day), a child moved
+/// Clubs: added once, renamed with their children, office staff, tokens
+/// and books following (entries, report sums), a child moved
 /// between clubs within the mover's scope with the move kept, and a child
 /// enrolled only in a club that exists (422 naming it otherwise).
 #[tokio::test]
@@ -361,7 +361,19 @@ async fn clubs_are_added_renamed_and_children_moved_between_them() {
         .fetch_one(&l.pool)
         .await
         .expect("entry");
-    assert_eq!(entry_club, CLUB, "an entry keeps the club of its day");
+    assert_eq!(
+        entry_club, "Kastanjehuset",
+        "a renamed club's books carry its new name"
+    );
+    // Its report sums too, and a new club given the old name has none.
+    l.club(CLUB).await;
+    let sums: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT club, sum(count)::bigint FROM report_hours GROUP BY club ORDER BY club",
+    )
+    .fetch_all(&l.pool)
+    .await
+    .expect("report sums");
+    assert_eq!(sums, [("Kastanjehuset".to_string(), 1)]);
     let staff: Vec<String> =
         sqlx::query_scalar("SELECT club FROM office_clubs WHERE person_id = $1")
             .bind(office.id)
@@ -453,6 +465,7 @@ async fn clubs_are_added_renamed_and_children_moved_between_them() {
                 Some(CLUB.to_string()),
                 Some("Kastanjehuset".to_string())
             ),
+            ("club.add".to_string(), None, Some(CLUB.to_string())),
         ]
     );
 }

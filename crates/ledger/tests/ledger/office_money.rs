@@ -10,7 +10,7 @@ use klubkasse_ledger::db::{self, Actor, DbError, Refund};
 use klubkasse_testkit::ledger::*;
 use uuid::Uuid;
 
-use super::scope::world;
+use super::scope::{OTHER, world};
 
 async fn post(l: &Ledger, v: &Visitor, path: &str, fields: &[(&str, &str)]) -> Answer {
     let mut form = vec![("csrf", v.csrf.as_str())];
@@ -293,6 +293,34 @@ async fn a_sale_is_refunded_once_never_more_than_was_paid_and_the_items_report_a
         .collect();
     assert_eq!(refunds.len(), 3, "{log:?}");
     assert!(refunds[2].1 == "Kontoret Kastanjen" && refunds[2].2.contains("Saften var kold"));
+}
+
+/// A child moved since the sale: the office's refund counts in the club
+/// that sold, so that club's sales come out right.
+#[tokio::test]
+async fn a_refund_counts_in_the_club_that_sold() {
+    let w = world().await;
+    let l = &w.l;
+    let office = Actor::command_line();
+    let kakao = sold(l, w.a, CARD_A, 800, 1).await;
+    db::move_child(&l.pool, &office, &db::Scope::All, w.a, OTHER)
+        .await
+        .expect("moved");
+    let back = Refund {
+        id: Uuid::now_v7(),
+        sale: kakao.id,
+        amount: None,
+        reason: "Spildt",
+    };
+    let (record, _) = db::refund_sale(&l.pool, &office, w.a, back)
+        .await
+        .expect("a refund of a sale before the move");
+    let club: String = sqlx::query_scalar("SELECT club FROM entries WHERE id = $1")
+        .bind(record.entry.id)
+        .fetch_one(&l.pool)
+        .await
+        .expect("the refund");
+    assert_eq!(club, CLUB);
 }
 
 #[tokio::test]

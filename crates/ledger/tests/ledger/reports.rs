@@ -575,3 +575,35 @@ fn random_sales_report_as_they_were_sold() {
         )
         .expect("the reports are what was sold");
 }
+
+/// Reports add up whole UTC hours: a clubs' time zone half an hour or
+/// three quarters off UTC would cut days in the wrong place, so neither
+/// `serve` nor `import-children` takes one.
+#[tokio::test]
+async fn a_time_zone_must_be_whole_hours_off_utc() {
+    let l = ledger().await;
+    for zone in [
+        "Europe/Copenhagen",
+        "UTC",
+        "America/New_York",
+        "Atlantic/Reykjavik",
+    ] {
+        db::check_time_zone(&l.pool, zone)
+            .await
+            .unwrap_or_else(|e| panic!("{zone}: {e}"));
+    }
+    for zone in [
+        "Asia/Kolkata",
+        "Asia/Kathmandu",
+        "Australia/Adelaide",
+        "America/St_Johns",
+    ] {
+        let refused = db::check_time_zone(&l.pool, zone).await;
+        assert!(
+            matches!(refused, Err(db::TimeZoneError::NotWholeHours)),
+            "{zone}: {refused:?}"
+        );
+    }
+    let unknown = db::check_time_zone(&l.pool, "Europe/Atlantis").await;
+    assert!(matches!(unknown, Err(db::TimeZoneError::Unknown(_))));
+}

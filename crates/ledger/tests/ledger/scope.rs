@@ -14,7 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 /// Another club than the testkit's [`CLUB`].
-const OTHER: &str = "Egetræet";
+pub(crate) const OTHER: &str = "Egetræet";
 
 /// Two children in two clubs, each with a card, money, a parent, a payout
 /// waiting, an open card order and a question to the office (and a general

@@ -5,7 +5,7 @@
 //! clubs only ([`OfficeChild`]); every change goes through a `db` function
 //! that writes the office log in the change's own transaction.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use maud::{Markup, html};
@@ -17,7 +17,7 @@ use super::super::history::{self, items_text, kind_text, notes_text};
 use super::super::layout::{self, Lang, filled};
 use super::super::limits::{categories, optional_money};
 use super::super::office_log;
-use super::super::session::{Office, OfficeChild, Posted, Session};
+use super::super::session::{Asked, Office, OfficeChild, Posted, Session};
 use super::money;
 use crate::api::{MAX_NAME, OrderStatus, SettingsPatch};
 use crate::db::{self, ChildSearch, DbError, portal as queries};
@@ -55,7 +55,7 @@ pub async fn search(
     State(state): State<AppState>,
     lang: Lang,
     Office { session, scope }: Office,
-    Query(query): Query<SearchQuery>,
+    Asked(query): Asked<SearchQuery>,
 ) -> Result<Response, PortalError> {
     let clubs = db::clubs::list(&state.pool, &scope).await?;
     let page = query.page.unwrap_or(1).clamp(1, 100_000);
@@ -135,6 +135,7 @@ pub(super) fn flag_text(lang: Lang, flag: &str) -> &'static str {
         "daily_limit_exceeded" => lang.t("portal.office_children.flag_daily_limit"),
         "category_blocked" => lang.t("portal.office_children.flag_category_blocked"),
         "unknown_card" => lang.t("portal.office_children.flag_unknown_card"),
+        "refund_exceeds_sale" => lang.t("portal.office_children.flag_refund_exceeds_sale"),
         _ => lang.t("portal.office_children.flag_other"),
     }
 }
@@ -339,10 +340,17 @@ pub(super) async fn draw(
             }
             (entries(lang, &lines))
         }
-        @if detail.closed_at.is_none() {
+        @let closed = detail.closed_at.is_some();
+        // Closed with money on it again (its payout rejected): paid out the same way.
+        @if !closed || detail.balance > Money::ZERO {
             section.card #leave {
-                h2 { (lang.t("portal.leave.child_leaves")) }
-                p { (lang.t("portal.leave.what_leaving_does")) }
+                @if closed {
+                    h2 { (lang.t("portal.leave.pay_out_what_is_left")) }
+                    p { (lang.t("portal.leave.money_back_on_a_closed_account")) }
+                } @else {
+                    h2 { (lang.t("portal.leave.child_leaves")) }
+                    p { (lang.t("portal.leave.what_leaving_does")) }
+                }
                 form method="post" action=(form("leave")) {
                     (layout::csrf(session))
                     input type="hidden" name="payout" value=(Uuid::now_v7());
@@ -356,7 +364,11 @@ pub(super) async fn draw(
                         label for="account" { (lang.t("portal.leave.bank_account")) }
                         input #account name="account" required maxlength="40" autocomplete="off";
                     }
-                    div.actions { button.secondary type="submit" { (lang.t("portal.leave.close_the_account")) } }
+                    div.actions {
+                        button.secondary type="submit" {
+                            @if closed { (lang.t("portal.leave.ask_the_payout")) } @else { (lang.t("portal.leave.close_the_account")) }
+                        }
+                    }
                 }
             }
         }
@@ -420,7 +432,7 @@ pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
     OfficeChild { office, child }: OfficeChild,
-    Query(range): Query<Range>,
+    Asked(range): Asked<Range>,
 ) -> Result<Response, PortalError> {
     draw(&state, lang, &office, child, &range, None).await
 }

@@ -5,7 +5,7 @@
 //! handled with a required comment ([`db::flags::handle`], in the office
 //! log). Another club's entry is "not found", also by a forged form.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::super::PortalError;
 use super::super::layout::{self, Lang, filled};
-use super::super::session::{Office, Posted};
+use super::super::session::{Asked, Office, Posted};
 use super::children::{flag_text, page_of};
 use crate::AppState;
 use crate::db::{self, flags::FlagFilter};
@@ -82,7 +82,7 @@ pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
     office: Office,
-    Query(query): Query<FlagQuery>,
+    Asked(query): Asked<FlagQuery>,
 ) -> Result<Response, PortalError> {
     let clubs = db::clubs::list(&state.pool, &office.scope).await?;
     let page = query.page.unwrap_or(1).clamp(1, 100_000);
@@ -196,7 +196,11 @@ pub async fn handle(
     Path(entry): Path<Uuid>,
     Posted(form): Posted<HandleForm>,
 ) -> Result<Response, PortalError> {
-    let back = if form.back.starts_with("/portal/office/flags?") {
+    // Our lists' links are encoded: printable ASCII only, so a forged
+    // one with spaces or line breaks can never make a bad header.
+    let ours = form.back.starts_with("/portal/office/flags?")
+        && form.back.bytes().all(|b| b.is_ascii_graphic());
+    let back = if ours {
         form.back.as_str()
     } else {
         "/portal/office/flags?"

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use maud::{Markup, html};
@@ -16,7 +16,7 @@ use crate::api::{ItemRow, Report, ReportTable};
 use crate::db::{self, portal as queries, reports};
 use crate::portal::PortalError;
 use crate::portal::layout::{self, Column, Lang};
-use crate::portal::session::Office;
+use crate::portal::session::{Asked, Office};
 use klubkasse_core::domain::Money;
 use klubkasse_core::people_csv::{Cell, PeopleCsv};
 
@@ -235,7 +235,7 @@ pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
     Office { session, scope }: Office,
-    Query(choice): Query<Choice>,
+    Asked(choice): Asked<Choice>,
 ) -> Result<Response, PortalError> {
     let today = queries::today(&state.pool, &state.settings.time_zone).await?;
     let by_month = choice.period.as_deref() != Some("day");
