@@ -56,9 +56,10 @@ pub async fn database_on(server: &str) -> (String, PgPool) {
     admin_pool.close().await;
     let (base, _) = server.rsplit_once('/').expect("url has a database");
     let url = format!("{base}/{name}");
+    let options = klubkasse_ledger::connect_options(&url).expect("a database URL");
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(10)
-        .connect(&url)
+        .connect_with(options)
         .await
         .expect("connect to test database");
     (url, pool)
