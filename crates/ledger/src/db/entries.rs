@@ -598,12 +598,14 @@ pub async fn refundable_sales(
     limit: i64,
 ) -> Result<Vec<RefundableSale>> {
     Ok(sqlx::query_as(
+        // Each sale's refunds by key (LATERAL): a join over all refunds
+        // walked the refunds index from its start (70 ms at 10M entries).
         "SELECT s.id, s.at AT TIME ZONE $2 AS local_at, -s.amount AS paid,
-                -s.amount - coalesce(sum(r.amount), 0) AS left, s.lines::text AS lines
-         FROM entries s LEFT JOIN entries r ON r.refund_of = s.id AND r.kind = 'refund'
-         WHERE s.child_id = $1 AND s.kind = 'sale'
-         GROUP BY s.id
-         HAVING -s.amount - coalesce(sum(r.amount), 0) > 0
+                -s.amount - coalesce(r.refunded, 0) AS left, s.lines::text AS lines
+         FROM entries s
+              LEFT JOIN LATERAL (SELECT sum(amount) AS refunded FROM entries
+                                 WHERE refund_of = s.id AND kind = 'refund') r ON true
+         WHERE s.child_id = $1 AND s.kind = 'sale' AND -s.amount - coalesce(r.refunded, 0) > 0
          ORDER BY s.at DESC, s.id DESC LIMIT $3",
     )
     .bind(child.0)
