@@ -145,6 +145,8 @@ impl PortalServer {
             test_payments: Some(test),
             mailer: std::sync::Arc::new(outbox.clone()),
             public_url: url.clone(),
+            limits: Default::default(),
+            login_starts: Default::default(),
         };
         let state = AppState::new(ledger.pool.clone(), settings).with_portal(portal);
         let app = klubkasse_ledger::router(state);
