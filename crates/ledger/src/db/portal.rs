@@ -450,11 +450,7 @@ pub struct OpenOrder {
 }
 
 /// The card orders still open, of the children within `scope`.
-pub async fn open_orders(
-    pool: &PgPool,
-    scope: &Scope,
-    window: Window,
-) -> Result<Paged<OpenOrder>> {
+pub async fn open_orders(pool: &PgPool, scope: &Scope, window: Window) -> Result<Paged<OpenOrder>> {
     let rows = sqlx::query_as(
         "SELECT o.id, o.child_id, c.name, o.address, o.status, o.created_at
          FROM card_orders o JOIN children c ON c.id = o.child_id

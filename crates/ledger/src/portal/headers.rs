@@ -54,7 +54,10 @@ pub async fn security(State(state): State<AppState>, request: Request, next: Nex
             .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
     });
     if https {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
     }
     response
 }

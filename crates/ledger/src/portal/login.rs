@@ -37,7 +37,10 @@ pub async fn start(
     // Unknown only when driven without a socket (the router in tests).
     let address = connected.map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.0.ip());
     let per_minute = portal.limits.logins_per_minute;
-    if !portal.login_starts.allow(address, per_minute, Instant::now()) {
+    if !portal
+        .login_starts
+        .allow(address, per_minute, Instant::now())
+    {
         return Err(PortalError::TooMany(Limited::Logins));
     }
     let started = portal.oidc.start().await?;
@@ -48,7 +51,10 @@ pub async fn start(
     let hash = sha256(&started.state);
     let most = portal.limits.pending_logins;
     if !people::begin_login(&state.pool, &hash, &login, LOGIN_TIME, most).await? {
-        tracing::warn!(most, "logins under way are at the cap; a new one is refused");
+        tracing::warn!(
+            most,
+            "logins under way are at the cap; a new one is refused"
+        );
         return Err(PortalError::TooMany(Limited::Logins));
     }
     let jar = jar.add(session::cookie(LOGIN_COOKIE, started.state, LOGIN_TIME));

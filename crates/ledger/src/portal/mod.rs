@@ -113,8 +113,7 @@ impl IntoResponse for PortalError {
             // A form's one-time id sent again with other values (another
             // amount, another child): nothing was done.
             PortalError::Db(DbError::Conflict {
-                code: "id_in_use",
-                ..
+                code: "id_in_use", ..
             }) => (StatusCode::CONFLICT, "portal.error.id_in_use"),
             PortalError::NotConfigured => (StatusCode::NOT_FOUND, "portal.error.not_configured"),
             PortalError::Oidc(_) => (StatusCode::BAD_GATEWAY, "portal.error.login_failed"),

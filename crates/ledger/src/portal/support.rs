@@ -6,10 +6,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::throttle::Limited;
-use super::{PortalError, portal};
 use super::layout::{self, Lang};
 use super::session::{Asked, Posted, Session};
+use super::throttle::Limited;
+use super::{PortalError, portal};
 use crate::AppState;
 use crate::db::portal as queries;
 use klubkasse_core::domain::ChildId;

@@ -38,7 +38,10 @@ pub fn portal_headers(answer: &Answer) -> Result<(), String> {
     let csp = header(header::CONTENT_SECURITY_POLICY);
     let wanted = [
         (csp.contains("default-src 'none'"), "CSP default-src 'none'"),
-        (csp.contains("frame-ancestors 'none'"), "CSP frame-ancestors"),
+        (
+            csp.contains("frame-ancestors 'none'"),
+            "CSP frame-ancestors",
+        ),
         (!csp.contains("script-src"), "no script source in the CSP"),
         (
             header(header::REFERRER_POLICY) == "same-origin",
@@ -80,9 +83,7 @@ async fn family() -> Family {
 }
 
 async fn family_with(change: impl FnOnce(&mut klubkasse_ledger::portal::Portal)) -> Family {
-    let l = ledger()
-        .await
-        .with_portal_as(Settings::default(), change);
+    let l = ledger().await.with_portal_as(Settings::default(), change);
     let child = l.enrol("Freja").await;
     assert_eq!(l.deposit(child, "100.00").await.status, StatusCode::CREATED);
     let parent = l.person("mette", "Mette", None, &[child]).await;
@@ -145,7 +146,10 @@ async fn a_client_id_names_one_request_and_any_other_with_it_is_refused() {
     let before = l.fingerprint().await;
     let balance = l.balance(child).await;
     let refused = [
-        ("a withdrawal with a deposit's id", money(&withdrawals, "20.00", id).await),
+        (
+            "a withdrawal with a deposit's id",
+            money(&withdrawals, "20.00", id).await,
+        ),
         ("another amount", money(&deposits, "30.00", id).await),
         (
             "another child",
@@ -153,10 +157,18 @@ async fn a_client_id_names_one_request_and_any_other_with_it_is_refused() {
         ),
         ("an order with a deposit's id", order("Vej 1", id).await),
         ("another address", order("Vej 2", order_id).await),
-        ("a deposit with an order's id", money(&deposits, "20.00", order_id).await),
+        (
+            "a deposit with an order's id",
+            money(&deposits, "20.00", order_id).await,
+        ),
     ];
     for (what, answer) in &refused {
-        assert_eq!(answer.status, StatusCode::CONFLICT, "{what}: {}", answer.text);
+        assert_eq!(
+            answer.status,
+            StatusCode::CONFLICT,
+            "{what}: {}",
+            answer.text
+        );
         assert_eq!(answer.error_code(), "id_in_use", "{what}");
     }
     assert_eq!(l.fingerprint().await, before, "nothing moved");
@@ -177,10 +189,21 @@ async fn a_client_id_names_one_request_and_any_other_with_it_is_refused() {
             post(l, parent, &withdraw, &fields).await
         }
     };
-    assert_eq!(asked("10", request.clone()).await.status, StatusCode::SEE_OTHER);
-    assert_eq!(asked("10", request.clone()).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        asked("10", request.clone()).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        asked("10", request.clone()).await.status,
+        StatusCode::SEE_OTHER
+    );
     let other_amount = asked("15", request.clone()).await;
-    assert_eq!(other_amount.status, StatusCode::CONFLICT, "{}", other_amount.text);
+    assert_eq!(
+        other_amount.status,
+        StatusCode::CONFLICT,
+        "{}",
+        other_amount.text
+    );
     assert!(
         other_amount.text.contains("Formularen er allerede sendt"),
         "{}",
@@ -190,10 +213,18 @@ async fn a_client_id_names_one_request_and_any_other_with_it_is_refused() {
     // "Withdraw all" sent twice: all once, and the second is the same
     // request (the balance is 0 by then), not a new one or a mistake.
     let all = Uuid::now_v7().to_string();
-    assert_eq!(asked("all", all.clone()).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        asked("all", all.clone()).await.status,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(l.balance(child).await, Money::ZERO);
     let all_again = asked("all", all).await;
-    assert_eq!(all_again.status, StatusCode::SEE_OTHER, "{}", all_again.text);
+    assert_eq!(
+        all_again.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        all_again.text
+    );
     let payouts: i64 = sqlx::query_scalar("SELECT count(*) FROM payout_requests")
         .fetch_one(&l.pool)
         .await
@@ -211,7 +242,12 @@ async fn a_client_id_names_one_request_and_any_other_with_it_is_refused() {
         &[("order", &request), ("address", "Vej 1"), ("fee", "45.00")],
     )
     .await;
-    assert_eq!(card_order.status, StatusCode::CONFLICT, "{}", card_order.text);
+    assert_eq!(
+        card_order.status,
+        StatusCode::CONFLICT,
+        "{}",
+        card_order.text
+    );
     let office_child = format!("/portal/office/children/{child}");
     let cash = Uuid::now_v7().to_string();
     let cash_form = |amount: &'static str| {
@@ -231,7 +267,9 @@ async fn a_client_id_names_one_request_and_any_other_with_it_is_refused() {
     assert_ne!(after_cash, before);
     let other_cash = cash_form("6").await;
     assert!(
-        other_cash.text.contains("Formularen er brugt til noget andet"),
+        other_cash
+            .text
+            .contains("Formularen er brugt til noget andet"),
         "{} {}",
         other_cash.status,
         other_cash.text
@@ -240,13 +278,19 @@ async fn a_client_id_names_one_request_and_any_other_with_it_is_refused() {
         let (l, office, path) = (&l, &office, format!("{office_child}/adjustment"));
         let cash = cash.clone();
         async move {
-            let fields = [("id", cash.as_str()), ("amount", amount), ("reason", "Fejl")];
+            let fields = [
+                ("id", cash.as_str()),
+                ("amount", amount),
+                ("reason", "Fejl"),
+            ];
             post(l, office, &path, &fields).await
         }
     };
     let adjusted = adjust("5").await;
     assert!(
-        adjusted.text.contains("Formularen er brugt til noget andet"),
+        adjusted
+            .text
+            .contains("Formularen er brugt til noget andet"),
         "an adjustment with the cash's id: {} {}",
         adjusted.status,
         adjusted.text
@@ -282,7 +326,11 @@ async fn the_portals_headers_are_on_errors_too_and_hsts_comes_with_https() {
         let answer = get(&l, &parent, path).await;
         assert_eq!(answer.status, status, "{path}");
         portal_headers(&answer).unwrap_or_else(|e| panic!("{path}: {e}"));
-        assert!(!answer.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+        assert!(
+            !answer
+                .headers
+                .contains_key(header::STRICT_TRANSPORT_SECURITY)
+        );
     }
     let api = l.admin(Method::GET, "/api/v1/children", None).await;
     assert_eq!(api.status, StatusCode::OK);
@@ -356,7 +404,11 @@ async fn starting_logins_is_limited_and_unfinished_ones_do_not_pile_up() {
     assert!(text.contains("Vent et minut"), "{text}");
     assert!(text.contains("Wait a minute"), "{text}");
     assert_eq!(retry.as_deref(), Some("60"));
-    assert_eq!(pending_logins(&l).await, 3, "a refused start writes nothing");
+    assert_eq!(
+        pending_logins(&l).await,
+        3,
+        "a refused start writes nothing"
+    );
     // Another address has its own share, up to the cap for everyone.
     for _ in 0..2 {
         assert_eq!(login_from(&l, b).await.0, StatusCode::SEE_OTHER);
@@ -523,7 +575,10 @@ async fn the_role_is_checked_before_the_body_query_or_path() {
             let answer = l.raw(method.clone(), &path, Some(token), body).await;
             asked += 1;
             if answer.status != StatusCode::FORBIDDEN {
-                failures.push(format!("{name} by {who}: {} {}", answer.status, answer.text));
+                failures.push(format!(
+                    "{name} by {who}: {} {}",
+                    answer.status, answer.text
+                ));
             }
         }
     }
@@ -574,8 +629,12 @@ async fn the_language_switch_works_logged_out() {
 #[tokio::test]
 async fn an_issuer_is_the_same_with_or_without_a_trailing_slash() {
     let l = ledger().await;
-    let a = l.person_at("https://a.broker.dk/", "s1", "A", None, &[]).await;
-    let b = l.person_at("https://b.broker.dk", "s2", "B", None, &[]).await;
+    let a = l
+        .person_at("https://a.broker.dk/", "s1", "A", None, &[])
+        .await;
+    let b = l
+        .person_at("https://b.broker.dk", "s2", "B", None, &[])
+        .await;
     for (issuer, subject, person) in [
         ("https://a.broker.dk", "s1", a.id),
         ("https://a.broker.dk/", "s1", a.id),
@@ -587,7 +646,9 @@ async fn an_issuer_is_the_same_with_or_without_a_trailing_slash() {
             .expect("query");
         assert_eq!(found, Some(person), "{issuer}");
     }
-    let again = l.person_at("https://a.broker.dk", "s1", "A", None, &[]).await;
+    let again = l
+        .person_at("https://a.broker.dk", "s1", "A", None, &[])
+        .await;
     assert_eq!(again.id, a.id, "the same person, not a second");
 }
 
@@ -689,7 +750,10 @@ async fn a_hanging_broker_holds_no_login_but_its_own() {
     // Metadata fetched once while the broker answered; then it hangs.
     let answering = broker(false);
     let l = with_broker(ledger().await, &answering);
-    assert_eq!(login_from(&l, [192, 0, 2, 9]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        login_from(&l, [192, 0, 2, 9]).await.0,
+        StatusCode::SEE_OTHER
+    );
     answering.hang.store(true, Ordering::SeqCst);
     let started = Instant::now();
     let answers = futures::future::join_all((0..4).map(|i| {
