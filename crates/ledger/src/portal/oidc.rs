@@ -8,8 +8,7 @@
 //! broker may have rotated its keys. A fetch has a time limit and holds
 //! no lock while it waits: a broker that hangs costs each login at most
 //! that long, side by side, and logins with the metadata kept do not wait
-//! for a fetch at all (before, each waited its turn behind the one
-//! fetching).
+//! for a fetch at all.
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
