@@ -276,6 +276,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn_with_state(state.clone(), count))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            portal::headers::security,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // The default span names method and path only: never headers, so
         // bearer tokens stay out of the log.

@@ -30,6 +30,7 @@ pub struct PortalConfig {
     pub oidc_client_id: String,
     pub oidc_client_secret: String,
     pub payment_provider: Option<PaymentProviderChoice>,
+    pub limits: portal::throttle::Limits,
 }
 
 /// Everything `serve` needs.
@@ -172,6 +173,8 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
         test_payments: Some(test),
         mailer: Arc::new(portal::mail::LogMailer),
         public_url: plan.public_url,
+        limits: config.limits,
+        login_starts: Default::default(),
     })
 }
 
@@ -199,7 +202,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         tracing::info!(url = %portal.public_url, "serving the parents' portal under /portal");
         state = state.with_portal(portal);
     }
-    let app = crate::router(state).into_make_service();
+    // With the caller's address: the portal's limits count per address.
+    let app = crate::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
     let listen = config.listen;

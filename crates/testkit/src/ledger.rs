@@ -192,9 +192,21 @@ impl Ledger {
     /// is made with [`Ledger::log_in`]; `/portal/login` finds no broker
     /// on the discard port).
     pub fn with_portal(self, settings: Settings) -> Ledger {
+        self.with_portal_as(settings, |_| {})
+    }
+
+    /// [`Ledger::with_portal`], its [`Portal`] changed by `change` first
+    /// (another broker, address or limits).
+    ///
+    /// [`Portal`]: klubkasse_ledger::portal::Portal
+    pub fn with_portal_as(
+        self,
+        settings: Settings,
+        change: impl FnOnce(&mut klubkasse_ledger::portal::Portal),
+    ) -> Ledger {
         use klubkasse_ledger::portal::{Portal, mail::TestOutbox, oidc, payment::TestProvider};
         let test = TestProvider::default();
-        let portal = Portal {
+        let mut portal = Portal {
             oidc: oidc::Oidc::new(oidc::OidcConfig {
                 issuer: "http://127.0.0.1:9".into(),
                 client_id: "klubkasse-test".into(),
@@ -206,7 +218,10 @@ impl Ledger {
             test_payments: Some(test),
             mailer: std::sync::Arc::new(TestOutbox::default()),
             public_url: "http://127.0.0.1".into(),
+            limits: Default::default(),
+            login_starts: Default::default(),
         };
+        change(&mut portal);
         let state = AppState::new(self.pool.clone(), settings).with_portal(portal);
         Ledger {
             app: ledger::router(state),

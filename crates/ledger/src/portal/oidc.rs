@@ -5,14 +5,18 @@
 //! The broker's metadata and keys are fetched on the first login, not at
 //! start: a ledger must serve the counters even while the broker is away.
 //! They are fetched again when a token's signature does not check out: the
-//! broker may have rotated its keys.
+//! broker may have rotated its keys. A fetch has a time limit and holds
+//! no lock while it waits: a broker that hangs costs each login at most
+//! that long, side by side, and logins with the metadata kept do not wait
+//! for a fetch at all.
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse, IssuerUrl,
     Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
-use tokio::sync::Mutex;
+use std::sync::Mutex;
+use std::time::Duration;
 
 /// Where the broker is and who we are to it.
 #[derive(Debug, Clone)]
@@ -56,8 +60,12 @@ pub struct Identity {
 pub struct Oidc {
     config: OidcConfig,
     http: reqwest::Client,
+    /// The metadata last fetched; locked only to read or replace it.
     metadata: Mutex<Option<CoreProviderMetadata>>,
 }
+
+/// How long one call to the broker may take: a login waits no longer.
+pub const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The broker's HTTP calls, through the reqwest the rest of the ledger
 /// uses (no redirects: the OpenID spec forbids following them here).
@@ -83,6 +91,11 @@ impl Oidc {
     }
 
     pub fn new(config: OidcConfig) -> Result<Oidc, OidcError> {
+        Oidc::with_timeout(config, BROKER_TIMEOUT)
+    }
+
+    /// [`Oidc::new`] with another time limit for each call to the broker.
+    pub fn with_timeout(config: OidcConfig, timeout: Duration) -> Result<Oidc, OidcError> {
         RedirectUrl::new(config.redirect_url.clone())
             .map_err(|e| OidcError::Config(format!("redirect url {}: {e}", config.redirect_url)))?;
         IssuerUrl::new(config.issuer.clone())
@@ -91,7 +104,7 @@ impl Oidc {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(10))
+            .timeout(timeout)
             .build()
             .map_err(|e| OidcError::Config(e.to_string()))?;
         Ok(Oidc {
@@ -102,10 +115,12 @@ impl Oidc {
     }
 
     /// The broker's metadata and keys: kept, or fetched anew if `fresh`.
+    /// Two logins may fetch at once; both answers are the broker's, and
+    /// the later replaces the earlier.
     async fn metadata(&self, fresh: bool) -> Result<CoreProviderMetadata, OidcError> {
-        let mut kept = self.metadata.lock().await;
-        if let Some(metadata) = kept.as_ref().filter(|_| !fresh) {
-            return Ok(metadata.clone());
+        let kept = self.kept().clone();
+        if let Some(metadata) = kept.filter(|_| !fresh) {
+            return Ok(metadata);
         }
         let issuer = IssuerUrl::new(self.config.issuer.clone())
             .map_err(|e| OidcError::Config(e.to_string()))?;
@@ -116,8 +131,13 @@ impl Oidc {
                 issuer: self.config.issuer.clone(),
                 detail: error_chain(&e),
             })?;
-        *kept = Some(metadata.clone());
+        *self.kept() = Some(metadata.clone());
         Ok(metadata)
+    }
+
+    /// The kept metadata, locked for a moment (never across an await).
+    fn kept(&self) -> std::sync::MutexGuard<'_, Option<CoreProviderMetadata>> {
+        self.metadata.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn client(

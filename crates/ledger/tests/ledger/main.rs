@@ -5,6 +5,7 @@ mod access;
 mod common;
 mod concurrency;
 mod flags_leaving;
+mod hardening16;
 mod hostile;
 mod hostile15;
 mod import;
