@@ -15,7 +15,7 @@ use crate::api::MAX_NAME;
 use crate::db::clubs::Club;
 use crate::db::people::{PersonRole, PersonSaved};
 use crate::db::tokens::TokenInfo;
-use crate::serve::{PaymentProviderChoice, PortalConfig};
+use crate::serve::{MailConfig, PaymentProviderChoice, PortalConfig};
 use crate::{auth, validate};
 
 #[derive(Parser)]
@@ -178,6 +178,17 @@ pub struct PortalArgs {
     /// gateway plugs in behind the same trait.
     #[arg(long, value_enum)]
     pub payment_provider: Option<PaymentProviderArg>,
+    /// The mail server parents' mail goes through: smtp://[USER@]HOST:587
+    /// (STARTTLS), smtps://[USER@]HOST:465 (TLS). Without it, mails wait
+    /// in the outbox and the office's start page says how many.
+    #[arg(long, requires_all = ["portal_url", "mail_from"])]
+    pub smtp_url: Option<String>,
+    /// A file holding the password of --smtp-url's user.
+    #[arg(long, requires = "smtp_url")]
+    pub smtp_password_file: Option<PathBuf>,
+    /// The sender parents see, e.g. "Klubkassen <kasse@kommune.dk>".
+    #[arg(long, requires = "smtp_url")]
+    pub mail_from: Option<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -195,6 +206,11 @@ impl PortalArgs {
             oidc_client_secret: self.oidc_client_secret.unwrap_or_default(),
             payment_provider: self.payment_provider.map(|p| match p {
                 PaymentProviderArg::Test => PaymentProviderChoice::Test,
+            }),
+            mail: self.smtp_url.map(|smtp_url| MailConfig {
+                smtp_url,
+                password_file: self.smtp_password_file,
+                from: self.mail_from.unwrap_or_default(),
             }),
         })
     }

@@ -192,7 +192,7 @@ impl Ledger {
     /// is made with [`Ledger::log_in`]; `/portal/login` finds no broker
     /// on the discard port).
     pub fn with_portal(self, settings: Settings) -> Ledger {
-        use klubkasse_ledger::portal::{Portal, mail::TestOutbox, oidc, payment::TestProvider};
+        use klubkasse_ledger::portal::{Portal, oidc, payment::TestProvider};
         let test = TestProvider::default();
         let portal = Portal {
             oidc: oidc::Oidc::new(oidc::OidcConfig {
@@ -204,7 +204,6 @@ impl Ledger {
             .expect("oidc config"),
             payments: std::sync::Arc::new(test.clone()),
             test_payments: Some(test),
-            mailer: std::sync::Arc::new(TestOutbox::default()),
             public_url: "http://127.0.0.1".into(),
         };
         let state = AppState::new(self.pool.clone(), settings).with_portal(portal);

@@ -16,7 +16,7 @@ use klubkasse_core::domain::ChildId;
 use klubkasse_ledger::db::people::{PersonRole, PersonSaved};
 use klubkasse_ledger::db::{Actor, Movement, Scope};
 use klubkasse_ledger::portal::Portal;
-use klubkasse_ledger::portal::mail::TestOutbox;
+use klubkasse_ledger::portal::mail::{Sender, TestOutbox};
 use klubkasse_ledger::portal::oidc::{Oidc, OidcConfig};
 use klubkasse_ledger::portal::payment::TestProvider;
 use klubkasse_ledger::{AppState, Settings};
@@ -143,10 +143,17 @@ impl PortalServer {
             .expect("oidc config"),
             payments: std::sync::Arc::new(test.clone()),
             test_payments: Some(test),
-            mailer: std::sync::Arc::new(outbox.clone()),
             public_url: url.clone(),
         };
         let state = AppState::new(ledger.pool.clone(), settings).with_portal(portal);
+        let sender = Sender {
+            pool: ledger.pool.clone(),
+            mailer: std::sync::Arc::new(outbox.clone()),
+            portal_url: url.clone(),
+            poll: std::time::Duration::from_millis(50),
+            longest_pause: std::time::Duration::from_secs(1),
+        };
+        tokio::spawn(sender.run());
         let app = klubkasse_ledger::router(state);
         tokio::spawn(async move { axum::serve(listener, app).await });
         PortalServer {
