@@ -16,7 +16,7 @@ use crate::db::clubs::Club;
 use crate::db::people::{PersonRole, PersonSaved};
 use crate::db::tokens::TokenInfo;
 use crate::portal::throttle::Limits;
-use crate::serve::{PaymentProviderChoice, PortalConfig};
+use crate::serve::{MailConfig, PaymentProviderChoice, PortalConfig};
 use crate::{auth, validate};
 
 #[derive(Parser)]
@@ -193,6 +193,17 @@ pub struct PortalArgs {
     #[arg(long, default_value_t = Limits::default().questions_per_hour,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub questions_per_hour: u32,
+    /// The mail server parents' mail goes through: smtp://[USER@]HOST:587
+    /// (STARTTLS), smtps://[USER@]HOST:465 (TLS). Without it, mails wait
+    /// in the outbox and the office's start page says how many.
+    #[arg(long, requires_all = ["portal_url", "mail_from"])]
+    pub smtp_url: Option<String>,
+    /// A file holding the password of --smtp-url's user.
+    #[arg(long, requires = "smtp_url")]
+    pub smtp_password_file: Option<PathBuf>,
+    /// The sender parents see, e.g. "Klubkassen <kasse@kommune.dk>".
+    #[arg(long, requires = "smtp_url")]
+    pub mail_from: Option<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -216,6 +227,11 @@ impl PortalArgs {
                 pending_logins: self.pending_logins,
                 questions_per_hour: self.questions_per_hour,
             },
+            mail: self.smtp_url.map(|smtp_url| MailConfig {
+                smtp_url,
+                password_file: self.smtp_password_file,
+                from: self.mail_from.unwrap_or_default(),
+            }),
         })
     }
 }

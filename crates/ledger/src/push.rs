@@ -97,6 +97,8 @@ pub async fn push(pool: &PgPool, settings: &Settings, entries: &[Entry]) -> Resu
         .filter_map(|id| children.get(&ChildId(*id)))
         .map(|c| (c.id, Some(c.balance)))
         .collect();
+    // Parents' low-balance mails, queued with the sales that caused them.
+    crate::db::mail::queue_low_balance(&mut tx, &balances).await?;
     // Last before the commit: it takes the one change counter row.
     bump_changes(&mut tx, &balances).await?;
     tx.commit().await?;

@@ -31,6 +31,16 @@ pub struct PortalConfig {
     pub oidc_client_secret: String,
     pub payment_provider: Option<PaymentProviderChoice>,
     pub limits: portal::throttle::Limits,
+    /// Parents' mail through a mail server; None: it waits in the outbox.
+    pub mail: Option<MailConfig>,
+}
+
+/// The mail server parents' mail goes through.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub smtp_url: String,
+    pub password_file: Option<PathBuf>,
+    pub from: String,
 }
 
 /// Everything `serve` needs.
@@ -79,6 +89,13 @@ pub enum ServeError {
     },
     #[error("the database schema is not up to date: run `klubkasse-ledger migrate` first")]
     SchemaBehind,
+    #[error("the mail server: {0}")]
+    Mail(#[from] portal::mail::smtp::SmtpConfigError),
+    #[error("--smtp-password-file {path}: {source}")]
+    MailPassword {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("could not load {cert} and {key}: {source}")]
     Tls {
         cert: String,
@@ -154,6 +171,33 @@ fn is_port(text: &str) -> bool {
         .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// What sends the parents' mail: the portal's address for the links, and
+/// the mail server with its password read from its file.
+fn mail_sender(config: &MailConfig, portal_url: &str) -> Result<MailSender, ServeError> {
+    let password = match &config.password_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|source| ServeError::MailPassword {
+                    path: path.display().to_string(),
+                    source,
+                })?
+                .trim_end_matches(['\r', '\n'])
+                .to_string(),
+        ),
+        None => None,
+    };
+    let mailer = portal::mail::smtp::SmtpMailer::new(&config.smtp_url, password, &config.from)?;
+    Ok(MailSender {
+        mailer: Arc::new(mailer),
+        portal_url: portal_url.to_string(),
+    })
+}
+
+struct MailSender {
+    mailer: Arc<dyn portal::mail::Mailer>,
+    portal_url: String,
+}
+
 fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError> {
     let plan = portal_policy(&config.public_url, listen, config.payment_provider)?;
     let oidc = portal::oidc::Oidc::new(portal::oidc::OidcConfig {
@@ -171,7 +215,6 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
         oidc,
         payments: Arc::new(test.clone()),
         test_payments: Some(test),
-        mailer: Arc::new(portal::mail::LogMailer),
         public_url: plan.public_url,
         limits: config.limits,
         login_starts: Default::default(),
@@ -181,6 +224,14 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
 /// Serves the ledger until Ctrl-C or SIGTERM. The portal's configuration
 /// is checked before the database is touched.
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    let mail = match &config.portal {
+        Some(PortalConfig {
+            mail: Some(mail),
+            public_url,
+            ..
+        }) => Some(mail_sender(mail, public_url.trim_end_matches('/'))?),
+        _ => None,
+    };
     let portal = config
         .portal
         .map(|p| portal(p, config.listen))
@@ -196,6 +247,21 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         })?;
     if !crate::db::schema_is_current(&pool, &MIGRATOR).await {
         return Err(ServeError::SchemaBehind);
+    }
+    match mail {
+        Some(mail) => {
+            let sender = portal::mail::Sender {
+                pool: pool.clone(),
+                mailer: mail.mailer,
+                portal_url: mail.portal_url,
+                poll: Duration::from_secs(5),
+                longest_pause: Duration::from_secs(600),
+            };
+            tokio::spawn(sender.run());
+        }
+        None => {
+            tracing::warn!("no mail server set up (--smtp-url): parents' mail waits in the outbox")
+        }
     }
     let mut state = AppState::new(pool, config.settings);
     if let Some(portal) = portal {

@@ -204,7 +204,7 @@ impl Ledger {
         settings: Settings,
         change: impl FnOnce(&mut klubkasse_ledger::portal::Portal),
     ) -> Ledger {
-        use klubkasse_ledger::portal::{Portal, mail::TestOutbox, oidc, payment::TestProvider};
+        use klubkasse_ledger::portal::{Portal, oidc, payment::TestProvider};
         let test = TestProvider::default();
         let mut portal = Portal {
             oidc: oidc::Oidc::new(oidc::OidcConfig {
@@ -216,7 +216,6 @@ impl Ledger {
             .expect("oidc config"),
             payments: std::sync::Arc::new(test.clone()),
             test_payments: Some(test),
-            mailer: std::sync::Arc::new(TestOutbox::default()),
             public_url: "http://127.0.0.1".into(),
             limits: Default::default(),
             login_starts: Default::default(),

@@ -16,7 +16,7 @@ use klubkasse_core::domain::ChildId;
 use klubkasse_ledger::db::people::{PersonRole, PersonSaved};
 use klubkasse_ledger::db::{Actor, Movement, Scope};
 use klubkasse_ledger::portal::Portal;
-use klubkasse_ledger::portal::mail::TestOutbox;
+use klubkasse_ledger::portal::mail::{Sender, TestOutbox};
 use klubkasse_ledger::portal::oidc::{Oidc, OidcConfig};
 use klubkasse_ledger::portal::payment::TestProvider;
 use klubkasse_ledger::{AppState, Settings};
@@ -143,12 +143,19 @@ impl PortalServer {
             .expect("oidc config"),
             payments: std::sync::Arc::new(test.clone()),
             test_payments: Some(test),
-            mailer: std::sync::Arc::new(outbox.clone()),
             public_url: url.clone(),
             limits: Default::default(),
             login_starts: Default::default(),
         };
         let state = AppState::new(ledger.pool.clone(), settings).with_portal(portal);
+        let sender = Sender {
+            pool: ledger.pool.clone(),
+            mailer: std::sync::Arc::new(outbox.clone()),
+            portal_url: url.clone(),
+            poll: std::time::Duration::from_millis(50),
+            longest_pause: std::time::Duration::from_secs(1),
+        };
+        tokio::spawn(sender.run());
         let app = klubkasse_ledger::router(state);
         tokio::spawn(async move { axum::serve(listener, app).await });
         PortalServer {
@@ -579,4 +586,107 @@ pub async fn serve_page(html: String) -> String {
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
+}
+
+/// A real mail server on loopback (aiosmtpd from PyPI, in the venv
+/// beside the OpenID provider) that keeps what it receives in a maildir.
+/// It can be stopped and started again on the same port, as a mail
+/// server that is away for a while.
+pub struct MailServer {
+    pub port: u16,
+    maildir: tempfile::TempDir,
+    process: Option<Process>,
+}
+
+/// A mail as the server received it, decoded.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl MailServer {
+    pub fn start() -> MailServer {
+        let mut server = MailServer {
+            port: free_port(),
+            maildir: tempfile::tempdir().expect("a maildir"),
+            process: None,
+        };
+        server.resume();
+        server
+    }
+
+    /// The URL the ledger sends to (plain text: loopback only).
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}?tls=none", self.port)
+    }
+
+    /// Away: connections are refused.
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+
+    /// Back, on the same port, keeping what it received.
+    pub fn resume(&mut self) {
+        let command = provider_command().with_file_name("aiosmtpd");
+        assert!(
+            command.exists(),
+            "{} is missing: the mail tests need aiosmtpd. Run ./install.sh --test (it installs it).",
+            command.display()
+        );
+        let listen = format!("127.0.0.1:{}", self.port);
+        let maildir = self.maildir.path().join("mail");
+        self.process = Some(
+            Process::spawn(
+                Command::new(&command)
+                    .args(["-n", "-l", &listen, "-c", "aiosmtpd.handlers.Mailbox"])
+                    .arg(&maildir)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+            )
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", command.display())),
+        );
+        wait_for(&format!("http://{listen}"), "the mail server");
+    }
+
+    /// Every mail received so far, oldest first.
+    pub fn received(&self) -> Vec<Received> {
+        let new = self.maildir.path().join("mail/new");
+        let mut files: Vec<_> = std::fs::read_dir(&new)
+            .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files
+            .iter()
+            .map(|path| {
+                let raw = std::fs::read(path).expect("a mail file");
+                let mail = mailparse::parse_mail(&raw).expect("a mail");
+                let header = |name: &str| {
+                    mail.headers
+                        .iter()
+                        .find(|h| h.get_key_ref().eq_ignore_ascii_case(name))
+                        .map(|h| h.get_value())
+                        .unwrap_or_default()
+                };
+                Received {
+                    to: header("To"),
+                    subject: header("Subject"),
+                    body: mail.get_body().expect("a body"),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits until `count` mails have arrived (at most `within`).
+    pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + within;
+        loop {
+            let received = self.received();
+            if received.len() >= count || Instant::now() > deadline {
+                return received;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }

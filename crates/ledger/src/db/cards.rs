@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::children::{bump_change, lock_child};
 use super::entries::{Notes, insert_entry};
+use super::mail::MailKind;
 use super::office_log::{self, Action, Actor, Change};
 use super::{DbError, Result, money, state_of, uid_of};
 use crate::Settings;
@@ -358,6 +359,7 @@ pub async fn order_card(
         "order": row.id, "address": address, "fee": fee, "cards_blocked": blocked,
     }));
     office_log::write(&mut tx, actor, change).await?;
+    super::mail::queue_low_balance_of(&mut tx, child).await?;
     tx.commit().await?;
     Ok((row.try_into()?, true))
 }
@@ -397,6 +399,15 @@ pub async fn set_order_status(
             .before(json!({ "order": id, "status": order.status.as_str() }))
             .after(json!({ "order": id, "status": status.as_str() }));
         office_log::write(&mut tx, actor, change).await?;
+        if status == OrderStatus::Sent {
+            let name: String = sqlx::query_scalar("SELECT name FROM children WHERE id = $1")
+                .bind(order.child.0)
+                .fetch_one(&mut *tx)
+                .await?;
+            let vars = json!({ "name": name });
+            super::mail::queue_to_parents(&mut tx, order.child.0, MailKind::CardOrderSent, vars)
+                .await?;
+        }
     }
     tx.commit().await?;
     Ok(row.try_into()?)

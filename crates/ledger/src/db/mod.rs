@@ -35,6 +35,7 @@ pub mod clubs;
 pub mod entries;
 pub mod flags;
 pub mod leaving;
+pub mod mail;
 pub mod office_log;
 pub mod payers;
 pub mod payments;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::clubs::Scope;
 use super::entries::{Movement, money_entry_in};
+use super::mail::MailKind;
 use super::office_log::{self, Action, Actor, Change};
 use super::{Amount, ChildKey, Paged, Result, Window};
 use klubkasse_core::domain::{ChildId, Money};
@@ -133,6 +134,7 @@ pub async fn request_payout(
         bank_account,
     };
     if request_payout_in(&mut tx, actor, id, child, &payout, "parent").await? {
+        super::mail::queue_low_balance_of(&mut tx, child).await?;
         tx.commit().await?;
     }
     Ok(id)
@@ -298,6 +300,7 @@ pub async fn reject_payout(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<boo
                        "balance": entry.balance_after }),
         );
     office_log::write(&mut tx, actor, change).await?;
+    super::mail::queue_about_payout(&mut tx, id, MailKind::PayoutRejected).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -319,6 +322,7 @@ pub async fn mark_payout_paid(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<
         .before(json!({ "payout": id, "status": "requested", "amount": paid.amount }))
         .after(json!({ "payout": id, "status": "paid" }));
     office_log::write(&mut tx, actor, change).await?;
+    super::mail::queue_about_payout(&mut tx, id, MailKind::PayoutPaid).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -444,3 +444,13 @@ pub async fn end_session(pool: &PgPool, id_hash: &[u8]) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// The language a person chose in the portal: their mail's from now on.
+pub async fn set_language(pool: &PgPool, person: Uuid, language: &str) -> Result<()> {
+    sqlx::query("UPDATE people SET language = $2 WHERE id = $1")
+        .bind(person)
+        .bind(language)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

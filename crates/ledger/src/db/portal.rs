@@ -10,6 +10,7 @@ use sqlx::{AssertSqlSafe, PgPool};
 use uuid::Uuid;
 
 use super::clubs::Scope;
+use super::mail::MailKind;
 use super::office_log::{self, Action, Actor, Change};
 use super::{Amount, ChildKey, Paged, Result, Window, money, state_of};
 use klubkasse_core::domain::{CardState, ChildId, Money, SaleLine};
@@ -303,12 +304,13 @@ pub async fn support_children(pool: &PgPool, id: Uuid) -> Result<Option<Vec<Chil
 /// The office answers a request (again: the new answer replaces it).
 pub async fn answer_support(pool: &PgPool, actor: &Actor, id: Uuid, answer: &str) -> Result<bool> {
     let mut tx = pool.begin().await?;
-    let before: Option<(Option<Uuid>, Option<String>)> =
-        sqlx::query_as("SELECT child_id, answer FROM support_requests WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((child, earlier)) = before else {
+    let before: Option<(Option<Uuid>, Option<String>, Uuid, String)> = sqlx::query_as(
+        "SELECT child_id, answer, person_id, subject FROM support_requests WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((child, earlier, person, subject)) = before else {
         return Ok(false);
     };
     sqlx::query("UPDATE support_requests SET answer = $2, answered_at = now() WHERE id = $1")
@@ -321,6 +323,8 @@ pub async fn answer_support(pool: &PgPool, actor: &Actor, id: Uuid, answer: &str
         .after(json!({ "request": id, "answer": answer }));
     change.child = child.map(ChildId);
     office_log::write(&mut tx, actor, change).await?;
+    let vars = json!({ "subject": subject });
+    super::mail::queue_to_person(&mut tx, person, MailKind::SupportAnswered, vars).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -371,50 +375,10 @@ pub async fn set_low_balance(
         .bind(email)
         .execute(&mut *tx)
         .await?;
+    // Already below the new threshold: the mail is due now.
+    super::mail::queue_low_balance_of(&mut tx, child).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// A low-balance e-mail to send: to whom, about which child.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LowBalance {
-    #[sqlx(rename = "person_id")]
-    pub person: Uuid,
-    #[sqlx(rename = "child_id", try_from = "ChildKey")]
-    pub child: ChildId,
-    pub email: String,
-    #[sqlx(rename = "name")]
-    pub child_name: String,
-    #[sqlx(try_from = "Amount")]
-    pub balance: Money,
-    #[sqlx(rename = "low_balance", try_from = "Amount")]
-    pub threshold: Money,
-}
-
-/// Claims the low-balance e-mails now due for these children: a balance
-/// below a parent's threshold with no e-mail since it went below. A
-/// balance back at or above the threshold makes the next fall count again.
-pub async fn claim_low_balance(pool: &PgPool, children: &[ChildId]) -> Result<Vec<LowBalance>> {
-    let ids: Vec<Uuid> = children.iter().map(|c| c.0).collect();
-    sqlx::query(
-        "UPDATE parent_children pc SET low_balance_sent_at = NULL FROM children c
-         WHERE c.id = pc.child_id AND pc.child_id = ANY($1)
-           AND pc.low_balance_sent_at IS NOT NULL AND c.balance >= pc.low_balance",
-    )
-    .bind(&ids)
-    .execute(pool)
-    .await?;
-    Ok(sqlx::query_as(
-        "UPDATE parent_children pc SET low_balance_sent_at = now()
-         FROM children c, people p
-         WHERE c.id = pc.child_id AND p.id = pc.person_id AND pc.child_id = ANY($1)
-           AND pc.low_balance IS NOT NULL AND c.balance < pc.low_balance
-           AND pc.low_balance_sent_at IS NULL AND p.email IS NOT NULL
-         RETURNING pc.person_id, pc.child_id, p.email, c.name, c.balance, pc.low_balance",
-    )
-    .bind(&ids)
-    .fetch_all(pool)
-    .await?)
 }
 
 /// The ledger's list of categories.

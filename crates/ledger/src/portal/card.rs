@@ -183,10 +183,7 @@ pub(super) async fn order_from(
         shown: Some(fee),
     };
     match db::order_card(&state.pool, &state.settings, actor, child, &new).await {
-        Ok(_) => {
-            super::mail::warn_low_balance(state, &[child]).await;
-            Ok(Ok(()))
-        }
+        Ok(_) => Ok(Ok(())),
         Err(DbError::Conflict {
             code: "insufficient_funds",
             ..

@@ -193,7 +193,6 @@ pub async fn save(
     // warnings use; only a threshold needs one.
     let email = (!filled.email.is_empty()).then_some(filled.email.as_str());
     queries::set_low_balance(&state.pool, session.person, child, low, email).await?;
-    super::mail::warn_low_balance(&state, &[child]).await;
     draw(&state, lang, &session, child, None, None, true).await
 }
 

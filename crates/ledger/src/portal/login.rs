@@ -150,11 +150,12 @@ pub async fn language(
     request: Request,
 ) -> Result<Response, PortalError> {
     let (mut parts, body) = request.into_parts();
-    let logged_in = match Session::from_request_parts(&mut parts, &state).await {
-        Ok(_) => true,
-        Err(PortalError::LoginNeeded) => false,
+    let person = match Session::from_request_parts(&mut parts, &state).await {
+        Ok(session) => Some(session.person),
+        Err(PortalError::LoginNeeded) => None,
         Err(other) => return Err(other),
     };
+    let logged_in = person.is_some();
     let request = Request::from_parts(parts, body);
     let form: LanguageForm = if logged_in {
         Posted::from_request(request, &state).await?.0
@@ -162,6 +163,10 @@ pub async fn language(
         session::form(request.into_body()).await?
     };
     let language = Language::parse(&form.lang).unwrap_or_default();
+    // The person's mail is written in it too.
+    if let Some(person) = person {
+        people::set_language(&state.pool, person, language.code()).await?;
+    }
     let jar = CookieJar::new().add(session::cookie(
         LANG_COOKIE,
         language.code().to_string(),

@@ -48,7 +48,6 @@ pub struct Portal {
     pub payments: Arc<dyn PaymentProvider>,
     /// Set when the test provider is the one in use: its pay page is served.
     pub test_payments: Option<TestProvider>,
-    pub mailer: Arc<dyn mail::Mailer>,
     /// The portal's address as the browser sees it, e.g.
     /// `https://kasse.kommune.dk`, for the provider's return address.
     pub public_url: String,

@@ -151,10 +151,7 @@ pub async fn submit(
     )
     .await
     {
-        Ok(_) => {
-            super::mail::warn_low_balance(&state, &[child]).await;
-            Ok(Redirect::to("/portal?done=withdrawn").into_response())
-        }
+        Ok(_) => Ok(Redirect::to("/portal?done=withdrawn").into_response()),
         Err(DbError::Conflict {
             code: "insufficient_funds",
             ..

@@ -7,7 +7,7 @@ use crate::api::ChangesQuery;
 use crate::auth::Kiosk;
 use crate::error::{ApiJson, ApiQuery, LedgerError, Result};
 use crate::validate;
-use crate::{db, portal, push};
+use crate::{db, push};
 use klubkasse_core::domain::Card;
 use klubkasse_core::protocol::{ApiError, CardAction, Changes, PushBatch, PushResult};
 
@@ -26,7 +26,6 @@ pub async fn push(
     ApiJson(batch): ApiJson<PushBatch>,
 ) -> Result<ApiJson<PushResult>> {
     let entries = validate::push_batch(&counter, batch)?;
-    let children: Vec<_> = entries.iter().map(|e| e.child).collect();
     // On a task of its own: a counter that gives up waiting (its timeout)
     // drops this request, and the batch would roll back with it, to be sent
     // again and cut off again. Spawned, it commits, and the retry finds it.
@@ -40,10 +39,6 @@ pub async fn push(
     state
         .metrics
         .entries(new as u64, (result.results.len() - new) as u64);
-    if new > 0 {
-        // Parents' low-balance mails, after the answer, not before it.
-        tokio::spawn(async move { portal::mail::warn_low_balance(&state, &children).await });
-    }
     Ok(ApiJson(result))
 }
 

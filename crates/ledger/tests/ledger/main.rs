@@ -9,6 +9,7 @@ mod hardening16;
 mod hostile;
 mod hostile15;
 mod import;
+mod mail;
 mod money;
 mod office;
 mod office_children;

@@ -34,6 +34,7 @@ use super::session::{Asked, NoFields, Office, Posted};
 use crate::db::{Scope, payments, portal as queries};
 use crate::{AppState, db};
 use klubkasse_core::domain::Money;
+use klubkasse_core::i18n::fill;
 
 /// Rows of each of the start page's lists on one page.
 const PAGE: i64 = 50;
@@ -125,8 +126,15 @@ pub async fn page(
     {
         *sales.entry(row.club.clone()).or_insert(Money::ZERO) -= row.total;
     }
+    // Mails wait when no mail server is set up or it does not answer.
+    let mails_waiting = db::mail::waiting(&state.pool).await?;
     let title = lang.t("portal.office.the_office");
     let body = html! {
+        @if mails_waiting > 0 {
+            p.notice data-mails-waiting {
+                (fill(lang.t("portal.office.mails_waiting"), &[("count", &mails_waiting.to_string())]))
+            }
+        }
         p {
             a href="/portal/office/children" { (lang.t("portal.office_children.find_a_child")) }
             " · "
