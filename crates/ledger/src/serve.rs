@@ -163,7 +163,12 @@ fn is_loopback(url: &str) -> bool {
         None => authority.split(':').next().unwrap_or(""),
     };
     let after = &authority[host.len()..];
-    matches!(host, "127.0.0.1" | "localhost") && (after.is_empty() || is_port(after))
+    // 127.0.0.0/8 as four plain numbers (not `127.1`, not a name).
+    let loopback_v4 = host.split('.').count() == 4
+        && host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (loopback_v4 || host == "localhost") && (after.is_empty() || is_port(after))
 }
 
 fn is_port(text: &str) -> bool {
@@ -334,6 +339,7 @@ mod tests {
             "http://[::1]:8080",
             "http://localhost",
             "http://LOCALHOST:8080",
+            "http://127.0.0.2:8080",
         ] {
             let plan = portal_policy(url, local(), TEST).unwrap();
             assert_eq!(plan.public_url, url.trim_end_matches('/'));
@@ -351,6 +357,9 @@ mod tests {
             ("https://localhost.example.dk:443", &money),
             ("http://kasse.example.dk", &https),
             ("http://127.0.0.1.example.dk", &https),
+            ("http://127.0.0.1.nip.io:8080", &https),
+            ("http://localhost.evil.example", &https),
+            ("http://128.0.0.1:8080", &https),
             ("http://localhost.example.dk", &https),
             ("http://localhost@evil.example", &url),
             ("kasse.example.dk", &https),

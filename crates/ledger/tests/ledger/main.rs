@@ -14,6 +14,7 @@ mod money;
 mod office;
 mod office_children;
 mod office_money;
+mod payments;
 mod people;
 mod push;
 mod random;
