@@ -59,6 +59,9 @@ pub enum Command {
         /// The clubs' time zone, for days in reports and daily limits.
         #[arg(long, default_value = "Europe/Copenhagen")]
         time_zone: String,
+        /// How many days an activation letter's code works.
+        #[arg(long, default_value = "60", value_parser = clap::value_parser!(u32).range(1..=365))]
+        code_days: u32,
         #[command(flatten)]
         portal: PortalArgs,
     },
@@ -172,6 +175,11 @@ pub struct PortalArgs {
     pub oidc_client_id: Option<String>,
     #[arg(long, env = "OIDC_CLIENT_SECRET", hide_env_values = true)]
     pub oidc_client_secret: Option<String>,
+    /// The identity token's claim that names a person whatever the
+    /// broker (`mitid.uuid` at Signaturgruppen, `uuid` at Idura): kept
+    /// and matched, so a new broker's `sub` finds the same person.
+    #[arg(long)]
+    pub oidc_stable_claim: Option<String>,
     /// Who collects top-ups; required with --portal-url. Only `test` is
     /// built in: it takes no money, so it is refused off loopback (anyone
     /// logged in could put money on a card for nothing). A card-payment
@@ -193,6 +201,7 @@ impl PortalArgs {
             oidc_issuer: self.oidc_issuer.unwrap_or_default(),
             oidc_client_id: self.oidc_client_id.unwrap_or_default(),
             oidc_client_secret: self.oidc_client_secret.unwrap_or_default(),
+            oidc_stable_claim: self.oidc_stable_claim,
             payment_provider: self.payment_provider.map(|p| match p {
                 PaymentProviderArg::Test => PaymentProviderChoice::Test,
             }),

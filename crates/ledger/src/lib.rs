@@ -62,6 +62,8 @@ pub struct Settings {
     /// The clubs' wall clock, for days in reports and daily limits
     /// (a PostgreSQL time zone name).
     pub time_zone: String,
+    /// How long an activation letter's code works.
+    pub code_lifetime: chrono::TimeDelta,
 }
 
 impl Default for Settings {
@@ -70,6 +72,7 @@ impl Default for Settings {
             balance_cap: Money::kroner(1000),
             card_fee: Money::kroner(45),
             time_zone: "Europe/Copenhagen".to_string(),
+            code_lifetime: chrono::TimeDelta::days(60),
         }
     }
 }

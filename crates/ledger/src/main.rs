@@ -82,6 +82,7 @@ async fn run(command: Command) -> Result<()> {
             balance_cap,
             card_fee,
             time_zone,
+            code_days,
             portal,
         } => {
             serve(ServeConfig {
@@ -92,6 +93,7 @@ async fn run(command: Command) -> Result<()> {
                     balance_cap,
                     card_fee,
                     time_zone,
+                    code_lifetime: chrono::TimeDelta::days(code_days.into()),
                 },
                 portal: portal.config(),
             })

@@ -29,6 +29,8 @@ pub struct PortalConfig {
     pub oidc_issuer: String,
     pub oidc_client_id: String,
     pub oidc_client_secret: String,
+    /// The identity token's claim with the MitID person id, if the broker sends one.
+    pub oidc_stable_claim: Option<String>,
     pub payment_provider: Option<PaymentProviderChoice>,
 }
 
@@ -160,6 +162,7 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
         client_id: config.oidc_client_id,
         client_secret: config.oidc_client_secret,
         redirect_url: format!("{}/portal/callback", plan.public_url),
+        stable_claim: config.oidc_stable_claim,
     })
     .map_err(|e| ServeError::Login(e.to_string()))?;
     let test = match plan.payment_provider {

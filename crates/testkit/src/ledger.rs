@@ -199,6 +199,7 @@ impl Ledger {
                 client_id: "klubkasse-test".into(),
                 client_secret: "test-secret".into(),
                 redirect_url: "http://127.0.0.1/portal/callback".into(),
+                stable_claim: None,
             })
             .expect("oidc config"),
             payments: std::sync::Arc::new(test.clone()),

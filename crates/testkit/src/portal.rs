@@ -139,6 +139,7 @@ impl PortalServer {
                 client_id: "klubkasse-test".into(),
                 client_secret: "test-secret".into(),
                 redirect_url: format!("{url}/portal/callback"),
+                stable_claim: Some(STABLE_CLAIM.into()),
             })
             .expect("oidc config"),
             payments: std::sync::Arc::new(test.clone()),
@@ -195,6 +196,10 @@ impl PortalServer {
             .await
     }
 }
+
+/// The claim the test portal reads as the MitID person id (as
+/// Signaturgruppen's broker names it).
+pub const STABLE_CLAIM: &str = "mitid.uuid";
 
 /// The club [`PortalServer::family`] enrols in, and office staff work for.
 pub const CLUB: &str = "Solsikken";

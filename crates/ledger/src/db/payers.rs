@@ -74,22 +74,46 @@ pub async fn add_one(
     Ok(added)
 }
 
+#[derive(sqlx::FromRow)]
+struct Removed {
+    #[sqlx(flatten)]
+    payer: Payer,
+    person_id: Option<Uuid>,
+}
+
 /// Removes a payer of `child` (kept, marked removed), in the office log.
-/// Not found: no such payer of this child, or removed already.
+/// Not found: no such payer of this child, or removed already. The
+/// person who was this payer loses the child with their settings for it
+/// (unless they are another of its payers), and their sessions end at
+/// once: a custody change takes effect at their next click. The child's
+/// money and history stay.
 pub async fn remove(pool: &PgPool, actor: &Actor, child: ChildId, payer: Uuid) -> Result<()> {
     let mut tx = pool.begin().await?;
-    let removed: Option<Payer> = sqlx::query_as(
+    let removed: Option<Removed> = sqlx::query_as(
         "UPDATE payers SET removed_at = now()
          WHERE id = $1 AND child_id = $2 AND removed_at IS NULL
-         RETURNING id, child_id, name, email, created_at",
+         RETURNING id, child_id, name, email, created_at, person_id",
     )
     .bind(payer)
     .bind(child.0)
     .fetch_optional(&mut *tx)
     .await?;
-    let removed = removed.ok_or_else(|| DbError::not_found(format!("no payer {payer}")))?;
-    let change = Change::child(Action::PayerRemove, child)
-        .before(json!({ "payer": removed.id, "name": removed.name, "email": removed.email }));
+    let Removed {
+        payer: removed,
+        person_id: person,
+    } = removed.ok_or_else(|| DbError::not_found(format!("no payer {payer}")))?;
+    if let Some(person) = person {
+        super::activation::unlink(&mut tx, person, child).await?;
+        sqlx::query(
+            "UPDATE portal_sessions SET ended_at = now() WHERE person_id = $1 AND ended_at IS NULL",
+        )
+        .bind(person)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let change = Change::child(Action::PayerRemove, child).before(
+        json!({ "payer": removed.id, "name": removed.name, "email": removed.email, "person": person }),
+    );
     office_log::write(&mut tx, actor, change).await?;
     tx.commit().await?;
     Ok(())

@@ -6,16 +6,21 @@
 //! - [`payment`]: the payment provider behind top-ups
 //! - [`layout`]: the page frame, the language, money the Danish way
 //! - [`mail`]: e-mail to parents (the low-balance warning)
-//! - one module per page: [`login`], [`overview`], [`topup`], [`history`],
-//!   [`withdraw`], [`card`], [`limits`], [`support`], [`office`],
+//! - [`code`]: the activation letter's code
+//! - one module per page: [`login`], [`activate`] (a letter's code),
+//!   [`overview`], [`topup`], [`history`], [`withdraw`], [`card`],
+//!   [`limits`], [`support`], [`me`] (what is kept about you), [`office`],
 //!   [`office_log`]
 
+pub mod activate;
 pub mod card;
+pub mod code;
 pub mod history;
 pub mod layout;
 pub mod limits;
 pub mod login;
 pub mod mail;
+pub mod me;
 pub mod office;
 pub mod office_log;
 pub mod oidc;
@@ -135,6 +140,9 @@ pub(crate) fn routes() -> Routes {
         .add(M::GET, "/portal/callback", login::callback)
         .add(M::POST, "/portal/logout", login::logout)
         .add(M::POST, "/portal/language", login::language)
+        .add(M::GET, "/portal/activate", activate::page)
+        .add(M::POST, "/portal/activate", activate::submit)
+        .add(M::GET, "/portal/me", me::page)
         .add(M::GET, "/portal/children/{id}/top-up", topup::form)
         .add(M::POST, "/portal/children/{id}/top-up", topup::start)
         .add(M::GET, "/portal/payments/{id}/return", topup::back)
@@ -231,6 +239,17 @@ pub(crate) fn routes() -> Routes {
             M::POST,
             "/portal/office/children/{id}/leave",
             office::children::leave,
+        )
+        .add(M::POST, "/portal/office/letters", office::letters::club)
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/letters",
+            office::letters::child,
+        )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/letters/mail",
+            office::letters::mail,
         )
         .add(M::POST, "/portal/office/support/{id}", office::answer)
         .add(M::GET, "/portal/office/log", office_log::page)

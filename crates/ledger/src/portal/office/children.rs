@@ -271,6 +271,18 @@ pub(super) async fn draw(
             ul #payers { @for payer in &payers {
                 li data-payer=(payer.id) {
                     (payer.name) @if let Some(email) = &payer.email { " · " (email) }
+                    // A new letter voids the code the payer had.
+                    form.inline method="post" action=(form("letters")) data-letter {
+                        (layout::csrf(session))
+                        input type="hidden" name="payer" value=(payer.id);
+                        " " (super::letters::language_choice(lang))
+                        " " button.secondary type="submit" { (lang.t("portal.letter.print_letter")) }
+                        @if payer.email.is_some() {
+                            " " button.secondary type="submit" formaction=(form("letters/mail")) data-mail {
+                                (lang.t("portal.letter.mail_letter"))
+                            }
+                        }
+                    }
                     form.inline method="post" action=(form("payers/remove")) {
                         (layout::csrf(session))
                         input type="hidden" name="payer" value=(payer.id);
@@ -278,6 +290,13 @@ pub(super) async fn draw(
                     }
                 }
             } }
+            @if !payers.is_empty() {
+                form method="post" action=(form("letters")) #letters {
+                    (layout::csrf(session))
+                    (super::letters::language_choice(lang))
+                    " " button.secondary type="submit" { (lang.t("portal.letter.print_all_payers")) }
+                }
+            }
             form method="post" action=(form("payers")) #add-payer {
                 (layout::csrf(session))
                 label for="payer-name" { (lang.t("portal.enrol.payer_name")) }
