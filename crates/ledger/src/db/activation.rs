@@ -224,6 +224,7 @@ pub async fn redeem(
     .await?;
     let refusal = match &row {
         None => Some(Refusal::Wrong),
+        Some(row) if row.voided => Some(Refusal::Voided),
         // A second click, a reload: the person is that payer already.
         Some(row) if row.used_by == Some(person) => {
             tx.rollback().await?;
@@ -233,7 +234,6 @@ pub async fn redeem(
             }));
         }
         Some(row) if row.used_by.is_some() => Some(Refusal::Used),
-        Some(row) if row.voided => Some(Refusal::Voided),
         Some(row) if row.expired => Some(Refusal::Expired),
         Some(CodeRow {
             birth_date: Some(born),
