@@ -162,9 +162,10 @@ pub async fn person_for_login(pool: &PgPool, login: &LoginIdentity<'_>) -> Resul
             } else {
                 name
             };
+            // An address, not whatever a broker put in the claim.
             let email = login
                 .email
-                .filter(|e| (3..=200).contains(&e.chars().count()));
+                .filter(|e| e.contains('@') && (3..=200).contains(&e.chars().count()));
             sqlx::query(
                 "INSERT INTO people (id, issuer, subject, role, name, email, stable_id)
                  VALUES ($1, $2, $3, 'parent', $4, $5, $6)",
