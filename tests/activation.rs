@@ -102,9 +102,17 @@ async fn each_payer_types_the_code_from_their_printed_letter_and_sees_only_their
         .expect("the QR codes");
     assert_eq!(qr_codes.len(), 2);
     // As wide as the A4 page, for the picture; then a phone again.
-    browser.client.set_window_size(900, 1350).await.expect("resize");
+    browser
+        .client
+        .set_window_size(900, 1350)
+        .await
+        .expect("resize");
     browser.screenshot("activation-letter").await;
-    browser.client.set_window_size(430, 900).await.expect("resize");
+    browser
+        .client
+        .set_window_size(430, 900)
+        .await
+        .expect("resize");
     browser.goto(&format!("{}/portal/office", portal.url)).await;
     log_out(&browser).await;
 

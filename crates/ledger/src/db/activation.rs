@@ -248,10 +248,10 @@ pub async fn redeem(
     let (Some(row), None) = (row, refusal.clone()) else {
         tx.rollback().await?;
         let refusal = refusal.unwrap_or(Refusal::Wrong);
-        if matches!(refusal, Refusal::Wrong | Refusal::WrongBirthDate) {
-            if let Some(until) = count_wrong(pool, &keys).await? {
-                return Ok(Err(Refusal::Locked(until)));
-            }
+        if matches!(refusal, Refusal::Wrong | Refusal::WrongBirthDate)
+            && let Some(until) = count_wrong(pool, &keys).await?
+        {
+            return Ok(Err(Refusal::Locked(until)));
         }
         return Ok(Err(refusal));
     };
