@@ -67,6 +67,18 @@ pub async fn letter_payers(
     .await?)
 }
 
+/// The payers of `child` that a person is, by their letter's code. The
+/// caller has checked the child's scope.
+pub async fn activated(pool: &PgPool, child: ChildId) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM payers WHERE child_id = $1 AND person_id IS NOT NULL
+         AND removed_at IS NULL",
+    )
+    .bind(child.0)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// How a letter reaches its payer, for the office log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sent {

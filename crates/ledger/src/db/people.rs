@@ -166,9 +166,9 @@ pub async fn person_for_login(pool: &PgPool, login: &LoginIdentity<'_>) -> Resul
             let email = login
                 .email
                 .filter(|e| e.contains('@') && (3..=200).contains(&e.chars().count()));
-            sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO people (id, issuer, subject, role, name, email, stable_id)
-                 VALUES ($1, $2, $3, 'parent', $4, $5, $6)",
+                 VALUES ($1, $2, $3, 'parent', $4, $5, $6) ON CONFLICT DO NOTHING",
             )
             .bind(id)
             .bind(issuer)
@@ -177,7 +177,14 @@ pub async fn person_for_login(pool: &PgPool, login: &LoginIdentity<'_>) -> Resul
             .bind(email)
             .bind(&stable)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                // Another login of the same person (a second tab) made the
+                // row meanwhile: it is found now.
+                tx.rollback().await?;
+                return Box::pin(person_for_login(pool, login)).await;
+            }
             let mut after = PersonRole::Parent.json();
             after["person"] = json!(id);
             after["identity"] = json!({ "issuer": issuer, "subject": login.subject });

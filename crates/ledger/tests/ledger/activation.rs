@@ -131,6 +131,19 @@ async fn a_letters_code_links_a_new_person_to_the_child_as_that_payer() {
     let Office { l, office, .. } = office().await;
     let freja = l.enrol("Freja").await;
     let mette = payer(&l, freja, "Mette Ørsted", Some("mette@example.dk")).await;
+    let page = l
+        .page(
+            Method::GET,
+            &format!("/portal/office/children/{freja}"),
+            Some(&office),
+            &[],
+        )
+        .await;
+    assert!(
+        page.text.contains("har ikke brugt sin kode endnu"),
+        "{}",
+        page.text
+    );
     let letters = print(&l, &office, freja).await;
     assert_eq!(letters.len(), 1);
     let (payer_id, code) = &letters[0];
@@ -162,6 +175,20 @@ async fn a_letters_code_links_a_new_person_to_the_child_as_that_payer() {
             .await
             .expect("the payer");
     assert_eq!(linked_person, Some(person));
+    // The office sees that the payer uses the portal.
+    let page = l
+        .page(
+            Method::GET,
+            &format!("/portal/office/children/{freja}"),
+            Some(&office),
+            &[],
+        )
+        .await;
+    assert!(
+        page.text.contains("data-activated>logger ind"),
+        "{}",
+        page.text
+    );
     // A second press (a reload) is no refusal: the person is that payer.
     assert!(linked(&type_code(&l, &visitor, code, "").await));
     let logged: Vec<(String, String)> = sqlx::query_as(

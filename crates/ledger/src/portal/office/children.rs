@@ -173,6 +173,7 @@ pub(super) async fn draw(
     let parents = queries::parents_of(&state.pool, child).await?;
     // Who pays, as enrolment or the import named them (not logins).
     let payers = db::payers::for_child(&state.pool, child).await?;
+    let activated = db::activation::activated(&state.pool, child).await?;
     let log =
         db::office_log::for_child(&state.pool, &state.settings.time_zone, child, LOG_ROWS).await?;
     let clubs = db::clubs::list(&state.pool, &office.scope).await?;
@@ -271,6 +272,12 @@ pub(super) async fn draw(
             ul #payers { @for payer in &payers {
                 li data-payer=(payer.id) {
                     (payer.name) @if let Some(email) = &payer.email { " · " (email) }
+                    " · "
+                    @if activated.contains(&payer.id) {
+                        span data-activated { (lang.t("portal.letter.activated")) }
+                    } @else {
+                        span.muted { (lang.t("portal.letter.not_activated")) }
+                    }
                     // A new letter voids the code the payer had.
                     form.inline method="post" action=(form("letters")) data-letter {
                         (layout::csrf(session))
