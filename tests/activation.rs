@@ -5,15 +5,18 @@
 //! never the other payer's account or requests; a login from the
 //! letter's QR address comes back to its code; a broker that sends
 //! another `sub` with the same MitID id finds the same person; a payer
-//! the office removes is out at the next click.
+//! the office removes is out at the next click; with CPR match on, a
+//! custody holder is linked to every child of theirs with no code.
 
 use fantoccini::Locator;
 use klubkasse_core::domain::ChildId;
+use klubkasse_ledger::cpr::CprKey;
 use klubkasse_ledger::db::activation::{self, LetterFor, Sent};
 use klubkasse_ledger::db::payers::NewPayer;
 use klubkasse_ledger::db::{self, Actor, Scope};
+use klubkasse_ledger::import;
 use klubkasse_ledger::portal::code::ActivationCode;
-use klubkasse_testkit::portal::{Browser, CLUB, PortalServer, STABLE_CLAIM};
+use klubkasse_testkit::portal::{Browser, CLUB, CPR_CLAIM, PortalServer, STABLE_CLAIM};
 use serde_json::json;
 
 async fn child_with_payers(portal: &PortalServer, name: &str, payers: &[&str]) -> ChildId {
@@ -28,6 +31,7 @@ async fn child_with_payers(portal: &PortalServer, name: &str, payers: &[&str]) -
         let payer = NewPayer {
             name: payer.to_string(),
             email: Some(format!("{}@example.dk", payer.to_lowercase())),
+            custody: None,
         };
         db::payers::add_one(pool, &actor, child, &payer)
             .await
@@ -260,4 +264,89 @@ async fn the_letters_qr_address_comes_back_after_the_login_and_a_new_sub_is_the_
     browser.goto(&format!("{}/portal/me", portal.url)).await;
     browser.wait_for_text("broker-b-sub").await;
     browser.wait_for_text("mitid-person-7").await;
+}
+
+/// With CPR match on: the import names custody holders by CPR number;
+/// a login whose CPR claim matches is linked to each such child at once,
+/// with no code, and the number is in no table and on no page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_cpr_match_a_custody_holder_is_linked_to_both_siblings_with_no_code() {
+    let key = CprKey::new(b"a secret of at least thirty-two bytes, from a file").expect("a key");
+    let portal = PortalServer::start_with_cpr(key.clone()).await;
+    let pool = &portal.ledger.pool;
+    let today = db::portal::today(pool, "Europe/Copenhagen")
+        .await
+        .expect("today");
+    let file = "navn,betaler1_navn,betaler1_cpr\n\
+                Alma,Mette Ørsted,010190-1234\n\
+                Bo,Mette Ørsted,0101901234\n\
+                Carl,Jonas Holm,0202901234\n";
+    let rows = import::parse(file.as_bytes(), today, Some(&key)).expect("the file");
+    db::enrol_all(
+        pool,
+        &Actor::command_line(),
+        &Scope::All,
+        CLUB,
+        &import::enrolments(&rows),
+        import::source("boern.csv", file.as_bytes()),
+        false,
+    )
+    .await
+    .expect("imported");
+    claims(
+        &portal,
+        "mette-cpr",
+        json!({ CPR_CLAIM: "0101901234", "name": "Mette Ørsted" }),
+    )
+    .await;
+    let browser = Browser::start().await;
+    browser.log_in(&portal, "mette-cpr").await;
+    browser.wait_for_text("Alma").await;
+    let mut seen = browser.text().await;
+    assert!(seen.contains("Bo") && !seen.contains("Carl"), "{seen}");
+    // No code asked: the children's page, not the code's.
+    assert!(!browser.url().await.contains("/portal/activate"));
+    browser.goto(&format!("{}/portal/me", portal.url)).await;
+    browser.wait_for_text("som betaler").await;
+    seen.push_str(&browser.text().await);
+    let linked: Vec<String> = sqlx::query_scalar(
+        "SELECT after->>'by' FROM office_log WHERE action = 'payer.link' ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("the log");
+    assert_eq!(linked, ["cpr", "cpr"]);
+    // The number, with or without its dash, or its digits as bytes in
+    // hex, is in no row of any table and on no page.
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name)
+         FROM information_schema.tables
+         WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
+           AND table_type = 'BASE TABLE'",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("tables");
+    let hex: String = "0101901234".bytes().map(|b| format!("{b:02x}")).collect();
+    for number in ["0101901234", "010190-1234", "0202901234"] {
+        assert!(!seen.contains(number), "a page shows {number}");
+    }
+    for table in &tables {
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT t::text FROM {table} t"
+        )))
+        .fetch_all(pool)
+        .await
+        .expect("rows");
+        for row in rows {
+            for number in ["0101901234", "010190-1234", "0202901234", hex.as_str()] {
+                assert!(!row.contains(number), "{table} holds {number}: {row}");
+            }
+        }
+    }
+    let hashed: i64 = sqlx::query_scalar("SELECT count(*) FROM payers WHERE cpr_hmac IS NOT NULL")
+        .fetch_one(pool)
+        .await
+        .expect("payers");
+    assert_eq!(hashed, 3);
 }

@@ -9,6 +9,12 @@ ALTER TABLE people ADD COLUMN stable_id text
     CHECK (char_length(stable_id) BETWEEN 1 AND 200);
 CREATE UNIQUE INDEX people_stable_id ON people (stable_id);
 
+-- A custody holder's CPR number, from the import, as HMAC-SHA-256 under
+-- a secret kept in a file, never here (crate::cpr): a login whose CPR
+-- claim hashes the same is linked to every such payer's child at once.
+ALTER TABLE payers ADD COLUMN cpr_hmac bytea CHECK (octet_length(cpr_hmac) = 32);
+CREATE INDEX payers_cpr ON payers (cpr_hmac) WHERE cpr_hmac IS NOT NULL;
+
 -- The person who is this payer, once a code linked them.
 ALTER TABLE payers ADD COLUMN person_id uuid REFERENCES people (id);
 CREATE INDEX payers_person ON payers (person_id);

@@ -15,7 +15,7 @@ use crate::api::MAX_NAME;
 use crate::db::clubs::Club;
 use crate::db::people::{PersonRole, PersonSaved};
 use crate::db::tokens::TokenInfo;
-use crate::serve::{PaymentProviderChoice, PortalConfig};
+use crate::serve::{CprConfig, PaymentProviderChoice, PortalConfig};
 use crate::{auth, validate};
 
 #[derive(Parser)]
@@ -119,6 +119,11 @@ pub enum Command {
         /// The clubs' time zone: no birth date is after its today.
         #[arg(long, default_value = "Europe/Copenhagen")]
         time_zone: String,
+        /// The secret (a file of at least 32 bytes) that custody holders'
+        /// CPR numbers (`betaler1_cpr`) are hashed with: the one `serve
+        /// --cpr-secret-file` reads. Without it a CPR column is refused.
+        #[arg(long)]
+        cpr_secret_file: Option<PathBuf>,
         #[command(flatten)]
         db: Db,
     },
@@ -180,6 +185,20 @@ pub struct PortalArgs {
     /// and matched, so a new broker's `sub` finds the same person.
     #[arg(long)]
     pub oidc_stable_claim: Option<String>,
+    /// CPR match (off unless given, with --cpr-secret-file): the identity
+    /// token's claim with the parent's CPR number (`dk.cpr` at
+    /// Signaturgruppen's broker, `cprNumberIdentifier` at Idura). A login
+    /// whose number a custody holder of the import has is linked to
+    /// each such child at once, with no code.
+    #[arg(long, requires = "cpr_secret_file")]
+    pub cpr_claim: Option<String>,
+    /// The scope that asks the broker for the CPR claim (`ssn`).
+    #[arg(long, requires = "cpr_claim")]
+    pub cpr_scope: Option<String>,
+    /// A file of at least 32 secret bytes: CPR numbers are kept only as
+    /// HMAC-SHA-256 under it. Give `import-children` the same file.
+    #[arg(long, requires = "cpr_claim")]
+    pub cpr_secret_file: Option<PathBuf>,
     /// Who collects top-ups; required with --portal-url. Only `test` is
     /// built in: it takes no money, so it is refused off loopback (anyone
     /// logged in could put money on a card for nothing). A card-payment
@@ -202,6 +221,11 @@ impl PortalArgs {
             oidc_client_id: self.oidc_client_id.unwrap_or_default(),
             oidc_client_secret: self.oidc_client_secret.unwrap_or_default(),
             oidc_stable_claim: self.oidc_stable_claim,
+            cpr: self.cpr_claim.map(|claim| CprConfig {
+                claim,
+                scope: self.cpr_scope,
+                secret_file: self.cpr_secret_file.unwrap_or_default(),
+            }),
             payment_provider: self.payment_provider.map(|p| match p {
                 PaymentProviderArg::Test => PaymentProviderChoice::Test,
             }),

@@ -54,7 +54,9 @@ pub enum CprKeyError {
         path: String,
         source: std::io::Error,
     },
-    #[error("the CPR secret {path} is shorter than 32 bytes: make one with `head -c 32 /dev/urandom > {path}`")]
+    #[error(
+        "the CPR secret {path} is shorter than 32 bytes: make one with `head -c 32 /dev/urandom > {path}`"
+    )]
     Short { path: String },
 }
 
@@ -75,7 +77,8 @@ impl CprKey {
     }
 
     pub fn hash(&self, cpr: &Cpr) -> CprHash {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
         mac.update(cpr.0.as_bytes());
         CprHash(mac.finalize().into_bytes().to_vec())
     }
@@ -89,7 +92,14 @@ mod tests {
     fn a_cpr_number_reads_with_or_without_its_dash_and_never_prints() {
         let cpr = Cpr::parse("010190-1234").expect("a number");
         assert_eq!(Cpr::parse(" 0101901234 "), Some(cpr.clone()));
-        for not in ["", "010190-123", "01019-01234", "0101901234x", "010190 1234", "٠١٠١٩٠١٢٣٤"] {
+        for not in [
+            "",
+            "010190-123",
+            "01019-01234",
+            "0101901234x",
+            "010190 1234",
+            "٠١٠١٩٠١٢٣٤",
+        ] {
             assert_eq!(Cpr::parse(not), None, "{not}");
         }
         assert!(!format!("{cpr:?}").contains("0101"));

@@ -11,10 +11,12 @@
 //!   `OfficeOrParent`) every endpoint takes, so none can forget its role
 //!   or club check.
 //! - [`portal`]: the parents' portal and the office's pages (HTML).
+//! - [`cpr`]: custody holders' CPR numbers, kept as a keyed hash only.
 
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod cpr;
 pub mod db;
 pub mod error;
 pub mod import;

@@ -31,7 +31,17 @@ pub struct PortalConfig {
     pub oidc_client_secret: String,
     /// The identity token's claim with the MitID person id, if the broker sends one.
     pub oidc_stable_claim: Option<String>,
+    /// CPR match, when on.
+    pub cpr: Option<CprConfig>,
     pub payment_provider: Option<PaymentProviderChoice>,
+}
+
+/// CPR match: where the broker's claim is, and the hashes' secret.
+#[derive(Debug, Clone)]
+pub struct CprConfig {
+    pub claim: String,
+    pub scope: Option<String>,
+    pub secret_file: PathBuf,
 }
 
 /// Everything `serve` needs.
@@ -163,8 +173,16 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
         client_secret: config.oidc_client_secret,
         redirect_url: format!("{}/portal/callback", plan.public_url),
         stable_claim: config.oidc_stable_claim,
+        cpr_claim: config.cpr.as_ref().map(|c| c.claim.clone()),
+        cpr_scope: config.cpr.as_ref().and_then(|c| c.scope.clone()),
     })
     .map_err(|e| ServeError::Login(e.to_string()))?;
+    let cpr_key = config
+        .cpr
+        .as_ref()
+        .map(|c| crate::cpr::CprKey::read(&c.secret_file))
+        .transpose()
+        .map_err(|e| ServeError::Login(e.to_string()))?;
     let test = match plan.payment_provider {
         PaymentProviderChoice::Test => portal::payment::TestProvider::default(),
     };
@@ -174,6 +192,7 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
         payments: Arc::new(test.clone()),
         test_payments: Some(test),
         mailer: Arc::new(portal::mail::LogMailer),
+        cpr_key,
         public_url: plan.public_url,
     })
 }

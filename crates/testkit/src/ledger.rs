@@ -200,11 +200,14 @@ impl Ledger {
                 client_secret: "test-secret".into(),
                 redirect_url: "http://127.0.0.1/portal/callback".into(),
                 stable_claim: None,
+                cpr_claim: None,
+                cpr_scope: None,
             })
             .expect("oidc config"),
             payments: std::sync::Arc::new(test.clone()),
             test_payments: Some(test),
             mailer: std::sync::Arc::new(TestOutbox::default()),
+            cpr_key: None,
             public_url: "http://127.0.0.1".into(),
         };
         let state = AppState::new(self.pool.clone(), settings).with_portal(portal);

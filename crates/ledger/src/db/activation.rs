@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::office_log::{self, Action, Actor, Change};
 use super::{Result, Scope};
+use crate::cpr::CprHash;
 use klubkasse_core::domain::ChildId;
 
 /// Whose letters to make: a club's payers, one child's, or one payer's.
@@ -306,6 +307,48 @@ pub async fn redeem(
         child: ChildId(row.child),
         child_name: row.child_name,
     }))
+}
+
+/// CPR match: `person`, whose login's CPR number hashes to `hash`, is
+/// every live payer the import gave that hash and nobody else is yet,
+/// and so a parent of each such child, in one transaction and the office
+/// log (never the number, nor its hash). Returns the children linked now.
+pub async fn link_custody(pool: &PgPool, person: Uuid, hash: &CprHash) -> Result<Vec<ChildId>> {
+    let mut tx = pool.begin().await?;
+    let name: String = sqlx::query_scalar("SELECT name FROM people WHERE id = $1")
+        .bind(person)
+        .fetch_one(&mut *tx)
+        .await?;
+    let linked: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+        "UPDATE payers p SET person_id = $1 FROM children c
+         WHERE c.id = p.child_id AND p.cpr_hmac = $2 AND p.removed_at IS NULL
+           AND c.closed_at IS NULL AND p.person_id IS NULL
+         RETURNING p.id, p.child_id, p.name",
+    )
+    .bind(person)
+    .bind(&hash.0)
+    .fetch_all(&mut *tx)
+    .await?;
+    let actor = Actor::Person { id: person, name };
+    for (payer, child, payer_name) in &linked {
+        sqlx::query(
+            "INSERT INTO parent_children (person_id, child_id) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(person)
+        .bind(child)
+        .execute(&mut *tx)
+        .await?;
+        let change = Change::child(Action::PayerLink, ChildId(*child)).after(json!({
+            "payer": payer, "name": payer_name, "person": person, "by": "cpr"
+        }));
+        office_log::write(&mut tx, &actor, change).await?;
+    }
+    tx.commit().await?;
+    Ok(linked
+        .into_iter()
+        .map(|(_, child, _)| ChildId(child))
+        .collect())
 }
 
 /// One more wrong try under each key; the lock's end if one began. The

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::office_log::{self, Action, Actor, Change};
 use super::{DbError, Result};
+use crate::cpr::CprHash;
 use klubkasse_core::domain::ChildId;
 
 /// A payer to add; checked already (see `crate::import`).
@@ -16,6 +17,8 @@ use klubkasse_core::domain::ChildId;
 pub struct NewPayer {
     pub name: String,
     pub email: Option<String>,
+    /// A custody holder's CPR number, hashed (the import's `payer1_cpr`).
+    pub custody: Option<CprHash>,
 }
 
 /// A payer as stored.
@@ -32,13 +35,14 @@ pub struct Payer {
 /// enrolment, or a change the office logs).
 pub async fn add(conn: &mut PgConnection, child: ChildId, payer: &NewPayer) -> Result<Payer> {
     Ok(sqlx::query_as(
-        "INSERT INTO payers (id, child_id, name, email) VALUES ($1, $2, $3, $4)
+        "INSERT INTO payers (id, child_id, name, email, cpr_hmac) VALUES ($1, $2, $3, $4, $5)
          RETURNING id, child_id, name, email, created_at",
     )
     .bind(Uuid::now_v7())
     .bind(child.0)
     .bind(&payer.name)
     .bind(&payer.email)
+    .bind(payer.custody.as_ref().map(|h| h.0.as_slice()))
     .fetch_one(conn)
     .await?)
 }

@@ -17,6 +17,7 @@ use super::session::{
 };
 use super::{PortalError, portal};
 use crate::AppState;
+use crate::db::activation;
 use crate::db::people::{self, LoginIdentity, PendingLogin};
 
 /// How long the browser may stay at the broker.
@@ -78,6 +79,10 @@ pub async fn callback(
         stable_id: identity.stable_id.as_deref(),
     };
     let person = people::person_for_login(&state.pool, &login).await?;
+    // CPR match: a custody holder the import named is linked at once.
+    if let (Some(key), Some(cpr)) = (&portal.cpr_key, &identity.cpr) {
+        activation::link_custody(&state.pool, person, &key.hash(cpr)).await?;
+    }
     let id = session::begin(&state.pool, person).await?;
     let jar = jar.add(session::cookie(SESSION_COOKIE, id, session::LIFETIME));
     // Arrived from a letter's QR code: its code, filled in, to be checked.

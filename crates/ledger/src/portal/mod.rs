@@ -50,6 +50,8 @@ pub struct Portal {
     /// Set when the test provider is the one in use: its pay page is served.
     pub test_payments: Option<TestProvider>,
     pub mailer: Arc<dyn mail::Mailer>,
+    /// CPR match on: the secret custody holders' CPR numbers are hashed with.
+    pub cpr_key: Option<crate::cpr::CprKey>,
     /// The portal's address as the browser sees it, e.g.
     /// `https://kasse.kommune.dk`, for the provider's return address.
     pub public_url: String,

@@ -23,6 +23,8 @@ use openidconnect::{
 };
 use tokio::sync::Mutex;
 
+use crate::cpr::Cpr;
+
 /// Where the broker is and who we are to it.
 #[derive(Debug, Clone)]
 pub struct OidcConfig {
@@ -35,6 +37,11 @@ pub struct OidcConfig {
     /// (`mitid.uuid` at Signaturgruppen, `uuid` at Idura); None: the
     /// broker sends none, and people are known by issuer and subject only.
     pub stable_claim: Option<String>,
+    /// CPR match: the claim with the person's CPR number (`dk.cpr` at
+    /// Signaturgruppen, `cprNumberIdentifier` at Idura) and the scope that
+    /// asks for it (`ssn`); None: off.
+    pub cpr_claim: Option<String>,
+    pub cpr_scope: Option<String>,
 }
 
 /// Every claim of the identity token beyond the standard ones, so that
@@ -115,6 +122,8 @@ pub struct Identity {
     /// The stable claim's value, when the configuration names one and
     /// the broker sent it.
     pub stable_id: Option<String>,
+    /// The CPR claim's number, with CPR match on.
+    pub cpr: Option<Cpr>,
 }
 
 pub struct Oidc {
@@ -208,6 +217,7 @@ impl Oidc {
             )
             .add_scope(Scope::new("profile".into()))
             .add_scope(Scope::new("email".into()))
+            .add_scopes(self.config.cpr_scope.clone().map(Scope::new))
             .set_pkce_challenge(challenge)
             .url();
         Ok(Started {
@@ -263,6 +273,12 @@ impl Oidc {
                 .stable_claim
                 .as_deref()
                 .and_then(|name| claims.additional_claims().text(name)),
+            cpr: self
+                .config
+                .cpr_claim
+                .as_deref()
+                .and_then(|name| claims.additional_claims().text(name))
+                .and_then(|number| Cpr::parse(&number)),
         })
     }
 }

@@ -48,6 +48,7 @@ async fn payer(l: &Ledger, child: ChildId, name: &str, email: Option<&str>) -> U
     let payer = NewPayer {
         name: name.into(),
         email: email.map(str::to_string),
+        custody: None,
     };
     db::payers::add_one(&l.pool, &Actor::command_line(), child, &payer)
         .await
