@@ -58,7 +58,8 @@ async fn books(size: Size, reuse: Option<String>) -> Books {
         Some(name) => {
             let (base, _) = server.rsplit_once('/').expect("a database in the URL");
             let url = format!("{base}/{name}");
-            let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+            let options = klubkasse_ledger::connect_options(&url).expect("a database URL");
+            let pool = sqlx::PgPool::connect_with(options).await.expect("connect");
             // Kept from an older build: its schema brought up to date.
             klubkasse_ledger::MIGRATOR
                 .run(&pool)

@@ -64,7 +64,9 @@ pub struct MoneyRequest {
     /// Kroner as a string with at most two decimals, e.g. "100.00"; > 0.
     pub amount: Money,
     /// Optional id chosen by the caller (UUID): sending the same request
-    /// again with the same id changes nothing and answers with the first entry.
+    /// again with the same id changes nothing and answers with the first
+    /// entry; another request with it (another kind, amount or child) is
+    /// 409 `id_in_use`.
     pub id: Option<Uuid>,
     /// Optional number of the office's paper receipt, at most 40 characters.
     #[serde(default)]
@@ -99,7 +101,9 @@ pub struct HandOutRequest {
 pub struct OrderRequest {
     /// Where the card is posted, 1 to 300 characters.
     pub address: String,
-    /// Optional id chosen by the caller: a repeat changes nothing.
+    /// Optional id chosen by the caller: a repeat changes nothing;
+    /// another order with it (another child or address) or an entry's id
+    /// is 409 `id_in_use`.
     pub id: Option<Uuid>,
 }
 

@@ -214,6 +214,10 @@ impl FromRequestParts<AppState> for ChildAccess {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let who = Principal::from_request_parts(parts, state).await?;
+        // The role first: a counter is refused whatever the path says.
+        if let Role::Kiosk(_) = who.role {
+            return Err(not_for_counters());
+        }
         let ApiPath(id) = ApiPath::<Uuid>::from_request_parts(parts, state).await?;
         let child = ChildId(id);
         who.may_act_for(&state.pool, child).await?;

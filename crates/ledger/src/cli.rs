@@ -15,6 +15,7 @@ use crate::api::MAX_NAME;
 use crate::db::clubs::Club;
 use crate::db::people::{PersonRole, PersonSaved};
 use crate::db::tokens::TokenInfo;
+use crate::portal::throttle::Limits;
 use crate::serve::{CprConfig, PaymentProviderChoice, PortalConfig};
 use crate::{auth, validate};
 
@@ -205,6 +206,20 @@ pub struct PortalArgs {
     /// gateway plugs in behind the same trait.
     #[arg(long, value_enum)]
     pub payment_provider: Option<PaymentProviderArg>,
+    /// Logins one address may start a minute; more get a page saying to
+    /// wait (behind a proxy every parent has the proxy's address).
+    #[arg(long, default_value_t = Limits::default().logins_per_minute,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub logins_per_minute: u32,
+    /// Logins under way (at the broker) at most, for everyone together:
+    /// each takes a row for up to 10 minutes.
+    #[arg(long, default_value_t = Limits::default().pending_logins,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub pending_logins: u32,
+    /// Messages to the office one person may send an hour.
+    #[arg(long, default_value_t = Limits::default().questions_per_hour,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub questions_per_hour: u32,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -229,6 +244,11 @@ impl PortalArgs {
             payment_provider: self.payment_provider.map(|p| match p {
                 PaymentProviderArg::Test => PaymentProviderChoice::Test,
             }),
+            limits: Limits {
+                logins_per_minute: self.logins_per_minute,
+                pending_logins: self.pending_logins,
+                questions_per_hour: self.questions_per_hour,
+            },
         })
     }
 }

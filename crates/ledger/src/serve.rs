@@ -34,6 +34,7 @@ pub struct PortalConfig {
     /// CPR match, when on.
     pub cpr: Option<CprConfig>,
     pub payment_provider: Option<PaymentProviderChoice>,
+    pub limits: portal::throttle::Limits,
 }
 
 /// CPR match: where the broker's claim is, and the hashes' secret.
@@ -194,6 +195,8 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
         mailer: Arc::new(portal::mail::LogMailer),
         cpr_key,
         public_url: plan.public_url,
+        limits: config.limits,
+        login_starts: Default::default(),
     })
 }
 
@@ -221,7 +224,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         tracing::info!(url = %portal.public_url, "serving the parents' portal under /portal");
         state = state.with_portal(portal);
     }
-    let app = crate::router(state).into_make_service();
+    // With the caller's address: the portal's limits count per address.
+    let app = crate::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
     let listen = config.listen;

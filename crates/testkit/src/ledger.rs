@@ -56,9 +56,10 @@ pub async fn database_on(server: &str) -> (String, PgPool) {
     admin_pool.close().await;
     let (base, _) = server.rsplit_once('/').expect("url has a database");
     let url = format!("{base}/{name}");
+    let options = klubkasse_ledger::connect_options(&url).expect("a database URL");
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(10)
-        .connect(&url)
+        .connect_with(options)
         .await
         .expect("connect to test database");
     (url, pool)
@@ -191,9 +192,21 @@ impl Ledger {
     /// is made with [`Ledger::log_in`]; `/portal/login` finds no broker
     /// on the discard port).
     pub fn with_portal(self, settings: Settings) -> Ledger {
+        self.with_portal_as(settings, |_| {})
+    }
+
+    /// [`Ledger::with_portal`], its [`Portal`] changed by `change` first
+    /// (another broker, address or limits).
+    ///
+    /// [`Portal`]: klubkasse_ledger::portal::Portal
+    pub fn with_portal_as(
+        self,
+        settings: Settings,
+        change: impl FnOnce(&mut klubkasse_ledger::portal::Portal),
+    ) -> Ledger {
         use klubkasse_ledger::portal::{Portal, mail::TestOutbox, oidc, payment::TestProvider};
         let test = TestProvider::default();
-        let portal = Portal {
+        let mut portal = Portal {
             oidc: oidc::Oidc::new(oidc::OidcConfig {
                 issuer: "http://127.0.0.1:9".into(),
                 client_id: "klubkasse-test".into(),
@@ -209,7 +222,10 @@ impl Ledger {
             mailer: std::sync::Arc::new(TestOutbox::default()),
             cpr_key: None,
             public_url: "http://127.0.0.1".into(),
+            limits: Default::default(),
+            login_starts: Default::default(),
         };
+        change(&mut portal);
         let state = AppState::new(self.pool.clone(), settings).with_portal(portal);
         Ledger {
             app: ledger::router(state),

@@ -159,6 +159,8 @@ impl PortalServer {
             mailer: std::sync::Arc::new(outbox.clone()),
             cpr_key,
             public_url: url.clone(),
+            limits: Default::default(),
+            login_starts: Default::default(),
         };
         let state = AppState::new(ledger.pool.clone(), settings).with_portal(portal);
         let app = klubkasse_ledger::router(state);
@@ -488,20 +490,48 @@ impl Browser {
     }
 
     /// What the browser gets from a path of the page's site, with its
-    /// cookies (a download, read as text).
+    /// cookies (a download, read as text: UTF-8, a BOM dropped, as
+    /// `fetch`'s `text()` reads it).
     pub async fn fetch_text(&self, path: &str) -> String {
-        match self
+        let (_, bytes) = self.get_with_cookies(path).await;
+        let text = String::from_utf8_lossy(&bytes);
+        text.strip_prefix('\u{feff}').unwrap_or(&text).to_string()
+    }
+
+    /// `path` of the current page's site, asked with the browser's
+    /// cookies: the answer's headers and bytes. Not by `fetch` in the
+    /// page: the portal's Content-Security-Policy lets a page connect
+    /// nowhere, a script put in by the driver neither.
+    async fn get_with_cookies(&self, path: &str) -> (axum::http::HeaderMap, Vec<u8>) {
+        let url = self
             .client
-            .execute(
-                "return fetch(arguments[0]).then(r => r.text())",
-                vec![json!(path)],
-            )
+            .current_url()
             .await
-            .expect("fetch in the page")
-        {
-            serde_json::Value::String(text) => text,
-            other => panic!("fetch gave {other}"),
-        }
+            .expect("the page's address")
+            .join(path)
+            .expect("an address on the page's site");
+        let cookie = self
+            .client
+            .get_all_cookies()
+            .await
+            .expect("the browser's cookies")
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let http =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<axum::body::Body>();
+        let request = axum::http::Request::get(url.as_str())
+            .header(axum::http::header::COOKIE, cookie)
+            .body(axum::body::Body::empty())
+            .expect("a request");
+        let response = http.request(request).await.expect("the download");
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(axum::body::Body::new(response.into_body()), usize::MAX)
+            .await
+            .expect("the download's body");
+        (headers, bytes.to_vec())
     }
 
     /// The cells of a table's body rows as the page shows them.
@@ -521,31 +551,17 @@ impl Browser {
     /// A download as the browser gets it, with its cookies: the bytes as
     /// sent (a BOM too, which a text read would drop) and the headers.
     pub async fn download(&self, path: &str) -> Download {
-        let answer = self
-            .client
-            .execute(
-                "return fetch(arguments[0]).then(async r => [
-                     r.headers.get('content-type'),
-                     r.headers.get('content-disposition'),
-                     Array.from(new Uint8Array(await r.arrayBuffer()))])",
-                vec![json!(path)],
-            )
-            .await
-            .expect("fetch in the page");
-        let header = |i: usize| answer[i].as_str().unwrap_or_default().to_string();
-        let bytes = answer[2]
-            .as_array()
-            .expect("the bytes")
-            .iter()
-            .map(|b| {
-                b.as_u64()
-                    .and_then(|b| u8::try_from(b).ok())
-                    .expect("a byte")
-            })
-            .collect();
+        let (headers, bytes) = self.get_with_cookies(path).await;
+        let header = |name: axum::http::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
         Download {
-            content_type: header(0),
-            disposition: header(1),
+            content_type: header(axum::http::header::CONTENT_TYPE),
+            disposition: header(axum::http::header::CONTENT_DISPOSITION),
             bytes,
         }
     }

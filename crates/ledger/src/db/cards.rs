@@ -260,6 +260,16 @@ pub struct NewOrder<'a> {
     pub shown: Option<Money>,
 }
 
+/// Whether a card order has this id.
+pub(super) async fn is_order(conn: &mut PgConnection, id: Uuid) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM card_orders WHERE id = $1)")
+            .bind(id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
 /// Orders a replacement card: blocks the child's cards at once and charges
 /// the card fee (nothing if this is the child's first order).
 pub async fn order_card(
@@ -281,13 +291,17 @@ pub async fn order_card(
     if let Some(id) = id
         && let Some(order) = find_order(&mut tx, id, false).await?
     {
-        if order.child != child {
-            return Err(DbError::conflict(
-                "id_in_use",
-                "this id is already used for another order",
-            ));
+        // The same order again, or another that reuses its id.
+        if order.child != child || order.address.as_deref() != Some(address) {
+            return Err(super::entries::id_in_use());
         }
         return Ok((order, false));
+    }
+    // An entry's id (a deposit's, a withdrawal's) names that entry.
+    if let Some(id) = id
+        && super::entries::find_entry(&mut tx, id).await?.is_some()
+    {
+        return Err(super::entries::id_in_use());
     }
     let earlier: i64 = sqlx::query_scalar("SELECT count(*) FROM card_orders WHERE child_id = $1")
         .bind(child.0)

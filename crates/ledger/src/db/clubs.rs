@@ -160,6 +160,18 @@ pub async fn add(pool: &PgPool, actor: &Actor, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The names of the clubs within a scope, in order: what a page's choice
+/// of club needs (counting the children of every club is not free at a
+/// municipality's size).
+pub async fn names(pool: &PgPool, scope: &Scope) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM clubs WHERE club_in_scope(name, $1) ORDER BY name")
+            .bind(scope.clubs())
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
 /// The clubs within a scope, by name, with how many children each has.
 pub async fn list(pool: &PgPool, scope: &Scope) -> Result<Vec<Club>> {
     Ok(sqlx::query_as(

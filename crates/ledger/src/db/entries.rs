@@ -108,7 +108,7 @@ impl TryFrom<EntryRow> for EntryRecord {
     }
 }
 
-async fn find_entry(conn: &mut PgConnection, id: Uuid) -> Result<Option<EntryRecord>> {
+pub(super) async fn find_entry(conn: &mut PgConnection, id: Uuid) -> Result<Option<EntryRecord>> {
     let row: Option<EntryRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {ENTRY_COLUMNS} FROM entries WHERE id = $1"
     )))
@@ -315,25 +315,47 @@ pub fn check_balance(balance: Money, signed: Money, cap: Option<Money>) -> Resul
     Ok(())
 }
 
-/// The entry a repeated id made before, if it was made for this child
-/// with this kind; another child's or kind's is another request.
-async fn repeated(
-    conn: &mut PgConnection,
+/// What a request with a caller's id asks for, to tell a repeat (the
+/// same again: answered with the first entry) from another request that
+/// reuses the id (refused, `id_in_use`).
+#[derive(Debug, Clone, Copy)]
+struct Asked<'a> {
     id: Option<Uuid>,
     child: ChildId,
-    kind: &str,
-) -> Result<Option<EntryRecord>> {
-    let Some(id) = id else { return Ok(None) };
+    kind: &'a EntryKind,
+    /// Signed, as the entry moves the balance; None: whatever it came to
+    /// (a refund of all that was left).
+    amount: Option<Money>,
+}
+
+/// The entry a repeated id made before, if it was made by the same
+/// request: this child, this kind, this amount. Any other is another
+/// request, and the id is taken.
+async fn repeated(conn: &mut PgConnection, asked: Asked<'_>) -> Result<Option<EntryRecord>> {
+    let Some(id) = asked.id else { return Ok(None) };
     let Some(existing) = find_entry(conn, id).await? else {
-        return Ok(None);
+        // A card order's id names that order, not this entry.
+        return match super::cards::is_order(conn, id).await? {
+            true => Err(id_in_use()),
+            false => Ok(None),
+        };
     };
-    if existing.entry.child != child || existing.entry.kind.label() != kind {
-        return Err(DbError::conflict(
-            "id_in_use",
-            "this id is already used for another entry",
-        ));
+    let same = existing.entry.child == asked.child
+        && existing.entry.kind == *asked.kind
+        && asked.amount.is_none_or(|a| a == existing.entry.amount);
+    if !same {
+        return Err(id_in_use());
     }
     Ok(Some(existing))
+}
+
+/// An id a caller chose that an earlier, different request has: nothing
+/// is done.
+pub(super) fn id_in_use() -> DbError {
+    DbError::conflict(
+        "id_in_use",
+        "this id is already used for another request; nothing was done",
+    )
 }
 
 /// [`money_entry`] inside the caller's transaction, for what must be
@@ -359,8 +381,15 @@ pub async fn money_entry_in(
     } else {
         EntryKind::Withdrawal
     };
+    let signed = if deposit { amount } else { -amount };
     let mut locked = lock_child(tx, child).await?;
-    if let Some(existing) = repeated(tx, id, child, kind.label()).await? {
+    let asked = Asked {
+        id,
+        child,
+        kind: &kind,
+        amount: Some(signed),
+    };
+    if let Some(existing) = repeated(tx, asked).await? {
         return Ok((existing, false));
     }
     // A closed account takes back only money that was the child's already
@@ -372,7 +401,6 @@ pub async fn money_entry_in(
     if !(takes_back || pays_out_all) {
         locked.open()?;
     }
-    let signed = if deposit { amount } else { -amount };
     check_balance(locked.balance, signed, cap)?;
     let mut entry = Entry::new(child, kind, signed, counter, Utc::now());
     if let Some(id) = id {
@@ -425,7 +453,13 @@ pub async fn refund_sale(
 ) -> Result<(EntryRecord, bool)> {
     let mut tx = pool.begin().await?;
     let mut locked = lock_child(&mut tx, child).await?;
-    if let Some(existing) = repeated(&mut tx, Some(refund.id), child, "refund").await? {
+    let asked = Asked {
+        id: Some(refund.id),
+        child,
+        kind: &EntryKind::Refund { sale: refund.sale },
+        amount: refund.amount,
+    };
+    if let Some(existing) = repeated(&mut tx, asked).await? {
         return Ok((existing, false));
     }
     // The child has left: its account takes no correction either.
@@ -527,7 +561,13 @@ pub async fn adjust(
     }
     let mut tx = pool.begin().await?;
     let mut locked = lock_child(&mut tx, child).await?;
-    if let Some(existing) = repeated(&mut tx, Some(adjustment.id), child, "adjustment").await? {
+    let asked = Asked {
+        id: Some(adjustment.id),
+        child,
+        kind: &EntryKind::Adjustment,
+        amount: Some(adjustment.amount),
+    };
+    if let Some(existing) = repeated(&mut tx, asked).await? {
         return Ok((existing, false));
     }
     // The child has left: its account takes no correction either.
@@ -598,12 +638,14 @@ pub async fn refundable_sales(
     limit: i64,
 ) -> Result<Vec<RefundableSale>> {
     Ok(sqlx::query_as(
+        // Each sale's refunds by key (LATERAL): a join over all refunds
+        // walked the refunds index from its start (70 ms at 10M entries).
         "SELECT s.id, s.at AT TIME ZONE $2 AS local_at, -s.amount AS paid,
-                -s.amount - coalesce(sum(r.amount), 0) AS left, s.lines::text AS lines
-         FROM entries s LEFT JOIN entries r ON r.refund_of = s.id AND r.kind = 'refund'
-         WHERE s.child_id = $1 AND s.kind = 'sale'
-         GROUP BY s.id
-         HAVING -s.amount - coalesce(sum(r.amount), 0) > 0
+                -s.amount - coalesce(r.refunded, 0) AS left, s.lines::text AS lines
+         FROM entries s
+              LEFT JOIN LATERAL (SELECT sum(amount) AS refunded FROM entries
+                                 WHERE refund_of = s.id AND kind = 'refund') r ON true
+         WHERE s.child_id = $1 AND s.kind = 'sale' AND -s.amount - coalesce(r.refunded, 0) > 0
          ORDER BY s.at DESC, s.id DESC LIMIT $3",
     )
     .bind(child.0)

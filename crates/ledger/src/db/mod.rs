@@ -52,6 +52,44 @@ use uuid::Uuid;
 
 use klubkasse_core::domain::{CardState, CardUid, ChildId, Money};
 
+/// One page of a list: at most `rows` rows after the first `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: i64,
+    pub rows: i64,
+}
+
+impl Window {
+    /// Page `page` (the first is 1) of `rows` rows each.
+    pub fn page(page: i64, rows: i64) -> Window {
+        Window {
+            offset: (page.max(1) - 1).saturating_mul(rows),
+            rows,
+        }
+    }
+
+    /// What a query asks for: one row more than the page holds, to know
+    /// whether another page follows.
+    fn limit(self) -> i64 {
+        self.rows + 1
+    }
+
+    /// The page's rows of those fetched with [`Window::limit`], and
+    /// whether more follow.
+    fn cut<T>(self, mut rows: Vec<T>) -> Paged<T> {
+        let more = rows.len() as i64 > self.rows;
+        rows.truncate(self.rows.max(0) as usize);
+        Paged { rows, more }
+    }
+}
+
+/// A page of a list, and whether more follow.
+#[derive(Debug, Clone)]
+pub struct Paged<T> {
+    pub rows: Vec<T>,
+    pub more: bool,
+}
+
 pub use cards::{
     NewOrder, block_card, card_action, card_owner, hand_out, order_card, set_order_status,
 };

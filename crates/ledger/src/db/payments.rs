@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::clubs::Scope;
 use super::entries::{Movement, money_entry_in};
 use super::office_log::{self, Action, Actor, Change};
-use super::{Amount, ChildKey, Result};
+use super::{Amount, ChildKey, Paged, Result, Window};
 use klubkasse_core::domain::{ChildId, Money};
 
 /// A payment as the portal keeps it.
@@ -223,15 +223,22 @@ pub async fn payouts_of(pool: &PgPool, child: ChildId) -> Result<Vec<Payout>> {
 }
 
 /// The payout requests still waiting for the office, of the children
-/// within `scope`, newest first.
-pub async fn waiting_payouts(pool: &PgPool, scope: &Scope) -> Result<Vec<Payout>> {
-    Ok(sqlx::query_as(AssertSqlSafe(format!(
+/// within `scope`, newest first, a page at a time.
+pub async fn waiting_payouts(
+    pool: &PgPool,
+    scope: &Scope,
+    window: Window,
+) -> Result<Paged<Payout>> {
+    let rows = sqlx::query_as(AssertSqlSafe(format!(
         "{PAYOUT_SELECT} WHERE r.status = 'requested' AND club_in_scope(c.club, $1)
-         ORDER BY r.created_at DESC"
+         ORDER BY r.created_at DESC, r.id DESC OFFSET $2 LIMIT $3"
     )))
     .bind(scope.clubs())
+    .bind(window.offset)
+    .bind(window.limit())
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(window.cut(rows))
 }
 
 /// The child a payout request is for, if the request exists.

@@ -21,25 +21,35 @@ pub struct PendingLogin {
     pub pkce_verifier: String,
 }
 
+/// Records a login on its way to the broker, unless `most` are under
+/// way already (false: nothing written).
 pub async fn begin_login(
     pool: &PgPool,
     state_hash: &[u8],
     login: &PendingLogin,
     lifetime: TimeDelta,
-) -> Result<()> {
+    most: u32,
+) -> Result<bool> {
     // Abandoned logins go as new ones come: after `lifetime` a callback
     // is refused anyway.
     sqlx::query("DELETE FROM portal_logins WHERE created_at < now() - make_interval(secs => $1)")
         .bind(lifetime.num_seconds() as f64)
         .execute(pool)
         .await?;
-    sqlx::query("INSERT INTO portal_logins (state_hash, nonce, pkce_verifier) VALUES ($1, $2, $3)")
-        .bind(state_hash)
-        .bind(&login.nonce)
-        .bind(&login.pkce_verifier)
-        .execute(pool)
-        .await?;
-    Ok(())
+    // Counted in the same statement: a flood sent at once may pass the
+    // cap by the few counted at the same moment, not by thousands.
+    let added = sqlx::query(
+        "INSERT INTO portal_logins (state_hash, nonce, pkce_verifier)
+         SELECT $1, $2, $3 WHERE (SELECT count(*) FROM portal_logins) < $4",
+    )
+    .bind(state_hash)
+    .bind(&login.nonce)
+    .bind(&login.pkce_verifier)
+    .bind(i64::from(most))
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(added == 1)
 }
 
 #[derive(sqlx::FromRow)]

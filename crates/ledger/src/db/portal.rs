@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::clubs::Scope;
 use super::office_log::{self, Action, Actor, Change};
-use super::{Amount, ChildKey, Result, money, state_of};
+use super::{Amount, ChildKey, Paged, Result, Window, money, state_of};
 use klubkasse_core::domain::{CardState, ChildId, Money, SaleLine};
 
 /// Today in the clubs' time zone.
@@ -204,13 +204,32 @@ pub struct Support {
     pub created_at: DateTime<Utc>,
 }
 
+/// Records a person's question for the office, unless they sent
+/// `per_hour` in the last hour already (None: nothing written). Counted
+/// under the person's row lock, so a flood sent at once is counted too.
 pub async fn add_support(
     pool: &PgPool,
     person: Uuid,
     child: Option<ChildId>,
     subject: &str,
     body: &str,
-) -> Result<Uuid> {
+    per_hour: u32,
+) -> Result<Option<Uuid>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT 1 FROM people WHERE id = $1 FOR UPDATE")
+        .bind(person)
+        .execute(&mut *tx)
+        .await?;
+    let sent: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM support_requests
+         WHERE person_id = $1 AND created_at > now() - interval '1 hour'",
+    )
+    .bind(person)
+    .fetch_one(&mut *tx)
+    .await?;
+    if sent >= i64::from(per_hour) {
+        return Ok(None);
+    }
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO support_requests (id, person_id, child_id, subject, body)
@@ -221,9 +240,10 @@ pub async fn add_support(
     .bind(child.map(|c| c.0))
     .bind(subject)
     .bind(body)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(id)
+    tx.commit().await?;
+    Ok(Some(id))
 }
 
 const SUPPORT_SELECT: &str = "SELECT s.id, p.name AS parent_name, c.name AS child_name, s.subject,
@@ -247,18 +267,25 @@ const SUPPORT_CHILDREN: &str = "CASE WHEN s.child_id IS NOT NULL THEN ARRAY[s.ch
          ELSE ARRAY(SELECT pc.child_id FROM parent_children pc WHERE pc.person_id = s.person_id)
     END";
 
-/// The requests within `scope`, unanswered first.
-pub async fn support_for_office(pool: &PgPool, scope: &Scope) -> Result<Vec<Support>> {
-    Ok(sqlx::query_as(AssertSqlSafe(format!(
+/// The requests within `scope`, unanswered first, a page at a time.
+pub async fn support_for_office(
+    pool: &PgPool,
+    scope: &Scope,
+    window: Window,
+) -> Result<Paged<Support>> {
+    let rows = sqlx::query_as(AssertSqlSafe(format!(
         "{SUPPORT_SELECT}
          WHERE $1::text[] IS NULL
             OR EXISTS (SELECT 1 FROM children k
                        WHERE k.id = ANY({SUPPORT_CHILDREN}) AND club_in_scope(k.club, $1))
-         ORDER BY s.answer IS NOT NULL, s.created_at DESC"
+         ORDER BY s.answer IS NOT NULL, s.created_at DESC, s.id DESC OFFSET $2 LIMIT $3"
     )))
     .bind(scope.clubs())
+    .bind(window.offset)
+    .bind(window.limit())
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(window.cut(rows))
 }
 
 /// The children a support request is about (see [`SUPPORT_CHILDREN`]);
@@ -423,16 +450,19 @@ pub struct OpenOrder {
 }
 
 /// The card orders still open, of the children within `scope`.
-pub async fn open_orders(pool: &PgPool, scope: &Scope) -> Result<Vec<OpenOrder>> {
-    Ok(sqlx::query_as(
+pub async fn open_orders(pool: &PgPool, scope: &Scope, window: Window) -> Result<Paged<OpenOrder>> {
+    let rows = sqlx::query_as(
         "SELECT o.id, o.child_id, c.name, o.address, o.status, o.created_at
          FROM card_orders o JOIN children c ON c.id = o.child_id
          WHERE o.status <> 'handed_out' AND club_in_scope(c.club, $1)
            -- A child that has left gets no card: its orders are not to post.
            AND c.closed_at IS NULL
-         ORDER BY o.created_at",
+         ORDER BY o.created_at, o.id OFFSET $2 LIMIT $3",
     )
     .bind(scope.clubs())
+    .bind(window.offset)
+    .bind(window.limit())
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(window.cut(rows))
 }

@@ -88,14 +88,7 @@ pub fn page(lang: Lang, session: &Session, title: &str, body: Markup) -> Markup 
                 a href="/portal" { strong { "klubkasse" } }
                 span {
                     (session.name) " · "
-                    @for other in Language::all().filter(|l| *l != lang.0) {
-                        form method="post" action="/portal/language" {
-                            input type="hidden" name="csrf" value=(session.csrf);
-                            input type="hidden" name="lang" value=(other.code());
-                            button type="submit" lang=(other.code()) { (other.name()) }
-                        }
-                        " "
-                    }
+                    (languages(lang, Some(session)))
                     form method="post" action="/portal/logout" {
                         input type="hidden" name="csrf" value=(session.csrf);
                         button type="submit" { (lang.t("portal.layout.log_out")) }
@@ -107,13 +100,32 @@ pub fn page(lang: Lang, session: &Session, title: &str, body: Markup) -> Markup 
     )
 }
 
-/// A page for someone not logged in (the front page, errors).
+/// The switch to each other language; a logged-in person's carries the
+/// session's token, as every form does.
+fn languages(lang: Lang, session: Option<&Session>) -> Markup {
+    html! {
+        @for other in Language::all().filter(|l| *l != lang.0) {
+            form method="post" action="/portal/language" {
+                @if let Some(session) = session { (csrf(session)) }
+                input type="hidden" name="lang" value=(other.code());
+                button type="submit" lang=(other.code()) { (other.name()) }
+            }
+            " "
+        }
+    }
+}
+
+/// A page for someone not logged in (the front page, errors), with the
+/// language switch.
 pub fn bare(lang: Lang, title: &str, body: Markup) -> Markup {
     frame(
         lang,
         title,
         html! {
-            header { a href="/portal" { strong { "klubkasse" } } }
+            header {
+                a href="/portal" { strong { "klubkasse" } }
+                span { (languages(lang, None)) }
+            }
             main { (body) }
         },
     )

@@ -1,6 +1,10 @@
 //! Logging in and out, and the language switch.
 
-use axum::extract::State;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::TimeDelta;
@@ -15,6 +19,7 @@ use super::layout::{self, LANG_COOKIE, Lang};
 use super::session::{
     self, Asked, LOGIN_COOKIE, NoFields, Posted, SESSION_COOKIE, Session, sha256,
 };
+use super::throttle::Limited;
 use super::{PortalError, portal};
 use crate::AppState;
 use crate::db::activation;
@@ -23,14 +28,38 @@ use crate::db::people::{self, LoginIdentity, PendingLogin};
 /// How long the browser may stay at the broker.
 const LOGIN_TIME: TimeDelta = TimeDelta::minutes(10);
 
-/// Sends the browser to the broker, remembering what must come back.
-pub async fn start(State(state): State<AppState>, jar: CookieJar) -> Result<Response, PortalError> {
-    let started = portal(&state)?.oidc.start().await?;
+/// Sends the browser to the broker, remembering what must come back:
+/// as often as the limits let this address, and while fewer than the cap
+/// of logins are under way.
+pub async fn start(
+    State(state): State<AppState>,
+    connected: Option<Extension<ConnectInfo<SocketAddr>>>,
+    jar: CookieJar,
+) -> Result<Response, PortalError> {
+    let portal = portal(&state)?;
+    // Unknown only when driven without a socket (the router in tests).
+    let address = connected.map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.0.ip());
+    let per_minute = portal.limits.logins_per_minute;
+    if !portal
+        .login_starts
+        .allow(address, per_minute, Instant::now())
+    {
+        return Err(PortalError::TooMany(Limited::Logins));
+    }
+    let started = portal.oidc.start().await?;
     let login = PendingLogin {
         nonce: started.nonce,
         pkce_verifier: started.pkce_verifier,
     };
-    people::begin_login(&state.pool, &sha256(&started.state), &login, LOGIN_TIME).await?;
+    let hash = sha256(&started.state);
+    let most = portal.limits.pending_logins;
+    if !people::begin_login(&state.pool, &hash, &login, LOGIN_TIME, most).await? {
+        tracing::warn!(
+            most,
+            "logins under way are at the cap; a new one is refused"
+        );
+        return Err(PortalError::TooMany(Limited::Logins));
+    }
     let jar = jar.add(session::cookie(LOGIN_COOKIE, started.state, LOGIN_TIME));
     Ok((jar, Redirect::to(&started.url)).into_response())
 }
@@ -124,12 +153,27 @@ pub struct LanguageForm {
     lang: String,
 }
 
+/// The language switch, on every page, for anyone: a preference cookie,
+/// nothing else. Logged in, the form carries the session's token as every
+/// form does; logged out there is no session a forged form could use.
 pub async fn language(
-    jar: CookieJar,
-    Posted(form): Posted<LanguageForm>,
+    State(state): State<AppState>,
+    request: Request,
 ) -> Result<Response, PortalError> {
+    let (mut parts, body) = request.into_parts();
+    let logged_in = match Session::from_request_parts(&mut parts, &state).await {
+        Ok(_) => true,
+        Err(PortalError::LoginNeeded) => false,
+        Err(other) => return Err(other),
+    };
+    let request = Request::from_parts(parts, body);
+    let form: LanguageForm = if logged_in {
+        Posted::from_request(request, &state).await?.0
+    } else {
+        session::form(request.into_body()).await?
+    };
     let language = Language::parse(&form.lang).unwrap_or_default();
-    let jar = jar.add(session::cookie(
+    let jar = CookieJar::new().add(session::cookie(
         LANG_COOKIE,
         language.code().to_string(),
         TimeDelta::days(365),

@@ -6,6 +6,8 @@
 //! - [`payment`]: the payment provider behind top-ups
 //! - [`layout`]: the page frame, the language, money the Danish way
 //! - [`mail`]: e-mail to parents (the low-balance warning)
+//! - [`headers`]: what every answer tells the browser (CSP, caching, HSTS)
+//! - [`throttle`]: how often a login may start and a question be sent
 //! - [`code`]: the activation letter's code
 //! - one module per page: [`login`], [`activate`] (a letter's code),
 //!   [`overview`], [`topup`], [`history`], [`withdraw`], [`card`],
@@ -15,6 +17,7 @@
 pub mod activate;
 pub mod card;
 pub mod code;
+pub mod headers;
 pub mod history;
 pub mod layout;
 pub mod limits;
@@ -28,12 +31,13 @@ pub mod overview;
 pub mod payment;
 pub mod session;
 pub mod support;
+pub mod throttle;
 pub mod topup;
 pub mod withdraw;
 
 use std::sync::Arc;
 
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::db::DbError;
@@ -55,6 +59,9 @@ pub struct Portal {
     /// The portal's address as the browser sees it, e.g.
     /// `https://kasse.kommune.dk`, for the provider's return address.
     pub public_url: String,
+    pub limits: throttle::Limits,
+    /// Logins started, per address, against `limits`.
+    pub login_starts: throttle::Throttle,
 }
 
 /// What can go wrong on a page. Shown as a short page in both languages:
@@ -75,6 +82,9 @@ pub enum PortalError {
     /// A form larger than any of ours, however long its texts.
     #[error("a form over 64 KiB")]
     FormTooLarge,
+    /// More than the limits allow (see [`throttle`]).
+    #[error("too many: {0:?}")]
+    TooMany(throttle::Limited),
     /// A form with the right token but fields no page of ours sends.
     #[error("a form that could not be read: {0}")]
     BadForm(String),
@@ -92,6 +102,7 @@ impl IntoResponse for PortalError {
     fn into_response(self) -> Response {
         let (status, key) = match &self {
             PortalError::LoginNeeded => return Redirect::to("/portal").into_response(),
+            PortalError::TooMany(limited) => return too_many(*limited),
             PortalError::NotFound | PortalError::Db(DbError::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "portal.error.not_found")
             }
@@ -106,6 +117,11 @@ impl IntoResponse for PortalError {
                 code: "account_closed",
                 ..
             }) => (StatusCode::CONFLICT, "portal.error.account_closed"),
+            // A form's one-time id sent again with other values (another
+            // amount, another child): nothing was done.
+            PortalError::Db(DbError::Conflict {
+                code: "id_in_use", ..
+            }) => (StatusCode::CONFLICT, "portal.error.id_in_use"),
             PortalError::NotConfigured => (StatusCode::NOT_FOUND, "portal.error.not_configured"),
             PortalError::Oidc(_) => (StatusCode::BAD_GATEWAY, "portal.error.login_failed"),
             PortalError::Payment(_) => (StatusCode::BAD_GATEWAY, "portal.error.payment_down"),
@@ -117,26 +133,49 @@ impl IntoResponse for PortalError {
             tracing::warn!(error = %self, "portal page failed");
         }
         // Before a page knows its reader's language, it speaks every one.
-        let every = || Language::all().map(Lang);
-        let front_page: Vec<_> = every().map(|l| l.t("portal.error.front_page")).collect();
-        let page = layout::bare(
-            Lang::DA,
-            "klubkasse",
-            maud::html! {
-                @for lang in every() {
-                    p lang=(lang.code()) { (lang.t(key)) }
-                }
-                p { a href="/portal" { (front_page.join(" · ")) } }
-            },
-        );
-        (status, page).into_response()
+        (status, every_language(key)).into_response()
     }
+}
+
+/// The page for a limit reached, in every language (a login's may come
+/// before any choice of one), saying when to try again.
+fn too_many(limited: throttle::Limited) -> Response {
+    use throttle::Limited;
+    let (key, wait) = match limited {
+        Limited::Logins => ("portal.error.too_many_logins", "60"),
+        Limited::Questions => ("portal.error.too_many_questions", "3600"),
+    };
+    tracing::info!(?limited, "a portal limit was reached");
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, every_language(key)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static(wait));
+    response
+}
+
+/// A short page saying `key`'s text in every language, with the way to
+/// the front page.
+fn every_language(key: &'static str) -> maud::Markup {
+    let every = || Language::all().map(Lang);
+    let front_page: Vec<_> = every().map(|l| l.t("portal.error.front_page")).collect();
+    layout::bare(
+        Lang::DA,
+        "klubkasse",
+        maud::html! {
+            @for lang in every() {
+                p lang=(lang.code()) { (lang.t(key)) }
+            }
+            p { a href="/portal" { (front_page.join(" · ")) } }
+        },
+    )
 }
 
 /// The portal's pages; without a [`Portal`] in the state, they say so.
 pub(crate) fn routes() -> Routes {
     use Method as M;
     Routes::default()
+        .add(M::GET, "/", to_the_portal)
+        .add(M::GET, "/portal/", to_the_portal)
         .add(M::GET, "/portal", overview::page)
         .add(M::GET, "/portal/login", login::start)
         .add(M::GET, "/portal/callback", login::callback)
@@ -290,6 +329,12 @@ pub(crate) fn routes() -> Routes {
             "/portal/test-payment/{reference}",
             topup::test_decide,
         )
+}
+
+/// The front page and `/portal/` are the portal's: parents typing the
+/// address from a letter get the portal, not the API's JSON.
+async fn to_the_portal() -> Redirect {
+    Redirect::to("/portal")
 }
 
 /// The portal of the state, or the page that says there is none.

@@ -205,7 +205,7 @@ pub async fn page(
     let search = query.search();
     let time_zone = &state.settings.time_zone;
     let page = office_log::search(&state.pool, &scope, time_zone, &search, PAGE).await?;
-    let clubs = clubs::list(&state.pool, &scope).await?;
+    let clubs = clubs::names(&state.pool, &scope).await?;
     let title = lang.t("portal.office_log.office_log");
     let text = search.text.clone().unwrap_or_default();
     let body = html! {
@@ -227,8 +227,8 @@ pub async fn page(
             select #club name="club" {
                 option value="" { (lang.t("portal.office_log.every_club")) }
                 @for club in &clubs {
-                    option value=(club.name) selected[search.club.as_ref() == Some(&club.name)] {
-                        (club.name)
+                    option value=(club) selected[search.club.as_ref() == Some(club)] {
+                        (club)
                     }
                 }
             }

@@ -5,7 +5,10 @@
 //! The broker's metadata and keys are fetched on the first login, not at
 //! start: a ledger must serve the counters even while the broker is away.
 //! They are fetched again when a token's signature does not check out: the
-//! broker may have rotated its keys.
+//! broker may have rotated its keys. A fetch has a time limit and holds
+//! no lock while it waits: a broker that hangs costs each login at most
+//! that long, side by side, and logins with the metadata kept do not wait
+//! for a fetch at all.
 
 use std::collections::HashMap;
 
@@ -21,7 +24,8 @@ use openidconnect::{
     PkceCodeVerifier, RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse,
     TokenResponse,
 };
-use tokio::sync::Mutex;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::cpr::Cpr;
 
@@ -129,8 +133,12 @@ pub struct Identity {
 pub struct Oidc {
     config: OidcConfig,
     http: reqwest::Client,
+    /// The metadata last fetched; locked only to read or replace it.
     metadata: Mutex<Option<CoreProviderMetadata>>,
 }
+
+/// How long one call to the broker may take: a login waits no longer.
+pub const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The broker's HTTP calls, through the reqwest the rest of the ledger
 /// uses (no redirects: the OpenID spec forbids following them here).
@@ -156,6 +164,11 @@ impl Oidc {
     }
 
     pub fn new(config: OidcConfig) -> Result<Oidc, OidcError> {
+        Oidc::with_timeout(config, BROKER_TIMEOUT)
+    }
+
+    /// [`Oidc::new`] with another time limit for each call to the broker.
+    pub fn with_timeout(config: OidcConfig, timeout: Duration) -> Result<Oidc, OidcError> {
         RedirectUrl::new(config.redirect_url.clone())
             .map_err(|e| OidcError::Config(format!("redirect url {}: {e}", config.redirect_url)))?;
         IssuerUrl::new(config.issuer.clone())
@@ -164,7 +177,7 @@ impl Oidc {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(10))
+            .timeout(timeout)
             .build()
             .map_err(|e| OidcError::Config(e.to_string()))?;
         Ok(Oidc {
@@ -175,10 +188,12 @@ impl Oidc {
     }
 
     /// The broker's metadata and keys: kept, or fetched anew if `fresh`.
+    /// Two logins may fetch at once; both answers are the broker's, and
+    /// the later replaces the earlier.
     async fn metadata(&self, fresh: bool) -> Result<CoreProviderMetadata, OidcError> {
-        let mut kept = self.metadata.lock().await;
-        if let Some(metadata) = kept.as_ref().filter(|_| !fresh) {
-            return Ok(metadata.clone());
+        let kept = self.kept().clone();
+        if let Some(metadata) = kept.filter(|_| !fresh) {
+            return Ok(metadata);
         }
         let issuer = IssuerUrl::new(self.config.issuer.clone())
             .map_err(|e| OidcError::Config(e.to_string()))?;
@@ -189,8 +204,13 @@ impl Oidc {
                 issuer: self.config.issuer.clone(),
                 detail: error_chain(&e),
             })?;
-        *kept = Some(metadata.clone());
+        *self.kept() = Some(metadata.clone());
         Ok(metadata)
+    }
+
+    /// The kept metadata, locked for a moment (never across an await).
+    fn kept(&self) -> std::sync::MutexGuard<'_, Option<CoreProviderMetadata>> {
+        self.metadata.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn client(&self, fresh: bool) -> Result<Client, OidcError> {

@@ -293,9 +293,7 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Posted<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Posted<T>, PortalError> {
         let (mut parts, body) = request.into_parts();
         let session = Session::from_request_parts(&mut parts, state).await?;
-        let bytes = axum::body::to_bytes(body, FORM_BYTES)
-            .await
-            .map_err(|_| PortalError::FormTooLarge)?;
+        let bytes = form_bytes(body).await?;
         let fields: Vec<(String, String)> =
             serde_html_form::from_bytes(&bytes).map_err(|_| PortalError::Csrf)?;
         let token = fields
@@ -320,6 +318,22 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Posted<T> {
             .map(Posted)
             .map_err(|e| PortalError::BadForm(e.to_string()))
     }
+}
+
+/// A form's body, at most [`FORM_BYTES`].
+async fn form_bytes(body: axum::body::Body) -> Result<axum::body::Bytes, PortalError> {
+    axum::body::to_bytes(body, FORM_BYTES)
+        .await
+        .map_err(|_| PortalError::FormTooLarge)
+}
+
+/// A form sent by someone not logged in (the language switch): no
+/// session, so no token to check.
+pub async fn form<T: serde::de::DeserializeOwned>(
+    body: axum::body::Body,
+) -> Result<T, PortalError> {
+    let bytes = form_bytes(body).await?;
+    serde_html_form::from_bytes(&bytes).map_err(|e| PortalError::BadForm(e.to_string()))
 }
 
 /// A page's query string, read as the portal's own links write it. One

@@ -6,9 +6,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::PortalError;
 use super::layout::{self, Lang};
 use super::session::{Asked, Posted, Session};
+use super::throttle::Limited;
+use super::{PortalError, portal};
 use crate::AppState;
 use crate::db::portal as queries;
 use klubkasse_core::domain::ChildId;
@@ -98,6 +99,9 @@ pub async fn send(
         let problem = lang.t("portal.support.write_a_subject_and_a_message");
         return draw(&state, lang, &session, Some(problem), false).await;
     }
-    queries::add_support(&state.pool, session.person, child, subject, body).await?;
-    Ok(Redirect::to("/portal/support?sent=1").into_response())
+    let per_hour = portal(&state)?.limits.questions_per_hour;
+    match queries::add_support(&state.pool, session.person, child, subject, body, per_hour).await? {
+        Some(_) => Ok(Redirect::to("/portal/support?sent=1").into_response()),
+        None => Err(PortalError::TooMany(Limited::Questions)),
+    }
 }

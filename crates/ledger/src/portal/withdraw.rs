@@ -117,7 +117,16 @@ pub async fn submit(
     };
     let account = form.account.trim();
     let amount = match form.all {
-        Some(_) => Some(db::detail(&state.pool, child).await?.balance),
+        // Sent again after it took everything: what it took then, so that
+        // it is the same request, not another (nor nothing) with its id.
+        Some(_) => match payments::payouts_of(&state.pool, child)
+            .await?
+            .into_iter()
+            .find(|p| p.id == form.request)
+        {
+            Some(asked) => Some(asked.amount),
+            None => Some(db::detail(&state.pool, child).await?.balance),
+        },
         None => validate::typed_kroner(&form.amount),
     };
     let amount = match amount {

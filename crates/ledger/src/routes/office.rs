@@ -124,7 +124,7 @@ async fn money_entry(
 #[utoipa::path(post, path = "/api/v1/children/{id}/deposits", tag = "office",
     params(("id" = Uuid, Path)), request_body = MoneyRequest,
     responses((status = 201, body = EntryRecord), (status = 200, body = EntryRecord, description = "a repeat of an id"),
-        (status = 409, body = ApiError, description = "above the balance cap")),
+        (status = 409, body = ApiError, description = "above the balance cap, or the id names another request (`id_in_use`)")),
     security(("bearer" = [])))]
 /// Put money on the card (office, parent); never above the balance cap.
 pub async fn deposit(
@@ -138,7 +138,7 @@ pub async fn deposit(
 #[utoipa::path(post, path = "/api/v1/children/{id}/withdrawals", tag = "office",
     params(("id" = Uuid, Path)), request_body = MoneyRequest,
     responses((status = 201, body = EntryRecord),
-        (status = 409, body = ApiError, description = "more than the balance")),
+        (status = 409, body = ApiError, description = "more than the balance, or the id names another request (`id_in_use`)")),
     security(("bearer" = [])))]
 /// Take money back off the card (office, parent); never below zero.
 pub async fn withdraw(
@@ -202,7 +202,7 @@ fn forbidden_card() -> LedgerError {
 #[utoipa::path(post, path = "/api/v1/children/{id}/card-orders", tag = "office",
     params(("id" = Uuid, Path)), request_body = OrderRequest,
     responses((status = 201, body = CardOrder),
-        (status = 409, body = ApiError, description = "the balance does not cover the fee")),
+        (status = 409, body = ApiError, description = "the balance does not cover the fee, or the id names another request (`id_in_use`)")),
     security(("bearer" = [])))]
 /// Order a replacement card by post (office, parent): blocks the child's
 /// cards at once and charges the card fee.

@@ -416,6 +416,14 @@ async fn every_page_by_every_kind_of_visitor() {
     // (method, route, path, fields besides the CSRF token, who may)
     type Row<'a> = (Method, &'a str, String, Vec<(&'a str, String)>, May);
     let table: Vec<Row> = vec![
+        (Method::GET, "/", "/".into(), vec![], May::Anyone),
+        (
+            Method::GET,
+            "/portal/",
+            "/portal/".into(),
+            vec![],
+            May::Anyone,
+        ),
         (
             Method::GET,
             "/portal",
@@ -929,6 +937,9 @@ async fn every_page_by_every_kind_of_visitor() {
                 form.push(("csrf", &visitor.csrf));
             }
             let answer = l.page(method.clone(), path, visitor.as_ref(), &form).await;
+            if let Err(missing) = super::hardening16::portal_headers(&answer) {
+                failures.push(format!("{method} {path} by {who:?}: {missing}"));
+            }
             let page_or_redirect = answer.status.is_success() || answer.status.is_redirection();
             let ok = match (allowed, who) {
                 (May::Same, _) => true,

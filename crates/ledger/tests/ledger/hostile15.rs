@@ -850,33 +850,21 @@ async fn hostile15_a_thousand_typed_with_a_dot_is_a_thousand() {
     let staff = l.log_in(w.office_a).await;
     let start = l.balance(w.a).await;
     assert!(start < Money::kroner(1000));
-    let answer = post(
-        l,
-        &staff,
-        &of(w.a, "cash"),
-        &[
-            ("id", &Uuid::now_v7().to_string()),
-            ("amount", "1.000"),
+    let withdraw = async |amount: &str| {
+        let id = Uuid::now_v7().to_string();
+        let fields = [
+            ("id", id.as_str()),
+            ("amount", amount),
             ("receipt", "K-10"),
             ("direction", "withdrawal"),
-        ],
-    )
-    .await;
+        ];
+        post(l, &staff, &of(w.a, "cash"), &fields).await
+    };
+    let answer = withdraw("1.000").await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(l.balance(w.a).await, start);
     // Ten kroner the same way is ten.
-    let answer = post(
-        l,
-        &staff,
-        &of(w.a, "cash"),
-        &[
-            ("id", &Uuid::now_v7().to_string()),
-            ("amount", "10,00 kr."),
-            ("receipt", "K-11"),
-            ("direction", "withdrawal"),
-        ],
-    )
-    .await;
+    let answer = withdraw("10,00 kr.").await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text);
     assert_eq!(l.balance(w.a).await, start - Money::kroner(10));
 }

@@ -6,6 +6,7 @@ mod activation;
 mod common;
 mod concurrency;
 mod flags_leaving;
+mod hardening16;
 mod hostile;
 mod hostile15;
 mod import;

@@ -96,13 +96,16 @@ pub(crate) async fn world() -> World {
         )
         .await
         .expect("payout");
-        support[n] = db::portal::add_support(&l.pool, parent.id, Some(child), "Kortet", "Hvor?")
-            .await
-            .expect("support");
+        support[n] =
+            db::portal::add_support(&l.pool, parent.id, Some(child), "Kortet", "Hvor?", 10)
+                .await
+                .expect("support")
+                .expect("within the limit");
     }
-    let general_b = db::portal::add_support(&l.pool, parents[1], None, "Generelt", "Hej")
+    let general_b = db::portal::add_support(&l.pool, parents[1], None, "Generelt", "Hej", 10)
         .await
-        .expect("support");
+        .expect("support")
+        .expect("within the limit");
     let clubs = [CLUB.to_string()].into_iter().collect();
     let office_a = l
         .person(

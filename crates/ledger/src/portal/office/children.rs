@@ -57,7 +57,7 @@ pub async fn search(
     Office { session, scope }: Office,
     Asked(query): Asked<SearchQuery>,
 ) -> Result<Response, PortalError> {
-    let clubs = db::clubs::list(&state.pool, &scope).await?;
+    let clubs = db::clubs::names(&state.pool, &scope).await?;
     let page = query.page.unwrap_or(1).clamp(1, 100_000);
     let search = ChildSearch {
         text: filled(&query.q),
@@ -74,7 +74,7 @@ pub async fn search(
             select #club name="club" {
                 option value="" { (lang.t("portal.office_children.every_club")) }
                 @for club in &clubs {
-                    option value=(club.name) selected[search.club == Some(club.name.as_str())] { (club.name) }
+                    option value=(club) selected[search.club == Some(club.as_str())] { (club) }
                 }
             }
             div.actions { button.primary type="submit" { (lang.t("portal.office_children.search")) } }
@@ -176,7 +176,7 @@ pub(super) async fn draw(
     let activated = db::activation::activated(&state.pool, child).await?;
     let log =
         db::office_log::for_child(&state.pool, &state.settings.time_zone, child, LOG_ROWS).await?;
-    let clubs = db::clubs::list(&state.pool, &office.scope).await?;
+    let clubs = db::clubs::names(&state.pool, &office.scope).await?;
     let categories = categories(state, child, &detail.child.blocked_categories).await?;
     let sales =
         db::refundable_sales(&state.pool, &state.settings.time_zone, child, REFUNDABLE).await?;
@@ -349,7 +349,7 @@ pub(super) async fn draw(
                 label for="move-to" { (lang.t("portal.office_children.move_to_club")) }
                 select #move-to name="club" {
                     @for club in &clubs {
-                        option value=(club.name) selected[club.name == detail.club] { (club.name) }
+                        option value=(club) selected[*club == detail.club] { (club) }
                     }
                 }
                 div.actions { button.secondary type="submit" { (lang.t("portal.office_children.move")) } }

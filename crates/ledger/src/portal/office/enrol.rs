@@ -53,11 +53,7 @@ impl EnrolForm {
 
 /// The clubs the person may enrol in, by name.
 pub(super) async fn own_clubs(state: &AppState, scope: &Scope) -> Result<Vec<String>, PortalError> {
-    Ok(db::clubs::list(&state.pool, scope)
-        .await?
-        .into_iter()
-        .map(|c| c.name)
-        .collect())
+    Ok(db::clubs::names(&state.pool, scope).await?)
 }
 
 /// A select of `clubs`, `chosen` selected.

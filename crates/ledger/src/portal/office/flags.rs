@@ -84,7 +84,7 @@ pub async fn page(
     office: Office,
     Asked(query): Asked<FlagQuery>,
 ) -> Result<Response, PortalError> {
-    let clubs = db::clubs::list(&state.pool, &office.scope).await?;
+    let clubs = db::clubs::names(&state.pool, &office.scope).await?;
     let page = query.page.unwrap_or(1).clamp(1, 100_000);
     let filter = FlagFilter {
         flag: filled(&query.flag),
@@ -117,7 +117,7 @@ pub async fn page(
             select #club name="club" {
                 option value="" { (lang.t("portal.office_children.every_club")) }
                 @for club in &clubs {
-                    option value=(club.name) selected[filter.club == Some(club.name.as_str())] { (club.name) }
+                    option value=(club) selected[filter.club == Some(club.as_str())] { (club) }
                 }
             }
             label for="counter" { (lang.t("portal.flags.counter")) }

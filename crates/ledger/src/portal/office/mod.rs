@@ -32,19 +32,83 @@ use uuid::Uuid;
 
 use super::PortalError;
 use super::layout::{self, Lang};
-use super::session::{NoFields, Office, Posted};
+use super::session::{Asked, NoFields, Office, Posted};
 use crate::db::{Scope, payments, portal as queries};
 use crate::{AppState, db};
 use klubkasse_core::domain::Money;
+
+/// Rows of each of the start page's lists on one page.
+const PAGE: i64 = 50;
+
+/// The page of each list the start page shows (the first: 1).
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct Pages {
+    payouts: Option<i64>,
+    orders: Option<i64>,
+    questions: Option<i64>,
+}
+
+/// Which of the start page's lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum List {
+    Payouts,
+    Orders,
+    Questions,
+}
+
+impl Pages {
+    fn of(self, list: List) -> i64 {
+        let page = match list {
+            List::Payouts => self.payouts,
+            List::Orders => self.orders,
+            List::Questions => self.questions,
+        };
+        page.unwrap_or(1).clamp(1, 100_000)
+    }
+
+    fn window(self, list: List) -> db::Window {
+        db::Window::page(self.of(list), PAGE)
+    }
+
+    /// The start page with `list` at page `page`, the others as they are.
+    fn link(self, list: List, page: i64) -> String {
+        let [payouts, orders, questions] = [List::Payouts, List::Orders, List::Questions]
+            .map(|l| if l == list { page } else { self.of(l) }.to_string());
+        layout::search_link(
+            "/portal/office",
+            &[
+                ("payouts", Some(payouts.as_str())),
+                ("orders", Some(orders.as_str())),
+                ("questions", Some(questions.as_str())),
+            ],
+        )
+    }
+
+    /// Links to the page before and after `list`'s, where there is one.
+    fn nav(self, lang: Lang, list: List, more: bool) -> maud::Markup {
+        let page = self.of(list);
+        html! {
+            @if page > 1 || more {
+                div.actions {
+                    @if page > 1 { a.button.secondary href=(self.link(list, page - 1)) { (lang.t("portal.office_children.previous")) } }
+                    @if more { a.button.secondary href=(self.link(list, page + 1)) { (lang.t("portal.office_children.next")) } }
+                }
+            }
+        }
+    }
+}
 
 pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
     Office { session, scope }: Office,
+    Asked(pages): Asked<Pages>,
 ) -> Result<Response, PortalError> {
-    let payouts = payments::waiting_payouts(&state.pool, &scope).await?;
-    let orders = queries::open_orders(&state.pool, &scope).await?;
-    let support = queries::support_for_office(&state.pool, &scope).await?;
+    let payouts =
+        payments::waiting_payouts(&state.pool, &scope, pages.window(List::Payouts)).await?;
+    let orders = queries::open_orders(&state.pool, &scope, pages.window(List::Orders)).await?;
+    let support =
+        queries::support_for_office(&state.pool, &scope, pages.window(List::Questions)).await?;
     let today = queries::today(&state.pool, &state.settings.time_zone).await?;
     let first = today.with_day(1).unwrap_or(today);
     let report = db::reports::report(
@@ -96,8 +160,8 @@ pub async fn page(
         }
         section.card {
             h2 { (lang.t("portal.office.withdrawals_waiting")) }
-            @if payouts.is_empty() { p.muted { (lang.t("portal.office.none")) } }
-            @for p in &payouts {
+            @if payouts.rows.is_empty() { p.muted { (lang.t("portal.office.none")) } }
+            @for p in &payouts.rows {
                 form method="post" action={ "/portal/office/payouts/" (p.id) } data-payout {
                     (layout::csrf(&session))
                     p { strong { (p.amount) } " · " (p.child_name) " · " (p.parent_name)
@@ -109,11 +173,12 @@ pub async fn page(
                     }
                 }
             }
+            (pages.nav(lang, List::Payouts, payouts.more))
         }
         section.card {
             h2 { (lang.t("portal.office.card_orders")) }
-            @if orders.is_empty() { p.muted { (lang.t("portal.office.none")) } }
-            @for o in &orders {
+            @if orders.rows.is_empty() { p.muted { (lang.t("portal.office.none")) } }
+            @for o in &orders.rows {
                 form method="post" action={ "/portal/office/orders/" (o.id) } data-order {
                     (layout::csrf(&session))
                     p { strong { a href={ "/portal/office/children/" (o.child_id) } { (o.child_name) } } " · " (o.created_at.format("%d.%m.%Y")) " · "
@@ -129,11 +194,12 @@ pub async fn page(
                     button.secondary type="submit" name="status" value="handed_out" { (lang.t("portal.office.mark_handed_out")) }
                 }
             }
+            (pages.nav(lang, List::Orders, orders.more))
         }
         section.card {
             h2 { (lang.t("portal.office.requests")) }
-            @if support.is_empty() { p.muted { (lang.t("portal.office.none")) } }
-            @for s in &support {
+            @if support.rows.is_empty() { p.muted { (lang.t("portal.office.none")) } }
+            @for s in &support.rows {
                 div data-support {
                     p { strong { (s.subject) } " · " (s.parent_name)
                         @if let Some(c) = &s.child_name { " · " (c) } }
@@ -151,6 +217,7 @@ pub async fn page(
                     }
                 }
             }
+            (pages.nav(lang, List::Questions, support.more))
         }
         section.card {
             h2 { (lang.t("portal.office.sales_this_month_by_club")) }

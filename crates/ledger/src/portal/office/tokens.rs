@@ -54,7 +54,7 @@ async fn draw(
 ) -> Result<Response, PortalError> {
     let session = &who.session;
     let tokens = db::tokens::list(&state.pool).await?;
-    let clubs = db::clubs::list(&state.pool, &Scope::All).await?;
+    let clubs = db::clubs::names(&state.pool, &Scope::All).await?;
     let title = lang.t("portal.tokens.counter_tokens");
     let body = html! {
         (layout::problem(problem))
@@ -76,7 +76,7 @@ async fn draw(
                 fieldset {
                     legend { (lang.t("portal.tokens.clubs_of_an_office_token")) }
                     @for club in &clubs {
-                        label { input type="checkbox" name="clubs" value=(club.name); " " (club.name) }
+                        label { input type="checkbox" name="clubs" value=(club); " " (club) }
                     }
                 }
                 label for="expires" { (lang.t("portal.tokens.expires")) }

@@ -1,0 +1,109 @@
+//! How often the portal may be asked for what costs it something:
+//! starting a login (a row in `portal_logins` and a trip to the broker,
+//! for anyone, logged in or not) and a question to the office (a row the
+//! office must read).
+//!
+//! Logins are counted here, in memory, per client address: the caller is
+//! nobody yet, and counting them in the database would write the very
+//! rows the limit is there to spare; a restart forgets the counts, which
+//! only lets a few more through. Behind a proxy every caller has the
+//! proxy's address, so there the limit is for everyone together; the cap
+//! on pending logins holds the database either way. Questions are
+//! counted in the database (the person's own rows of the last hour):
+//! they are rows already, the count is exact across restarts and
+//! ledgers, and taken under the person's row lock, so a flood sent at
+//! once cannot slip past it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The portal's limits, each configurable (`serve --…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Logins started from one address per minute.
+    pub logins_per_minute: u32,
+    /// Logins under way (at the broker, not back yet) at most, for all
+    /// addresses together; each lasts 10 minutes at most.
+    pub pending_logins: u32,
+    /// Questions to the office from one person per hour.
+    pub questions_per_hour: u32,
+}
+
+impl Default for Limits {
+    /// A family logging in on a few phones from one home address, a
+    /// whole school's letter day behind one address, and a parent with a
+    /// lot to ask all pass; a script does not.
+    fn default() -> Limits {
+        Limits {
+            logins_per_minute: 30,
+            pending_logins: 10_000,
+            questions_per_hour: 10,
+        }
+    }
+}
+
+/// What was asked too often; the page says which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    /// Logins from this address, or too many under way.
+    Logins,
+    Questions,
+}
+
+/// Counts per address in fixed windows of one minute.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+/// Addresses kept before the ones whose window has passed are dropped.
+const KEEP: usize = 10_000;
+const WINDOW: Duration = Duration::from_secs(60);
+
+impl Throttle {
+    /// Counts one more from `address` at `now`; false when that is more
+    /// than `per_minute` in its window.
+    pub fn allow(&self, address: IpAddr, per_minute: u32, now: Instant) -> bool {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if windows.len() >= KEEP {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        }
+        let (start, count) = windows.entry(address).or_insert((now, 0));
+        if now.duration_since(*start) >= WINDOW {
+            (*start, *count) = (now, 0);
+        }
+        *count = count.saturating_add(1);
+        *count <= per_minute
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_gets_its_share_a_minute_and_others_theirs() {
+        let throttle = Throttle::default();
+        let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "::1".parse().unwrap());
+        let start = Instant::now();
+        for _ in 0..3 {
+            assert!(throttle.allow(a, 3, start));
+        }
+        assert!(!throttle.allow(a, 3, start + Duration::from_secs(59)));
+        assert!(throttle.allow(b, 3, start), "another address counts apart");
+        assert!(throttle.allow(a, 3, start + WINDOW), "a new minute");
+    }
+
+    #[test]
+    fn many_addresses_do_not_pile_up() {
+        let throttle = Throttle::default();
+        let start = Instant::now();
+        for i in 0..KEEP as u32 {
+            throttle.allow(IpAddr::from(i.to_be_bytes()), 1, start);
+        }
+        throttle.allow("::1".parse().unwrap(), 1, start + WINDOW);
+        assert_eq!(throttle.windows.lock().unwrap().len(), 1);
+    }
+}
