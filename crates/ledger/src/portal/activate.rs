@@ -7,11 +7,8 @@
 //! checked when the person presses the button, never by the address
 //! alone, so a link someone else sends links nobody to a child.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::{NaiveDate, TimeDelta, Utc};
@@ -23,7 +20,7 @@ use klubkasse_core::i18n::fill;
 use super::PortalError;
 use super::code::ActivationCode;
 use super::layout::{self, Lang};
-use super::session::{self, Asked, Posted, Role, Session};
+use super::session::{self, Asked, ClientAddress, Posted, Role, Session};
 use crate::AppState;
 use crate::db::activation::{self, Refusal};
 
@@ -31,22 +28,6 @@ use crate::db::activation::{self, Refusal};
 pub const CODE_COOKIE: &str = "kk_code";
 /// As long as a login may take.
 const CODE_WAIT: TimeDelta = TimeDelta::minutes(10);
-
-/// The client's address, as the connection gives it: wrong tries are
-/// counted per address too. Behind a proxy it is the proxy's.
-pub struct ClientAddress(pub String);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
-        Ok(ClientAddress(address))
-    }
-}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CodeQuery {
@@ -147,7 +128,7 @@ pub async fn submit(
         &state.pool,
         &session.actor(),
         session.person,
-        &address,
+        &address.to_string(),
         hash.as_deref(),
         born,
     )

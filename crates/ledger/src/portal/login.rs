@@ -1,10 +1,8 @@
 //! Logging in and out, and the language switch.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use axum::Extension;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::TimeDelta;
@@ -17,7 +15,7 @@ use super::activate::CODE_COOKIE;
 use super::code::ActivationCode;
 use super::layout::{self, LANG_COOKIE, Lang};
 use super::session::{
-    self, Asked, LOGIN_COOKIE, NoFields, Posted, SESSION_COOKIE, Session, sha256,
+    self, Asked, ClientAddress, LOGIN_COOKIE, NoFields, Posted, SESSION_COOKIE, Session, sha256,
 };
 use super::throttle::Limited;
 use super::{PortalError, portal};
@@ -33,12 +31,10 @@ const LOGIN_TIME: TimeDelta = TimeDelta::minutes(10);
 /// of logins are under way.
 pub async fn start(
     State(state): State<AppState>,
-    connected: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientAddress(address): ClientAddress,
     jar: CookieJar,
 ) -> Result<Response, PortalError> {
     let portal = portal(&state)?;
-    // Unknown only when driven without a socket (the router in tests).
-    let address = connected.map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.0.ip());
     let per_minute = portal.limits.logins_per_minute;
     if !portal
         .login_starts

@@ -312,7 +312,7 @@ async fn five_wrong_codes_lock_per_person_and_per_address_for_a_growing_time() {
     let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(
         keys,
-        vec!["address:unknown".to_string(), format!("person:{guesser}")]
+        vec!["address:0.0.0.0".to_string(), format!("person:{guesser}")]
     );
     for (_, locks, left) in &rows {
         assert_eq!(*locks, 1);
