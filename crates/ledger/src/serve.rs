@@ -29,6 +29,10 @@ pub struct PortalConfig {
     pub oidc_issuer: String,
     pub oidc_client_id: String,
     pub oidc_client_secret: String,
+    /// The identity token's claim with the MitID person id, if the broker sends one.
+    pub oidc_stable_claim: Option<String>,
+    /// CPR match, when on.
+    pub cpr: Option<CprConfig>,
     pub payment_provider: Option<PaymentProviderChoice>,
     pub limits: portal::throttle::Limits,
     /// Parents' mail through a mail server; None: it waits in the outbox.
@@ -41,6 +45,14 @@ pub struct MailConfig {
     pub smtp_url: String,
     pub password_file: Option<PathBuf>,
     pub from: String,
+}
+
+/// CPR match: where the broker's claim is, and the hashes' secret.
+#[derive(Debug, Clone)]
+pub struct CprConfig {
+    pub claim: String,
+    pub scope: Option<String>,
+    pub secret_file: PathBuf,
 }
 
 /// Everything `serve` needs.
@@ -210,8 +222,17 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
         client_id: config.oidc_client_id,
         client_secret: config.oidc_client_secret,
         redirect_url: format!("{}/portal/callback", plan.public_url),
+        stable_claim: config.oidc_stable_claim,
+        cpr_claim: config.cpr.as_ref().map(|c| c.claim.clone()),
+        cpr_scope: config.cpr.as_ref().and_then(|c| c.scope.clone()),
     })
     .map_err(|e| ServeError::Login(e.to_string()))?;
+    let cpr_key = config
+        .cpr
+        .as_ref()
+        .map(|c| crate::cpr::CprKey::read(&c.secret_file))
+        .transpose()
+        .map_err(|e| ServeError::Login(e.to_string()))?;
     let test = match plan.payment_provider {
         PaymentProviderChoice::Test => portal::payment::TestProvider::default(),
     };
@@ -220,6 +241,7 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
         oidc,
         payments: Arc::new(test.clone()),
         test_payments: Some(test),
+        cpr_key,
         public_url: plan.public_url,
         limits: config.limits,
         login_starts: Default::default(),

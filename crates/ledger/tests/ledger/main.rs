@@ -2,6 +2,7 @@
 //! ./install.sh --test). Each test has a database of its own.
 
 mod access;
+mod activation;
 mod common;
 mod concurrency;
 mod flags_leaving;
