@@ -208,20 +208,35 @@ pub async fn redeem(
     birth_date: Option<NaiveDate>,
 ) -> Result<std::result::Result<Linked, Refusal>> {
     let keys = keys(person, address);
-    let locked: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT max(locked_until) FROM code_tries WHERE who = ANY($1) AND locked_until > now()",
+    let mut tx = pool.begin().await?;
+    // The person's and the address's rows locked for the whole try:
+    // tries sent at once are counted one after the other, so a burst of
+    // them gets no more than the lock allows.
+    sqlx::query("INSERT INTO code_tries (who) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING")
+        .bind(keys.as_slice())
+        .execute(&mut *tx)
+        .await?;
+    let locks: Vec<Option<DateTime<Utc>>> = sqlx::query_scalar(
+        "SELECT locked_until FROM code_tries WHERE who = ANY($1) ORDER BY who FOR UPDATE",
     )
-    .bind(&keys)
-    .fetch_one(pool)
+    .bind(keys.as_slice())
+    .fetch_all(&mut *tx)
     .await?;
-    if let Some(until) = locked {
+    if let Some(until) = locks
+        .into_iter()
+        .flatten()
+        .filter(|u| *u > Utc::now())
+        .max()
+    {
+        tx.rollback().await?;
         return Ok(Err(Refusal::Locked(until)));
     }
     let Some(hash) = hash else {
-        // Not even the shape of a code: nothing was looked up.
-        return Ok(Err(Refusal::Wrong));
+        // Not even the shape of a code: counted as a wrong one.
+        let locked = count_wrong(&mut tx, keys.as_slice()).await?;
+        tx.commit().await?;
+        return Ok(Err(locked.map_or(Refusal::Wrong, Refusal::Locked)));
     };
-    let mut tx = pool.begin().await?;
     let row: Option<CodeRow> = sqlx::query_as(
         "SELECT a.id, p.id AS payer, p.name AS payer_name, c.id AS child,
                 c.name AS child_name, c.birth_date,
@@ -259,15 +274,35 @@ pub async fn redeem(
         Some(_) => None,
     };
     let (Some(row), None) = (row, refusal.clone()) else {
-        tx.rollback().await?;
         let refusal = refusal.unwrap_or(Refusal::Wrong);
-        if matches!(refusal, Refusal::Wrong | Refusal::WrongBirthDate)
-            && let Some(until) = count_wrong(pool, &keys).await?
-        {
-            return Ok(Err(Refusal::Locked(until)));
-        }
-        return Ok(Err(refusal));
+        // A wrong birth date counts against the code too, whoever and
+        // wherever tries it: a letter's holder cannot guess the date.
+        let code_key = format!("code:{}", hex::encode(hash));
+        let counted: Vec<String> = match refusal {
+            Refusal::Wrong => keys.to_vec(),
+            Refusal::WrongBirthDate => [keys.as_slice(), &[code_key.clone()]].concat(),
+            _ => Vec::new(),
+        };
+        let locked = if counted.is_empty() {
+            None
+        } else {
+            count_wrong(&mut tx, &counted).await?
+        };
+        tx.commit().await?;
+        return Ok(Err(locked.map_or(refusal, Refusal::Locked)));
     };
+    // The code's own count: locked, it takes no birth date at all.
+    let code_locked: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT locked_until FROM code_tries WHERE who = $1 AND locked_until > now()",
+    )
+    .bind(format!("code:{}", hex::encode(hash)))
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    if let Some(until) = code_locked {
+        tx.rollback().await?;
+        return Ok(Err(Refusal::Locked(until)));
+    }
     sqlx::query("UPDATE activation_codes SET used_at = now(), used_by = $2 WHERE id = $1")
         .bind(row.id)
         .bind(person)
@@ -296,13 +331,14 @@ pub async fn redeem(
         .before(json!({ "payer": row.payer, "person": before }))
         .after(json!({ "payer": row.payer, "name": row.payer_name, "person": person }));
     office_log::write(&mut tx, actor, change).await?;
-    tx.commit().await?;
-    // The right code ends the person's count (not the address's: one
-    // good code must not buy a guesser at the same address more tries).
-    sqlx::query("DELETE FROM code_tries WHERE who = $1")
+    // The right code ends the person's count of wrong tries (not the
+    // address's: one good code must not buy a guesser there more tries),
+    // not how often they were locked.
+    sqlx::query("UPDATE code_tries SET failures = 0 WHERE who = $1")
         .bind(&keys[0])
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(Ok(Linked {
         child: ChildId(row.child),
         child_name: row.child_name,
@@ -353,13 +389,19 @@ pub async fn link_custody(pool: &PgPool, person: Uuid, hash: &CprHash) -> Result
 
 /// One more wrong try under each key; the lock's end if one began. The
 /// [`TRIES`]th wrong try locks the key and starts its count again.
-async fn count_wrong(pool: &PgPool, keys: &[String; 2]) -> Result<Option<DateTime<Utc>>> {
-    // Rows of tries long past go as new ones come.
+async fn count_wrong(
+    conn: &mut sqlx::PgConnection,
+    keys: &[String],
+) -> Result<Option<DateTime<Utc>>> {
+    // Rows of tries long past go as new ones come; one that was locked
+    // is kept a month, so the next lock still grows.
     sqlx::query(
-        "DELETE FROM code_tries WHERE updated_at < now() - interval '1 day'
+        "DELETE FROM code_tries WHERE NOT (who = ANY($1))
+         AND updated_at < now() - CASE WHEN locks > 0 THEN interval '30 days' ELSE interval '1 day' END
          AND (locked_until IS NULL OR locked_until < now())",
     )
-    .execute(pool)
+    .bind(keys)
+    .execute(&mut *conn)
     .await?;
     let locked: Vec<Option<DateTime<Utc>>> = sqlx::query_scalar(
         "INSERT INTO code_tries AS t (who, failures) SELECT unnest($1::text[]), 1
@@ -373,11 +415,11 @@ async fn count_wrong(pool: &PgPool, keys: &[String; 2]) -> Result<Option<DateTim
              updated_at = now()
          RETURNING CASE WHEN locked_until > now() THEN locked_until END",
     )
-    .bind(keys.as_slice())
+    .bind(keys)
     .bind(TRIES)
     .bind(FIRST_LOCK.num_seconds() as f64)
     .bind(LONGEST_LOCK.num_seconds() as f64)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     Ok(locked.into_iter().flatten().max())
 }

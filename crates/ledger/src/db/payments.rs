@@ -279,11 +279,14 @@ const PAYOUT_SELECT: &str = "SELECT r.id, c.name AS child_name,
          LEFT JOIN people p ON p.id = r.person_id LEFT JOIN payers y ON y.id = r.payer_id";
 
 /// A child's payout requests, newest first.
-pub async fn payouts_of(pool: &PgPool, child: ChildId) -> Result<Vec<Payout>> {
+/// A parent's own payout requests for the child: a payer never sees
+/// another payer's.
+pub async fn payouts_of(pool: &PgPool, child: ChildId, person: Uuid) -> Result<Vec<Payout>> {
     Ok(sqlx::query_as(AssertSqlSafe(format!(
-        "{PAYOUT_SELECT} WHERE r.child_id = $1 ORDER BY r.created_at DESC"
+        "{PAYOUT_SELECT} WHERE r.child_id = $1 AND r.person_id = $2 ORDER BY r.created_at DESC"
     )))
     .bind(child.0)
+    .bind(person)
     .fetch_all(pool)
     .await?)
 }

@@ -257,11 +257,13 @@ async fn used_expired_and_voided_codes_are_refused_with_what_to_do() {
         "{}",
         expired.text
     );
-    // None of these were wrong guesses: nothing counted.
-    let counted: i64 = sqlx::query_scalar("SELECT count(*) FROM code_tries")
-        .fetch_one(&l.pool)
-        .await
-        .expect("tries");
+    // None of these were wrong guesses: nothing counted (the rows that
+    // hold a try's lock are there, with no failure).
+    let counted: i64 =
+        sqlx::query_scalar("SELECT coalesce(sum(failures + locks), 0) FROM code_tries")
+            .fetch_one(&l.pool)
+            .await
+            .expect("tries");
     assert_eq!(counted, 0);
     // What is not even a code says what a code looks like.
     let not_a_code = type_code(&l, &stranger, "hej", "").await;
@@ -389,6 +391,40 @@ async fn the_childs_birth_date_is_asked_when_the_office_has_it() {
     assert!(linked(&type_code(&l, &mette, &code, "07-03-2015").await));
 }
 
+/// A letter's holder who does not know the birth date sends every date
+/// at once, from two people: the tries are counted one after the other,
+/// five wrong dates lock the code whoever types it, and the right date
+/// after that links no one.
+#[tokio::test]
+async fn a_burst_of_birth_dates_gets_five_tries_and_the_code_locks() {
+    let Office { l, office, .. } = office().await;
+    let freja = l.enrol("Freja").await;
+    sqlx::query("UPDATE children SET birth_date = '2015-03-07' WHERE id = $1")
+        .bind(freja.0)
+        .execute(&l.pool)
+        .await
+        .expect("a birth date");
+    payer(&l, freja, "Mette", None).await;
+    let code = print(&l, &office, freja).await.remove(0).1;
+    let (_, one) = newcomer(&l, "gaetter-1").await;
+    let (_, two) = newcomer(&l, "gaetter-2").await;
+    let dates: Vec<String> = (1..=28).map(|d| format!("{d:02}-02-2015")).collect();
+    let answers = futures::future::join_all(dates.iter().enumerate().map(|(n, date)| {
+        let who = if n % 2 == 0 { &one } else { &two };
+        type_code(&l, who, &code, date)
+    }))
+    .await;
+    let judged = answers
+        .iter()
+        .filter(|a| a.text.contains("Fødselsdatoen passer ikke"))
+        .count();
+    assert!(judged <= 5, "{judged} wrong dates were judged");
+    assert!(answers.iter().all(|a| !linked(a)));
+    // Locked for the code itself: a third person with the right date too.
+    let (_, three) = newcomer(&l, "gaetter-3").await;
+    assert!(!linked(&type_code(&l, &three, &code, "07-03-2015").await));
+}
+
 #[tokio::test]
 async fn a_second_payer_has_their_own_code_and_never_sees_the_first_payers_account_or_requests() {
     let Office { l, office, .. } = office().await;
@@ -452,6 +488,25 @@ async fn a_second_payer_has_their_own_code_and_never_sees_the_first_payers_accou
         seen.push_str(&page.text);
     }
     assert!(seen.contains("Freja") && seen.contains("190,00"), "{seen}");
+    // Nor Mette's request on his withdrawal page (its amount, 10 kr.).
+    let withdraw = l
+        .page(
+            Method::GET,
+            &format!("/portal/children/{freja}/withdraw"),
+            Some(&jonas),
+            &[],
+        )
+        .await;
+    assert!(!withdraw.text.contains("10,00 kr."), "{}", withdraw.text);
+    let hers = l
+        .page(
+            Method::GET,
+            &format!("/portal/children/{freja}/withdraw"),
+            Some(&mette),
+            &[],
+        )
+        .await;
+    assert!(hers.text.contains("10,00 kr."), "{}", hers.text);
     for theirs in [
         "22223333",
         "Mettes spørgsmål",
