@@ -58,6 +58,10 @@ pub async fn letter_payers(
            AND ($2::text IS NULL OR c.club = $2)
            AND ($3::uuid IS NULL OR c.id = $3)
            AND ($4::uuid IS NULL OR p.id = $4)
+           -- A club's or a child's letters skip payers someone already
+           -- is: a reprint must not hand an active account to whoever
+           -- opens the letter. One payer's letter, asked by name, may.
+           AND ($4::uuid IS NOT NULL OR p.person_id IS NULL)
          ORDER BY c.name, c.id, p.created_at, p.id",
     )
     .bind(scope.clubs())

@@ -391,6 +391,32 @@ async fn the_childs_birth_date_is_asked_when_the_office_has_it() {
     assert!(linked(&type_code(&l, &mette, &code, "07-03-2015").await));
 }
 
+/// Printing a child's letters again skips the payer someone already is:
+/// a letter posted to an old address must not hand the account over.
+#[tokio::test]
+async fn a_reprint_skips_the_payers_someone_already_is() {
+    let Office { l, office, .. } = office().await;
+    let freja = l.enrol("Freja").await;
+    payer(&l, freja, "Mette", None).await;
+    payer(&l, freja, "Jonas", None).await;
+    let first = print(&l, &office, freja).await;
+    assert_eq!(first.len(), 2);
+    let (mette, visitor) = newcomer(&l, "mette").await;
+    assert!(linked(&type_code(&l, &visitor, &first[0].1, "").await));
+    let again = print(&l, &office, freja).await;
+    assert_eq!(again.len(), 1, "only the payer no one is yet");
+    assert_ne!(again[0].0, first[0].0);
+    let still: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM parent_children WHERE person_id = $1 AND child_id = $2",
+    )
+    .bind(mette)
+    .bind(freja.0)
+    .fetch_one(&l.pool)
+    .await
+    .expect("her link");
+    assert_eq!(still, 1);
+}
+
 /// A letter's holder who does not know the birth date sends every date
 /// at once, from two people: the tries are counted one after the other,
 /// five wrong dates lock the code whoever types it, and the right date
