@@ -81,7 +81,7 @@ pub enum ServeError {
     PortalNeedsHttps(String),
     #[error(
         "--portal-url needs --payment-provider: who collects the parents' top-ups \
-         (only `test` is built in, for a portal on this machine)"
+         (`stripe`, or `test` for a portal on this machine)"
     )]
     NoPaymentProvider,
     #[error(

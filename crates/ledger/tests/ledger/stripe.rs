@@ -423,3 +423,42 @@ async fn bad_webhooks_are_refused_and_deposit_nothing() {
     assert_eq!(w.post_webhook(good.as_bytes(), Some(&signed)).await, 200);
     assert_eq!(w.deposits().await, (1, Money::from_ore(5000)));
 }
+
+/// `serve --payment-provider stripe` does not start without the secret
+/// key or the webhook's secret, and says which is missing without
+/// printing the one it was given.
+#[tokio::test]
+async fn serve_refuses_stripe_without_its_secrets() {
+    let l = ledger().await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let key = dir.path().join("stripe-secret-key");
+    std::fs::write(&key, "sk_test_NOT_TO_BE_PRINTED\n").expect("the key's file");
+    let serve = |extra: &[&str]| {
+        let output = std::process::Command::new(&*klubkasse_testkit::bin::LEDGER)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &l.url])
+            .args(["--portal-url", "http://127.0.0.1:8080"])
+            .args([
+                "--oidc-issuer",
+                "http://127.0.0.1:9",
+                "--oidc-client-id",
+                "k",
+            ])
+            .args(["--payment-provider", "stripe"])
+            .args(["--stripe-publishable-key", "pk_test_klubkasse"])
+            .args(extra)
+            .env("OIDC_CLIENT_SECRET", "oidc-secret")
+            .env_remove("STRIPE_SECRET_KEY")
+            .env_remove("STRIPE_WEBHOOK_SECRET")
+            .output()
+            .expect("run klubkasse-ledger");
+        let said = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.success(), said)
+    };
+    let (started, said) = serve(&[]);
+    assert!(!started && said.contains("STRIPE_SECRET_KEY"), "{said}");
+    let key = key.to_str().unwrap();
+    let (started, said) = serve(&["--stripe-secret-key-file", key]);
+    assert!(!started && said.contains("STRIPE_WEBHOOK_SECRET"), "{said}");
+    assert!(!said.contains("NOT_TO_BE_PRINTED"), "{said}");
+}
