@@ -124,6 +124,12 @@ impl PortalServer {
     }
 
     pub async fn start_with(settings: Settings) -> PortalServer {
+        Self::start_as(settings, |_| {}).await
+    }
+
+    /// [`PortalServer::start_with`], its [`Portal`] changed by `change`
+    /// first (another payment provider).
+    pub async fn start_as(settings: Settings, change: impl FnOnce(&mut Portal)) -> PortalServer {
         let provider = Provider::start();
         let ledger = crate::ledger::ledger_with(settings.clone()).await;
         ledger.club(CLUB).await;
@@ -133,7 +139,7 @@ impl PortalServer {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let test = TestProvider::default();
         let outbox = TestOutbox::default();
-        let portal = Portal {
+        let mut portal = Portal {
             oidc: Oidc::new(OidcConfig {
                 issuer: provider.issuer.clone(),
                 client_id: "klubkasse-test".into(),
@@ -147,6 +153,7 @@ impl PortalServer {
             limits: Default::default(),
             login_starts: Default::default(),
         };
+        change(&mut portal);
         let state = AppState::new(ledger.pool.clone(), settings).with_portal(portal);
         let sender = Sender {
             pool: ledger.pool.clone(),
