@@ -101,7 +101,11 @@ struct EventObject {
 
 impl StripeProvider {
     pub fn new(config: StripeConfig) -> Result<StripeProvider, PaymentError> {
+        // One crypto library in the build: ring, as the login's client.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
+            // Stripe's API does not redirect; a redirect would carry the key.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(20))
             .build()

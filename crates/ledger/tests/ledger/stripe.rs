@@ -432,9 +432,9 @@ async fn bad_webhooks_are_refused_and_deposit_nothing() {
 
 /// `serve --payment-provider stripe` does not start without the secret
 /// key or the webhook's secret, and says which is missing without
-/// printing the one it was given.
+/// printing the one it was given; with both it serves.
 #[tokio::test]
-async fn serve_refuses_stripe_without_its_secrets() {
+async fn serve_refuses_stripe_without_its_secrets_and_serves_with_them() {
     let l = ledger().await;
     let dir = tempfile::tempdir().expect("a directory");
     let key = dir.path().join("stripe-secret-key");
@@ -466,5 +466,53 @@ async fn serve_refuses_stripe_without_its_secrets() {
     let key = key.to_str().unwrap();
     let (started, said) = serve(&["--stripe-secret-key-file", key]);
     assert!(!started && said.contains("STRIPE_WEBHOOK_SECRET"), "{said}");
+    assert!(!said.contains("NOT_TO_BE_PRINTED"), "{said}");
+    // With both (the webhook's from the environment) it serves, the pay
+    // script among its pages, and prints neither secret.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let log = dir.path().join("log");
+    let mut child = std::process::Command::new(&*klubkasse_testkit::bin::LEDGER)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", &l.url])
+        .args(["--portal-url", &format!("http://127.0.0.1:{port}")])
+        .args([
+            "--oidc-issuer",
+            "http://127.0.0.1:9",
+            "--oidc-client-id",
+            "k",
+        ])
+        .args([
+            "--payment-provider",
+            "stripe",
+            "--stripe-secret-key-file",
+            key,
+        ])
+        .args(["--stripe-publishable-key", "pk_test_klubkasse"])
+        .args(["--stripe-payment-methods", "card,mobilepay"])
+        .env("OIDC_CLIENT_SECRET", "oidc-secret")
+        .env("STRIPE_WEBHOOK_SECRET", "whsec_NOT_TO_BE_PRINTED_EITHER")
+        .env("RUST_LOG", "debug")
+        .stdout(std::fs::File::create(&log).expect("a log"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start klubkasse-ledger");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let script = format!("http://127.0.0.1:{port}/portal/pay.js");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let answer = loop {
+        if let Ok(answer) = reqwest::get(&script).await {
+            break answer;
+        }
+        assert!(Instant::now() < deadline, "serve did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(answer.status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+    let said = std::fs::read_to_string(&log).expect("the log");
+    assert!(said.contains("through Stripe"), "{said}");
     assert!(!said.contains("NOT_TO_BE_PRINTED"), "{said}");
 }
