@@ -94,6 +94,7 @@ async fn a_child_leaves_through_its_page_and_the_counter_refuses_the_card() {
         let payer = NewPayer {
             name: "Mor Ørsted".into(),
             email: Some("mor@example.dk".into()),
+            custody: None,
         };
         db::payers::add(&mut conn, child, &payer).await.unwrap();
     }

@@ -403,17 +403,21 @@ async fn login_uses_pkce_checks_the_state_and_sessions_expire() {
     browser.wait_for_text("Log ind med MitID").await;
     assert!(!browser.text().await.contains("Åse Ørsted"));
 
-    // Someone the office has not added: told so, no session.
+    // Someone the office has not added: a session with no child, which
+    // only asks for an activation letter's code; no child's page opens.
     browser.log_in(&portal, "stranger").await;
-    browser.wait_for_text("vi kender dig ikke").await;
-    let sessions: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM portal_sessions s JOIN people p ON p.id = s.person_id
+    browser.wait_for_text("Skriv koden fra brevet").await;
+    let children: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM parent_children pc JOIN people p ON p.id = pc.person_id
          WHERE p.subject = 'stranger'",
     )
     .fetch_one(&portal.ledger.pool)
     .await
     .unwrap();
-    assert_eq!(sessions, 0);
+    assert_eq!(children, 0);
+    browser.goto(&format!("{}/portal", portal.url)).await;
+    browser.wait_for_text("Skriv koden fra brevet").await;
+    assert!(!browser.text().await.contains("Åse Ørsted"));
 }
 
 /// Paid, but the tab was closed before the provider sent it back: the

@@ -209,19 +209,46 @@ pub struct ChildAccess {
     pub child: ChildId,
 }
 
-impl FromRequestParts<AppState> for ChildAccess {
-    type Rejection = LedgerError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+impl ChildAccess {
+    /// The role first, whatever the path or body says: a counter is
+    /// refused, and a parent where `parents` is false.
+    async fn of(parts: &mut Parts, state: &AppState, parents: bool) -> Result<ChildAccess> {
         let who = Principal::from_request_parts(parts, state).await?;
-        // The role first: a counter is refused whatever the path says.
-        if let Role::Kiosk(_) = who.role {
-            return Err(not_for_counters());
+        match who.role {
+            Role::Kiosk(_) => return Err(not_for_counters()),
+            Role::Parent(_) if !parents => {
+                return Err(LedgerError::forbidden(
+                    "a parent's money comes through a payment (the portal's top-up), not a deposit",
+                ));
+            }
+            _ => {}
         }
         let ApiPath(id) = ApiPath::<Uuid>::from_request_parts(parts, state).await?;
         let child = ChildId(id);
         who.may_act_for(&state.pool, child).await?;
         Ok(ChildAccess { who, child })
+    }
+}
+
+impl FromRequestParts<AppState> for ChildAccess {
+    type Rejection = LedgerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        ChildAccess::of(parts, state, true).await
+    }
+}
+
+/// [`ChildAccess`] for the office and the municipality only: a deposit
+/// is money no payment shows (cash at the office), so never a parent's.
+pub struct OfficeChildAccess(pub ChildAccess);
+
+impl FromRequestParts<AppState> for OfficeChildAccess {
+    type Rejection = LedgerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        ChildAccess::of(parts, state, false)
+            .await
+            .map(OfficeChildAccess)
     }
 }
 

@@ -16,7 +16,7 @@ use crate::db::clubs::Club;
 use crate::db::people::{PersonRole, PersonSaved};
 use crate::db::tokens::TokenInfo;
 use crate::portal::throttle::Limits;
-use crate::serve::{MailConfig, PaymentProviderChoice, PortalConfig, StripeSource};
+use crate::serve::{CprConfig, MailConfig, PaymentProviderChoice, PortalConfig, StripeSource};
 use crate::{auth, validate};
 
 #[derive(Parser)]
@@ -37,6 +37,9 @@ pub struct Db {
     pub database_url: String,
 }
 
+// `serve`'s options make it the largest by far; the command is parsed
+// once, at start, so its size costs nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Serve the HTTP API (apply migrations first with `migrate`).
@@ -60,6 +63,9 @@ pub enum Command {
         /// The clubs' time zone, for days in reports and daily limits.
         #[arg(long, default_value = "Europe/Copenhagen")]
         time_zone: String,
+        /// How many days an activation letter's code works.
+        #[arg(long, default_value = "60", value_parser = clap::value_parser!(u32).range(1..=365))]
+        code_days: u32,
         /// Boxed: the portal's options outweigh every other command's.
         #[command(flatten)]
         portal: Box<PortalArgs>,
@@ -118,6 +124,11 @@ pub enum Command {
         /// The clubs' time zone: no birth date is after its today.
         #[arg(long, default_value = "Europe/Copenhagen")]
         time_zone: String,
+        /// The secret (a file of at least 32 bytes) that custody holders'
+        /// CPR numbers (`betaler1_cpr`) are hashed with: the one `serve
+        /// --cpr-secret-file` reads. Without it a CPR column is refused.
+        #[arg(long)]
+        cpr_secret_file: Option<PathBuf>,
         #[command(flatten)]
         db: Db,
     },
@@ -174,6 +185,25 @@ pub struct PortalArgs {
     pub oidc_client_id: Option<String>,
     #[arg(long, env = "OIDC_CLIENT_SECRET", hide_env_values = true)]
     pub oidc_client_secret: Option<String>,
+    /// The identity token's claim that names a person whatever the
+    /// broker (`mitid.uuid` at Signaturgruppen, `uuid` at Idura): kept
+    /// and matched, so a new broker's `sub` finds the same person.
+    #[arg(long)]
+    pub oidc_stable_claim: Option<String>,
+    /// CPR match (off unless given, with --cpr-secret-file): the identity
+    /// token's claim with the parent's CPR number (`dk.cpr` at
+    /// Signaturgruppen's broker, `cprNumberIdentifier` at Idura). A login
+    /// whose number a custody holder of the import has is linked to
+    /// each such child at once, with no code.
+    #[arg(long, requires = "cpr_secret_file")]
+    pub cpr_claim: Option<String>,
+    /// The scope that asks the broker for the CPR claim (`ssn`).
+    #[arg(long, requires = "cpr_claim")]
+    pub cpr_scope: Option<String>,
+    /// A file of at least 32 secret bytes: CPR numbers are kept only as
+    /// HMAC-SHA-256 under it. Give `import-children` the same file.
+    #[arg(long, requires = "cpr_claim")]
+    pub cpr_secret_file: Option<PathBuf>,
     /// Who collects top-ups; required with --portal-url. `stripe`: cards
     /// (and MobilePay) through Stripe (README «Stripe»). `test` takes no
     /// money, so it is refused off loopback (anyone logged in could put
@@ -247,6 +277,12 @@ impl PortalArgs {
             oidc_issuer: self.oidc_issuer.unwrap_or_default(),
             oidc_client_id: self.oidc_client_id.unwrap_or_default(),
             oidc_client_secret: self.oidc_client_secret.unwrap_or_default(),
+            oidc_stable_claim: self.oidc_stable_claim,
+            cpr: self.cpr_claim.map(|claim| CprConfig {
+                claim,
+                scope: self.cpr_scope,
+                secret_file: self.cpr_secret_file.unwrap_or_default(),
+            }),
             payment_provider: self.payment_provider.map(|p| match p {
                 PaymentProviderArg::Test => PaymentProviderChoice::Test,
                 PaymentProviderArg::Stripe => PaymentProviderChoice::Stripe,

@@ -14,6 +14,7 @@
 //! | `fødselsdato` | `birth_date` | optional: `24-12-2015` or `2015-12-24` |
 //! | `betaler1_navn`, `betaler1_email` | `payer1_name`, `payer1_email` | optional |
 //! | `betaler2_navn`, `betaler2_email` | `payer2_name`, `payer2_email` | optional |
+//! | `betaler1_cpr`, `betaler2_cpr` | `payer1_cpr`, `payer2_cpr` | optional: a custody holder's CPR number, with CPR match on and from the command line only (kept as a keyed hash, [`crate::cpr`]) |
 //!
 //! A `saldo` column is refused: money comes to an account only with a
 //! payment, never with an import.
@@ -21,6 +22,7 @@
 use chrono::NaiveDate;
 
 use crate::api::MAX_NAME;
+use crate::cpr::{Cpr, CprKey};
 use crate::db::children::Enrolment;
 use crate::db::payers::NewPayer;
 use klubkasse_core::i18n::{Language, fill};
@@ -33,6 +35,8 @@ pub const PAYERS: [(&str, &str); 2] = [
     ("payer1_name", "payer1_email"),
     ("payer2_name", "payer2_email"),
 ];
+/// Each payer's CPR column, beside [`PAYERS`].
+pub const CUSTODY: [&str; 2] = ["payer1_cpr", "payer2_cpr"];
 const OPENING_BALANCE: &str = "opening_balance";
 
 /// Longest e-mail address (RFC 5321's path limit).
@@ -40,7 +44,7 @@ const MAX_EMAIL: usize = 254;
 
 /// Every column the file may have, with its Danish name and other names
 /// people give it; `saldo` only to refuse it by name.
-pub const COLUMNS: [Column; 7] = [
+pub const COLUMNS: [Column; 9] = [
     Column::new(NAME, "navn", &["barn", "child", "barnets_navn"], true),
     Column::new(
         BIRTH_DATE,
@@ -73,6 +77,13 @@ pub const COLUMNS: [Column; 7] = [
         false,
     ),
     Column::new(
+        "payer1_cpr",
+        "betaler1_cpr",
+        &["betaler_cpr", "payer_cpr"],
+        false,
+    ),
+    Column::new("payer2_cpr", "betaler2_cpr", &[], false),
+    Column::new(
         OPENING_BALANCE,
         "saldo",
         &["startsaldo", "balance", "beløb", "amount"],
@@ -101,6 +112,12 @@ pub enum Fault {
     PayerWithoutName,
     /// Money comes only with payments.
     NoBalance,
+    /// Not ten digits (the cell is never repeated: it may be a number).
+    CprInvalid,
+    CprWithoutName,
+    /// CPR numbers with CPR match off, or through a page (which would
+    /// show them back): only `import-children --cpr-secret-file` takes them.
+    CprNotHere,
 }
 
 pub type Problem = sheet::Problem<Fault>;
@@ -118,6 +135,9 @@ impl Fault {
             Fault::EmailInvalid { text } => say("email_invalid", &[("text", text)]),
             Fault::PayerWithoutName => say("payer_without_name", &[]),
             Fault::NoBalance => say("no_balance", &[]),
+            Fault::CprInvalid => say("cpr_invalid", &[]),
+            Fault::CprWithoutName => say("cpr_without_name", &[]),
+            Fault::CprNotHere => say("cpr_not_here", &[]),
         }
     }
 }
@@ -201,8 +221,14 @@ pub fn enrolments(rows: &[ImportRow]) -> Vec<Enrolment> {
 
 /// Reads and checks the whole file (bytes as saved: see
 /// [`sheet::decode`]); `today` in the clubs' time zone, for birth dates.
-pub fn parse(bytes: &[u8], today: NaiveDate) -> Result<Vec<ImportRow>, ImportError> {
-    parse_text(&canonical(bytes), today)
+/// `cpr`: the secret custody holders' CPR numbers are hashed with; None:
+/// a CPR cell is refused.
+pub fn parse(
+    bytes: &[u8],
+    today: NaiveDate,
+    cpr: Option<&CprKey>,
+) -> Result<Vec<ImportRow>, ImportError> {
+    parse_text(&canonical(bytes), today, cpr)
 }
 
 /// The file's text with every line ending `\n`: what the office's page
@@ -215,7 +241,11 @@ pub fn canonical(bytes: &[u8]) -> String {
 }
 
 /// [`parse`] of a [`canonical`] text.
-pub fn parse_text(text: &str, today: NaiveDate) -> Result<Vec<ImportRow>, ImportError> {
+pub fn parse_text(
+    text: &str,
+    today: NaiveDate,
+    cpr: Option<&CprKey>,
+) -> Result<Vec<ImportRow>, ImportError> {
     let sheet = Sheet::read(text, &COLUMNS).map_err(ImportError::Sheet)?;
     if sheet.has(OPENING_BALANCE) {
         return Err(ImportError::Invalid(vec![Problem {
@@ -229,7 +259,7 @@ pub fn parse_text(text: &str, today: NaiveDate) -> Result<Vec<ImportRow>, Import
     for row in sheet.rows() {
         match row {
             Err(problem) => problems.push(problem.map(Fault::Sheet)),
-            Ok(row) => match check(|key| row.cell(key), today) {
+            Ok(row) => match check(|key| row.cell(key), today, cpr) {
                 Ok(enrolment) => rows.push(ImportRow {
                     line: row.line,
                     enrolment,
@@ -254,6 +284,7 @@ pub fn parse_text(text: &str, today: NaiveDate) -> Result<Vec<ImportRow>, Import
 pub fn check<'a>(
     cell: impl Fn(&str) -> &'a str,
     today: NaiveDate,
+    cpr: Option<&CprKey>,
 ) -> Result<Enrolment, Vec<(&'static str, Fault)>> {
     let mut faults = Vec::new();
     let name = person_name(cell(NAME)).unwrap_or_else(|fault| {
@@ -288,8 +319,18 @@ pub fn check<'a>(
         }
     };
     let mut payers = Vec::new();
-    for (name_key, email_key) in PAYERS {
+    for ((name_key, email_key), cpr_key) in PAYERS.into_iter().zip(CUSTODY) {
+        let custody = cell(cpr_key).trim();
         match payer(cell(name_key), cell(email_key)) {
+            Ok(None) if !custody.is_empty() => faults.push((cpr_key, Fault::CprWithoutName)),
+            Ok(Some(mut found)) if !custody.is_empty() => {
+                match (cpr, Cpr::parse(custody)) {
+                    (None, _) => faults.push((cpr_key, Fault::CprNotHere)),
+                    (Some(_), None) => faults.push((cpr_key, Fault::CprInvalid)),
+                    (Some(key), Some(number)) => found.custody = Some(key.hash(&number)),
+                }
+                payers.push(found);
+            }
             Ok(found) => payers.extend(found),
             Err(wrong) => faults.extend(wrong.into_iter().map(|(field, fault)| {
                 let key = match field {
@@ -347,7 +388,11 @@ pub fn payer(name: &str, email: &str) -> Result<Option<NewPayer>, Vec<(PayerFiel
             .ok()
     };
     match (faults.is_empty(), name) {
-        (true, Some(name)) => Ok(Some(NewPayer { name, email })),
+        (true, Some(name)) => Ok(Some(NewPayer {
+            name,
+            email,
+            custody: None,
+        })),
         (true, None) => Ok(None),
         (false, _) => Err(faults),
     }
@@ -392,7 +437,7 @@ mod tests {
     }
 
     fn lines(bytes: &[u8]) -> Vec<String> {
-        parse(bytes, today())
+        parse(bytes, today(), None)
             .unwrap_err()
             .lines(Language::EN, "f.csv")
     }
@@ -403,7 +448,7 @@ mod tests {
             b"Navn;F\xf8dselsdato;Betaler1_navn;Betaler1_email;Betaler2_navn;Betaler2_email\r\n\
             S\xf8ren \xc6r\xf8;24-12-2015;Mette \xc6r\xf8;mette@example.dk;;\r\n\
             Ida Jensen;;;;Bo Jensen;\r\n";
-        let rows = parse(file, today()).unwrap();
+        let rows = parse(file, today(), None).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[0].enrolment.name, "Søren Ærø");
@@ -415,18 +460,20 @@ mod tests {
             rows[0].enrolment.payers,
             [NewPayer {
                 name: "Mette Ærø".into(),
-                email: Some("mette@example.dk".into())
+                email: Some("mette@example.dk".into()),
+                custody: None,
             }]
         );
         assert_eq!(
             rows[1].enrolment.payers,
             [NewPayer {
                 name: "Bo Jensen".into(),
-                email: None
+                email: None,
+                custody: None,
             }]
         );
         // English headers, commas, ISO dates.
-        let rows = parse(b"name,birth_date\nAlma,2016-01-31\n", today()).unwrap();
+        let rows = parse(b"name,birth_date\nAlma,2016-01-31\n", today(), None).unwrap();
         assert_eq!(
             rows[0].enrolment.birth_date,
             NaiveDate::from_ymd_opt(2016, 1, 31)
@@ -438,7 +485,7 @@ mod tests {
         assert_eq!(
             lines(b"navn;fodselsdato\n"),
             [
-                "f.csv line 1, column fodselsdato: unknown column (the columns are name, birth_date, payer1_name, payer1_email, payer2_name, payer2_email, opening_balance)"
+                "f.csv line 1, column fodselsdato: unknown column (the columns are name, birth_date, payer1_name, payer1_email, payer2_name, payer2_email, payer1_cpr, payer2_cpr, opening_balance)"
             ]
         );
         assert_eq!(
@@ -458,9 +505,34 @@ mod tests {
             ]
         );
         assert!(matches!(
-            parse(b"", today()),
+            parse(b"", today(), None),
             Err(ImportError::Sheet(SheetError::Empty))
         ));
+    }
+
+    #[test]
+    fn a_custody_holders_cpr_number_is_kept_hashed_and_never_said() {
+        let key = CprKey::new(&[7; 32]).unwrap();
+        let file = "navn,betaler1_navn,betaler1_cpr,betaler2_navn,betaler2_cpr\n\
+                    Alma,Mette,010190-1234,Jonas,\n\
+                    Bo,,,Mette,0101901234\n";
+        let rows = parse(file.as_bytes(), today(), Some(&key)).unwrap();
+        let mette = key.hash(&Cpr::parse("0101901234").unwrap());
+        assert_eq!(rows[0].enrolment.payers[0].custody, Some(mette.clone()));
+        assert_eq!(rows[0].enrolment.payers[1].custody, None);
+        assert_eq!(rows[1].enrolment.payers[0].custody, Some(mette));
+        // Without the secret (a page's upload), or wrong: refused, and the
+        // number is in no message.
+        let wrong =
+            "navn,betaler1_navn,betaler1_cpr,betaler2_cpr\nAlma,Mette,010190-123,0101901234\n";
+        for (text, key) in [(file, None), (wrong, Some(&key))] {
+            let said = parse(text.as_bytes(), today(), key)
+                .unwrap_err()
+                .lines(Language::DA, "f.csv")
+                .join("\n");
+            assert!(said.contains("CPR"), "{said}");
+            assert!(!said.contains("0101") && !said.contains("1234"), "{said}");
+        }
     }
 
     #[test]
@@ -473,6 +545,9 @@ mod tests {
             Fault::EmailInvalid { text: "x".into() },
             Fault::PayerWithoutName,
             Fault::NoBalance,
+            Fault::CprInvalid,
+            Fault::CprWithoutName,
+            Fault::CprNotHere,
         ];
         for language in Language::all() {
             for fault in &faults {
@@ -513,7 +588,7 @@ mod tests {
                 text.push_str(&format!("{name};{}\r\n", day.format("%d-%m-%Y")));
             }
             let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
-            let rows = parse(&bytes, today()).unwrap();
+            let rows = parse(&bytes, today(), None).unwrap();
             prop_assert_eq!(rows.len(), children.len());
             for (i, (row, (name, days))) in rows.iter().zip(&children).enumerate() {
                 prop_assert_eq!(row.line, i as u64 + 2);

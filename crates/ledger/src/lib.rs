@@ -11,10 +11,12 @@
 //!   `OfficeOrParent`) every endpoint takes, so none can forget its role
 //!   or club check.
 //! - [`portal`]: the parents' portal and the office's pages (HTML).
+//! - [`cpr`]: custody holders' CPR numbers, kept as a keyed hash only.
 
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod cpr;
 pub mod db;
 pub mod error;
 pub mod import;
@@ -62,6 +64,8 @@ pub struct Settings {
     /// The clubs' wall clock, for days in reports and daily limits
     /// (a PostgreSQL time zone name).
     pub time_zone: String,
+    /// How long an activation letter's code works.
+    pub code_lifetime: chrono::TimeDelta,
 }
 
 impl Default for Settings {
@@ -70,6 +74,7 @@ impl Default for Settings {
             balance_cap: Money::kroner(1000),
             card_fee: Money::kroner(45),
             time_zone: "Europe/Copenhagen".to_string(),
+            code_lifetime: chrono::TimeDelta::days(60),
         }
     }
 }

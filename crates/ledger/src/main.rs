@@ -72,8 +72,15 @@ async fn run(command: Command) -> Result<()> {
             club,
             dry_run,
             time_zone,
+            cpr_secret_file,
             db,
-        } => import_children(&file, club.trim(), dry_run, &time_zone, &db).await?,
+        } => {
+            let cpr = cpr_secret_file
+                .as_deref()
+                .map(klubkasse_ledger::cpr::CprKey::read)
+                .transpose()?;
+            import_children(&file, club.trim(), dry_run, &time_zone, cpr.as_ref(), &db).await?
+        }
         Command::Serve {
             listen,
             db,
@@ -82,6 +89,7 @@ async fn run(command: Command) -> Result<()> {
             balance_cap,
             card_fee,
             time_zone,
+            code_days,
             portal,
         } => {
             serve(ServeConfig {
@@ -92,6 +100,7 @@ async fn run(command: Command) -> Result<()> {
                     balance_cap,
                     card_fee,
                     time_zone,
+                    code_lifetime: chrono::TimeDelta::days(code_days.into()),
                 },
                 portal: portal.config(),
             })
@@ -154,6 +163,7 @@ async fn import_children(
     club: &str,
     dry_run: bool,
     time_zone: &str,
+    cpr: Option<&klubkasse_ledger::cpr::CprKey>,
     db: &cli::Db,
 ) -> Result<()> {
     let bytes =
@@ -166,7 +176,7 @@ async fn import_children(
         .await
         .with_context(|| format!("«{time_zone}» cannot be the clubs' time zone"))?;
     let today = db::portal::today(&pool, time_zone).await?;
-    let rows = import::parse(&bytes, today)
+    let rows = import::parse(&bytes, today, cpr)
         .map_err(|e| anyhow::anyhow!(e.message(Language::DA, &name)))?;
     let enrolled = db::enrol_all(
         &pool,

@@ -45,6 +45,10 @@ pub struct PortalConfig {
     pub oidc_issuer: String,
     pub oidc_client_id: String,
     pub oidc_client_secret: String,
+    /// The identity token's claim with the MitID person id, if the broker sends one.
+    pub oidc_stable_claim: Option<String>,
+    /// CPR match, when on.
+    pub cpr: Option<CprConfig>,
     pub payment_provider: Option<PaymentProviderChoice>,
     /// Used with `--payment-provider stripe`.
     pub stripe: StripeSource,
@@ -59,6 +63,14 @@ pub struct MailConfig {
     pub smtp_url: String,
     pub password_file: Option<PathBuf>,
     pub from: String,
+}
+
+/// CPR match: where the broker's claim is, and the hashes' secret.
+#[derive(Debug, Clone)]
+pub struct CprConfig {
+    pub claim: String,
+    pub scope: Option<String>,
+    pub secret_file: PathBuf,
 }
 
 /// Everything `serve` needs.
@@ -197,7 +209,12 @@ fn is_loopback(url: &str) -> bool {
         None => authority.split(':').next().unwrap_or(""),
     };
     let after = &authority[host.len()..];
-    matches!(host, "127.0.0.1" | "localhost") && (after.is_empty() || is_port(after))
+    // 127.0.0.0/8 as four plain numbers (not `127.1`, not a name).
+    let loopback_v4 = host.split('.').count() == 4
+        && host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (loopback_v4 || host == "localhost") && (after.is_empty() || is_port(after))
 }
 
 fn is_port(text: &str) -> bool {
@@ -239,8 +256,17 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
         client_id: config.oidc_client_id,
         client_secret: config.oidc_client_secret,
         redirect_url: format!("{}/portal/callback", plan.public_url),
+        stable_claim: config.oidc_stable_claim,
+        cpr_claim: config.cpr.as_ref().map(|c| c.claim.clone()),
+        cpr_scope: config.cpr.as_ref().and_then(|c| c.scope.clone()),
     })
     .map_err(|e| ServeError::Login(e.to_string()))?;
+    let cpr_key = config
+        .cpr
+        .as_ref()
+        .map(|c| crate::cpr::CprKey::read(&c.secret_file))
+        .transpose()
+        .map_err(|e| ServeError::Login(e.to_string()))?;
     let (payments, test_payments): (Arc<dyn portal::payment::PaymentProvider>, _) = match plan
         .payment_provider
     {
@@ -261,6 +287,7 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
         oidc,
         payments,
         test_payments,
+        cpr_key,
         public_url: plan.public_url,
         limits: config.limits,
         login_starts: Default::default(),
@@ -453,6 +480,7 @@ mod tests {
             "http://[::1]:8080",
             "http://localhost",
             "http://LOCALHOST:8080",
+            "http://127.0.0.2:8080",
         ] {
             let plan = portal_policy(url, local(), TEST).unwrap();
             assert_eq!(plan.public_url, url.trim_end_matches('/'));
@@ -470,6 +498,9 @@ mod tests {
             ("https://localhost.example.dk:443", &money),
             ("http://kasse.example.dk", &https),
             ("http://127.0.0.1.example.dk", &https),
+            ("http://127.0.0.1.nip.io:8080", &https),
+            ("http://localhost.evil.example", &https),
+            ("http://128.0.0.1:8080", &https),
             ("http://localhost.example.dk", &https),
             ("http://localhost@evil.example", &url),
             ("kasse.example.dk", &https),

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use klubkasse_core::domain::ChildId;
+use klubkasse_ledger::cpr::CprKey;
 use klubkasse_ledger::db::people::{PersonRole, PersonSaved};
 use klubkasse_ledger::db::{Actor, Movement, Scope};
 use klubkasse_ledger::portal::Portal;
@@ -124,12 +125,25 @@ impl PortalServer {
     }
 
     pub async fn start_with(settings: Settings) -> PortalServer {
-        Self::start_as(settings, |_| {}).await
+        Self::start_configured(settings, None, |_| {}).await
     }
 
     /// [`PortalServer::start_with`], its [`Portal`] changed by `change`
     /// first (another payment provider).
     pub async fn start_as(settings: Settings, change: impl FnOnce(&mut Portal)) -> PortalServer {
+        Self::start_configured(settings, None, change).await
+    }
+
+    /// With CPR match on: the provider's [`CPR_CLAIM`], hashed with `key`.
+    pub async fn start_with_cpr(key: CprKey) -> PortalServer {
+        Self::start_configured(Settings::default(), Some(key), |_| {}).await
+    }
+
+    async fn start_configured(
+        settings: Settings,
+        cpr_key: Option<CprKey>,
+        change: impl FnOnce(&mut Portal),
+    ) -> PortalServer {
         let provider = Provider::start();
         let ledger = crate::ledger::ledger_with(settings.clone()).await;
         ledger.club(CLUB).await;
@@ -145,10 +159,14 @@ impl PortalServer {
                 client_id: "klubkasse-test".into(),
                 client_secret: "test-secret".into(),
                 redirect_url: format!("{url}/portal/callback"),
+                stable_claim: Some(STABLE_CLAIM.into()),
+                cpr_claim: cpr_key.as_ref().map(|_| CPR_CLAIM.into()),
+                cpr_scope: None,
             })
             .expect("oidc config"),
             payments: std::sync::Arc::new(test.clone()),
             test_payments: Some(test),
+            cpr_key,
             public_url: url.clone(),
             limits: Default::default(),
             login_starts: Default::default(),
@@ -211,6 +229,13 @@ impl PortalServer {
             .await
     }
 }
+
+/// The claim the test portal reads as the MitID person id (as
+/// Signaturgruppen's broker names it).
+pub const STABLE_CLAIM: &str = "mitid.uuid";
+
+/// The claim with the CPR number, with CPR match on (Signaturgruppen's name).
+pub const CPR_CLAIM: &str = "dk.cpr";
 
 /// The club [`PortalServer::family`] enrols in, and office staff work for.
 pub const CLUB: &str = "Solsikken";

@@ -26,15 +26,18 @@ pub enum MailKind {
     /// The replacement card is in the post.
     CardOrderSent,
     SupportAnswered,
+    /// A payer's activation letter with their personal code.
+    ActivationLetter,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 5] = [
+    pub const ALL: [MailKind; 6] = [
         MailKind::LowBalance,
         MailKind::PayoutPaid,
         MailKind::PayoutRejected,
         MailKind::CardOrderSent,
         MailKind::SupportAnswered,
+        MailKind::ActivationLetter,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl MailKind {
             MailKind::PayoutRejected => "payout_rejected",
             MailKind::CardOrderSent => "card_order_sent",
             MailKind::SupportAnswered => "support_answered",
+            MailKind::ActivationLetter => "activation_letter",
         }
     }
 
@@ -62,6 +66,26 @@ pub struct Queued {
     pub vars: Value,
     /// Tries so far, this one included.
     pub attempts: i32,
+}
+
+/// Queues a mail to an address the office has (a payer's).
+pub async fn queue(
+    pool: &PgPool,
+    to: &str,
+    kind: MailKind,
+    language: &str,
+    vars: Value,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO mail_outbox (to_address, kind, language, vars) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(to)
+    .bind(kind.as_str())
+    .bind(language)
+    .bind(vars)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Queues a mail to a person, in their language, if the ledger has their
@@ -201,12 +225,15 @@ pub async fn claim(pool: &PgPool, limit: i64, hold: Duration) -> Result<Vec<Queu
     .await?)
 }
 
-/// The mail server took it.
+/// The mail server took it. Its values go (an activation letter's code
+/// among them): what was sent is the mail server's and the reader's.
 pub async fn mark_sent(pool: &PgPool, id: i64) -> Result<()> {
-    sqlx::query("UPDATE mail_outbox SET sent_at = now(), last_error = NULL WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE mail_outbox SET sent_at = now(), last_error = NULL, vars = '{}' WHERE id = $1",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

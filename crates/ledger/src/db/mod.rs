@@ -24,10 +24,12 @@
 //! - [`reports`], [`changes`]: the office's totals, the counters' pull
 //! - [`tokens`], [`people`]: bearer tokens; portal logins, people, sessions
 //! - [`leaving`]: a child leaving: payout, cards blocked, account closed
-//! - [`payers`]: a child's payers (name, e-mail), not logins
+//! - [`payers`]: a child's payers (name, e-mail), each linked to the
+//!   person who typed their letter's code ([`activation`])
 //! - [`payments`]: top-ups and payout requests
 //! - [`portal`]: what the parents' and the office's pages read
 
+pub mod activation;
 pub mod cards;
 pub mod changes;
 pub mod children;

@@ -84,12 +84,16 @@ pub enum Action {
     TokenRevoke,
     PayerAdd,
     PayerRemove,
+    /// An activation letter made for a payer: a new code, the old voided.
+    PayerLetter,
+    /// A person who logged in typed a payer's code and became that payer.
+    PayerLink,
     /// A counter's flag on an entry dealt with, with a comment.
     FlagHandled,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 31] = [
         Action::ChildEnrol,
         Action::ChildImport,
         Action::ChildMove,
@@ -118,6 +122,8 @@ impl Action {
         Action::TokenRevoke,
         Action::PayerAdd,
         Action::PayerRemove,
+        Action::PayerLetter,
+        Action::PayerLink,
         Action::FlagHandled,
     ];
 
@@ -151,6 +157,8 @@ impl Action {
             Action::TokenRevoke => "token.revoke",
             Action::PayerAdd => "payer.add",
             Action::PayerRemove => "payer.remove",
+            Action::PayerLetter => "payer.letter",
+            Action::PayerLink => "payer.link",
             Action::FlagHandled => "flag.handled",
         }
     }

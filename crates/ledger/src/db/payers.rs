@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::office_log::{self, Action, Actor, Change};
 use super::{DbError, Result};
+use crate::cpr::CprHash;
 use klubkasse_core::domain::ChildId;
 
 /// A payer to add; checked already (see `crate::import`).
@@ -16,6 +17,8 @@ use klubkasse_core::domain::ChildId;
 pub struct NewPayer {
     pub name: String,
     pub email: Option<String>,
+    /// A custody holder's CPR number, hashed (the import's `payer1_cpr`).
+    pub custody: Option<CprHash>,
 }
 
 /// A payer as stored.
@@ -32,13 +35,14 @@ pub struct Payer {
 /// enrolment, or a change the office logs).
 pub async fn add(conn: &mut PgConnection, child: ChildId, payer: &NewPayer) -> Result<Payer> {
     Ok(sqlx::query_as(
-        "INSERT INTO payers (id, child_id, name, email) VALUES ($1, $2, $3, $4)
+        "INSERT INTO payers (id, child_id, name, email, cpr_hmac) VALUES ($1, $2, $3, $4, $5)
          RETURNING id, child_id, name, email, created_at",
     )
     .bind(Uuid::now_v7())
     .bind(child.0)
     .bind(&payer.name)
     .bind(&payer.email)
+    .bind(payer.custody.as_ref().map(|h| h.0.as_slice()))
     .fetch_one(conn)
     .await?)
 }
@@ -74,22 +78,46 @@ pub async fn add_one(
     Ok(added)
 }
 
+#[derive(sqlx::FromRow)]
+struct Removed {
+    #[sqlx(flatten)]
+    payer: Payer,
+    person_id: Option<Uuid>,
+}
+
 /// Removes a payer of `child` (kept, marked removed), in the office log.
-/// Not found: no such payer of this child, or removed already.
+/// Not found: no such payer of this child, or removed already. The
+/// person who was this payer loses the child with their settings for it
+/// (unless they are another of its payers), and their sessions end at
+/// once: a custody change takes effect at their next click. The child's
+/// money and history stay.
 pub async fn remove(pool: &PgPool, actor: &Actor, child: ChildId, payer: Uuid) -> Result<()> {
     let mut tx = pool.begin().await?;
-    let removed: Option<Payer> = sqlx::query_as(
+    let removed: Option<Removed> = sqlx::query_as(
         "UPDATE payers SET removed_at = now()
          WHERE id = $1 AND child_id = $2 AND removed_at IS NULL
-         RETURNING id, child_id, name, email, created_at",
+         RETURNING id, child_id, name, email, created_at, person_id",
     )
     .bind(payer)
     .bind(child.0)
     .fetch_optional(&mut *tx)
     .await?;
-    let removed = removed.ok_or_else(|| DbError::not_found(format!("no payer {payer}")))?;
-    let change = Change::child(Action::PayerRemove, child)
-        .before(json!({ "payer": removed.id, "name": removed.name, "email": removed.email }));
+    let Removed {
+        payer: removed,
+        person_id: person,
+    } = removed.ok_or_else(|| DbError::not_found(format!("no payer {payer}")))?;
+    if let Some(person) = person {
+        super::activation::unlink(&mut tx, person, child).await?;
+        sqlx::query(
+            "UPDATE portal_sessions SET ended_at = now() WHERE person_id = $1 AND ended_at IS NULL",
+        )
+        .bind(person)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let change = Change::child(Action::PayerRemove, child).before(
+        json!({ "payer": removed.id, "name": removed.name, "email": removed.email, "person": person }),
+    );
     office_log::write(&mut tx, actor, change).await?;
     tx.commit().await?;
     Ok(())

@@ -4,6 +4,7 @@
 //! transaction as the payment's or the request's new state.
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde_json::json;
 // Dynamic SQL here only splices the column-list constants, never input.
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
@@ -13,7 +14,7 @@ use super::clubs::Scope;
 use super::entries::{Movement, money_entry_in};
 use super::mail::MailKind;
 use super::office_log::{self, Action, Actor, Change};
-use super::{Amount, ChildKey, Paged, Result, Window};
+use super::{Amount, ChildKey, DbError, Paged, Result, Window, money};
 use klubkasse_core::domain::{ChildId, Money};
 
 /// A payment as the portal keeps it.
@@ -32,19 +33,82 @@ pub struct Payment {
 
 const PAYMENT_COLUMNS: &str = "id, person_id, child_id, amount, provider_ref, status";
 
-pub async fn add_payment(pool: &PgPool, payment: &Payment, provider: &str) -> Result<()> {
+/// How long an open payment holds room under the cap: a pay page left
+/// unfinished stops holding it then (paid later, it still lands).
+const OPEN_HOLDS_ROOM: &str = "30 minutes";
+
+/// The room under `cap` for a new top-up: the cap less the balance and
+/// the payments still open (started in the last 30 minutes).
+pub async fn room(conn: &mut PgConnection, child: ChildId, cap: Money) -> Result<Money> {
+    let (balance, open): (Decimal, Decimal) = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT c.balance, coalesce((SELECT sum(p.amount) FROM payments p
+                                     WHERE p.child_id = c.id AND p.status = 'started'
+                                       AND p.created_at > now() - interval '{OPEN_HOLDS_ROOM}'), 0)
+         FROM children c WHERE c.id = $1"
+    )))
+    .bind(child.0)
+    .fetch_one(conn)
+    .await?;
+    Ok((cap - money(balance) - money(open)).max(Money::ZERO))
+}
+
+/// Records a payment about to start at the provider, if it fits under
+/// `cap` with the payments still open: the child's row is locked, so
+/// top-ups started at once are counted one after the other and together
+/// never pass the cap. Refused: `balance_cap`. The provider's reference
+/// comes with [`payment_started`].
+pub async fn reserve_payment(
+    pool: &PgPool,
+    payment: &Payment,
+    provider: &str,
+    cap: Money,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT 1 FROM children WHERE id = $1 FOR UPDATE")
+        .bind(payment.child.0)
+        .execute(&mut *tx)
+        .await?;
+    let room = room(&mut tx, payment.child, cap).await?;
+    if payment.amount > room {
+        return Err(DbError::conflict(
+            "balance_cap",
+            format!(
+                "with the payments still open, at most {} fits under the cap",
+                room.to_plain_string()
+            ),
+        ));
+    }
     sqlx::query(
         "INSERT INTO payments (id, person_id, child_id, amount, provider, provider_ref, status)
-         VALUES ($1, $2, $3, $4, $5, $6, 'started')",
+         VALUES ($1, $2, $3, $4, $5, '', 'started')",
     )
     .bind(payment.id)
     .bind(payment.person)
     .bind(payment.child.0)
     .bind(payment.amount.decimal())
     .bind(provider)
-    .bind(&payment.provider_ref)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The provider took the payment: its reference, to ask it later.
+pub async fn payment_started(pool: &PgPool, id: Uuid, reference: &str) -> Result<()> {
+    sqlx::query("UPDATE payments SET provider_ref = $2 WHERE id = $1")
+        .bind(id)
+        .bind(reference)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The provider could not start it: it holds no room any more.
+pub async fn payment_not_started(pool: &PgPool, id: Uuid) -> Result<()> {
+    sqlx::query("UPDATE payments SET status = 'failed' WHERE id = $1 AND provider_ref = ''")
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -215,11 +279,14 @@ const PAYOUT_SELECT: &str = "SELECT r.id, c.name AS child_name,
          LEFT JOIN people p ON p.id = r.person_id LEFT JOIN payers y ON y.id = r.payer_id";
 
 /// A child's payout requests, newest first.
-pub async fn payouts_of(pool: &PgPool, child: ChildId) -> Result<Vec<Payout>> {
+/// A parent's own payout requests for the child: a payer never sees
+/// another payer's.
+pub async fn payouts_of(pool: &PgPool, child: ChildId, person: Uuid) -> Result<Vec<Payout>> {
     Ok(sqlx::query_as(AssertSqlSafe(format!(
-        "{PAYOUT_SELECT} WHERE r.child_id = $1 ORDER BY r.created_at DESC"
+        "{PAYOUT_SELECT} WHERE r.child_id = $1 AND r.person_id = $2 ORDER BY r.created_at DESC"
     )))
     .bind(child.0)
+    .bind(person)
     .fetch_all(pool)
     .await?)
 }

@@ -94,6 +94,120 @@ pub async fn person_of(pool: &PgPool, issuer: &str, subject: &str) -> Result<Opt
     )
 }
 
+/// Who the broker says logged in, as [`person_for_login`] needs it.
+#[derive(Debug, Clone)]
+pub struct LoginIdentity<'a> {
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub name: &'a str,
+    pub email: Option<&'a str>,
+    /// The MitID person id, the same whatever the broker's subject.
+    pub stable_id: Option<&'a str>,
+}
+
+/// The person who logged in: known by issuer and subject; or by the
+/// stable MitID id (a new broker, a new subject: the person now goes by
+/// these); or new, a parent with no children, who links to a child by
+/// an activation letter's code. A stable id not kept yet is kept, unless
+/// another person has it. Each new person and changed identity is in
+/// the office log, made by the person.
+pub async fn person_for_login(pool: &PgPool, login: &LoginIdentity<'_>) -> Result<Uuid> {
+    let issuer = normal_issuer(login.issuer);
+    let stable = login
+        .stable_id
+        .map(|s| s.chars().take(200).collect::<String>());
+    let mut tx = pool.begin().await?;
+    let known: Option<(Uuid, Option<String>, String)> = sqlx::query_as(
+        "SELECT id, stable_id, name FROM people WHERE issuer = $1 AND subject = $2 FOR UPDATE",
+    )
+    .bind(issuer)
+    .bind(login.subject)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((id, kept, _)) = known {
+        if kept.is_none() && stable.is_some() {
+            sqlx::query(
+                "UPDATE people SET stable_id = $2 WHERE id = $1
+                 AND NOT EXISTS (SELECT 1 FROM people WHERE stable_id = $2)",
+            )
+            .bind(id)
+            .bind(&stable)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        return Ok(id);
+    }
+    let by_stable: Option<(Uuid, String, String, String)> = match &stable {
+        Some(stable) => {
+            sqlx::query_as(
+                "SELECT id, issuer, subject, name FROM people WHERE stable_id = $1 FOR UPDATE",
+            )
+            .bind(stable)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+        None => None,
+    };
+    let id = match by_stable {
+        Some((id, old_issuer, old_subject, name)) => {
+            sqlx::query("UPDATE people SET issuer = $2, subject = $3 WHERE id = $1")
+                .bind(id)
+                .bind(issuer)
+                .bind(login.subject)
+                .execute(&mut *tx)
+                .await?;
+            let change = Change::new(Action::PersonUpdate)
+                .before(json!({ "person": id, "identity": { "issuer": old_issuer, "subject": old_subject } }))
+                .after(json!({ "identity": { "issuer": issuer, "subject": login.subject }, "matched_by": "stable_id" }));
+            let actor = Actor::Person { id, name };
+            office_log::write(&mut tx, &actor, change).await?;
+            id
+        }
+        None => {
+            let id = Uuid::now_v7();
+            let name: String = login.name.trim().chars().take(100).collect();
+            let name = if name.is_empty() {
+                "MitID".to_string()
+            } else {
+                name
+            };
+            // An address, not whatever a broker put in the claim.
+            let email = login
+                .email
+                .filter(|e| e.contains('@') && (3..=200).contains(&e.chars().count()));
+            let inserted = sqlx::query(
+                "INSERT INTO people (id, issuer, subject, role, name, email, stable_id)
+                 VALUES ($1, $2, $3, 'parent', $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(issuer)
+            .bind(login.subject)
+            .bind(&name)
+            .bind(email)
+            .bind(&stable)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                // Another login of the same person (a second tab) made the
+                // row meanwhile: it is found now.
+                tx.rollback().await?;
+                return Box::pin(person_for_login(pool, login)).await;
+            }
+            let mut after = PersonRole::Parent.json();
+            after["person"] = json!(id);
+            after["identity"] = json!({ "issuer": issuer, "subject": login.subject });
+            after["details"] = json!({ "name": name, "email": email, "by": "first login" });
+            let actor = Actor::Person { id, name };
+            office_log::write(&mut tx, &actor, Change::new(Action::PersonAdd).after(after)).await?;
+            id
+        }
+    };
+    tx.commit().await?;
+    Ok(id)
+}
+
 /// What someone may do in the portal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PersonRole {
@@ -453,4 +567,87 @@ pub async fn set_language(pool: &PgPool, person: Uuid, language: &str) -> Result
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// What the ledger keeps about a person, as their own page shows it.
+#[derive(Debug, Clone)]
+pub struct OwnData {
+    pub name: String,
+    pub email: Option<String>,
+    pub issuer: String,
+    pub subject: String,
+    pub stable_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub payers: Vec<OwnPayer>,
+    /// Children linked without a payer (`klubkasse-ledger person --child`).
+    pub children: Vec<(Uuid, String)>,
+    pub payments: i64,
+    pub payouts: i64,
+    pub questions: i64,
+}
+
+/// A payer the person is, with what the office wrote for them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OwnPayer {
+    pub child: Uuid,
+    pub child_name: String,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OwnRow {
+    name: String,
+    email: Option<String>,
+    issuer: String,
+    subject: String,
+    stable_id: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    payments: i64,
+    payouts: i64,
+    questions: i64,
+}
+
+pub async fn own_data(pool: &PgPool, person: Uuid) -> Result<OwnData> {
+    let row: OwnRow = sqlx::query_as(
+        "SELECT name, email, issuer, subject, stable_id, created_at,
+                (SELECT count(*) FROM payments WHERE person_id = p.id) AS payments,
+                (SELECT count(*) FROM payout_requests WHERE person_id = p.id) AS payouts,
+                (SELECT count(*) FROM support_requests WHERE person_id = p.id) AS questions
+         FROM people p WHERE id = $1",
+    )
+    .bind(person)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| DbError::not_found(format!("no person {person}")))?;
+    let payers: Vec<OwnPayer> = sqlx::query_as(
+        "SELECT c.id AS child, c.name AS child_name, p.name, p.email
+         FROM payers p JOIN children c ON c.id = p.child_id
+         WHERE p.person_id = $1 AND p.removed_at IS NULL ORDER BY c.name, c.id",
+    )
+    .bind(person)
+    .fetch_all(pool)
+    .await?;
+    let children: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT c.id, c.name FROM parent_children pc JOIN children c ON c.id = pc.child_id
+         WHERE pc.person_id = $1 AND NOT EXISTS (SELECT 1 FROM payers p
+             WHERE p.person_id = $1 AND p.child_id = c.id AND p.removed_at IS NULL)
+         ORDER BY c.name, c.id",
+    )
+    .bind(person)
+    .fetch_all(pool)
+    .await?;
+    Ok(OwnData {
+        name: row.name,
+        email: row.email,
+        issuer: row.issuer,
+        subject: row.subject,
+        stable_id: row.stable_id,
+        created_at: row.created_at,
+        payers,
+        children,
+        payments: row.payments,
+        payouts: row.payouts,
+        questions: row.questions,
+    })
 }

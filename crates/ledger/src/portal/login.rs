@@ -1,10 +1,8 @@
 //! Logging in and out, and the language switch.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use axum::Extension;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::TimeDelta;
@@ -13,14 +11,17 @@ use serde::Deserialize;
 
 use klubkasse_core::i18n::Language;
 
+use super::activate::CODE_COOKIE;
+use super::code::ActivationCode;
 use super::layout::{self, LANG_COOKIE, Lang};
 use super::session::{
-    self, Asked, LOGIN_COOKIE, NoFields, Posted, SESSION_COOKIE, Session, sha256,
+    self, Asked, ClientAddress, LOGIN_COOKIE, NoFields, Posted, SESSION_COOKIE, Session, sha256,
 };
 use super::throttle::Limited;
 use super::{PortalError, portal};
 use crate::AppState;
-use crate::db::people::{self, PendingLogin};
+use crate::db::activation;
+use crate::db::people::{self, LoginIdentity, PendingLogin};
 
 /// How long the browser may stay at the broker.
 const LOGIN_TIME: TimeDelta = TimeDelta::minutes(10);
@@ -30,12 +31,10 @@ const LOGIN_TIME: TimeDelta = TimeDelta::minutes(10);
 /// of logins are under way.
 pub async fn start(
     State(state): State<AppState>,
-    connected: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientAddress(address): ClientAddress,
     jar: CookieJar,
 ) -> Result<Response, PortalError> {
     let portal = portal(&state)?;
-    // Unknown only when driven without a socket (the router in tests).
-    let address = connected.map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.0.ip());
     let per_minute = portal.limits.logins_per_minute;
     if !portal
         .login_starts
@@ -69,7 +68,9 @@ pub struct Callback {
 }
 
 /// The broker sent the browser back: check it is the same browser and
-/// login, trade the code for the identity, and start a session.
+/// login, trade the code for the identity, and start a session. Someone
+/// the ledger does not know yet gets one too, with no children: they
+/// link to a child with their activation letter's code.
 pub async fn callback(
     State(state): State<AppState>,
     lang: Lang,
@@ -95,14 +96,30 @@ pub async fn callback(
         .oidc
         .finish(code, pending.nonce, pending.pkce_verifier)
         .await?;
-    let Some(person) = people::person_of(&state.pool, &identity.issuer, &identity.subject).await?
-    else {
-        tracing::info!(subject = %identity.subject, "a login with no person in the ledger");
-        return Ok((jar, unknown_person(lang)).into_response());
+    let login = LoginIdentity {
+        issuer: &identity.issuer,
+        subject: &identity.subject,
+        name: identity.name.as_deref().unwrap_or_default(),
+        email: identity.email.as_deref(),
+        stable_id: identity.stable_id.as_deref(),
     };
+    let person = people::person_for_login(&state.pool, &login).await?;
+    // CPR match: a custody holder the import named is linked at once.
+    if let (Some(key), Some(cpr)) = (&portal.cpr_key, &identity.cpr) {
+        activation::link_custody(&state.pool, person, &key.hash(cpr)).await?;
+    }
     let id = session::begin(&state.pool, person).await?;
     let jar = jar.add(session::cookie(SESSION_COOKIE, id, session::LIFETIME));
-    Ok((jar, Redirect::to("/portal")).into_response())
+    // Arrived from a letter's QR code: its code, filled in, to be checked.
+    let next = match jar
+        .get(CODE_COOKIE)
+        .and_then(|c| ActivationCode::parse(c.value()))
+    {
+        Some(code) => format!("/portal/activate?code={}", code.grouped()),
+        None => "/portal".to_string(),
+    };
+    let jar = jar.remove(session::removal(CODE_COOKIE));
+    Ok((jar, Redirect::to(&next)).into_response())
 }
 
 fn login_failed(lang: Lang) -> maud::Markup {
@@ -112,16 +129,6 @@ fn login_failed(lang: Lang) -> maud::Markup {
         html! {
             p.problem { (lang.t("portal.login.the_login_was_not_completed_or")) }
             p { a.button href="/portal/login" { (lang.t("portal.login.log_in_with_mitid")) } }
-        },
-    )
-}
-
-fn unknown_person(lang: Lang) -> maud::Markup {
-    layout::bare(
-        lang,
-        lang.t("portal.login.login"),
-        html! {
-            p.problem { (lang.t("portal.login.you_are_logged_in_but_we")) }
         },
     )
 }

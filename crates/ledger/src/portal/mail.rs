@@ -99,10 +99,15 @@ pub fn write_out(queued: &Queued, portal_url: &str) -> Option<Mail> {
             "portal.mail.support_answered_body",
             &["subject"],
         ),
+        MailKind::ActivationLetter => (
+            "portal.letter.mail_subject",
+            "portal.letter.mail_body",
+            &["payer", "child", "club", "fee", "date", "link", "code"],
+        ),
     };
     for key in keys {
         let value = match *key {
-            "balance" | "threshold" | "amount" => amount(key)?,
+            "balance" | "threshold" | "amount" | "fee" => amount(key)?,
             _ => text(key)?.to_string(),
         };
         values.push((key, value));
@@ -212,7 +217,9 @@ mod tests {
     #[test]
     fn every_kind_is_written_in_every_language() {
         let vars = json!({"name": "Åse", "balance": "1.00", "threshold": "2.00",
-                          "amount": "3.00", "subject": "Kort"});
+                          "amount": "3.00", "subject": "Kort", "payer": "Mor", "child": "Åse",
+                          "club": "Kastanjen", "fee": "45.00", "date": "01.02.2027",
+                          "link": "https://k/portal/activate?code=X", "code": "ABCD-EFGH-JKLM"});
         for kind in MailKind::ALL {
             for lang in ["da", "en"] {
                 let mail = write_out(&queued(kind.as_str(), lang, vars.clone()), "u").unwrap();

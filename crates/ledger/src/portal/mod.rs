@@ -10,17 +10,22 @@
 //! - [`mail`]: e-mail to parents (the low-balance warning)
 //! - [`headers`]: what every answer tells the browser (CSP, caching, HSTS)
 //! - [`throttle`]: how often a login may start and a question be sent
-//! - one module per page: [`login`], [`overview`], [`topup`], [`history`],
-//!   [`withdraw`], [`card`], [`limits`], [`support`], [`office`],
+//! - [`code`]: the activation letter's code
+//! - one module per page: [`login`], [`activate`] (a letter's code),
+//!   [`overview`], [`topup`], [`history`], [`withdraw`], [`card`],
+//!   [`limits`], [`support`], [`me`] (what is kept about you), [`office`],
 //!   [`office_log`]
 
+pub mod activate;
 pub mod card;
+pub mod code;
 pub mod headers;
 pub mod history;
 pub mod layout;
 pub mod limits;
 pub mod login;
 pub mod mail;
+pub mod me;
 pub mod office;
 pub mod office_log;
 pub mod oidc;
@@ -51,6 +56,8 @@ pub struct Portal {
     pub payments: Arc<dyn PaymentProvider>,
     /// Set when the test provider is the one in use: its pay page is served.
     pub test_payments: Option<TestProvider>,
+    /// CPR match on: the secret custody holders' CPR numbers are hashed with.
+    pub cpr_key: Option<crate::cpr::CprKey>,
     /// The portal's address as the browser sees it, e.g.
     /// `https://kasse.kommune.dk`, for the provider's return address.
     pub public_url: String,
@@ -176,6 +183,9 @@ pub(crate) fn routes() -> Routes {
         .add(M::GET, "/portal/callback", login::callback)
         .add(M::POST, "/portal/logout", login::logout)
         .add(M::POST, "/portal/language", login::language)
+        .add(M::GET, "/portal/activate", activate::page)
+        .add(M::POST, "/portal/activate", activate::submit)
+        .add(M::GET, "/portal/me", me::page)
         .add(M::GET, "/portal/children/{id}/top-up", topup::form)
         .add(M::POST, "/portal/children/{id}/top-up", topup::start)
         .add(M::GET, "/portal/payments/{id}/return", topup::back)
@@ -275,6 +285,17 @@ pub(crate) fn routes() -> Routes {
             M::POST,
             "/portal/office/children/{id}/leave",
             office::children::leave,
+        )
+        .add(M::POST, "/portal/office/letters", office::letters::club)
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/letters",
+            office::letters::child,
+        )
+        .add(
+            M::POST,
+            "/portal/office/children/{id}/letters/mail",
+            office::letters::mail,
         )
         .add(M::POST, "/portal/office/support/{id}", office::answer)
         .add(M::GET, "/portal/office/log", office_log::page)

@@ -86,6 +86,8 @@ pub fn action_text(lang: Lang, action: Action) -> &'static str {
         Action::PersonAdd => lang.t("portal.office_log.person_add"),
         Action::PayerAdd => lang.t("portal.office_log.payer_add"),
         Action::PayerRemove => lang.t("portal.office_log.payer_remove"),
+        Action::PayerLetter => lang.t("portal.office_log.payer_letter"),
+        Action::PayerLink => lang.t("portal.office_log.payer_link"),
         Action::PersonUpdate => lang.t("portal.office_log.person_update"),
         Action::PersonRole => lang.t("portal.office_log.person_role"),
         Action::ClubAdd => lang.t("portal.office_log.club_add"),

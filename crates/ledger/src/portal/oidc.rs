@@ -10,13 +10,24 @@
 //! that long, side by side, and logins with the metadata kept do not wait
 //! for a fetch at all.
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use std::collections::HashMap;
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
+    CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreTokenIntrospectionResponse, CoreTokenType,
+};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse, IssuerUrl,
-    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
+    HttpRequest, HttpResponse, IdTokenFields, IssuerUrl, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse,
+    TokenResponse,
 };
 use std::sync::Mutex;
 use std::time::Duration;
+
+use crate::cpr::Cpr;
 
 /// Where the broker is and who we are to it.
 #[derive(Debug, Clone)]
@@ -26,7 +37,64 @@ pub struct OidcConfig {
     pub client_secret: String,
     /// Where the broker sends the browser back: `…/portal/callback`.
     pub redirect_url: String,
+    /// The identity token's claim that names the person across brokers
+    /// (`mitid.uuid` at Signaturgruppen, `uuid` at Idura); None: the
+    /// broker sends none, and people are known by issuer and subject only.
+    pub stable_claim: Option<String>,
+    /// CPR match: the claim with the person's CPR number (`dk.cpr` at
+    /// Signaturgruppen, `cprNumberIdentifier` at Idura) and the scope that
+    /// asks for it (`ssn`); None: off.
+    pub cpr_claim: Option<String>,
+    pub cpr_scope: Option<String>,
 }
+
+/// Every claim of the identity token beyond the standard ones, so that
+/// the claims a broker names as it likes (`mitid.uuid`) can be read.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct OtherClaims(HashMap<String, serde_json::Value>);
+
+impl AdditionalClaims for OtherClaims {}
+
+impl OtherClaims {
+    /// A claim's value as text (a string, or a number as written).
+    fn text(&self, name: &str) -> Option<String> {
+        match self.0.get(name)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+        .filter(|t| !t.trim().is_empty())
+    }
+}
+
+type TokenFields = IdTokenFields<
+    OtherClaims,
+    EmptyExtraTokenFields,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+
+/// openidconnect's `CoreClient`, keeping the claims it would drop.
+type Client = openidconnect::Client<
+    OtherClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    StandardTokenResponse<TokenFields, CoreTokenType>,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {
@@ -55,6 +123,11 @@ pub struct Identity {
     pub subject: String,
     pub name: Option<String>,
     pub email: Option<String>,
+    /// The stable claim's value, when the configuration names one and
+    /// the broker sent it.
+    pub stable_id: Option<String>,
+    /// The CPR claim's number, with CPR match on.
+    pub cpr: Option<Cpr>,
 }
 
 pub struct Oidc {
@@ -140,24 +213,11 @@ impl Oidc {
         self.metadata.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn client(
-        &self,
-        fresh: bool,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        OidcError,
-    > {
+    async fn client(&self, fresh: bool) -> Result<Client, OidcError> {
         let metadata = self.metadata(fresh).await?;
         let redirect = RedirectUrl::new(self.config.redirect_url.clone())
             .map_err(|e| OidcError::Config(e.to_string()))?;
-        Ok(CoreClient::from_provider_metadata(
+        Ok(Client::from_provider_metadata(
             metadata,
             ClientId::new(self.config.client_id.clone()),
             Some(ClientSecret::new(self.config.client_secret.clone())),
@@ -177,6 +237,7 @@ impl Oidc {
             )
             .add_scope(Scope::new("profile".into()))
             .add_scope(Scope::new("email".into()))
+            .add_scopes(self.config.cpr_scope.clone().map(Scope::new))
             .set_pkce_challenge(challenge)
             .url();
         Ok(Started {
@@ -227,6 +288,17 @@ impl Oidc {
                 .and_then(|n| n.get(None))
                 .map(|n| n.to_string()),
             email: claims.email().map(|e| e.to_string()),
+            stable_id: self
+                .config
+                .stable_claim
+                .as_deref()
+                .and_then(|name| claims.additional_claims().text(name)),
+            cpr: self
+                .config
+                .cpr_claim
+                .as_deref()
+                .and_then(|name| claims.additional_claims().text(name))
+                .and_then(|number| Cpr::parse(&number)),
         })
     }
 }

@@ -24,6 +24,7 @@ fn notice_text(lang: Lang, done: &str) -> Option<&'static str> {
         "paid" => lang.t("portal.overview.the_payment_was_received_and_the"),
         "not-paid" => lang.t("portal.overview.the_payment_was_not_completed_no"),
         "withdrawn" => lang.t("portal.overview.the_money_has_left_the_card"),
+        "linked" => lang.t("portal.overview.the_code_was_right"),
         _ => return None,
     })
 }
@@ -42,6 +43,10 @@ pub async fn page(
     if let Role::Office(_) = session.role {
         return Ok(axum::response::Redirect::to("/portal/office").into_response());
     }
+    // Someone no child is linked to yet has a letter's code to type.
+    if session.children.is_empty() {
+        return Ok(axum::response::Redirect::to("/portal/activate").into_response());
+    }
     for payment in payments::open_payments(&state.pool, session.person).await? {
         // A provider that does not answer now is asked again next time.
         if let Err(e) = super::topup::settle(&state, &payment).await {
@@ -53,10 +58,13 @@ pub async fn page(
     let notice = notice.done.as_deref().and_then(|d| notice_text(lang, d));
     let body = html! {
         (layout::notice(notice))
-        @if children.is_empty() {
-            p { (lang.t("portal.overview.no_children_are_linked_to_you")) }
+        p {
+            a href="/portal/support" { (lang.t("portal.overview.ask_the_office_for_help")) }
+            " · "
+            a href="/portal/activate" { (lang.t("portal.overview.another_letter")) }
+            " · "
+            a href="/portal/me" { (lang.t("portal.me.title")) }
         }
-        p { a href="/portal/support" { (lang.t("portal.overview.ask_the_office_for_help")) } }
         @for child in &children {
             section.card data-child=(child.id) {
                 h2 { (child.name) }

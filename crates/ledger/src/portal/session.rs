@@ -172,6 +172,24 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
+/// The client's address, as the connection gives it: logins and wrong
+/// activation codes are counted per address. Behind a proxy it is the
+/// proxy's; 0.0.0.0 when there is no socket (the router in tests).
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let connected = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddress(
+            connected.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip()),
+        ))
+    }
+}
+
 /// A child named in the path that the logged-in person may see: a
 /// parent's own child, or a child of the office's clubs. Every page about
 /// a child takes this, so none can forget the check.

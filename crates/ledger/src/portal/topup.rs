@@ -15,6 +15,7 @@ use super::layout::{self, Lang};
 use super::payment::{NewPayment, PaymentStatus, WebhookError};
 use super::session::{OwnChild, Posted, Session};
 use super::{PortalError, portal};
+use crate::db::DbError;
 use crate::db::payments::{self, Payment};
 use crate::{AppState, db, validate};
 use klubkasse_core::domain::{ChildId, Money};
@@ -32,7 +33,8 @@ async fn child_name_and_room(
     if detail.closed_at.is_some() {
         return Err(db::children::closed(child).into());
     }
-    let room = (state.settings.balance_cap - detail.balance).max(Money::ZERO);
+    let mut conn = state.pool.acquire().await.map_err(DbError::from)?;
+    let room = payments::room(&mut conn, child, state.settings.balance_cap).await?;
     Ok((detail.child.name, room))
 }
 
@@ -119,29 +121,49 @@ pub async fn start(
         )));
     }
     let id = Uuid::now_v7();
-    let started = portal
-        .payments
-        .start(&NewPayment {
-            id,
-            child,
-            amount,
-            description: format!("klubkasse: {name}"),
-            return_url: format!("{}/portal/payments/{id}/return", portal.public_url),
-        })
-        .await?;
-    payments::add_payment(
-        &state.pool,
-        &Payment {
-            id,
-            person: session.person,
-            child,
-            amount,
-            provider_ref: started.reference,
-            status: "started".into(),
-        },
-        portal.payments.name(),
-    )
-    .await?;
+    let payment = Payment {
+        id,
+        person: session.person,
+        child,
+        amount,
+        provider_ref: String::new(),
+        status: "started".into(),
+    };
+    // The room is held before the provider is asked: top-ups started at
+    // once never pass the cap together.
+    let cap = state.settings.balance_cap;
+    match payments::reserve_payment(&state.pool, &payment, portal.payments.name(), cap).await {
+        Ok(()) => {}
+        Err(DbError::Conflict {
+            code: "balance_cap",
+            ..
+        }) => {
+            let (_, room) = child_name_and_room(&state, child).await?;
+            return Ok(refuse(format!(
+                "{} {} {} {}.",
+                lang.t("portal.topup.the_amount_must_be_between"),
+                smallest(),
+                lang.t("portal.topup.and"),
+                room
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let new = NewPayment {
+        id,
+        child,
+        amount,
+        description: format!("klubkasse: {name}"),
+        return_url: format!("{}/portal/payments/{id}/return", portal.public_url),
+    };
+    let started = match portal.payments.start(&new).await {
+        Ok(started) => started,
+        Err(e) => {
+            payments::payment_not_started(&state.pool, id).await?;
+            return Err(e.into());
+        }
+    };
+    payments::payment_started(&state.pool, id, &started.reference).await?;
     Ok(Redirect::to(&started.pay_url).into_response())
 }
 

@@ -30,7 +30,7 @@ async fn draw(
     filled: Filled<'_>,
 ) -> Result<Response, PortalError> {
     let detail = db::detail(&state.pool, child).await?;
-    let payouts = payments::payouts_of(&state.pool, child).await?;
+    let payouts = payments::payouts_of(&state.pool, child, session.person).await?;
     let balance = detail.balance.max(Money::ZERO);
     let title = lang.t("portal.withdraw.withdraw_money");
     let body = html! {
@@ -119,7 +119,7 @@ pub async fn submit(
     let amount = match form.all {
         // Sent again after it took everything: what it took then, so that
         // it is the same request, not another (nor nothing) with its id.
-        Some(_) => match payments::payouts_of(&state.pool, child)
+        Some(_) => match payments::payouts_of(&state.pool, child, session.person)
             .await?
             .into_iter()
             .find(|p| p.id == form.request)

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::api::*;
-use crate::auth::{ChildAccess, Office, OfficeChild, OfficeOrParent, Role};
+use crate::auth::{ChildAccess, Office, OfficeChild, OfficeChildAccess, OfficeOrParent, Role};
 use crate::db::{self, Movement, NewOrder, reports as db_reports};
 use crate::error::{ApiJson, ApiPath, ApiQuery, LedgerError, Result};
 use crate::portal::layout::{self, Lang};
@@ -124,12 +124,14 @@ async fn money_entry(
 #[utoipa::path(post, path = "/api/v1/children/{id}/deposits", tag = "office",
     params(("id" = Uuid, Path)), request_body = MoneyRequest,
     responses((status = 201, body = EntryRecord), (status = 200, body = EntryRecord, description = "a repeat of an id"),
+        (status = 403, body = ApiError, description = "a parent's or counter's token"),
         (status = 409, body = ApiError, description = "above the balance cap, or the id names another request (`id_in_use`)")),
     security(("bearer" = [])))]
-/// Put money on the card (office, parent); never above the balance cap.
+/// Put money on the card (office: cash at the office); never above the
+/// balance cap. A parent's money comes through a payment, never this.
 pub async fn deposit(
     State(state): State<AppState>,
-    access: ChildAccess,
+    OfficeChildAccess(access): OfficeChildAccess,
     ApiJson(body): ApiJson<MoneyRequest>,
 ) -> Result<Response> {
     money_entry(state, access, body, true).await

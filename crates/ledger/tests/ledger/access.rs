@@ -176,7 +176,8 @@ async fn every_endpoint_by_every_role() {
             "/api/v1/children/{id}/deposits",
             format!("{child}/deposits"),
             Some(json!({"amount": "1.00"})),
-            vec![Admin, Parent, Office],
+            // A parent's money comes through a payment only.
+            vec![Admin, Office],
         ),
         (
             Method::POST,
@@ -457,6 +458,29 @@ async fn every_page_by_every_kind_of_visitor() {
             "/portal/language",
             "/portal/language".into(),
             vec![("lang", "en".into())],
+            May::Only(everyone.clone()),
+        ),
+        // Parents type a letter's code (office staff are no payers); an
+        // empty one is the form again, saying what a code looks like.
+        (
+            Method::GET,
+            "/portal/activate",
+            "/portal/activate?code=2222-3333-4444".into(),
+            vec![],
+            May::Only(vec![Parent, OtherParent]),
+        ),
+        (
+            Method::POST,
+            "/portal/activate",
+            "/portal/activate".into(),
+            vec![("code", "".into()), ("born", "".into())],
+            May::Only(vec![Parent, OtherParent]),
+        ),
+        (
+            Method::GET,
+            "/portal/me",
+            "/portal/me".into(),
+            vec![],
             May::Only(everyone.clone()),
         ),
         (
@@ -805,6 +829,29 @@ async fn every_page_by_every_kind_of_visitor() {
             Method::POST,
             "/portal/office/children/{id}/payers/remove",
             office_child("/payers/remove"),
+            vec![("payer", Uuid::nil().to_string())],
+            May::Only(vec![]),
+        ),
+        // Letters: a's club (another club's office finds no such club),
+        // a's payers, and a payer that is not there.
+        (
+            Method::POST,
+            "/portal/office/letters",
+            "/portal/office/letters".into(),
+            vec![("club", CLUB.into()), ("lang", "da".into())],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/children/{id}/letters",
+            office_child("/letters"),
+            vec![("lang", "en".into())],
+            May::Only(offices.clone()),
+        ),
+        (
+            Method::POST,
+            "/portal/office/children/{id}/letters/mail",
+            office_child("/letters/mail"),
             vec![("payer", Uuid::nil().to_string())],
             May::Only(vec![]),
         ),

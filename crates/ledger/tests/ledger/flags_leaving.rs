@@ -230,6 +230,7 @@ async fn a_child_leaves_the_balance_is_asked_as_a_payout_and_the_account_closes(
         let new = NewPayer {
             name: "Mor Hansen".into(),
             email: Some("mor@example.dk".into()),
+            custody: None,
         };
         db::payers::add(&mut conn, w.a, &new)
             .await
@@ -240,6 +241,7 @@ async fn a_child_leaves_the_balance_is_asked_as_a_payout_and_the_account_closes(
         let new = NewPayer {
             name: "Far til Oscar".into(),
             email: None,
+            custody: None,
         };
         db::payers::add(&mut conn, w.b, &new)
             .await

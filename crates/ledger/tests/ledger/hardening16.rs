@@ -390,6 +390,9 @@ async fn starting_logins_is_limited_and_unfinished_ones_do_not_pile_up() {
             client_id: "klubkasse-test".into(),
             client_secret: "test-secret".into(),
             redirect_url: "http://127.0.0.1/portal/callback".into(),
+            stable_claim: None,
+            cpr_claim: None,
+            cpr_scope: None,
         })
         .expect("oidc");
         p.limits = limits;
@@ -717,6 +720,9 @@ fn with_broker(l: Ledger, broker: &Broker) -> Ledger {
             client_id: "klubkasse-test".into(),
             client_secret: "test-secret".into(),
             redirect_url: "http://127.0.0.1/portal/callback".into(),
+            stable_claim: None,
+            cpr_claim: None,
+            cpr_scope: None,
         };
         p.oidc = Oidc::with_timeout(config, TIMEOUT).expect("oidc");
     })

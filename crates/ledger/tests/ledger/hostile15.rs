@@ -42,6 +42,7 @@ async fn payer_of(l: &Ledger, child: ChildId, name: &str) -> Uuid {
     let new = NewPayer {
         name: name.into(),
         email: None,
+        custody: None,
     };
     db::payers::add(&mut conn, child, &new)
         .await

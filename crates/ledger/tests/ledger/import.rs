@@ -43,7 +43,7 @@ async fn import_into(
     club: &str,
     bytes: &[u8],
 ) -> Result<db::children::Enrolled, DbError> {
-    let rows = import::parse(bytes, l.today().await).expect("a good file");
+    let rows = import::parse(bytes, l.today().await, None).expect("a good file");
     db::enrol_all(
         &l.pool,
         &Actor::command_line(),
@@ -127,6 +127,7 @@ async fn a_bad_row_first_imports_nothing_and_names_its_line() {
     let err = import::parse(
         &excel_file(30, true),
         chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        None,
     )
     .expect_err("a bad file");
     assert_eq!(

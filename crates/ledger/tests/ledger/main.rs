@@ -2,6 +2,7 @@
 //! ./install.sh --test). Each test has a database of its own.
 
 mod access;
+mod activation;
 mod common;
 mod concurrency;
 mod flags_leaving;
@@ -14,6 +15,7 @@ mod money;
 mod office;
 mod office_children;
 mod office_money;
+mod payments;
 mod people;
 mod push;
 mod random;

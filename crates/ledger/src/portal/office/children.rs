@@ -173,6 +173,7 @@ pub(super) async fn draw(
     let parents = queries::parents_of(&state.pool, child).await?;
     // Who pays, as enrolment or the import named them (not logins).
     let payers = db::payers::for_child(&state.pool, child).await?;
+    let activated = db::activation::activated(&state.pool, child).await?;
     let log =
         db::office_log::for_child(&state.pool, &state.settings.time_zone, child, LOG_ROWS).await?;
     let clubs = db::clubs::names(&state.pool, &office.scope).await?;
@@ -271,6 +272,24 @@ pub(super) async fn draw(
             ul #payers { @for payer in &payers {
                 li data-payer=(payer.id) {
                     (payer.name) @if let Some(email) = &payer.email { " · " (email) }
+                    " · "
+                    @if activated.contains(&payer.id) {
+                        span data-activated { (lang.t("portal.letter.activated")) }
+                    } @else {
+                        span.muted { (lang.t("portal.letter.not_activated")) }
+                    }
+                    // A new letter voids the code the payer had.
+                    form.inline method="post" action=(form("letters")) data-letter {
+                        (layout::csrf(session))
+                        input type="hidden" name="payer" value=(payer.id);
+                        " " (super::letters::language_choice(lang))
+                        " " button.secondary type="submit" { (lang.t("portal.letter.print_letter")) }
+                        @if payer.email.is_some() {
+                            " " button.secondary type="submit" formaction=(form("letters/mail")) data-mail {
+                                (lang.t("portal.letter.mail_letter"))
+                            }
+                        }
+                    }
                     form.inline method="post" action=(form("payers/remove")) {
                         (layout::csrf(session))
                         input type="hidden" name="payer" value=(payer.id);
@@ -278,6 +297,13 @@ pub(super) async fn draw(
                     }
                 }
             } }
+            @if !payers.is_empty() {
+                form method="post" action=(form("letters")) #letters {
+                    (layout::csrf(session))
+                    (super::letters::language_choice(lang))
+                    " " button.secondary type="submit" { (lang.t("portal.letter.print_all_payers")) }
+                }
+            }
             form method="post" action=(form("payers")) #add-payer {
                 (layout::csrf(session))
                 label for="payer-name" { (lang.t("portal.enrol.payer_name")) }

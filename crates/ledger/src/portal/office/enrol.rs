@@ -140,7 +140,7 @@ pub async fn enrol(
 ) -> Result<Response, PortalError> {
     let today: NaiveDate = queries::today(&state.pool, &state.settings.time_zone).await?;
     let clubs = own_clubs(&state, &scope).await?;
-    let checked = import::check(|key| form.field(key), today);
+    let checked = import::check(|key| form.field(key), today, None);
     let enrolment = match checked {
         Ok(enrolment) => enrolment,
         Err(faults) => {

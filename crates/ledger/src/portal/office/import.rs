@@ -135,7 +135,7 @@ pub async fn upload(
     };
     let today = queries::today(&state.pool, &state.settings.time_zone).await?;
     let title = lang.t("portal.enrol.import_file");
-    let rows = match import::parse_text(&text, today) {
+    let rows = match import::parse_text(&text, today, None) {
         Ok(rows) => rows,
         Err(e) => {
             let body = html! {

@@ -4,7 +4,8 @@
 //! at a time, [`enrol`], or from a file, [`import`]), each of the clubs the
 //! person works for only. What names a payout, an order or a question of
 //! another club's child is "not found". One child's page and its forms:
-//! [`children`], [`cards`], [`payers`], and its cash and corrections:
+//! [`children`], [`cards`], [`payers`] and their activation [`letters`]
+//! (a whole club's too), and its cash and corrections:
 //! [`money`]. What counters flagged: [`flags`]. The municipality's pages
 //! for people, clubs and tokens: [`people`], [`tokens`].
 
@@ -13,6 +14,7 @@ pub mod children;
 pub mod enrol;
 pub mod flags;
 pub mod import;
+pub mod letters;
 pub mod money;
 pub mod payers;
 pub mod people;
@@ -128,6 +130,7 @@ pub async fn page(
     }
     // Mails wait when no mail server is set up or it does not answer.
     let mails_waiting = db::mail::waiting(&state.pool).await?;
+    let clubs = db::clubs::list(&state.pool, &scope).await?;
     let title = lang.t("portal.office.the_office");
     let body = html! {
         @if mails_waiting > 0 {
@@ -148,6 +151,19 @@ pub async fn page(
                 a href="/portal/office/people" { (lang.t("portal.people.people_and_clubs")) }
                 " · "
                 a href="/portal/office/tokens" { (lang.t("portal.tokens.counter_tokens")) }
+            }
+        }
+        section.card #club-letters {
+            h2 { (lang.t("portal.letter.letters")) }
+            p.muted { (lang.t("portal.letter.what_letters_do")) }
+            form method="post" action="/portal/office/letters" {
+                (layout::csrf(&session))
+                label for="letters-club" { (lang.t("portal.letter.club")) }
+                select #letters-club name="club" {
+                    @for club in &clubs { option value=(club.name) { (club.name) } }
+                }
+                " " (letters::language_choice(lang))
+                div.actions { button.secondary type="submit" { (lang.t("portal.letter.print_club")) } }
             }
         }
         section.card {

@@ -1,0 +1,197 @@
+//! A payer's way in (issue 16): after the MitID login, the code from the
+//! activation letter (and the child's birth date when the office has it)
+//! links the person to the child as that payer.
+//!
+//! The letter's QR code is `/portal/activate?code=…`: logged out, the code
+//! waits in a cookie through the login and comes back filled in. It is
+//! checked when the person presses the button, never by the address
+//! alone, so a link someone else sends links nobody to a child.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use chrono::{NaiveDate, TimeDelta, Utc};
+use maud::html;
+use serde::Deserialize;
+
+use klubkasse_core::i18n::fill;
+
+use super::PortalError;
+use super::code::ActivationCode;
+use super::layout::{self, Lang};
+use super::session::{self, Asked, ClientAddress, Posted, Role, Session};
+use crate::AppState;
+use crate::db::activation::{self, Refusal};
+
+/// Holds a QR code's activation code while the browser is at the broker.
+pub const CODE_COOKIE: &str = "kk_code";
+/// As long as a login may take.
+const CODE_WAIT: TimeDelta = TimeDelta::minutes(10);
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CodeQuery {
+    code: Option<String>,
+}
+
+/// The form; logged out, the code is kept through the login.
+pub async fn page(
+    lang: Lang,
+    session: Result<Session, PortalError>,
+    jar: CookieJar,
+    Asked(query): Asked<CodeQuery>,
+) -> Result<Response, PortalError> {
+    let code = query.code.as_deref().and_then(ActivationCode::parse);
+    let session = match session {
+        Ok(session) => session,
+        Err(PortalError::LoginNeeded) => {
+            let jar = match &code {
+                Some(code) => jar.add(session::cookie(CODE_COOKIE, code.grouped(), CODE_WAIT)),
+                None => jar,
+            };
+            return Ok((jar, Redirect::to("/portal/login")).into_response());
+        }
+        Err(e) => return Err(e),
+    };
+    parent(&session)?;
+    let typed = code.map(|c| c.grouped()).unwrap_or_default();
+    let jar = jar.remove(session::removal(CODE_COOKIE));
+    Ok((jar, form(lang, &session, &typed, "", None)).into_response())
+}
+
+/// Only parents become payers: office staff are "not found" here.
+fn parent(session: &Session) -> Result<(), PortalError> {
+    match session.role {
+        Role::Parent => Ok(()),
+        Role::Office(_) => Err(PortalError::NotFound),
+    }
+}
+
+fn form(
+    lang: Lang,
+    session: &Session,
+    code: &str,
+    born: &str,
+    problem: Option<&str>,
+) -> maud::Markup {
+    let body = html! {
+        (layout::problem(problem))
+        p { (lang.t("portal.activate.intro")) }
+        form method="post" action="/portal/activate" #activate {
+            (layout::csrf(session))
+            label for="code" { (lang.t("portal.activate.code")) }
+            input #code name="code" value=(code) required maxlength="40"
+                autocomplete="off" autocapitalize="characters" placeholder="K7QF-2M9X-PT4D";
+            label for="born" { (lang.t("portal.activate.birth_date")) }
+            input #born name="born" value=(born) maxlength="20" inputmode="numeric"
+                autocomplete="off" placeholder=(lang.t("portal.activate.date_format"));
+            p.muted { (lang.t("portal.activate.birth_date_if_asked")) }
+            div.actions { button.primary type="submit" { (lang.t("portal.activate.check_the_code")) } }
+        }
+        p { a href="/portal/support" { (lang.t("portal.overview.ask_the_office_for_help")) } }
+    };
+    layout::page(lang, session, lang.t("portal.activate.title"), body)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    code: String,
+    #[serde(default)]
+    born: String,
+}
+
+/// A birth date as typed: `dd-mm-åååå` (or with `.` or `/`), or as a
+/// date field sends it, `åååå-mm-dd`.
+fn birth_date(typed: &str) -> Option<NaiveDate> {
+    let typed = typed.trim();
+    ["%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(typed, f).ok())
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    lang: Lang,
+    session: Session,
+    ClientAddress(address): ClientAddress,
+    Posted(typed): Posted<CodeForm>,
+) -> Result<Response, PortalError> {
+    parent(&session)?;
+    let code = ActivationCode::parse(&typed.code);
+    let hash = code.as_ref().map(ActivationCode::hash);
+    let born = birth_date(&typed.born);
+    if !typed.born.trim().is_empty() && born.is_none() {
+        let problem = lang.t("portal.activate.birth_date_unreadable");
+        return Ok(form(lang, &session, &typed.code, &typed.born, Some(problem)).into_response());
+    }
+    let answer = activation::redeem(
+        &state.pool,
+        &session.actor(),
+        session.person,
+        &address.to_string(),
+        hash.as_deref(),
+        born,
+    )
+    .await?;
+    let refusal = match answer {
+        Ok(linked) => {
+            tracing::info!(person = %session.person, child = %linked.child, "a payer activated");
+            return Ok(Redirect::to("/portal?done=linked").into_response());
+        }
+        Err(refusal) => refusal,
+    };
+    let (status, problem) = match refusal {
+        // The form again, saying what to do (as every refused form of the portal).
+        Refusal::Wrong if code.is_none() => (
+            StatusCode::OK,
+            lang.t("portal.activate.not_a_code").to_string(),
+        ),
+        Refusal::Wrong => (StatusCode::OK, lang.t("portal.activate.wrong").to_string()),
+        Refusal::WrongBirthDate => (
+            StatusCode::OK,
+            lang.t("portal.activate.wrong_birth_date").to_string(),
+        ),
+        Refusal::BirthDateNeeded => (
+            StatusCode::OK,
+            lang.t("portal.activate.birth_date_needed").to_string(),
+        ),
+        Refusal::Used => (StatusCode::OK, lang.t("portal.activate.used").to_string()),
+        Refusal::Expired => (
+            StatusCode::OK,
+            lang.t("portal.activate.expired").to_string(),
+        ),
+        Refusal::Voided => (StatusCode::OK, lang.t("portal.activate.voided").to_string()),
+        Refusal::Locked(until) => {
+            let minutes = (until - Utc::now()).num_minutes().max(0) + 1;
+            let text = fill(
+                lang.t("portal.activate.locked"),
+                &[("minutes", &minutes.to_string())],
+            );
+            (StatusCode::TOO_MANY_REQUESTS, text)
+        }
+    };
+    let page = form(lang, &session, &typed.code, &typed.born, Some(&problem));
+    Ok((status, page).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::birth_date;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn a_birth_date_reads_the_danish_way_and_as_a_date_field_sends_it() {
+        let day = NaiveDate::from_ymd_opt(2015, 3, 7);
+        for typed in [
+            "07-03-2015",
+            "7.3.2015",
+            "07/03/2015",
+            "2015-03-07",
+            " 07-03-2015 ",
+        ] {
+            assert_eq!(birth_date(typed), day, "{typed}");
+        }
+        assert_eq!(birth_date("31-02-2015"), None);
+        assert_eq!(birth_date("marts"), None);
+    }
+}
