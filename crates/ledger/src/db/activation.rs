@@ -280,7 +280,7 @@ pub async fn redeem(
         let code_key = format!("code:{}", hex::encode(hash));
         let counted: Vec<String> = match refusal {
             Refusal::Wrong => keys.to_vec(),
-            Refusal::WrongBirthDate => [keys.as_slice(), &[code_key.clone()]].concat(),
+            Refusal::WrongBirthDate => [keys.as_slice(), std::slice::from_ref(&code_key)].concat(),
             _ => Vec::new(),
         };
         let locked = if counted.is_empty() {

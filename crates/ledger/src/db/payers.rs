@@ -106,6 +106,22 @@ pub async fn remove(pool: &PgPool, actor: &Actor, child: ChildId, payer: Uuid) -
         payer: removed,
         person_id: person,
     } = removed.ok_or_else(|| DbError::not_found(format!("no payer {payer}")))?;
+    // Withdrawals still waiting for them go back on the card: a payer
+    // who lost custody is not paid from the child's money.
+    let waiting: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM payout_requests WHERE child_id = $1 AND status = 'requested'
+           AND (payer_id = $2 OR ($3::uuid IS NOT NULL AND person_id = $3
+                AND NOT EXISTS (SELECT 1 FROM payers p WHERE p.person_id = $3
+                                AND p.child_id = $1 AND p.removed_at IS NULL)))",
+    )
+    .bind(child.0)
+    .bind(removed.id)
+    .bind(person)
+    .fetch_all(&mut *tx)
+    .await?;
+    for payout in waiting {
+        super::payments::reject_payout_in(&mut tx, actor, payout).await?;
+    }
     if let Some(person) = person {
         super::activation::unlink(&mut tx, person, child).await?;
         sqlx::query(

@@ -333,6 +333,17 @@ struct Requested {
 /// Only a request still waiting; false if it was not.
 pub async fn reject_payout(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<bool> {
     let mut tx = pool.begin().await?;
+    let rejected = reject_payout_in(&mut tx, actor, id).await?;
+    tx.commit().await?;
+    Ok(rejected)
+}
+
+/// [`reject_payout`] inside the caller's transaction (a payer removed).
+pub(super) async fn reject_payout_in(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<bool> {
     let requested: Option<Requested> = sqlx::query_as(
         "SELECT child_id, amount FROM payout_requests WHERE id = $1 AND status = 'requested'
          FOR UPDATE",
@@ -351,7 +362,7 @@ pub async fn reject_payout(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<boo
         counter: "office",
         receipt: None,
     };
-    let (entry, _) = money_entry_in(&mut tx, None, requested.child_id, movement).await?;
+    let (entry, _) = money_entry_in(tx, None, requested.child_id, movement).await?;
     sqlx::query(
         "UPDATE payout_requests SET status = 'rejected', reversal_entry = $2, decided_at = now()
          WHERE id = $1",
@@ -366,9 +377,8 @@ pub async fn reject_payout(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<boo
             json!({ "payout": id, "status": "rejected", "entry": entry.entry.id,
                        "balance": entry.balance_after }),
         );
-    office_log::write(&mut tx, actor, change).await?;
-    super::mail::queue_about_payout(&mut tx, id, MailKind::PayoutRejected).await?;
-    tx.commit().await?;
+    office_log::write(tx, actor, change).await?;
+    super::mail::queue_about_payout(&mut *tx, id, MailKind::PayoutRejected).await?;
     Ok(true)
 }
 

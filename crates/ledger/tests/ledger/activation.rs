@@ -555,6 +555,22 @@ async fn a_removed_payers_open_session_is_refused_at_the_next_request() {
             .await
             .expect("the setting");
     assert_eq!(low, Some(rust_decimal::Decimal::from(20)));
+    // A withdrawal of hers still waiting when custody changes.
+    let asked = l
+        .page(
+            Method::POST,
+            &format!("/portal/children/{freja}/withdraw"),
+            Some(&visitor),
+            &[
+                ("csrf", &visitor.csrf),
+                ("request", &Uuid::now_v7().to_string()),
+                ("amount", "30"),
+                ("account", "1111 22223333"),
+            ],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.text);
+    assert_eq!(l.balance(freja).await, Money::kroner(70));
     let removed = l
         .page(
             Method::POST,
@@ -564,6 +580,15 @@ async fn a_removed_payers_open_session_is_refused_at_the_next_request() {
         )
         .await;
     assert!(removed.status.is_redirection(), "{}", removed.text);
+    // It is rejected with her removal: the money is back on the card.
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM payout_requests WHERE person_id = $1")
+            .bind(mette)
+            .fetch_one(&l.pool)
+            .await
+            .expect("her request");
+    assert_eq!(status, "rejected");
+    assert_eq!(l.balance(freja).await, Money::kroner(100));
     let next = l.page(Method::GET, &limits, Some(&visitor), &[]).await;
     assert_eq!(next.status, StatusCode::SEE_OTHER);
     assert_eq!(next.headers["location"], "/portal");
