@@ -26,10 +26,12 @@ TEST_PACKAGES+=(postgresql)
 # logging in at a real OpenID provider run from a Python venv (see
 # oidc_provider_install).
 TEST_PACKAGES+=(chromium chromium-driver python3 python3-venv)
-# The OpenID provider the portal's tests log in at, and the real mail
-# server the mail tests send to (both PyPI), pinned.
+# The OpenID provider the portal's tests log in at, the real mail server
+# the mail tests send to, and the stateful fake of Stripe the payment
+# tests pay at (all PyPI), pinned.
 readonly OIDC_PROVIDER_PACKAGE="oidc-provider-mock==0.3.4"
 readonly SMTP_SERVER_PACKAGE="aiosmtpd==1.4.6"
+readonly STRIPE_SERVER_PACKAGE="localstripe==1.15.10"
 
 # Where --system installs. /usr/local unless PREFIX says otherwise.
 PREFIX="${PREFIX:-/usr/local}"
@@ -260,11 +262,13 @@ pg_test_start() {
 # through KLUBKASSE_OIDC_PROVIDER.
 oidc_provider_install() {
     local venv="${XDG_CACHE_HOME:-${HOME}/.cache}/klubkasse/oidc-venv"
-    if [[ ! -x "${venv}/bin/oidc-provider-mock" || ! -x "${venv}/bin/aiosmtpd" ]]; then
-        heading "pip install ${OIDC_PROVIDER_PACKAGE} ${SMTP_SERVER_PACKAGE} (into ${venv})"
+    if [[ ! -x "${venv}/bin/oidc-provider-mock" || ! -x "${venv}/bin/aiosmtpd" \
+        || ! -x "${venv}/bin/localstripe" ]]; then
+        heading "pip install ${OIDC_PROVIDER_PACKAGE} ${SMTP_SERVER_PACKAGE} ${STRIPE_SERVER_PACKAGE} (into ${venv})"
         python3 -m venv "$venv" || die "python3 -m venv failed (Debian package python3-venv)"
         "${venv}/bin/pip" install --quiet "$OIDC_PROVIDER_PACKAGE" "$SMTP_SERVER_PACKAGE" \
-            || die "could not install ${OIDC_PROVIDER_PACKAGE} ${SMTP_SERVER_PACKAGE} from PyPI"
+            "$STRIPE_SERVER_PACKAGE" \
+            || die "could not install ${OIDC_PROVIDER_PACKAGE} ${SMTP_SERVER_PACKAGE} ${STRIPE_SERVER_PACKAGE} from PyPI"
     fi
     export KLUBKASSE_OIDC_PROVIDER="${venv}/bin/oidc-provider-mock"
     note "KLUBKASSE_OIDC_PROVIDER=${KLUBKASSE_OIDC_PROVIDER}"

@@ -16,7 +16,7 @@ use crate::db::clubs::Club;
 use crate::db::people::{PersonRole, PersonSaved};
 use crate::db::tokens::TokenInfo;
 use crate::portal::throttle::Limits;
-use crate::serve::{CprConfig, MailConfig, PaymentProviderChoice, PortalConfig};
+use crate::serve::{CprConfig, MailConfig, PaymentProviderChoice, PortalConfig, StripeSource};
 use crate::{auth, validate};
 
 #[derive(Parser)]
@@ -66,8 +66,9 @@ pub enum Command {
         /// How many days an activation letter's code works.
         #[arg(long, default_value = "60", value_parser = clap::value_parser!(u32).range(1..=365))]
         code_days: u32,
+        /// Boxed: the portal's options outweigh every other command's.
         #[command(flatten)]
-        portal: PortalArgs,
+        portal: Box<PortalArgs>,
     },
     /// Create or update the database schema.
     Migrate {
@@ -203,12 +204,31 @@ pub struct PortalArgs {
     /// HMAC-SHA-256 under it. Give `import-children` the same file.
     #[arg(long, requires = "cpr_claim")]
     pub cpr_secret_file: Option<PathBuf>,
-    /// Who collects top-ups; required with --portal-url. Only `test` is
-    /// built in: it takes no money, so it is refused off loopback (anyone
-    /// logged in could put money on a card for nothing). A card-payment
-    /// gateway plugs in behind the same trait.
+    /// Who collects top-ups; required with --portal-url. `stripe`: cards
+    /// (and MobilePay) through Stripe (README «Stripe»). `test` takes no
+    /// money, so it is refused off loopback (anyone logged in could put
+    /// money on a card for nothing).
     #[arg(long, value_enum)]
     pub payment_provider: Option<PaymentProviderArg>,
+    /// A file holding Stripe's secret key (sk_live_…); else the
+    /// environment's STRIPE_SECRET_KEY.
+    #[arg(long)]
+    pub stripe_secret_key_file: Option<PathBuf>,
+    /// A file holding the webhook's signing secret (whsec_…); else the
+    /// environment's STRIPE_WEBHOOK_SECRET.
+    #[arg(long)]
+    pub stripe_webhook_secret_file: Option<PathBuf>,
+    /// Stripe's publishable key (pk_live_…), given to Stripe.js on the pay
+    /// page: not a secret.
+    #[arg(long)]
+    pub stripe_publishable_key: Option<String>,
+    /// Stripe's address; for tests against localstripe only.
+    #[arg(long)]
+    pub stripe_api_url: Option<String>,
+    /// How parents may pay: `card`, and `mobilepay` once it is turned on
+    /// in Stripe's dashboard.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "card")]
+    pub stripe_payment_methods: Vec<StripeMethodArg>,
     /// Logins one address may start a minute; more get a page saying to
     /// wait (behind a proxy every parent has the proxy's address).
     #[arg(long, default_value_t = Limits::default().logins_per_minute,
@@ -238,7 +258,15 @@ pub struct PortalArgs {
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum PaymentProviderArg {
+    Stripe,
     Test,
+}
+
+/// Stripe's payment methods the pay page offers.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum StripeMethodArg {
+    Card,
+    Mobilepay,
 }
 
 impl PortalArgs {
@@ -257,7 +285,23 @@ impl PortalArgs {
             }),
             payment_provider: self.payment_provider.map(|p| match p {
                 PaymentProviderArg::Test => PaymentProviderChoice::Test,
+                PaymentProviderArg::Stripe => PaymentProviderChoice::Stripe,
             }),
+            stripe: StripeSource {
+                api_url: self.stripe_api_url,
+                secret_key_file: self.stripe_secret_key_file,
+                webhook_secret_file: self.stripe_webhook_secret_file,
+                publishable_key: self.stripe_publishable_key,
+                payment_methods: self
+                    .stripe_payment_methods
+                    .into_iter()
+                    .map(|m| match m {
+                        StripeMethodArg::Card => "card",
+                        StripeMethodArg::Mobilepay => "mobilepay",
+                    })
+                    .map(String::from)
+                    .collect(),
+            },
             limits: Limits {
                 logins_per_minute: self.logins_per_minute,
                 pending_logins: self.pending_logins,

@@ -19,6 +19,22 @@ use crate::{AppState, MIGRATOR, Settings};
 pub enum PaymentProviderChoice {
     /// No real money: for a portal on this machine only.
     Test,
+    /// Cards (and MobilePay) through Stripe: [`PortalConfig::stripe`].
+    Stripe,
+}
+
+/// Where Stripe's settings come from. The secrets are in files or the
+/// environment (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`), never on
+/// the command line, where every user of the machine sees them.
+#[derive(Debug, Clone, Default)]
+pub struct StripeSource {
+    /// None: Stripe's own.
+    pub api_url: Option<String>,
+    pub secret_key_file: Option<PathBuf>,
+    pub webhook_secret_file: Option<PathBuf>,
+    pub publishable_key: Option<String>,
+    /// Stripe's names; none: the card only.
+    pub payment_methods: Vec<String>,
 }
 
 /// The parents' portal, when it is turned on.
@@ -34,6 +50,8 @@ pub struct PortalConfig {
     /// CPR match, when on.
     pub cpr: Option<CprConfig>,
     pub payment_provider: Option<PaymentProviderChoice>,
+    /// Used with `--payment-provider stripe`.
+    pub stripe: StripeSource,
     pub limits: portal::throttle::Limits,
     /// Parents' mail through a mail server; None: it waits in the outbox.
     pub mail: Option<MailConfig>,
@@ -75,7 +93,7 @@ pub enum ServeError {
     PortalNeedsHttps(String),
     #[error(
         "--portal-url needs --payment-provider: who collects the parents' top-ups \
-         (only `test` is built in, for a portal on this machine)"
+         (`stripe`, or `test` for a portal on this machine)"
     )]
     NoPaymentProvider,
     #[error(
@@ -90,6 +108,22 @@ pub enum ServeError {
     TestProviderListening(SocketAddr),
     #[error("--portal-url {0}: give only scheme, host, port and path (no user, ? or #)")]
     PortalUrl(String),
+    #[error(
+        "--payment-provider stripe needs {0}: without it no top-up could be paid \
+         or its webhook believed"
+    )]
+    StripeMissing(&'static str),
+    #[error("{flag} {path}: {source}")]
+    StripeSecretFile {
+        flag: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    /// Says which setting, never its value.
+    #[error("{0} does not look like one of Stripe's (it starts with {1})")]
+    StripeMalformed(&'static str, &'static str),
+    #[error(transparent)]
+    Payment(#[from] portal::payment::PaymentError),
     #[error("the portal's login: {0}")]
     Login(String),
     #[error("could not connect to PostgreSQL: {0}")]
@@ -233,18 +267,103 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
         .map(|c| crate::cpr::CprKey::read(&c.secret_file))
         .transpose()
         .map_err(|e| ServeError::Login(e.to_string()))?;
-    let test = match plan.payment_provider {
-        PaymentProviderChoice::Test => portal::payment::TestProvider::default(),
+    let (payments, test_payments): (Arc<dyn portal::payment::PaymentProvider>, _) = match plan
+        .payment_provider
+    {
+        PaymentProviderChoice::Test => {
+            tracing::warn!("the portal takes payments with the test provider: no real money moves");
+            let test = portal::payment::TestProvider::default();
+            (Arc::new(test.clone()), Some(test))
+        }
+        PaymentProviderChoice::Stripe => {
+            let env = |name: &str| std::env::var(name).ok();
+            let stripe = stripe_config(&config.stripe, env)?;
+            tracing::info!(api = %stripe.api_url, methods = ?stripe.payment_methods,
+                    "the portal takes payments through Stripe");
+            (Arc::new(portal::stripe::StripeProvider::new(stripe)?), None)
+        }
     };
-    tracing::warn!("the portal takes payments with the test provider: no real money moves");
     Ok(Portal {
         oidc,
-        payments: Arc::new(test.clone()),
-        test_payments: Some(test),
+        payments,
+        test_payments,
         cpr_key,
         public_url: plan.public_url,
         limits: config.limits,
         login_starts: Default::default(),
+    })
+}
+
+/// Stripe's settings with its secrets read: each from its file, or else
+/// from the environment (`env`), checked for the shape Stripe gives them.
+pub fn stripe_config(
+    source: &StripeSource,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<portal::stripe::StripeConfig, ServeError> {
+    let secret = |flag: &'static str, file: &Option<PathBuf>, var: &'static str| {
+        let text = match file {
+            Some(path) => {
+                std::fs::read_to_string(path).map_err(|source| ServeError::StripeSecretFile {
+                    flag,
+                    path: path.display().to_string(),
+                    source,
+                })?
+            }
+            None => env(var).unwrap_or_default(),
+        };
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            return Err(ServeError::StripeMissing(if file.is_some() {
+                flag
+            } else {
+                var
+            }));
+        }
+        Ok(text)
+    };
+    let secret_key = secret(
+        "--stripe-secret-key-file",
+        &source.secret_key_file,
+        "STRIPE_SECRET_KEY",
+    )?;
+    // A restricted key (rk_) works as well, with the PaymentIntents right.
+    if !secret_key.starts_with("sk_") && !secret_key.starts_with("rk_") {
+        return Err(ServeError::StripeMalformed("the secret key", "sk_ or rk_"));
+    }
+    let webhook_secret = secret(
+        "--stripe-webhook-secret-file",
+        &source.webhook_secret_file,
+        "STRIPE_WEBHOOK_SECRET",
+    )?;
+    if !webhook_secret.starts_with("whsec_") {
+        return Err(ServeError::StripeMalformed("the webhook secret", "whsec_"));
+    }
+    let publishable_key = source
+        .publishable_key
+        .clone()
+        .ok_or(ServeError::StripeMissing("--stripe-publishable-key"))?;
+    if !publishable_key.starts_with("pk_") {
+        return Err(ServeError::StripeMalformed(
+            "--stripe-publishable-key",
+            "pk_",
+        ));
+    }
+    let payment_methods = if source.payment_methods.is_empty() {
+        vec!["card".to_string()]
+    } else {
+        source.payment_methods.clone()
+    };
+    Ok(portal::stripe::StripeConfig {
+        api_url: source
+            .api_url
+            .as_deref()
+            .unwrap_or(portal::stripe::API_URL)
+            .trim_end_matches('/')
+            .to_string(),
+        secret_key,
+        publishable_key,
+        webhook_secret,
+        payment_methods,
     })
 }
 
@@ -420,6 +539,81 @@ mod tests {
         assert!(matches!(
             portal_policy("http://127.0.0.1:8080", local(), None),
             Err(ServeError::NoPaymentProvider)
+        ));
+    }
+
+    #[test]
+    fn stripe_needs_its_secrets_from_a_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key");
+        std::fs::write(&key, "sk_test_123\n").unwrap();
+        let hook = dir.path().join("hook");
+        std::fs::write(&hook, "whsec_abc\n").unwrap();
+        let source = StripeSource {
+            publishable_key: Some("pk_test_1".into()),
+            ..Default::default()
+        };
+        let none = |_: &str| None;
+        let both = |name: &str| match name {
+            "STRIPE_SECRET_KEY" => Some("sk_test_env".to_string()),
+            "STRIPE_WEBHOOK_SECRET" => Some("whsec_env".to_string()),
+            _ => None,
+        };
+        let from_env = stripe_config(&source, both).unwrap();
+        assert_eq!(from_env.secret_key, "sk_test_env");
+        assert_eq!(from_env.webhook_secret, "whsec_env");
+        assert_eq!(from_env.api_url, "https://api.stripe.com");
+        assert_eq!(from_env.payment_methods, ["card"]);
+        let files = StripeSource {
+            secret_key_file: Some(key.clone()),
+            webhook_secret_file: Some(hook.clone()),
+            api_url: Some("http://127.0.0.1:8420/".into()),
+            payment_methods: vec!["card".into(), "mobilepay".into()],
+            ..source.clone()
+        };
+        let from_files = stripe_config(&files, both).unwrap();
+        assert_eq!(from_files.secret_key, "sk_test_123");
+        assert_eq!(from_files.webhook_secret, "whsec_abc");
+        assert_eq!(from_files.api_url, "http://127.0.0.1:8420");
+        assert_eq!(from_files.payment_methods, ["card", "mobilepay"]);
+        // Printed, the configuration shows no secret.
+        let printed = format!("{from_files:?}");
+        assert!(!printed.contains("sk_test_123") && !printed.contains("whsec_abc"));
+        let only_key = |name: &str| (name == "STRIPE_SECRET_KEY").then(|| "sk_test_1".to_string());
+        let missing = [
+            (stripe_config(&source, none), "STRIPE_SECRET_KEY"),
+            (stripe_config(&source, only_key), "STRIPE_WEBHOOK_SECRET"),
+            (
+                stripe_config(
+                    &StripeSource {
+                        publishable_key: None,
+                        ..source.clone()
+                    },
+                    both,
+                ),
+                "--stripe-publishable-key",
+            ),
+        ];
+        for (refusal, what) in missing {
+            assert!(
+                matches!(&refusal, Err(ServeError::StripeMissing(w)) if *w == what),
+                "{what}: {refusal:?}"
+            );
+        }
+        let wrong = |name: &str| match name {
+            "STRIPE_SECRET_KEY" => Some("whsec_swapped".to_string()),
+            _ => Some("sk_test_swapped".to_string()),
+        };
+        let refusal = stripe_config(&source, wrong).unwrap_err();
+        assert!(matches!(refusal, ServeError::StripeMalformed(..)));
+        assert!(!refusal.to_string().contains("swapped"), "{refusal}");
+        let gone = StripeSource {
+            secret_key_file: Some(dir.path().join("nowhere")),
+            ..source
+        };
+        assert!(matches!(
+            stripe_config(&gone, both),
+            Err(ServeError::StripeSecretFile { .. })
         ));
     }
 

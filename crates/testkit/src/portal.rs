@@ -125,15 +125,25 @@ impl PortalServer {
     }
 
     pub async fn start_with(settings: Settings) -> PortalServer {
-        Self::start_configured(settings, None).await
+        Self::start_configured(settings, None, |_| {}).await
+    }
+
+    /// [`PortalServer::start_with`], its [`Portal`] changed by `change`
+    /// first (another payment provider).
+    pub async fn start_as(settings: Settings, change: impl FnOnce(&mut Portal)) -> PortalServer {
+        Self::start_configured(settings, None, change).await
     }
 
     /// With CPR match on: the provider's [`CPR_CLAIM`], hashed with `key`.
     pub async fn start_with_cpr(key: CprKey) -> PortalServer {
-        Self::start_configured(Settings::default(), Some(key)).await
+        Self::start_configured(Settings::default(), Some(key), |_| {}).await
     }
 
-    async fn start_configured(settings: Settings, cpr_key: Option<CprKey>) -> PortalServer {
+    async fn start_configured(
+        settings: Settings,
+        cpr_key: Option<CprKey>,
+        change: impl FnOnce(&mut Portal),
+    ) -> PortalServer {
         let provider = Provider::start();
         let ledger = crate::ledger::ledger_with(settings.clone()).await;
         ledger.club(CLUB).await;
@@ -143,7 +153,7 @@ impl PortalServer {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let test = TestProvider::default();
         let outbox = TestOutbox::default();
-        let portal = Portal {
+        let mut portal = Portal {
             oidc: Oidc::new(OidcConfig {
                 issuer: provider.issuer.clone(),
                 client_id: "klubkasse-test".into(),
@@ -161,6 +171,7 @@ impl PortalServer {
             limits: Default::default(),
             login_starts: Default::default(),
         };
+        change(&mut portal);
         let state = AppState::new(ledger.pool.clone(), settings).with_portal(portal);
         let sender = Sender {
             pool: ledger.pool.clone(),
@@ -709,5 +720,83 @@ impl MailServer {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// localstripe (PyPI, pinned, in the venv beside the OpenID provider): a
+/// stateful fake of Stripe's API that keeps PaymentIntents, charges test
+/// cards and delivers webhooks signed as Stripe signs them.
+pub struct LocalStripe {
+    /// Its API's address, for `--stripe-api-url`.
+    pub url: String,
+    _process: Process,
+}
+
+impl LocalStripe {
+    /// A secret key it takes (any `sk_…`).
+    pub const SECRET_KEY: &'static str = "sk_test_klubkasse";
+
+    pub fn start() -> LocalStripe {
+        let command = provider_command().with_file_name("localstripe");
+        assert!(
+            command.exists(),
+            "{} is missing: the Stripe tests need localstripe. Run ./install.sh --test (it installs it).",
+            command.display()
+        );
+        let port = free_port();
+        // --from-scratch: not the state another test's localstripe saved.
+        let process = Process::spawn(
+            Command::new(&command)
+                .args(["--port", &port.to_string(), "--from-scratch"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .unwrap_or_else(|e| panic!("could not start {}: {e}", command.display()));
+        let url = format!("http://127.0.0.1:{port}");
+        wait_for(&url, "localstripe");
+        LocalStripe {
+            url,
+            _process: process,
+        }
+    }
+
+    /// A call to its API with the secret key: a form POST, or a GET
+    /// without one. Its JSON answer and status.
+    pub async fn call(
+        &self,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> (u16, serde_json::Value) {
+        let http = reqwest::Client::new();
+        let url = format!("{}{path}", self.url);
+        let request = match form {
+            Some(form) => http
+                .post(&url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(serde_html_form::to_string(form).expect("a form")),
+            None => http.get(&url),
+        };
+        let response = request
+            .bearer_auth(Self::SECRET_KEY)
+            .send()
+            .await
+            .expect("localstripe answers");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.expect("JSON from localstripe"),
+        )
+    }
+
+    /// Has it deliver its webhooks to `url`, signed with `secret`.
+    pub async fn deliver_webhooks_to(&self, url: &str, secret: &str) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/_config/webhooks/klubkasse", self.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_html_form::to_string([("url", url), ("secret", secret)]).expect("a form"))
+            .send()
+            .await
+            .expect("localstripe answers");
+        assert!(response.status().is_success(), "{}", response.status());
     }
 }

@@ -9,7 +9,8 @@ use axum::response::Response;
 
 use crate::AppState;
 
-/// No script at all, nothing loaded from elsewhere, never in a frame.
+/// No script at all, nothing loaded from elsewhere, never in a frame (but
+/// on the pay page, [`super::topup::pay`], which sets its own).
 /// Styles are inline (the layout's `<style>`, a chart's bars and their
 /// `style` attributes), so `'unsafe-inline'` for styles only: with every
 /// text escaped by maud and no other source allowed, a style can neither
@@ -38,12 +39,18 @@ pub async fn security(State(state): State<AppState>, request: Request, next: Nex
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let fixed = [
-        (header::CONTENT_SECURITY_POLICY, CSP),
         (header::REFERRER_POLICY, "same-origin"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ];
     for (name, value) in fixed {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    // Only the pay page sets its own: Stripe's script and ours, by address.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
     }
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,9 +1,11 @@
 //! The parents' portal and the office's view, served under `/portal` as
-//! plain server-rendered HTML (maud): readable on a phone, no JavaScript.
+//! plain server-rendered HTML (maud): readable on a phone, no JavaScript
+//! but on Stripe's pay page.
 //!
 //! - [`oidc`]: login through the OpenID Connect broker (MitID)
 //! - [`session`]: the session cookie and the CSRF token of every form
 //! - [`payment`]: the payment provider behind top-ups
+//! - [`stripe`]: the Stripe provider (its pay page is the one with scripts)
 //! - [`layout`]: the page frame, the language, money the Danish way
 //! - [`mail`]: e-mail to parents (the low-balance warning)
 //! - [`headers`]: what every answer tells the browser (CSP, caching, HSTS)
@@ -30,6 +32,7 @@ pub mod oidc;
 pub mod overview;
 pub mod payment;
 pub mod session;
+pub mod stripe;
 pub mod support;
 pub mod throttle;
 pub mod topup;
@@ -186,6 +189,9 @@ pub(crate) fn routes() -> Routes {
         .add(M::GET, "/portal/children/{id}/top-up", topup::form)
         .add(M::POST, "/portal/children/{id}/top-up", topup::start)
         .add(M::GET, "/portal/payments/{id}/return", topup::back)
+        .add(M::GET, "/portal/payments/{id}/pay", topup::pay)
+        .add(M::GET, "/portal/pay.js", topup::pay_script)
+        .add(M::POST, "/portal/payments/webhook", topup::webhook)
         .add(M::GET, "/portal/children/{id}/history", history::page)
         .add(M::GET, "/portal/children/{id}/withdraw", withdraw::form)
         .add(M::POST, "/portal/children/{id}/withdraw", withdraw::submit)

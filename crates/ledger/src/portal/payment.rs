@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use uuid::Uuid;
 
-use klubkasse_core::domain::Money;
+use klubkasse_core::domain::{ChildId, Money};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentStatus {
@@ -29,6 +29,8 @@ pub enum PaymentStatus {
 pub struct NewPayment {
     /// Ours; the provider echoes nothing back that we trust.
     pub id: Uuid,
+    /// Whose card the money goes on (in the provider's metadata too).
+    pub child: ChildId,
     pub amount: Money,
     /// Shown on the parent's card statement.
     pub description: String,
@@ -48,6 +50,53 @@ pub struct StartedPayment {
 #[error("the payment provider failed: {0}")]
 pub struct PaymentError(pub String);
 
+/// What the pay page needs when the parent pays on our page with the
+/// provider's script (Stripe.js) rather than on the provider's site.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    /// The provider's script, the one script the page loads from elsewhere.
+    pub script: String,
+    /// What the page's Content-Security-Policy allows scripts and frames
+    /// from.
+    pub script_origin: String,
+    /// What the provider's script may connect to.
+    pub api_origin: String,
+    pub publishable_key: String,
+    /// Lets the browser pay this one payment, nothing else.
+    pub client_secret: String,
+    /// Offer MobilePay beside the card.
+    pub mobilepay: bool,
+}
+
+/// A provider's signed word that a payment changed: which one. What
+/// became of it is then asked of the provider, as for the return page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderEvent {
+    /// Ours, from the provider's metadata.
+    pub payment: Uuid,
+    /// The provider's, to check against the payment's.
+    pub reference: String,
+}
+
+/// Why a webhook is refused (400). Says nothing of the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("this payment provider sends no webhooks")]
+    NotSupported,
+    #[error("no signature")]
+    Unsigned,
+    #[error("a signature that does not match")]
+    BadSignature,
+    #[error("signed at {0}: too far from now (a replay?)")]
+    TooOld(i64),
+    #[error("an event that could not be read: {0}")]
+    Unreadable(String),
+    #[error("an event of a kind we do not handle: {0}")]
+    UnknownEvent(String),
+    #[error("an event about a payment we do not have: {0}")]
+    UnknownPayment(String),
+}
+
 pub trait PaymentProvider: Send + Sync {
     /// A short name, stored with each payment.
     fn name(&self) -> &'static str;
@@ -61,6 +110,26 @@ pub trait PaymentProvider: Send + Sync {
         &'a self,
         reference: &'a str,
     ) -> BoxFuture<'a, Result<PaymentStatus, PaymentError>>;
+
+    /// For a provider paid on our own pay page: what that page needs.
+    /// None: the parent pays at `pay_url` on the provider's site.
+    fn checkout<'a>(
+        &'a self,
+        _reference: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Checkout>, PaymentError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// A webhook's payload checked against its `signature` header at
+    /// `now` (Unix seconds).
+    fn webhook(
+        &self,
+        _signature: Option<&str>,
+        _payload: &[u8],
+        _now: i64,
+    ) -> Result<ProviderEvent, WebhookError> {
+        Err(WebhookError::NotSupported)
+    }
 }
 
 /// A payment the test provider holds.

@@ -3,14 +3,16 @@
 //! id is the payment's).
 
 use axum::Form;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{self, Lang};
-use super::payment::{NewPayment, PaymentStatus};
+use super::payment::{NewPayment, PaymentStatus, WebhookError};
 use super::session::{OwnChild, Posted, Session};
 use super::{PortalError, portal};
 use crate::db::DbError;
@@ -149,6 +151,7 @@ pub async fn start(
     }
     let new = NewPayment {
         id,
+        child,
         amount,
         description: format!("klubkasse: {name}"),
         return_url: format!("{}/portal/payments/{id}/return", portal.public_url),
@@ -164,16 +167,25 @@ pub async fn start(
     Ok(Redirect::to(&started.pay_url).into_response())
 }
 
+/// The session's own payment `id`.
+async fn own_payment(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+) -> Result<Payment, PortalError> {
+    payments::payment(&state.pool, id)
+        .await?
+        .filter(|p| p.person == session.person)
+        .ok_or(PortalError::NotFound)
+}
+
 /// Back from the provider: ask it, never the browser, whether it was paid.
 pub async fn back(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<Uuid>,
 ) -> Result<Response, PortalError> {
-    let payment = payments::payment(&state.pool, id)
-        .await?
-        .filter(|p| p.person == session.person)
-        .ok_or(PortalError::NotFound)?;
+    let payment = own_payment(&state, &session, id).await?;
     let done = match settle(&state, &payment).await? {
         PaymentStatus::Paid => "paid",
         PaymentStatus::Failed | PaymentStatus::Open => "not-paid",
@@ -202,6 +214,120 @@ pub async fn settle(state: &AppState, payment: &Payment) -> Result<PaymentStatus
         PaymentStatus::Open => {}
     }
     Ok(status)
+}
+
+/// Our script on the pay page: a file of its own, so that the page's
+/// Content-Security-Policy allows no inline script.
+const PAY_SCRIPT: &str = include_str!("pay.js");
+
+pub async fn pay_script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        PAY_SCRIPT,
+    )
+        .into_response()
+}
+
+/// The pay page of a provider paid on our page (Stripe): its card field
+/// (Stripe.js; MobilePay beside it when turned on), and on to the return
+/// page, paid or not, where the ledger asks the provider. The one portal
+/// page with scripts: Stripe's and our [`PAY_SCRIPT`], no inline one.
+pub async fn pay(
+    State(state): State<AppState>,
+    lang: Lang,
+    session: Session,
+    Path(id): Path<Uuid>,
+) -> Result<Response, PortalError> {
+    let payment = own_payment(&state, &session, id).await?;
+    let back = format!("/portal/payments/{id}/return");
+    let checkout = match payment.status.as_str() {
+        "started" => {
+            portal(&state)?
+                .payments
+                .checkout(&payment.provider_ref)
+                .await?
+        }
+        _ => None,
+    };
+    let Some(checkout) = checkout else {
+        return Ok(Redirect::to(&back).into_response());
+    };
+    let name = db::detail(&state.pool, payment.child).await?.child.name;
+    let body = layout::page(
+        lang,
+        &session,
+        lang.t("portal.topup.top_up"),
+        html! {
+            p { (lang.t("portal.topup.for")) strong { (name) } }
+            p.balance { (payment.amount) }
+            form #pay data-key=(checkout.publishable_key) data-secret=(checkout.client_secret)
+                data-return=(back) {
+                label for="card" { (lang.t("portal.topup.card")) }
+                div #card {}
+                p #problem .problem hidden {}
+                div.actions {
+                    button.primary type="submit" { (lang.t("portal.topup.pay")) }
+                    @if checkout.mobilepay {
+                        button.secondary #mobilepay type="button" { "MobilePay" }
+                    }
+                    a.button.secondary href=(back) { (lang.t("portal.topup.cancel")) }
+                }
+            }
+            script src=(checkout.script) {}
+            script src="/portal/pay.js" {}
+        },
+    );
+    let csp = format!(
+        "default-src 'none'; script-src 'self' {origin}; frame-src {origin} https://hooks.stripe.com; \
+         connect-src {api}; style-src 'unsafe-inline'; img-src 'self' data:; \
+         frame-ancestors 'none'; base-uri 'none'",
+        origin = checkout.script_origin,
+        api = checkout.api_origin,
+    );
+    let mut response = body.into_response();
+    let csp = HeaderValue::from_str(&csp)
+        .map_err(|e| PortalError::Internal(format!("the pay page's CSP: {e}")))?;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, csp);
+    Ok(response)
+}
+
+/// The provider's word that a payment changed (`POST
+/// /portal/payments/webhook`): no session and no CSRF token, its
+/// signature instead. It names a payment, and the payment is settled as
+/// on the return page: the provider is asked, so the webhook's own
+/// account is never believed beyond which payment to ask about. Each
+/// event lands once without a table of events: the deposit's id is the
+/// payment's, and a payment leaves `started` only once. A refused one is
+/// 400 and logged (the provider sends it again; a forged one, never right).
+pub async fn webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    payload: Bytes,
+) -> Result<Response, PortalError> {
+    let portal = portal(&state)?;
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    let now = chrono::Utc::now().timestamp();
+    let refused = |error: WebhookError| {
+        tracing::warn!(%error, "a payment webhook was refused");
+        (StatusCode::BAD_REQUEST, error.to_string()).into_response()
+    };
+    let event = match portal.payments.webhook(signature, &payload, now) {
+        Ok(event) => event,
+        Err(error) => return Ok(refused(error)),
+    };
+    let payment = payments::payment(&state.pool, event.payment)
+        .await?
+        .filter(|p| p.provider_ref == event.reference);
+    let Some(payment) = payment else {
+        return Ok(refused(WebhookError::UnknownPayment(event.reference)));
+    };
+    let status = settle(&state, &payment).await?;
+    tracing::info!(payment = %payment.id, ?status, "a payment webhook arrived");
+    Ok(StatusCode::OK.into_response())
 }
 
 /// The test provider's pay page (a real provider has its own site).

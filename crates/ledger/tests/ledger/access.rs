@@ -504,6 +504,31 @@ async fn every_page_by_every_kind_of_visitor() {
             vec![],
             May::Only(vec![Parent]),
         ),
+        // With the test provider, the pay page sends its parent on to
+        // the return page (Stripe's is tested in stripe.rs).
+        (
+            Method::GET,
+            "/portal/payments/{id}/pay",
+            format!("/portal/payments/{payment}/pay"),
+            vec![],
+            May::Only(vec![Parent]),
+        ),
+        (
+            Method::GET,
+            "/portal/pay.js",
+            "/portal/pay.js".into(),
+            vec![],
+            May::Same,
+        ),
+        // Public: signed by the provider, no session, no CSRF token; the
+        // test provider sends none, so 400 for everyone.
+        (
+            Method::POST,
+            "/portal/payments/webhook",
+            "/portal/payments/webhook".into(),
+            vec![],
+            May::Same,
+        ),
         (
             Method::GET,
             "/portal/children/{id}/history",

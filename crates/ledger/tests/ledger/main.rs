@@ -21,5 +21,6 @@ mod push;
 mod random;
 mod reports;
 mod scope;
+mod stripe;
 mod tokens;
 mod validation;
