@@ -245,7 +245,9 @@ async fn used_expired_and_voided_codes_are_refused_with_what_to_do() {
         )
         .await;
     assert_eq!(stranger_sees.status, StatusCode::NOT_FOUND);
-    // A code past its days.
+    // A code past its days (another payer's: the child's letters skip
+    // Mette, who is linked now).
+    payer(&l, freja, "Jonas", None).await;
     let third = print(&l, &office, freja).await.remove(0).1;
     sqlx::query("UPDATE activation_codes SET expires_at = now() - interval '1 second' WHERE used_at IS NULL AND voided_at IS NULL")
         .execute(&l.pool)
