@@ -93,8 +93,11 @@ fn form(
     layout::page(lang, session, lang.t("portal.activate.title"), body)
 }
 
+/// Every field may be missing (an empty code is a wrong one), so that the
+/// role is checked before anything about the form is judged.
 #[derive(Debug, Deserialize)]
 pub struct CodeForm {
+    #[serde(default)]
     code: String,
     #[serde(default)]
     born: String,

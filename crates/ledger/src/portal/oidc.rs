@@ -56,11 +56,19 @@ pub struct OtherClaims(HashMap<String, serde_json::Value>);
 impl AdditionalClaims for OtherClaims {}
 
 impl OtherClaims {
-    /// A claim's value as text (a string, or a number as written).
+    /// A claim's value as text: a string only. A number would compare
+    /// equal to another claim's string, and a CPR number sent as one has
+    /// lost its leading zero; either is no identity to match on.
     fn text(&self, name: &str) -> Option<String> {
         match self.0.get(name)? {
             serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::Number(_) => {
+                tracing::warn!(
+                    claim = name,
+                    "the broker sent this claim as a number: not used"
+                );
+                None
+            }
             _ => None,
         }
         .filter(|t| !t.trim().is_empty())
@@ -313,4 +321,23 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_is_read_as_a_string_only() {
+        let claims: OtherClaims = serde_json::from_value(serde_json::json!({
+            "uuid": "7f1c", "cpr": 102031234, "empty": " ", "list": ["a"]
+        }))
+        .unwrap();
+        assert_eq!(claims.text("uuid").as_deref(), Some("7f1c"));
+        // A CPR number as a JSON number has lost its leading zero.
+        assert_eq!(claims.text("cpr"), None);
+        assert_eq!(claims.text("empty"), None);
+        assert_eq!(claims.text("list"), None);
+        assert_eq!(claims.text("missing"), None);
+    }
 }

@@ -703,6 +703,16 @@ async fn office_staff_make_letters_only_for_their_clubs_even_by_forged_form() {
     } = office().await;
     let freja = l.enrol("Freja").await;
     let mette = payer(&l, freja, "Mette", Some("mette@example.dk")).await;
+    // Staff are no payers: the code page is not theirs, whatever the form.
+    let staff_tries = l
+        .page(
+            Method::POST,
+            "/portal/activate",
+            Some(&office),
+            &[("csrf", &office.csrf)],
+        )
+        .await;
+    assert_eq!(staff_tries.status, StatusCode::NOT_FOUND);
     let oscar = l.enrol_in("Oscar", OTHER).await;
     let jonas = payer(&l, oscar, "Jonas", Some("jonas@example.dk")).await;
     let tries = [
