@@ -124,6 +124,15 @@ pub async fn issue_codes(
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        // A letter by e-mail not sent yet carries a code voided now: it
+        // never leaves.
+        sqlx::query(
+            "DELETE FROM mail_outbox WHERE kind = 'activation_letter' AND sent_at IS NULL
+             AND vars->>'payer_id' = $1::text",
+        )
+        .bind(payer.payer)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO activation_codes (id, payer_id, code_hash, expires_at)
              VALUES ($1, $2, $3, $4)",

@@ -795,6 +795,24 @@ async fn office_staff_make_letters_only_for_their_clubs_even_by_forged_form() {
             .expect("the link")
             .contains("/portal/activate?code=")
     );
+    // Mailed again before it went: the first mail, with its void code,
+    // never leaves.
+    let again = l
+        .page(
+            Method::POST,
+            &format!("/portal/office/children/{freja}/letters/mail"),
+            Some(&office),
+            &[("csrf", &office.csrf), ("payer", &mette.to_string())],
+        )
+        .await;
+    assert!(again.status.is_redirection(), "{}", again.text);
+    let waiting: Vec<serde_json::Value> =
+        sqlx::query_scalar("SELECT vars FROM mail_outbox WHERE kind = 'activation_letter'")
+            .fetch_all(&l.pool)
+            .await
+            .expect("the outbox");
+    assert_eq!(waiting.len(), 1);
+    assert_ne!(waiting[0]["code"], queued[0]["code"]);
     let (_, visitor) = newcomer(&l, "mette").await;
     let voided = type_code(&l, &visitor, &letters[0].1, "").await;
     assert!(voided.text.contains("nyere brev"), "{}", voided.text);
@@ -804,7 +822,7 @@ async fn office_staff_make_letters_only_for_their_clubs_even_by_forged_form() {
     .fetch_all(&l.pool)
     .await
     .expect("the log");
-    assert_eq!(sent, vec!["printed", "mailed"]);
+    assert_eq!(sent, vec!["printed", "mailed", "mailed"]);
     // The other club's office makes that club's letters.
     let theirs = l
         .page(

@@ -253,6 +253,7 @@ pub async fn mail(
     // The payer's language is not known: the letter is in Danish. Its
     // values leave the outbox once it is sent (the code with them).
     let vars = serde_json::json!({
+        "payer_id": payer.payer,
         "payer": payer.payer_name, "child": payer.child_name, "club": payer.club,
         "fee": state.settings.card_fee.to_plain_string(),
         "date": expires.format("%d.%m.%Y").to_string(),
