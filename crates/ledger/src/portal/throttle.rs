@@ -52,25 +52,57 @@ pub enum Limited {
     Questions,
 }
 
-/// Counts per address in fixed windows of one minute.
+/// Counts per address (an IPv6 address by its /64, what one household or
+/// attacker has) in fixed windows of one minute.
 #[derive(Debug, Default)]
 pub struct Throttle {
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    windows: Mutex<Windows>,
 }
 
-/// Addresses kept before the ones whose window has passed are dropped.
+#[derive(Debug, Default)]
+struct Windows {
+    counts: HashMap<IpAddr, (Instant, u32)>,
+    /// When the passed windows were last dropped.
+    swept: Option<Instant>,
+}
+
+/// Addresses kept before the ones whose window has passed are dropped;
+/// with this many in one minute, a new address waits for the next.
 const KEEP: usize = 10_000;
 const WINDOW: Duration = Duration::from_secs(60);
+/// Passed windows are dropped at most this often (a full map is not
+/// scanned at every login).
+const SWEEP: Duration = Duration::from_secs(1);
+
+/// The part of an address that counts: IPv4 whole, IPv6 its /64.
+fn counted(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => {
+            let mut segments = v6.segments();
+            segments[4..].fill(0);
+            IpAddr::from(segments)
+        }
+    }
+}
 
 impl Throttle {
     /// Counts one more from `address` at `now`; false when that is more
-    /// than `per_minute` in its window.
+    /// than `per_minute` in its window, or when the map is full of
+    /// addresses of this minute and this one is new.
     pub fn allow(&self, address: IpAddr, per_minute: u32, now: Instant) -> bool {
+        let address = counted(address);
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if windows.len() >= KEEP {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        let Windows { counts, swept } = &mut *windows;
+        let due = swept.is_none_or(|at| now.duration_since(at) >= SWEEP);
+        if counts.len() >= KEEP && due {
+            counts.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+            *swept = Some(now);
         }
-        let (start, count) = windows.entry(address).or_insert((now, 0));
+        if counts.len() >= KEEP && !counts.contains_key(&address) {
+            return false;
+        }
+        let (start, count) = counts.entry(address).or_insert((now, 0));
         if now.duration_since(*start) >= WINDOW {
             (*start, *count) = (now, 0);
         }
@@ -104,6 +136,28 @@ mod tests {
             throttle.allow(IpAddr::from(i.to_be_bytes()), 1, start);
         }
         throttle.allow("::1".parse().unwrap(), 1, start + WINDOW);
-        assert_eq!(throttle.windows.lock().unwrap().len(), 1);
+        assert_eq!(throttle.windows.lock().unwrap().counts.len(), 1);
+    }
+
+    #[test]
+    fn a_full_minute_of_new_addresses_stays_within_the_map() {
+        let throttle = Throttle::default();
+        let start = Instant::now();
+        let allowed = (0..5 * KEEP as u32)
+            .filter(|i| throttle.allow(IpAddr::from(i.to_be_bytes()), 1, start))
+            .count();
+        assert_eq!(allowed, KEEP);
+        assert_eq!(throttle.windows.lock().unwrap().counts.len(), KEEP);
+    }
+
+    #[test]
+    fn an_ipv6_network_counts_as_one_address() {
+        let throttle = Throttle::default();
+        let start = Instant::now();
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert!(throttle.allow(a, 1, start));
+        assert!(!throttle.allow(b, 1, start), "the same /64");
+        assert!(throttle.allow("2001:db8:1:3::1".parse().unwrap(), 1, start));
     }
 }
