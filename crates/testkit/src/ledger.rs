@@ -665,3 +665,29 @@ pub fn refund(of: &Entry) -> Entry {
 pub fn batch(entries: &[Entry]) -> Value {
     json!({ "entries": entries })
 }
+
+/// Every row of every table in the database, as PostgreSQL writes a row
+/// as text (bytea as `\x` and hex), with its table: for the tests that
+/// show a secret is stored nowhere.
+pub async fn every_row(pool: &PgPool) -> Vec<(String, String)> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name)
+         FROM information_schema.tables
+         WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
+           AND table_type = 'BASE TABLE'",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("tables");
+    let mut rows = Vec::new();
+    for table in tables {
+        let these: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT t::text FROM {table} t"
+        )))
+        .fetch_all(pool)
+        .await
+        .expect("rows");
+        rows.extend(these.into_iter().map(|row| (table.clone(), row)));
+    }
+    rows
+}

@@ -103,28 +103,13 @@ fn linked(answer: &Answer) -> bool {
     answer.status == StatusCode::SEE_OTHER && answer.headers["location"] == "/portal?done=linked"
 }
 
-/// Every row of every table, as text.
+/// Every row of every table, as text in capitals, with its table.
 async fn every_row(l: &Ledger) -> Vec<String> {
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name)
-         FROM information_schema.tables
-         WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
-           AND table_type = 'BASE TABLE'",
-    )
-    .fetch_all(&l.pool)
-    .await
-    .expect("tables");
-    let mut rows = Vec::new();
-    for table in &tables {
-        let these: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT upper(t::text) FROM {table} t"
-        )))
-        .fetch_all(&l.pool)
+    klubkasse_testkit::ledger::every_row(&l.pool)
         .await
-        .expect("rows");
-        rows.extend(these.into_iter().map(|r| format!("{table}: {r}")));
-    }
-    rows
+        .into_iter()
+        .map(|(table, row)| format!("{table}: {}", row.to_uppercase()))
+        .collect()
 }
 
 #[tokio::test]
