@@ -33,6 +33,20 @@ enum Field {
     Categories,
 }
 
+/// `a` and `b` are the same value, amounts compared as numbers.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.as_str(), b.as_str()) {
+        (Some(a), Some(b)) => match (
+            a.parse::<rust_decimal::Decimal>(),
+            b.parse::<rust_decimal::Decimal>(),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => a == b,
+        },
+        _ => a == b,
+    }
+}
+
 /// Values `field` must refuse: a 4xx whatever else the body says.
 fn hostile(field: Field) -> proptest::strategy::BoxedStrategy<Value> {
     use proptest::prelude::*;
@@ -439,8 +453,17 @@ fn hostile_values_in_every_field_are_refused_and_change_nothing() {
         ),
     ];
     let strategy = (0..fields.len()).prop_flat_map(|index| {
-        let field = fields[index].5;
-        (Just(index), hostile(field))
+        let (_, _, _, body, pointer, field) = &fields[index];
+        let taken = body
+            .pointer(pointer)
+            .expect("the field is in the body")
+            .clone();
+        // A sale's "-25" for the body's own -25.00 is the value taken, not
+        // a hostile one.
+        let hostile = hostile(*field).prop_filter("the value the body holds", move |value| {
+            !same_value(value, &taken)
+        });
+        (Just(index), hostile)
     });
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: 1000,
