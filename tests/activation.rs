@@ -56,6 +56,14 @@ async fn log_out(browser: &Browser) {
     browser.wait_for_text("Log ind med MitID").await;
 }
 
+/// The code was right: the page says whose child it is for; yes.
+async fn confirm_child(browser: &Browser, child: &str) {
+    browser
+        .wait_for_text(&format!("Koden gør dig til betaler for {child}"))
+        .await;
+    browser.click_text("Ja, knyt mig til barnet").await;
+}
+
 /// The first login of someone the ledger does not know, who types `code`.
 async fn activate(browser: &Browser, portal: &PortalServer, subject: &str, code: &str) {
     browser.log_in(portal, subject).await;
@@ -128,6 +136,11 @@ async fn each_payer_types_the_code_from_their_printed_letter_and_sees_only_their
     browser.fill("#code", &codes[0]).await;
     browser.screenshot("activation-code").await;
     browser.click_text("Tjek koden").await;
+    browser
+        .wait_for_text("Koden gør dig til betaler for Freja Ørsted")
+        .await;
+    browser.screenshot("activation-confirm").await;
+    browser.click_text("Ja, knyt mig til barnet").await;
     browser.wait_for_text("Koden passede").await;
     browser.wait_for_text("200,00 kr.").await;
     browser
@@ -152,6 +165,7 @@ async fn each_payer_types_the_code_from_their_printed_letter_and_sees_only_their
     browser.wait_for_text("Koden er allerede brugt").await;
     browser.fill("#code", &codes[1]).await;
     browser.click_text("Tjek koden").await;
+    confirm_child(&browser, "Freja Ørsted").await;
     browser.wait_for_text("190,00 kr.").await;
     browser.screenshot("activation-second-payer").await;
     let mut seen = browser.text().await;
@@ -216,7 +230,7 @@ async fn the_letters_qr_address_comes_back_after_the_login_and_a_new_sub_is_the_
     .await;
 
     // The QR code's address, opened logged out: the login, then the code
-    // filled in, checked at one press.
+    // filled in, checked at one press, and whose child it is for.
     let browser = Browser::start().await;
     browser
         .goto(&format!(
@@ -237,7 +251,14 @@ async fn the_letters_qr_address_comes_back_after_the_login_and_a_new_sub_is_the_
         .await
         .expect("its value");
     assert_eq!(filled.as_deref(), Some(code.grouped().as_str()));
+    // The code is in no address after the letter's own.
+    assert!(
+        !browser.url().await.contains("code="),
+        "{}",
+        browser.url().await
+    );
     browser.click_text("Tjek koden").await;
+    confirm_child(&browser, "Aske").await;
     browser.wait_for_text("75,00 kr.").await;
     log_out(&browser).await;
 

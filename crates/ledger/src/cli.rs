@@ -239,6 +239,12 @@ pub struct PortalArgs {
     #[arg(long, default_value_t = Limits::default().pending_logins,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub pending_logins: u32,
+    /// A reverse proxy in front of the ledger (its address as the ledger
+    /// sees it; repeat for each): the client's address is then read from
+    /// the `X-Forwarded-For` it writes, so that login and code limits
+    /// count parents, not the proxy.
+    #[arg(long = "trusted-proxy")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Messages to the office one person may send an hour.
     #[arg(long, default_value_t = Limits::default().questions_per_hour,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -307,6 +313,7 @@ impl PortalArgs {
                 pending_logins: self.pending_logins,
                 questions_per_hour: self.questions_per_hour,
             },
+            trusted_proxies: self.trusted_proxies,
             mail: self.smtp_url.map(|smtp_url| MailConfig {
                 smtp_url,
                 password_file: self.smtp_password_file,

@@ -53,6 +53,8 @@ pub struct PortalConfig {
     /// Used with `--payment-provider stripe`.
     pub stripe: StripeSource,
     pub limits: portal::throttle::Limits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Parents' mail through a mail server; None: it waits in the outbox.
     pub mail: Option<MailConfig>,
 }
@@ -291,6 +293,8 @@ fn portal(config: PortalConfig, listen: SocketAddr) -> Result<Portal, ServeError
         public_url: plan.public_url,
         limits: config.limits,
         login_starts: Default::default(),
+        trusted_proxies: config.trusted_proxies.clone(),
+        mail_server: config.mail.is_some(),
     })
 }
 

@@ -223,6 +223,9 @@ impl Ledger {
             public_url: "http://127.0.0.1".into(),
             limits: Default::default(),
             login_starts: Default::default(),
+            trusted_proxies: Vec::new(),
+            // The tests read the outbox as a mail server would.
+            mail_server: true,
         };
         change(&mut portal);
         let state = AppState::new(self.pool.clone(), settings).with_portal(portal);

@@ -170,6 +170,9 @@ impl PortalServer {
             public_url: url.clone(),
             limits: Default::default(),
             login_starts: Default::default(),
+            trusted_proxies: Vec::new(),
+            // The test outbox sends what is queued.
+            mail_server: true,
         };
         change(&mut portal);
         let state = AppState::new(ledger.pool.clone(), settings).with_portal(portal);

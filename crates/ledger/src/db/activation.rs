@@ -5,14 +5,18 @@
 //! and per client address, and five lock further tries for a time that
 //! doubles with every lock.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::mail::MailKind;
 use super::office_log::{self, Action, Actor, Change};
 use super::{Result, Scope};
 use crate::cpr::CprHash;
+use crate::portal::throttle::counted_address;
 use klubkasse_core::domain::ChildId;
 
 /// Whose letters to make: a club's payers, one child's, or one payer's.
@@ -84,11 +88,18 @@ pub async fn activated(pool: &PgPool, child: ChildId) -> Result<Vec<Uuid>> {
     .await?)
 }
 
-/// How a letter reaches its payer, for the office log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a letter reaches its payer.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Sent {
     Printed,
-    Mailed,
+    /// To this address, queued with the code in the same transaction (a
+    /// code is never valid without its mail, nor a mail sent with a code
+    /// that was not kept). `vars` fill the mail; `date`, the code's last
+    /// day, is added here.
+    Mailed {
+        to: String,
+        vars: serde_json::Value,
+    },
 }
 
 /// Gives each payer the code hashed beside it, valid for `lifetime`, and
@@ -143,9 +154,14 @@ pub async fn issue_codes(
         .bind(expires)
         .execute(&mut *tx)
         .await?;
-        let how = match sent {
+        let how = match &sent {
             Sent::Printed => "printed",
-            Sent::Mailed => "mailed",
+            Sent::Mailed { to, vars } => {
+                let mut vars = vars.clone();
+                vars["date"] = json!(expires.format("%d.%m.%Y").to_string());
+                super::mail::queue_on(&mut tx, to, MailKind::ActivationLetter, "da", vars).await?;
+                "mailed"
+            }
         };
         let change = Change::child(Action::PayerLetter, ChildId(payer.child)).after(json!({
             "payer": payer.payer,
@@ -182,10 +198,13 @@ pub enum Refusal {
 pub struct Linked {
     pub child: ChildId,
     pub child_name: String,
+    pub club: String,
 }
 
-/// Wrong tries before a lock.
+/// Wrong tries before a lock: of one person, and of one code's birth date.
 pub const TRIES: i32 = 5;
+/// Wrong tries from one address (an IPv6 address by its /64) before a lock.
+pub const ADDRESS_TRIES: i32 = 20;
 /// The first lock; each further one doubles, up to [`LONGEST_LOCK`].
 pub const FIRST_LOCK: TimeDelta = TimeDelta::minutes(15);
 pub const LONGEST_LOCK: TimeDelta = TimeDelta::hours(24);
@@ -197,6 +216,7 @@ struct CodeRow {
     payer_name: String,
     child: Uuid,
     child_name: String,
+    club: String,
     birth_date: Option<NaiveDate>,
     expired: bool,
     used_by: Option<Uuid>,
@@ -204,8 +224,33 @@ struct CodeRow {
 }
 
 /// The keys wrong tries are counted under.
-fn keys(person: Uuid, address: &str) -> [String; 2] {
-    [format!("person:{person}"), format!("address:{address}")]
+fn keys(person: Uuid, address: IpAddr) -> [String; 2] {
+    [
+        format!("person:{person}"),
+        format!("address:{}", counted_address(address)),
+    ]
+}
+
+/// Wrong tries a key takes before it locks. An address is shared (a
+/// school's network, a mobile carrier's NAT): one parent's five typos
+/// lock that parent only, while a guesser with many MitID logins behind
+/// one address still meets a lock after [`ADDRESS_TRIES`].
+fn tries_for(key: &str) -> i32 {
+    if key.starts_with("address:") {
+        ADDRESS_TRIES
+    } else {
+        TRIES
+    }
+}
+
+/// What a right code does: shows whose it is, or links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redeem {
+    /// Checks the code and says which child it is for, using nothing: a
+    /// code planted by someone else (a link they sent) is seen to be for
+    /// a child not the person's own before it links them.
+    Check,
+    Link,
 }
 
 /// Links `person` to the payer whose code hashes to `hash`, once: the
@@ -216,9 +261,10 @@ pub async fn redeem(
     pool: &PgPool,
     actor: &Actor,
     person: Uuid,
-    address: &str,
+    address: IpAddr,
     hash: Option<&[u8]>,
     birth_date: Option<NaiveDate>,
+    what: Redeem,
 ) -> Result<std::result::Result<Linked, Refusal>> {
     let keys = keys(person, address);
     let mut tx = pool.begin().await?;
@@ -252,7 +298,7 @@ pub async fn redeem(
     };
     let row: Option<CodeRow> = sqlx::query_as(
         "SELECT a.id, p.id AS payer, p.name AS payer_name, c.id AS child,
-                c.name AS child_name, c.birth_date,
+                c.name AS child_name, c.club, c.birth_date,
                 a.expires_at <= now() AS expired, a.used_by,
                 (a.voided_at IS NOT NULL OR p.removed_at IS NOT NULL
                  OR c.closed_at IS NOT NULL) AS voided
@@ -272,6 +318,7 @@ pub async fn redeem(
             return Ok(Ok(Linked {
                 child: ChildId(row.child),
                 child_name: row.child_name.clone(),
+                club: row.club.clone(),
             }));
         }
         Some(row) if row.used_by.is_some() => Some(Refusal::Used),
@@ -316,6 +363,14 @@ pub async fn redeem(
         tx.rollback().await?;
         return Ok(Err(Refusal::Locked(until)));
     }
+    if what == Redeem::Check {
+        tx.rollback().await?;
+        return Ok(Ok(Linked {
+            child: ChildId(row.child),
+            child_name: row.child_name,
+            club: row.club,
+        }));
+    }
     sqlx::query("UPDATE activation_codes SET used_at = now(), used_by = $2 WHERE id = $1")
         .bind(row.id)
         .bind(person)
@@ -355,6 +410,7 @@ pub async fn redeem(
     Ok(Ok(Linked {
         child: ChildId(row.child),
         child_name: row.child_name,
+        club: row.club,
     }))
 }
 
@@ -416,25 +472,29 @@ async fn count_wrong(
     .bind(keys)
     .execute(&mut *conn)
     .await?;
-    let locked: Vec<Option<DateTime<Utc>>> = sqlx::query_scalar(
-        "INSERT INTO code_tries AS t (who, failures) SELECT unnest($1::text[]), 1
-         ON CONFLICT (who) DO UPDATE SET
-             failures = CASE WHEN t.failures + 1 >= $2 THEN 0 ELSE t.failures + 1 END,
-             locks = CASE WHEN t.failures + 1 >= $2 THEN t.locks + 1 ELSE t.locks END,
-             locked_until = CASE WHEN t.failures + 1 >= $2
-                 THEN now() + least(make_interval(secs => $3) * power(2, t.locks),
-                                    make_interval(secs => $4))
-                 ELSE t.locked_until END,
-             updated_at = now()
-         RETURNING CASE WHEN locked_until > now() THEN locked_until END",
-    )
-    .bind(keys)
-    .bind(TRIES)
-    .bind(FIRST_LOCK.num_seconds() as f64)
-    .bind(LONGEST_LOCK.num_seconds() as f64)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(locked.into_iter().flatten().max())
+    let mut locked = None;
+    for key in keys {
+        let until: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "INSERT INTO code_tries AS t (who, failures) VALUES ($1, 1)
+             ON CONFLICT (who) DO UPDATE SET
+                 failures = CASE WHEN t.failures + 1 >= $2 THEN 0 ELSE t.failures + 1 END,
+                 locks = CASE WHEN t.failures + 1 >= $2 THEN t.locks + 1 ELSE t.locks END,
+                 locked_until = CASE WHEN t.failures + 1 >= $2
+                     THEN now() + least(make_interval(secs => $3) * power(2, t.locks),
+                                        make_interval(secs => $4))
+                     ELSE t.locked_until END,
+                 updated_at = now()
+             RETURNING CASE WHEN locked_until > now() THEN locked_until END",
+        )
+        .bind(key)
+        .bind(tries_for(key))
+        .bind(FIRST_LOCK.num_seconds() as f64)
+        .bind(LONGEST_LOCK.num_seconds() as f64)
+        .fetch_one(&mut *conn)
+        .await?;
+        locked = locked.max(until);
+    }
+    Ok(locked)
 }
 
 /// `person` is no longer a parent of `child` (a payer removed, or

@@ -68,9 +68,10 @@ pub struct Queued {
     pub attempts: i32,
 }
 
-/// Queues a mail to an address the office has (a payer's).
-pub async fn queue(
-    pool: &PgPool,
+/// Queues a mail to an address the office has (a payer's), in the
+/// transaction of what it tells.
+pub async fn queue_on(
+    conn: &mut PgConnection,
     to: &str,
     kind: MailKind,
     language: &str,
@@ -83,7 +84,7 @@ pub async fn queue(
     .bind(kind.as_str())
     .bind(language)
     .bind(vars)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

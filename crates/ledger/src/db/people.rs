@@ -105,13 +105,27 @@ pub struct LoginIdentity<'a> {
     pub stable_id: Option<&'a str>,
 }
 
+/// A login the ledger will not take as anyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefused {
+    /// The broker's subject is a person kept with another stable MitID
+    /// id: the broker now says someone else owns this subject.
+    StableIdChanged,
+    /// A new subject whose stable id is office staff's: staff are moved
+    /// to a new broker by the municipality (`person`), never by a claim.
+    StaffElsewhere,
+}
+
 /// The person who logged in: known by issuer and subject; or by the
 /// stable MitID id (a new broker, a new subject: the person now goes by
 /// these); or new, a parent with no children, who links to a child by
 /// an activation letter's code. A stable id not kept yet is kept, unless
 /// another person has it. Each new person and changed identity is in
 /// the office log, made by the person.
-pub async fn person_for_login(pool: &PgPool, login: &LoginIdentity<'_>) -> Result<Uuid> {
+pub async fn person_for_login(
+    pool: &PgPool,
+    login: &LoginIdentity<'_>,
+) -> Result<std::result::Result<Uuid, LoginRefused>> {
     let issuer = normal_issuer(login.issuer);
     let stable = login
         .stable_id
@@ -125,23 +139,31 @@ pub async fn person_for_login(pool: &PgPool, login: &LoginIdentity<'_>) -> Resul
     .fetch_optional(&mut *tx)
     .await?;
     if let Some((id, kept, _)) = known {
-        if kept.is_none() && stable.is_some() {
-            sqlx::query(
-                "UPDATE people SET stable_id = $2 WHERE id = $1
-                 AND NOT EXISTS (SELECT 1 FROM people WHERE stable_id = $2)",
-            )
-            .bind(id)
-            .bind(&stable)
-            .execute(&mut *tx)
-            .await?;
+        match (&kept, &stable) {
+            (Some(kept), Some(stable)) if kept != stable => {
+                tx.rollback().await?;
+                return Ok(Err(LoginRefused::StableIdChanged));
+            }
+            (None, Some(_)) => {
+                sqlx::query(
+                    "UPDATE people SET stable_id = $2 WHERE id = $1
+                     AND NOT EXISTS (SELECT 1 FROM people WHERE stable_id = $2)",
+                )
+                .bind(id)
+                .bind(&stable)
+                .execute(&mut *tx)
+                .await?;
+            }
+            _ => {}
         }
         tx.commit().await?;
-        return Ok(id);
+        return Ok(Ok(id));
     }
-    let by_stable: Option<(Uuid, String, String, String)> = match &stable {
+    let by_stable: Option<(Uuid, String, String, String, String)> = match &stable {
         Some(stable) => {
             sqlx::query_as(
-                "SELECT id, issuer, subject, name FROM people WHERE stable_id = $1 FOR UPDATE",
+                "SELECT id, issuer, subject, name, role FROM people WHERE stable_id = $1
+                 FOR UPDATE",
             )
             .bind(stable)
             .fetch_optional(&mut *tx)
@@ -150,7 +172,11 @@ pub async fn person_for_login(pool: &PgPool, login: &LoginIdentity<'_>) -> Resul
         None => None,
     };
     let id = match by_stable {
-        Some((id, old_issuer, old_subject, name)) => {
+        Some((.., role)) if role != "parent" => {
+            tx.rollback().await?;
+            return Ok(Err(LoginRefused::StaffElsewhere));
+        }
+        Some((id, old_issuer, old_subject, name, _)) => {
             sqlx::query("UPDATE people SET issuer = $2, subject = $3 WHERE id = $1")
                 .bind(id)
                 .bind(issuer)
@@ -205,7 +231,7 @@ pub async fn person_for_login(pool: &PgPool, login: &LoginIdentity<'_>) -> Resul
         }
     };
     tx.commit().await?;
-    Ok(id)
+    Ok(Ok(id))
 }
 
 /// What someone may do in the portal.

@@ -2,10 +2,12 @@
 //! activation letter (and the child's birth date when the office has it)
 //! links the person to the child as that payer.
 //!
-//! The letter's QR code is `/portal/activate?code=…`: logged out, the code
-//! waits in a cookie through the login and comes back filled in. It is
-//! checked when the person presses the button, never by the address
-//! alone, so a link someone else sends links nobody to a child.
+//! The letter's QR code is `/portal/activate?code=…`: the code waits in a
+//! cookie (through the login when logged out) and comes back filled in.
+//! It is checked when the person presses the button, never by the
+//! address alone, and links only after the person has seen which child
+//! and club it is for: a link someone else sends, with their code, links
+//! nobody to a stranger's child unawares.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,7 +24,7 @@ use super::code::ActivationCode;
 use super::layout::{self, Lang};
 use super::session::{self, Asked, ClientAddress, Posted, Role, Session};
 use crate::AppState;
-use crate::db::activation::{self, Refusal};
+use crate::db::activation::{self, Redeem, Refusal};
 
 /// Holds a QR code's activation code while the browser is at the broker.
 pub const CODE_COOKIE: &str = "kk_code";
@@ -34,27 +36,42 @@ pub struct CodeQuery {
     code: Option<String>,
 }
 
-/// The form; logged out, the code is kept through the login.
+/// The form. The letter's address with its code puts the code in a
+/// cookie and sends the browser on to an address without it (through the
+/// login when logged out), so that the code stays in no further address,
+/// history or log; the form then comes filled in from the cookie.
 pub async fn page(
     lang: Lang,
     session: Result<Session, PortalError>,
     jar: CookieJar,
     Asked(query): Asked<CodeQuery>,
 ) -> Result<Response, PortalError> {
-    let code = query.code.as_deref().and_then(ActivationCode::parse);
     let session = match session {
-        Ok(session) => session,
-        Err(PortalError::LoginNeeded) => {
-            let jar = match &code {
-                Some(code) => jar.add(session::cookie(CODE_COOKIE, code.grouped(), CODE_WAIT)),
-                None => jar,
-            };
-            return Ok((jar, Redirect::to("/portal/login")).into_response());
-        }
+        Ok(session) => Some(session),
+        Err(PortalError::LoginNeeded) => None,
         Err(e) => return Err(e),
     };
-    parent(&session)?;
-    let typed = code.map(|c| c.grouped()).unwrap_or_default();
+    if let Some(session) = &session {
+        parent(session)?;
+    }
+    if let Some(code) = query.code.as_deref() {
+        let jar = match ActivationCode::parse(code) {
+            Some(code) => jar.add(session::cookie(CODE_COOKIE, code.grouped(), CODE_WAIT)),
+            None => jar,
+        };
+        let next = if session.is_some() {
+            "/portal/activate"
+        } else {
+            "/portal/login"
+        };
+        return Ok((jar, Redirect::to(next)).into_response());
+    }
+    let session = session.ok_or(PortalError::LoginNeeded)?;
+    let typed = jar
+        .get(CODE_COOKIE)
+        .and_then(|c| ActivationCode::parse(c.value()))
+        .map(|c| c.grouped())
+        .unwrap_or_default();
     let jar = jar.remove(session::removal(CODE_COOKIE));
     Ok((jar, form(lang, &session, &typed, "", None)).into_response())
 }
@@ -101,6 +118,35 @@ pub struct CodeForm {
     code: String,
     #[serde(default)]
     born: String,
+    /// Sent by the confirmation's button: the person has seen whose
+    /// child the code is for.
+    #[serde(default)]
+    confirmed: bool,
+}
+
+/// The code is right: whose child it is for, before it links anyone.
+fn confirmation(
+    lang: Lang,
+    session: &Session,
+    typed: &CodeForm,
+    linked: &activation::Linked,
+) -> maud::Markup {
+    let body = html! {
+        p #confirm-child { (fill(lang.t("portal.activate.confirm_child"),
+            &[("child", &linked.child_name), ("club", &linked.club)])) }
+        p { (lang.t("portal.activate.confirm_why")) }
+        form method="post" action="/portal/activate" {
+            (layout::csrf(session))
+            input type="hidden" name="code" value=(typed.code);
+            input type="hidden" name="born" value=(typed.born);
+            input type="hidden" name="confirmed" value="true";
+            div.actions {
+                button.primary type="submit" { (lang.t("portal.activate.yes_link_me")) }
+                a.button.secondary href="/portal/support" { (lang.t("portal.activate.not_my_child")) }
+            }
+        }
+    };
+    layout::page(lang, session, lang.t("portal.activate.confirm_title"), body)
 }
 
 /// A birth date as typed: `dd-mm-åååå` (or with `.` or `/`), or as a
@@ -131,12 +177,20 @@ pub async fn submit(
         &state.pool,
         &session.actor(),
         session.person,
-        &address.to_string(),
+        address,
         hash.as_deref(),
         born,
+        if typed.confirmed {
+            Redeem::Link
+        } else {
+            Redeem::Check
+        },
     )
     .await?;
     let refusal = match answer {
+        Ok(linked) if !typed.confirmed => {
+            return Ok(confirmation(lang, &session, &typed, &linked).into_response());
+        }
         Ok(linked) => {
             tracing::info!(person = %session.person, child = %linked.child, "a payer activated");
             return Ok(Redirect::to("/portal?done=linked").into_response());

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::TimeDelta;
@@ -103,23 +104,43 @@ pub async fn callback(
         email: identity.email.as_deref(),
         stable_id: identity.stable_id.as_deref(),
     };
-    let person = people::person_for_login(&state.pool, &login).await?;
+    let person = match people::person_for_login(&state.pool, &login).await? {
+        Ok(person) => person,
+        Err(refused) => {
+            // Never the identities themselves: they name a person.
+            tracing::warn!(?refused, issuer = %identity.issuer, "a login was refused");
+            return Ok((jar, identity_refused(lang)).into_response());
+        }
+    };
     // CPR match: a custody holder the import named is linked at once.
     if let (Some(key), Some(cpr)) = (&portal.cpr_key, &identity.cpr) {
         activation::link_custody(&state.pool, person, &key.hash(cpr)).await?;
     }
     let id = session::begin(&state.pool, person).await?;
     let jar = jar.add(session::cookie(SESSION_COOKIE, id, session::LIFETIME));
-    // Arrived from a letter's QR code: its code, filled in, to be checked.
+    // Arrived from a letter's QR code: the code page reads it from its
+    // cookie, filled in, to be checked.
     let next = match jar
         .get(CODE_COOKIE)
         .and_then(|c| ActivationCode::parse(c.value()))
     {
-        Some(code) => format!("/portal/activate?code={}", code.grouped()),
-        None => "/portal".to_string(),
+        Some(_) => "/portal/activate",
+        None => "/portal",
     };
-    let jar = jar.remove(session::removal(CODE_COOKIE));
-    Ok((jar, Redirect::to(&next)).into_response())
+    Ok((jar, Redirect::to(next)).into_response())
+}
+
+/// The broker's login names someone the ledger will not take it as
+/// (see [`people::LoginRefused`]): the office sorts it out.
+fn identity_refused(lang: Lang) -> Response {
+    let page = layout::bare(
+        lang,
+        lang.t("portal.login.login"),
+        html! {
+            p.problem { (lang.t("portal.login.identity_refused")) }
+        },
+    );
+    (StatusCode::FORBIDDEN, page).into_response()
 }
 
 fn login_failed(lang: Lang) -> maud::Markup {

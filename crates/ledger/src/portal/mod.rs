@@ -64,6 +64,11 @@ pub struct Portal {
     pub limits: throttle::Limits,
     /// Logins started, per address, against `limits`.
     pub login_starts: throttle::Throttle,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A mail server sends the outbox: a letter may go by e-mail (its
+    /// code would otherwise wait in the outbox in the clear).
+    pub mail_server: bool,
 }
 
 /// What can go wrong on a page. Shown as a short page in both languages:

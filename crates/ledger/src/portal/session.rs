@@ -172,22 +172,62 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-/// The client's address, as the connection gives it: logins and wrong
-/// activation codes are counted per address. Behind a proxy it is the
-/// proxy's; 0.0.0.0 when there is no socket (the router in tests).
+/// The client's address: logins and wrong activation codes are counted
+/// per address. The connection's, unless that is a proxy named with
+/// `--trusted-proxy`: then the nearest address in `X-Forwarded-For` that
+/// is not one of those proxies (what comes before it, the client may
+/// have written itself). 0.0.0.0 when there is no socket (the router in
+/// tests).
 pub struct ClientAddress(pub std::net::IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let connected = parts
             .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
-        Ok(ClientAddress(
-            connected.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip()),
-        ))
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        let proxies = state
+            .portal
+            .as_ref()
+            .map_or(&[][..], |p| p.trusted_proxies.as_slice());
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(ClientAddress(client_address(
+            connected, &forwarded, proxies,
+        )))
     }
+}
+
+/// Walks `X-Forwarded-For` from the right while the hop is a trusted
+/// proxy; an address that cannot be read there ends the walk at the
+/// last trusted hop (it came from someone we cannot vouch for).
+pub fn client_address(
+    connected: std::net::IpAddr,
+    forwarded: &str,
+    proxies: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    let mut client = connected;
+    let mut hops = forwarded
+        .rsplit(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty());
+    while proxies.contains(&client) {
+        match hops.next().and_then(|h| h.parse().ok()) {
+            Some(hop) => client = hop,
+            None => break,
+        }
+    }
+    client
 }
 
 /// A child named in the path that the logged-in person may see: a
@@ -375,3 +415,39 @@ pub struct NoFields {}
 
 /// The largest form: a support request's 5,000 characters and then some.
 const FORM_BYTES: usize = 64 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+    use std::net::IpAddr;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an address")
+    }
+
+    #[test]
+    fn the_client_is_the_nearest_address_no_trusted_proxy_wrote() {
+        let proxy = ip("10.0.0.2");
+        let parent = ip("203.0.113.7");
+        // Direct: the header is the client's own words, not believed.
+        assert_eq!(client_address(parent, "198.51.100.1", &[proxy]), parent);
+        // Through our proxy: what it saw.
+        assert_eq!(client_address(proxy, "203.0.113.7", &[proxy]), parent);
+        // A forged first hop stays the client's words: the proxy's is last.
+        assert_eq!(
+            client_address(proxy, "198.51.100.1, 203.0.113.7", &[proxy]),
+            parent
+        );
+        // Two proxies of ours in a row.
+        let inner = ip("10.0.0.3");
+        assert_eq!(
+            client_address(inner, "203.0.113.7, 10.0.0.2", &[proxy, inner]),
+            parent
+        );
+        // No header, or garbage in it: the proxy, not a made-up address.
+        assert_eq!(client_address(proxy, "", &[proxy]), proxy);
+        assert_eq!(client_address(proxy, "not-an-address", &[proxy]), proxy);
+        // No proxy trusted: the connection.
+        assert_eq!(client_address(proxy, "203.0.113.7", &[]), proxy);
+    }
+}

@@ -75,7 +75,7 @@ const WINDOW: Duration = Duration::from_secs(60);
 const SWEEP: Duration = Duration::from_secs(1);
 
 /// The part of an address that counts: IPv4 whole, IPv6 its /64.
-fn counted(address: IpAddr) -> IpAddr {
+pub fn counted_address(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(_) => address,
         IpAddr::V6(v6) => {
@@ -91,7 +91,7 @@ impl Throttle {
     /// than `per_minute` in its window, or when the map is full of
     /// addresses of this minute and this one is new.
     pub fn allow(&self, address: IpAddr, per_minute: u32, now: Instant) -> bool {
-        let address = counted(address);
+        let address = counted_address(address);
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let Windows { counts, swept } = &mut *windows;
         let due = swept.is_none_or(|at| now.duration_since(at) >= SWEEP);

@@ -348,9 +348,20 @@ async fn the_portals_headers_are_on_errors_too_and_hsts_comes_with_https() {
 /// `/portal/login` from one address, as `portal`'s router gets it from a
 /// socket.
 async fn login_from(l: &Ledger, address: [u8; 4]) -> (StatusCode, String, Option<String>) {
-    let mut request = Request::get("/portal/login")
-        .body(Body::empty())
-        .expect("request");
+    login_via(l, address, None).await
+}
+
+/// [`login_from`], with the `X-Forwarded-For` a proxy (or the client) wrote.
+async fn login_via(
+    l: &Ledger,
+    address: [u8; 4],
+    forwarded: Option<&str>,
+) -> (StatusCode, String, Option<String>) {
+    let mut request = Request::get("/portal/login");
+    if let Some(forwarded) = forwarded {
+        request = request.header("x-forwarded-for", forwarded);
+    }
+    let mut request = request.body(Body::empty()).expect("request");
     let from = SocketAddr::new(IpAddr::from(address), 40000);
     request.extensions_mut().insert(ConnectInfo(from));
     let response = l.app.clone().oneshot(request).await.expect("infallible");
@@ -773,4 +784,56 @@ async fn a_hanging_broker_holds_no_login_but_its_own() {
         "kept metadata answers at once: {:?}",
         started.elapsed()
     );
+}
+
+/// Behind the municipality's reverse proxy every parent arrives from the
+/// proxy's address: with `--trusted-proxy` the limit counts the client the
+/// proxy names, and a client's own `X-Forwarded-For` buys it nothing.
+#[tokio::test]
+async fn behind_a_trusted_proxy_logins_are_counted_per_parent() {
+    let provider = Provider::start();
+    let proxy = [10, 0, 0, 2];
+    let l = ledger().await.with_portal_as(Settings::default(), |p| {
+        p.oidc = Oidc::new(OidcConfig {
+            issuer: provider.issuer.clone(),
+            client_id: "klubkasse-test".into(),
+            client_secret: "test-secret".into(),
+            redirect_url: "http://127.0.0.1/portal/callback".into(),
+            stable_claim: None,
+            cpr_claim: None,
+            cpr_scope: None,
+        })
+        .expect("oidc");
+        p.limits = Limits {
+            logins_per_minute: 2,
+            ..Limits::default()
+        };
+        p.trusted_proxies = vec![IpAddr::from(proxy)];
+    });
+    for parent in ["192.0.2.1", "192.0.2.2", "192.0.2.3"] {
+        for _ in 0..2 {
+            let (status, text, _) = login_via(&l, proxy, Some(parent)).await;
+            assert_eq!(status, StatusCode::SEE_OTHER, "{parent}: {text}");
+        }
+    }
+    let (status, _, _) = login_via(&l, proxy, Some("192.0.2.1")).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the first parent's third"
+    );
+    // A forged hop before the proxy's is the client's own words.
+    let (status, _, _) = login_via(&l, proxy, Some("198.51.100.9, 192.0.2.1")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Straight from a client, the header is not believed.
+    let direct = [203, 0, 113, 5];
+    for n in 0..2 {
+        let forged = format!("198.51.100.{n}");
+        assert_eq!(
+            login_via(&l, direct, Some(&forged)).await.0,
+            StatusCode::SEE_OTHER
+        );
+    }
+    let (status, _, _) = login_via(&l, direct, Some("198.51.100.77")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }

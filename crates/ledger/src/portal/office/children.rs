@@ -173,6 +173,7 @@ pub(super) async fn draw(
     let parents = queries::parents_of(&state.pool, child).await?;
     // Who pays, as enrolment or the import named them (not logins).
     let payers = db::payers::for_child(&state.pool, child).await?;
+    let mail_server = state.portal.as_ref().is_some_and(|p| p.mail_server);
     let activated = db::activation::activated(&state.pool, child).await?;
     let log =
         db::office_log::for_child(&state.pool, &state.settings.time_zone, child, LOG_ROWS).await?;
@@ -284,7 +285,7 @@ pub(super) async fn draw(
                         input type="hidden" name="payer" value=(payer.id);
                         " " (super::letters::language_choice(lang))
                         " " button.secondary type="submit" { (lang.t("portal.letter.print_letter")) }
-                        @if payer.email.is_some() {
+                        @if payer.email.is_some() && mail_server {
                             " " button.secondary type="submit" formaction=(form("letters/mail")) data-mail {
                                 (lang.t("portal.letter.mail_letter"))
                             }

@@ -21,9 +21,8 @@ use super::super::layout::Lang;
 use super::super::session::{Office, OfficeChild, Posted};
 use super::super::{PortalError, portal};
 use super::children::{back, refused};
+use crate::AppState;
 use crate::db::activation::{self, LetterFor, LetterPayer, Sent};
-use crate::db::mail::MailKind;
-use crate::{AppState, db};
 
 #[derive(Debug, Deserialize)]
 pub struct ClubLetters {
@@ -241,25 +240,28 @@ pub async fn mail(
         let problem = lang.t("portal.letter.no_email");
         return refused(&state, lang, &office, child, problem).await;
     };
+    if !portal.mail_server {
+        let problem = lang.t("portal.letter.no_mail_server");
+        return refused(&state, lang, &office, child, problem).await;
+    }
     let code = ActivationCode::new();
-    let expires = activation::issue_codes(
-        &state.pool,
-        &office.session.actor(),
-        &[(payer, code.hash())],
-        state.settings.code_lifetime,
-        Sent::Mailed,
-    )
-    .await?;
     // The payer's language is not known: the letter is in Danish. Its
-    // values leave the outbox once it is sent (the code with them).
+    // values leave the outbox once it is sent (the code with them); the
+    // code's last day is filled in with the code's own.
     let vars = serde_json::json!({
         "payer_id": payer.payer,
         "payer": payer.payer_name, "child": payer.child_name, "club": payer.club,
         "fee": state.settings.card_fee.to_plain_string(),
-        "date": expires.format("%d.%m.%Y").to_string(),
         "link": activation_url(&portal.public_url, &code),
         "code": code.grouped(),
     });
-    db::mail::queue(&state.pool, &to, MailKind::ActivationLetter, "da", vars).await?;
+    activation::issue_codes(
+        &state.pool,
+        &office.session.actor(),
+        &[(payer, code.hash())],
+        state.settings.code_lifetime,
+        Sent::Mailed { to, vars },
+    )
+    .await?;
     Ok(back(child))
 }
