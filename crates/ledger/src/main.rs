@@ -146,7 +146,8 @@ async fn token(command: TokenCommand) -> Result<()> {
         }
         TokenCommand::List { db } => {
             let pool = connect(&db).await?;
-            print!("{}", cli::token_table(&db::tokens::list(&pool).await?));
+            let all = db::tokens::list(&pool, db::Window::everything()).await?;
+            print!("{}", cli::token_table(&all.rows));
         }
         TokenCommand::Revoke { label_or_id, db } => {
             let pool = connect(&db).await?;

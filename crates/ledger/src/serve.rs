@@ -371,6 +371,20 @@ pub fn stripe_config(
     })
 }
 
+/// Every hour, the people a first login made who never became anyone's
+/// parent go (`db::people::forget_unlinked`).
+async fn forget_unlinked_people(pool: sqlx::PgPool) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        match crate::db::people::forget_unlinked(&pool, crate::db::people::UNLINKED_KEPT).await {
+            Ok(0) => {}
+            Ok(gone) => tracing::info!(gone, "forgot people who never became a parent"),
+            Err(e) => tracing::warn!(error = %e, "could not forget unlinked people"),
+        }
+    }
+}
+
 /// Serves the ledger until Ctrl-C or SIGTERM. The portal's configuration
 /// is checked before the database is touched.
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
@@ -412,6 +426,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         None => {
             tracing::warn!("no mail server set up (--smtp-url): parents' mail waits in the outbox")
         }
+    }
+    if portal.is_some() {
+        tokio::spawn(forget_unlinked_people(pool.clone()));
     }
     let mut state = AppState::new(pool, config.settings);
     if let Some(portal) = portal {

@@ -69,6 +69,14 @@ impl Window {
         }
     }
 
+    /// All rows at once (the command line's lists).
+    pub fn everything() -> Window {
+        Window {
+            offset: 0,
+            rows: i64::MAX - 1,
+        }
+    }
+
     /// What a query asks for: one row more than the page holds, to know
     /// whether another page follows.
     fn limit(self) -> i64 {

@@ -586,6 +586,46 @@ pub async fn end_session(pool: &PgPool, id_hash: &[u8]) -> Result<()> {
 }
 
 /// The language a person chose in the portal: their mail's from now on.
+/// How long a person the first login made may go without becoming a
+/// parent or payer of any child, counted from their last request.
+pub const UNLINKED_KEPT: TimeDelta = TimeDelta::days(30);
+
+/// Forgets the people a first login made who never became a parent or
+/// payer of any child (a code never typed, a stranger who logged in) and
+/// made no request for `kept`: nothing of theirs is in the books, and
+/// logging in again makes them anew. Their sessions go with them.
+/// Returns how many went.
+pub async fn forget_unlinked(pool: &PgPool, kept: TimeDelta) -> Result<u64> {
+    let mut tx = pool.begin().await?;
+    let gone: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT p.id FROM people p
+         WHERE p.role = 'parent' AND p.created_at < now() - make_interval(secs => $1)
+           AND NOT EXISTS (SELECT 1 FROM parent_children x WHERE x.person_id = p.id)
+           AND NOT EXISTS (SELECT 1 FROM payers x WHERE x.person_id = p.id)
+           AND NOT EXISTS (SELECT 1 FROM payments x WHERE x.person_id = p.id)
+           AND NOT EXISTS (SELECT 1 FROM payout_requests x WHERE x.person_id = p.id)
+           AND NOT EXISTS (SELECT 1 FROM support_requests x WHERE x.person_id = p.id)
+           AND NOT EXISTS (SELECT 1 FROM activation_codes x WHERE x.used_by = p.id)
+           AND NOT EXISTS (SELECT 1 FROM portal_sessions x WHERE x.person_id = p.id
+                           AND x.last_seen > now() - make_interval(secs => $1))
+         FOR UPDATE OF p SKIP LOCKED",
+    )
+    .bind(kept.num_seconds() as f64)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM portal_sessions WHERE person_id = ANY($1)")
+        .bind(&gone)
+        .execute(&mut *tx)
+        .await?;
+    let deleted = sqlx::query("DELETE FROM people WHERE id = ANY($1)")
+        .bind(&gone)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(deleted)
+}
+
 pub async fn set_language(pool: &PgPool, person: Uuid, language: &str) -> Result<()> {
     sqlx::query("UPDATE people SET language = $2 WHERE id = $1")
         .bind(person)

@@ -252,14 +252,18 @@ const SUPPORT_SELECT: &str = "SELECT s.id, p.name AS parent_name, c.name AS chil
     FROM support_requests s JOIN people p ON p.id = s.person_id
          LEFT JOIN children c ON c.id = s.child_id";
 
-/// A parent's requests, unanswered first.
-pub async fn support_of(pool: &PgPool, person: Uuid) -> Result<Vec<Support>> {
-    Ok(sqlx::query_as(AssertSqlSafe(format!(
-        "{SUPPORT_SELECT} WHERE s.person_id = $1 ORDER BY s.answer IS NOT NULL, s.created_at DESC"
+/// A parent's requests, unanswered first, a page at a time.
+pub async fn support_of(pool: &PgPool, person: Uuid, window: Window) -> Result<Paged<Support>> {
+    let rows = sqlx::query_as(AssertSqlSafe(format!(
+        "{SUPPORT_SELECT} WHERE s.person_id = $1
+         ORDER BY s.answer IS NOT NULL, s.created_at DESC, s.id DESC OFFSET $2 LIMIT $3"
     )))
     .bind(person)
+    .bind(window.offset)
+    .bind(window.limit())
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(window.cut(rows))
 }
 
 /// The children a support request is about: its child, or for a general

@@ -8,7 +8,7 @@ use sqlx::{AssertSqlSafe, PgPool};
 use uuid::Uuid;
 
 use super::office_log::{self, Action, Actor, Change};
-use super::{DbError, Result};
+use super::{DbError, Paged, Result, Window};
 
 /// A token that exists and is not revoked.
 #[derive(sqlx::FromRow)]
@@ -186,12 +186,16 @@ const INFO: &str = "SELECT t.id, t.label, t.role, t.kiosk,
      FROM tokens t";
 
 /// Every token, live ones first, then by label.
-pub async fn list(pool: &PgPool) -> Result<Vec<TokenInfo>> {
-    Ok(sqlx::query_as(AssertSqlSafe(format!(
-        "{INFO} ORDER BY t.revoked_at IS NOT NULL, t.label, t.created_at"
+pub async fn list(pool: &PgPool, window: Window) -> Result<Paged<TokenInfo>> {
+    let rows = sqlx::query_as(AssertSqlSafe(format!(
+        "{INFO} ORDER BY t.revoked_at IS NOT NULL, t.label, t.created_at, t.id
+         OFFSET $1 LIMIT $2"
     )))
+    .bind(window.offset)
+    .bind(window.limit())
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(window.cut(rows))
 }
 
 /// Revokes the token with this id, or the live token with this label

@@ -176,6 +176,39 @@ pub fn search_link(path: &str, fields: &[(&str, Option<&str>)]) -> String {
     format!("{path}?{query}")
 }
 
+/// Rows of a list shown a page at a time.
+pub const PAGE_ROWS: i64 = 50;
+
+/// `?page=N` of a list shown a page at a time.
+#[derive(Debug, Default, Clone, Copy, serde::Deserialize)]
+pub struct PageAsked {
+    pub page: Option<i64>,
+}
+
+impl PageAsked {
+    /// The page asked for, the first is 1.
+    pub fn number(self) -> i64 {
+        self.page.unwrap_or(1).clamp(1, 100_000)
+    }
+
+    pub fn window(self) -> crate::db::Window {
+        crate::db::Window::page(self.number(), PAGE_ROWS)
+    }
+}
+
+/// "Previous" and "next" under a list shown a page at a time: `link`
+/// makes a page's address; nothing when all fits on one.
+pub fn pager(lang: Lang, page: i64, more: bool, link: impl Fn(i64) -> String) -> Markup {
+    html! {
+        @if page > 1 || more {
+            div.actions.pager {
+                @if page > 1 { a.button.secondary href=(link(page - 1)) { (lang.t("portal.office_children.previous")) } }
+                @if more { a.button.secondary href=(link(page + 1)) { (lang.t("portal.office_children.next")) } }
+            }
+        }
+    }
+}
+
 pub fn csrf(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }
 }

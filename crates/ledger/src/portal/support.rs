@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::layout::{self, Lang};
+use super::layout::{self, Lang, PageAsked};
 use super::session::{Asked, Posted, Session};
 use super::throttle::Limited;
 use super::{PortalError, portal};
@@ -19,15 +19,16 @@ async fn draw(
     lang: Lang,
     session: &Session,
     problem: Option<&str>,
-    sent: bool,
+    asked: &SupportQuery,
 ) -> Result<Response, PortalError> {
-    let requests = queries::support_of(&state.pool, session.person).await?;
+    let pages = PageAsked { page: asked.page };
+    let requests = queries::support_of(&state.pool, session.person, pages.window()).await?;
     let children =
         queries::overview(&state.pool, &session.children, &state.settings.time_zone).await?;
     let title = lang.t("portal.support.help");
     let body = html! {
         (layout::problem(problem))
-        @if sent { (layout::notice(Some(lang.t("portal.support.sent_the_office_answers_here")))) }
+        @if asked.sent.is_some() { (layout::notice(Some(lang.t("portal.support.sent_the_office_answers_here")))) }
         form method="post" {
             (layout::csrf(session))
             label for="child" { (lang.t("portal.support.about")) }
@@ -41,7 +42,7 @@ async fn draw(
             textarea #body name="body" rows="5" required maxlength="5000" {}
             div.actions { button.primary type="submit" { (lang.t("portal.support.send")) } }
         }
-        @for request in &requests {
+        @for request in &requests.rows {
             section.card data-support {
                 h2 { (request.subject) }
                 p.muted { (request.created_at.format("%d.%m.%Y %H:%M")) @if let Some(c) = &request.child_name { " · " (c) } }
@@ -52,22 +53,26 @@ async fn draw(
                 }
             }
         }
+        (layout::pager(lang, pages.number(), requests.more, |page| {
+            layout::search_link("/portal/support", &[("page", Some(&page.to_string()))])
+        }))
     };
     Ok(layout::page(lang, session, title, body).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Sent {
+#[derive(Debug, Default, Deserialize)]
+pub struct SupportQuery {
     sent: Option<String>,
+    page: Option<i64>,
 }
 
 pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
     session: Session,
-    Asked(sent): Asked<Sent>,
+    Asked(asked): Asked<SupportQuery>,
 ) -> Result<Response, PortalError> {
-    draw(&state, lang, &session, None, sent.sent.is_some()).await
+    draw(&state, lang, &session, None, &asked).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,7 +102,14 @@ pub async fn send(
         || body.chars().count() > 5000
     {
         let problem = lang.t("portal.support.write_a_subject_and_a_message");
-        return draw(&state, lang, &session, Some(problem), false).await;
+        return draw(
+            &state,
+            lang,
+            &session,
+            Some(problem),
+            &SupportQuery::default(),
+        )
+        .await;
     }
     let per_hour = portal(&state)?.limits.questions_per_hour;
     match queries::add_support(&state.pool, session.person, child, subject, body, per_hour).await? {

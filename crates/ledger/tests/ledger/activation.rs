@@ -965,3 +965,62 @@ async fn a_letter_is_not_mailed_without_a_mail_server() {
     .expect("counts");
     assert_eq!((codes, mails), (0, 0));
 }
+
+/// A login that never became anyone's parent (a letter never typed, a
+/// stranger) is forgotten after 30 days without a request; a payer, a
+/// parent, staff and anyone in the books stay.
+#[tokio::test]
+async fn people_who_never_became_a_parent_are_forgotten_after_30_days() {
+    let Office { l, office, .. } = office().await;
+    let freja = l.enrol("Freja").await;
+    payer(&l, freja, "Mette", None).await;
+    let code = print(&l, &office, freja).await.remove(0).1;
+    let (stranger, _) = newcomer(&l, "stranger").await;
+    let (recent, _) = newcomer(&l, "recent").await;
+    let (mette, visitor) = newcomer(&l, "mette").await;
+    assert!(linked(&type_code(&l, &visitor, &code, "").await));
+    let (asker, asking) = newcomer(&l, "asker").await;
+    let question = l
+        .page(
+            Method::POST,
+            "/portal/support",
+            Some(&asking),
+            &[
+                ("csrf", &asking.csrf),
+                ("child", ""),
+                ("subject", "Brevet"),
+                ("body", "Jeg har ikke fået et brev"),
+            ],
+        )
+        .await;
+    assert!(question.status.is_redirection(), "{}", question.text);
+    // All but `recent` made 31 days ago and seen last then.
+    sqlx::query("UPDATE people SET created_at = now() - interval '31 days' WHERE id <> $1")
+        .bind(recent)
+        .execute(&l.pool)
+        .await
+        .expect("made long ago");
+    sqlx::query("UPDATE portal_sessions SET last_seen = now() - interval '31 days'")
+        .execute(&l.pool)
+        .await
+        .expect("seen long ago");
+    let gone = db::people::forget_unlinked(&l.pool, db::people::UNLINKED_KEPT)
+        .await
+        .expect("forgotten");
+    assert_eq!(gone, 1);
+    let left: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM people ORDER BY id")
+        .fetch_all(&l.pool)
+        .await
+        .expect("people");
+    assert!(!left.contains(&stranger));
+    for kept in [recent, mette, asker] {
+        assert!(left.contains(&kept), "{kept}");
+    }
+    let sessions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM portal_sessions WHERE person_id = $1")
+            .bind(stranger)
+            .fetch_one(&l.pool)
+            .await
+            .expect("sessions");
+    assert_eq!(sessions, 0);
+}

@@ -513,7 +513,6 @@ async fn the_office_start_page_shows_its_lists_a_page_at_a_time() {
             .expect("question")
             .expect("within the limit");
     }
-    let _ = parent;
     let count = |text: &str, mark: &str| text.matches(mark).count();
     let first = get(&l, &office, "/portal/office").await;
     assert_eq!(first.status, StatusCode::OK);
@@ -539,6 +538,42 @@ async fn the_office_start_page_shows_its_lists_a_page_at_a_time() {
     );
     let bad = get(&l, &office, "/portal/office?payouts=abc").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // The parent's own questions, the same 50 at a time.
+    let own = get(&l, &parent, "/portal/support").await;
+    assert_eq!(count(&own.text, "data-support"), 50);
+    assert!(own.text.contains("/portal/support?page=2"), "{}", own.text);
+    let rest = get(&l, &parent, "/portal/support?page=2").await;
+    assert_eq!(count(&rest.text, "data-support"), 5);
+    assert!(rest.text.contains("/portal/support?page=1"));
+    assert!(!rest.text.contains("/portal/support?page=3"));
+}
+
+/// Revoked tokens pile up over the years: the token page shows 50 at a
+/// time, live ones first.
+#[tokio::test]
+async fn the_token_page_shows_its_tokens_a_page_at_a_time() {
+    let l = ledger().await.with_portal(Settings::default());
+    let boss = l
+        .person(
+            "kommunen",
+            "Kommunen",
+            Some(db::people::PersonRole::Municipality),
+            &[],
+        )
+        .await;
+    let boss = l.log_in(boss.id).await;
+    for n in 0..53 {
+        l.token(TokenRole::Kiosk, Some(&format!("disk-{n}")), &[])
+            .await;
+    }
+    let count = |text: &str| text.matches("data-token=").count();
+    let first = get(&l, &boss, "/portal/office/tokens").await;
+    assert_eq!(first.status, StatusCode::OK);
+    // The testkit's own admin token is one more.
+    assert_eq!(count(&first.text), 50);
+    let second = get(&l, &boss, "/portal/office/tokens?page=2").await;
+    assert_eq!(count(&second.text), 4);
+    assert!(second.text.contains("/portal/office/tokens?page=1"));
 }
 
 /// A caller whose role may not use a route gets 403 whatever the body,

@@ -102,10 +102,7 @@ pub async fn search(
                 }
             }
         }
-        div.actions {
-            @if page > 1 { a.button.secondary href=(page_link(&query, page - 1)) { (lang.t("portal.office_children.previous")) } }
-            @if more { a.button.secondary href=(page_link(&query, page + 1)) { (lang.t("portal.office_children.next")) } }
-        }
+        (layout::pager(lang, page, more, |page| page_link(&query, page)))
         p { a href="/portal/office" { (lang.t("portal.office_log.back_to_the_office")) } }
     };
     Ok(layout::page(lang, &session, title, body).into_response())

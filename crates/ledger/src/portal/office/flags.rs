@@ -173,10 +173,7 @@ pub async fn page(
                 }
             }
         }
-        div.actions {
-            @if page > 1 { a.button.secondary href=(query.link(page - 1)) { (lang.t("portal.office_children.previous")) } }
-            @if more { a.button.secondary href=(query.link(page + 1)) { (lang.t("portal.office_children.next")) } }
-        }
+        (layout::pager(lang, page, more, |page| query.link(page)))
         p { a href="/portal/office" { (lang.t("portal.office_log.back_to_the_office")) } }
     };
     Ok(layout::page(lang, session, title, body).into_response())

@@ -87,15 +87,7 @@ impl Pages {
 
     /// Links to the page before and after `list`'s, where there is one.
     fn nav(self, lang: Lang, list: List, more: bool) -> maud::Markup {
-        let page = self.of(list);
-        html! {
-            @if page > 1 || more {
-                div.actions {
-                    @if page > 1 { a.button.secondary href=(self.link(list, page - 1)) { (lang.t("portal.office_children.previous")) } }
-                    @if more { a.button.secondary href=(self.link(list, page + 1)) { (lang.t("portal.office_children.next")) } }
-                }
-            }
-        }
+        layout::pager(lang, self.of(list), more, |page| self.link(list, page))
     }
 }
 

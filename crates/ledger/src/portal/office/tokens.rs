@@ -14,8 +14,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::super::PortalError;
-use super::super::layout::{self, Lang};
-use super::super::session::{Municipality, NoFields, Posted};
+use super::super::layout::{self, Lang, PageAsked};
+use super::super::session::{Asked, Municipality, NoFields, Posted};
 use crate::AppState;
 use crate::auth::{self, TokenError, TokenRole, TokenSpec};
 use crate::db::tokens::InsertError;
@@ -35,8 +35,9 @@ pub async fn page(
     State(state): State<AppState>,
     lang: Lang,
     who: Municipality,
+    Asked(pages): Asked<PageAsked>,
 ) -> Result<Response, PortalError> {
-    draw(&state, lang, &who, None).await
+    draw(&state, lang, &who, None, pages).await
 }
 
 fn when(at: Option<DateTime<Utc>>, lang: Lang, none: &'static str) -> String {
@@ -51,9 +52,10 @@ async fn draw(
     lang: Lang,
     who: &Municipality,
     problem: Option<&str>,
+    pages: PageAsked,
 ) -> Result<Response, PortalError> {
     let session = &who.session;
-    let tokens = db::tokens::list(&state.pool).await?;
+    let tokens = db::tokens::list(&state.pool, pages.window()).await?;
     let clubs = db::clubs::names(&state.pool, &Scope::All).await?;
     let title = lang.t("portal.tokens.counter_tokens");
     let body = html! {
@@ -88,7 +90,7 @@ async fn draw(
         }
         section.card #tokens {
             h2 { (lang.t("portal.tokens.tokens")) }
-            @if tokens.is_empty() { p.muted { (lang.t("portal.office.none")) } }
+            @if tokens.rows.is_empty() { p.muted { (lang.t("portal.office.none")) } }
             @else {
                 table {
                     thead { tr {
@@ -100,7 +102,7 @@ async fn draw(
                         th { (lang.t("portal.tokens.expires")) }
                         th {}
                     } }
-                    tbody { @for token in &tokens {
+                    tbody { @for token in &tokens.rows {
                         tr data-token=(token.id) data-label=(token.label) {
                             td { (token.label) }
                             td { (token.role) }
@@ -126,6 +128,9 @@ async fn draw(
                     } }
                 }
             }
+            (layout::pager(lang, pages.number(), tokens.more, |page| {
+                layout::search_link(PAGE, &[("page", Some(&page.to_string()))])
+            }))
         }
         p { a href="/portal/office/people" { (lang.t("portal.people.people_and_clubs")) } }
         p { a href="/portal/office" { (lang.t("portal.office_log.back_to_the_office")) } }
@@ -202,7 +207,9 @@ pub async fn create(
         Ok(made) => made,
         Err(e) => {
             return match problem_key(&e) {
-                Some(key) => draw(&state, lang, &who, Some(lang.t(key))).await,
+                Some(key) => {
+                    draw(&state, lang, &who, Some(lang.t(key)), PageAsked::default()).await
+                }
                 None => Err(PortalError::Internal(e.to_string())),
             };
         }
