@@ -56,6 +56,9 @@ impl Money {
             .unwrap_or(trimmed)
             .trim_end();
         let owned = || trimmed.to_string();
+        if trimmed.len() > super::money::LONGEST_AMOUNT {
+            return Err(AmountError::TooLarge(super::money::shortened(trimmed)));
+        }
         if body.is_empty() {
             return Err(AmountError::Empty);
         }
@@ -125,6 +128,20 @@ mod tests {
 
     fn kroner(text: &str) -> Result<Money, AmountError> {
         Money::parse_danish(text, AmountField::Kroner)
+    }
+
+    #[test]
+    fn a_megabyte_of_digits_typed_is_refused_without_parsing_it() {
+        let refused = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(|| kroner(&"9".repeat(1_000_000)))
+            .expect("a thread")
+            .join()
+            .expect("no overflow");
+        assert!(
+            matches!(refused, Err(AmountError::TooLarge(_))),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -23,6 +23,21 @@ pub enum MoneyError {
     TooLarge(String),
 }
 
+/// Characters of the longest text read as an amount: more than any amount
+/// within [`MAX_KRONER`] needs, written any way. Longer text is refused
+/// before it is parsed: rust_decimal's parser recurses a digit at a time,
+/// so a megabyte of zeros in a body would overflow a thread's stack and
+/// abort the whole process.
+pub const LONGEST_AMOUNT: usize = 40;
+
+/// A refused text as an error message shows it: its start, not all of it.
+pub(crate) fn shortened(text: &str) -> String {
+    match text.char_indices().nth(20) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// The largest amount the counter will ever hold or charge: far above any
 /// real balance, far below where decimal arithmetic could overflow.
 const MAX_KRONER: i64 = 1_000_000_000;
@@ -70,6 +85,9 @@ impl Money {
     /// Danish decimal comma is accepted too), at most two decimals.
     pub fn parse(text: &str) -> Result<Money, MoneyError> {
         let trimmed = text.trim();
+        if trimmed.len() > LONGEST_AMOUNT {
+            return Err(MoneyError::TooLarge(shortened(trimmed)));
+        }
         let normalised = trimmed.replace(',', ".");
         // Exact: `from_str` rounds past 28 decimals, so "1.000…0001"
         // would pass as 1.00 instead of being refused as too precise.
@@ -224,6 +242,23 @@ impl utoipa::ToSchema for Money {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_megabyte_of_digits_is_refused_without_parsing_it() {
+        // On a thread with a small stack: the parser must not even start.
+        let refused = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(|| Money::parse(&"0".repeat(1_000_000)))
+            .expect("a thread")
+            .join()
+            .expect("no overflow");
+        assert_eq!(
+            refused,
+            Err(MoneyError::TooLarge(format!("{}…", "0".repeat(20))))
+        );
+        let longest = format!("  {}1.50  ", "0".repeat(LONGEST_AMOUNT - 4));
+        assert_eq!(Money::parse(&longest), Ok(Money::parse("1.50").unwrap()));
+    }
 
     #[test]
     fn danish_display() {

@@ -872,3 +872,87 @@ async fn behind_a_trusted_proxy_logins_are_counted_per_parent() {
     let (status, _, _) = login_via(&l, direct, Some("198.51.100.77")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// The real `klubkasse-ledger serve` with this options: a CPR
+/// secret too short is refused at start, saying which file; with a good
+/// one, `--cpr-scope` is asked of the broker, `--logins-per-minute` holds,
+/// and `--trusted-proxy` counts each parent the proxy names.
+#[tokio::test]
+async fn serve_takes_the_ways_in_and_the_limits_from_its_options() {
+    let provider = Provider::start();
+    let l = ledger().await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let short = dir.path().join("short.key");
+    std::fs::write(&short, b"too short").expect("a short secret");
+    let good = dir.path().join("cpr.key");
+    std::fs::write(&good, [7u8; 32]).expect("a secret");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let serve = |secret: &std::path::Path| {
+        let mut command = std::process::Command::new(&*klubkasse_testkit::bin::LEDGER);
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", &l.url])
+            .args(["--portal-url", &format!("http://127.0.0.1:{port}")])
+            .args(["--oidc-issuer", &provider.issuer])
+            .args(["--oidc-client-id", "klubkasse-test"])
+            .args(["--oidc-client-secret", "test-secret"])
+            .args(["--payment-provider", "test"])
+            .args(["--oidc-stable-claim", "mitid.uuid"])
+            .args(["--cpr-claim", "dk.cpr", "--cpr-scope", "ssn"])
+            .args(["--cpr-secret-file".as_ref(), secret.as_os_str()])
+            .args(["--logins-per-minute", "2", "--trusted-proxy", "127.0.0.1"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+    let refused = serve(&short).output().expect("run klubkasse-ledger");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("short.key"), "{said}");
+    let mut server = serve(&good).spawn().expect("start klubkasse-ledger");
+    // The ledger's own TLS provider, as its clients use it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let login = |parent: &'static str| {
+        http.get(format!("http://127.0.0.1:{port}/portal/login"))
+            .header("x-forwarded-for", parent)
+            .send()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let first = loop {
+        match login("192.0.2.1").await {
+            Ok(answer) => break answer,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("the ledger did not start: {e}"),
+        }
+    };
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let to_broker = first.headers()[header::LOCATION].to_str().expect("ascii");
+    assert!(
+        to_broker.contains("ssn"),
+        "the CPR scope is asked: {to_broker}"
+    );
+    assert_eq!(
+        login("192.0.2.1").await.expect("an answer").status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        login("192.0.2.1").await.expect("an answer").status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login("192.0.2.2").await.expect("an answer").status(),
+        StatusCode::SEE_OTHER,
+        "another parent behind the same proxy"
+    );
+    server.kill().expect("stop");
+    server.wait().expect("stopped");
+}

@@ -33,13 +33,10 @@ enum Field {
     Categories,
 }
 
-/// `a` and `b` are the same value, amounts compared as numbers.
+/// `a` and `b` are the same value, amounts compared as amounts.
 fn same_value(a: &Value, b: &Value) -> bool {
     match (a.as_str(), b.as_str()) {
-        (Some(a), Some(b)) => match (
-            a.parse::<rust_decimal::Decimal>(),
-            b.parse::<rust_decimal::Decimal>(),
-        ) {
+        (Some(a), Some(b)) => match (Money::parse(a), Money::parse(b)) {
             (Ok(a), Ok(b)) => a == b,
             _ => a == b,
         },
@@ -71,6 +68,9 @@ fn hostile(field: Field) -> proptest::strategy::BoxedStrategy<Value> {
         Just(json!("   ")),
         Just(json!("12 kr.")),
         Just(json!("0x10")),
+        // A parser that recursed a digit at a time would overflow on these.
+        Just(json!("0".repeat(200_000))),
+        Just(json!(format!("1.{}", "0".repeat(200_000)))),
         Just(json!(1e30)),
         Just(json!(99999999999.999)),
         Just(json!(12.5)),
@@ -453,17 +453,8 @@ fn hostile_values_in_every_field_are_refused_and_change_nothing() {
         ),
     ];
     let strategy = (0..fields.len()).prop_flat_map(|index| {
-        let (_, _, _, body, pointer, field) = &fields[index];
-        let taken = body
-            .pointer(pointer)
-            .expect("the field is in the body")
-            .clone();
-        // A sale's "-25" for the body's own -25.00 is the value taken, not
-        // a hostile one.
-        let hostile = hostile(*field).prop_filter("the value the body holds", move |value| {
-            !same_value(value, &taken)
-        });
-        (Just(index), hostile)
+        let field = fields[index].5;
+        (Just(index), hostile(field))
     });
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: 1000,
@@ -475,6 +466,14 @@ fn hostile_values_in_every_field_are_refused_and_change_nothing() {
             // Per case, so that shrinking compares like with like.
             let before = runtime.block_on(l.fingerprint());
             let (method, path, as_counter, body, pointer, _) = &fields[index];
+            // A sale's "-25" for the body's own -25.00 is the value taken,
+            // not a hostile one.
+            if same_value(
+                &bad,
+                body.pointer(pointer).expect("the field is in the body"),
+            ) {
+                return Ok(());
+            }
             let mut body = body.clone();
             *body.pointer_mut(pointer).expect("the field is in the body") = bad;
             let token = if *as_counter { &kiosk } else { &l.admin };
