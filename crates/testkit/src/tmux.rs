@@ -162,6 +162,25 @@ impl Tmux {
         }
     }
 
+    /// Waits until the screen no longer shows `text` (a question that a
+    /// key closed, while the rest of the screen stays); returns that screen.
+    pub fn wait_for_gone(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if !screen.contains(text) {
+                return screen;
+            }
+            if start.elapsed() > TIMEOUT {
+                panic!(
+                    "waited {TIMEOUT:?} for «{text}» to go; {}; last screen:\n{screen}",
+                    self.describe_pane()
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
     pub fn wait_for(&self, text: &str) -> String {
         self.wait_for_within(text, TIMEOUT)
     }
