@@ -189,6 +189,9 @@ pub enum Refusal {
     Expired,
     /// A newer letter replaced it, or the payer was removed.
     Voided,
+    /// The person is another payer of the code's child already: the code
+    /// is another payer's, left for them.
+    AlreadyPayer,
     /// Too many wrong tries from this person or address: until then.
     Locked(DateTime<Utc>),
 }
@@ -363,6 +366,21 @@ pub async fn redeem(
         tx.rollback().await?;
         return Ok(Err(Refusal::Locked(until)));
     }
+    // One person is one payer of a child: both letters came to one home,
+    // and the other payer's code stays theirs to type.
+    let already: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM payers WHERE child_id = $1 AND person_id = $2
+                        AND removed_at IS NULL AND id <> $3)",
+    )
+    .bind(row.child)
+    .bind(person)
+    .bind(row.payer)
+    .fetch_one(&mut *tx)
+    .await?;
+    if already {
+        tx.rollback().await?;
+        return Ok(Err(Refusal::AlreadyPayer));
+    }
     if what == Redeem::Check {
         tx.rollback().await?;
         return Ok(Ok(Linked {
@@ -384,8 +402,12 @@ pub async fn redeem(
     .bind(person)
     .fetch_one(&mut *tx)
     .await?;
+    // The payer was someone else (the office printed this payer's letter
+    // again, by name): they are no longer, as if removed, with their
+    // withdrawals still waiting and their sessions.
     if let Some(before) = before.filter(|b| *b != person) {
-        unlink(&mut tx, before, ChildId(row.child)).await?;
+        super::payers::person_leaves(&mut tx, actor, ChildId(row.child), row.payer, Some(before))
+            .await?;
     }
     sqlx::query(
         "INSERT INTO parent_children (person_id, child_id) VALUES ($1, $2)

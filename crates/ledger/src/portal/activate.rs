@@ -218,6 +218,10 @@ pub async fn submit(
             lang.t("portal.activate.expired").to_string(),
         ),
         Refusal::Voided => (StatusCode::OK, lang.t("portal.activate.voided").to_string()),
+        Refusal::AlreadyPayer => (
+            StatusCode::OK,
+            lang.t("portal.activate.already_payer").to_string(),
+        ),
         Refusal::Locked(until) => {
             let minutes = (until - Utc::now()).num_minutes().max(0) + 1;
             let text = fill(
