@@ -223,6 +223,9 @@ struct CodeRow {
     birth_date: Option<NaiveDate>,
     expired: bool,
     used_by: Option<Uuid>,
+    /// Who the payer is now: the code's user, unless a newer letter for
+    /// the payer handed it over.
+    payer_person: Option<Uuid>,
     voided: bool,
 }
 
@@ -302,7 +305,7 @@ pub async fn redeem(
     let row: Option<CodeRow> = sqlx::query_as(
         "SELECT a.id, p.id AS payer, p.name AS payer_name, c.id AS child,
                 c.name AS child_name, c.club, c.birth_date,
-                a.expires_at <= now() AS expired, a.used_by,
+                a.expires_at <= now() AS expired, a.used_by, p.person_id AS payer_person,
                 (a.voided_at IS NOT NULL OR p.removed_at IS NOT NULL
                  OR c.closed_at IS NOT NULL) AS voided
          FROM activation_codes a JOIN payers p ON p.id = a.payer_id
@@ -316,7 +319,7 @@ pub async fn redeem(
         None => Some(Refusal::Wrong),
         Some(row) if row.voided => Some(Refusal::Voided),
         // A second click, a reload: the person is that payer already.
-        Some(row) if row.used_by == Some(person) => {
+        Some(row) if row.used_by == Some(person) && row.payer_person == Some(person) => {
             tx.rollback().await?;
             return Ok(Ok(Linked {
                 child: ChildId(row.child),

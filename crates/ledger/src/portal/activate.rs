@@ -9,7 +9,7 @@
 //! and club it is for: a link someone else sends, with their code, links
 //! nobody to a stranger's child unawares.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -22,7 +22,7 @@ use klubkasse_core::i18n::fill;
 use super::PortalError;
 use super::code::ActivationCode;
 use super::layout::{self, Lang};
-use super::session::{self, Asked, ClientAddress, Posted, Role, Session};
+use super::session::{self, ClientAddress, Posted, Role, Session};
 use crate::AppState;
 use crate::db::activation::{self, Redeem, Refusal};
 
@@ -44,7 +44,7 @@ pub async fn page(
     lang: Lang,
     session: Result<Session, PortalError>,
     jar: CookieJar,
-    Asked(query): Asked<CodeQuery>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, PortalError> {
     let session = match session {
         Ok(session) => Some(session),
@@ -54,6 +54,9 @@ pub async fn page(
     if let Some(session) = &session {
         parent(session)?;
     }
+    // Read after the role, as `session::Asked` reads a query.
+    let query: CodeQuery = serde_html_form::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| PortalError::BadAddress(e.to_string()))?;
     if let Some(code) = query.code.as_deref() {
         let jar = match ActivationCode::parse(code) {
             Some(code) => jar.add(session::cookie(CODE_COOKIE, code.grouped(), CODE_WAIT)),
@@ -118,10 +121,17 @@ pub struct CodeForm {
     code: String,
     #[serde(default)]
     born: String,
-    /// Sent by the confirmation's button: the person has seen whose
-    /// child the code is for.
+    /// `true`, sent by the confirmation's button: the person has seen
+    /// whose child the code is for. Text, not a bool: anything else is
+    /// "not yet", and read after the role.
     #[serde(default)]
-    confirmed: bool,
+    confirmed: String,
+}
+
+impl CodeForm {
+    fn confirmed(&self) -> bool {
+        self.confirmed == "true"
+    }
 }
 
 /// The code is right: whose child it is for, before it links anyone.
@@ -180,7 +190,7 @@ pub async fn submit(
         address,
         hash.as_deref(),
         born,
-        if typed.confirmed {
+        if typed.confirmed() {
             Redeem::Link
         } else {
             Redeem::Check
@@ -188,7 +198,7 @@ pub async fn submit(
     )
     .await?;
     let refusal = match answer {
-        Ok(linked) if !typed.confirmed => {
+        Ok(linked) if !typed.confirmed() => {
             return Ok(confirmation(lang, &session, &typed, &linked).into_response());
         }
         Ok(linked) => {

@@ -249,3 +249,111 @@ async fn a_trusted_ipv4_proxy_on_a_dual_stack_listener_names_each_parent() {
         "the first parent's third, whatever its port"
     );
 }
+
+/// The person before, after the hand-over, types their old code again:
+/// it is used, and not "linked" (they are no longer that payer).
+#[tokio::test]
+async fn an_old_code_of_a_payer_handed_over_says_used_not_linked() {
+    let Office { l, office, .. } = office().await;
+    let freja = l.enrol("Freja").await;
+    let mette = payer(&l, freja, "Mette", None).await;
+    let first = print(&l, &office, freja).await.remove(0).1;
+    let (stranger, visitor) = newcomer(&l, "stranger").await;
+    assert!(linked(&type_code(&l, &visitor, &first, "").await));
+    let again = l
+        .page(
+            Method::POST,
+            &format!("/portal/office/children/{freja}/letters"),
+            Some(&office),
+            &[
+                ("csrf", &office.csrf),
+                ("lang", "da"),
+                ("payer", &mette.to_string()),
+            ],
+        )
+        .await;
+    let at = again.text.find("data-code>").expect("a code") + "data-code>".len();
+    let code = again.text[at..at + 14].to_string();
+    let (_, right) = newcomer(&l, "mette").await;
+    assert!(linked(&type_code(&l, &right, &code, "").await));
+    let back = l.log_in(stranger).await;
+    let answer = type_code(&l, &back, &first, "").await;
+    assert!(!linked(&answer), "{:?}", answer.headers);
+    assert!(
+        answer.text.contains("Koden er allerede brugt"),
+        "{}",
+        answer.text
+    );
+}
+
+/// A confirmation kept open while the office makes a newer letter: its
+/// "yes" links nobody, and says why.
+#[tokio::test]
+async fn a_confirmation_sent_after_its_code_was_voided_links_nobody() {
+    let Office { l, office, .. } = office().await;
+    let freja = l.enrol("Freja").await;
+    payer(&l, freja, "Mette", None).await;
+    let code = print(&l, &office, freja).await.remove(0).1;
+    let (_, visitor) = newcomer(&l, "mette").await;
+    let checked = check_code(&l, &visitor, &code, "").await;
+    assert!(
+        checked.text.contains("id=\"confirm-child\""),
+        "{}",
+        checked.text
+    );
+    print(&l, &office, freja).await;
+    let yes = l
+        .page(
+            Method::POST,
+            "/portal/activate",
+            Some(&visitor),
+            &[
+                ("csrf", &visitor.csrf),
+                ("code", &code),
+                ("born", ""),
+                ("confirmed", "true"),
+            ],
+        )
+        .await;
+    assert!(!linked(&yes));
+    assert!(
+        yes.text.contains("Koden gælder ikke længere"),
+        "{}",
+        yes.text
+    );
+    // And without the session's token, nothing is even looked at.
+    let forged = l
+        .page(
+            Method::POST,
+            "/portal/activate",
+            Some(&visitor),
+            &[("csrf", "forged"), ("code", &code), ("confirmed", "true")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+/// Office staff are "not found" on the code page whatever its form or
+/// query holds: the role comes before any reading of them.
+#[tokio::test]
+async fn staff_are_not_found_on_the_code_page_whatever_they_send() {
+    let Office { l, office, .. } = office().await;
+    let posted = l
+        .page(
+            Method::POST,
+            "/portal/activate",
+            Some(&office),
+            &[("csrf", &office.csrf), ("confirmed", "maybe")],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::NOT_FOUND, "{}", posted.text);
+    let asked = l
+        .page(
+            Method::GET,
+            "/portal/activate?code=a&code=b",
+            Some(&office),
+            &[],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::NOT_FOUND, "{}", asked.text);
+}
