@@ -357,3 +357,64 @@ async fn staff_are_not_found_on_the_code_page_whatever_they_send() {
         .await;
     assert_eq!(asked.status, StatusCode::NOT_FOUND, "{}", asked.text);
 }
+
+/// Logins of one person at once (two tabs, a double tap): one person,
+/// no error, whether they are new, move to a new subject by their
+/// stable MitID id, or bring their stable id for the first time while
+/// a new subject with it logs in too.
+#[tokio::test]
+async fn logins_of_one_person_at_once_make_one_person_and_no_error() {
+    use klubkasse_ledger::db::people::{self, LoginIdentity};
+    let l = ledger().await;
+    let at_once = async |logins: Vec<(&'static str, &'static str)>| {
+        let tasks: Vec<_> = logins
+            .into_iter()
+            .map(|(subject, stable)| {
+                let pool = l.pool.clone();
+                tokio::spawn(async move {
+                    let login = LoginIdentity {
+                        issuer: "https://broker.test",
+                        subject,
+                        name: "Mette",
+                        email: None,
+                        stable_id: Some(stable),
+                    };
+                    people::person_for_login(&pool, &login).await
+                })
+            })
+            .collect();
+        let mut people = Vec::new();
+        for task in tasks {
+            let answer = task.await.expect("the task");
+            people.push(format!("{answer:?}"));
+        }
+        people
+    };
+    let new = at_once(vec![("sub-1", "mitid-1"); 8]).await;
+    assert!(
+        new.iter().all(|p| p == &new[0] && p.starts_with("Ok(Ok(")),
+        "{new:?}"
+    );
+    let moved = at_once(vec![("sub-2", "mitid-1"); 8]).await;
+    assert_eq!(moved, new, "the same person, now by sub-2");
+    // Known by a subject with no stable id yet, and a new subject with
+    // the stable id it brings, at once.
+    sqlx::query("INSERT INTO people (id, issuer, subject, role, name) VALUES ($1, 'https://broker.test', 'sub-3', 'parent', 'Jonas')")
+        .bind(Uuid::now_v7())
+        .execute(&l.pool)
+        .await
+        .expect("Jonas");
+    for round in 0..10 {
+        let stable: &'static str = Box::leak(format!("mitid-j{round}").into_boxed_str());
+        let fresh: &'static str = Box::leak(format!("sub-j{round}").into_boxed_str());
+        sqlx::query("UPDATE people SET stable_id = NULL WHERE subject = 'sub-3'")
+            .execute(&l.pool)
+            .await
+            .expect("no stable id");
+        let both = at_once(vec![("sub-3", stable), (fresh, stable)]).await;
+        assert!(
+            both.iter().all(|p| p.starts_with("Ok(")),
+            "round {round}: {both:?}"
+        );
+    }
+}
