@@ -9,8 +9,9 @@
 //! and club it is for: a link someone else sends, with their code, links
 //! nobody to a stranger's child unawares.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::{NaiveDate, TimeDelta, Utc};
@@ -84,6 +85,24 @@ fn parent(session: &Session) -> Result<(), PortalError> {
     match session.role {
         Role::Parent => Ok(()),
         Role::Office(_) => Err(PortalError::NotFound),
+    }
+}
+
+/// A parent's session, taken before the form: staff are "not found"
+/// whatever the form holds (a control character, a field of the wrong
+/// kind), as on every page the role comes before the body.
+pub struct ParentSession(Session);
+
+impl FromRequestParts<AppState> for ParentSession {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<ParentSession, PortalError> {
+        let session = Session::from_request_parts(parts, state).await?;
+        parent(&session)?;
+        Ok(ParentSession(session))
     }
 }
 
@@ -171,11 +190,10 @@ fn birth_date(typed: &str) -> Option<NaiveDate> {
 pub async fn submit(
     State(state): State<AppState>,
     lang: Lang,
-    session: Session,
+    ParentSession(session): ParentSession,
     ClientAddress(address): ClientAddress,
     Posted(typed): Posted<CodeForm>,
 ) -> Result<Response, PortalError> {
-    parent(&session)?;
     let code = ActivationCode::parse(&typed.code);
     let hash = code.as_ref().map(ActivationCode::hash);
     let born = birth_date(&typed.born);

@@ -347,6 +347,15 @@ async fn staff_are_not_found_on_the_code_page_whatever_they_send() {
         )
         .await;
     assert_eq!(posted.status, StatusCode::NOT_FOUND, "{}", posted.text);
+    let control = l
+        .page(
+            Method::POST,
+            "/portal/activate",
+            Some(&office),
+            &[("csrf", &office.csrf), ("code", "\u{0}")],
+        )
+        .await;
+    assert_eq!(control.status, StatusCode::NOT_FOUND, "{}", control.text);
     let asked = l
         .page(
             Method::GET,
