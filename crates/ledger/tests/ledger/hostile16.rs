@@ -427,3 +427,56 @@ async fn logins_of_one_person_at_once_make_one_person_and_no_error() {
         );
     }
 }
+
+/// A list's page as typed by hand: 0, negative and past the end are the
+/// nearest page there is; what is no page number (too big for one, a
+/// word, a fraction) is a bad address in both languages. Each with the
+/// portal's headers.
+#[tokio::test]
+async fn a_lists_page_number_typed_by_hand_is_a_page_or_a_bad_address() {
+    let Office { l, office, .. } = office().await;
+    let freja = l.enrol("Freja").await;
+    payer(&l, freja, "Mette", None).await;
+    let (_, parent) = newcomer(&l, "mette").await;
+    for (who, path, name) in [
+        (&parent, "/portal/support", "page"),
+        (&office, "/portal/office", "questions"),
+        (&office, "/portal/office/children", "page"),
+        (&office, "/portal/office/flags", "page"),
+    ] {
+        for page in ["0", "-1", "100000", "9223372036854775807"] {
+            let answer = l
+                .page(
+                    Method::GET,
+                    &format!("{path}?{name}={page}"),
+                    Some(who),
+                    &[],
+                )
+                .await;
+            assert_eq!(answer.status, StatusCode::OK, "{path}?{name}={page}");
+            super::hardening16::portal_headers(&answer).expect("the headers");
+        }
+        for page in ["99999999999999999999", "abc", "1.5", "%00"] {
+            let answer = l
+                .page(
+                    Method::GET,
+                    &format!("{path}?{name}={page}"),
+                    Some(who),
+                    &[],
+                )
+                .await;
+            assert_eq!(
+                answer.status,
+                StatusCode::BAD_REQUEST,
+                "{path}?{name}={page}: {}",
+                answer.text
+            );
+            assert!(
+                answer.text.contains("lang=\"da\"") && answer.text.contains("lang=\"en\""),
+                "{}",
+                answer.text
+            );
+            super::hardening16::portal_headers(&answer).expect("the headers");
+        }
+    }
+}
