@@ -286,8 +286,19 @@ pub fn router(state: AppState) -> Router {
             portal::headers::security,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // The default span names method and path only: never headers, so
-        // bearer tokens stay out of the log.
-        .layer(TraceLayer::new_for_http())
+        // The span names method and path only: never headers, so bearer
+        // tokens stay out of the log, and never the query, which may carry
+        // a letter's code (`/portal/activate?code=…`), the broker's code
+        // coming back, or a child's name searched for. (tower-http's
+        // default span has the whole URI.)
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                tracing::debug_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                )
+            }),
+        )
         .with_state(state)
 }

@@ -189,6 +189,9 @@ pub enum Refusal {
     Expired,
     /// A newer letter replaced it, or the payer was removed.
     Voided,
+    /// The person is another payer of the code's child already: the code
+    /// is another payer's, left for them.
+    AlreadyPayer,
     /// Too many wrong tries from this person or address: until then.
     Locked(DateTime<Utc>),
 }
@@ -220,6 +223,9 @@ struct CodeRow {
     birth_date: Option<NaiveDate>,
     expired: bool,
     used_by: Option<Uuid>,
+    /// Who the payer is now: the code's user, unless a newer letter for
+    /// the payer handed it over.
+    payer_person: Option<Uuid>,
     voided: bool,
 }
 
@@ -299,7 +305,7 @@ pub async fn redeem(
     let row: Option<CodeRow> = sqlx::query_as(
         "SELECT a.id, p.id AS payer, p.name AS payer_name, c.id AS child,
                 c.name AS child_name, c.club, c.birth_date,
-                a.expires_at <= now() AS expired, a.used_by,
+                a.expires_at <= now() AS expired, a.used_by, p.person_id AS payer_person,
                 (a.voided_at IS NOT NULL OR p.removed_at IS NOT NULL
                  OR c.closed_at IS NOT NULL) AS voided
          FROM activation_codes a JOIN payers p ON p.id = a.payer_id
@@ -313,7 +319,7 @@ pub async fn redeem(
         None => Some(Refusal::Wrong),
         Some(row) if row.voided => Some(Refusal::Voided),
         // A second click, a reload: the person is that payer already.
-        Some(row) if row.used_by == Some(person) => {
+        Some(row) if row.used_by == Some(person) && row.payer_person == Some(person) => {
             tx.rollback().await?;
             return Ok(Ok(Linked {
                 child: ChildId(row.child),
@@ -363,6 +369,21 @@ pub async fn redeem(
         tx.rollback().await?;
         return Ok(Err(Refusal::Locked(until)));
     }
+    // One person is one payer of a child: both letters came to one home,
+    // and the other payer's code stays theirs to type.
+    let already: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM payers WHERE child_id = $1 AND person_id = $2
+                        AND removed_at IS NULL AND id <> $3)",
+    )
+    .bind(row.child)
+    .bind(person)
+    .bind(row.payer)
+    .fetch_one(&mut *tx)
+    .await?;
+    if already {
+        tx.rollback().await?;
+        return Ok(Err(Refusal::AlreadyPayer));
+    }
     if what == Redeem::Check {
         tx.rollback().await?;
         return Ok(Ok(Linked {
@@ -384,8 +405,12 @@ pub async fn redeem(
     .bind(person)
     .fetch_one(&mut *tx)
     .await?;
+    // The payer was someone else (the office printed this payer's letter
+    // again, by name): they are no longer, as if removed, with their
+    // withdrawals still waiting and their sessions.
     if let Some(before) = before.filter(|b| *b != person) {
-        unlink(&mut tx, before, ChildId(row.child)).await?;
+        super::payers::person_leaves(&mut tx, actor, ChildId(row.child), row.payer, Some(before))
+            .await?;
     }
     sqlx::query(
         "INSERT INTO parent_children (person_id, child_id) VALUES ($1, $2)

@@ -106,8 +106,28 @@ pub async fn remove(pool: &PgPool, actor: &Actor, child: ChildId, payer: Uuid) -
         payer: removed,
         person_id: person,
     } = removed.ok_or_else(|| DbError::not_found(format!("no payer {payer}")))?;
-    // Withdrawals still waiting for them go back on the card: a payer
-    // who lost custody is not paid from the child's money.
+    person_leaves(&mut tx, actor, child, removed.id, person).await?;
+    let change = Change::child(Action::PayerRemove, child).before(
+        json!({ "payer": removed.id, "name": removed.name, "email": removed.email, "person": person }),
+    );
+    office_log::write(&mut tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `person` (if any) is no longer `payer` of `child`: the payer was
+/// removed, or another person typed the code of a newer letter for it.
+/// Their withdrawals still waiting go back on the card (a payer who lost
+/// custody is not paid from the child's money), they lose the child with
+/// their settings for it (unless they are another of its payers), and
+/// their sessions end at once.
+pub(super) async fn person_leaves(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    child: ChildId,
+    payer: Uuid,
+    person: Option<Uuid>,
+) -> Result<()> {
     let waiting: Vec<Uuid> = sqlx::query_scalar(
         "SELECT id FROM payout_requests WHERE child_id = $1 AND status = 'requested'
            AND (payer_id = $2 OR ($3::uuid IS NOT NULL AND person_id = $3
@@ -115,15 +135,15 @@ pub async fn remove(pool: &PgPool, actor: &Actor, child: ChildId, payer: Uuid) -
                                 AND p.child_id = $1 AND p.removed_at IS NULL)))",
     )
     .bind(child.0)
-    .bind(removed.id)
+    .bind(payer)
     .bind(person)
     .fetch_all(&mut *tx)
     .await?;
     for payout in waiting {
-        super::payments::reject_payout_in(&mut tx, actor, payout).await?;
+        super::payments::reject_payout_in(tx, actor, payout).await?;
     }
     if let Some(person) = person {
-        super::activation::unlink(&mut tx, person, child).await?;
+        super::activation::unlink(tx, person, child).await?;
         sqlx::query(
             "UPDATE portal_sessions SET ended_at = now() WHERE person_id = $1 AND ended_at IS NULL",
         )
@@ -131,10 +151,5 @@ pub async fn remove(pool: &PgPool, actor: &Actor, child: ChildId, payer: Uuid) -
         .execute(&mut *tx)
         .await?;
     }
-    let change = Change::child(Action::PayerRemove, child).before(
-        json!({ "payer": removed.id, "name": removed.name, "email": removed.email, "person": person }),
-    );
-    office_log::write(&mut tx, actor, change).await?;
-    tx.commit().await?;
     Ok(())
 }

@@ -145,14 +145,28 @@ pub async fn person_for_login(
                 return Ok(Err(LoginRefused::StableIdChanged));
             }
             (None, Some(_)) => {
-                sqlx::query(
+                // A new subject with the same stable id may log in at this
+                // moment and keep it first: then this person goes on
+                // without it, as when it was kept before.
+                sqlx::query("SAVEPOINT stable_id").execute(&mut *tx).await?;
+                let kept = sqlx::query(
                     "UPDATE people SET stable_id = $2 WHERE id = $1
                      AND NOT EXISTS (SELECT 1 FROM people WHERE stable_id = $2)",
                 )
                 .bind(id)
                 .bind(&stable)
                 .execute(&mut *tx)
-                .await?;
+                .await;
+                match kept {
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        sqlx::query("ROLLBACK TO SAVEPOINT stable_id")
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    other => {
+                        other?;
+                    }
+                }
             }
             _ => {}
         }

@@ -9,8 +9,9 @@
 //! and club it is for: a link someone else sends, with their code, links
 //! nobody to a stranger's child unawares.
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::{NaiveDate, TimeDelta, Utc};
@@ -22,7 +23,7 @@ use klubkasse_core::i18n::fill;
 use super::PortalError;
 use super::code::ActivationCode;
 use super::layout::{self, Lang};
-use super::session::{self, Asked, ClientAddress, Posted, Role, Session};
+use super::session::{self, ClientAddress, Posted, Role, Session};
 use crate::AppState;
 use crate::db::activation::{self, Redeem, Refusal};
 
@@ -44,7 +45,7 @@ pub async fn page(
     lang: Lang,
     session: Result<Session, PortalError>,
     jar: CookieJar,
-    Asked(query): Asked<CodeQuery>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, PortalError> {
     let session = match session {
         Ok(session) => Some(session),
@@ -54,6 +55,9 @@ pub async fn page(
     if let Some(session) = &session {
         parent(session)?;
     }
+    // Read after the role, as `session::Asked` reads a query.
+    let query: CodeQuery = serde_html_form::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| PortalError::BadAddress(e.to_string()))?;
     if let Some(code) = query.code.as_deref() {
         let jar = match ActivationCode::parse(code) {
             Some(code) => jar.add(session::cookie(CODE_COOKIE, code.grouped(), CODE_WAIT)),
@@ -81,6 +85,24 @@ fn parent(session: &Session) -> Result<(), PortalError> {
     match session.role {
         Role::Parent => Ok(()),
         Role::Office(_) => Err(PortalError::NotFound),
+    }
+}
+
+/// A parent's session, taken before the form: staff are "not found"
+/// whatever the form holds (a control character, a field of the wrong
+/// kind), as on every page the role comes before the body.
+pub struct ParentSession(Session);
+
+impl FromRequestParts<AppState> for ParentSession {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<ParentSession, PortalError> {
+        let session = Session::from_request_parts(parts, state).await?;
+        parent(&session)?;
+        Ok(ParentSession(session))
     }
 }
 
@@ -118,10 +140,17 @@ pub struct CodeForm {
     code: String,
     #[serde(default)]
     born: String,
-    /// Sent by the confirmation's button: the person has seen whose
-    /// child the code is for.
+    /// `true`, sent by the confirmation's button: the person has seen
+    /// whose child the code is for. Text, not a bool: anything else is
+    /// "not yet", and read after the role.
     #[serde(default)]
-    confirmed: bool,
+    confirmed: String,
+}
+
+impl CodeForm {
+    fn confirmed(&self) -> bool {
+        self.confirmed == "true"
+    }
 }
 
 /// The code is right: whose child it is for, before it links anyone.
@@ -161,11 +190,10 @@ fn birth_date(typed: &str) -> Option<NaiveDate> {
 pub async fn submit(
     State(state): State<AppState>,
     lang: Lang,
-    session: Session,
+    ParentSession(session): ParentSession,
     ClientAddress(address): ClientAddress,
     Posted(typed): Posted<CodeForm>,
 ) -> Result<Response, PortalError> {
-    parent(&session)?;
     let code = ActivationCode::parse(&typed.code);
     let hash = code.as_ref().map(ActivationCode::hash);
     let born = birth_date(&typed.born);
@@ -180,7 +208,7 @@ pub async fn submit(
         address,
         hash.as_deref(),
         born,
-        if typed.confirmed {
+        if typed.confirmed() {
             Redeem::Link
         } else {
             Redeem::Check
@@ -188,7 +216,7 @@ pub async fn submit(
     )
     .await?;
     let refusal = match answer {
-        Ok(linked) if !typed.confirmed => {
+        Ok(linked) if !typed.confirmed() => {
             return Ok(confirmation(lang, &session, &typed, &linked).into_response());
         }
         Ok(linked) => {
@@ -218,6 +246,10 @@ pub async fn submit(
             lang.t("portal.activate.expired").to_string(),
         ),
         Refusal::Voided => (StatusCode::OK, lang.t("portal.activate.voided").to_string()),
+        Refusal::AlreadyPayer => (
+            StatusCode::OK,
+            lang.t("portal.activate.already_payer").to_string(),
+        ),
         Refusal::Locked(until) => {
             let minutes = (until - Utc::now()).num_minutes().max(0) + 1;
             let text = fill(

@@ -37,12 +37,16 @@ impl ActivationCode {
     }
 
     /// A code as someone typed it: any case, spaces and dashes anywhere.
+    /// Dashes as a word processor or mail writes them (an en dash, a
+    /// non-breaking hyphen) and the invisible characters a copy from a
+    /// mail may carry (a soft hyphen, a zero-width space) are dashes and
+    /// spaces too: a parent pasting the code is not counted a wrong try.
     /// None when it cannot be a code (a wrong length, a letter not in
     /// the alphabet): nothing to look up.
     pub fn parse(typed: &str) -> Option<ActivationCode> {
         let code: String = typed
             .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
+            .filter(|c| !c.is_whitespace() && !is_separator(*c))
             .map(|c| c.to_ascii_uppercase())
             .collect();
         let fits = code.len() == LENGTH && code.bytes().all(|b| ALPHABET.contains(&b));
@@ -63,6 +67,19 @@ impl ActivationCode {
     pub fn hash(&self) -> Vec<u8> {
         sha256(&self.0)
     }
+}
+
+/// A dash of any kind, or a character that shows nothing.
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '\u{2010}'..='\u{2015}' // hyphen, non-breaking hyphen, figure, en, em dash
+            | '\u{2212}' // minus
+            | '\u{00AD}' // soft hyphen
+            | '\u{200B}'..='\u{200D}' // zero-width space and joiners
+            | '\u{2060}' // word joiner
+            | '\u{FEFF}' // byte order mark
+    )
 }
 
 impl Default for ActivationCode {
@@ -86,6 +103,11 @@ mod tests {
             shown.to_lowercase(),
             shown.replace('-', " "),
             format!("  {}  ", shown.replace('-', "")),
+            // Pasted from a mail or a document.
+            shown.replace('-', "\u{2013}"),
+            shown.replace('-', "\u{2011}"),
+            format!("\u{FEFF}{}\u{200B}", shown.replace('-', "\u{00AD}")),
+            shown.replace('-', "\u{00A0}"),
         ] {
             assert_eq!(ActivationCode::parse(&typed), Some(code.clone()), "{typed}");
         }

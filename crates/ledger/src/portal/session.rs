@@ -210,24 +210,38 @@ impl FromRequestParts<AppState> for ClientAddress {
 
 /// Walks `X-Forwarded-For` from the right while the hop is a trusted
 /// proxy; an address that cannot be read there ends the walk at the
-/// last trusted hop (it came from someone we cannot vouch for).
+/// last trusted hop (it came from someone we cannot vouch for). Every
+/// address is taken as IPv4 when it is one (`::ffff:10.0.0.2`, as a
+/// dual-stack listener sees an IPv4 proxy, is the proxy `10.0.0.2`), and
+/// a hop may carry its port (`203.0.113.7:4711`, `[2001:db8::7]:4711`),
+/// as some proxies write it.
 pub fn client_address(
     connected: std::net::IpAddr,
     forwarded: &str,
     proxies: &[std::net::IpAddr],
 ) -> std::net::IpAddr {
+    let trusted = |address: std::net::IpAddr| {
+        proxies
+            .iter()
+            .any(|p| p.to_canonical() == address.to_canonical())
+    };
+    let hop = |text: &str| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .or_else(|| text.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+    };
     let mut client = connected;
     let mut hops = forwarded
         .rsplit(',')
         .map(str::trim)
         .filter(|h| !h.is_empty());
-    while proxies.contains(&client) {
-        match hops.next().and_then(|h| h.parse().ok()) {
+    while trusted(client) {
+        match hops.next().and_then(hop) {
             Some(hop) => client = hop,
             None => break,
         }
     }
-    client
+    client.to_canonical()
 }
 
 /// A child named in the path that the logged-in person may see: a
@@ -449,5 +463,27 @@ mod tests {
         assert_eq!(client_address(proxy, "not-an-address", &[proxy]), proxy);
         // No proxy trusted: the connection.
         assert_eq!(client_address(proxy, "203.0.113.7", &[]), proxy);
+    }
+
+    #[test]
+    fn a_dual_stack_listener_and_hops_with_ports_name_the_same_client() {
+        let proxy = ip("10.0.0.2");
+        let parent = ip("203.0.113.7");
+        // An IPv4 proxy as a listener on [::] sees it.
+        let mapped = ip("::ffff:10.0.0.2");
+        assert_eq!(client_address(mapped, "203.0.113.7", &[proxy]), parent);
+        assert_eq!(client_address(proxy, "203.0.113.7", &[mapped]), parent);
+        // A direct IPv4 client of such a listener is that IPv4 address.
+        assert_eq!(client_address(ip("::ffff:203.0.113.7"), "", &[]), parent);
+        // Hops with their ports.
+        assert_eq!(client_address(proxy, "203.0.113.7:4711", &[proxy]), parent);
+        assert_eq!(
+            client_address(proxy, "[2001:db8::7]:4711", &[proxy]),
+            ip("2001:db8::7")
+        );
+        assert_eq!(
+            client_address(proxy, "::ffff:203.0.113.7", &[proxy]),
+            parent
+        );
     }
 }

@@ -74,15 +74,18 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// scanned at every login).
 const SWEEP: Duration = Duration::from_secs(1);
 
-/// The part of an address that counts: IPv4 whole, IPv6 its /64.
+/// The part of an address that counts: IPv4 whole, IPv6 its /64. An
+/// IPv4 client of a dual-stack listener (`--listen [::]:…`) arrives as
+/// `::ffff:a.b.c.d`: it is that IPv4 address, not the /64 every IPv4
+/// client shares.
 pub fn counted_address(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V4(_) => address,
+    match address.to_canonical() {
         IpAddr::V6(v6) => {
             let mut segments = v6.segments();
             segments[4..].fill(0);
             IpAddr::from(segments)
         }
+        v4 => v4,
     }
 }
 
@@ -148,6 +151,18 @@ mod tests {
             .count();
         assert_eq!(allowed, KEEP);
         assert_eq!(throttle.windows.lock().unwrap().counts.len(), KEEP);
+    }
+
+    #[test]
+    fn ipv4_clients_of_a_dual_stack_listener_count_apart() {
+        let throttle = Throttle::default();
+        let start = Instant::now();
+        let a: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        let b: IpAddr = "::ffff:192.0.2.2".parse().unwrap();
+        assert_eq!(counted_address(a), "192.0.2.1".parse::<IpAddr>().unwrap());
+        assert!(throttle.allow(a, 1, start));
+        assert!(throttle.allow(b, 1, start), "another IPv4 client");
+        assert!(!throttle.allow("192.0.2.1".parse().unwrap(), 1, start));
     }
 
     #[test]

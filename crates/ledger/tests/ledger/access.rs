@@ -987,9 +987,14 @@ async fn every_page_by_every_kind_of_visitor() {
                 "{method} {path}: answers differ by visitor: {answers:?}"
             ));
         }
-        // A form from elsewhere: a session, but not its token.
-        if *method == Method::POST && matches!(allowed, May::Only(_)) {
-            let visitor = l.log_in(w.municipality).await;
+        // A form from elsewhere: a session of someone who may send it,
+        // but not its token.
+        if let (&Method::POST, May::Only(may)) = (method, allowed) {
+            let sender = people
+                .iter()
+                .find(|(who, _)| may.contains(who))
+                .map_or(w.municipality, |(_, person)| *person);
+            let visitor = l.log_in(sender).await;
             let mut form: Vec<(&str, &str)> =
                 fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
             form.push(("csrf", "not-the-token"));

@@ -16,18 +16,20 @@ use uuid::Uuid;
 use super::scope::OTHER;
 
 /// A ledger with the portal on, office staff of [`CLUB`] and of [`OTHER`].
-struct Office {
-    l: Ledger,
-    office: Visitor,
-    other_office: Visitor,
+pub(super) struct Office {
+    pub(super) l: Ledger,
+    pub(super) office: Visitor,
+    pub(super) other_office: Visitor,
 }
 
-async fn office() -> Office {
+pub(super) async fn office() -> Office {
     office_with(|_| {}).await
 }
 
 /// [`office`] with the portal changed by `change`.
-async fn office_with(change: impl FnOnce(&mut klubkasse_ledger::portal::Portal)) -> Office {
+pub(super) async fn office_with(
+    change: impl FnOnce(&mut klubkasse_ledger::portal::Portal),
+) -> Office {
     let l = ledger().await.with_portal_as(Settings::default(), change);
     l.club(OTHER).await;
     let staff = |clubs: &[&str]| PersonRole::Office(clubs.iter().map(|c| c.to_string()).collect());
@@ -49,7 +51,7 @@ async fn office_with(change: impl FnOnce(&mut klubkasse_ledger::portal::Portal))
     }
 }
 
-async fn payer(l: &Ledger, child: ChildId, name: &str, email: Option<&str>) -> Uuid {
+pub(super) async fn payer(l: &Ledger, child: ChildId, name: &str, email: Option<&str>) -> Uuid {
     let payer = NewPayer {
         name: name.into(),
         email: email.map(str::to_string),
@@ -74,7 +76,7 @@ fn codes_in(html: &str) -> Vec<(Uuid, String)> {
 }
 
 /// The office prints one child's letters.
-async fn print(l: &Ledger, office: &Visitor, child: ChildId) -> Vec<(Uuid, String)> {
+pub(super) async fn print(l: &Ledger, office: &Visitor, child: ChildId) -> Vec<(Uuid, String)> {
     let answer = l
         .page(
             Method::POST,
@@ -89,14 +91,14 @@ async fn print(l: &Ledger, office: &Visitor, child: ChildId) -> Vec<(Uuid, Strin
 }
 
 /// Someone who logged in for the first time: no child yet.
-async fn newcomer(l: &Ledger, subject: &str) -> (Uuid, Visitor) {
+pub(super) async fn newcomer(l: &Ledger, subject: &str) -> (Uuid, Visitor) {
     let id = l.person(subject, "Ny Forælder", None, &[]).await.id;
     (id, l.log_in(id).await)
 }
 
 /// Types `code` and, when the portal shows whose child it is for,
 /// confirms it.
-async fn type_code(l: &Ledger, visitor: &Visitor, code: &str, born: &str) -> Answer {
+pub(super) async fn type_code(l: &Ledger, visitor: &Visitor, code: &str, born: &str) -> Answer {
     let checked = check_code(l, visitor, code, born).await;
     if !checked.text.contains("id=\"confirm-child\"") {
         return checked;
@@ -116,7 +118,7 @@ async fn type_code(l: &Ledger, visitor: &Visitor, code: &str, born: &str) -> Ans
 }
 
 /// Types `code` and presses "check", no further.
-async fn check_code(l: &Ledger, visitor: &Visitor, code: &str, born: &str) -> Answer {
+pub(super) async fn check_code(l: &Ledger, visitor: &Visitor, code: &str, born: &str) -> Answer {
     l.page(
         Method::POST,
         "/portal/activate",
@@ -126,7 +128,7 @@ async fn check_code(l: &Ledger, visitor: &Visitor, code: &str, born: &str) -> An
     .await
 }
 
-fn linked(answer: &Answer) -> bool {
+pub(super) fn linked(answer: &Answer) -> bool {
     answer.status == StatusCode::SEE_OTHER && answer.headers["location"] == "/portal?done=linked"
 }
 

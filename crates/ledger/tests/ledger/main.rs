@@ -9,6 +9,7 @@ mod flags_leaving;
 mod hardening16;
 mod hostile;
 mod hostile15;
+mod hostile16;
 mod import;
 mod mail;
 mod money;

@@ -179,6 +179,17 @@ async fn tokens_never_reach_the_log() {
         ));
         requests.push(request("/metrics", format!("Basic {token}"), ""));
     }
+    // Nor what an address carries after its path: a letter's QR code
+    // (`/portal/activate?code=…`), the broker's code and state coming
+    // back, a child's name searched for.
+    let in_queries = ["K7QF-2M9X-PT4D", "broker-code-7f1c", "Freja+%C3%98rsted"];
+    for path in [
+        format!("/portal/activate?code={}", in_queries[0]),
+        format!("/portal/callback?code={}&state=s", in_queries[1]),
+        format!("/portal/office/children?q={}", in_queries[2]),
+    ] {
+        requests.push(request(&path, String::new(), ""));
+    }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let mut statuses = Vec::new();
     for text in &requests {
@@ -209,6 +220,13 @@ async fn tokens_never_reach_the_log() {
         log.contains("/api/v1/kiosk/changes") && log.lines().count() > requests.len(),
         "the log shows the requests at trace level:\n{log}"
     );
+    assert!(log.contains("/portal/activate"), "{log}");
+    for secret in in_queries {
+        assert!(
+            !log.contains(secret) && !log.contains("Ørsted"),
+            "{secret} is in the log:\n{log}"
+        );
+    }
     for token in &tokens {
         assert!(
             !log.contains(token.as_str()),
