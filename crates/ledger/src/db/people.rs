@@ -600,15 +600,15 @@ pub async fn end_session(pool: &PgPool, id_hash: &[u8]) -> Result<()> {
 }
 
 /// The language a person chose in the portal: their mail's from now on.
-/// How long a person the first login made may go without becoming a
-/// parent or payer of any child, counted from their last request.
+/// How long a parent may be known without becoming a parent or payer of
+/// any child, counted from when they were first known.
 pub const UNLINKED_KEPT: TimeDelta = TimeDelta::days(30);
 
-/// Forgets the people a first login made who never became a parent or
-/// payer of any child (a code never typed, a stranger who logged in) and
-/// made no request for `kept`: nothing of theirs is in the books, and
-/// logging in again makes them anew. Their sessions go with them.
-/// Returns how many went.
+/// Forgets the parents known for longer than `kept` who never became a
+/// parent or payer of any child (a code never typed, a stranger who
+/// logged in) and are not logged in now: nothing of theirs is in the
+/// books, and logging in again makes them anew. Their sessions (ended
+/// ones) go with them. Returns how many went.
 pub async fn forget_unlinked(pool: &PgPool, kept: TimeDelta) -> Result<u64> {
     let mut tx = pool.begin().await?;
     let gone: Vec<Uuid> = sqlx::query_scalar(

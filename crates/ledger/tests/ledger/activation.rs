@@ -341,19 +341,36 @@ async fn wrong_codes_lock_per_person_and_per_address_for_a_growing_time() {
     let typo = type_code(&l, &neighbour, "2222-3333-4444", "").await;
     assert_eq!(typo.status, StatusCode::OK);
     assert!(typo.text.contains("Koden passer ikke"), "{}", typo.text);
-    // But a guesser with many logins meets the address's lock: 20 wrong
-    // from it lock everyone there.
+    // But a guesser with many logins meets the address's lock: after 20
+    // wrong from it, anyone there with a wrong try of their own waits.
     for n in 0..3 {
         let (_, next) = newcomer(&l, &format!("guesser-{n}")).await;
         for _ in 0..5 {
             type_code(&l, &next, "2222-3333-4444", "").await;
         }
     }
+    assert_eq!(
+        type_code(&l, &neighbour, &right, "").await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the neighbour had a wrong try"
+    );
+    // A new identity's first wrong try there locks it at once.
     let (_, late) = newcomer(&l, "late").await;
+    assert_eq!(
+        type_code(&l, &late, "2222-3333-4444", "").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     assert_eq!(
         type_code(&l, &late, &right, "").await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
+    // A parent with a clean record types their right code through the
+    // locked address.
+    let oscar = l.enrol("Oscar").await;
+    payer(&l, oscar, "Lars", None).await;
+    let theirs = print(&l, &office, oscar).await.remove(0).1;
+    let (_, lars) = newcomer(&l, "lars").await;
+    assert!(linked(&type_code(&l, &lars, &theirs, "").await));
     let rows: Vec<(String, i32, f64)> = sqlx::query_as(
         "SELECT who, locks, extract(epoch FROM locked_until - now())::float8 FROM code_tries
          WHERE who = 'address:0.0.0.0' OR who = $1 ORDER BY who",
@@ -1025,4 +1042,42 @@ async fn people_who_never_became_a_parent_are_forgotten_after_30_days() {
             .await
             .expect("sessions");
     assert_eq!(sessions, 0);
+}
+
+/// CPR match links parents only: office staff whose number a custody
+/// holder has are not made that payer (the payer would count as
+/// activated, and reprints skip it, while nobody sees the child).
+#[tokio::test]
+async fn cpr_match_links_a_parent_and_never_office_staff() {
+    let Office { l, .. } = office().await;
+    let key = klubkasse_ledger::cpr::CprKey::new(&[7u8; 32]).expect("a key");
+    let cpr = klubkasse_ledger::cpr::Cpr::parse("0101901234").expect("a number");
+    let freja = l.enrol("Freja").await;
+    let holder = NewPayer {
+        name: "Mette".into(),
+        email: None,
+        custody: Some(key.hash(&cpr)),
+    };
+    let mette = db::payers::add_one(&l.pool, &Actor::command_line(), freja, &holder)
+        .await
+        .expect("a payer")
+        .id;
+    let staff = l
+        .person("kontor-mette", "Mette", Some(PersonRole::Municipality), &[])
+        .await;
+    let linked = db::activation::link_custody(&l.pool, staff.id, &key.hash(&cpr))
+        .await
+        .expect("the link");
+    assert!(linked.is_empty(), "{linked:?}");
+    let (parent, _) = newcomer(&l, "mette-mitid").await;
+    let linked = db::activation::link_custody(&l.pool, parent, &key.hash(&cpr))
+        .await
+        .expect("the link");
+    assert_eq!(linked, vec![freja]);
+    let person: Option<Uuid> = sqlx::query_scalar("SELECT person_id FROM payers WHERE id = $1")
+        .bind(mette)
+        .fetch_one(&l.pool)
+        .await
+        .expect("the payer");
+    assert_eq!(person, Some(parent));
 }
