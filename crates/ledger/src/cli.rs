@@ -66,6 +66,9 @@ pub enum Command {
         /// How many days an activation letter's code works.
         #[arg(long, default_value = "60", value_parser = clap::value_parser!(u32).range(1..=365))]
         code_days: u32,
+        /// At most this many automatic top-ups of a child a calendar month.
+        #[arg(long, default_value = "4", value_parser = clap::value_parser!(u32).range(0..=31))]
+        auto_topups_per_month: u32,
         /// Boxed: the portal's options outweigh every other command's.
         #[command(flatten)]
         portal: Box<PortalArgs>,

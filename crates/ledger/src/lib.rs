@@ -66,6 +66,8 @@ pub struct Settings {
     pub time_zone: String,
     /// How long an activation letter's code works.
     pub code_lifetime: chrono::TimeDelta,
+    /// At most this many automatic top-ups of a child a calendar month.
+    pub auto_topups_per_month: u32,
 }
 
 impl Default for Settings {
@@ -75,6 +77,7 @@ impl Default for Settings {
             card_fee: Money::kroner(45),
             time_zone: "Europe/Copenhagen".to_string(),
             code_lifetime: chrono::TimeDelta::days(60),
+            auto_topups_per_month: db::auto_topup::PER_MONTH,
         }
     }
 }

@@ -90,6 +90,7 @@ async fn run(command: Command) -> Result<()> {
             card_fee,
             time_zone,
             code_days,
+            auto_topups_per_month,
             portal,
         } => {
             serve(ServeConfig {
@@ -101,6 +102,7 @@ async fn run(command: Command) -> Result<()> {
                     card_fee,
                     time_zone,
                     code_lifetime: chrono::TimeDelta::days(code_days.into()),
+                    auto_topups_per_month,
                 },
                 portal: portal.config(),
             })

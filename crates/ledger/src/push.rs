@@ -24,6 +24,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::Settings;
+use super::db::auto_topup::Fall;
 use super::db::children::{Locked, bump_changes};
 use super::db::entries::kind_columns;
 use super::db::push::{
@@ -49,6 +50,10 @@ pub async fn push(pool: &PgPool, settings: &Settings, entries: &[Entry]) -> Resu
     let mut known = Known::load(&mut tx, settings, entries, &children, seen).await?;
     let mut results = Vec::with_capacity(entries.len());
     let mut columns = Columns::default();
+    // Each child's balance before the batch, and its batch's last new
+    // entry: a fall below a payer's threshold starts an automatic top-up.
+    let before: HashMap<ChildId, Money> = children.values().map(|c| (c.id, c.balance)).collect();
+    let mut last_entry: HashMap<ChildId, Uuid> = HashMap::new();
     for ((index, entry), kind) in entries.iter().enumerate().zip(encoded) {
         if let Some((flags, balance)) = known.recorded.get(&entry.id) {
             results.push(Pushed {
@@ -81,6 +86,7 @@ pub async fn push(pool: &PgPool, settings: &Settings, entries: &[Entry]) -> Resu
             flags.insert(0, Flag::Overdraft);
         }
         child.balance += entry.amount;
+        last_entry.insert(child.id, entry.id);
         known.recorded_now(index, entry, &flags, child.balance);
         columns.add(entry, kind, &child.club, &flags, child.balance);
         results.push(Pushed {
@@ -99,6 +105,20 @@ pub async fn push(pool: &PgPool, settings: &Settings, entries: &[Entry]) -> Resu
         .collect();
     // Parents' low-balance mails, queued with the sales that caused them.
     crate::db::mail::queue_low_balance(&mut tx, &balances).await?;
+    // Automatic top-ups, recorded with the entries that caused them: a
+    // retried batch records no new entry and so no second one.
+    let falls: Vec<Fall> = last_entry
+        .iter()
+        .filter_map(|(id, entry)| {
+            Some(Fall {
+                child: *id,
+                before: *before.get(id)?,
+                after: children.get(id)?.balance,
+                entry: *entry,
+            })
+        })
+        .collect();
+    crate::db::auto_topup::queue_falls(&mut tx, settings, &falls).await?;
     // Last before the commit: it takes the one change counter row.
     bump_changes(&mut tx, &balances).await?;
     tx.commit().await?;

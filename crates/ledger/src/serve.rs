@@ -430,6 +430,16 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     if portal.is_some() {
         tokio::spawn(forget_unlinked_people(pool.clone()));
     }
+    if let Some(portal) = &portal
+        && portal.payments.saves_cards()
+    {
+        let charger = portal::auto_topup::Charger {
+            pool: pool.clone(),
+            provider: portal.payments.clone(),
+            poll: Duration::from_secs(2),
+        };
+        tokio::spawn(charger.run());
+    }
     let mut state = AppState::new(pool, config.settings);
     if let Some(portal) = portal {
         tracing::info!(url = %portal.public_url, "serving the parents' portal under /portal");

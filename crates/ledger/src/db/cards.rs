@@ -338,7 +338,15 @@ pub async fn order_card(
     .await?;
     let fee_entry = if fee.is_positive() {
         let entry = Entry::new(child, EntryKind::CardFee, -fee, counter, Utc::now());
+        let before = locked.balance;
         insert_entry(&mut tx, &mut locked, &entry, Notes::default()).await?;
+        let fall = super::auto_topup::Fall {
+            child,
+            before,
+            after: before - fee,
+            entry: entry.id,
+        };
+        super::auto_topup::queue_fall(&mut tx, settings, fall).await?;
         Some(entry.id)
     } else {
         None

@@ -276,6 +276,15 @@ pub async fn money_entry(
             .before(json!({ "balance": before }))
             .after(after);
         office_log::write(&mut tx, actor, change).await?;
+        if !movement.deposit {
+            let fall = super::auto_topup::Fall {
+                child,
+                before,
+                after: record.balance_after,
+                entry: record.entry.id,
+            };
+            super::auto_topup::queue_fall(&mut tx, settings, fall).await?;
+        }
     }
     tx.commit().await?;
     Ok(made)

@@ -79,7 +79,10 @@ pub async fn leave(
         // The form's id names a new payout: one used before (another
         // entry, or this child's earlier withdrawal) would close the
         // account with the money still on it.
-        if !request_payout_in(&mut tx, actor, payout, child, &to, "office").await? {
+        if request_payout_in(&mut tx, actor, payout, child, &to, "office")
+            .await?
+            .is_none()
+        {
             return Err(DbError::conflict(
                 "id_in_use",
                 "this form's id is already used for another entry; load the page again",

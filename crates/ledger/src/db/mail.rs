@@ -28,16 +28,26 @@ pub enum MailKind {
     SupportAnswered,
     /// A payer's activation letter with their personal code.
     ActivationLetter,
+    /// An automatic top-up was paid.
+    AutoTopupDone,
+    /// An automatic top-up was declined: paused.
+    AutoTopupDeclined,
+    /// The bank asked the parent to authenticate an automatic top-up:
+    /// paused.
+    AutoTopupAuthentication,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 6] = [
+    pub const ALL: [MailKind; 9] = [
         MailKind::LowBalance,
         MailKind::PayoutPaid,
         MailKind::PayoutRejected,
         MailKind::CardOrderSent,
         MailKind::SupportAnswered,
         MailKind::ActivationLetter,
+        MailKind::AutoTopupDone,
+        MailKind::AutoTopupDeclined,
+        MailKind::AutoTopupAuthentication,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +58,9 @@ impl MailKind {
             MailKind::CardOrderSent => "card_order_sent",
             MailKind::SupportAnswered => "support_answered",
             MailKind::ActivationLetter => "activation_letter",
+            MailKind::AutoTopupDone => "auto_topup_done",
+            MailKind::AutoTopupDeclined => "auto_topup_declined",
+            MailKind::AutoTopupAuthentication => "auto_topup_authentication",
         }
     }
 

@@ -27,9 +27,12 @@
 //! - [`payers`]: a child's payers (name, e-mail), each linked to the
 //!   person who typed their letter's code ([`activation`])
 //! - [`payments`]: top-ups and payout requests
+//! - [`auto_topup`]: saved cards, "below Y top up X", and the falls that
+//!   start an automatic payment
 //! - [`portal`]: what the parents' and the office's pages read
 
 pub mod activation;
+pub mod auto_topup;
 pub mod cards;
 pub mod changes;
 pub mod children;

@@ -10,11 +10,14 @@ use serde_json::json;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::auto_topup::{self, Pause};
 use super::clubs::Scope;
 use super::entries::{Movement, money_entry_in};
 use super::mail::MailKind;
 use super::office_log::{self, Action, Actor, Change};
 use super::{Amount, ChildKey, DbError, Paged, Result, Window, money};
+use crate::Settings;
+use crate::api::EntryRecord;
 use klubkasse_core::domain::{ChildId, Money};
 
 /// A payment as the portal keeps it.
@@ -29,9 +32,11 @@ pub struct Payment {
     pub amount: Money,
     pub provider_ref: String,
     pub status: String,
+    /// Started by a fall below a payer's threshold, off-session.
+    pub automatic: bool,
 }
 
-const PAYMENT_COLUMNS: &str = "id, person_id, child_id, amount, provider_ref, status";
+const PAYMENT_COLUMNS: &str = "id, person_id, child_id, amount, provider_ref, status, automatic";
 
 /// How long an open payment holds room under the cap: a pay page left
 /// unfinished stops holding it then (paid later, it still lands).
@@ -135,8 +140,21 @@ pub async fn open_payments(pool: &PgPool, person: Uuid) -> Result<Vec<Payment>> 
 /// Marks a started payment paid, with its deposit (the payment's id is
 /// the entry's: settled twice, one deposit), or failed (`paid` false).
 pub async fn settle_payment(pool: &PgPool, payment: &Payment, paid: bool) -> Result<()> {
+    let failed = (!paid).then_some(Pause::Failed);
+    settle_payment_as(pool, payment, failed).await
+}
+
+/// [`settle_payment`]: paid (`failed` None) or failed, and why. An
+/// automatic payment's payer gets a mail, and a failed one pauses their
+/// automatic top-up, in the same transaction as the payment leaving
+/// `started`: once, whoever settles it first (the worker, the webhook).
+pub async fn settle_payment_as(
+    pool: &PgPool,
+    payment: &Payment,
+    failed: Option<Pause>,
+) -> Result<()> {
     let mut tx = pool.begin().await?;
-    let entry = if paid {
+    let entry = if failed.is_none() {
         // No cap now: the money is taken, and the cap was checked when
         // the payment started.
         let movement = Movement {
@@ -147,27 +165,56 @@ pub async fn settle_payment(pool: &PgPool, payment: &Payment, paid: bool) -> Res
             receipt: None,
         };
         let (entry, _) = money_entry_in(&mut tx, None, payment.child, movement).await?;
-        Some(entry.entry.id)
+        Some(entry)
     } else {
         None
     };
-    set_payment_status(&mut tx, payment.id, entry).await?;
+    let entry_id = entry.as_ref().map(|e| e.entry.id);
+    let changed = set_payment_status(&mut tx, payment.id, entry_id, failed).await?;
+    if changed && payment.automatic {
+        match (&entry, failed) {
+            (Some(entry), _) => {
+                auto_topup::paid_mail(
+                    &mut tx,
+                    payment.person,
+                    payment.child,
+                    payment.amount,
+                    entry.balance_after,
+                )
+                .await?
+            }
+            (None, Some(why)) => {
+                auto_topup::paused_by(&mut tx, payment.person, payment.child, payment.amount, why)
+                    .await?
+            }
+            (None, None) => {}
+        }
+    }
     tx.commit().await?;
     Ok(())
 }
 
-async fn set_payment_status(conn: &mut PgConnection, id: Uuid, entry: Option<Uuid>) -> Result<()> {
+/// The payment's new state; false if it had left `started` already.
+async fn set_payment_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    entry: Option<Uuid>,
+    failed: Option<Pause>,
+) -> Result<bool> {
     let status = if entry.is_some() { "paid" } else { "failed" };
-    sqlx::query(
-        "UPDATE payments SET status = $2, entry_id = $3, updated_at = now()
+    let changed = sqlx::query(
+        "UPDATE payments SET status = $2, entry_id = $3, updated_at = now(),
+                failure = CASE WHEN automatic THEN $4 END
          WHERE id = $1 AND status = 'started'",
     )
     .bind(id)
     .bind(status)
     .bind(entry)
+    .bind(failed.map(Pause::as_str))
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
 }
 
 /// Who a payout goes to: the parent asking, or (a child leaving) one of
@@ -184,6 +231,7 @@ pub enum Payee {
 /// The person asking is `actor`, the parent the request is for `person`.
 pub async fn request_payout(
     pool: &PgPool,
+    settings: &Settings,
     actor: &Actor,
     id: Uuid,
     person: Uuid,
@@ -197,8 +245,15 @@ pub async fn request_payout(
         amount,
         bank_account,
     };
-    if request_payout_in(&mut tx, actor, id, child, &payout, "parent").await? {
+    if let Some(entry) = request_payout_in(&mut tx, actor, id, child, &payout, "parent").await? {
         super::mail::queue_low_balance_of(&mut tx, child).await?;
+        let fall = super::auto_topup::Fall {
+            child,
+            before: entry.balance_after + amount,
+            after: entry.balance_after,
+            entry: entry.entry.id,
+        };
+        super::auto_topup::queue_fall(&mut tx, settings, fall).await?;
         tx.commit().await?;
     }
     Ok(id)
@@ -213,7 +268,7 @@ pub struct PayoutTo<'a> {
 }
 
 /// [`request_payout`] inside the caller's transaction (a child leaving),
-/// the withdrawal naming `counter`; false if `id` asked already.
+/// the withdrawal naming `counter`: its entry; None if `id` asked already.
 pub(super) async fn request_payout_in(
     tx: &mut PgConnection,
     actor: &Actor,
@@ -221,7 +276,7 @@ pub(super) async fn request_payout_in(
     child: ChildId,
     payout: &PayoutTo<'_>,
     counter: &str,
-) -> Result<bool> {
+) -> Result<Option<EntryRecord>> {
     let movement = Movement {
         deposit: false,
         amount: payout.amount,
@@ -231,7 +286,7 @@ pub(super) async fn request_payout_in(
     };
     let (entry, new) = money_entry_in(tx, None, child, movement).await?;
     if !new {
-        return Ok(false);
+        return Ok(None);
     }
     let change = Change::child(Action::PayoutRequest, child).after(json!({
         "payout": id, "amount": payout.amount, "entry": entry.entry.id, "balance": entry.balance_after,
@@ -255,7 +310,7 @@ pub(super) async fn request_payout_in(
     .bind(entry.entry.id)
     .execute(&mut *tx)
     .await?;
-    Ok(true)
+    Ok(Some(entry))
 }
 
 /// A payout request as the parent and the office see it.

@@ -104,6 +104,21 @@ pub fn write_out(queued: &Queued, portal_url: &str) -> Option<Mail> {
             "portal.letter.mail_body",
             &["payer", "child", "club", "fee", "date", "link", "code"],
         ),
+        MailKind::AutoTopupDone => (
+            "portal.mail.auto_topup_done_subject",
+            "portal.mail.auto_topup_done_body",
+            &["name", "amount", "balance"],
+        ),
+        MailKind::AutoTopupDeclined => (
+            "portal.mail.auto_topup_declined_subject",
+            "portal.mail.auto_topup_declined_body",
+            &["name", "amount"],
+        ),
+        MailKind::AutoTopupAuthentication => (
+            "portal.mail.auto_topup_authentication_subject",
+            "portal.mail.auto_topup_authentication_body",
+            &["name", "amount"],
+        ),
     };
     for key in keys {
         let value = match *key {

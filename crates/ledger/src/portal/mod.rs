@@ -13,10 +13,12 @@
 //! - [`code`]: the activation letter's code
 //! - one module per page: [`login`], [`activate`] (a letter's code),
 //!   [`overview`], [`topup`], [`history`], [`withdraw`], [`card`],
-//!   [`limits`], [`support`], [`me`] (what is kept about you), [`office`],
-//!   [`office_log`]
+//!   [`limits`], [`auto_topup`] (a saved card, "below Y top up X", and
+//!   the worker that charges it), [`support`], [`me`] (what is kept about
+//!   you), [`office`], [`office_log`]
 
 pub mod activate;
+pub mod auto_topup;
 pub mod card;
 pub mod code;
 pub mod headers;
@@ -203,6 +205,37 @@ pub(crate) fn routes() -> Routes {
         .add(M::GET, "/portal/children/{id}/card", card::page)
         .add(M::POST, "/portal/children/{id}/card/block", card::block)
         .add(M::POST, "/portal/children/{id}/card/order", card::order)
+        .add(
+            M::GET,
+            "/portal/children/{id}/auto-top-up",
+            auto_topup::page,
+        )
+        .add(
+            M::POST,
+            "/portal/children/{id}/auto-top-up",
+            auto_topup::save,
+        )
+        .add(
+            M::POST,
+            "/portal/children/{id}/auto-top-up/card",
+            auto_topup::start_card,
+        )
+        .add(
+            M::GET,
+            "/portal/children/{id}/auto-top-up/card",
+            auto_topup::card_page,
+        )
+        .add(
+            M::GET,
+            "/portal/children/{id}/auto-top-up/card/return",
+            auto_topup::card_back,
+        )
+        .add(
+            M::POST,
+            "/portal/children/{id}/auto-top-up/remove",
+            auto_topup::remove,
+        )
+        .add(M::GET, "/portal/save-card.js", auto_topup::save_card_script)
         .add(M::GET, "/portal/children/{id}/limits", limits::page)
         .add(M::POST, "/portal/children/{id}/limits", limits::save)
         .add(M::GET, "/portal/support", support::page)

@@ -56,6 +56,7 @@ pub async fn page(
     let children =
         queries::overview(&state.pool, &session.children, &state.settings.time_zone).await?;
     let notice = notice.done.as_deref().and_then(|d| notice_text(lang, d));
+    let paused = crate::db::auto_topup::paused_of(&state.pool, session.person).await?;
     let body = html! {
         (layout::notice(notice))
         p {
@@ -82,6 +83,15 @@ pub async fn page(
                         }
                     }
                 }
+                @if let Some((_, pause)) = paused.iter().find(|(c, _)| *c == child.id) {
+                    p.problem role="alert" data-paused=(pause.as_str()) {
+                        (lang.t("portal.auto_topup.paused")) " "
+                        (super::auto_topup::pause_text(lang, *pause)) " "
+                        a href={ "/portal/children/" (child.id) "/auto-top-up" } {
+                            (lang.t("portal.auto_topup.title"))
+                        }
+                    }
+                }
                 div.actions {
                     a.button href={ "/portal/children/" (child.id) "/top-up" } {
                         (lang.t("portal.overview.top_up"))
@@ -97,6 +107,9 @@ pub async fn page(
                     }
                     a.button.secondary href={ "/portal/children/" (child.id) "/limits" } {
                         (lang.t("portal.overview.limits"))
+                    }
+                    a.button.secondary href={ "/portal/children/" (child.id) "/auto-top-up" } {
+                        (lang.t("portal.auto_topup.title"))
                     }
                 }
             }

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use uuid::Uuid;
 
+use crate::db::auto_topup::{Pause, SavedCard};
 use klubkasse_core::domain::{ChildId, Money};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +98,42 @@ pub enum WebhookError {
     UnknownPayment(String),
 }
 
+/// What became of a charge of a saved card made while the parent is away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Paid,
+    /// Still processing: asked again later (or the webhook says).
+    Open,
+    /// No money moved, and why.
+    Failed(Pause),
+}
+
+/// The provider's answer to a charge of a saved card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charge {
+    /// The provider's reference, if it said one (a decline may not).
+    pub reference: Option<String>,
+    pub outcome: ChargeOutcome,
+}
+
+/// What became of saving a card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupOutcome {
+    Saved(SavedCard),
+    /// The parent has not finished yet.
+    Open,
+    /// Declined or given up: nothing saved.
+    Failed,
+}
+
+/// A charge of a saved card: the payment, whose card at the provider.
+#[derive(Debug, Clone)]
+pub struct SavedCharge<'a> {
+    pub payment: &'a NewPayment,
+    pub customer: &'a str,
+    pub method: &'a str,
+}
+
 pub trait PaymentProvider: Send + Sync {
     /// A short name, stored with each payment.
     fn name(&self) -> &'static str;
@@ -120,6 +157,61 @@ pub trait PaymentProvider: Send + Sync {
         Box::pin(async { Ok(None) })
     }
 
+    /// Whether it can save a card for automatic top-up.
+    fn saves_cards(&self) -> bool {
+        false
+    }
+
+    /// The person's customer at the provider, made (the same for the same
+    /// person if asked again).
+    fn new_customer<'a>(&'a self, _person: Uuid) -> BoxFuture<'a, Result<String, PaymentError>> {
+        Box::pin(async { Err(no_saved_cards()) })
+    }
+
+    /// Starts saving a card of `customer` for charges while they are away
+    /// (for `child`): the provider's reference.
+    fn setup_card<'a>(
+        &'a self,
+        _customer: &'a str,
+        _child: ChildId,
+    ) -> BoxFuture<'a, Result<String, PaymentError>> {
+        Box::pin(async { Err(no_saved_cards()) })
+    }
+
+    /// What the save-card page needs (as [`PaymentProvider::checkout`]).
+    fn setup_checkout<'a>(
+        &'a self,
+        _reference: &'a str,
+    ) -> BoxFuture<'a, Result<Checkout, PaymentError>> {
+        Box::pin(async { Err(no_saved_cards()) })
+    }
+
+    /// What became of saving the card: asked of the provider, never the
+    /// browser. A saved card hangs on `customer`.
+    fn setup_outcome<'a>(
+        &'a self,
+        _reference: &'a str,
+        _customer: &'a str,
+    ) -> BoxFuture<'a, Result<SetupOutcome, PaymentError>> {
+        Box::pin(async { Err(no_saved_cards()) })
+    }
+
+    /// Charges a saved card while the parent is away. The payment's id is
+    /// the idempotency key: asked again (a lost answer, a crash), the
+    /// provider answers with the first charge. An error: not answered,
+    /// to be asked again.
+    fn charge_saved<'a>(
+        &'a self,
+        _charge: SavedCharge<'a>,
+    ) -> BoxFuture<'a, Result<Charge, PaymentError>> {
+        Box::pin(async { Err(no_saved_cards()) })
+    }
+
+    /// Forgets a saved card at the provider.
+    fn forget_card<'a>(&'a self, _method: &'a str) -> BoxFuture<'a, Result<(), PaymentError>> {
+        Box::pin(async { Err(no_saved_cards()) })
+    }
+
     /// A webhook's payload checked against its `signature` header at
     /// `now` (Unix seconds).
     fn webhook(
@@ -130,6 +222,10 @@ pub trait PaymentProvider: Send + Sync {
     ) -> Result<ProviderEvent, WebhookError> {
         Err(WebhookError::NotSupported)
     }
+}
+
+fn no_saved_cards() -> PaymentError {
+    PaymentError("this payment provider saves no cards".into())
 }
 
 /// A payment the test provider holds.

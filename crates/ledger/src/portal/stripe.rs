@@ -19,9 +19,11 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::payment::{
-    Checkout, NewPayment, PaymentError, PaymentProvider, PaymentStatus, ProviderEvent,
-    StartedPayment, WebhookError,
+    Charge, ChargeOutcome, Checkout, NewPayment, PaymentError, PaymentProvider, PaymentStatus,
+    ProviderEvent, SavedCharge, SetupOutcome, StartedPayment, WebhookError,
 };
+use crate::db::auto_topup::{Pause, SavedCard};
+use klubkasse_core::domain::ChildId;
 
 /// Stripe's own address; tests give localstripe's.
 pub const API_URL: &str = "https://api.stripe.com";
@@ -74,9 +76,61 @@ struct StripeErrorBody {
     error: StripeErrorDetail,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct StripeErrorDetail {
     message: Option<String>,
+    /// `card_declined`, `authentication_required`, …
+    code: Option<String>,
+    /// A declined charge's PaymentIntent (Stripe sends it; localstripe
+    /// does not).
+    payment_intent: Option<IntentId>,
+}
+
+#[derive(Debug, Deserialize)]
+struct IntentId {
+    id: String,
+}
+
+/// A call Stripe did not answer, or refused.
+#[derive(Debug, thiserror::Error)]
+enum CallError {
+    #[error("{0}")]
+    Unanswered(String),
+    #[error("Stripe said {status}: {}", error.message.as_deref().unwrap_or_default())]
+    Refused {
+        status: u16,
+        error: StripeErrorDetail,
+    },
+}
+
+/// The part of a SetupIntent we read.
+#[derive(Debug, Deserialize)]
+struct SetupIntent {
+    id: String,
+    status: String,
+    client_secret: Option<String>,
+    /// An id (not expanded).
+    payment_method: Option<String>,
+}
+
+/// The part of a PaymentMethod we read: never a card number (Stripe
+/// sends none).
+#[derive(Debug, Deserialize)]
+struct PaymentMethodObject {
+    id: String,
+    customer: Option<String>,
+    card: Option<CardDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CardDetails {
+    brand: Option<String>,
+    last4: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Customer {
+    id: String,
 }
 
 /// A webhook's event, the parts we read.
@@ -122,11 +176,24 @@ impl StripeProvider {
         form: Option<&[(&str, String)]>,
         idempotency: Option<&str>,
     ) -> Result<PaymentIntent, PaymentError> {
+        self.call_as(path, form, idempotency)
+            .await
+            .map_err(|e| PaymentError(e.to_string()))
+    }
+
+    /// [`StripeProvider::call`] for any object, with Stripe's refusal as
+    /// it said it.
+    async fn call_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        form: Option<&[(&str, String)]>,
+        idempotency: Option<&str>,
+    ) -> Result<T, CallError> {
         let url = format!("{}{path}", self.config.api_url);
         let request = match form {
             Some(form) => {
                 let body = serde_html_form::to_string(form)
-                    .map_err(|e| PaymentError(format!("a request to Stripe: {e}")))?;
+                    .map_err(|e| CallError::Unanswered(format!("a request to Stripe: {e}")))?;
                 self.http
                     .post(&url)
                     .header("content-type", "application/x-www-form-urlencoded")
@@ -142,21 +209,24 @@ impl StripeProvider {
             .bearer_auth(&self.config.secret_key)
             .send()
             .await
-            .map_err(|e| PaymentError(format!("Stripe did not answer: {e}")))?;
+            .map_err(|e| CallError::Unanswered(format!("Stripe did not answer: {e}")))?;
         let status = response.status();
         let body = response
             .bytes()
             .await
-            .map_err(|e| PaymentError(format!("Stripe's answer: {e}")))?;
+            .map_err(|e| CallError::Unanswered(format!("Stripe's answer: {e}")))?;
         if !status.is_success() {
-            let message = serde_json::from_slice::<StripeErrorBody>(&body)
-                .ok()
-                .and_then(|b| b.error.message)
+            let error = serde_json::from_slice::<StripeErrorBody>(&body)
+                .map(|b| b.error)
                 .unwrap_or_default();
-            return Err(PaymentError(format!("Stripe said {status}: {message}")));
+            return Err(CallError::Refused {
+                status: status.as_u16(),
+                error,
+            });
         }
-        serde_json::from_slice(&body)
-            .map_err(|e| PaymentError(format!("Stripe's answer could not be read: {e}")))
+        serde_json::from_slice(&body).map_err(|e| {
+            CallError::Unanswered(format!("Stripe's answer could not be read: {e}"))
+        })
     }
 
     async fn intent(&self, reference: &str) -> Result<PaymentIntent, PaymentError> {
@@ -178,9 +248,203 @@ fn meaning(intent: &PaymentIntent) -> PaymentStatus {
     }
 }
 
+/// What an off-session PaymentIntent's answer means: paid, still
+/// processing, or failed and why. Stripe refuses an off-session charge
+/// that needs authentication with `authentication_required` (402);
+/// localstripe answers `requires_action` instead: both mean the bank
+/// wants the parent, who is not there.
+fn charge_meaning(intent: &PaymentIntent) -> ChargeOutcome {
+    match intent.status.as_str() {
+        "succeeded" => ChargeOutcome::Paid,
+        "requires_action" => ChargeOutcome::Failed(Pause::AuthenticationRequired),
+        "requires_payment_method" if intent.last_payment_error.is_some() => {
+            ChargeOutcome::Failed(Pause::Declined)
+        }
+        "canceled" | "requires_payment_method" => ChargeOutcome::Failed(Pause::Failed),
+        _ => ChargeOutcome::Open,
+    }
+}
+
+/// A refused off-session charge: a decline or a bank asking for the
+/// parent (402) fails it; a refusal of the request itself (400, 404: a
+/// card forgotten meanwhile) too; 409 (the same key still in progress),
+/// 429 and Stripe's own trouble are asked again (None).
+fn refusal_meaning(status: u16, code: Option<&str>) -> Option<Pause> {
+    match (status, code) {
+        (402, Some("authentication_required")) => Some(Pause::AuthenticationRequired),
+        (402, _) => Some(Pause::Declined),
+        (409 | 429, _) => None,
+        (400..=499, _) => Some(Pause::Failed),
+        _ => None,
+    }
+}
+
 impl PaymentProvider for StripeProvider {
     fn name(&self) -> &'static str {
         "stripe"
+    }
+
+    fn saves_cards(&self) -> bool {
+        true
+    }
+
+    fn new_customer<'a>(&'a self, person: Uuid) -> BoxFuture<'a, Result<String, PaymentError>> {
+        Box::pin(async move {
+            let form = [("metadata[person]", person.to_string())];
+            // Asked twice for one person (two tabs), one customer.
+            let key = format!("customer-{person}");
+            let customer: Customer = self
+                .call_as("/v1/customers", Some(&form), Some(&key))
+                .await
+                .map_err(|e| PaymentError(e.to_string()))?;
+            Ok(customer.id)
+        })
+    }
+
+    fn setup_card<'a>(
+        &'a self,
+        customer: &'a str,
+        child: ChildId,
+    ) -> BoxFuture<'a, Result<String, PaymentError>> {
+        Box::pin(async move {
+            let form = [
+                ("customer", customer.to_string()),
+                ("usage", "off_session".to_string()),
+                ("payment_method_types[]", "card".to_string()),
+                ("metadata[child]", child.to_string()),
+            ];
+            let setup: SetupIntent = self
+                .call_as("/v1/setup_intents", Some(&form), None)
+                .await
+                .map_err(|e| PaymentError(e.to_string()))?;
+            Ok(setup.id)
+        })
+    }
+
+    fn setup_checkout<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<Checkout, PaymentError>> {
+        Box::pin(async move {
+            let setup = self.setup_intent(reference).await?;
+            let client_secret = setup
+                .client_secret
+                .ok_or_else(|| PaymentError(format!("{reference} has no client secret")))?;
+            let scripts = self.scripts();
+            Ok(Checkout {
+                script: format!("{scripts}v3/"),
+                script_origin: scripts,
+                api_origin: self.config.api_url.clone(),
+                publishable_key: self.config.publishable_key.clone(),
+                client_secret,
+                mobilepay: false,
+            })
+        })
+    }
+
+    fn setup_outcome<'a>(
+        &'a self,
+        reference: &'a str,
+        customer: &'a str,
+    ) -> BoxFuture<'a, Result<SetupOutcome, PaymentError>> {
+        Box::pin(async move {
+            let setup = self.setup_intent(reference).await?;
+            match (setup.status.as_str(), setup.payment_method) {
+                ("succeeded", Some(method)) => {
+                    let path = format!("/v1/payment_methods/{method}");
+                    let mut card: PaymentMethodObject = self
+                        .call_as(&path, None, None)
+                        .await
+                        .map_err(|e| PaymentError(e.to_string()))?;
+                    // Stripe hangs the card on the SetupIntent's customer;
+                    // localstripe does not, so it is asked to.
+                    if card.customer.is_none() {
+                        let form = [("customer", customer.to_string())];
+                        card = self
+                            .call_as(&format!("{path}/attach"), Some(&form), None)
+                            .await
+                            .map_err(|e| PaymentError(e.to_string()))?;
+                    }
+                    let details = card.card;
+                    Ok(SetupOutcome::Saved(SavedCard {
+                        method: card.id,
+                        brand: details.as_ref().and_then(|c| c.brand.clone()),
+                        last4: details.and_then(|c| c.last4),
+                    }))
+                }
+                ("canceled", _) => Ok(SetupOutcome::Failed),
+                _ => Ok(SetupOutcome::Open),
+            }
+        })
+    }
+
+    fn charge_saved<'a>(
+        &'a self,
+        charge: SavedCharge<'a>,
+    ) -> BoxFuture<'a, Result<Charge, PaymentError>> {
+        Box::pin(async move {
+            let payment = charge.payment;
+            let form = [
+                ("amount", payment.amount.ore().to_string()),
+                ("currency", "dkk".to_string()),
+                ("customer", charge.customer.to_string()),
+                ("payment_method", charge.method.to_string()),
+                ("payment_method_types[]", "card".to_string()),
+                ("confirm", "true".to_string()),
+                ("off_session", "true".to_string()),
+                ("metadata[payment]", payment.id.to_string()),
+                ("metadata[child]", payment.child.to_string()),
+                ("metadata[automatic]", "true".to_string()),
+            ];
+            // The payment's id: asked again after a lost answer or a
+            // crash, Stripe answers with the first PaymentIntent and
+            // charges nothing more.
+            let key = payment.id.to_string();
+            let answer: Result<PaymentIntent, CallError> = self
+                .call_as("/v1/payment_intents", Some(&form), Some(&key))
+                .await;
+            match answer {
+                Ok(intent) => {
+                    let outcome = charge_meaning(&intent);
+                    if matches!(outcome, ChargeOutcome::Failed(_)) && intent.status != "canceled" {
+                        // Waiting for the parent, or for another card: it
+                        // must not be paid later unseen.
+                        let cancel = format!("/v1/payment_intents/{}/cancel", intent.id);
+                        if let Err(e) = self.call(&cancel, Some(&[]), None).await {
+                            tracing::warn!(error = %e, reference = intent.id,
+                                "a failed automatic payment could not be cancelled");
+                        }
+                    }
+                    Ok(Charge {
+                        reference: Some(intent.id),
+                        outcome,
+                    })
+                }
+                Err(CallError::Refused { status, error }) => {
+                    match refusal_meaning(status, error.code.as_deref()) {
+                        Some(pause) => Ok(Charge {
+                            reference: error.payment_intent.map(|i| i.id),
+                            outcome: ChargeOutcome::Failed(pause),
+                        }),
+                        None => Err(PaymentError(
+                            CallError::Refused { status, error }.to_string(),
+                        )),
+                    }
+                }
+                Err(e) => Err(PaymentError(e.to_string())),
+            }
+        })
+    }
+
+    fn forget_card<'a>(&'a self, method: &'a str) -> BoxFuture<'a, Result<(), PaymentError>> {
+        Box::pin(async move {
+            let path = format!("/v1/payment_methods/{method}/detach");
+            let _: PaymentMethodObject = self
+                .call_as(&path, Some(&[]), None)
+                .await
+                .map_err(|e| PaymentError(e.to_string()))?;
+            Ok(())
+        })
     }
 
     fn start<'a>(
@@ -287,6 +551,12 @@ impl PaymentProvider for StripeProvider {
 }
 
 impl StripeProvider {
+    async fn setup_intent(&self, reference: &str) -> Result<SetupIntent, PaymentError> {
+        self.call_as(&format!("/v1/setup_intents/{reference}"), None, None)
+            .await
+            .map_err(|e| PaymentError(e.to_string()))
+    }
+
     /// Where Stripe.js comes from, with a trailing slash (a CSP source
     /// for all below it): js.stripe.com, or localstripe's stand-in at its
     /// own address under `/js.stripe.com/`.
@@ -379,6 +649,45 @@ mod tests {
         // While a secret is rolled, Stripe signs with both.
         let both = format!("{header},v1={}", "ab".repeat(32));
         assert!(verify(SECRET, &both, payload, 1_000_000).is_ok());
+    }
+
+    #[test]
+    fn an_off_session_charge_needing_the_parent_or_declined_fails() {
+        let intent = |status: &str, error: bool| PaymentIntent {
+            id: "pi_1".into(),
+            status: status.into(),
+            client_secret: None,
+            last_payment_error: error.then(|| serde_json::json!({"code": "card_declined"})),
+        };
+        for (status, error, meant) in [
+            ("succeeded", false, ChargeOutcome::Paid),
+            ("processing", false, ChargeOutcome::Open),
+            (
+                "requires_action",
+                false,
+                ChargeOutcome::Failed(Pause::AuthenticationRequired),
+            ),
+            (
+                "requires_payment_method",
+                true,
+                ChargeOutcome::Failed(Pause::Declined),
+            ),
+            ("canceled", false, ChargeOutcome::Failed(Pause::Failed)),
+        ] {
+            assert_eq!(charge_meaning(&intent(status, error)), meant, "{status}");
+        }
+        assert_eq!(
+            refusal_meaning(402, Some("authentication_required")),
+            Some(Pause::AuthenticationRequired)
+        );
+        assert_eq!(
+            refusal_meaning(402, Some("card_declined")),
+            Some(Pause::Declined)
+        );
+        assert_eq!(refusal_meaning(404, None), Some(Pause::Failed));
+        for asked_again in [409, 429, 500, 503] {
+            assert_eq!(refusal_meaning(asked_again, None), None, "{asked_again}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{self, Lang};
-use super::payment::{NewPayment, PaymentStatus, WebhookError};
+use super::payment::{Checkout, NewPayment, PaymentStatus, WebhookError};
 use super::session::{OwnChild, Posted, Session};
 use super::{PortalError, portal};
 use crate::db::DbError;
@@ -128,6 +128,7 @@ pub async fn start(
         amount,
         provider_ref: String::new(),
         status: "started".into(),
+        automatic: false,
     };
     // The room is held before the provider is asked: top-ups started at
     // once never pass the cap together.
@@ -202,6 +203,9 @@ pub async fn settle(state: &AppState, payment: &Payment) -> Result<PaymentStatus
     match payment.status.as_str() {
         "paid" => return Ok(PaymentStatus::Paid),
         "failed" => return Ok(PaymentStatus::Failed),
+        // An automatic one the provider has not answered about yet: the
+        // worker's (see `auto_topup::Charger`).
+        _ if payment.provider_ref.is_empty() => return Ok(PaymentStatus::Open),
         _ => {}
     }
     let status = portal(state)?
@@ -277,6 +281,16 @@ pub async fn pay(
             script src="/portal/pay.js" {}
         },
     );
+    with_checkout_csp(body.into_response(), &checkout)
+}
+
+/// A page with the provider's script (the pay page, the save-card page):
+/// a Content-Security-Policy that allows scripts from us and the
+/// provider only, none inline, and connections to the provider's API.
+pub(super) fn with_checkout_csp(
+    mut response: Response,
+    checkout: &Checkout,
+) -> Result<Response, PortalError> {
     let csp = format!(
         "default-src 'none'; script-src 'self' {origin}; frame-src {origin} https://hooks.stripe.com; \
          connect-src {api}; style-src 'unsafe-inline'; img-src 'self' data:; \
@@ -284,7 +298,6 @@ pub async fn pay(
         origin = checkout.script_origin,
         api = checkout.api_origin,
     );
-    let mut response = body.into_response();
     let csp = HeaderValue::from_str(&csp)
         .map_err(|e| PortalError::Internal(format!("the pay page's CSP: {e}")))?;
     response
@@ -319,9 +332,17 @@ pub async fn webhook(
         Ok(event) => event,
         Err(error) => return Ok(refused(error)),
     };
-    let payment = payments::payment(&state.pool, event.payment)
-        .await?
-        .filter(|p| p.provider_ref == event.reference);
+    let payment = payments::payment(&state.pool, event.payment).await?;
+    if let Some(payment) = &payment
+        && payment.automatic
+        && payment.provider_ref.is_empty()
+    {
+        // The worker's call has not come back yet: it settles it with
+        // Stripe's answer (and asks again, same key, if it died).
+        tracing::info!(payment = %payment.id, "a webhook before the automatic payment's answer");
+        return Ok(StatusCode::OK.into_response());
+    }
+    let payment = payment.filter(|p| p.provider_ref == event.reference);
     let Some(payment) = payment else {
         return Ok(refused(WebhookError::UnknownPayment(event.reference)));
     };

@@ -142,6 +142,7 @@ pub async fn submit(
     };
     match payments::request_payout(
         &state.pool,
+        &state.settings,
         &session.actor(),
         form.request,
         session.person,

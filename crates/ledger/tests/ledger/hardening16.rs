@@ -499,6 +499,7 @@ async fn the_office_start_page_shows_its_lists_a_page_at_a_time() {
         l.enrol("Barn").await; // each with its first card ordered
         db::payments::request_payout(
             &l.pool,
+            &klubkasse_ledger::Settings::default(),
             &Actor::command_line(),
             Uuid::now_v7(),
             person,

@@ -87,6 +87,7 @@ pub(crate) async fn world() -> World {
         payout[n] = Uuid::now_v7();
         db::payments::request_payout(
             &l.pool,
+            &klubkasse_ledger::Settings::default(),
             &actor,
             payout[n],
             parent.id,
