@@ -50,10 +50,19 @@ impl axum::extract::FromRequestParts<AppState> for Payer {
         state: &AppState,
     ) -> Result<Payer, PortalError> {
         let OwnChild { session, child } = OwnChild::from_request_parts(parts, state).await?;
-        match session.role {
-            Role::Parent => Ok(Payer { session, child }),
-            Role::Office(_) => Err(PortalError::NotFound),
-        }
+        payer(OwnChild { session, child })
+    }
+}
+
+/// [`Payer`] for a form: taken after its CSRF token is checked, so a
+/// forged form is refused as a forgery whoever sends it.
+fn payer(own: OwnChild) -> Result<Payer, PortalError> {
+    match own.session.role {
+        Role::Parent => Ok(Payer {
+            session: own.session,
+            child: own.child,
+        }),
+        Role::Office(_) => Err(PortalError::NotFound),
     }
 }
 
@@ -241,9 +250,10 @@ fn checked(lang: Lang, form: &RuleForm, cap: Money) -> Result<Rule, String> {
 pub async fn save(
     State(state): State<AppState>,
     lang: Lang,
-    Payer { session, child }: Payer,
+    own: OwnChild,
     Posted(form): Posted<RuleForm>,
 ) -> Result<Response, PortalError> {
+    let Payer { session, child } = payer(own)?;
     let filled = Filled {
         threshold: form.threshold.clone(),
         amount: form.amount.clone(),
@@ -267,9 +277,10 @@ pub async fn save(
 /// first time), a SetupIntent, and on to the page that confirms it.
 pub async fn start_card(
     State(state): State<AppState>,
-    Payer { session, child }: Payer,
+    own: OwnChild,
     Posted(_): Posted<NoFields>,
 ) -> Result<Response, PortalError> {
+    let Payer { session, child } = payer(own)?;
     let provider = &portal(&state)?.payments;
     if !provider.saves_cards() {
         return Ok(Redirect::to(&base(child)).into_response());
@@ -354,9 +365,10 @@ pub async fn card_back(
 /// Forgets the card and the rule here, then at the provider.
 pub async fn remove(
     State(state): State<AppState>,
-    Payer { session, child }: Payer,
+    own: OwnChild,
     Posted(_): Posted<NoFields>,
 ) -> Result<Response, PortalError> {
+    let Payer { session, child } = payer(own)?;
     if let Some(method) = queries::remove(&state.pool, session.person, child).await? {
         let provider = &portal(&state)?.payments;
         forget(&state.pool, provider.as_ref(), session.person, &method).await?;

@@ -579,6 +579,62 @@ async fn every_page_by_every_kind_of_visitor() {
             ],
             May::Only(own.clone()),
         ),
+        // Automatic top-up is the payer's own card: office staff find no
+        // such page. The test provider saves no cards: the page says so,
+        // and its forms lead back to it (Stripe's in auto_topup.rs).
+        (
+            Method::GET,
+            "/portal/children/{id}/auto-top-up",
+            child("auto-top-up"),
+            vec![],
+            May::Only(vec![Parent]),
+        ),
+        (
+            Method::POST,
+            "/portal/children/{id}/auto-top-up",
+            child("auto-top-up"),
+            vec![
+                ("threshold", "30".into()),
+                ("amount", "100".into()),
+                ("on", "1".into()),
+            ],
+            May::Only(vec![Parent]),
+        ),
+        (
+            Method::POST,
+            "/portal/children/{id}/auto-top-up/card",
+            child("auto-top-up/card"),
+            vec![],
+            May::Only(vec![Parent]),
+        ),
+        (
+            Method::GET,
+            "/portal/children/{id}/auto-top-up/card",
+            child("auto-top-up/card"),
+            vec![],
+            May::Only(vec![Parent]),
+        ),
+        (
+            Method::GET,
+            "/portal/children/{id}/auto-top-up/card/return",
+            child("auto-top-up/card/return"),
+            vec![],
+            May::Only(vec![Parent]),
+        ),
+        (
+            Method::POST,
+            "/portal/children/{id}/auto-top-up/remove",
+            child("auto-top-up/remove"),
+            vec![],
+            May::Only(vec![Parent]),
+        ),
+        (
+            Method::GET,
+            "/portal/save-card.js",
+            "/portal/save-card.js".into(),
+            vec![],
+            May::Same,
+        ),
         (
             Method::GET,
             "/portal/children/{id}/limits",

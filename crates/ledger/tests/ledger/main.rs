@@ -3,6 +3,7 @@
 
 mod access;
 mod activation;
+mod auto_topup;
 mod common;
 mod concurrency;
 mod flags_leaving;

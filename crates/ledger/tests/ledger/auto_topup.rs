@@ -1,0 +1,623 @@
+//! Automatic top-up against localstripe (a real, stateful fake of
+//! Stripe's API; no mock of ours): a card saved through a SetupIntent as
+//! Stripe.js saves it, a counter's push that takes the balance below the
+//! threshold, and the worker's off-session PaymentIntent, charged once
+//! however the push is retried or raced; the monthly maximum, the cap, a
+//! decline and a bank asking for the parent (a mail, paused), resuming,
+//! and removing the card.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode, header};
+use klubkasse_core::domain::{ChildId, Entry, Money};
+use klubkasse_ledger::Settings;
+use klubkasse_ledger::auth::TokenRole;
+use klubkasse_ledger::portal::auto_topup::Charger;
+use klubkasse_ledger::portal::payment::PaymentProvider;
+use klubkasse_ledger::portal::stripe::{StripeConfig, StripeProvider};
+use klubkasse_testkit::ledger::*;
+use klubkasse_testkit::portal::LocalStripe;
+use serde_json::Value;
+use uuid::Uuid;
+
+const WEBHOOK_SECRET: &str = "whsec_klubkasse_test";
+/// Charged and saved without trouble.
+const VISA: &str = "4242424242424242";
+/// Saved without trouble; its charges are declined (as at Stripe).
+const DECLINES: &str = "4000000000000341";
+/// Its bank asks for authentication every time (3-D Secure).
+const AUTHENTICATES: &str = "4000002760003184";
+
+struct World {
+    l: Ledger,
+    stripe: LocalStripe,
+    charger: Charger,
+    child: ChildId,
+    person: Uuid,
+    parent: Visitor,
+    kiosk: String,
+}
+
+async fn world_with(settings: Settings) -> World {
+    let stripe = LocalStripe::start();
+    let config = StripeConfig {
+        api_url: stripe.url.clone(),
+        secret_key: LocalStripe::SECRET_KEY.into(),
+        publishable_key: "pk_test_klubkasse".into(),
+        webhook_secret: WEBHOOK_SECRET.into(),
+        payment_methods: vec!["card".into()],
+    };
+    let provider: Arc<dyn PaymentProvider> =
+        Arc::new(StripeProvider::new(config).expect("the provider"));
+    let shared = provider.clone();
+    let l = ledger()
+        .await
+        .with_portal_as(settings.clone(), move |p| {
+            p.payments = shared;
+            p.test_payments = None;
+        });
+    let child = l.enrol("Freja").await;
+    l.hand_out(child, CARD_A).await;
+    let person = l.person("mette", "Mette", None, &[child]).await.id;
+    sqlx::query("UPDATE people SET email = 'mette@example.dk' WHERE id = $1")
+        .bind(person)
+        .execute(&l.pool)
+        .await
+        .expect("her address");
+    let parent = l.log_in(person).await;
+    let kiosk = l.token(TokenRole::Kiosk, Some("k1"), &[]).await;
+    let charger = Charger {
+        pool: l.pool.clone(),
+        provider,
+        poll: Duration::from_millis(50),
+    };
+    World {
+        l,
+        stripe,
+        charger,
+        child,
+        person,
+        parent,
+        kiosk,
+    }
+}
+
+async fn world() -> World {
+    world_with(Settings::default()).await
+}
+
+impl World {
+    fn path(&self, tail: &str) -> String {
+        format!("/portal/children/{}/auto-top-up{tail}", self.child)
+    }
+
+    async fn post(&self, tail: &str, fields: &[(&str, &str)]) -> Answer {
+        let mut form = vec![("csrf", self.parent.csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.l
+            .page(Method::POST, &self.path(tail), Some(&self.parent), &form)
+            .await
+    }
+
+    async fn get(&self, tail: &str) -> Answer {
+        self.l
+            .page(Method::GET, &self.path(tail), Some(&self.parent), &[])
+            .await
+    }
+
+    /// Saves a card with `number` as the parent does: the ledger's
+    /// SetupIntent, confirmed at localstripe as Stripe.js confirms it
+    /// (a second confirm where the bank asks to authenticate, as its
+    /// "Complete authentication" does), then the return page.
+    async fn save_card(&self, number: &str) -> Answer {
+        let started = self.post("/card", &[]).await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+        assert_eq!(
+            started.headers[header::LOCATION],
+            self.path("/card").as_str()
+        );
+        let page = self.get("/card").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let setup: String =
+            sqlx::query_scalar("SELECT setup_ref FROM auto_topups WHERE person_id = $1")
+                .bind(self.person)
+                .fetch_one(&self.l.pool)
+                .await
+                .expect("the SetupIntent");
+        let confirm = format!("/v1/setup_intents/{setup}/confirm");
+        let (status, intent) = self
+            .stripe
+            .call(
+                &confirm,
+                Some(&[
+                    ("payment_method_data[type]", "card"),
+                    ("payment_method_data[card][number]", number),
+                    ("payment_method_data[card][exp_month]", "12"),
+                    ("payment_method_data[card][exp_year]", "2030"),
+                    ("payment_method_data[card][cvc]", "123"),
+                ]),
+            )
+            .await;
+        assert_eq!(status, 200, "{intent}");
+        if intent["status"] == "requires_action" {
+            let (status, intent) = self.stripe.call(&confirm, Some(&[])).await;
+            assert_eq!(status, 200, "{intent}");
+        }
+        let back = self.get("/card/return").await;
+        assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.text);
+        back
+    }
+
+    async fn set_rule(&self, threshold: &str, amount: &str, on: bool) -> Answer {
+        let mut fields = vec![("threshold", threshold), ("amount", amount)];
+        if on {
+            fields.push(("on", "1"));
+        }
+        self.post("", &fields).await
+    }
+
+    /// A saved Visa, "below 30 top up 100", and a balance of `balance`.
+    async fn ready(&self, balance: &str) {
+        self.save_card(VISA).await;
+        let saved = self.set_rule("30", "100", true).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+        assert_eq!(self.l.deposit(self.child, balance).await.status, StatusCode::CREATED);
+    }
+
+    async fn push(&self, entries: &[Entry]) -> Answer {
+        let answer = self
+            .l
+            .call(
+                Method::POST,
+                "/api/v1/kiosk/entries",
+                Some(&self.kiosk),
+                Some(batch(entries)),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        answer
+    }
+
+    fn sale(&self, kroner: i64) -> Entry {
+        sale(self.child, CARD_A, "k1", kroner * 100, 1)
+    }
+
+    /// The child's automatic payments: id, status, failure, oldest first.
+    async fn automatic(&self) -> Vec<(Uuid, String, Option<String>)> {
+        sqlx::query_as(
+            "SELECT id, status, failure FROM payments WHERE child_id = $1 AND automatic
+             ORDER BY created_at",
+        )
+        .bind(self.child.0)
+        .fetch_all(&self.l.pool)
+        .await
+        .expect("the payments")
+    }
+
+    /// The PaymentIntents localstripe holds.
+    async fn intents(&self) -> Vec<Value> {
+        let (status, list) = self.stripe.call("/v1/payment_intents", None).await;
+        assert_eq!(status, 200, "{list}");
+        list["data"].as_array().expect("a list").clone()
+    }
+
+    /// Deposits whose id is one of the child's payments.
+    async fn deposits_of_payments(&self) -> i64 {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM entries e JOIN payments p ON p.id = e.id
+             WHERE e.child_id = $1 AND e.kind = 'deposit'",
+        )
+        .bind(self.child.0)
+        .fetch_one(&self.l.pool)
+        .await
+        .expect("the deposits")
+    }
+
+    /// The kinds of mail queued for the parent.
+    async fn mails(&self) -> Vec<(String, String, Value)> {
+        sqlx::query_as(
+            "SELECT kind, language, vars FROM mail_outbox WHERE to_address = 'mette@example.dk'
+             ORDER BY id",
+        )
+        .fetch_all(&self.l.pool)
+        .await
+        .expect("the outbox")
+    }
+
+    async fn paused(&self) -> Option<String> {
+        sqlx::query_scalar("SELECT paused_reason FROM auto_topups WHERE person_id = $1")
+            .bind(self.person)
+            .fetch_one(&self.l.pool)
+            .await
+            .expect("the setting")
+    }
+}
+
+/// A card saved through a SetupIntent for off-session use, its id and
+/// what identifies it kept (no number); "below 30 top up 100"; a sale
+/// that takes 50 kr. to 25 starts one off-session PaymentIntent of
+/// 10.000 øre (the payment and child in its metadata, the saved card),
+/// whose deposit lands once, with localstripe's webhook arriving too; the
+/// same push again and a second round of the worker start nothing more.
+#[tokio::test]
+async fn a_fall_below_the_threshold_tops_up_once() {
+    let w = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let webhook = format!(
+        "http://{}/portal/payments/webhook",
+        listener.local_addr().expect("its address")
+    );
+    let app = w.l.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    w.stripe.deliver_webhooks_to(&webhook, WEBHOOK_SECRET).await;
+
+    let page = w.get("").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("Gem et kort"), "{}", page.text);
+
+    // The save-card page: Stripe.js and our script, nothing inline.
+    let started = w.post("/card", &[]).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+    let card_page = w.get("/card").await;
+    let csp = card_page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    let scripts = format!("{}/js.stripe.com/", w.stripe.url);
+    assert!(csp.contains(&format!("script-src 'self' {scripts};")), "{csp}");
+    assert!(
+        card_page
+            .text
+            .contains(r#"<script src="/portal/save-card.js"></script>"#)
+    );
+    assert_eq!(card_page.text.matches("<script").count(), 2, "no inline script");
+    let script = w.l.page(Method::GET, "/portal/save-card.js", None, &[]).await;
+    assert!(script.text.contains("confirmCardSetup"));
+
+    let back = w.save_card(VISA).await;
+    assert_eq!(
+        back.headers[header::LOCATION],
+        w.path("?done=card-saved").as_str()
+    );
+    let (method, brand, last4, setup, customer): (String, String, String, Option<String>, String) =
+        sqlx::query_as(
+            "SELECT a.payment_method, a.card_brand, a.card_last4, a.setup_ref, c.customer
+             FROM auto_topups a JOIN payment_customers c USING (person_id)",
+        )
+        .fetch_one(&w.l.pool)
+        .await
+        .expect("the saved card");
+    assert!(method.starts_with("pm_"), "{method}");
+    assert_eq!((brand.as_str(), last4.as_str(), setup), ("visa", "4242", None));
+    let (_, card) = w.stripe.call(&format!("/v1/payment_methods/{method}"), None).await;
+    assert_eq!(card["customer"], customer.as_str(), "hung on the parent's customer");
+    // The card's number is stored nowhere.
+    for (table, row) in every_row(&w.l.pool).await {
+        assert!(!row.contains(VISA), "{table}: {row}");
+    }
+    // The SetupIntent was for use while the parent is away.
+    let (_, setups) = w.stripe.call("/v1/setup_intents", None).await;
+    assert_eq!(setups["data"][0]["usage"], "off_session", "{setups}");
+
+    let saved = w.set_rule("30", "100", true).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let page = w.get("?done=saved").await;
+    assert!(page.text.contains("visa •••• 4242"), "{}", page.text);
+    assert!(page.text.contains(r#"data-state="on""#), "{}", page.text);
+    assert_eq!(w.l.deposit(w.child, "50").await.status, StatusCode::CREATED);
+
+    // 50 → 40: above the threshold, nothing.
+    w.push(&[w.sale(10)]).await;
+    assert!(w.automatic().await.is_empty());
+    // 40 → 25: the fall.
+    let fall = [w.sale(15)];
+    w.push(&fall).await;
+    w.push(&fall).await;
+    let automatic = w.automatic().await;
+    assert_eq!(automatic.len(), 1, "{automatic:?}");
+    let payment = automatic[0].0;
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 0);
+    let intents = w.intents().await;
+    assert_eq!(intents.len(), 1, "{intents:?}");
+    let intent = &intents[0];
+    assert_eq!(intent["amount"], 10000, "{intent}");
+    assert_eq!(intent["currency"], "dkk");
+    assert_eq!(intent["status"], "succeeded");
+    assert_eq!(intent["payment_method"], method.as_str());
+    assert_eq!(intent["customer"], customer.as_str());
+    assert_eq!(intent["metadata"]["payment"], payment.to_string());
+    assert_eq!(intent["metadata"]["child"], w.child.to_string());
+    assert_eq!(w.automatic().await[0].1, "paid");
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+    // localstripe's webhook, the overview settling open payments, the
+    // same push a third time: still one deposit.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    w.l.page(Method::GET, "/portal", Some(&w.parent), &[]).await;
+    w.push(&fall).await;
+    w.charger.charge_due().await.expect("a round");
+    assert_eq!(w.deposits_of_payments().await, 1);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+    assert_eq!(w.intents().await.len(), 1);
+    let mails = w.mails().await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].0, "auto_topup_done");
+    assert_eq!(mails[0].2["balance"], "125.00");
+}
+
+/// Ten counters push a sale each at once, from 40 kr. with a threshold of
+/// 30: one automatic top-up. And a second fall while it is still open (the
+/// worker not round yet: 25, cash at the office to 45, a sale to 25
+/// again) starts none: one open automatic top-up a child.
+#[tokio::test]
+async fn concurrent_pushes_and_a_fall_while_one_is_open_start_one() {
+    let w = world().await;
+    w.ready("40").await;
+    let pushes = (0..10).map(|_| {
+        let entry = w.sale(2);
+        let l = &w.l;
+        let kiosk = &w.kiosk;
+        async move {
+            l.call(
+                Method::POST,
+                "/api/v1/kiosk/entries",
+                Some(kiosk),
+                Some(batch(&[entry])),
+            )
+            .await
+            .status
+        }
+    });
+    let answers = futures::future::join_all(pushes).await;
+    assert!(answers.iter().all(|s| *s == StatusCode::OK), "{answers:?}");
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(20));
+    assert_eq!(w.automatic().await.len(), 1);
+    // Up and down again before the worker's round.
+    assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
+    w.push(&[w.sale(20)]).await;
+    assert_eq!(w.automatic().await.len(), 1, "one open a child");
+    // Two workers at once charge it once.
+    let (a, b) = tokio::join!(w.charger.charge_due(), w.charger.charge_due());
+    assert_eq!(a.expect("a round") + b.expect("a round"), 1);
+    assert_eq!(w.intents().await.len(), 1);
+    assert_eq!(w.deposits_of_payments().await, 1);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+}
+
+/// A withdrawal (the parent's payout request) and a card fee take the
+/// balance below the threshold too.
+#[tokio::test]
+async fn a_withdrawal_and_a_card_fee_start_one_too() {
+    let w = world().await;
+    w.ready("50").await;
+    let request = Uuid::now_v7().to_string();
+    let withdrawn = w
+        .l
+        .page(
+            Method::POST,
+            &format!("/portal/children/{}/withdraw", w.child),
+            Some(&w.parent),
+            &[
+                ("csrf", &w.parent.csrf),
+                ("request", &request),
+                ("amount", "25"),
+                ("account", "1234 12345678"),
+            ],
+        )
+        .await;
+    assert_eq!(withdrawn.status, StatusCode::SEE_OTHER, "{}", withdrawn.text);
+    assert_eq!(w.automatic().await.len(), 1);
+    w.charger.charge_due().await.expect("a round");
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+    // 125 → 80 (the fee for a new card is 45), then a sale to 29.
+    let order = Uuid::now_v7().to_string();
+    let ordered = w
+        .l
+        .page(
+            Method::POST,
+            &format!("/portal/children/{}/card/order", w.child),
+            Some(&w.parent),
+            &[
+                ("csrf", &w.parent.csrf),
+                ("order", &order),
+                ("address", "Vej 2"),
+                ("fee", "45.00"),
+            ],
+        )
+        .await;
+    assert!(ordered.status.is_redirection(), "{}", ordered.text);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(80));
+    assert_eq!(w.automatic().await.len(), 1);
+    w.push(&[sale(w.child, CARD_A, "k1", 4600, 1)]).await;
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(34));
+    let fee = w
+        .l
+        .admin(
+            Method::POST,
+            &format!("/api/v1/children/{}/withdrawals", w.child),
+            Some(serde_json::json!({"amount": "5.00"})),
+        )
+        .await;
+    assert_eq!(fee.status, StatusCode::CREATED, "{}", fee.text);
+    assert_eq!(w.automatic().await.len(), 2, "the office's withdrawal: 34 → 29");
+}
+
+/// At most N automatic top-ups a child in a calendar month (here 2): the
+/// third fall starts none.
+#[tokio::test]
+async fn the_monthly_maximum_holds() {
+    let w = world_with(Settings {
+        auto_topups_per_month: 2,
+        ..Settings::default()
+    })
+    .await;
+    w.ready("50").await;
+    for round in 0..3 {
+        // Down to 25 (from 50, then from 125).
+        let price = if round == 0 { 25 } else { 100 };
+        w.push(&[w.sale(price)]).await;
+        w.charger.charge_due().await.expect("a round");
+    }
+    let automatic = w.automatic().await;
+    assert_eq!(automatic.len(), 2, "{automatic:?}");
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(25));
+    assert_eq!(w.intents().await.len(), 2);
+}
+
+/// A cap of 150 with "below 30 top up 100" and a top-up by hand of 30
+/// still open: 25 + 30 + 100 passes the cap, so the fall starts none.
+/// The rule itself must fit: 30 + 130 > 150 is refused.
+#[tokio::test]
+async fn an_automatic_top_up_that_would_cross_the_cap_is_not_started() {
+    let w = world_with(Settings {
+        balance_cap: Money::kroner(150),
+        ..Settings::default()
+    })
+    .await;
+    w.save_card(VISA).await;
+    let refused = w.set_rule("30", "130", true).await;
+    assert_eq!(refused.status, StatusCode::OK, "the form again");
+    assert!(refused.text.contains("tilsammen højst"), "{}", refused.text);
+    w.ready("50").await;
+    let by_hand = w
+        .l
+        .page(
+            Method::POST,
+            &format!("/portal/children/{}/top-up", w.child),
+            Some(&w.parent),
+            &[("csrf", &w.parent.csrf), ("amount", "30")],
+        )
+        .await;
+    assert_eq!(by_hand.status, StatusCode::SEE_OTHER, "{}", by_hand.text);
+    w.push(&[w.sale(25)]).await;
+    assert!(w.automatic().await.is_empty());
+}
+
+/// A card whose charges are declined: the fall's PaymentIntent fails,
+/// nothing is deposited, the parent gets a mail (in English, her
+/// language) and automatic top-up pauses, as the page and the overview
+/// say; another fall starts nothing. Turned back on, it starts again; a
+/// card saved again ends a pause too.
+#[tokio::test]
+async fn a_decline_mails_the_parent_and_pauses_until_she_acts() {
+    let w = world().await;
+    sqlx::query("UPDATE people SET language = 'en' WHERE id = $1")
+        .bind(w.person)
+        .execute(&w.l.pool)
+        .await
+        .expect("her language");
+    w.save_card(DECLINES).await;
+    assert_eq!(w.set_rule("30", "100", true).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(w.l.deposit(w.child, "50").await.status, StatusCode::CREATED);
+    w.push(&[w.sale(25)]).await;
+    w.charger.charge_due().await.expect("a round");
+    let automatic = w.automatic().await;
+    assert_eq!(automatic.len(), 1);
+    assert_eq!(automatic[0].1, "failed");
+    assert_eq!(automatic[0].2.as_deref(), Some("declined"));
+    assert_eq!(w.deposits_of_payments().await, 0);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(25));
+    assert_eq!(w.paused().await.as_deref(), Some("declined"));
+    let mails = w.mails().await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!((mails[0].0.as_str(), mails[0].1.as_str()), ("auto_topup_declined", "en"));
+    assert_eq!(mails[0].2["name"], "Freja");
+    assert_eq!(mails[0].2["amount"], "100.00");
+    let page = w.get("").await;
+    assert!(page.text.contains(r#"data-paused="declined""#), "{}", page.text);
+    let overview = w.l.page(Method::GET, "/portal", Some(&w.parent), &[]).await;
+    assert!(overview.text.contains(r#"data-paused="declined""#), "{}", overview.text);
+
+    // Paused: up and down again starts nothing.
+    assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
+    w.push(&[w.sale(25)]).await;
+    assert_eq!(w.automatic().await.len(), 1);
+
+    // Turned back on: the next fall starts one (declined again here).
+    assert_eq!(w.set_rule("30", "100", true).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(w.paused().await, None);
+    assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
+    w.push(&[w.sale(25)]).await;
+    w.charger.charge_due().await.expect("a round");
+    assert_eq!(w.automatic().await.len(), 2);
+    assert_eq!(w.paused().await.as_deref(), Some("declined"));
+
+    // A good card saved again: no longer paused, and the next fall pays.
+    let declining: String = sqlx::query_scalar("SELECT payment_method FROM auto_topups")
+        .fetch_one(&w.l.pool)
+        .await
+        .expect("the card");
+    w.save_card(VISA).await;
+    assert_eq!(w.paused().await, None);
+    assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
+    w.push(&[w.sale(25)]).await;
+    w.charger.charge_due().await.expect("a round");
+    assert_eq!(w.automatic().await[2].1, "paid");
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+    // The declining card, replaced, was detached at localstripe.
+    let (_, card) = w
+        .stripe
+        .call(&format!("/v1/payment_methods/{declining}"), None)
+        .await;
+    assert_eq!(card["card"]["last4"], "0341", "{card}");
+    assert!(card["customer"].is_null(), "detached: {card}");
+}
+
+/// A card whose bank asks the parent to authenticate every payment: saved
+/// (the parent authenticated while saving it), its off-session charge
+/// cannot be, so nothing is charged, its PaymentIntent is cancelled, the
+/// parent gets a mail in Danish and automatic top-up pauses.
+#[tokio::test]
+async fn a_bank_asking_to_authenticate_mails_the_parent_and_pauses() {
+    let w = world().await;
+    w.save_card(AUTHENTICATES).await;
+    assert_eq!(w.set_rule("30", "100", true).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(w.l.deposit(w.child, "50").await.status, StatusCode::CREATED);
+    w.push(&[w.sale(25)]).await;
+    w.charger.charge_due().await.expect("a round");
+    let automatic = w.automatic().await;
+    assert_eq!(automatic[0].1, "failed");
+    assert_eq!(automatic[0].2.as_deref(), Some("authentication_required"));
+    assert_eq!(w.intents().await[0]["status"], "canceled");
+    assert_eq!(w.deposits_of_payments().await, 0);
+    assert_eq!(w.paused().await.as_deref(), Some("authentication_required"));
+    let mails = w.mails().await;
+    assert_eq!(
+        (mails[0].0.as_str(), mails[0].1.as_str()),
+        ("auto_topup_authentication", "da")
+    );
+    let page = w.get("").await;
+    assert!(page.text.contains("godkende betalingen"), "{}", page.text);
+}
+
+/// Removed: the card is detached at localstripe and forgotten here, and a
+/// fall starts nothing. Switched off: nothing either.
+#[tokio::test]
+async fn a_card_removed_or_switched_off_is_not_charged() {
+    let w = world().await;
+    w.ready("50").await;
+    assert_eq!(w.set_rule("30", "100", false).await.status, StatusCode::SEE_OTHER);
+    assert!(w.get("").await.text.contains(r#"data-state="off""#));
+    w.push(&[w.sale(25)]).await;
+    assert!(w.automatic().await.is_empty(), "switched off");
+    let method: String = sqlx::query_scalar("SELECT payment_method FROM auto_topups")
+        .fetch_one(&w.l.pool)
+        .await
+        .expect("the card");
+    assert_eq!(w.set_rule("30", "100", true).await.status, StatusCode::SEE_OTHER);
+    let removed = w.post("/remove", &[]).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.text);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM auto_topups")
+        .fetch_one(&w.l.pool)
+        .await
+        .expect("count");
+    assert_eq!(rows, 0);
+    let (_, card) = w.stripe.call(&format!("/v1/payment_methods/{method}"), None).await;
+    assert!(card["customer"].is_null(), "detached: {card}");
+    assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
+    w.push(&[w.sale(25)]).await;
+    assert!(w.automatic().await.is_empty(), "removed");
+    assert!(w.get("").await.text.contains("Gem et kort"));
+}
