@@ -228,23 +228,18 @@ pub enum Payee {
 /// Takes money off the card at once (so it cannot be spent too) and asks
 /// the office to pay it to the parent's bank account: both or neither.
 /// `id` comes with the form: the same form sent twice asks once.
-/// The person asking is `actor`, the parent the request is for `person`.
+/// The person asking is `actor`, the parent the request is for the
+/// payout's payee.
 pub async fn request_payout(
     pool: &PgPool,
     settings: &Settings,
     actor: &Actor,
     id: Uuid,
-    person: Uuid,
     child: ChildId,
-    amount: Money,
-    bank_account: &str,
+    payout: PayoutTo<'_>,
 ) -> Result<Uuid> {
     let mut tx = pool.begin().await?;
-    let payout = PayoutTo {
-        payee: Payee::Person(person),
-        amount,
-        bank_account,
-    };
+    let amount = payout.amount;
     if let Some(entry) = request_payout_in(&mut tx, actor, id, child, &payout, "parent").await? {
         super::mail::queue_low_balance_of(&mut tx, child).await?;
         let fall = super::auto_topup::Fall {

@@ -262,13 +262,31 @@ pub async fn save(
     let rule = match checked(lang, &form, state.settings.balance_cap) {
         Ok(rule) => rule,
         Err(problem) => {
-            return draw(&state, lang, &session, child, Some(filled), Some(&problem), None).await;
+            return draw(
+                &state,
+                lang,
+                &session,
+                child,
+                Some(filled),
+                Some(&problem),
+                None,
+            )
+            .await;
         }
     };
     let saved = queries::save_rule(&state.pool, session.person, child, rule, filled.on).await?;
     if !saved {
         let problem = lang.t("portal.auto_topup.save_a_card_first");
-        return draw(&state, lang, &session, child, Some(filled), Some(problem), None).await;
+        return draw(
+            &state,
+            lang,
+            &session,
+            child,
+            Some(filled),
+            Some(problem),
+            None,
+        )
+        .await;
     }
     Ok(Redirect::to(&format!("{}?done=saved", base(child))).into_response())
 }

@@ -224,9 +224,8 @@ impl StripeProvider {
                 error,
             });
         }
-        serde_json::from_slice(&body).map_err(|e| {
-            CallError::Unanswered(format!("Stripe's answer could not be read: {e}"))
-        })
+        serde_json::from_slice(&body)
+            .map_err(|e| CallError::Unanswered(format!("Stripe's answer could not be read: {e}")))
     }
 
     async fn intent(&self, reference: &str) -> Result<PaymentIntent, PaymentError> {

@@ -145,10 +145,12 @@ pub async fn submit(
         &state.settings,
         &session.actor(),
         form.request,
-        session.person,
         child,
-        amount,
-        account,
+        payments::PayoutTo {
+            payee: payments::Payee::Person(session.person),
+            amount,
+            bank_account: account,
+        },
     )
     .await
     {

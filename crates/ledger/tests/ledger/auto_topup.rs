@@ -51,12 +51,10 @@ async fn world_with(settings: Settings) -> World {
     let provider: Arc<dyn PaymentProvider> =
         Arc::new(StripeProvider::new(config).expect("the provider"));
     let shared = provider.clone();
-    let l = ledger()
-        .await
-        .with_portal_as(settings.clone(), move |p| {
-            p.payments = shared;
-            p.test_payments = None;
-        });
+    let l = ledger().await.with_portal_as(settings.clone(), move |p| {
+        p.payments = shared;
+        p.test_payments = None;
+    });
     let child = l.enrol("Freja").await;
     l.hand_out(child, CARD_A).await;
     let person = l.person("mette", "Mette", None, &[child]).await.id;
@@ -162,7 +160,10 @@ impl World {
         self.save_card(VISA).await;
         let saved = self.set_rule("30", "100", true).await;
         assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
-        assert_eq!(self.l.deposit(self.child, balance).await.status, StatusCode::CREATED);
+        assert_eq!(
+            self.l.deposit(self.child, balance).await.status,
+            StatusCode::CREATED
+        );
     }
 
     async fn push(&self, entries: &[Entry]) -> Answer {
@@ -266,14 +267,23 @@ async fn a_fall_below_the_threshold_tops_up_once() {
         .to_str()
         .unwrap();
     let scripts = format!("{}/js.stripe.com/", w.stripe.url);
-    assert!(csp.contains(&format!("script-src 'self' {scripts};")), "{csp}");
+    assert!(
+        csp.contains(&format!("script-src 'self' {scripts};")),
+        "{csp}"
+    );
     assert!(
         card_page
             .text
             .contains(r#"<script src="/portal/save-card.js"></script>"#)
     );
-    assert_eq!(card_page.text.matches("<script").count(), 2, "no inline script");
-    let script = w.l.page(Method::GET, "/portal/save-card.js", None, &[]).await;
+    assert_eq!(
+        card_page.text.matches("<script").count(),
+        2,
+        "no inline script"
+    );
+    let script =
+        w.l.page(Method::GET, "/portal/save-card.js", None, &[])
+            .await;
     assert!(script.text.contains("confirmCardSetup"));
 
     let back = w.save_card(VISA).await;
@@ -290,9 +300,19 @@ async fn a_fall_below_the_threshold_tops_up_once() {
         .await
         .expect("the saved card");
     assert!(method.starts_with("pm_"), "{method}");
-    assert_eq!((brand.as_str(), last4.as_str(), setup), ("visa", "4242", None));
-    let (_, card) = w.stripe.call(&format!("/v1/payment_methods/{method}"), None).await;
-    assert_eq!(card["customer"], customer.as_str(), "hung on the parent's customer");
+    assert_eq!(
+        (brand.as_str(), last4.as_str(), setup),
+        ("visa", "4242", None)
+    );
+    let (_, card) = w
+        .stripe
+        .call(&format!("/v1/payment_methods/{method}"), None)
+        .await;
+    assert_eq!(
+        card["customer"],
+        customer.as_str(),
+        "hung on the parent's customer"
+    );
     // The card's number is stored nowhere.
     for (table, row) in every_row(&w.l.pool).await {
         assert!(!row.contains(VISA), "{table}: {row}");
@@ -393,9 +413,8 @@ async fn a_withdrawal_and_a_card_fee_start_one_too() {
     let w = world().await;
     w.ready("50").await;
     let request = Uuid::now_v7().to_string();
-    let withdrawn = w
-        .l
-        .page(
+    let withdrawn =
+        w.l.page(
             Method::POST,
             &format!("/portal/children/{}/withdraw", w.child),
             Some(&w.parent),
@@ -407,15 +426,19 @@ async fn a_withdrawal_and_a_card_fee_start_one_too() {
             ],
         )
         .await;
-    assert_eq!(withdrawn.status, StatusCode::SEE_OTHER, "{}", withdrawn.text);
+    assert_eq!(
+        withdrawn.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        withdrawn.text
+    );
     assert_eq!(w.automatic().await.len(), 1);
     w.charger.charge_due().await.expect("a round");
     assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
     // 125 → 80 (the fee for a new card is 45), then a sale to 29.
     let order = Uuid::now_v7().to_string();
-    let ordered = w
-        .l
-        .page(
+    let ordered =
+        w.l.page(
             Method::POST,
             &format!("/portal/children/{}/card/order", w.child),
             Some(&w.parent),
@@ -432,16 +455,19 @@ async fn a_withdrawal_and_a_card_fee_start_one_too() {
     assert_eq!(w.automatic().await.len(), 1);
     w.push(&[sale(w.child, CARD_A, "k1", 4600, 1)]).await;
     assert_eq!(w.l.balance(w.child).await, Money::kroner(34));
-    let fee = w
-        .l
-        .admin(
+    let fee =
+        w.l.admin(
             Method::POST,
             &format!("/api/v1/children/{}/withdrawals", w.child),
             Some(serde_json::json!({"amount": "5.00"})),
         )
         .await;
     assert_eq!(fee.status, StatusCode::CREATED, "{}", fee.text);
-    assert_eq!(w.automatic().await.len(), 2, "the office's withdrawal: 34 → 29");
+    assert_eq!(
+        w.automatic().await.len(),
+        2,
+        "the office's withdrawal: 34 → 29"
+    );
 }
 
 /// At most N automatic top-ups a child in a calendar month (here 2): the
@@ -481,9 +507,8 @@ async fn an_automatic_top_up_that_would_cross_the_cap_is_not_started() {
     assert_eq!(refused.status, StatusCode::OK, "the form again");
     assert!(refused.text.contains("tilsammen højst"), "{}", refused.text);
     w.ready("50").await;
-    let by_hand = w
-        .l
-        .page(
+    let by_hand =
+        w.l.page(
             Method::POST,
             &format!("/portal/children/{}/top-up", w.child),
             Some(&w.parent),
@@ -509,7 +534,10 @@ async fn a_decline_mails_the_parent_and_pauses_until_she_acts() {
         .await
         .expect("her language");
     w.save_card(DECLINES).await;
-    assert_eq!(w.set_rule("30", "100", true).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        w.set_rule("30", "100", true).await.status,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(w.l.deposit(w.child, "50").await.status, StatusCode::CREATED);
     w.push(&[w.sale(25)]).await;
     w.charger.charge_due().await.expect("a round");
@@ -522,13 +550,24 @@ async fn a_decline_mails_the_parent_and_pauses_until_she_acts() {
     assert_eq!(w.paused().await.as_deref(), Some("declined"));
     let mails = w.mails().await;
     assert_eq!(mails.len(), 1, "{mails:?}");
-    assert_eq!((mails[0].0.as_str(), mails[0].1.as_str()), ("auto_topup_declined", "en"));
+    assert_eq!(
+        (mails[0].0.as_str(), mails[0].1.as_str()),
+        ("auto_topup_declined", "en")
+    );
     assert_eq!(mails[0].2["name"], "Freja");
     assert_eq!(mails[0].2["amount"], "100.00");
     let page = w.get("").await;
-    assert!(page.text.contains(r#"data-paused="declined""#), "{}", page.text);
+    assert!(
+        page.text.contains(r#"data-paused="declined""#),
+        "{}",
+        page.text
+    );
     let overview = w.l.page(Method::GET, "/portal", Some(&w.parent), &[]).await;
-    assert!(overview.text.contains(r#"data-paused="declined""#), "{}", overview.text);
+    assert!(
+        overview.text.contains(r#"data-paused="declined""#),
+        "{}",
+        overview.text
+    );
 
     // Paused: up and down again starts nothing.
     assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
@@ -536,7 +575,10 @@ async fn a_decline_mails_the_parent_and_pauses_until_she_acts() {
     assert_eq!(w.automatic().await.len(), 1);
 
     // Turned back on: the next fall starts one (declined again here).
-    assert_eq!(w.set_rule("30", "100", true).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        w.set_rule("30", "100", true).await.status,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(w.paused().await, None);
     assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
     w.push(&[w.sale(25)]).await;
@@ -573,7 +615,10 @@ async fn a_decline_mails_the_parent_and_pauses_until_she_acts() {
 async fn a_bank_asking_to_authenticate_mails_the_parent_and_pauses() {
     let w = world().await;
     w.save_card(AUTHENTICATES).await;
-    assert_eq!(w.set_rule("30", "100", true).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        w.set_rule("30", "100", true).await.status,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(w.l.deposit(w.child, "50").await.status, StatusCode::CREATED);
     w.push(&[w.sale(25)]).await;
     w.charger.charge_due().await.expect("a round");
@@ -598,7 +643,10 @@ async fn a_bank_asking_to_authenticate_mails_the_parent_and_pauses() {
 async fn a_card_removed_or_switched_off_is_not_charged() {
     let w = world().await;
     w.ready("50").await;
-    assert_eq!(w.set_rule("30", "100", false).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        w.set_rule("30", "100", false).await.status,
+        StatusCode::SEE_OTHER
+    );
     assert!(w.get("").await.text.contains(r#"data-state="off""#));
     w.push(&[w.sale(25)]).await;
     assert!(w.automatic().await.is_empty(), "switched off");
@@ -606,7 +654,10 @@ async fn a_card_removed_or_switched_off_is_not_charged() {
         .fetch_one(&w.l.pool)
         .await
         .expect("the card");
-    assert_eq!(w.set_rule("30", "100", true).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        w.set_rule("30", "100", true).await.status,
+        StatusCode::SEE_OTHER
+    );
     let removed = w.post("/remove", &[]).await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.text);
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM auto_topups")
@@ -614,7 +665,10 @@ async fn a_card_removed_or_switched_off_is_not_charged() {
         .await
         .expect("count");
     assert_eq!(rows, 0);
-    let (_, card) = w.stripe.call(&format!("/v1/payment_methods/{method}"), None).await;
+    let (_, card) = w
+        .stripe
+        .call(&format!("/v1/payment_methods/{method}"), None)
+        .await;
     assert!(card["customer"].is_null(), "detached: {card}");
     assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
     w.push(&[w.sale(25)]).await;

@@ -502,10 +502,12 @@ async fn the_office_start_page_shows_its_lists_a_page_at_a_time() {
             &klubkasse_ledger::Settings::default(),
             &Actor::command_line(),
             Uuid::now_v7(),
-            person,
             child,
-            Money::kroner(1),
-            "1234 12345678",
+            db::payments::PayoutTo {
+                payee: db::payments::Payee::Person(person),
+                amount: Money::kroner(1),
+                bank_account: "1234 12345678",
+            },
         )
         .await
         .expect("payout");

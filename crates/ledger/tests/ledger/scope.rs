@@ -90,10 +90,12 @@ pub(crate) async fn world() -> World {
             &klubkasse_ledger::Settings::default(),
             &actor,
             payout[n],
-            parent.id,
             child,
-            Money::kroner(10),
-            "1234 12345678",
+            db::payments::PayoutTo {
+                payee: db::payments::Payee::Person(parent.id),
+                amount: Money::kroner(10),
+                bank_account: "1234 12345678",
+            },
         )
         .await
         .expect("payout");
