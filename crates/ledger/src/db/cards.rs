@@ -346,7 +346,7 @@ pub async fn order_card(
             after: before - fee,
             entry: entry.id,
         };
-        super::auto_topup::queue_fall(&mut tx, settings, fall).await?;
+        Box::pin(super::auto_topup::queue_fall(&mut tx, settings, fall)).await?;
         Some(entry.id)
     } else {
         None

@@ -283,7 +283,7 @@ pub async fn money_entry(
                 after: record.balance_after,
                 entry: record.entry.id,
             };
-            super::auto_topup::queue_fall(&mut tx, settings, fall).await?;
+            Box::pin(super::auto_topup::queue_fall(&mut tx, settings, fall)).await?;
         }
     }
     tx.commit().await?;

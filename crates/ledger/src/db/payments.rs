@@ -248,7 +248,7 @@ pub async fn request_payout(
             after: entry.balance_after,
             entry: entry.entry.id,
         };
-        super::auto_topup::queue_fall(&mut tx, settings, fall).await?;
+        Box::pin(super::auto_topup::queue_fall(&mut tx, settings, fall)).await?;
         tx.commit().await?;
     }
     Ok(id)

@@ -675,3 +675,126 @@ async fn a_card_removed_or_switched_off_is_not_charged() {
     assert!(w.automatic().await.is_empty(), "removed");
     assert!(w.get("").await.text.contains("Gem et kort"));
 }
+
+/// Stands between the ledger and localstripe, keeps each request's method,
+/// path and `Idempotency-Key`, and can lose the answer of the first
+/// charge (as a network does after Stripe has charged).
+#[derive(Clone)]
+struct Recorder {
+    target: String,
+    seen: Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>,
+    lose_first_charge: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Recorder {
+    async fn start(target: &str) -> (String, Recorder) {
+        let recorder = Recorder {
+            target: target.to_string(),
+            seen: Default::default(),
+            lose_first_charge: Arc::new(true.into()),
+        };
+        let app = axum::Router::new()
+            .fallback(Self::relay)
+            .with_state(recorder.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let url = format!("http://{}", listener.local_addr().expect("its address"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, recorder)
+    }
+
+    async fn relay(
+        axum::extract::State(recorder): axum::extract::State<Recorder>,
+        method: Method,
+        uri: axum::http::Uri,
+        headers: axum::http::HeaderMap,
+        body: axum::body::Bytes,
+    ) -> (StatusCode, String) {
+        let key = headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let path = uri.path().to_string();
+        recorder
+            .seen
+            .lock()
+            .unwrap()
+            .push((method.to_string(), path.clone(), key));
+        let mut request = reqwest::Client::new()
+            .request(method.clone(), format!("{}{uri}", recorder.target))
+            .body(body.to_vec());
+        for name in ["authorization", "content-type", "idempotency-key"] {
+            if let Some(value) = headers.get(name) {
+                request = request.header(name, value);
+            }
+        }
+        let answer = request.send().await.expect("localstripe answers");
+        let status = StatusCode::from_u16(answer.status().as_u16()).expect("a status");
+        let text = answer.text().await.expect("its answer");
+        let charge = method == Method::POST && path == "/v1/payment_intents";
+        if charge
+            && recorder
+                .lose_first_charge
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return (StatusCode::BAD_GATEWAY, String::new());
+        }
+        (status, text)
+    }
+
+    fn charges(&self) -> Vec<Option<String>> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(method, path, _)| method == "POST" && path == "/v1/payment_intents")
+            .map(|(_, _, key)| key.clone())
+            .collect()
+    }
+}
+
+/// The charge made, its answer lost: the worker asks again with the same
+/// `Idempotency-Key` (the payment's id), on which Stripe answers with the
+/// first PaymentIntent and charges nothing more; the ledger deposits once.
+/// (localstripe ignores the key and makes a second PaymentIntent: what
+/// Stripe does with the key is Stripe's promise, not tested here.) And a
+/// worker that died with a claimed payment leaves it to the next round
+/// once its hold runs out.
+#[tokio::test]
+async fn a_lost_answer_or_a_dead_worker_is_asked_again_with_the_same_key() {
+    let mut w = world().await;
+    let (url, recorder) = Recorder::start(&w.stripe.url).await;
+    let config = StripeConfig {
+        api_url: url,
+        secret_key: LocalStripe::SECRET_KEY.into(),
+        publishable_key: "pk_test_klubkasse".into(),
+        webhook_secret: WEBHOOK_SECRET.into(),
+        payment_methods: vec!["card".into()],
+    };
+    w.charger.provider = Arc::new(StripeProvider::new(config).expect("the provider"));
+    w.ready("50").await;
+    w.push(&[w.sale(25)]).await;
+    let payment = w.automatic().await[0].0;
+
+    // A worker claims it and dies: held, no charge, until the hold ends.
+    let held = klubkasse_ledger::db::auto_topup::claim_due(&w.l.pool, 20, Duration::from_secs(1))
+        .await
+        .expect("a claim");
+    assert_eq!(held.len(), 1);
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 0);
+    assert!(recorder.charges().is_empty());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // Charged, the answer lost: asked again after its pause (4 s: its
+    // second try).
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
+    assert_eq!(w.automatic().await[0].1, "started");
+    tokio::time::sleep(Duration::from_millis(4100)).await;
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
+    let key = Some(payment.to_string());
+    assert_eq!(recorder.charges(), vec![key.clone(), key]);
+    assert_eq!(w.automatic().await[0].1, "paid");
+    assert_eq!(w.deposits_of_payments().await, 1);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+}
