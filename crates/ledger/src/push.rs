@@ -118,7 +118,10 @@ pub async fn push(pool: &PgPool, settings: &Settings, entries: &[Entry]) -> Resu
             })
         })
         .collect();
-    Box::pin(crate::db::auto_topup::queue_falls(&mut tx, settings, &falls)).await?;
+    Box::pin(crate::db::auto_topup::queue_falls(
+        &mut tx, settings, &falls,
+    ))
+    .await?;
     // Last before the commit: it takes the one change counter row.
     bump_changes(&mut tx, &balances).await?;
     tx.commit().await?;

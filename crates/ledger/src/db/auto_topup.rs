@@ -154,8 +154,9 @@ struct Candidate {
 
 /// Records the automatic top-ups these falls start, in the caller's
 /// transaction (the entries', the children locked): at most one per child,
-/// the first payer's whose rule it meets. The ids of those recorded; the
-/// worker calls the provider after the commit.
+/// the first payer's whose rule it meets (still a payer, the account not
+/// closed). The ids of those recorded; the worker calls the provider
+/// after the commit.
 pub(crate) async fn queue_falls(
     conn: &mut PgConnection,
     settings: &Settings,
@@ -181,6 +182,7 @@ pub(crate) async fn queue_falls(
                         AND p.automatic AND p.status = 'started') AS open_automatic
          FROM auto_topups a JOIN payment_customers c ON c.person_id = a.person_id
          JOIN parent_children pc ON pc.person_id = a.person_id AND pc.child_id = a.child_id
+         JOIN children ch ON ch.id = a.child_id AND ch.closed_at IS NULL
          WHERE a.child_id = ANY($1) AND a.enabled AND a.paused_reason IS NULL
            AND a.payment_method IS NOT NULL AND a.threshold IS NOT NULL AND a.amount IS NOT NULL
          ORDER BY a.child_id, a.created_at, a.person_id",
