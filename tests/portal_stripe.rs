@@ -200,7 +200,7 @@ async fn a_saved_card_tops_up_after_a_sale_and_a_pause_is_shown() {
 
     browser.goto(&page).await;
     save_card("4242424242424242", false).await;
-    browser.wait_for_text("visa •••• 4242").await;
+    browser.wait_for_text("Visa •••• 4242").await;
     browser
         .wait_for_text("Automatisk optankning er slået til.")
         .await;

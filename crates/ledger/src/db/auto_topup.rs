@@ -471,6 +471,22 @@ pub async fn paused_of(pool: &PgPool, person: Uuid) -> Result<Vec<(ChildId, Paus
         .collect())
 }
 
+/// A person's saved cards, for what the ledger keeps about them: the
+/// child's name, the brand and the last four digits.
+pub async fn cards_of(
+    pool: &PgPool,
+    person: Uuid,
+) -> Result<Vec<(String, Option<String>, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT c.name, a.card_brand, a.card_last4 FROM auto_topups a
+         JOIN children c ON c.id = a.child_id
+         WHERE a.person_id = $1 AND a.payment_method IS NOT NULL ORDER BY c.name",
+    )
+    .bind(person)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Whether another of the person's children still uses this card.
 pub async fn card_in_use(pool: &PgPool, person: Uuid, method: &str) -> Result<bool> {
     Ok(sqlx::query_scalar(

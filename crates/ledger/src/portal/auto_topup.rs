@@ -142,7 +142,7 @@ async fn draw(
                 (state_line(lang, setting))
                 p data-card {
                     (lang.t("portal.auto_topup.saved_card"))
-                    (setting.card_brand.as_deref().unwrap_or("")) " •••• "
+                    (brand(setting.card_brand.as_deref().unwrap_or(""))) " •••• "
                     (setting.card_last4.as_deref().unwrap_or("····"))
                 }
                 form method="post" {
@@ -159,7 +159,7 @@ async fn draw(
                     }
                     p.muted {
                         (klubkasse_core::i18n::fill(lang.t("portal.auto_topup.at_most_a_month"), &[("n", per_month.as_str())]))
-                        " " (lang.t("portal.auto_topup.within_the_cap")) (cap) "."
+                        " " (lang.t("portal.auto_topup.within_the_cap")) (cap)
                     }
                     div.actions {
                         button.primary type="submit" { (lang.t("portal.auto_topup.save")) }
@@ -187,6 +187,22 @@ async fn draw(
         p { a href="/portal" { (lang.t("portal.auto_topup.back")) } }
     };
     Ok(layout::page(lang, session, title, body).into_response())
+}
+
+/// A card's brand as Stripe names it (`visa`, `mastercard`), as people
+/// write it.
+pub(super) fn brand(name: &str) -> String {
+    match name {
+        "amex" => "American Express".into(),
+        "mastercard" => "Mastercard".into(),
+        _ => {
+            let mut chars = name.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    }
 }
 
 /// On, off, or paused and why.

@@ -70,6 +70,7 @@ h1{font-size:1.4rem;margin:.5rem 0 1rem}
 .button.secondary,button.secondary{background:#e4e9ef;color:#1c2430}
 label{display:block;margin:.6rem 0 .2rem;font-weight:600}
 input,select,textarea{font-size:1rem;padding:.45rem;border:1px solid #9aa5b1;border-radius:.3rem;width:100%;max-width:20rem}
+input[type=checkbox]{width:auto}
 .notice{background:#e3f4e8;border-left:4px solid #2e8540;padding:.6rem .8rem;margin-bottom:1rem}
 .problem{background:#fbe9e7;border-left:4px solid #c0392b;padding:.6rem .8rem;margin-bottom:1rem}
 .state-blocked{color:#c0392b;font-weight:600}

@@ -20,6 +20,7 @@ pub async fn page(
     session: Session,
 ) -> Result<Response, PortalError> {
     let data = people::own_data(&state.pool, session.person).await?;
+    let cards = crate::db::auto_topup::cards_of(&state.pool, session.person).await?;
     let none = lang.t("portal.me.none");
     let body = html! {
         p { (lang.t("portal.me.intro")) }
@@ -66,6 +67,18 @@ pub async fn page(
                 tr { th { (lang.t("portal.me.payouts")) } td.amount { (data.payouts) } }
                 tr { th { (lang.t("portal.me.questions")) } td.amount { (data.questions) } }
             } }
+            @if !cards.is_empty() {
+                h2 { (lang.t("portal.me.saved_cards")) }
+                ul #saved-cards {
+                    @for (child, brand, last4) in &cards {
+                        li {
+                            (super::auto_topup::brand(brand.as_deref().unwrap_or(""))) " •••• "
+                            (last4.as_deref().unwrap_or("····")) " · " (child)
+                        }
+                    }
+                }
+                p.muted { (lang.t("portal.me.saved_cards_why")) }
+            }
             p.muted { (lang.t("portal.me.how_long")) }
         }
     };

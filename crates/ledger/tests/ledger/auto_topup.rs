@@ -324,8 +324,12 @@ async fn a_fall_below_the_threshold_tops_up_once() {
     let saved = w.set_rule("30", "100", true).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
     let page = w.get("?done=saved").await;
-    assert!(page.text.contains("visa •••• 4242"), "{}", page.text);
+    assert!(page.text.contains("Visa •••• 4242"), "{}", page.text);
     assert!(page.text.contains(r#"data-state="on""#), "{}", page.text);
+    let me =
+        w.l.page(Method::GET, "/portal/me", Some(&w.parent), &[])
+            .await;
+    assert!(me.text.contains("Visa •••• 4242 · Freja"), "{}", me.text);
     assert_eq!(w.l.deposit(w.child, "50").await.status, StatusCode::CREATED);
 
     // 50 → 40: above the threshold, nothing.
@@ -676,13 +680,16 @@ async fn a_card_removed_or_switched_off_is_not_charged() {
     assert!(w.get("").await.text.contains("Gem et kort"));
 }
 
+/// A request's method, path and `Idempotency-Key`.
+type Seen = (String, String, Option<String>);
+
 /// Stands between the ledger and localstripe, keeps each request's method,
 /// path and `Idempotency-Key`, and can lose the answer of the first
 /// charge (as a network does after Stripe has charged).
 #[derive(Clone)]
 struct Recorder {
     target: String,
-    seen: Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>,
+    seen: Arc<std::sync::Mutex<Vec<Seen>>>,
     lose_first_charge: Arc<std::sync::atomic::AtomicBool>,
 }
 
