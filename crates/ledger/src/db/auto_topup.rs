@@ -426,6 +426,7 @@ pub async fn save_rule(
     rule: Rule,
     enabled: bool,
 ) -> Result<bool> {
+    let mut tx = pool.begin().await?;
     let changed = sqlx::query(
         "UPDATE auto_topups SET threshold = $3, amount = $4, enabled = $5,
                 paused_reason = CASE WHEN $5 THEN NULL ELSE paused_reason END,
@@ -437,22 +438,45 @@ pub async fn save_rule(
     .bind(rule.threshold.decimal())
     .bind(rule.amount.decimal())
     .bind(enabled)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
+    if changed == 1 && !enabled {
+        not_wanted(&mut tx, person, child).await?;
+    }
+    tx.commit().await?;
     Ok(changed == 1)
+}
+
+/// The parent switched it off or removed the card: a fall recorded but
+/// not yet charged is not charged (one the provider has answered about
+/// is settled as it is, and paid it still lands).
+async fn not_wanted(conn: &mut PgConnection, person: Uuid, child: ChildId) -> Result<()> {
+    sqlx::query(
+        "UPDATE payments SET status = 'failed', failure = 'failed', updated_at = now()
+         WHERE person_id = $1 AND child_id = $2 AND automatic AND status = 'started'
+           AND provider_ref = ''",
+    )
+    .bind(person)
+    .bind(child.0)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Forgets the saved card and the rule: the card to forget at the
 /// provider, if there was one.
 pub async fn remove(pool: &PgPool, person: Uuid, child: ChildId) -> Result<Option<String>> {
+    let mut tx = pool.begin().await?;
     let removed: Option<Option<String>> = sqlx::query_scalar(
         "DELETE FROM auto_topups WHERE person_id = $1 AND child_id = $2 RETURNING payment_method",
     )
     .bind(person)
     .bind(child.0)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    not_wanted(&mut tx, person, child).await?;
+    tx.commit().await?;
     Ok(removed.flatten())
 }
 

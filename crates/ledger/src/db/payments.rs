@@ -43,12 +43,14 @@ const PAYMENT_COLUMNS: &str = "id, person_id, child_id, amount, provider_ref, st
 const OPEN_HOLDS_ROOM: &str = "30 minutes";
 
 /// The room under `cap` for a new top-up: the cap less the balance and
-/// the payments still open (started in the last 30 minutes).
+/// the payments still open (started in the last 30 minutes, or automatic:
+/// those are charged however late their worker comes).
 pub async fn room(conn: &mut PgConnection, child: ChildId, cap: Money) -> Result<Money> {
     let (balance, open): (Decimal, Decimal) = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT c.balance, coalesce((SELECT sum(p.amount) FROM payments p
                                      WHERE p.child_id = c.id AND p.status = 'started'
-                                       AND p.created_at > now() - interval '{OPEN_HOLDS_ROOM}'), 0)
+                                       AND (p.automatic
+                                            OR p.created_at > now() - interval '{OPEN_HOLDS_ROOM}')), 0)
          FROM children c WHERE c.id = $1"
     )))
     .bind(child.0)

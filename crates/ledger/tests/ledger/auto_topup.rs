@@ -641,29 +641,41 @@ async fn a_bank_asking_to_authenticate_mails_the_parent_and_pauses() {
     assert!(page.text.contains("godkende betalingen"), "{}", page.text);
 }
 
-/// Removed: the card is detached at localstripe and forgotten here, and a
-/// fall starts nothing. Switched off: nothing either.
+/// Switched off or removed, a fall recorded and not yet charged is not
+/// charged, and a later fall starts nothing; removed, the card is
+/// detached at localstripe and forgotten here.
 #[tokio::test]
 async fn a_card_removed_or_switched_off_is_not_charged() {
     let w = world().await;
     w.ready("50").await;
-    assert_eq!(
-        w.set_rule("30", "100", false).await.status,
-        StatusCode::SEE_OTHER
-    );
-    assert!(w.get("").await.text.contains(r#"data-state="off""#));
+    // A fall recorded, then switched off before the worker's round: not
+    // charged, and no mail (the parent did it).
     w.push(&[w.sale(25)]).await;
-    assert!(w.automatic().await.is_empty(), "switched off");
+    let off = w.set_rule("30", "100", false).await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    assert!(w.get("").await.text.contains(r#"data-state="off""#));
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 0);
+    assert_eq!(w.automatic().await[0].1, "failed");
+    assert!(w.intents().await.is_empty());
+    assert!(w.mails().await.is_empty());
+    // Off: a fall starts nothing.
+    assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
+    w.push(&[w.sale(25)]).await;
+    assert_eq!(w.automatic().await.len(), 1, "switched off");
     let method: String = sqlx::query_scalar("SELECT payment_method FROM auto_topups")
         .fetch_one(&w.l.pool)
         .await
         .expect("the card");
-    assert_eq!(
-        w.set_rule("30", "100", true).await.status,
-        StatusCode::SEE_OTHER
-    );
+    // On again, a fall recorded, then the card removed: not charged.
+    let on = w.set_rule("30", "100", true).await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER);
+    assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
+    w.push(&[w.sale(25)]).await;
+    assert_eq!(w.automatic().await.len(), 2);
     let removed = w.post("/remove", &[]).await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.text);
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 0);
+    assert_eq!(w.automatic().await[1].1, "failed");
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM auto_topups")
         .fetch_one(&w.l.pool)
         .await
@@ -676,7 +688,8 @@ async fn a_card_removed_or_switched_off_is_not_charged() {
     assert!(card["customer"].is_null(), "detached: {card}");
     assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
     w.push(&[w.sale(25)]).await;
-    assert!(w.automatic().await.is_empty(), "removed");
+    assert_eq!(w.automatic().await.len(), 2, "removed");
+    assert!(w.intents().await.is_empty());
     assert!(w.get("").await.text.contains("Gem et kort"));
 }
 
