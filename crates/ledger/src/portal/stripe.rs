@@ -266,13 +266,14 @@ fn charge_meaning(intent: &PaymentIntent) -> ChargeOutcome {
 
 /// A refused off-session charge: a decline or a bank asking for the
 /// parent (402) fails it; a refusal of the request itself (400, 404: a
-/// card forgotten meanwhile) too; 409 (the same key still in progress),
-/// 429 and Stripe's own trouble are asked again (None).
+/// card forgotten meanwhile) too; our key refused (401, 403: ours to
+/// fix, not the parent's), 409 (the same key still in progress), 429 and
+/// Stripe's own trouble are asked again (None).
 fn refusal_meaning(status: u16, code: Option<&str>) -> Option<Pause> {
     match (status, code) {
         (402, Some("authentication_required")) => Some(Pause::AuthenticationRequired),
         (402, _) => Some(Pause::Declined),
-        (409 | 429, _) => None,
+        (401 | 403 | 409 | 429, _) => None,
         (400..=499, _) => Some(Pause::Failed),
         _ => None,
     }
@@ -421,10 +422,22 @@ impl PaymentProvider for StripeProvider {
                 }
                 Err(CallError::Refused { status, error }) => {
                     match refusal_meaning(status, error.code.as_deref()) {
-                        Some(pause) => Ok(Charge {
-                            reference: error.payment_intent.map(|i| i.id),
-                            outcome: ChargeOutcome::Failed(pause),
-                        }),
+                        Some(pause) => {
+                            let reference = error.payment_intent.map(|i| i.id);
+                            if let Some(reference) = &reference {
+                                // Left waiting for another card: cancelled,
+                                // as a declined top-up by hand is.
+                                let cancel = format!("/v1/payment_intents/{reference}/cancel");
+                                if let Err(e) = self.call(&cancel, Some(&[]), None).await {
+                                    tracing::warn!(error = %e, reference,
+                                        "a declined automatic payment could not be cancelled");
+                                }
+                            }
+                            Ok(Charge {
+                                reference,
+                                outcome: ChargeOutcome::Failed(pause),
+                            })
+                        }
                         None => Err(PaymentError(
                             CallError::Refused { status, error }.to_string(),
                         )),
@@ -684,7 +697,7 @@ mod tests {
             Some(Pause::Declined)
         );
         assert_eq!(refusal_meaning(404, None), Some(Pause::Failed));
-        for asked_again in [409, 429, 500, 503] {
+        for asked_again in [401, 403, 409, 429, 500, 503] {
             assert_eq!(refusal_meaning(asked_again, None), None, "{asked_again}");
         }
     }
