@@ -547,6 +547,36 @@ mod tests {
     }
 
     #[test]
+    fn automatic_top_ups_a_month_are_four_unless_told() {
+        let per_month = |extra: &[&str]| {
+            let mut args = vec![
+                "klubkasse-ledger",
+                "serve",
+                "--database-url",
+                "postgres://x",
+            ];
+            args.extend_from_slice(extra);
+            match Cli::try_parse_from(args).map(|cli| cli.command) {
+                Ok(Command::Serve {
+                    auto_topups_per_month,
+                    ..
+                }) => Ok(auto_topups_per_month),
+                Ok(_) => unreachable!("serve parses as serve"),
+                Err(e) => Err(e.kind()),
+            }
+        };
+        assert_eq!(per_month(&[]), Ok(4));
+        assert_eq!(per_month(&["--auto-topups-per-month", "0"]), Ok(0));
+        assert_eq!(per_month(&["--auto-topups-per-month", "31"]), Ok(31));
+        for refused in ["32", "-1", "fire"] {
+            assert!(
+                per_month(&["--auto-topups-per-month", refused]).is_err(),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
     fn tables_line_their_columns_up() {
         let text = table(
             &["a", "bb"],
