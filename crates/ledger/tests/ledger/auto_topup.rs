@@ -818,3 +818,68 @@ async fn a_lost_answer_or_a_dead_worker_is_asked_again_with_the_same_key() {
     assert_eq!(w.deposits_of_payments().await, 1);
     assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
 }
+
+/// Hostile (issue 17): the charge made, its answer lost, and the parent
+/// switches automatic top-up off before the worker asks again. The money
+/// may have been taken: the payment is not given up (that would leave a
+/// charge with no deposit, the webhook ignored as "the worker's"); it is
+/// asked again with the same key and, paid, lands once.
+#[tokio::test]
+async fn switched_off_after_a_lost_answer_the_charge_still_lands() {
+    let mut w = world().await;
+    let (url, _recorder) = Recorder::start(&w.stripe.url).await;
+    let config = StripeConfig {
+        api_url: url,
+        secret_key: LocalStripe::SECRET_KEY.into(),
+        publishable_key: "pk_test_klubkasse".into(),
+        webhook_secret: WEBHOOK_SECRET.into(),
+        payment_methods: vec!["card".into()],
+    };
+    w.charger.provider = Arc::new(StripeProvider::new(config).expect("the provider"));
+    w.ready("50").await;
+    w.push(&[w.sale(25)]).await;
+    // Charged at localstripe, the answer lost.
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
+    let charged = w.intents().await;
+    assert_eq!(charged.len(), 1);
+    assert_eq!(charged[0]["status"], "succeeded");
+    // Switched off now.
+    let off = w.set_rule("30", "100", false).await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    assert_eq!(w.automatic().await[0].1, "started", "not given up");
+    sqlx::query("UPDATE payments SET next_attempt_at = now() WHERE automatic")
+        .execute(&w.l.pool)
+        .await
+        .expect("due now");
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
+    assert_eq!(w.automatic().await[0].1, "paid");
+    assert_eq!(w.deposits_of_payments().await, 1);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+}
+
+/// Hostile (issue 17): a fall recorded, then the child leaves (the
+/// account closed) or the payer is removed before the worker's round:
+/// not charged, and nothing lands on the closed account.
+#[tokio::test]
+async fn a_child_that_left_or_a_payer_removed_is_not_charged() {
+    for how in ["closed", "payer removed"] {
+        let w = world().await;
+        w.ready("50").await;
+        w.push(&[w.sale(25)]).await;
+        assert_eq!(w.automatic().await.len(), 1);
+        let change = match how {
+            "closed" => "UPDATE children SET closed_at = now(), closed_by = 'office' WHERE id = $1",
+            _ => "DELETE FROM parent_children WHERE child_id = $1",
+        };
+        sqlx::query(change)
+            .bind(w.child.0)
+            .execute(&w.l.pool)
+            .await
+            .expect("the change");
+        w.charger.charge_due().await.expect("a round");
+        assert!(w.intents().await.is_empty(), "{how}: charged");
+        assert_eq!(w.automatic().await[0].1, "failed", "{how}");
+        assert_eq!(w.deposits_of_payments().await, 0, "{how}");
+        assert!(w.mails().await.is_empty(), "{how}: no pause mail");
+    }
+}
