@@ -883,3 +883,40 @@ async fn a_child_that_left_or_a_payer_removed_is_not_charged() {
         assert!(w.mails().await.is_empty(), "{how}: no pause mail");
     }
 }
+
+/// Hostile (issue 17): the month of the monthly maximum is the clubs'
+/// (Europe/Copenhagen), not UTC's: four top-ups just after midnight on
+/// the first of this month in Copenhagen (still last month in UTC) count;
+/// four just before it do not.
+#[tokio::test]
+async fn the_monthly_maximum_counts_months_in_the_clubs_time_zone() {
+    for (minutes, counted) in [(10, true), (-10, false)] {
+        let w = world().await;
+        w.ready("50").await;
+        for _ in 0..4 {
+            sqlx::query(
+                "INSERT INTO payments (id, person_id, child_id, amount, provider, provider_ref,
+                                       status, automatic, trigger_entry, customer,
+                                       payment_method, created_at)
+                 VALUES (gen_random_uuid(), $1, $2, 100, 'stripe', 'pi_x', 'paid', true,
+                         gen_random_uuid(), 'cus_x', 'pm_x',
+                         (date_trunc('month', now() AT TIME ZONE 'Europe/Copenhagen')
+                          + make_interval(mins => $3)) AT TIME ZONE 'Europe/Copenhagen')",
+            )
+            .bind(w.person)
+            .bind(w.child.0)
+            .bind(minutes)
+            .execute(&w.l.pool)
+            .await
+            .expect("an earlier top-up");
+        }
+        w.push(&[w.sale(25)]).await;
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM payments WHERE automatic AND status = 'started'",
+        )
+        .fetch_one(&w.l.pool)
+        .await
+        .expect("count");
+        assert_eq!(open, i64::from(!counted), "{minutes} minutes");
+    }
+}
