@@ -920,3 +920,56 @@ async fn the_monthly_maximum_counts_months_in_the_clubs_time_zone() {
         assert_eq!(open, i64::from(!counted), "{minutes} minutes");
     }
 }
+
+/// Hostile (issue 17): the office removes the payer while a fall is
+/// recorded: not charged; and their saved rule is switched off, so the
+/// same person made a payer again later is not charged unseen by a rule
+/// they set while they were one (they turn it on again themselves).
+#[tokio::test]
+async fn a_removed_payers_rule_is_switched_off() {
+    use klubkasse_ledger::db;
+    let w = world().await;
+    w.ready("50").await;
+    let payer = db::payers::add_one(
+        &w.l.pool,
+        &db::Actor::command_line(),
+        w.child,
+        &db::payers::NewPayer {
+            name: "Mette".into(),
+            email: None,
+            custody: None,
+        },
+    )
+    .await
+    .expect("a payer")
+    .id;
+    sqlx::query("UPDATE payers SET person_id = $1 WHERE id = $2")
+        .bind(w.person)
+        .bind(payer)
+        .execute(&w.l.pool)
+        .await
+        .expect("she is the payer");
+    w.push(&[w.sale(25)]).await;
+    db::payers::remove(&w.l.pool, &db::Actor::command_line(), w.child, payer)
+        .await
+        .expect("removed");
+    w.charger.charge_due().await.expect("a round");
+    assert!(w.intents().await.is_empty(), "charged");
+    assert_eq!(w.automatic().await[0].1, "failed");
+    let on: bool = sqlx::query_scalar("SELECT enabled FROM auto_topups WHERE person_id = $1")
+        .bind(w.person)
+        .fetch_one(&w.l.pool)
+        .await
+        .expect("her setting");
+    assert!(!on, "switched off with the link");
+    // Made a payer of the child again: her old rule does not charge.
+    sqlx::query("INSERT INTO parent_children (person_id, child_id) VALUES ($1, $2)")
+        .bind(w.person)
+        .bind(w.child.0)
+        .execute(&w.l.pool)
+        .await
+        .expect("linked again");
+    assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
+    w.push(&[w.sale(25)]).await;
+    assert_eq!(w.automatic().await.len(), 1, "no new automatic top-up");
+}
