@@ -973,3 +973,47 @@ async fn a_removed_payers_rule_is_switched_off() {
     w.push(&[w.sale(25)]).await;
     assert_eq!(w.automatic().await.len(), 1, "no new automatic top-up");
 }
+
+/// Hostile (issue 17): another payer of the same child never sees nor
+/// changes the first payer's card or rule: his page shows no card, his
+/// rule, removal and save-card forms touch only his own, and his
+/// /portal/me lists none of hers.
+#[tokio::test]
+async fn another_payer_of_the_child_cannot_see_or_touch_her_card() {
+    let w = world().await;
+    w.ready("50").await;
+    let jonas = w.l.person("jonas", "Jonas", None, &[w.child]).await.id;
+    let him = w.l.log_in(jonas).await;
+    let post = |tail: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        let him = &him;
+        let w = &w;
+        async move {
+            let mut form = vec![("csrf", him.csrf.as_str())];
+            form.extend(fields);
+            w.l.page(Method::POST, &w.path(tail), Some(him), &form).await
+        }
+    };
+    let page = w.l.page(Method::GET, &w.path(""), Some(&him), &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text.contains("4242") && !page.text.contains("data-state"), "{}", page.text);
+    let rule = post("", vec![("threshold", "900"), ("amount", "100"), ("on", "1")]).await;
+    assert_eq!(rule.status, StatusCode::OK, "save a card first");
+    let removed = post("/remove", vec![]).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let back = w.l.page(Method::GET, &w.path("/card/return"), Some(&him), &[]).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    let (threshold, enabled, method): (rust_decimal::Decimal, bool, Option<String>) =
+        sqlx::query_as("SELECT threshold, enabled, payment_method FROM auto_topups WHERE person_id = $1")
+            .bind(w.person)
+            .fetch_one(&w.l.pool)
+            .await
+            .expect("hers, unchanged");
+    assert_eq!(threshold, rust_decimal::Decimal::from(30));
+    assert!(enabled && method.is_some());
+    let me = w.l.page(Method::GET, "/portal/me", Some(&him), &[]).await;
+    assert!(!me.text.contains("4242"), "{}", me.text);
+    // Her card still charges her fall.
+    w.push(&[w.sale(25)]).await;
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+}
