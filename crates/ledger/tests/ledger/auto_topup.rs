@@ -1017,3 +1017,29 @@ async fn another_payer_of_the_child_cannot_see_or_touch_her_card() {
     assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
     assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
 }
+
+/// Hostile (issue 17): a fall recorded, then the parent saves another
+/// card before the worker's round (the old one detached at the
+/// provider): the new card is charged, not the forgotten one (which
+/// would be refused and pause her with a "declined" mail though her new
+/// card is good).
+#[tokio::test]
+async fn a_card_replaced_before_the_round_charges_the_new_one() {
+    let w = world().await;
+    w.ready("50").await;
+    w.push(&[w.sale(25)]).await;
+    let back = w.save_card(VISA).await;
+    assert_eq!(
+        back.headers[header::LOCATION],
+        w.path("?done=card-saved").as_str()
+    );
+    let method: String = sqlx::query_scalar("SELECT payment_method FROM auto_topups")
+        .fetch_one(&w.l.pool)
+        .await
+        .expect("the new card");
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
+    assert_eq!(w.automatic().await[0].1, "paid", "{:?}", w.automatic().await);
+    assert_eq!(w.intents().await[0]["payment_method"], method.as_str());
+    assert_eq!(w.paused().await, None);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+}
