@@ -413,6 +413,20 @@ pub async fn card_saved(
     .bind(last4)
     .execute(&mut *tx)
     .await?;
+    // A fall recorded for the old card and not yet sent charges the new
+    // one (the old is forgotten at the provider, which would refuse it).
+    // One sent already keeps its card: asked again, the same key must
+    // come with the same request.
+    sqlx::query(
+        "UPDATE payments SET payment_method = $3, updated_at = now()
+         WHERE person_id = $1 AND child_id = $2 AND automatic AND status = 'started'
+           AND provider_ref = '' AND attempts = 0",
+    )
+    .bind(person)
+    .bind(child.0)
+    .bind(&card.method)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Some(old.filter(|old| *old != card.method)))
 }
