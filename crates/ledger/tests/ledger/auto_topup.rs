@@ -990,24 +990,37 @@ async fn another_payer_of_the_child_cannot_see_or_touch_her_card() {
         async move {
             let mut form = vec![("csrf", him.csrf.as_str())];
             form.extend(fields);
-            w.l.page(Method::POST, &w.path(tail), Some(him), &form).await
+            w.l.page(Method::POST, &w.path(tail), Some(him), &form)
+                .await
         }
     };
     let page = w.l.page(Method::GET, &w.path(""), Some(&him), &[]).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(!page.text.contains("4242") && !page.text.contains("data-state"), "{}", page.text);
-    let rule = post("", vec![("threshold", "900"), ("amount", "100"), ("on", "1")]).await;
+    assert!(
+        !page.text.contains("4242") && !page.text.contains("data-state"),
+        "{}",
+        page.text
+    );
+    let rule = post(
+        "",
+        vec![("threshold", "900"), ("amount", "100"), ("on", "1")],
+    )
+    .await;
     assert_eq!(rule.status, StatusCode::OK, "save a card first");
     let removed = post("/remove", vec![]).await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
-    let back = w.l.page(Method::GET, &w.path("/card/return"), Some(&him), &[]).await;
+    let back =
+        w.l.page(Method::GET, &w.path("/card/return"), Some(&him), &[])
+            .await;
     assert_eq!(back.status, StatusCode::SEE_OTHER);
     let (threshold, enabled, method): (rust_decimal::Decimal, bool, Option<String>) =
-        sqlx::query_as("SELECT threshold, enabled, payment_method FROM auto_topups WHERE person_id = $1")
-            .bind(w.person)
-            .fetch_one(&w.l.pool)
-            .await
-            .expect("hers, unchanged");
+        sqlx::query_as(
+            "SELECT threshold, enabled, payment_method FROM auto_topups WHERE person_id = $1",
+        )
+        .bind(w.person)
+        .fetch_one(&w.l.pool)
+        .await
+        .expect("hers, unchanged");
     assert_eq!(threshold, rust_decimal::Decimal::from(30));
     assert!(enabled && method.is_some());
     let me = w.l.page(Method::GET, "/portal/me", Some(&him), &[]).await;
@@ -1038,7 +1051,12 @@ async fn a_card_replaced_before_the_round_charges_the_new_one() {
         .await
         .expect("the new card");
     assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
-    assert_eq!(w.automatic().await[0].1, "paid", "{:?}", w.automatic().await);
+    assert_eq!(
+        w.automatic().await[0].1,
+        "paid",
+        "{:?}",
+        w.automatic().await
+    );
     assert_eq!(w.intents().await[0]["payment_method"], method.as_str());
     assert_eq!(w.paused().await, None);
     assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
