@@ -1061,3 +1061,38 @@ async fn a_card_replaced_before_the_round_charges_the_new_one() {
     assert_eq!(w.paused().await, None);
     assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
 }
+
+/// Hostile (issue 17): a parent who saved a card and then lost the child
+/// (another person became the payer she was) is, after 30 days, one the
+/// daily cleanup would forget; her saved card's rows must not make the
+/// cleanup fail, for her and for every stranger after her.
+#[tokio::test]
+async fn a_saved_card_does_not_stop_the_cleanup_of_unlinked_people() {
+    use klubkasse_ledger::db;
+    let w = world().await;
+    w.ready("50").await;
+    sqlx::query("DELETE FROM parent_children WHERE person_id = $1")
+        .bind(w.person)
+        .execute(&w.l.pool)
+        .await
+        .expect("unlinked");
+    let stranger = w.l.person("stranger", "Stranger", None, &[]).await.id;
+    sqlx::query("UPDATE people SET created_at = now() - interval '31 days'")
+        .execute(&w.l.pool)
+        .await
+        .expect("made long ago");
+    sqlx::query("UPDATE portal_sessions SET last_seen = now() - interval '31 days'")
+        .execute(&w.l.pool)
+        .await
+        .expect("seen long ago");
+    let gone = db::people::forget_unlinked(&w.l.pool, db::people::UNLINKED_KEPT)
+        .await
+        .expect("the cleanup runs");
+    assert_eq!(gone, 1);
+    let left: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM people")
+        .fetch_all(&w.l.pool)
+        .await
+        .expect("people");
+    assert!(!left.contains(&stranger));
+    assert!(left.contains(&w.person), "her card is still saved at the provider");
+}
