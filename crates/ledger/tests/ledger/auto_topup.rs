@@ -1096,3 +1096,73 @@ async fn a_saved_card_does_not_stop_the_cleanup_of_unlinked_people() {
     assert!(!left.contains(&stranger));
     assert!(left.contains(&w.person), "her card is still saved at the provider");
 }
+
+/// Hostile (issue 17): Stripe charged the saved card, the worker died
+/// before it recorded the answer, and Stripe's signed webhook arrives
+/// meanwhile. The webhook names the PaymentIntent: it is kept and the
+/// payment settled then (Stripe asked), rather than answered 200 and
+/// forgotten (Stripe would not send it again, and if the worker comes
+/// back after Stripe has forgotten the key, its second call charges
+/// again).
+#[tokio::test]
+async fn a_webhook_for_a_charge_whose_worker_died_settles_it() {
+    use klubkasse_ledger::portal::payment::{NewPayment, SavedCharge};
+    let w = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let webhook = format!(
+        "http://{}/portal/payments/webhook",
+        listener.local_addr().expect("its address")
+    );
+    let app = w.l.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    w.ready("50").await;
+    w.push(&[w.sale(25)]).await;
+    let payment = w.automatic().await[0].0;
+    // The worker claims it, Stripe charges, the worker dies.
+    let due = klubkasse_ledger::db::auto_topup::claim_due(&w.l.pool, 20, Duration::from_secs(3600))
+        .await
+        .expect("a claim");
+    let due = &due[0];
+    let new = NewPayment {
+        id: due.id,
+        child: due.child,
+        amount: due.amount,
+        description: "klubkasse".into(),
+        return_url: String::new(),
+    };
+    let charge = w
+        .charger
+        .provider
+        .charge_saved(SavedCharge {
+            payment: &new,
+            customer: &due.customer,
+            method: &due.payment_method,
+        })
+        .await
+        .expect("charged");
+    let reference = charge.reference.expect("its PaymentIntent");
+    let payload = serde_json::json!({
+        "id": "evt_1", "type": "payment_intent.succeeded",
+        "data": {"object": {"id": reference, "object": "payment_intent",
+                            "metadata": {"payment": payment.to_string()}}}
+    })
+    .to_string();
+    let now = chrono::Utc::now().timestamp();
+    let signature =
+        klubkasse_ledger::portal::stripe::sign(WEBHOOK_SECRET, payload.as_bytes(), now);
+    let status = reqwest::Client::new()
+        .post(&webhook)
+        .header("content-type", "application/json")
+        .header("Stripe-Signature", signature)
+        .body(payload)
+        .send()
+        .await
+        .expect("the ledger answers")
+        .status();
+    assert_eq!(status, 200);
+    assert_eq!(w.automatic().await[0].1, "paid");
+    assert_eq!(w.deposits_of_payments().await, 1);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+}
