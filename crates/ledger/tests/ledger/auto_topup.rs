@@ -1094,7 +1094,10 @@ async fn a_saved_card_does_not_stop_the_cleanup_of_unlinked_people() {
         .await
         .expect("people");
     assert!(!left.contains(&stranger));
-    assert!(left.contains(&w.person), "her card is still saved at the provider");
+    assert!(
+        left.contains(&w.person),
+        "her card is still saved at the provider"
+    );
 }
 
 /// Hostile (issue 17): Stripe charged the saved card, the worker died
@@ -1150,8 +1153,7 @@ async fn a_webhook_for_a_charge_whose_worker_died_settles_it() {
     })
     .to_string();
     let now = chrono::Utc::now().timestamp();
-    let signature =
-        klubkasse_ledger::portal::stripe::sign(WEBHOOK_SECRET, payload.as_bytes(), now);
+    let signature = klubkasse_ledger::portal::stripe::sign(WEBHOOK_SECRET, payload.as_bytes(), now);
     let status = reqwest::Client::new()
         .post(&webhook)
         .header("content-type", "application/json")
