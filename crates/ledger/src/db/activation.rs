@@ -536,20 +536,43 @@ async fn count_wrong(
 /// `person` is no longer a parent of `child` (a payer removed, or
 /// another person became the payer they were) unless they are another
 /// of its live payers; their settings for the child (the low-balance
-/// e-mail) go with the link.
+/// e-mail) go with the link, and their automatic top-up of the child is
+/// switched off (its card kept, so that they can remove it if they are
+/// made a payer again; never charged without their turning it on), a
+/// fall recorded for it and not yet sent to the provider not charged.
 pub(crate) async fn unlink(
     conn: &mut sqlx::PgConnection,
     person: Uuid,
     child: ChildId,
 ) -> Result<()> {
-    sqlx::query(
+    let unlinked = sqlx::query(
         "DELETE FROM parent_children pc WHERE pc.person_id = $1 AND pc.child_id = $2
          AND NOT EXISTS (SELECT 1 FROM payers p WHERE p.person_id = $1 AND p.child_id = $2
                          AND p.removed_at IS NULL)",
     )
     .bind(person)
     .bind(child.0)
-    .execute(conn)
-    .await?;
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if unlinked == 1 {
+        sqlx::query(
+            "UPDATE auto_topups SET enabled = false, updated_at = now()
+             WHERE person_id = $1 AND child_id = $2",
+        )
+        .bind(person)
+        .bind(child.0)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE payments SET status = 'failed', failure = 'failed', updated_at = now()
+             WHERE person_id = $1 AND child_id = $2 AND automatic AND status = 'started'
+               AND provider_ref = '' AND attempts = 0",
+        )
+        .bind(person)
+        .bind(child.0)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }

@@ -413,6 +413,20 @@ pub async fn card_saved(
     .bind(last4)
     .execute(&mut *tx)
     .await?;
+    // A fall recorded for the old card and not yet sent charges the new
+    // one (the old is forgotten at the provider, which would refuse it).
+    // One sent already keeps its card: asked again, the same key must
+    // come with the same request.
+    sqlx::query(
+        "UPDATE payments SET payment_method = $3, updated_at = now()
+         WHERE person_id = $1 AND child_id = $2 AND automatic AND status = 'started'
+           AND provider_ref = '' AND attempts = 0",
+    )
+    .bind(person)
+    .bind(child.0)
+    .bind(&card.method)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Some(old.filter(|old| *old != card.method)))
 }
@@ -449,13 +463,17 @@ pub async fn save_rule(
 }
 
 /// The parent switched it off or removed the card: a fall recorded but
-/// not yet charged is not charged (one the provider has answered about
-/// is settled as it is, and paid it still lands).
+/// never sent to the provider is not charged. One the worker has sent
+/// (claimed: `attempts` > 0) is settled as it is, and paid it still
+/// lands: the provider may have charged it with its answer lost, so it is
+/// asked again with the same key rather than given up (given up, the
+/// money would be taken with no deposit, the webhook ignoring it as the
+/// worker's).
 async fn not_wanted(conn: &mut PgConnection, person: Uuid, child: ChildId) -> Result<()> {
     sqlx::query(
         "UPDATE payments SET status = 'failed', failure = 'failed', updated_at = now()
          WHERE person_id = $1 AND child_id = $2 AND automatic AND status = 'started'
-           AND provider_ref = ''",
+           AND provider_ref = '' AND attempts = 0",
     )
     .bind(person)
     .bind(child.0)
@@ -539,18 +557,40 @@ pub struct Due {
     pub attempts: i32,
 }
 
+/// Whether the automatic payment `p` is still wanted (see [`claim_due`]).
+const WANTED: &str = "EXISTS (SELECT 1 FROM auto_topups a
+         JOIN parent_children pc ON pc.person_id = a.person_id AND pc.child_id = a.child_id
+         JOIN children ch ON ch.id = a.child_id AND ch.closed_at IS NULL
+         WHERE a.person_id = p.person_id AND a.child_id = p.child_id AND a.enabled
+           AND a.paused_reason IS NULL AND a.payment_method IS NOT NULL)";
+
 /// Up to `limit` automatic payments due now, each held for `hold` (no
 /// other worker takes it meanwhile; a worker that dies with it leaves it
 /// to be tried again then) and its try counted.
+///
+/// One never sent yet is sent only if it is still wanted: its payer still
+/// a payer of the child, the account open, automatic top-up on and not
+/// paused, a card saved. One no longer wanted (the child left, the payer
+/// removed, switched off) is given up here, with no mail: the office or
+/// the parent did it. One sent before is asked again whatever happened
+/// since (same key: the provider may have charged it).
 pub async fn claim_due(pool: &PgPool, limit: i64, hold: Duration) -> Result<Vec<Due>> {
-    Ok(sqlx::query_as(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE payments p SET status = 'failed', failure = 'failed', updated_at = now()
+         WHERE p.automatic AND p.status = 'started' AND p.attempts = 0 AND p.provider_ref = ''
+           AND NOT {WANTED}"
+    )))
+    .execute(pool)
+    .await?;
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE payments SET attempts = attempts + 1,
                 next_attempt_at = now() + make_interval(secs => $2)
-         WHERE id IN (SELECT id FROM payments
+         WHERE id IN (SELECT id FROM payments p
                       WHERE automatic AND status = 'started' AND next_attempt_at <= now()
+                        AND (attempts > 0 OR {WANTED})
                       ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, child_id, amount, customer, payment_method, provider_ref, attempts",
-    )
+         RETURNING id, child_id, amount, customer, payment_method, provider_ref, attempts"
+    )))
     .bind(limit)
     .bind(hold.as_secs_f64())
     .fetch_all(pool)

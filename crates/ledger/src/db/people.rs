@@ -620,6 +620,10 @@ pub async fn forget_unlinked(pool: &PgPool, kept: TimeDelta) -> Result<u64> {
            AND NOT EXISTS (SELECT 1 FROM payout_requests x WHERE x.person_id = p.id)
            AND NOT EXISTS (SELECT 1 FROM support_requests x WHERE x.person_id = p.id)
            AND NOT EXISTS (SELECT 1 FROM activation_codes x WHERE x.used_by = p.id)
+           -- A customer at the payment provider (a card saved for
+           -- automatic top-up): kept, its card is theirs there.
+           AND NOT EXISTS (SELECT 1 FROM payment_customers x WHERE x.person_id = p.id)
+           AND NOT EXISTS (SELECT 1 FROM auto_topups x WHERE x.person_id = p.id)
            AND NOT EXISTS (SELECT 1 FROM portal_sessions x WHERE x.person_id = p.id
                            AND x.last_seen > now() - make_interval(secs => $1))
          FOR UPDATE OF p SKIP LOCKED",

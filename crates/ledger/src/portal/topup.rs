@@ -332,15 +332,21 @@ pub async fn webhook(
         Ok(event) => event,
         Err(error) => return Ok(refused(error)),
     };
-    let payment = payments::payment(&state.pool, event.payment).await?;
-    if let Some(payment) = &payment
-        && payment.automatic
-        && payment.provider_ref.is_empty()
+    let mut payment = payments::payment(&state.pool, event.payment).await?;
+    if let Some(open) = &payment
+        && open.automatic
+        && open.status == "started"
+        && open.provider_ref.is_empty()
     {
-        // The worker's call has not come back yet: it settles it with
-        // Stripe's answer (and asks again, same key, if it died).
-        tracing::info!(payment = %payment.id, "a webhook before the automatic payment's answer");
-        return Ok(StatusCode::OK.into_response());
+        // The worker's call has not come back yet, or its worker died
+        // after Stripe charged: the signed event names the PaymentIntent,
+        // which is kept (the worker's answer, when it comes, names the
+        // same one: same key) and settled below as Stripe says. Left to
+        // the worker alone, a worker back after Stripe forgot the key
+        // would charge again.
+        tracing::info!(payment = %open.id, "a webhook before the automatic payment's answer");
+        crate::db::auto_topup::charged(&state.pool, open.id, &event.reference).await?;
+        payment = payments::payment(&state.pool, event.payment).await?;
     }
     let payment = payment.filter(|p| p.provider_ref == event.reference);
     let Some(payment) = payment else {

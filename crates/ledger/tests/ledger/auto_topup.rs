@@ -818,3 +818,353 @@ async fn a_lost_answer_or_a_dead_worker_is_asked_again_with_the_same_key() {
     assert_eq!(w.deposits_of_payments().await, 1);
     assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
 }
+
+/// Hostile (issue 17): the charge made, its answer lost, and the parent
+/// switches automatic top-up off before the worker asks again. The money
+/// may have been taken: the payment is not given up (that would leave a
+/// charge with no deposit, the webhook ignored as "the worker's"); it is
+/// asked again with the same key and, paid, lands once.
+#[tokio::test]
+async fn switched_off_after_a_lost_answer_the_charge_still_lands() {
+    let mut w = world().await;
+    let (url, _recorder) = Recorder::start(&w.stripe.url).await;
+    let config = StripeConfig {
+        api_url: url,
+        secret_key: LocalStripe::SECRET_KEY.into(),
+        publishable_key: "pk_test_klubkasse".into(),
+        webhook_secret: WEBHOOK_SECRET.into(),
+        payment_methods: vec!["card".into()],
+    };
+    w.charger.provider = Arc::new(StripeProvider::new(config).expect("the provider"));
+    w.ready("50").await;
+    w.push(&[w.sale(25)]).await;
+    // Charged at localstripe, the answer lost.
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
+    let charged = w.intents().await;
+    assert_eq!(charged.len(), 1);
+    assert_eq!(charged[0]["status"], "succeeded");
+    // Switched off now.
+    let off = w.set_rule("30", "100", false).await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    assert_eq!(w.automatic().await[0].1, "started", "not given up");
+    sqlx::query("UPDATE payments SET next_attempt_at = now() WHERE automatic")
+        .execute(&w.l.pool)
+        .await
+        .expect("due now");
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
+    assert_eq!(w.automatic().await[0].1, "paid");
+    assert_eq!(w.deposits_of_payments().await, 1);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+}
+
+/// Hostile (issue 17): a fall recorded, then the child leaves (the
+/// account closed) or the payer is removed before the worker's round:
+/// not charged, and nothing lands on the closed account.
+#[tokio::test]
+async fn a_child_that_left_or_a_payer_removed_is_not_charged() {
+    for how in ["closed", "payer removed"] {
+        let w = world().await;
+        w.ready("50").await;
+        w.push(&[w.sale(25)]).await;
+        assert_eq!(w.automatic().await.len(), 1);
+        let change = match how {
+            "closed" => "UPDATE children SET closed_at = now(), closed_by = 'office' WHERE id = $1",
+            _ => "DELETE FROM parent_children WHERE child_id = $1",
+        };
+        sqlx::query(change)
+            .bind(w.child.0)
+            .execute(&w.l.pool)
+            .await
+            .expect("the change");
+        w.charger.charge_due().await.expect("a round");
+        assert!(w.intents().await.is_empty(), "{how}: charged");
+        assert_eq!(w.automatic().await[0].1, "failed", "{how}");
+        assert_eq!(w.deposits_of_payments().await, 0, "{how}");
+        assert!(w.mails().await.is_empty(), "{how}: no pause mail");
+    }
+}
+
+/// Hostile (issue 17): the month of the monthly maximum is the clubs'
+/// (Europe/Copenhagen), not UTC's: four top-ups just after midnight on
+/// the first of this month in Copenhagen (still last month in UTC) count;
+/// four just before it do not.
+#[tokio::test]
+async fn the_monthly_maximum_counts_months_in_the_clubs_time_zone() {
+    for (minutes, counted) in [(10, true), (-10, false)] {
+        let w = world().await;
+        w.ready("50").await;
+        for _ in 0..4 {
+            sqlx::query(
+                "INSERT INTO payments (id, person_id, child_id, amount, provider, provider_ref,
+                                       status, automatic, trigger_entry, customer,
+                                       payment_method, created_at)
+                 VALUES (gen_random_uuid(), $1, $2, 100, 'stripe', 'pi_x', 'paid', true,
+                         gen_random_uuid(), 'cus_x', 'pm_x',
+                         (date_trunc('month', now() AT TIME ZONE 'Europe/Copenhagen')
+                          + make_interval(mins => $3)) AT TIME ZONE 'Europe/Copenhagen')",
+            )
+            .bind(w.person)
+            .bind(w.child.0)
+            .bind(minutes)
+            .execute(&w.l.pool)
+            .await
+            .expect("an earlier top-up");
+        }
+        w.push(&[w.sale(25)]).await;
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM payments WHERE automatic AND status = 'started'",
+        )
+        .fetch_one(&w.l.pool)
+        .await
+        .expect("count");
+        assert_eq!(open, i64::from(!counted), "{minutes} minutes");
+    }
+}
+
+/// Hostile (issue 17): the office removes the payer while a fall is
+/// recorded: not charged; and their saved rule is switched off, so the
+/// same person made a payer again later is not charged unseen by a rule
+/// they set while they were one (they turn it on again themselves).
+#[tokio::test]
+async fn a_removed_payers_rule_is_switched_off() {
+    use klubkasse_ledger::db;
+    let w = world().await;
+    w.ready("50").await;
+    let payer = db::payers::add_one(
+        &w.l.pool,
+        &db::Actor::command_line(),
+        w.child,
+        &db::payers::NewPayer {
+            name: "Mette".into(),
+            email: None,
+            custody: None,
+        },
+    )
+    .await
+    .expect("a payer")
+    .id;
+    sqlx::query("UPDATE payers SET person_id = $1 WHERE id = $2")
+        .bind(w.person)
+        .bind(payer)
+        .execute(&w.l.pool)
+        .await
+        .expect("she is the payer");
+    w.push(&[w.sale(25)]).await;
+    db::payers::remove(&w.l.pool, &db::Actor::command_line(), w.child, payer)
+        .await
+        .expect("removed");
+    w.charger.charge_due().await.expect("a round");
+    assert!(w.intents().await.is_empty(), "charged");
+    assert_eq!(w.automatic().await[0].1, "failed");
+    let on: bool = sqlx::query_scalar("SELECT enabled FROM auto_topups WHERE person_id = $1")
+        .bind(w.person)
+        .fetch_one(&w.l.pool)
+        .await
+        .expect("her setting");
+    assert!(!on, "switched off with the link");
+    // Made a payer of the child again: her old rule does not charge.
+    sqlx::query("INSERT INTO parent_children (person_id, child_id) VALUES ($1, $2)")
+        .bind(w.person)
+        .bind(w.child.0)
+        .execute(&w.l.pool)
+        .await
+        .expect("linked again");
+    assert_eq!(w.l.deposit(w.child, "25").await.status, StatusCode::CREATED);
+    w.push(&[w.sale(25)]).await;
+    assert_eq!(w.automatic().await.len(), 1, "no new automatic top-up");
+}
+
+/// Hostile (issue 17): another payer of the same child never sees nor
+/// changes the first payer's card or rule: his page shows no card, his
+/// rule, removal and save-card forms touch only his own, and his
+/// /portal/me lists none of hers.
+#[tokio::test]
+async fn another_payer_of_the_child_cannot_see_or_touch_her_card() {
+    let w = world().await;
+    w.ready("50").await;
+    let jonas = w.l.person("jonas", "Jonas", None, &[w.child]).await.id;
+    let him = w.l.log_in(jonas).await;
+    let post = |tail: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        let him = &him;
+        let w = &w;
+        async move {
+            let mut form = vec![("csrf", him.csrf.as_str())];
+            form.extend(fields);
+            w.l.page(Method::POST, &w.path(tail), Some(him), &form)
+                .await
+        }
+    };
+    let page = w.l.page(Method::GET, &w.path(""), Some(&him), &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.text.contains("4242") && !page.text.contains("data-state"),
+        "{}",
+        page.text
+    );
+    let rule = post(
+        "",
+        vec![("threshold", "900"), ("amount", "100"), ("on", "1")],
+    )
+    .await;
+    assert_eq!(rule.status, StatusCode::OK, "save a card first");
+    let removed = post("/remove", vec![]).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let back =
+        w.l.page(Method::GET, &w.path("/card/return"), Some(&him), &[])
+            .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    let (threshold, enabled, method): (rust_decimal::Decimal, bool, Option<String>) =
+        sqlx::query_as(
+            "SELECT threshold, enabled, payment_method FROM auto_topups WHERE person_id = $1",
+        )
+        .bind(w.person)
+        .fetch_one(&w.l.pool)
+        .await
+        .expect("hers, unchanged");
+    assert_eq!(threshold, rust_decimal::Decimal::from(30));
+    assert!(enabled && method.is_some());
+    let me = w.l.page(Method::GET, "/portal/me", Some(&him), &[]).await;
+    assert!(!me.text.contains("4242"), "{}", me.text);
+    // Her card still charges her fall.
+    w.push(&[w.sale(25)]).await;
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+}
+
+/// Hostile (issue 17): a fall recorded, then the parent saves another
+/// card before the worker's round (the old one detached at the
+/// provider): the new card is charged, not the forgotten one (which
+/// would be refused and pause her with a "declined" mail though her new
+/// card is good).
+#[tokio::test]
+async fn a_card_replaced_before_the_round_charges_the_new_one() {
+    let w = world().await;
+    w.ready("50").await;
+    w.push(&[w.sale(25)]).await;
+    let back = w.save_card(VISA).await;
+    assert_eq!(
+        back.headers[header::LOCATION],
+        w.path("?done=card-saved").as_str()
+    );
+    let method: String = sqlx::query_scalar("SELECT payment_method FROM auto_topups")
+        .fetch_one(&w.l.pool)
+        .await
+        .expect("the new card");
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
+    assert_eq!(
+        w.automatic().await[0].1,
+        "paid",
+        "{:?}",
+        w.automatic().await
+    );
+    assert_eq!(w.intents().await[0]["payment_method"], method.as_str());
+    assert_eq!(w.paused().await, None);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+}
+
+/// Hostile (issue 17): a parent who saved a card and then lost the child
+/// (another person became the payer she was) is, after 30 days, one the
+/// daily cleanup would forget; her saved card's rows must not make the
+/// cleanup fail, for her and for every stranger after her.
+#[tokio::test]
+async fn a_saved_card_does_not_stop_the_cleanup_of_unlinked_people() {
+    use klubkasse_ledger::db;
+    let w = world().await;
+    w.ready("50").await;
+    sqlx::query("DELETE FROM parent_children WHERE person_id = $1")
+        .bind(w.person)
+        .execute(&w.l.pool)
+        .await
+        .expect("unlinked");
+    let stranger = w.l.person("stranger", "Stranger", None, &[]).await.id;
+    sqlx::query("UPDATE people SET created_at = now() - interval '31 days'")
+        .execute(&w.l.pool)
+        .await
+        .expect("made long ago");
+    sqlx::query("UPDATE portal_sessions SET last_seen = now() - interval '31 days'")
+        .execute(&w.l.pool)
+        .await
+        .expect("seen long ago");
+    let gone = db::people::forget_unlinked(&w.l.pool, db::people::UNLINKED_KEPT)
+        .await
+        .expect("the cleanup runs");
+    assert_eq!(gone, 1);
+    let left: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM people")
+        .fetch_all(&w.l.pool)
+        .await
+        .expect("people");
+    assert!(!left.contains(&stranger));
+    assert!(
+        left.contains(&w.person),
+        "her card is still saved at the provider"
+    );
+}
+
+/// Hostile (issue 17): Stripe charged the saved card, the worker died
+/// before it recorded the answer, and Stripe's signed webhook arrives
+/// meanwhile. The webhook names the PaymentIntent: it is kept and the
+/// payment settled then (Stripe asked), rather than answered 200 and
+/// forgotten (Stripe would not send it again, and if the worker comes
+/// back after Stripe has forgotten the key, its second call charges
+/// again).
+#[tokio::test]
+async fn a_webhook_for_a_charge_whose_worker_died_settles_it() {
+    use klubkasse_ledger::portal::payment::{NewPayment, SavedCharge};
+    let w = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let webhook = format!(
+        "http://{}/portal/payments/webhook",
+        listener.local_addr().expect("its address")
+    );
+    let app = w.l.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    w.ready("50").await;
+    w.push(&[w.sale(25)]).await;
+    let payment = w.automatic().await[0].0;
+    // The worker claims it, Stripe charges, the worker dies.
+    let due = klubkasse_ledger::db::auto_topup::claim_due(&w.l.pool, 20, Duration::from_secs(3600))
+        .await
+        .expect("a claim");
+    let due = &due[0];
+    let new = NewPayment {
+        id: due.id,
+        child: due.child,
+        amount: due.amount,
+        description: "klubkasse".into(),
+        return_url: String::new(),
+    };
+    let charge = w
+        .charger
+        .provider
+        .charge_saved(SavedCharge {
+            payment: &new,
+            customer: &due.customer,
+            method: &due.payment_method,
+        })
+        .await
+        .expect("charged");
+    let reference = charge.reference.expect("its PaymentIntent");
+    let payload = serde_json::json!({
+        "id": "evt_1", "type": "payment_intent.succeeded",
+        "data": {"object": {"id": reference, "object": "payment_intent",
+                            "metadata": {"payment": payment.to_string()}}}
+    })
+    .to_string();
+    let now = chrono::Utc::now().timestamp();
+    let signature = klubkasse_ledger::portal::stripe::sign(WEBHOOK_SECRET, payload.as_bytes(), now);
+    let status = reqwest::Client::new()
+        .post(&webhook)
+        .header("content-type", "application/json")
+        .header("Stripe-Signature", signature)
+        .body(payload)
+        .send()
+        .await
+        .expect("the ledger answers")
+        .status();
+    assert_eq!(status, 200);
+    assert_eq!(w.automatic().await[0].1, "paid");
+    assert_eq!(w.deposits_of_payments().await, 1);
+    assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
+}
