@@ -588,14 +588,25 @@ pub async fn claim_due(pool: &PgPool, limit: i64, hold: Duration) -> Result<Vec<
          WHERE id IN (SELECT id FROM payments p
                       WHERE automatic AND status = 'started' AND next_attempt_at <= now()
                         AND (attempts > 0 OR {WANTED})
+                        -- Sent, never answered, and older than the provider
+                        -- keeps an idempotency key (Stripe: 24 hours): sent
+                        -- again it could be charged twice. It stays open for
+                        -- the provider's webhook (retried for days) to settle.
+                        AND NOT (attempts > 0 AND provider_ref = ''
+                                 AND created_at < now() - make_interval(secs => $3))
                       ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING id, child_id, amount, customer, payment_method, provider_ref, attempts"
     )))
     .bind(limit)
     .bind(hold.as_secs_f64())
+    .bind(KEY_KEPT.as_secs_f64())
     .fetch_all(pool)
     .await?)
 }
+
+/// How long after its first try an unanswered charge may be sent again
+/// with the same idempotency key: within the 24 hours Stripe keeps one.
+pub const KEY_KEPT: Duration = Duration::from_secs(23 * 3600);
 
 /// The provider answered with its PaymentIntent: kept, to ask about it
 /// later (the webhook, the next round).

@@ -819,6 +819,43 @@ async fn a_lost_answer_or_a_dead_worker_is_asked_again_with_the_same_key() {
     assert_eq!(w.l.balance(w.child).await, Money::kroner(125));
 }
 
+/// The charge sent, its answer lost, and the ledger away for longer than
+/// Stripe keeps an idempotency key (24 hours): sent again, it could be
+/// charged twice, so it is not; it stays open for Stripe's webhook (which
+/// Stripe retries for days) to settle, and holds back further automatic
+/// top-ups of the child meanwhile.
+#[tokio::test]
+async fn a_charge_unanswered_for_a_day_is_not_sent_again() {
+    let mut w = world().await;
+    let (url, recorder) = Recorder::start(&w.stripe.url).await;
+    let config = StripeConfig {
+        api_url: url,
+        secret_key: LocalStripe::SECRET_KEY.into(),
+        publishable_key: "pk_test_klubkasse".into(),
+        webhook_secret: WEBHOOK_SECRET.into(),
+        payment_methods: vec!["card".into()],
+    };
+    w.charger.provider = Arc::new(StripeProvider::new(config).expect("the provider"));
+    w.ready("50").await;
+    w.push(&[w.sale(25)]).await;
+    // Sent, the answer lost.
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 1);
+    assert_eq!(recorder.charges().len(), 1);
+    // A day later, due again.
+    sqlx::query(
+        "UPDATE payments SET created_at = now() - interval '24 hours',
+                             next_attempt_at = now() - interval '1 second'
+         WHERE automatic",
+    )
+    .execute(&w.l.pool)
+    .await
+    .expect("a day passes");
+    assert_eq!(w.charger.charge_due().await.expect("a round"), 0);
+    assert_eq!(recorder.charges().len(), 1, "not sent again");
+    assert_eq!(w.automatic().await[0].1, "started", "left for the webhook");
+    assert_eq!(w.deposits_of_payments().await, 0);
+}
+
 /// Hostile (issue 17): the charge made, its answer lost, and the parent
 /// switches automatic top-up off before the worker asks again. The money
 /// may have been taken: the payment is not given up (that would leave a
