@@ -11,23 +11,17 @@ use std::sync::Arc;
 
 use klubkasse_core::domain::Money;
 use klubkasse_ledger::Settings;
-use klubkasse_ledger::portal::stripe::{StripeConfig, StripeProvider};
+use klubkasse_ledger::portal::stripe::StripeProvider;
 use klubkasse_testkit::portal::{Browser, LocalStripe, PortalServer};
 
-const WEBHOOK_SECRET: &str = "whsec_klubkasse_browser";
+const WEBHOOK_SECRET: &str = LocalStripe::WEBHOOK_SECRET;
 
 #[tokio::test]
 async fn a_top_up_on_the_stripe_pay_page_lands_once() {
     let stripe = LocalStripe::start();
     let api_url = stripe.url.clone();
     let portal = PortalServer::start_as(Settings::default(), |p| {
-        let config = StripeConfig {
-            api_url,
-            secret_key: LocalStripe::SECRET_KEY.into(),
-            publishable_key: "pk_test_klubkasse".into(),
-            webhook_secret: WEBHOOK_SECRET.into(),
-            payment_methods: vec!["card".into()],
-        };
+        let config = LocalStripe::config_at(&api_url);
         p.payments = Arc::new(StripeProvider::new(config).expect("the provider"));
         p.test_payments = None;
     })
@@ -97,13 +91,7 @@ async fn a_saved_card_tops_up_after_a_sale_and_a_pause_is_shown() {
     use klubkasse_testkit::ledger::{CARD_A, batch, sale};
 
     let stripe = LocalStripe::start();
-    let config = StripeConfig {
-        api_url: stripe.url.clone(),
-        secret_key: LocalStripe::SECRET_KEY.into(),
-        publishable_key: "pk_test_klubkasse".into(),
-        webhook_secret: WEBHOOK_SECRET.into(),
-        payment_methods: vec!["card".into()],
-    };
+    let config = stripe.config();
     let provider: Arc<dyn PaymentProvider> =
         Arc::new(StripeProvider::new(config).expect("the provider"));
     let shared = provider.clone();

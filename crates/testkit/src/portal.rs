@@ -738,6 +738,25 @@ pub struct LocalStripe {
 impl LocalStripe {
     /// A secret key it takes (any `sk_…`).
     pub const SECRET_KEY: &'static str = "sk_test_klubkasse";
+    /// What the tests sign webhooks with, and localstripe's when it is
+    /// told to deliver them.
+    pub const WEBHOOK_SECRET: &'static str = "whsec_klubkasse_test";
+
+    /// The ledger's Stripe settings for this localstripe.
+    pub fn config(&self) -> klubkasse_ledger::portal::stripe::StripeConfig {
+        Self::config_at(&self.url)
+    }
+
+    /// [`LocalStripe::config`] for an address in front of it (a recorder).
+    pub fn config_at(api_url: &str) -> klubkasse_ledger::portal::stripe::StripeConfig {
+        klubkasse_ledger::portal::stripe::StripeConfig {
+            api_url: api_url.to_string(),
+            secret_key: Self::SECRET_KEY.into(),
+            publishable_key: "pk_test_klubkasse".into(),
+            webhook_secret: Self::WEBHOOK_SECRET.into(),
+            payment_methods: vec!["card".into()],
+        }
+    }
 
     pub fn start() -> LocalStripe {
         let command = provider_command().with_file_name("localstripe");

@@ -556,23 +556,7 @@ pub(crate) async fn unlink(
     .await?
     .rows_affected();
     if unlinked == 1 {
-        sqlx::query(
-            "UPDATE auto_topups SET enabled = false, updated_at = now()
-             WHERE person_id = $1 AND child_id = $2",
-        )
-        .bind(person)
-        .bind(child.0)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "UPDATE payments SET status = 'failed', failure = 'failed', updated_at = now()
-             WHERE person_id = $1 AND child_id = $2 AND automatic AND status = 'started'
-               AND provider_ref = '' AND attempts = 0",
-        )
-        .bind(person)
-        .bind(child.0)
-        .execute(&mut *conn)
-        .await?;
+        super::auto_topup::switch_off(conn, person, child).await?;
     }
     Ok(())
 }

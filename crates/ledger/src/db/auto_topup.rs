@@ -462,6 +462,25 @@ pub async fn save_rule(
     Ok(changed == 1)
 }
 
+/// The person is no longer the child's parent: their automatic top-up of
+/// it is off (the card kept, for them to remove), and a fall not yet sent
+/// is not charged ([`not_wanted`]).
+pub(crate) async fn switch_off(
+    conn: &mut PgConnection,
+    person: Uuid,
+    child: ChildId,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE auto_topups SET enabled = false, updated_at = now()
+         WHERE person_id = $1 AND child_id = $2",
+    )
+    .bind(person)
+    .bind(child.0)
+    .execute(&mut *conn)
+    .await?;
+    not_wanted(conn, person, child).await
+}
+
 /// The parent switched it off or removed the card: a fall recorded but
 /// never sent to the provider is not charged. One the worker has sent
 /// (claimed: `attempts` > 0) is settled as it is, and paid it still

@@ -663,14 +663,18 @@ mod tests {
         assert!(verify(SECRET, &both, payload, 1_000_000).is_ok());
     }
 
-    #[test]
-    fn an_off_session_charge_needing_the_parent_or_declined_fails() {
-        let intent = |status: &str, error: bool| PaymentIntent {
+    /// A PaymentIntent as Stripe answers it; `error`: with a decline.
+    fn intent(status: &str, error: bool) -> PaymentIntent {
+        PaymentIntent {
             id: "pi_1".into(),
             status: status.into(),
             client_secret: None,
             last_payment_error: error.then(|| serde_json::json!({"code": "card_declined"})),
-        };
+        }
+    }
+
+    #[test]
+    fn an_off_session_charge_needing_the_parent_or_declined_fails() {
         for (status, error, meant) in [
             ("succeeded", false, ChargeOutcome::Paid),
             ("processing", false, ChargeOutcome::Open),
@@ -704,12 +708,6 @@ mod tests {
 
     #[test]
     fn a_decline_is_a_failure_and_waiting_is_open() {
-        let intent = |status: &str, error: bool| PaymentIntent {
-            id: "pi_1".into(),
-            status: status.into(),
-            client_secret: None,
-            last_payment_error: error.then(|| serde_json::json!({"code": "card_declined"})),
-        };
         for (status, error, meant) in [
             ("succeeded", false, PaymentStatus::Paid),
             ("canceled", false, PaymentStatus::Failed),

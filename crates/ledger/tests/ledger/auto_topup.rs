@@ -15,13 +15,13 @@ use klubkasse_ledger::Settings;
 use klubkasse_ledger::auth::TokenRole;
 use klubkasse_ledger::portal::auto_topup::Charger;
 use klubkasse_ledger::portal::payment::PaymentProvider;
-use klubkasse_ledger::portal::stripe::{StripeConfig, StripeProvider};
+use klubkasse_ledger::portal::stripe::StripeProvider;
 use klubkasse_testkit::ledger::*;
 use klubkasse_testkit::portal::LocalStripe;
 use serde_json::Value;
 use uuid::Uuid;
 
-const WEBHOOK_SECRET: &str = "whsec_klubkasse_test";
+const WEBHOOK_SECRET: &str = LocalStripe::WEBHOOK_SECRET;
 /// Charged and saved without trouble.
 const VISA: &str = "4242424242424242";
 /// Saved without trouble; its charges are declined (as at Stripe).
@@ -41,13 +41,7 @@ struct World {
 
 async fn world_with(settings: Settings) -> World {
     let stripe = LocalStripe::start();
-    let config = StripeConfig {
-        api_url: stripe.url.clone(),
-        secret_key: LocalStripe::SECRET_KEY.into(),
-        publishable_key: "pk_test_klubkasse".into(),
-        webhook_secret: WEBHOOK_SECRET.into(),
-        payment_methods: vec!["card".into()],
-    };
+    let config = stripe.config();
     let provider: Arc<dyn PaymentProvider> =
         Arc::new(StripeProvider::new(config).expect("the provider"));
     let shared = provider.clone();
@@ -86,6 +80,15 @@ async fn world() -> World {
 }
 
 impl World {
+    /// The worker's calls to localstripe go through a [`Recorder`] (which
+    /// loses the first charge's answer).
+    async fn charge_through_a_recorder(&mut self) -> Recorder {
+        let (url, recorder) = Recorder::start(&self.stripe.url).await;
+        let provider = StripeProvider::new(LocalStripe::config_at(&url)).expect("the provider");
+        self.charger.provider = Arc::new(provider);
+        recorder
+    }
+
     fn path(&self, tail: &str) -> String {
         format!("/portal/children/{}/auto-top-up{tail}", self.child)
     }
@@ -784,15 +787,7 @@ impl Recorder {
 #[tokio::test]
 async fn a_lost_answer_or_a_dead_worker_is_asked_again_with_the_same_key() {
     let mut w = world().await;
-    let (url, recorder) = Recorder::start(&w.stripe.url).await;
-    let config = StripeConfig {
-        api_url: url,
-        secret_key: LocalStripe::SECRET_KEY.into(),
-        publishable_key: "pk_test_klubkasse".into(),
-        webhook_secret: WEBHOOK_SECRET.into(),
-        payment_methods: vec!["card".into()],
-    };
-    w.charger.provider = Arc::new(StripeProvider::new(config).expect("the provider"));
+    let recorder = w.charge_through_a_recorder().await;
     w.ready("50").await;
     w.push(&[w.sale(25)]).await;
     let payment = w.automatic().await[0].0;
@@ -827,15 +822,7 @@ async fn a_lost_answer_or_a_dead_worker_is_asked_again_with_the_same_key() {
 #[tokio::test]
 async fn a_charge_unanswered_for_a_day_is_not_sent_again() {
     let mut w = world().await;
-    let (url, recorder) = Recorder::start(&w.stripe.url).await;
-    let config = StripeConfig {
-        api_url: url,
-        secret_key: LocalStripe::SECRET_KEY.into(),
-        publishable_key: "pk_test_klubkasse".into(),
-        webhook_secret: WEBHOOK_SECRET.into(),
-        payment_methods: vec!["card".into()],
-    };
-    w.charger.provider = Arc::new(StripeProvider::new(config).expect("the provider"));
+    let recorder = w.charge_through_a_recorder().await;
     w.ready("50").await;
     w.push(&[w.sale(25)]).await;
     // Sent, the answer lost.
@@ -864,15 +851,7 @@ async fn a_charge_unanswered_for_a_day_is_not_sent_again() {
 #[tokio::test]
 async fn switched_off_after_a_lost_answer_the_charge_still_lands() {
     let mut w = world().await;
-    let (url, _recorder) = Recorder::start(&w.stripe.url).await;
-    let config = StripeConfig {
-        api_url: url,
-        secret_key: LocalStripe::SECRET_KEY.into(),
-        publishable_key: "pk_test_klubkasse".into(),
-        webhook_secret: WEBHOOK_SECRET.into(),
-        payment_methods: vec!["card".into()],
-    };
-    w.charger.provider = Arc::new(StripeProvider::new(config).expect("the provider"));
+    let _recorder = w.charge_through_a_recorder().await;
     w.ready("50").await;
     w.push(&[w.sale(25)]).await;
     // Charged at localstripe, the answer lost.

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use axum::http::{Method, StatusCode, header};
 use klubkasse_core::domain::{ChildId, Money};
 use klubkasse_ledger::Settings;
-use klubkasse_ledger::portal::stripe::{StripeConfig, StripeProvider, sign};
+use klubkasse_ledger::portal::stripe::{StripeProvider, sign};
 use klubkasse_testkit::ledger::*;
 use klubkasse_testkit::portal::LocalStripe;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const WEBHOOK_SECRET: &str = "whsec_klubkasse_test";
+const WEBHOOK_SECRET: &str = LocalStripe::WEBHOOK_SECRET;
 
 /// A ledger whose portal pays through localstripe, served on a socket
 /// (localstripe delivers its webhooks there), with a parent of a child.
@@ -30,13 +30,7 @@ struct World {
 
 async fn world() -> World {
     let stripe = LocalStripe::start();
-    let config = StripeConfig {
-        api_url: stripe.url.clone(),
-        secret_key: LocalStripe::SECRET_KEY.into(),
-        publishable_key: "pk_test_klubkasse".into(),
-        webhook_secret: WEBHOOK_SECRET.into(),
-        payment_methods: vec!["card".into()],
-    };
+    let config = stripe.config();
     let l = ledger().await.with_portal_as(Settings::default(), |p| {
         p.payments = std::sync::Arc::new(StripeProvider::new(config).expect("the provider"));
         p.test_payments = None;
