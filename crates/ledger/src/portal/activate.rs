@@ -9,7 +9,7 @@
 //! and club it is for: a link someone else sends, with their code, links
 //! nobody to a stranger's child unawares.
 
-use axum::extract::{FromRequestParts, RawQuery, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,7 +23,7 @@ use klubkasse_core::i18n::fill;
 use super::PortalError;
 use super::code::ActivationCode;
 use super::layout::{self, Lang};
-use super::session::{self, ClientAddress, Posted, Role, Session};
+use super::session::{self, Asked, ClientAddress, Posted, Role, Session};
 use crate::AppState;
 use crate::db::activation::{self, Redeem, Refusal};
 
@@ -43,21 +43,10 @@ pub struct CodeQuery {
 /// history or log; the form then comes filled in from the cookie.
 pub async fn page(
     lang: Lang,
-    session: Result<Session, PortalError>,
+    ParentOrNobody(session): ParentOrNobody,
     jar: CookieJar,
-    RawQuery(query): RawQuery,
+    Asked(query): Asked<CodeQuery>,
 ) -> Result<Response, PortalError> {
-    let session = match session {
-        Ok(session) => Some(session),
-        Err(PortalError::LoginNeeded) => None,
-        Err(e) => return Err(e),
-    };
-    if let Some(session) = &session {
-        parent(session)?;
-    }
-    // Read after the role, as `session::Asked` reads a query.
-    let query: CodeQuery = serde_html_form::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| PortalError::BadAddress(e.to_string()))?;
     if let Some(code) = query.code.as_deref() {
         let jar = match ActivationCode::parse(code) {
             Some(code) => jar.add(session::cookie(CODE_COOKIE, code.grouped(), CODE_WAIT)),
@@ -85,6 +74,25 @@ fn parent(session: &Session) -> Result<(), PortalError> {
     match session.role {
         Role::Parent => Ok(()),
         Role::Office(_) => Err(PortalError::NotFound),
+    }
+}
+
+/// A parent's session, or none (logged out: the QR address before the
+/// login), taken before the query: staff are "not found" whatever it holds.
+pub struct ParentOrNobody(Option<Session>);
+
+impl FromRequestParts<AppState> for ParentOrNobody {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<ParentOrNobody, PortalError> {
+        match ParentSession::from_request_parts(parts, state).await {
+            Ok(ParentSession(session)) => Ok(ParentOrNobody(Some(session))),
+            Err(PortalError::LoginNeeded) => Ok(ParentOrNobody(None)),
+            Err(e) => Err(e),
+        }
     }
 }
 
