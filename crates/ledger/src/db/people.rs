@@ -599,7 +599,6 @@ pub async fn end_session(pool: &PgPool, id_hash: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The language a person chose in the portal: their mail's from now on.
 /// How long a parent may be known without becoming a parent or payer of
 /// any child, counted from when they were first known.
 pub const UNLINKED_KEPT: TimeDelta = TimeDelta::days(30);
@@ -644,6 +643,7 @@ pub async fn forget_unlinked(pool: &PgPool, kept: TimeDelta) -> Result<u64> {
     Ok(deleted)
 }
 
+/// The language a person chose in the portal: their mail's from now on.
 pub async fn set_language(pool: &PgPool, person: Uuid, language: &str) -> Result<()> {
     sqlx::query("UPDATE people SET language = $2 WHERE id = $1")
         .bind(person)
